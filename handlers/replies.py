@@ -1,0 +1,10 @@
+"""Reply texts shared by the join handlers."""
+from handlers import Context
+from wx_member.services.members import JoinResult
+
+
+def joined_reply(result: JoinResult, ctx: Context) -> str:
+    m = result.member
+    name = "welcome" if result.created else "welcome_back"
+    return ctx.replies.render(name, card_no=m.card_no, points=m.points_balance,
+                              signup_points=result.signup_points)

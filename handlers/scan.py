@@ -1,0 +1,9 @@
+"""SCAN: a follower scanned a channel QR code (EventKey is the raw scene)."""
+from handlers import Context
+from handlers.replies import joined_reply
+from wx_member.services import members
+
+
+def handle(session, msg, ctx: Context) -> str:
+    result = members.join(session, msg.source, scene=msg.scene_id or None, now=ctx.now)
+    return joined_reply(result, ctx)

@@ -1,0 +1,11 @@
+"""subscribe (plain, or by scanning a QR code: EventKey qrscene_<scene>)."""
+from handlers import Context
+from handlers.replies import joined_reply
+from wx_member.services import members
+
+
+def handle(session, msg, ctx: Context) -> str:
+    scene = getattr(msg, "scene_id", None) or None  # SubscribeScanEvent strips qrscene_
+    # Events carry no unionid; the mini-program login links it (services.members.join).
+    result = members.join(session, msg.source, scene=scene, now=ctx.now)
+    return joined_reply(result, ctx)

@@ -1,0 +1,153 @@
+"""The `wx-member` command."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from wx_member.config import Config
+
+
+def _runtime():
+    from wx_member.extensions import build_runtime
+
+    return build_runtime(Config.from_env())
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """wx-member: membership and loyalty programme on WeChat."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="heads")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: all heads)."""
+    from wx_member import migrate
+
+    url = Config.from_env().database_url
+    migrate.upgrade(url, revision)
+    click.echo(f"database at {revision}: {url.split('@')[-1]}")
+
+
+@main.group()
+def member() -> None:
+    """Look at members."""
+
+
+@member.command("show")
+@click.argument("openid")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def member_show(openid: str, as_json: bool) -> None:
+    """Card number, tier, points balance, referrer, channel and ledger of OPENID."""
+    from wx_member.services import members, reports
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        found = members.by_openid(session, openid) or members.by_card(session, openid)
+        if found is None:
+            _fail(f"no member with openid or card number {openid!r}")
+        profile = reports.member_profile(session, found)
+    if as_json:
+        click.echo(json.dumps(profile, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{profile['card_no']}  {profile['tier_name']}  {profile['points']} 积分  "
+               f"channel={profile['channel']}  referrer={profile['referrer_card_no']}")
+    for row in profile["ledger"]:
+        click.echo(f"  {row['created_at']}  {row['delta']:+d}  {row['reason_zh']}")
+
+
+@main.group()
+def channel() -> None:
+    """Channel QR codes."""
+
+
+@channel.command("create")
+@click.argument("scene")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["store", "staff", "poster", "campaign"]), default="store")
+@click.option("--permanent", is_flag=True, help="a permanent code (at most 100,000 per account)")
+@click.option("--days", default=30, show_default=True, help="validity of a temporary code")
+def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int) -> None:
+    """Create a channel QR code SCENE called NAME through WeChat."""
+    from wx_member.services import channels
+    from wx_member.services.errors import DomainError
+    from wx_member.wechat.gateway import GatewayError
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        try:
+            ch = channels.create(session, rt.gateway, scene=scene, name=name, kind=kind,
+                                 permanent=permanent, expire_days=days)
+        except (DomainError, GatewayError) as exc:
+            _fail(str(exc))
+    click.echo(f"{ch.scene}: {rt.gateway.qrcode_image_url(ch.ticket)}")
+
+
+@channel.command("stats")
+def channel_stats() -> None:
+    """Scans, distinct scanners and joins per channel."""
+    from wx_member.services import channels
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        rows = channels.stats(session)
+    click.echo(f"{'scene':<20} {'kind':<9} {'scans':>6} {'people':>6} {'joins':>6}  name")
+    for r in rows:
+        click.echo(f"{r.scene:<20} {r.kind:<9} {r.scans:>6} {r.scanners:>6} {r.joins:>6}  {r.name}")
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Programme rules stored in the database."""
+
+
+@settings_group.command("show")
+def settings_show() -> None:
+    from wx_member.services import settings
+
+    with _runtime().sessions() as session:
+        for key, value in settings.all_settings(session).items():
+            click.echo(f"{key} = {value}")
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value", type=int)
+@click.option("--by", default="cli", help="who changes it (kept with the value)")
+def settings_set(key: str, value: int, by: str) -> None:
+    from wx_member.services import settings
+    from wx_member.services.errors import DomainError
+
+    with _runtime().sessions() as session:
+        try:
+            settings.change(session, key, value, by)
+        except DomainError as exc:
+            _fail(str(exc))
+    click.echo(f"{key} = {value}")
+
+
+def _register_optional() -> None:
+    from wx_member.sandbox.commands import sandbox_command, simulate_group
+    from wx_member.serve import serve_command
+
+    main.add_command(sandbox_command)
+    main.add_command(simulate_group)
+    main.add_command(serve_command)
+
+
+_register_optional()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Deployment configuration, read from the environment (a `.env` file may set it).
+
+Only deployment facts and secrets live here. Rules that operators change (sign-up points,
+referral points, ...) live in the database, see `services/settings.py`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REAL_API_BASE = "https://api.weixin.qq.com/"
+REAL_MP_BASE = "https://mp.weixin.qq.com/"
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+@dataclass(frozen=True)
+class Config:
+    appid: str = ""
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""  # empty → plain mode
+    api_base: str = REAL_API_BASE
+    mp_base: str = REAL_MP_BASE  # where showqrcode lives (mp.weixin.qq.com in production)
+    database_url: str = f"sqlite:///{REPO_ROOT / 'instance' / 'wx_member.db'}"
+    timezone: str = "Asia/Shanghai"
+    programme_name: str = "会员俱乐部"
+    max_body_bytes: int = 64 * 1024  # WeChat events are a few hundred bytes
+    templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
+    migrations_dir: Path = field(default=REPO_ROOT / "migrations")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.encoding_aes_key)
+
+    def with_(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, dotenv: bool = True) -> "Config":
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(REPO_ROOT / ".env", override=False)
+        api_base = _env("WX_API_BASE", REAL_API_BASE)
+        if not api_base.endswith("/"):
+            api_base += "/"
+        # The real API serves QR images from another host; anything else (the sandbox)
+        # serves them itself.
+        default_mp = REAL_MP_BASE if api_base == REAL_API_BASE else api_base
+        cfg = cls(
+            appid=_env("WX_APPID"),
+            secret=_env("WX_SECRET"),
+            token=_env("WX_TOKEN"),
+            encoding_aes_key=_env("WX_ENCODING_AES_KEY"),
+            api_base=api_base,
+            mp_base=_env("WX_MP_BASE", default_mp),
+            database_url=_env("DATABASE_URL") or cls.database_url,
+            timezone=_env("WX_MEMBER_TZ", "Asia/Shanghai"),
+            programme_name=_env("WX_MEMBER_PROGRAMME", "会员俱乐部"),
+        )
+        cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
+        if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:
+            raise ValueError("WX_ENCODING_AES_KEY must be 43 characters (or empty for plain mode)")
+        return cfg

@@ -1,0 +1,34 @@
+"""Demo data for `wx-member serve --demo`: channels, a menu and a few members who join by
+scanning, all through the sandbox and the webhook over HTTP, as in production."""
+from __future__ import annotations
+
+from wx_member.extensions import Runtime
+from wx_member.sandbox import Simulator
+from wx_member.services import channels, members
+
+DEMO_CHANNELS = [
+    ("store_01", "人民路门店", "store"),
+    ("poster_autumn", "秋季海报", "poster"),
+    ("staff_lily", "店员 Lily", "staff"),
+]
+DEFAULT_MENU = {"button": [
+    {"type": "click", "name": "会员卡", "key": "CARD"},
+    {"type": "click", "name": "签到", "key": "CHECKIN"},
+    {"name": "我的", "sub_button": [{"type": "click", "name": "查积分", "key": "POINTS"}]},
+]}
+
+
+def seed(rt: Runtime, sim: Simulator) -> list[str]:
+    """Returns the openids of the demo members. Safe to run again."""
+    with rt.sessions() as session:
+        for scene, name, kind in DEMO_CHANNELS:
+            if channels.by_scene(session, scene) is None:
+                channels.create(session, rt.gateway, scene=scene, name=name, kind=kind)
+    rt.gateway.create_menu(DEFAULT_MENU)
+    sim.subscribe("oDemoAlice", scene="store_01")
+    sim.subscribe("oDemoBob", scene="poster_autumn")
+    with rt.sessions() as session:
+        alice = members.by_openid(session, "oDemoAlice")
+    sim.subscribe("oDemoCarol", scene=f"ref_{alice.card_no}")  # Carol was referred by Alice
+    sim.click("oDemoAlice", "CHECKIN")
+    return ["oDemoAlice", "oDemoBob", "oDemoCarol"]

@@ -1,0 +1,13 @@
+"""Tables, one module per area; importing this package registers them all on Base.metadata
+(Alembic's autogenerate and the tests rely on that)."""
+from wx_member.models.core import (  # noqa: F401
+    Base,
+    BigId,
+    Channel,
+    InboundEvent,
+    Member,
+    PointsLedger,
+    QrScan,
+    Setting,
+    utcnow,
+)

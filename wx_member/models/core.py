@@ -1,0 +1,130 @@
+"""Foundation tables: members, channels, scans, inbound events, the points ledger, settings.
+
+Rules live in `services/`; these classes hold data only.
+
+All times are naive UTC datetimes (MySQL DATETIME has no zone); `utcnow()` is the one
+source of them.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Channel(Base):
+    """A parametric QR code: a store, a staff member, a poster, or a member's referral code."""
+
+    __tablename__ = "channel"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scene: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # store | staff | poster | campaign | referral
+    permanent: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket: Mapped[str | None] = mapped_column(String(200))
+    qr_url: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Member(Base):
+    __tablename__ = "member"
+    # sqlite_autoincrement: ids (and so card numbers) are never reused, even after a delete.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    card_no: Mapped[str | None] = mapped_column(String(20), unique=True)
+    tier: Mapped[str] = mapped_column(String(20), default="normal")
+    points_balance: Mapped[int] = mapped_column(BigInteger, default=0)  # = sum(points_ledger.delta)
+    birthday: Mapped[datetime | None] = mapped_column(DateTime)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
+    scene: Mapped[str | None] = mapped_column(String(64))  # the QR scene they joined through
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    referrer: Mapped[Member | None] = relationship(remote_side=[id])
+    channel: Mapped[Channel | None] = relationship()
+
+
+class QrScan(Base):
+    """One scan of a channel QR code (joins and plain scans): the denominator of 开卡率."""
+
+    __tablename__ = "qr_scan"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
+    scene: Mapped[str] = mapped_column(String(64))
+    openid: Mapped[str] = mapped_column(String(64))
+    joined: Mapped[bool] = mapped_column(Boolean, default=False)  # this scan created the member
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_qr_scan_channel", "channel_id", "openid"),)
+
+
+class InboundEvent(Base):
+    """Every processed webhook event; the unique dedup key is what makes retries harmless."""
+
+    __tablename__ = "inbound_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    openid: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PointsLedger(Base):
+    """Append-only. A member's balance is the sum of their rows."""
+
+    __tablename__ = "points_ledger"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(40))
+    idem_key: Mapped[str] = mapped_column(String(160), unique=True)
+    source: Mapped[str | None] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Setting(Base):
+    """Programme rules operators change at run time (sign-up points, referral points, ...)."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)

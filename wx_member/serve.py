@@ -1,0 +1,89 @@
+"""`wx-member serve`: the main job, web server and scheduler in one process; with --demo also
+the WeChat sandbox, a fresh SQLite file and demo members."""
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+
+import click
+from werkzeug.serving import make_server
+
+from wx_member.config import REPO_ROOT, Config
+
+
+def _demo_config(base: Config) -> Config:
+    """Fresh credentials every run: the demo never needs, or leaks, a real secret."""
+    letters = string.ascii_letters + string.digits
+    return base.with_(
+        appid="wxdemo" + secrets.token_hex(5), secret=secrets.token_hex(16),
+        token=secrets.token_hex(8),
+        encoding_aes_key="".join(secrets.choice(letters) for _ in range(43)),
+        database_url=f"sqlite:///{REPO_ROOT / 'instance' / 'demo.db'}",
+    )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--demo", is_flag=True, help="start the WeChat sandbox and load demo data")
+@click.option("--sandbox-port", default=8800, show_default=True)
+def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
+    """Run the web server and the scheduler (production: use gunicorn, see README)."""
+    from wx_member import migrate
+    from wx_member.app import create_app
+    from wx_member.extensions import runtime
+    from wx_member.scheduler import build_scheduler
+
+    config, sandbox = Config.from_env(), None
+    if demo:
+        from wx_member.sandbox import Sandbox
+
+        (REPO_ROOT / "instance").mkdir(exist_ok=True)
+        (REPO_ROOT / "instance" / "demo.db").unlink(missing_ok=True)
+        config = _demo_config(config)
+        sandbox = Sandbox(appid=config.appid, secret=config.secret, port=sandbox_port).start()
+        config = config.with_(api_base=sandbox.url, mp_base=sandbox.url)
+    migrate.upgrade(config.database_url)
+    app = create_app(config)
+    server = make_server(host, port, app, threaded=True)
+    webhook = f"http://{host}:{server.port}/wechat"
+    with app.app_context():
+        rt = runtime()
+    scheduler = build_scheduler(rt)
+    scheduler.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    if demo:
+        from wx_member.demo import seed
+        from wx_member.sandbox import Simulator
+
+        sim = Simulator(webhook, token=config.token, appid=config.appid,
+                        encoding_aes_key=config.encoding_aes_key)
+        openids = seed(rt, sim)
+        opts = (f"--url {webhook} --token {config.token} --appid {config.appid} "
+                f"--aes-key {config.encoding_aes_key}")
+        click.echo(f"""
+wx-member demo is running.
+  webhook        {webhook}   (safe mode: AES)
+  WeChat sandbox {sandbox.url}   (what was sent: {sandbox.url}_sandbox/sent)
+  database       {config.database_url}
+  health         http://{host}:{server.port}/readyz
+  demo members   {', '.join(openids)}
+
+Try, in another terminal (after `. .venv/bin/activate`):
+  wx-member simulate {opts} subscribe oYou --scene store_01
+  wx-member simulate {opts} click oYou CHECKIN
+  DATABASE_URL={config.database_url} wx-member member show oYou --json
+  DATABASE_URL={config.database_url} wx-member channel stats
+Ctrl-C stops everything.""")
+    else:
+        click.echo(f"wx-member serving {webhook}; WeChat API at {config.api_base}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+        server.shutdown()
+        if sandbox:
+            sandbox.stop()

@@ -1,0 +1,83 @@
+"""Channel QR codes (store, staff, poster, campaign) and what they bring: scans and joins."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Channel, Member, QrScan, utcnow
+from wx_member.services.errors import ChannelExists, DomainError
+from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
+
+KINDS = {"store": "门店", "staff": "店员", "poster": "海报", "campaign": "活动", "referral": "推荐"}
+SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+class InvalidChannel(DomainError):
+    user_message = "渠道参数无效。"
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    scene: str
+    name: str
+    kind: str
+    scans: int  # scan events
+    scanners: int  # distinct people
+    joins: int  # new members through this channel
+
+
+def by_scene(session: Session, scene: str) -> Channel | None:
+    return session.scalar(select(Channel).where(Channel.scene == scene))
+
+
+def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
+           permanent: bool = False, expire_days: int = 30) -> Channel:
+    """Use case: an operator creates a channel QR code through WeChat and stores it."""
+    if kind not in KINDS:
+        raise InvalidChannel(f"kind must be one of {', '.join(KINDS)}")
+    if not SCENE_RE.match(scene):
+        raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'")
+    if scene.startswith("ref_") != (kind == "referral"):
+        raise InvalidChannel("the ref_ prefix is reserved for member referral codes")
+    if not name.strip():
+        raise InvalidChannel("a channel needs a name")
+    expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
+    if by_scene(session, scene) is not None:
+        raise ChannelExists(f"scene {scene!r} exists")
+    session.rollback()  # no transaction may stay open across the call to WeChat
+    qr = gateway.create_qrcode(scene, permanent=permanent, expire_seconds=expire_seconds)
+    with session.begin():
+        channel = Channel(scene=scene, name=name.strip(), kind=kind, permanent=permanent,
+                          ticket=qr.ticket, qr_url=qr.url,
+                          expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))
+        session.add(channel)
+    return channel
+
+
+def record_scan(session: Session, channel: Channel | None, scene: str, openid: str,
+                joined: bool, now: datetime | None = None) -> None:
+    session.add(QrScan(channel_id=channel.id if channel else None, scene=scene, openid=openid,
+                       joined=joined, created_at=now or utcnow()))
+
+
+def stats(session: Session) -> list[ChannelStats]:
+    """Per-channel scans, distinct scanners and joins, one query."""
+    scans = (select(QrScan.scene,
+                    func.count().label("scans"),
+                    func.count(func.distinct(QrScan.openid)).label("scanners"),
+                    func.sum(case((QrScan.joined, 1), else_=0)).label("joins"))
+             .group_by(QrScan.scene).subquery())
+    rows = session.execute(
+        select(Channel.scene, Channel.name, Channel.kind,
+               func.coalesce(scans.c.scans, 0), func.coalesce(scans.c.scanners, 0),
+               func.coalesce(scans.c.joins, 0))
+        .outerjoin(scans, scans.c.scene == Channel.scene).order_by(Channel.id))
+    return [ChannelStats(s, n, k, int(a), int(b), int(c)) for s, n, k, a, b, c in rows]
+
+
+def members_joined(session: Session, scene: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Member).where(Member.scene == scene)))

@@ -1,0 +1,81 @@
+"""Inbound WeChat events, each processed once.
+
+WeChat retries an unanswered event up to three times, and two gunicorn workers may get the
+same retry at once. The event's dedup key is inserted in the same transaction as its
+effects: whichever insert loses the unique-key race rolls back everything it did.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from wx_member.db import is_retryable
+from wx_member.models import InboundEvent, Member, utcnow
+from wx_member.services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+# What counts as the member interacting with us (WeChat's 48-hour customer-service window).
+INTERACTIONS = {"subscribe", "subscribe_scan", "scan", "click", "view", "text", "image",
+                "voice", "video", "location"}
+
+
+ATTEMPTS = 5  # deadlock retries; the action is re-run from scratch each time
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: datetime) -> None:
+    try:
+        with session.begin_nested():
+            session.add(InboundEvent(dedup_key=dedup_key, kind=kind, openid=openid, received_at=now))
+    except IntegrityError:
+        raise _Duplicate from None
+
+
+def process_once(session: Session, dedup_key: str, kind: str, openid: str,
+                 action: Callable[[Session], str | None],
+                 now: datetime | None = None) -> str | None:
+    """Use case: run `action` for an event unless it was processed before.
+
+    Returns the reply text for the member: the action's, a DomainError's Chinese message
+    (with nothing written), or None for a duplicate.
+    """
+    now = now or utcnow()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _process(session, dedup_key, kind, openid, action, now)
+        except OperationalError as exc:
+            if not is_retryable(exc) or attempt == ATTEMPTS:
+                raise
+            log.info("event %s: %s, retrying (%d)", dedup_key, exc.orig, attempt)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _process(session: Session, dedup_key: str, kind: str, openid: str,
+             action: Callable[[Session], str | None], now: datetime) -> str | None:
+    try:
+        with session.begin():
+            _claim(session, dedup_key, kind, openid, now)
+            reply = action(session)
+            if kind in INTERACTIONS:
+                session.execute(update(Member).where(Member.openid == openid)
+                                .values(last_seen_at=now)
+                                .execution_options(synchronize_session=False))
+            return reply
+    except _Duplicate:
+        log.info("duplicate event %s ignored", dedup_key)
+        return None
+    except DomainError as exc:
+        log.info("event %s refused: %s", dedup_key, exc)
+        return exc.user_message

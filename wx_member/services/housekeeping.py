@@ -1,0 +1,19 @@
+"""Routine clean-up jobs."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from wx_member.models import InboundEvent, utcnow
+
+# WeChat retries within seconds; a week of dedup keys is ample and keeps the table small.
+EVENT_KEEP = timedelta(days=7)
+
+
+def prune_inbound_events(session: Session, keep: timedelta = EVENT_KEEP) -> int:
+    """Use case: forget dedup keys older than `keep`. Returns how many were removed."""
+    with session.begin():
+        return session.execute(delete(InboundEvent)
+                               .where(InboundEvent.received_at < utcnow() - keep)).rowcount

@@ -1,0 +1,100 @@
+"""Members and their cards: joining by subscribe or scan, leaving, finding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from stdnum import luhn
+
+from wx_member.models import Member, utcnow
+from wx_member.services import channels, points, referrals, settings
+from wx_member.services.errors import UnknownMember
+
+CARD_PREFIX = "8"
+
+
+def card_number(member_id: int) -> str:
+    """Derived from the never-reused member id, so never reused either; the Luhn check
+    digit lets a cashier's typo be caught before it finds the wrong member."""
+    body = f"{CARD_PREFIX}{member_id:08d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def is_card_number(text: str) -> bool:
+    return text.isdigit() and text.startswith(CARD_PREFIX) and len(text) >= 10 and luhn.is_valid(text)
+
+
+@dataclass
+class JoinResult:
+    member: Member
+    created: bool  # a new member
+    restored: bool  # came back after unsubscribing
+    signup_points: int  # awarded now (0 when already awarded before)
+    referrer: Member | None  # credited now
+
+
+def by_openid(session: Session, openid: str) -> Member | None:
+    return session.scalar(select(Member).where(Member.openid == openid))
+
+
+def require(session: Session, openid: str) -> Member:
+    member = by_openid(session, openid)
+    if member is None:
+        raise UnknownMember(f"no member with openid {openid}")
+    return member
+
+
+def by_card(session: Session, card_no: str) -> Member | None:
+    return session.scalar(select(Member).where(Member.card_no == card_no))
+
+
+def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
+            channel_id: int | None, now: datetime) -> Member | None:
+    member = Member(openid=openid, unionid=unionid, scene=scene, channel_id=channel_id,
+                    subscribed=True, joined_at=now, points_balance=0)
+    try:
+        with session.begin_nested():  # two first events of one person may race
+            session.add(member)
+            session.flush()
+            member.card_no = card_number(member.id)
+            session.flush()
+    except IntegrityError:
+        return None
+    return member
+
+
+def join(session: Session, openid: str, *, unionid: str | None = None,
+         scene: str | None = None, now: datetime | None = None) -> JoinResult:
+    """Someone subscribed or scanned a QR code: find or create their member and card,
+    award sign-up points once, and credit a referrer once. Runs in the caller's transaction."""
+    now = now or utcnow()
+    channel = channels.by_scene(session, scene) if scene else None
+    member = by_openid(session, openid)
+    created = restored = False
+    if member is None:
+        member = _create(session, openid, unionid, scene, channel.id if channel else None, now)
+        created = member is not None
+        member = member or require(session, openid)
+    if not created:
+        restored = not member.subscribed
+        member.subscribed, member.unsubscribed_at = True, None
+        member.unionid = member.unionid or unionid
+    if scene:
+        channels.record_scan(session, channel, scene, openid, joined=created, now=now)
+    signup = settings.get(session, "signup_points")
+    awarded = signup if signup and points.post(
+        session, member, signup, "signup", f"signup:{member.id}", source=scene) else 0
+    # Only a new member can be referred: an existing one was not brought in by anyone.
+    referrer = referrals.credit_referrer(session, member, scene) if created and scene else None
+    return JoinResult(member, created, restored, awarded, referrer)
+
+
+def unsubscribe(session: Session, openid: str, now: datetime | None = None) -> Member | None:
+    """Keep the member, card and points: a re-subscribe restores them."""
+    member = by_openid(session, openid)
+    if member is not None and member.subscribed:
+        member.subscribed, member.unsubscribed_at = False, now or utcnow()
+    return member

@@ -1,0 +1,74 @@
+"""The points ledger: the only way a balance changes.
+
+Each entry is an append-only row with a unique idempotency key derived from its cause;
+`member.points_balance` is a cache of the ledger sum, moved in the same transaction by a
+single UPDATE so concurrent entries cannot lose each other, and a debit is refused by the
+database itself (`... WHERE points_balance >= n`) rather than by a read-then-write race.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wx_member.models import Member, PointsLedger
+from wx_member.services.errors import InsufficientPoints, InvalidAmount
+
+REASONS_ZH = {
+    "signup": "入会礼",
+    "referral": "推荐好友",
+    "checkin": "每日签到",
+    "adjust": "人工调整",
+}
+
+
+def post(session: Session, member: Member, delta: int, reason: str, idem_key: str,
+         source: str | None = None, expires_at: datetime | None = None) -> PointsLedger | None:
+    """Write one ledger entry inside the caller's transaction.
+
+    Returns the new row, or None when `idem_key` was already posted (a replay: nothing
+    changes). Raises InsufficientPoints when a debit would take the balance below zero.
+    """
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidAmount(f"delta must be a non-zero integer, got {delta!r}")
+    if session.scalar(select(PointsLedger.id).where(PointsLedger.idem_key == idem_key)):
+        return None
+    row = PointsLedger(member_id=member.id, delta=delta, reason=reason, idem_key=idem_key,
+                       source=source, expires_at=expires_at)
+    stmt = update(Member).where(Member.id == member.id)
+    if delta < 0:
+        stmt = stmt.where(Member.points_balance >= -delta)
+    stmt = stmt.values(points_balance=Member.points_balance + delta)
+    try:
+        # A savepoint: losing a race for the key, or a refused debit, undoes only this entry.
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            moved = session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+            if moved != 1:
+                raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
+    except IntegrityError:
+        return None
+    session.refresh(member, ["points_balance"])
+    return row
+
+
+def ledger_sum(session: Session, member_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(PointsLedger.delta), 0))
+                              .where(PointsLedger.member_id == member_id)))
+
+
+def history(session: Session, member_id: int, limit: int = 50) -> list[PointsLedger]:
+    return list(session.scalars(select(PointsLedger).where(PointsLedger.member_id == member_id)
+                                .order_by(PointsLedger.id.desc()).limit(limit)))
+
+
+def adjust(session: Session, member: Member, delta: int, note: str, key: str,
+           by: str) -> PointsLedger | None:
+    """Use case: an operator adds or removes points, with a reason, once per key."""
+    if not note.strip():
+        raise InvalidAmount("a reason is required", user_message="请填写调整原因。")
+    with session.begin():
+        return post(session, member, delta, "adjust", f"adjust:{key}", source=f"{by}: {note}")

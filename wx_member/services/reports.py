@@ -1,0 +1,32 @@
+"""Read models: what the CLI and, later, the console show about a member."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from wx_member.models import Member
+from wx_member.replies import tier_name
+from wx_member.services import points
+
+
+def member_profile(session: Session, member: Member, ledger_limit: int = 100) -> dict:
+    referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
+    rows = points.history(session, member.id, ledger_limit)
+    return {
+        "openid": member.openid,
+        "unionid": member.unionid,
+        "card_no": member.card_no,
+        "tier": member.tier,
+        "tier_name": tier_name(member.tier),
+        "points": member.points_balance,
+        "ledger_sum": points.ledger_sum(session, member.id),
+        "referrer_card_no": referrer.card_no if referrer else None,
+        "channel": member.scene,
+        "subscribed": member.subscribed,
+        "joined_at": member.joined_at.isoformat() + "Z",
+        "ledger": [{"delta": r.delta, "reason": r.reason,
+                    "reason_zh": points.REASONS_ZH.get(r.reason, r.reason),
+                    "idem_key": r.idem_key, "source": r.source,
+                    "created_at": r.created_at.isoformat() + "Z",
+                    "expires_at": r.expires_at.isoformat() + "Z" if r.expires_at else None}
+                   for r in rows],
+    }

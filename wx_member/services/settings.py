@@ -1,0 +1,45 @@
+"""Programme rules that operators change at run time, stored in the `setting` table.
+
+A missing row means the default below. Values are read per use case, so a change takes
+effect on the next event without a restart.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Setting, utcnow
+from wx_member.services.errors import InvalidSetting
+
+# Defaults follow ../shared/domain.md (a neighbourhood café).
+DEFAULTS: dict[str, int] = {
+    "signup_points": 10,  # once per member, on joining
+    "referral_points": 10,  # to the referrer, once per referee
+    "checkin_points": 1,  # daily check-in, once per local day
+}
+
+
+def get(session: Session, key: str) -> int:
+    if key not in DEFAULTS:
+        raise InvalidSetting(f"unknown setting {key!r}")
+    value = session.scalar(select(Setting.value).where(Setting.key == key))
+    return DEFAULTS[key] if value is None else value
+
+
+def all_settings(session: Session) -> dict[str, int]:
+    stored = {key: value for key, value in session.execute(select(Setting.key, Setting.value))}
+    return {k: stored.get(k, v) for k, v in DEFAULTS.items()}
+
+
+def change(session: Session, key: str, value: int, by: str) -> None:
+    """Use case: an operator changes one rule."""
+    if key not in DEFAULTS:
+        raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidSetting(f"{key} must be a non-negative integer, got {value!r}")
+    with session.begin():
+        row = session.get(Setting, key)
+        if row is None:
+            session.add(Setting(key=key, value=value, updated_by=by))
+        else:
+            row.value, row.updated_by, row.updated_at = value, by, utcnow()

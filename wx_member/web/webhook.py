@@ -1,0 +1,61 @@
+"""/wechat: the Official Account webhook. Parse, authenticate, hand to one handler, reply.
+
+Always answers within WeChat's 5 s budget with either a reply or 'success'; an event we do
+not handle is logged and acknowledged, never an error page (WeChat would retry it).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, abort, g, request
+
+from handlers import Context, handler_for
+from wx_member.extensions import runtime
+from wx_member.services import events
+from wx_member.wechat import inbound
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhook", __name__)
+
+
+def _xml(body: str) -> Response:
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.get("/wechat")
+def handshake():
+    try:
+        return Response(inbound.verify_handshake(runtime().config, request.args),
+                        content_type="text/plain")
+    except inbound.BadSignature:
+        abort(403)
+
+
+@bp.post("/wechat")
+def receive():
+    rt = runtime()
+    limit = rt.config.max_body_bytes
+    if (request.content_length or 0) > limit:
+        abort(413)
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        abort(413)
+    try:
+        message = inbound.decode(rt.config, request.args, body)
+    except inbound.BadSignature as exc:
+        log.warning("webhook refused: %s", exc)
+        abort(403)
+    except inbound.BadMessage as exc:
+        log.warning("webhook bad body: %s", exc)
+        abort(400)
+
+    handler = handler_for(message.kind)
+    if handler is None:
+        log.info("no handler for %s; acknowledged", message.kind)
+        return _xml("success")
+    at = datetime.fromtimestamp(message.msg.time, timezone.utc).replace(tzinfo=None)
+    ctx = Context(replies=rt.replies, tz=rt.config.tz, now=at)
+    reply = events.process_once(g.db, message.dedup_key, message.kind, message.openid,
+                                lambda session: handler(session, message.msg, ctx))
+    return _xml(inbound.encode_reply(message, reply))

@@ -1,0 +1,156 @@
+"""The one module that calls WeChat's API. Its base URL is configuration (`WX_API_BASE`):
+the sandbox in tests and the demo, https://api.weixin.qq.com/ in production.
+
+wechatpy 1.8.18 hard-codes the token host and the `wxa` base URL, and its `auto_retry`
+recurses without a bound on a persistent 40001; this wrapper fixes the hosts, refreshes
+the token once on 40001/40014/42001 and retries the call once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+from wechatpy.session.memorystorage import MemoryStorage
+
+from wx_member.config import Config
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40001, 40014, 42001}
+MAX_TEMP_QR_SECONDS = 2_592_000  # 30 days, WeChat's limit
+
+
+class GatewayError(Exception):
+    """WeChat answered an errcode (or no usable answer: errcode None)."""
+
+    def __init__(self, errcode: int | None, errmsg: str):
+        super().__init__(f"WeChat error {errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+@dataclass(frozen=True)
+class QrCode:
+    ticket: str
+    url: str  # the content encoded in the QR image
+    expire_seconds: int | None  # None: permanent
+    image_url: str
+
+
+@dataclass(frozen=True)
+class MiniSession:
+    openid: str
+    session_key: str
+    unionid: str | None
+
+
+class _Client(WeChatClient):
+    """wechatpy's client with every host taken from configuration."""
+
+    def __init__(self, api_base: str, appid: str, secret: str, storage: SessionStorage,
+                 http: requests.Session, timeout: float):
+        super().__init__(appid, secret, session=storage, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = api_base + "cgi-bin/"
+        self._api_base = api_base
+        self._http = http
+
+    def fetch_access_token(self):
+        return self._fetch_access_token(
+            url=self._api_base + "cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
+
+
+class WeChatGateway:
+    def __init__(self, config: Config, storage: SessionStorage | None = None,
+                 timeout: float = 5.0):
+        self.config = config
+        self.http = requests.Session()  # keep-alive across calls
+        self.client = _Client(config.api_base, config.appid, config.secret,
+                              storage or MemoryStorage(), self.http, timeout)
+        self.timeout = timeout
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _call(self, method: str, endpoint: str, **kwargs) -> dict[str, Any]:
+        for attempt in (1, 2):
+            try:
+                return self.client._request(method, endpoint, **dict(kwargs))
+            except WeChatClientException as exc:
+                if exc.errcode in TOKEN_ERRORS and attempt == 1:
+                    log.info("access token rejected (%s), refreshing once", exc.errcode)
+                    self.client.fetch_access_token()
+                    continue
+                raise GatewayError(exc.errcode, str(exc.errmsg)) from exc
+            except requests.RequestException as exc:
+                raise GatewayError(None, f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    # -- QR codes -------------------------------------------------------------------------
+    def create_qrcode(self, scene: str | int, permanent: bool = False,
+                      expire_seconds: int = MAX_TEMP_QR_SECONDS) -> QrCode:
+        is_int = isinstance(scene, int)
+        action = ("QR_LIMIT_SCENE" if is_int else "QR_LIMIT_STR_SCENE") if permanent else (
+            "QR_SCENE" if is_int else "QR_STR_SCENE")
+        body: dict[str, Any] = {
+            "action_name": action,
+            "action_info": {"scene": {"scene_id" if is_int else "scene_str": scene}},
+        }
+        if not permanent:
+            body["expire_seconds"] = min(int(expire_seconds), MAX_TEMP_QR_SECONDS)
+        res = self._call("post", "qrcode/create", data=body)
+        return QrCode(ticket=res["ticket"], url=res["url"],
+                      expire_seconds=res.get("expire_seconds"),
+                      image_url=self.qrcode_image_url(res["ticket"]))
+
+    def qrcode_image_url(self, ticket: str) -> str:
+        return requests.Request("GET", self.config.mp_base + "cgi-bin/showqrcode",
+                                params={"ticket": ticket}).prepare().url
+
+    # -- menu -----------------------------------------------------------------------------
+    def create_menu(self, menu: dict[str, Any]) -> None:
+        self._call("post", "menu/create", data=menu)
+
+    def get_menu(self) -> dict[str, Any] | None:
+        try:
+            return self._call("get", "menu/get")["menu"]
+        except GatewayError as exc:
+            if exc.errcode == 46003:  # no menu yet
+                return None
+            raise
+
+    def delete_menu(self) -> None:
+        self._call("get", "menu/delete")
+
+    # -- messages -------------------------------------------------------------------------
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any],
+                      url: str | None = None, miniprogram: dict | None = None) -> int:
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["url"] = url
+        if miniprogram:
+            body["miniprogram"] = miniprogram
+        return int(self._call("post", "message/template/send", data=body)["msgid"])
+
+    def send_text(self, openid: str, content: str) -> None:
+        self._call("post", "message/custom/send",
+                   data={"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    # -- mini-program ---------------------------------------------------------------------
+    def code_to_session(self, js_code: str, appid: str, secret: str) -> MiniSession:
+        """jscode2session takes the mini-program's own credentials, not an access token."""
+        try:
+            res = self.http.get(self.config.api_base + "sns/jscode2session", timeout=self.timeout,
+                                params={"appid": appid, "secret": secret, "js_code": js_code,
+                                        "grant_type": "authorization_code"})
+            res.raise_for_status()
+            data = res.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise GatewayError(None, f"{type(exc).__name__}: {exc}") from exc
+        if data.get("errcode"):
+            raise GatewayError(int(data["errcode"]), data.get("errmsg", ""))
+        return MiniSession(data["openid"], data["session_key"], data.get("unionid"))
