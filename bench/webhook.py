@@ -55,7 +55,8 @@ def gunicorn(target: str, env: dict, workers: int, extra: list[str] = ()) -> tup
 def prepared(url: str, token: str, appid: str, n: int, tag: str) -> list[tuple[dict, bytes]]:
     """Signed requests built before the clock starts, so the client measures the server."""
     sim = Simulator(url + "wechat", token=token, appid=appid)
-    return [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}", event_key="qrscene_store_01")
+    return [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}", EventKey="qrscene_store_01",
+                              Ticket="gQbench")
             for i in range(n)]
 
 

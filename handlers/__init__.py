@@ -27,7 +27,7 @@ Handler = Callable[[Session, object, Context], "str | None"]
 
 
 def _registry() -> dict[str, Handler]:
-    from handlers import click, scan, subscribe, unsubscribe
+    from handlers import click, scan, subscribe, template_finished, unsubscribe
 
     return {
         "subscribe": subscribe.handle,
@@ -35,6 +35,7 @@ def _registry() -> dict[str, Handler]:
         "scan": scan.handle,
         "unsubscribe": unsubscribe.handle,
         "click": click.handle,
+        "templatesendjobfinish": template_finished.handle,
     }
 
 

@@ -130,3 +130,45 @@ def session(db_url):
     with make_session_factory(engine)() as s:
         yield s
     engine.dispose()
+
+
+# ---- WeChat Pay (issue 3): the app with merchant keys, and WeChat Pay's notifier ----------
+
+MCH_ID = "1900000109"
+
+
+@pytest.fixture(scope="session")
+def platform_cert():
+    """A stand-in for WeChat Pay's platform certificate and its private key (RSA 2048)."""
+    from wx_member.sandbox.pay import make_platform_cert
+
+    return make_platform_cert()
+
+
+@pytest.fixture
+def live_pay(db_url, sandbox, platform_cert, tmp_path):
+    """The app (plain mode) with WeChat Pay v2 and v3 configured, on a fresh database."""
+    cert = tmp_path / "wechatpay_platform.pem"
+    cert.write_bytes(platform_cert.cert_pem)
+    yield from serve(make_config(db_url, sandbox, mch_id=MCH_ID,
+                                 pay_api_key=secrets.token_hex(16),
+                                 pay_apiv3_key=secrets.token_hex(16),
+                                 pay_platform_cert=str(cert)))
+
+
+@pytest.fixture
+def pay_sim(live_pay) -> Simulator:
+    """Webhook events (joining) for the `live_pay` app."""
+    return live_pay.simulator()
+
+
+@pytest.fixture
+def payer(live_pay, platform_cert):
+    """Posts v2/v3 payment and refund notifies to the `live_pay` app as WeChat Pay does."""
+    from wx_member.sandbox.pay import PayNotifier
+
+    cfg = live_pay.config
+    return PayNotifier(live_pay.url, cfg.appid, cfg.mch_id, api_key=cfg.pay_api_key,
+                       apiv3_key=cfg.pay_apiv3_key,
+                       platform_private_key=platform_cert.private_key_pem,
+                       platform_serial=platform_cert.serial)

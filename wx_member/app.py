@@ -26,8 +26,9 @@ def create_app(config: Config | None = None) -> Flask:
         if db is not None:
             db.close()  # rolls back anything a service left open; never commits
 
-    from wx_member.web import health, webhook
+    from wx_member.web import health, pay, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(pay.bp)
     return app

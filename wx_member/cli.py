@@ -138,6 +138,100 @@ def settings_set(key: str, value: int, by: str) -> None:
     click.echo(f"{key} = {value}")
 
 
+@main.command("scheduler")
+@click.option("--ttl", default=30.0, show_default=True, help="lease length, seconds")
+@click.option("--renew", default=10.0, show_default=True, help="renew the lease every N seconds")
+def scheduler_command(ttl: float, renew: float) -> None:
+    """Run the scheduled jobs (pushes, housekeeping); stands by while another process leads."""
+    import logging
+    import signal
+    import threading
+
+    from wx_member.scheduler import SchedulerRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runner = SchedulerRunner(_runtime(), ttl=ttl, renew=renew)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+
+
+@main.group()
+def push() -> None:
+    """Pushes: plan and send a kind now, send what is due, see statuses."""
+
+
+@push.command("run")
+@click.argument("kind")
+@click.option("--dry-run", is_flag=True,
+              help="send only to test openids (--to or WX_PUSH_TEST_OPENIDS)")
+@click.option("--to", "to", default="", help="comma-separated test openids for --dry-run")
+@click.option("--occasion", default="test", show_default=True, help="a dry run's occasion label")
+def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
+    """Plan today's KIND pushes (idempotent) and send what is due."""
+    from wx_member.services import deliveries, push_jobs
+    from wx_member.services.errors import DomainError
+
+    rt = _runtime()
+    push_def = rt.pushes.get(kind)
+    if push_def is None:
+        _fail(f"unknown push kind {kind!r}; known: {', '.join(rt.pushes)}")
+    with rt.sessions() as session:
+        try:
+            if dry_run:
+                openids = [o for o in to.split(",") if o] or list(rt.config.push_test_openids)
+                if not openids:
+                    _fail("--dry-run needs --to OPENID,... or WX_PUSH_TEST_OPENIDS")
+                if push_def.disabled:
+                    _fail(push_def.disabled)
+                result = push_jobs.dry_run(session, push_def, occasion, openids, rt.config,
+                                           push_jobs.utcnow())
+            else:
+                result = push_jobs.plan(session, rt.pushes, kind, rt.config)
+        except DomainError as exc:
+            _fail(str(exc))
+    with rt.sessions() as session:
+        stats = deliveries.send_due(session, rt.gateway, rt.config.tz,
+                                    kinds=[kind] if dry_run else None)
+    click.echo(f"{kind} {', '.join(result.occasions) or '(no occasion today)'}: planned "
+               f"{result.planned}, capped {result.capped}; sent now: {dict(stats.counts)}")
+
+
+@push.command("send")
+@click.option("--batch", default=200, show_default=True, help="rows claimed per batch")
+@click.option("--workers", default=8, show_default=True, help="concurrent calls to WeChat")
+def push_send(batch: int, workers: int) -> None:
+    """Send every delivery that is due (retries, postponed, newly planned)."""
+    from wx_member.services import deliveries
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        stats = deliveries.send_due(session, rt.gateway, rt.config.tz, batch=batch,
+                                    workers=workers)
+    click.echo(f"{dict(stats.counts)}{f' (stopped: {stats.stopped})' if stats.stopped else ''}")
+
+
+@push.command("status")
+def push_status() -> None:
+    """Deliveries by kind and status."""
+    from sqlalchemy import func, select
+
+    from wx_member.models import Delivery
+
+    with _runtime().sessions() as session:
+        rows = session.execute(select(Delivery.kind, Delivery.status, func.count())
+                               .group_by(Delivery.kind, Delivery.status)
+                               .order_by(Delivery.kind, Delivery.status)).all()
+    for kind, status, n in rows:
+        click.echo(f"{kind:<16} {status:<10} {n:>8}")
+
+
 def _register_optional() -> None:
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command

@@ -31,6 +31,18 @@ class Config:
     timezone: str = "Asia/Shanghai"
     programme_name: str = "会员俱乐部"
     max_body_bytes: int = 64 * 1024  # WeChat events are a few hundred bytes
+    # WeChat Pay (services/orders.py): merchant id, v2 API key, APIv3 key, and the path of
+    # the platform certificate (PEM) v3 notifies are signed with. Empty → notifies refused.
+    mch_id: str = ""
+    pay_api_key: str = ""
+    pay_apiv3_key: str = ""
+    pay_platform_cert: str = ""
+    # Pushes (services/deliveries.py): the message template id of each push kind in this
+    # account (WX_TEMPLATE_<KIND>, e.g. WX_TEMPLATE_POINTS_EXPIRY), the mini-program appid
+    # for template links that open a page, and the openids a dry run sends to.
+    template_ids: dict[str, str] = field(default_factory=dict)
+    mini_appid: str = ""
+    push_test_openids: tuple[str, ...] = ()
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
 
@@ -67,8 +79,19 @@ class Config:
             database_url=_env("DATABASE_URL") or cls.database_url,
             timezone=_env("WX_MEMBER_TZ", "Asia/Shanghai"),
             programme_name=_env("WX_MEMBER_PROGRAMME", "会员俱乐部"),
+            mch_id=_env("WXPAY_MCH_ID"),
+            pay_api_key=_env("WXPAY_API_KEY"),
+            pay_apiv3_key=_env("WXPAY_APIV3_KEY"),
+            pay_platform_cert=_env("WXPAY_PLATFORM_CERT"),
+            template_ids={name.removeprefix("WX_TEMPLATE_").lower(): value.strip()
+                          for name, value in os.environ.items()
+                          if name.startswith("WX_TEMPLATE_") and value.strip()},
+            mini_appid=_env("WX_MINI_APPID"),
+            push_test_openids=tuple(o for o in _env("WX_PUSH_TEST_OPENIDS").split(",") if o),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:
             raise ValueError("WX_ENCODING_AES_KEY must be 43 characters (or empty for plain mode)")
+        if cfg.pay_apiv3_key and len(cfg.pay_apiv3_key.encode()) != 32:
+            raise ValueError("WXPAY_APIV3_KEY must be 32 bytes (AES-256-GCM)")
         return cfg

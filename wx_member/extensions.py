@@ -1,13 +1,14 @@
 """What the app builds once at start-up and every request shares."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from wx_member.config import Config
+from wx_member.pushes.definitions import PushKind
 from wx_member.replies import Replies
 from wx_member.wechat.gateway import WeChatGateway
 
@@ -19,15 +20,22 @@ class Runtime:
     sessions: sessionmaker[Session]
     gateway: WeChatGateway
     replies: Replies
+    pushes: dict[str, PushKind] = field(default_factory=dict)  # push kinds, checked at start-up
 
 
 def build_runtime(config: Config) -> Runtime:
     from wx_member.db import make_engine, make_session_factory
 
+    from wx_member.pushes import definitions
+    from wx_member.wechat.tokens import DbTokenStorage
+
     engine = make_engine(config.database_url)
-    return Runtime(config=config, engine=engine, sessions=make_session_factory(engine),
-                   gateway=WeChatGateway(config),
-                   replies=Replies(config.templates_dir, config.programme_name))
+    sessions = make_session_factory(engine)
+    # The access token lives in the database: every worker and the scheduler share one.
+    return Runtime(config=config, engine=engine, sessions=sessions,
+                   gateway=WeChatGateway(config, storage=DbTokenStorage(sessions)),
+                   replies=Replies(config.templates_dir, config.programme_name),
+                   pushes=definitions.load(config.templates_dir, config.template_ids))
 
 
 def runtime() -> Runtime:

@@ -1,24 +1,145 @@
-"""The scheduler process: APScheduler running jobs in the programme's time zone."""
+"""The scheduler: APScheduler in the programme's time zone, its jobs kept in the database
+(SQLAlchemyJobStore on `apscheduler_jobs`), run by one process at a time.
+
+Any number of processes may run `wx-member scheduler` (or the main job): each renews a
+lease row every `renew` seconds; the holder runs the jobs, the others stand by and take
+over when the holder stops renewing (killed, host gone). Run times live in the job store,
+so a job whose time passed while nobody held the lease runs once when someone takes over
+(`misfire_grace_time`, coalesced). A job that a just-deposed holder was still running may
+overlap the new holder's: every job is idempotent (delivery occasion keys, claims), so an
+overlap sends nothing twice.
+
+Jobs are stored by reference ("module:function" and plain arguments), so they reach the
+process's Runtime through `_RUNTIME` rather than pickling it.
+"""
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
 
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from wx_member.extensions import Runtime
-from wx_member.services import housekeeping
+from wx_member.services import deliveries, housekeeping, leases, push_jobs
 
 log = logging.getLogger(__name__)
 
+LEASE = "scheduler"
+SEND_EVERY_SECONDS = 60  # retries, postponed (quiet hours) and newly planned rows
+_RUNTIME: Runtime | None = None
 
-def _prune(rt: Runtime) -> None:
-    with rt.sessions() as session:
+
+def _rt() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("no runtime: jobs run inside a SchedulerRunner")
+    return _RUNTIME
+
+
+# -- jobs (module-level functions: the job store keeps them by name) --------------------
+def prune_job() -> None:
+    with _rt().sessions() as session:
         removed = housekeeping.prune_inbound_events(session)
     log.info("pruned %d old inbound events", removed)
 
 
+def plan_job(kind: str) -> None:
+    """Plan one kind's pushes for today, then send what is due."""
+    rt = _rt()
+    with rt.sessions() as session:
+        push_jobs.plan(session, rt.pushes, kind, rt.config)
+    send_job()
+
+
+def send_job() -> None:
+    rt = _rt()
+    with rt.sessions() as session:
+        stats = deliveries.send_due(session, rt.gateway, rt.config.tz)
+    if stats.counts:
+        log.info("pushes: %s%s", dict(stats.counts),
+                 f" (stopped: {stats.stopped})" if stats.stopped else "")
+
+
 def build_scheduler(rt: Runtime) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone=rt.config.tz)
-    scheduler.add_job(_prune, "cron", hour=4, minute=10, args=[rt], id="prune_inbound_events",
-                      coalesce=True, max_instances=1, replace_existing=True)
+    global _RUNTIME
+    _RUNTIME = rt
+    scheduler = BackgroundScheduler(
+        timezone=rt.config.tz,
+        jobstores={"default": SQLAlchemyJobStore(engine=rt.engine)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+    scheduler.add_job(prune_job, "cron", hour=4, minute=10, id="prune_inbound_events",
+                      replace_existing=True)
+    for kind, push in sorted(rt.pushes.items()):
+        if push.disabled or kind not in push_jobs.PLANNERS:
+            continue
+        scheduler.add_job(plan_job, "cron", hour=int(push.options.get("hour", 10)), minute=0,
+                          args=[kind], id=f"plan:{kind}", replace_existing=True)
+    scheduler.add_job(send_job, "interval", seconds=SEND_EVERY_SECONDS, id="send_due",
+                      replace_existing=True)
     return scheduler
+
+
+class SchedulerRunner:
+    """Holds the lease while running the jobs; stands by while another process holds it."""
+
+    def __init__(self, rt: Runtime, ttl: float = 30.0, renew: float = 10.0):
+        self.rt = rt
+        self.ttl = timedelta(seconds=ttl)
+        self.renew = renew
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.scheduler = build_scheduler(rt)
+        self.leading = False
+        self._started = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> SchedulerRunner:
+        self._thread = threading.Thread(target=self.run, name="scheduler-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self) -> None:
+        log.info("scheduler %s standing by for the lease", self.me)
+        try:
+            while not self._stop.is_set():
+                self.tick()
+                self._stop.wait(self.renew)
+        finally:
+            self._step_down()
+            if self._started:
+                self.scheduler.shutdown(wait=False)
+            with self.rt.sessions() as session:
+                leases.release(session, LEASE, self.me)
+
+    def tick(self) -> None:
+        try:
+            with self.rt.sessions() as session:
+                held = leases.acquire(session, LEASE, self.me, self.ttl)
+        except Exception:  # the database is unreachable: we cannot know we still hold it
+            log.exception("scheduler %s: lease check failed", self.me)
+            held = False
+        if held and not self.leading:
+            log.info("scheduler %s leading", self.me)
+            if self._started:
+                self.scheduler.resume()
+            else:
+                self.scheduler.start()
+                self._started = True
+            self.leading = True
+        elif not held:
+            self._step_down()
+
+    def _step_down(self) -> None:
+        if self.leading:
+            log.warning("scheduler %s lost the lease, standing by", self.me)
+            self.scheduler.pause()
+            self.leading = False
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -33,7 +33,7 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
     from wx_member import migrate
     from wx_member.app import create_app
     from wx_member.extensions import runtime
-    from wx_member.scheduler import build_scheduler
+    from wx_member.scheduler import SchedulerRunner
 
     config, sandbox = Config.from_env(), None
     if demo:
@@ -50,8 +50,8 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
     webhook = f"http://{host}:{server.port}/wechat"
     with app.app_context():
         rt = runtime()
-    scheduler = build_scheduler(rt)
-    scheduler.start()
+    # Stands by if another process (`wx-member scheduler`, another host) holds the lease.
+    scheduler = SchedulerRunner(rt).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     if demo:
         from wx_member.demo import seed
@@ -83,7 +83,7 @@ Ctrl-C stops everything.""")
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.stop()
         server.shutdown()
         if sandbox:
             sandbox.stop()

@@ -11,3 +11,5 @@ from wx_member.models.core import (  # noqa: F401
     Setting,
     utcnow,
 )
+from wx_member.models.orders import Order, Refund, TierHistory  # noqa: F401
+from wx_member.models.pushes import Delivery, MemberReach, SchedulerLease, SubscribeGrant, TokenCache  # noqa: F401,E501

@@ -62,6 +62,8 @@ class Member(Base):
     card_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     tier: Mapped[str] = mapped_column(String(20), default="normal")
     points_balance: Mapped[int] = mapped_column(BigInteger, default=0)  # = sum(points_ledger.delta)
+    # Sum of paid minus refunded order amounts (fen): what the tier is decided on.
+    total_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     birthday: Mapped[datetime | None] = mapped_column(DateTime)
     phone: Mapped[str | None] = mapped_column(String(20))
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))

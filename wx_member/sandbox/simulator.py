@@ -118,6 +118,18 @@ class Simulator:
                  openid: str | None = None) -> SimResult:
         """Post any XML, for hostile tests: `sign=False` sends no query at all, `signature`
         overrides the query signature, `encrypt` overrides the simulator's mode."""
+        params, body = self.prepare(xml, sign=sign, signature=signature, encrypt=encrypt,
+                                    openid=openid)
+        res = self.http.post(self.webhook_url, params=params, data=body,
+                             headers={"Content-Type": "text/xml"}, timeout=self.timeout)
+        text = res.content.decode("utf-8", "replace")
+        reply = self._decode_reply(text) if res.status_code == 200 else None
+        return SimResult(res.status_code, text, reply, create_time, xml, openid)
+
+    def prepare(self, xml: str, sign: bool = True, signature: str | None = None,
+                encrypt: bool | None = None, openid: str | None = None) -> tuple[dict, bytes]:
+        """The query and body WeChat would send for `xml`, without sending (benchmarks build
+        their requests before the clock starts)."""
         encrypt = self.safe_mode if encrypt is None else encrypt
         timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
         body, params = xml, {}
@@ -134,11 +146,13 @@ class Simulator:
             if encrypt:
                 params.update(encrypt_type="aes",
                               msg_signature=_sign(self.token, timestamp, nonce, encrypted))
-        res = self.http.post(self.webhook_url, params=params, data=body.encode("utf-8"),
-                             headers={"Content-Type": "text/xml"}, timeout=self.timeout)
-        text = res.content.decode("utf-8", "replace")
-        reply = self._decode_reply(text) if res.status_code == 200 else None
-        return SimResult(res.status_code, text, reply, create_time, xml, openid)
+        return params, body.encode("utf-8")
+
+    def prepare_event(self, event: str, openid: str, create_time: int | None = None,
+                      **fields: str | int) -> tuple[dict, bytes]:
+        """A signed event request, e.g. prepare_event("subscribe", "o1", EventKey="qrscene_s")."""
+        return self.prepare(self._event_xml(openid, event, self._create_time(openid, create_time),
+                                            **fields), openid=openid)
 
     def handshake(self, echostr: str = "sandbox-echo",
                   signature: str | None = None) -> requests.Response:
@@ -159,12 +173,15 @@ class Simulator:
             self._last_time[openid] = at
         return at
 
+    def _event_xml(self, openid: str, event: str, at: int, **fields: str | int) -> str:
+        return _to_xml([("ToUserName", self.account), ("FromUserName", openid), ("CreateTime", at),
+                        ("MsgType", "event"), ("Event", event), *fields.items()])
+
     def _event(self, openid: str, event: str, create_time: int | None,
                **fields: str | int) -> SimResult:
         at = self._create_time(openid, create_time)
-        xml = _to_xml([("ToUserName", self.account), ("FromUserName", openid), ("CreateTime", at),
-                       ("MsgType", "event"), ("Event", event), *fields.items()])
-        return self.post_xml(xml, create_time=at, openid=openid)
+        return self.post_xml(self._event_xml(openid, event, at, **fields), create_time=at,
+                             openid=openid)
 
     @staticmethod
     def _ticket() -> str:

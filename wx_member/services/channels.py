@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Channel, Member, QrScan, utcnow
@@ -58,10 +58,14 @@ def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, k
     return channel
 
 
-def record_scan(session: Session, channel: Channel | None, scene: str, openid: str,
+def id_by_scene(session: Session, scene: str) -> int | None:
+    return session.scalar(select(Channel.id).where(Channel.scene == scene))
+
+
+def record_scan(session: Session, channel_id: int | None, scene: str, openid: str,
                 joined: bool, now: datetime | None = None) -> None:
-    session.add(QrScan(channel_id=channel.id if channel else None, scene=scene, openid=openid,
-                       joined=joined, created_at=now or utcnow()))
+    session.execute(insert(QrScan).values(channel_id=channel_id, scene=scene, openid=openid,
+                                          joined=joined, created_at=now or utcnow()))
 
 
 def stats(session: Session) -> list[ChannelStats]:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,9 +35,11 @@ class _Duplicate(Exception):
 
 
 def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: datetime) -> None:
+    """The transaction's first statement, so a lost race needs no savepoint: it rolls back
+    a transaction that has done nothing else."""
     try:
-        with session.begin_nested():
-            session.add(InboundEvent(dedup_key=dedup_key, kind=kind, openid=openid, received_at=now))
+        session.execute(insert(InboundEvent).values(dedup_key=dedup_key, kind=kind, openid=openid,
+                                                    received_at=now))
     except IntegrityError:
         raise _Duplicate from None
 

@@ -54,7 +54,7 @@ def by_card(session: Session, card_no: str) -> Member | None:
 def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
             channel_id: int | None, now: datetime) -> Member | None:
     member = Member(openid=openid, unionid=unionid, scene=scene, channel_id=channel_id,
-                    subscribed=True, joined_at=now, points_balance=0)
+                    subscribed=True, joined_at=now, last_seen_at=now, points_balance=0)
     try:
         with session.begin_nested():  # two first events of one person may race
             session.add(member)
@@ -71,11 +71,11 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
     """Someone subscribed or scanned a QR code: find or create their member and card,
     award sign-up points once, and credit a referrer once. Runs in the caller's transaction."""
     now = now or utcnow()
-    channel = channels.by_scene(session, scene) if scene else None
+    channel_id = channels.id_by_scene(session, scene) if scene else None
     member = by_openid(session, openid)
     created = restored = False
     if member is None:
-        member = _create(session, openid, unionid, scene, channel.id if channel else None, now)
+        member = _create(session, openid, unionid, scene, channel_id, now)
         created = member is not None
         member = member or require(session, openid)
     if not created:
@@ -83,7 +83,7 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
         member.subscribed, member.unsubscribed_at = True, None
         member.unionid = member.unionid or unionid
     if scene:
-        channels.record_scan(session, channel, scene, openid, joined=created, now=now)
+        channels.record_scan(session, channel_id, scene, openid, joined=created, now=now)
     signup = settings.get(session, "signup_points")
     awarded = signup if signup and points.post(
         session, member, signup, "signup", f"signup:{member.id}", source=scene) else 0

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.models import Member, PointsLedger
+from wx_member.models import Member, PointsLedger, utcnow
 from wx_member.services.errors import InsufficientPoints, InvalidAmount
 
 REASONS_ZH = {
@@ -21,38 +22,39 @@ REASONS_ZH = {
     "referral": "推荐好友",
     "checkin": "每日签到",
     "adjust": "人工调整",
+    "purchase": "消费积分",
+    "refund": "退款扣回",
 }
 
 
 def post(session: Session, member: Member, delta: int, reason: str, idem_key: str,
-         source: str | None = None, expires_at: datetime | None = None) -> PointsLedger | None:
+         source: str | None = None, expires_at: datetime | None = None) -> int | None:
     """Write one ledger entry inside the caller's transaction.
 
-    Returns the new row, or None when `idem_key` was already posted (a replay: nothing
-    changes). Raises InsufficientPoints when a debit would take the balance below zero.
+    Returns the new entry's id, or None when `idem_key` was already posted (a replay:
+    nothing changes). Raises InsufficientPoints when a debit would take the balance below
+    zero. Core statements, not the ORM: entries are never updated, and this is the hot path.
     """
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidAmount(f"delta must be a non-zero integer, got {delta!r}")
-    if session.scalar(select(PointsLedger.id).where(PointsLedger.idem_key == idem_key)):
-        return None
-    row = PointsLedger(member_id=member.id, delta=delta, reason=reason, idem_key=idem_key,
-                       source=source, expires_at=expires_at)
-    stmt = update(Member).where(Member.id == member.id)
+    move = update(Member).where(Member.id == member.id)
     if delta < 0:
-        stmt = stmt.where(Member.points_balance >= -delta)
-    stmt = stmt.values(points_balance=Member.points_balance + delta)
+        move = move.where(Member.points_balance >= -delta)
+    move = move.values(points_balance=Member.points_balance + delta)
     try:
         # A savepoint: losing a race for the key, or a refused debit, undoes only this entry.
         with session.begin_nested():
-            session.add(row)
-            session.flush()
-            moved = session.execute(stmt.execution_options(synchronize_session=False)).rowcount
-            if moved != 1:
+            entry_id = session.execute(insert(PointsLedger).values(
+                member_id=member.id, delta=delta, reason=reason, idem_key=idem_key,
+                source=source, expires_at=expires_at, created_at=utcnow())).inserted_primary_key[0]
+            if session.execute(move.execution_options(synchronize_session=False)).rowcount != 1:
                 raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
     except IntegrityError:
         return None
-    session.refresh(member, ["points_balance"])
-    return row
+    # Re-read: another transaction may have moved the balance since `member` was loaded.
+    set_committed_value(member, "points_balance", session.scalar(
+        select(Member.points_balance).where(Member.id == member.id)))
+    return entry_id
 
 
 def ledger_sum(session: Session, member_id: int) -> int:
@@ -66,7 +68,7 @@ def history(session: Session, member_id: int, limit: int = 50) -> list[PointsLed
 
 
 def adjust(session: Session, member: Member, delta: int, note: str, key: str,
-           by: str) -> PointsLedger | None:
+           by: str) -> int | None:
     """Use case: an operator adds or removes points, with a reason, once per key."""
     if not note.strip():
         raise InvalidAmount("a reason is required", user_message="请填写调整原因。")

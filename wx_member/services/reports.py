@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.models import Member
 from wx_member.replies import tier_name
-from wx_member.services import points
+from wx_member.services import orders, points, tiers
 
 
 def member_profile(session: Session, member: Member, ledger_limit: int = 100) -> dict:
@@ -17,6 +17,7 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
         "card_no": member.card_no,
         "tier": member.tier,
         "tier_name": tier_name(member.tier),
+        "total_spend_fen": member.total_spend_fen,
         "points": member.points_balance,
         "ledger_sum": points.ledger_sum(session, member.id),
         "referrer_card_no": referrer.card_no if referrer else None,
@@ -29,4 +30,14 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
                     "created_at": r.created_at.isoformat() + "Z",
                     "expires_at": r.expires_at.isoformat() + "Z" if r.expires_at else None}
                    for r in rows],
+        "orders": [{"out_trade_no": o.out_trade_no, "transaction_id": o.transaction_id,
+                    "amount_fen": o.amount_fen, "refunded_fen": o.refunded_fen,
+                    "status": o.status, "points_earned": o.points_earned,
+                    "points_reversed": o.points_reversed, "api": o.api,
+                    "paid_at": o.paid_at.isoformat() + "Z"}
+                   for o in orders.orders_of(session, member.id, ledger_limit)],
+        "tier_history": [{"from_tier": h.from_tier, "to_tier": h.to_tier, "reason": h.reason,
+                          "cause": h.cause, "total_spend_fen": h.total_spend_fen,
+                          "at": h.at.isoformat() + "Z"}
+                         for h in tiers.history(session, member.id)],
     }

@@ -16,7 +16,26 @@ DEFAULTS: dict[str, int] = {
     "signup_points": 10,  # once per member, on joining
     "referral_points": 10,  # to the referrer, once per referee
     "checkin_points": 1,  # daily check-in, once per local day
+    # Payments and tiers (services/tiers.py): points per yuan at 普通会员, a tier's rate
+    # as a percentage of that, and the cumulative spend (fen) at which each tier starts.
+    "points_per_yuan": 1,
+    "tier_silver_fen": 20000,
+    "tier_gold_fen": 50000,
+    "tier_diamond_fen": 100000,
+    "tier_normal_rate": 100,
+    "tier_silver_rate": 120,
+    "tier_gold_rate": 150,
+    "tier_diamond_rate": 200,
+    # Pushes (services/deliveries.py, push_jobs.py): quiet hours, local, postpone pushes
+    # that are not urgent (21 → 9 wraps midnight; equal hours: no quiet time), and the most
+    # marketing pushes a member receives in any 7 days.
+    "quiet_start_hour": 21,
+    "quiet_end_hour": 9,
+    "marketing_pushes_per_week": 2,
 }
+
+# A tier ladder: each tier starts at a spend no lower than the one below it.
+ASCENDING = ("tier_silver_fen", "tier_gold_fen", "tier_diamond_fen")
 
 
 def get(session: Session, key: str) -> int:
@@ -38,6 +57,12 @@ def change(session: Session, key: str, value: int, by: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidSetting(f"{key} must be a non-negative integer, got {value!r}")
     with session.begin():
+        if key in ASCENDING:
+            ladder = [value if k == key else get(session, k) for k in ASCENDING]
+            if ladder != sorted(ladder):
+                raise InvalidSetting(f"tier thresholds must not decrease: "
+                                     f"{dict(zip(ASCENDING, ladder))}",
+                                     user_message="等级门槛必须逐级递增。")
         row = session.get(Setting, key)
         if row is None:
             session.add(Setting(key=key, value=value, updated_by=by))

@@ -1,0 +1,70 @@
+"""Payments: orders paid through WeChat Pay, their refunds, and members' tier changes.
+
+Rules live in `services/orders.py` and `services/tiers.py`; these classes hold data only.
+The table is `pay_order`, not `order`: ORDER is an SQL keyword, and raw SQL in reports
+should not need quoting.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wx_member.models.core import Base, BigId, utcnow
+
+
+class Order(Base):
+    """One paid WeChat Pay order. `out_trade_no` (ours, unique) is what makes WeChat's
+    repeated notifies harmless: the row is the proof the payment was credited."""
+
+    __tablename__ = "pay_order"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The payer's openid under our appid; member_id is None when the payer is not a member.
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # total_fee / amount.total
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # paid | partially_refunded | refunded
+    status: Mapped[str] = mapped_column(String(20), default="paid")
+    api: Mapped[str] = mapped_column(String(4))  # v2 | v3: which notify recorded it
+    points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Sum of the reversals refunds were due (shortfalls included), so the next partial
+    # refund's share is computed against what was already taken back.
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Refund(Base):
+    """One successful refund of an order, once per `out_refund_no` (ours, unique)."""
+
+    __tablename__ = "refund"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    refund_id: Mapped[str | None] = mapped_column(String(64))  # WeChat's id for it
+    order_id: Mapped[int] = mapped_column(ForeignKey("pay_order.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)  # actually taken back
+    points_shortfall: Mapped[int] = mapped_column(BigInteger, default=0)  # due but already spent
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime)  # WeChat's success_time
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TierHistory(Base):
+    """Every change of a member's tier, with its cause (an order or a refund)."""
+
+    __tablename__ = "tier_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    from_tier: Mapped[str] = mapped_column(String(20))
+    to_tier: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))  # payment | refund
+    cause: Mapped[str | None] = mapped_column(String(100))  # order:<no> | refund:<no>
+    total_spend_fen: Mapped[int] = mapped_column(BigInteger)  # what the decision saw
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

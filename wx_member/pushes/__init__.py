@@ -1,0 +1,1 @@
+"""Push kinds as data (definitions) and the Chinese holiday calendar."""

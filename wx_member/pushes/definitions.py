@@ -1,0 +1,154 @@
+"""Push kinds, as data: one TOML file per kind in templates_msg/ (replies.toml excepted),
+loaded and checked once at start-up.
+
+A definition names its channel, whether it is service or marketing, its link and its
+fields (Jinja2, StrictUndefined), and `[sample]` values: every variable a field uses must
+be one of them, and each field rendered with them must fit WeChat's length limit, or
+loading fails before anything is sent.
+
+Length rule (WeChat's data types, the key's prefix names the type, as in `thing1`):
+thing 20 characters, phrase 5, name 10, car_number 8, phone_number 17, number /
+letter / character_string / amount 32, symbol 5; any other key 200 characters; a
+customer-service text 600 characters. At send time a member's own value (a long name)
+can still overflow: it is cut to the limit with "…" rather than refused by WeChat (47003).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("template", "subscribe", "custom")
+CATEGORIES = ("service", "marketing")
+LIMITS = {"thing": 20, "phrase": 5, "name": 10, "car_number": 8, "phone_number": 17,
+          "number": 32, "letter": 32, "character_string": 32, "amount": 32, "symbol": 5}
+DEFAULT_LIMIT = 200
+CUSTOM_TEXT_LIMIT = 600
+# What every kind may use besides its own sample variables.
+COMMON = {"programme": "会员俱乐部", "card_no": "8000000018", "tier": "普通会员"}
+MARKETING_RULE = ("WeChat's template message rules (模板消息运营规范) forbid marketing "
+                  "content in template messages: send marketing kinds as subscribe or "
+                  "customer-service (custom) messages")
+
+
+class DefinitionError(Exception):
+    """A push definition that must not be used: refused at start-up."""
+
+
+def field_limit(key: str) -> int:
+    prefix = re.sub(r"\d+$", "", key)
+    return LIMITS.get(prefix, DEFAULT_LIMIT)
+
+
+def fit(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+@dataclass
+class PushKind:
+    kind: str
+    title: str  # for operators
+    category: str  # service | marketing
+    channel: str  # template | subscribe | custom
+    urgent: bool  # true: quiet hours do not postpone it
+    fields: dict[str, Template]  # template/subscribe: data key → text
+    text: Template | None  # custom: the message text
+    url: str | None
+    page: str | None  # mini-program page
+    sample: dict[str, Any]
+    template_id: str | None = None  # per deployment (WX_TEMPLATE_<KIND>)
+    disabled: str | None = None  # why it cannot be sent here (no template id)
+    options: dict[str, Any] = field(default_factory=dict)  # the kind's own settings
+
+    @property
+    def marketing(self) -> bool:
+        return self.category == "marketing"
+
+    def render(self, values: Mapping[str, Any], mini_appid: str = "") -> dict[str, Any]:
+        """The request body for one member, minus `touser`."""
+        if self.channel == "custom":
+            assert self.text is not None
+            return {"text": fit(self.text.render(values), CUSTOM_TEXT_LIMIT)}
+        data = {key: {"value": fit(tpl.render(values), field_limit(key))}
+                for key, tpl in self.fields.items()}
+        body: dict[str, Any] = {"template_id": self.template_id, "data": data}
+        if self.channel == "subscribe":
+            if self.page:
+                body["page"] = self.page
+        elif self.page and mini_appid:
+            body["miniprogram"] = {"appid": mini_appid, "pagepath": self.page}
+        elif self.url:
+            body["url"] = self.url
+        return body
+
+
+def _parse(path: Path, env: Environment, template_ids: Mapping[str, str]) -> PushKind:
+    data = tomllib.loads(path.read_text("utf-8"))
+    kind = data.get("kind", path.stem)
+    where = f"{path.name}"
+    if kind != path.stem:
+        raise DefinitionError(f"{where}: kind {kind!r} must match the file name")
+    category, channel = data.get("category"), data.get("channel")
+    if category not in CATEGORIES:
+        raise DefinitionError(f"{where}: category must be one of {CATEGORIES}, got {category!r}")
+    if channel not in CHANNELS:
+        raise DefinitionError(f"{where}: channel must be one of {CHANNELS}, got {channel!r}")
+    if category == "marketing" and channel == "template":
+        raise DefinitionError(f"{where}: {kind} is marketing; {MARKETING_RULE}")
+    sample = {**COMMON, **data.get("sample", {})}
+    try:
+        sources = ({"text": data["text"]} if channel == "custom" else dict(data["fields"]))
+    except KeyError as exc:
+        raise DefinitionError(f"{where}: missing {exc.args[0]!r}") from None
+    compiled: dict[str, Template] = {}
+    for key, source in sources.items():
+        try:
+            unknown = meta.find_undeclared_variables(env.parse(source)) - set(sample)
+            if unknown:
+                raise DefinitionError(f"{where}: field {key} uses unknown variable(s) "
+                                      f"{', '.join(sorted(unknown))}; declare them in [sample]")
+            compiled[key] = env.from_string(source)
+            value = compiled[key].render(sample)
+        except TemplateError as exc:
+            raise DefinitionError(f"{where}: field {key}: {exc}") from exc
+        limit = CUSTOM_TEXT_LIMIT if channel == "custom" else field_limit(key)
+        if len(value) > limit:
+            raise DefinitionError(f"{where}: field {key} renders {len(value)} characters, over "
+                                  f"WeChat's limit of {limit} for this field: {value!r}")
+    link = data.get("link", {})
+    push = PushKind(kind=kind, title=data.get("title", kind), category=category,
+                    channel=channel, urgent=bool(data.get("urgent", False)),
+                    fields={} if channel == "custom" else compiled,
+                    text=compiled.get("text") if channel == "custom" else None,
+                    url=link.get("url"), page=link.get("page"), sample=sample,
+                    options=data.get("options", {}))
+    if channel != "custom":
+        push.template_id = template_ids.get(kind)
+        if not push.template_id:
+            push.disabled = (f"no template id for {kind}: set WX_TEMPLATE_{kind.upper()} to the "
+                             f"id of the {channel} message template in the WeChat admin")
+    return push
+
+
+def load(templates_dir: Path, template_ids: Mapping[str, str] | None = None
+         ) -> dict[str, PushKind]:
+    """Every push kind; raises DefinitionError on the first bad one. A kind without a
+    template id is loaded but disabled (a deployment need not use every kind)."""
+    env = Environment(undefined=StrictUndefined, autoescape=False)
+    kinds = {}
+    for path in sorted(templates_dir.glob("*.toml")):
+        if path.stem == "replies":
+            continue
+        push = _parse(path, env, template_ids or {})
+        if push.disabled:
+            log.warning("push kind %s disabled: %s", push.kind, push.disabled)
+        kinds[push.kind] = push
+    return kinds

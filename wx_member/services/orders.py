@@ -1,0 +1,250 @@
+"""Orders paid through WeChat Pay and their refunds: credit each payment once, reverse
+points proportionally on refund, keep tiers in step with cumulative spend.
+
+WeChat Pay repeats a notify until it is acknowledged (up to 15 times over 24 h) and two
+workers may receive the same retry at once. A payment is credited in the transaction that
+inserts its order row (`out_trade_no` unique), with the ledger key `order:<out_trade_no>`;
+a refund likewise by `out_refund_no` and `refund:<out_refund_no>`. Each use case first
+locks the payer's member row (SELECT ... FOR UPDATE on MariaDB; SQLite's BEGIN IMMEDIATE
+already serializes writers), so notifies for one member queue instead of deadlocking, and a
+tier decision sees the spend of every payment before it.
+
+A payer who is not a member is normal (a walk-in customer): their order is recorded without
+a member and earns nothing; they are not credited retroactively when they join.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from wx_member.db import is_retryable
+from wx_member.models import Member, Order, Refund, utcnow
+from wx_member.services import points, tiers
+from wx_member.services.errors import DomainError
+from wx_member.wechat.pay import PaymentNotice, RefundNotice
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ATTEMPTS = 5  # deadlock retries; the use case is re-run from scratch each time
+
+
+class OrderMismatch(DomainError):
+    """A notify disagrees with the order or refund we recorded (amount, payer, order)."""
+    user_message = "支付通知与已记录的订单不一致。"
+
+
+class UnknownOrder(DomainError):
+    """A refund of an order we never recorded: WeChat will retry, the payment may come first."""
+    user_message = "订单不存在。"
+
+
+@dataclass
+class PaymentResult:
+    order: Order
+    credited: bool  # False: a replay of a recorded payment, nothing changed
+    points: int  # earned by this payment
+    new_tier: str | None
+
+
+@dataclass
+class RefundResult:
+    refund: Refund
+    credited: bool  # False: a replay
+    new_tier: str | None
+
+
+def _retrying(what: str, run: Callable[[], T]) -> T:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return run()
+        except OperationalError as exc:
+            if not is_retryable(exc) or attempt == ATTEMPTS:
+                raise
+            log.info("%s: %s, retrying (%d)", what, exc.orig, attempt)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _lock_member(session: Session, where) -> Member | None:
+    return session.scalar(select(Member).where(where).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def _order(session: Session, out_trade_no: str, lock: bool = False) -> Order | None:
+    stmt = select(Order).where(Order.out_trade_no == out_trade_no)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
+def _move_spend(session: Session, member: Member, delta_fen: int) -> None:
+    session.execute(update(Member).where(Member.id == member.id)
+                    .values(total_spend_fen=Member.total_spend_fen + delta_fen)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(member, "total_spend_fen", session.scalar(
+        select(Member.total_spend_fen).where(Member.id == member.id)))
+
+
+def order_by_no(session: Session, out_trade_no: str) -> Order | None:
+    return _order(session, out_trade_no)
+
+
+def orders_of(session: Session, member_id: int, limit: int = 50) -> list[Order]:
+    return list(session.scalars(select(Order).where(Order.member_id == member_id)
+                                .order_by(Order.id.desc()).limit(limit)))
+
+
+# ---- payments ----------------------------------------------------------------------------
+
+def record_payment(session: Session, notice: PaymentNotice,
+                   now: datetime | None = None) -> PaymentResult | None:
+    """Use case: a verified payment notify. Records the order and credits its points once.
+
+    Returns None for a notify of a failed payment (nothing to record). Raises OrderMismatch,
+    with nothing written, when `out_trade_no` is known with another amount or payer."""
+    if not notice.success:
+        log.info("payment %s not successful; nothing recorded", notice.out_trade_no)
+        return None
+    now = now or utcnow()
+    return _retrying(f"order {notice.out_trade_no}",
+                     lambda: _record_payment(session, notice, now))
+
+
+def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentResult:
+    if existing is None:  # the unique key that refused us was transaction_id
+        raise OrderMismatch(f"transaction {notice.transaction_id} belongs to another order")
+    if existing.amount_fen != notice.amount_fen or existing.openid != notice.openid:
+        raise OrderMismatch(f"order {notice.out_trade_no} was recorded as {existing.amount_fen} "
+                            f"fen from {existing.openid}, notify says {notice.amount_fen} fen "
+                            f"from {notice.openid}")
+    log.info("payment %s already recorded; replay ignored", notice.out_trade_no)
+    return PaymentResult(existing, credited=False, points=0, new_tier=None)
+
+
+def _record_payment(session: Session, notice: PaymentNotice, now: datetime) -> PaymentResult:
+    with session.begin():
+        member = _lock_member(session, Member.openid == notice.openid)
+        existing = _order(session, notice.out_trade_no)
+        if existing is not None:
+            return _replayed_payment(existing, notice)
+        order = Order(out_trade_no=notice.out_trade_no,
+                      transaction_id=notice.transaction_id or None, openid=notice.openid,
+                      member_id=member.id if member else None, amount_fen=notice.amount_fen,
+                      refunded_fen=0, status="paid", api=notice.api, points_earned=0,
+                      points_reversed=0, paid_at=notice.paid_at or now, created_at=now)
+        try:
+            # A payer who is not a member holds no lock: two workers may race for the key.
+            with session.begin_nested():
+                session.add(order)
+                session.flush()
+        except IntegrityError:
+            return _replayed_payment(_order(session, notice.out_trade_no), notice)
+        if member is None:
+            log.info("order %s paid by %s, who is not a member: recorded, no points",
+                     notice.out_trade_no, notice.openid)
+            return PaymentResult(order, credited=True, points=0, new_tier=None)
+        # Points at the tier held when paying; the upgrade this payment earns counts from
+        # the next one.
+        earned = tiers.points_for(session, notice.amount_fen, member.tier)
+        if earned:
+            points.post(session, member, earned, "purchase", f"order:{notice.out_trade_no}",
+                        source=f"{notice.api} {notice.out_trade_no}")
+        order.points_earned = earned
+        _move_spend(session, member, notice.amount_fen)
+        new_tier = tiers.evaluate(session, member, "payment", f"order:{notice.out_trade_no}",
+                                  upgrade_only=True, now=now)
+        return PaymentResult(order, credited=True, points=earned, new_tier=new_tier)
+
+
+# ---- refunds -----------------------------------------------------------------------------
+
+def record_refund(session: Session, notice: RefundNotice,
+                  now: datetime | None = None) -> RefundResult | None:
+    """Use case: a verified refund notify. Takes back the order's points in proportion to the
+    amount refunded so far, once per `out_refund_no`, and re-evaluates the tier (it may go
+    down).
+
+    Rounding: after each refund the order has given back floor(points_earned × refunded ÷
+    amount) in all, so a partial refund rounds in the member's favour and a full refund takes
+    back exactly what the order earned. Points already spent are not pushed below zero: the
+    reversal takes what is there and the ledger row's source (and `refund.points_shortfall`)
+    records the rest.
+
+    Returns None for a refund that did not succeed (CHANGE, REFUNDCLOSE, ABNORMAL...).
+    Raises UnknownOrder or OrderMismatch with nothing written."""
+    if not notice.success:
+        log.info("refund %s of %s not successful; nothing recorded", notice.out_refund_no,
+                 notice.out_trade_no)
+        return None
+    now = now or utcnow()
+    return _retrying(f"refund {notice.out_refund_no}", lambda: _record_refund(session, notice, now))
+
+
+def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:
+    if (existing is None or existing.order_id != order.id
+            or existing.amount_fen != notice.refund_fen):
+        raise OrderMismatch(f"refund {notice.out_refund_no} was recorded differently")
+    log.info("refund %s already recorded; replay ignored", notice.out_refund_no)
+    return RefundResult(existing, credited=False, new_tier=None)
+
+
+def _record_refund(session: Session, notice: RefundNotice, now: datetime) -> RefundResult:
+    with session.begin():
+        order = _order(session, notice.out_trade_no)
+        if order is None:
+            raise UnknownOrder(f"refund {notice.out_refund_no} of unknown order "
+                               f"{notice.out_trade_no}")
+        # Member first, then order: the lock order payments use, so the two cannot deadlock.
+        member = _lock_member(session, Member.id == order.member_id) if order.member_id else None
+        order = _order(session, notice.out_trade_no, lock=True)
+        existing = session.scalar(select(Refund).where(
+            Refund.out_refund_no == notice.out_refund_no))
+        if existing is not None:
+            return _replayed_refund(existing, order, notice)
+        if notice.order_fen != order.amount_fen:
+            raise OrderMismatch(f"refund {notice.out_refund_no}: order {order.out_trade_no} is "
+                                f"{order.amount_fen} fen, notify says {notice.order_fen}")
+        if order.refunded_fen + notice.refund_fen > order.amount_fen:
+            raise OrderMismatch(f"refund {notice.out_refund_no}: {notice.refund_fen} fen more "
+                                f"than the {order.amount_fen - order.refunded_fen} left")
+        refund = Refund(out_refund_no=notice.out_refund_no, refund_id=notice.refund_id or None,
+                        order_id=order.id, amount_fen=notice.refund_fen, points_reversed=0,
+                        points_shortfall=0, refunded_at=notice.refunded_at, created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(refund)
+                session.flush()
+        except IntegrityError:
+            existing = session.scalar(select(Refund).where(
+                Refund.out_refund_no == notice.out_refund_no))
+            return _replayed_refund(existing, order, notice)
+        order.refunded_fen += notice.refund_fen
+        order.status = ("refunded" if order.refunded_fen == order.amount_fen
+                        else "partially_refunded")
+        due = order.points_earned * order.refunded_fen // order.amount_fen - order.points_reversed
+        order.points_reversed += due
+        if member is None:
+            return RefundResult(refund, credited=True, new_tier=None)
+        taken = min(due, member.points_balance)
+        refund.points_reversed, refund.points_shortfall = taken, due - taken
+        if taken:
+            short = f"; shortfall {due - taken}" if due > taken else ""
+            points.post(session, member, -taken, "refund", f"refund:{notice.out_refund_no}",
+                        source=f"{notice.api} {order.out_trade_no}{short}")
+        if due > taken:
+            log.warning("refund %s: member %s had spent %d of the %d points to take back",
+                        notice.out_refund_no, member.id, due - taken, due)
+        _move_spend(session, member, -notice.refund_fen)
+        new_tier = tiers.evaluate(session, member, "refund", f"refund:{notice.out_refund_no}",
+                                  upgrade_only=False, now=now)
+        return RefundResult(refund, credited=True, new_tier=new_tier)

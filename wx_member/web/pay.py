@@ -1,0 +1,118 @@
+"""/pay/...: WeChat Pay notifies. Verify, hand to one use case, acknowledge.
+
+WeChat Pay repeats a notify until it gets a success answer (15 times over about 24 h), so a
+success answer means "recorded or already recorded", and anything we refuse gets a FAIL
+answer and a log line, never a silent success. The reason in a FAIL answer is generic; the
+log has the details.
+
+    POST /pay/notify          v2 payment (XML, MD5 or HMAC-SHA256 sign)
+    POST /pay/refund-notify   v2 refund (XML, encrypted req_info)
+    POST /pay/v3/notify       v3 payment and refund (JSON, Wechatpay-* signature headers)
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+from cryptography import x509
+from flask import Blueprint, Response, g, jsonify, request
+
+from wx_member.extensions import runtime
+from wx_member.services import orders
+from wx_member.services.errors import DomainError
+from wx_member.wechat import pay
+
+log = logging.getLogger(__name__)
+bp = Blueprint("pay", __name__, url_prefix="/pay")
+
+# Status for each refusal: 400 not authentic or malformed, 409 disagrees with our records,
+# 503 not configured (an operator must act; WeChat keeps retrying meanwhile).
+_STATUS = {orders.OrderMismatch: (409, "order mismatch"),
+           orders.UnknownOrder: (409, "unknown order")}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _body() -> bytes:
+    limit = runtime().config.max_body_bytes
+    if request.content_length is None or request.content_length > limit:
+        raise _Refused(413 if request.content_length else 411, "body too large or not sized")
+    return request.get_data(cache=False)
+
+
+def _record(notice) -> None:
+    try:
+        if isinstance(notice, pay.PaymentNotice):
+            orders.record_payment(g.db, notice)
+        elif isinstance(notice, pay.RefundNotice):
+            orders.record_refund(g.db, notice)
+    except DomainError as exc:
+        log.warning("pay notify refused: %s", exc)
+        raise _Refused(*_STATUS.get(type(exc), (400, "rejected"))) from None
+
+
+def _v2_answer(code: str, msg: str, status: int = 200) -> Response:
+    return Response(f"<xml><return_code><![CDATA[{code}]]></return_code>"
+                    f"<return_msg><![CDATA[{msg}]]></return_msg></xml>",
+                    status=status, content_type="application/xml; charset=utf-8")
+
+
+def _v2(decode) -> Response:
+    cfg = runtime().config
+    try:
+        if not (cfg.appid and cfg.mch_id and cfg.pay_api_key):
+            log.error("WeChat Pay v2 notify, but WX_APPID/WXPAY_MCH_ID/WXPAY_API_KEY are not set")
+            raise _Refused(503, "payments not configured")
+        try:
+            notice = decode(_body(), cfg.appid, cfg.mch_id, cfg.pay_api_key)
+        except pay.PayRejected as exc:
+            log.warning("pay notify refused: %s", exc)
+            raise _Refused(400, "invalid notify") from None
+        _record(notice)
+    except _Refused as refused:
+        return _v2_answer("FAIL", refused.reason, refused.status)
+    return _v2_answer("SUCCESS", "OK")
+
+
+@bp.post("/notify")
+def v2_payment():
+    return _v2(pay.v2_payment)
+
+
+@bp.post("/refund-notify")
+def v2_refund():
+    return _v2(pay.v2_refund)
+
+
+@lru_cache(maxsize=4)
+def _platform_cert(path: str, _mtime_ns: int) -> x509.Certificate:
+    # Keyed by mtime too: replacing the file (certificate rotation) needs no restart.
+    with open(path, "rb") as f:
+        return pay.load_platform_cert(f.read())
+
+
+@bp.post("/v3/notify")
+def v3_notify():
+    cfg = runtime().config
+    try:
+        if not (cfg.appid and cfg.mch_id and cfg.pay_apiv3_key and cfg.pay_platform_cert):
+            log.error("WeChat Pay v3 notify, but WXPAY_APIV3_KEY/WXPAY_PLATFORM_CERT are not set")
+            raise _Refused(503, "payments not configured")
+        cert = _platform_cert(cfg.pay_platform_cert, os.stat(cfg.pay_platform_cert).st_mtime_ns)
+        try:
+            notice = pay.v3_notify(request.headers, _body(), cert, cfg.pay_apiv3_key,
+                                   cfg.appid, cfg.mch_id)
+        except pay.PayRejected as exc:
+            log.warning("pay v3 notify refused: %s", exc)
+            raise _Refused(400, "invalid notify") from None
+        if notice is None:
+            log.info("pay v3 notify of an event type we do not use; acknowledged")
+        _record(notice)
+    except _Refused as refused:
+        return jsonify(code="FAIL", message=refused.reason), refused.status
+    return Response(status=204)
