@@ -42,11 +42,12 @@ def gunicorn(target: str, env: dict, workers: int, extra: list[str] = ()) -> tup
          "--log-level", "warning", *extra, target],
         env={**os.environ, **env}, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
-    for _ in range(200):
+    deadline = time.monotonic() + 60  # a loaded machine boots workers slowly
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            requests.get(url + "healthz", timeout=0.5)
+            requests.get(url + "healthz", timeout=2)
             return proc, url
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"gunicorn {target} did not start")
