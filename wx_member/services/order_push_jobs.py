@@ -167,7 +167,8 @@ def plan_winback(session: Session, push: PushKind, cfg: Config, now: datetime,
     """Members whose last live order is N×k days old (N = `winback_days`, k ≥ 1) with N×k
     past the care schedule's last step, and no win-back in the last N local days. A missed
     run is made up the next day (the occasion is the period, not the day)."""
-    n = settings.get(session, "winback_days")
+    with session.begin():  # a transaction of its own: fan_out opens one per batch
+        n = settings.get(session, "winback_days")
     if n <= 0:
         return PlanResult(push.kind, [])  # 0 turns win-back off
     today = local_now(now, cfg.tz).date()
