@@ -3,10 +3,14 @@ webhook at a given time, and reads of delivery rows."""
 from __future__ import annotations
 
 import calendar as _cal
+import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
+
+from conftest import APPID, MCH_ID, make_config, serve
 
 from wx_member.models import Delivery
 from wx_member.services import deliveries, push_jobs
@@ -54,3 +58,54 @@ def rows(live, kind: str | None = None) -> list[Delivery]:
 
 def statuses(live, kind: str | None = None) -> dict[str, str]:
     return {d.openid: d.status for d in rows(live, kind)}
+
+
+# ---- order-driven pushes (delivery reminders, after-sale care, win-back) --------------------
+
+ORDER_TEMPLATES = {**TEMPLATE_IDS, "order_shipped": "TPL_SHIPPED", "order_guide": "TPL_GUIDE",
+                   "care_followup": "TPL_CARE"}
+SHOP_KEY = "shop-" + secrets.token_hex(12)
+
+
+# Fixtures (import them into a test module to use them): the app with WeChat Pay v2, every
+# order-driven kind's template id and the shop API key; its simulator; WeChat Pay's notifier.
+@pytest.fixture
+def shop(db_url, sandbox):
+    yield from serve(make_config(db_url, sandbox, mch_id=MCH_ID, pay_api_key=secrets.token_hex(16),
+                                 template_ids=dict(ORDER_TEMPLATES), shop_api_key=SHOP_KEY))
+
+
+@pytest.fixture
+def wx(shop):
+    return shop.simulator()
+
+
+@pytest.fixture
+def payer(shop):
+    from wx_member.sandbox.pay import PayNotifier
+
+    return PayNotifier(shop.url, APPID, MCH_ID, api_key=shop.config.pay_api_key)
+
+
+def buy(payer, openid: str, out_trade_no: str, local: str, fen: int = 5000) -> None:
+    """A WeChat Pay v2 notify for an order paid at `local` (Shanghai), over HTTP."""
+    time_end = datetime.fromisoformat(local).strftime("%Y%m%d%H%M%S")
+    assert payer.v2_payment(openid, out_trade_no, fen, time_end=time_end).ok
+
+
+def seen(sim, sandbox, openid: str, now: datetime) -> None:
+    """The member taps the menu at `now`: inside the 48-hour window of customer-service
+    messages, on the app's clock and the sandbox's."""
+    assert sim.click(openid, "POINTS", create_time=ts(now)).status == 200
+    sandbox.interact(openid)
+
+
+def sends(sandbox, kind: str) -> list[tuple[str, str]]:
+    """(touser, what it said) for each message of a channel the sandbox received."""
+    out = []
+    for m in sandbox.sent(kind):
+        r = m["request"]
+        said = (r["text"]["content"] if kind == "custom"
+                else " ".join(v["value"] for v in r["data"].values()))
+        out.append((r["touser"], said))
+    return out

@@ -239,6 +239,8 @@ def _register_optional() -> None:
     main.add_command(sandbox_command)
     main.add_command(simulate_group)
     main.add_command(serve_command)
+    from wx_member.order_commands import order_group
+    main.add_command(order_group)
 
 
 _register_optional()

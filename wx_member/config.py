@@ -43,6 +43,9 @@ class Config:
     template_ids: dict[str, str] = field(default_factory=dict)
     mini_appid: str = ""
     push_test_openids: tuple[str, ...] = ()
+    # The shop system's bearer token for /shop/... (order shipped / delivered). Empty → the
+    # shop API answers 503.
+    shop_api_key: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
 
@@ -88,6 +91,7 @@ class Config:
                           if name.startswith("WX_TEMPLATE_") and value.strip()},
             mini_appid=_env("WX_MINI_APPID"),
             push_test_openids=tuple(o for o in _env("WX_PUSH_TEST_OPENIDS").split(",") if o),
+            shop_api_key=_env("WX_SHOP_API_KEY"),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:

@@ -76,8 +76,13 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
     for kind, push in sorted(rt.pushes.items()):
         if push.disabled or kind not in push_jobs.PLANNERS:
             continue
-        scheduler.add_job(plan_job, "cron", hour=int(push.options.get("hour", 10)), minute=0,
-                          args=[kind], id=f"plan:{kind}", replace_existing=True)
+        # Daily at the kind's local hour; a catch-up planner (order_shipped) every N minutes.
+        if "every_minutes" in push.options:
+            trigger = {"trigger": "interval", "minutes": int(push.options["every_minutes"])}
+        else:
+            trigger = {"trigger": "cron", "hour": int(push.options.get("hour", 10)), "minute": 0}
+        scheduler.add_job(plan_job, **trigger, args=[kind], id=f"plan:{kind}",
+                          replace_existing=True)
     scheduler.add_job(send_job, "interval", seconds=SEND_EVERY_SECONDS, id="send_due",
                       replace_existing=True)
     return scheduler

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.models.core import Base, BigId, utcnow
@@ -19,6 +19,11 @@ class Order(Base):
     repeated notifies harmless: the row is the proof the payment was credited."""
 
     __tablename__ = "pay_order"
+    __table_args__ = (
+        # A member's first / latest / last order: care anchors and win-back.
+        Index("ix_pay_order_member_paid", "member_id", "paid_at"),
+        Index("ix_pay_order_paid_at", "paid_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
@@ -37,6 +42,12 @@ class Order(Base):
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Fulfilment, reported by the shop system (services/fulfilment.py): not shipped while
+    # shipped_at is None; delivered implies shipped.
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    tracking_no: Mapped[str | None] = mapped_column(String(64))
 
 
 class Refund(Base):

@@ -6,6 +6,10 @@ fields (Jinja2, StrictUndefined), and `[sample]` values: every variable a field 
 be one of them, and each field rendered with them must fit WeChat's length limit, or
 loading fails before anything is sent.
 
+A kind sent in steps (the after-sale care schedule) lists them as `[[steps]]`, each with its
+`day` and its own values (a title, a text) for the same fields: every step is rendered and
+checked like the samples, and the first step's values join the samples for dry runs.
+
 Length rule (WeChat's data types, the key's prefix names the type, as in `thing1`):
 thing 20 characters, phrase 5, name 10, car_number 8, phone_number 17, number /
 letter / character_string / amount 32, symbol 5; any other key 200 characters; a
@@ -67,6 +71,7 @@ class PushKind:
     template_id: str | None = None  # per deployment (WX_TEMPLATE_<KIND>)
     disabled: str | None = None  # why it cannot be sent here (no template id)
     options: dict[str, Any] = field(default_factory=dict)  # the kind's own settings
+    steps: dict[int, dict[str, Any]] = field(default_factory=dict)  # day → that step's values
 
     @property
     def marketing(self) -> bool:
@@ -104,38 +109,65 @@ def _parse(path: Path, env: Environment, template_ids: Mapping[str, str]) -> Pus
     if category == "marketing" and channel == "template":
         raise DefinitionError(f"{where}: {kind} is marketing; {MARKETING_RULE}")
     sample = {**COMMON, **data.get("sample", {})}
+    steps = _steps(data.get("steps", []), where)
     try:
         sources = ({"text": data["text"]} if channel == "custom" else dict(data["fields"]))
     except KeyError as exc:
         raise DefinitionError(f"{where}: missing {exc.args[0]!r}") from None
     compiled: dict[str, Template] = {}
+    # Without steps the samples are the one set of values; with steps, each step's own.
+    variants = {f"step day {d}": {**sample, **v} for d, v in steps.items()} or {"": sample}
     for key, source in sources.items():
-        try:
-            unknown = meta.find_undeclared_variables(env.parse(source)) - set(sample)
-            if unknown:
-                raise DefinitionError(f"{where}: field {key} uses unknown variable(s) "
-                                      f"{', '.join(sorted(unknown))}; declare them in [sample]")
-            compiled[key] = env.from_string(source)
-            value = compiled[key].render(sample)
-        except TemplateError as exc:
-            raise DefinitionError(f"{where}: field {key}: {exc}") from exc
-        limit = CUSTOM_TEXT_LIMIT if channel == "custom" else field_limit(key)
-        if len(value) > limit:
-            raise DefinitionError(f"{where}: field {key} renders {len(value)} characters, over "
-                                  f"WeChat's limit of {limit} for this field: {value!r}")
+        for label, values in variants.items():
+            at = f"{where}{f' ({label})' if label else ''}"
+            try:
+                unknown = meta.find_undeclared_variables(env.parse(source)) - set(values)
+                if unknown:
+                    raise DefinitionError(
+                        f"{at}: field {key} uses unknown variable(s) {', '.join(sorted(unknown))}; "
+                        f"declare them in [sample]{' or in every step' if steps else ''}")
+                compiled[key] = env.from_string(source)
+                value = compiled[key].render(values)
+            except TemplateError as exc:
+                raise DefinitionError(f"{at}: field {key}: {exc}") from exc
+            limit = CUSTOM_TEXT_LIMIT if channel == "custom" else field_limit(key)
+            if len(value) > limit:
+                raise DefinitionError(f"{at}: field {key} renders {len(value)} characters, "
+                                      f"over WeChat's limit of {limit} for this field: {value!r}")
     link = data.get("link", {})
     push = PushKind(kind=kind, title=data.get("title", kind), category=category,
                     channel=channel, urgent=bool(data.get("urgent", False)),
                     fields={} if channel == "custom" else compiled,
                     text=compiled.get("text") if channel == "custom" else None,
-                    url=link.get("url"), page=link.get("page"), sample=sample,
-                    options=data.get("options", {}))
+                    url=link.get("url"), page=link.get("page"),
+                    sample={**sample, **(steps[min(steps)] if steps else {})},
+                    options=data.get("options", {}), steps=steps)
     if channel != "custom":
         push.template_id = template_ids.get(kind)
         if not push.template_id:
             push.disabled = (f"no template id for {kind}: set WX_TEMPLATE_{kind.upper()} to the "
                              f"id of the {channel} message template in the WeChat admin")
     return push
+
+
+def _steps(items: Any, where: str) -> dict[int, dict[str, Any]]:
+    """`[[steps]]`: each a table with a positive, unique integer `day` (which the texts may
+    use too) and that step's values."""
+    if not isinstance(items, list):
+        raise DefinitionError(f"{where}: steps must be an array of tables ([[steps]])")
+    steps: dict[int, dict[str, Any]] = {}
+    for item in items:
+        day = item.get("day") if isinstance(item, dict) else None
+        if not isinstance(day, int) or isinstance(day, bool) or day < 1:
+            raise DefinitionError(f"{where}: every step needs a positive integer day, got {item!r}")
+        if day in steps:
+            raise DefinitionError(f"{where}: step day {day} appears twice")
+        for key, value in item.items():
+            if isinstance(value, str) and ("{{" in value or "{%" in value):
+                raise DefinitionError(f"{where}: step day {day}: {key} is plain text, not a "
+                                      f"template; use variables in the fields")
+        steps[day] = dict(item)
+    return dict(sorted(steps.items()))
 
 
 def load(templates_dir: Path, template_ids: Mapping[str, str] | None = None

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, int] = {
     "quiet_start_hour": 21,
     "quiet_end_hour": 9,
     "marketing_pushes_per_week": 2,
+    # Win-back (services/order_push_jobs.py): members without an order for this many days
+    # get 好久不见, at most once per this many days; 0 turns it off.
+    "winback_days": 60,
 }
 
 # A tier ladder: each tier starts at a spend no lower than the one below it.
