@@ -110,18 +110,19 @@ class WeChatGateway:
     # -- plumbing -------------------------------------------------------------------------
     def _call(self, method: str, endpoint: str, **kwargs) -> dict[str, Any]:
         params = dict(kwargs.pop("params", None) or {})
+        fresh = None  # the token a refresh produced: used as is, never re-read from a cache
         for attempt in (1, 2):
             token = None
             try:
                 # The token is passed explicitly, so a refresh knows which one WeChat refused.
-                token = self.client.access_token
+                token = fresh or self.client.access_token
                 return self.client._request(method, endpoint,
                                             params={**params, "access_token": token},
                                             **dict(kwargs))
             except WeChatClientException as exc:
                 if exc.errcode in TOKEN_ERRORS and attempt == 1:
                     log.info("access token rejected (%s), refreshing once", exc.errcode)
-                    self.client.refresh_token(rejected=token)
+                    fresh = (self.client.refresh_token(rejected=token) or {}).get("access_token")
                     continue
                 status = exc.response.status_code if exc.response is not None else None
                 raise GatewayError(exc.errcode, str(exc.errmsg), http_status=status) from exc

@@ -84,7 +84,10 @@ class DbTokenStorage(SessionStorage):
                 row = s.get(TokenCache, key)
                 if (row.value and row.value != rejected
                         and (row.expires_at is None or row.expires_at - EARLY > now)):
-                    return {"access_token": row.value}  # someone else refreshed meanwhile
+                    # Someone else refreshed meanwhile. Cache it: a thread that read the
+                    # old token just before may have put it back in the cache.
+                    self._cache[key] = (row.value, time.monotonic())
+                    return {"access_token": row.value}
                 # The lease is taken only if the token is still the one seen above: on MySQL
                 # (READ COMMITTED) the UPDATE reads the latest commit, so a refresh that ended
                 # between the SELECT and here would otherwise free the lease for a second fetch.
