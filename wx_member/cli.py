@@ -235,10 +235,12 @@ def push_status() -> None:
 def _register_optional() -> None:
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command
+    from wx_member import rules_cli
 
     main.add_command(sandbox_command)
     main.add_command(simulate_group)
     main.add_command(serve_command)
+    rules_cli.register(main)
 
 
 _register_optional()

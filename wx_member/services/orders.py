@@ -168,8 +168,8 @@ def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
         order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
         referrals.reward_order(session, member, order)
         _move_spend(session, member, notice.amount_fen)
-        new_tier = tiers.after_payment(session, member, f"order:{notice.out_trade_no}", tz,
-                                       now=now)
+        new_tier = tiers.after_payment(session, member, order, f"order:{notice.out_trade_no}",
+                                       tz, now=now)
         return PaymentResult(order, credited=True, points=earned, new_tier=new_tier)
 
 

@@ -34,13 +34,22 @@ def threshold_fen(session: Session, tier: str) -> int:
     return 0 if tier == "normal" else settings.get(session, f"tier_{tier}_fen")
 
 
-def tier_for_spend(session: Session, total_spend_fen: int) -> str:
-    """The highest tier whose threshold the spend has reached."""
+def thresholds(session: Session) -> list[tuple[str, int]]:
+    """(tier, threshold in fen) above 普通, lowest first: read once for many decisions."""
+    return [(tier, threshold_fen(session, tier)) for tier in LADDER[1:]]
+
+
+def tier_reached(ladder: list[tuple[str, int]], spend_fen: int) -> str:
     reached = "normal"
-    for tier in LADDER[1:]:
-        if total_spend_fen >= threshold_fen(session, tier):
+    for tier, threshold in ladder:
+        if spend_fen >= threshold:
             reached = tier
     return reached
+
+
+def tier_for_spend(session: Session, total_spend_fen: int) -> str:
+    """The highest tier whose threshold the spend has reached."""
+    return tier_reached(thresholds(session), total_spend_fen)
 
 
 def rate_percent(session: Session, tier: str) -> int:
@@ -81,7 +90,9 @@ def window_start(session: Session, now: datetime) -> datetime | None:
 
 
 def window_spend(session: Session, member_ids: list[int], since: datetime) -> dict[int, int]:
-    """Paid minus refunded, per member, of orders paid at or after `since`."""
+    """Paid minus refunded, per member, of orders paid at or after `since` (a window that
+    ends "now": orders are not paid in the future, and a late notify may count a later
+    order, in the member's favour)."""
     rows = session.execute(
         select(Order.member_id, func.sum(Order.amount_fen - Order.refunded_fen))
         .where(Order.member_id.in_(member_ids), Order.paid_at >= since)
@@ -99,11 +110,11 @@ def qualifying_spend(session: Session, member: Member, now: datetime) -> int:
 # ---- changes -----------------------------------------------------------------------------
 
 def move(session: Session, member: Member, new: str, reason: str, cause: str, spend: int,
-         now: datetime, tz: ZoneInfo) -> str:
-    """Set the tier (and `tier_since`, the local day of `now`) and write the history row,
-    inside the caller's transaction, which holds the member's row."""
+         at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """Set the tier (and `tier_since`, the local day of `at`, when it was reached) and write
+    the history row, inside the caller's transaction, which holds the member's row."""
     old = member.tier
-    since = local_day(now, tz)
+    since = local_day(at, tz)
     session.execute(update(Member).where(Member.id == member.id)
                     .values(tier=new, tier_since=since)
                     .execution_options(synchronize_session=False))
@@ -115,16 +126,18 @@ def move(session: Session, member: Member, new: str, reason: str, cause: str, sp
     return new
 
 
-def after_payment(session: Session, member: Member, cause: str, tz: ZoneInfo,
+def after_payment(session: Session, member: Member, order: Order, cause: str, tz: ZoneInfo,
                   now: datetime | None = None) -> str | None:
-    """Raise the tier to what the qualifying spend (this payment included) reaches; never
-    lower it. Returns the new tier, or None. `member.total_spend_fen` must be current."""
+    """Raise the tier to what the qualifying spend up to the payment (`order.paid_at`, this
+    order included) reaches; never lower it. The tier counts as reached on the local day of
+    the payment, not of the notify (WeChat may deliver it late). Returns the new tier, or
+    None. `member.total_spend_fen` must be current."""
     now = now or utcnow()
-    spend = qualifying_spend(session, member, now)
+    spend = qualifying_spend(session, member, order.paid_at)
     new = tier_for_spend(session, spend)
     if rank(new) <= rank(member.tier):
         return None
-    return move(session, member, new, "payment", cause, spend, now, tz)
+    return move(session, member, new, "payment", cause, spend, order.paid_at, now, tz)
 
 
 def after_refund(session: Session, member: Member, order: Order, refund_fen: int, cause: str,
@@ -143,14 +156,14 @@ def after_refund(session: Session, member: Member, order: Order, refund_fen: int
         new = tier_for_spend(session, spend)
         if new == member.tier:
             return None
-        return move(session, member, new, "refund", cause, spend, now, tz)
+        return move(session, member, new, "refund", cause, spend, now, now, tz)
     if order.paid_at < since:
         return None  # the order no longer counts towards the tier
     after = qualifying_spend(session, member, now)
     held, before, new = (rank(member.tier), rank(tier_for_spend(session, after + refund_fen)),
                          tier_for_spend(session, after))
     if before >= held > rank(new):
-        return move(session, member, new, "refund", cause, after, now, tz)
+        return move(session, member, new, "refund", cause, after, now, now, tz)
     return None
 
 
