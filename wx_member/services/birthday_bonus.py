@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from sqlalchemy import String, cast, exists, extract, literal, not_, select
+from sqlalchemy import exists, extract, not_, select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member, PointsLedger
@@ -27,15 +27,17 @@ def key_for(member_id: int, year: int) -> str:
     return f"birthday:{member_id}:{year}"
 
 
-def key_column(year: int):
-    """`key_for` as an SQL expression over Member.id (|| on SQLite, concat() on MariaDB)."""
-    return literal("birthday:") + cast(Member.id, String) + literal(f":{year}")
+def _entry_of(year: int):
+    """The member's entry of `year`, as a condition correlated to Member: its own rows and a
+    pattern, not a concatenated key (MariaDB refuses to compare CAST() text, in the
+    connection's collation, with the column's)."""
+    return (PointsLedger.member_id == Member.id,
+            PointsLedger.idem_key.like(f"birthday:%:{year}"))
 
 
 def bonus_column(year: int):
     """The member's birthday bonus of `year` (None before it is credited), per row."""
-    return (select(PointsLedger.delta).where(PointsLedger.idem_key == key_column(year))
-            .scalar_subquery())
+    return select(PointsLedger.delta).where(*_entry_of(year)).limit(1).scalar_subquery()
 
 
 def _leap(year: int) -> bool:
@@ -55,7 +57,7 @@ def credit(session: Session, today: date, batch: int = BATCH) -> int:
         Member.subscribed.is_(True), Member.birthday.is_not(None),
         extract("month", Member.birthday) == today.month,
         extract("day", Member.birthday) <= last_day,
-        not_(exists().where(PointsLedger.idem_key == key_column(today.year)))))
+        not_(exists().where(*_entry_of(today.year)))))
     credited, last = 0, 0
     while True:
         with session.begin():
