@@ -3,6 +3,7 @@ the payment's local day; the highest rule wins; one floor at the end; refunds ta
 what the order actually earned. Payments arrive as WeChat Pay notifies over HTTP."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -25,7 +26,7 @@ def purchases(live, openid) -> list[int]:
     return [d for d, reason, _ in ledger_rows(live, openid) if reason == "purchase"]
 
 
-def test_member_day_payment_earns_double(live_pay, pay_sim, payer):
+def test_member_day_payment_earns_double(live_pay, pay_sim, payer, db_url):
     pay_sim.subscribe("oAnn")
     with live_pay.session() as s:
         rule = earn_rules.add_weekday(s, 2, multiplier=200, name="会员日")  # every Tuesday
@@ -37,6 +38,9 @@ def test_member_day_payment_earns_double(live_pay, pay_sim, payer):
         (200, rule.id, 100)
     assert (wednesday.earn_multiplier, wednesday.earn_rule_id) == (100, None)
     assert balance_and_sum(live_pay, "oAnn") == (160, 160)
+    shown = json.loads(run("member", "show", "oAnn", "--json", db_url=db_url).stdout)
+    assert [(o["out_trade_no"], o["earn_multiplier"]) for o in shown["orders"]] == \
+        [("W1", 100), ("T1", 200)]
 
 
 def test_overlapping_rules_highest_multiplier_wins_and_one_floor(live_pay, pay_sim, payer):
