@@ -41,7 +41,7 @@ class Order(Base):
     # percentage applied on top of the tier rate: 100 when none applied.
     earn_multiplier: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     # Not a foreign key, so migrations can add and drop it in place: rules are never deleted.
-    earn_rule_id: Mapped[int | None] = mapped_column(BigInteger)
+    earn_rule_id: Mapped[int | None] = mapped_column(BigId)
     # Points this order earned the payer's referrer (percentage referral rewards) and how
     # many of them refunds have taken back so far, shortfalls included.
     referral_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
