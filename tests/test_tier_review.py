@@ -138,3 +138,27 @@ def test_scheduler_runs_the_review_and_birthday_points_after_local_midnight(live
         "2026-03-10T00:20:00+08:00"
     assert jobs["tier_review"].trigger.get_next_fire_time(None, now).isoformat() == \
         "2026-03-10T00:30:00+08:00"
+
+
+def test_concurrent_reviews_of_one_date_review_each_member_once(live_pay, pay_sim, payer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    configure(live_pay, tier_window_months=12, tier_review="yearly")
+    openids = [f"oM{i}" for i in range(6)]
+    for i, openid in enumerate(openids):
+        pay_sim.subscribe(openid)
+        pay(payer, openid, f"M{i}", 60000 if i % 2 else 25000, "2025-03-10 12:00:00")
+
+    def run_review(_):
+        with live_pay.session() as s:
+            return tier_review.review(s, date(2026, 3, 10), live_pay.config.tz,
+                                      now=at("2026-03-10 13:00"), batch=2)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run_review, range(4)))
+    assert sum(r.reviewed for r in results) == 6
+    assert sum(sum(r.lowered.values()) for r in results) == 6  # the payments left the window
+    assert sorted(o for o, *_ in reviews(live_pay)) == sorted(openids)
+    for openid in openids:
+        assert [h[2] for h in tier_history(live_pay, openid)] == ["payment", "review"]
+        assert member(live_pay, openid).tier == "normal"
