@@ -25,6 +25,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from wx_member.extensions import Runtime
+from wx_member.models import utcnow
 from wx_member.services import (
     birthday_bonus,
     deliveries,
@@ -33,7 +34,6 @@ from wx_member.services import (
     push_jobs,
     tier_review,
 )
-from wx_member.models import utcnow
 from wx_member.services.earn_rules import local_day
 
 log = logging.getLogger(__name__)

@@ -76,6 +76,7 @@ class TierHistory(Base):
     from_tier: Mapped[str] = mapped_column(String(20))
     to_tier: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))  # payment | refund | review
-    cause: Mapped[str | None] = mapped_column(String(100))  # order:<no> | refund:<no> | review:<date>
+    # order:<no> | refund:<no> | review:<date>
+    cause: Mapped[str | None] = mapped_column(String(100))
     total_spend_fen: Mapped[int] = mapped_column(BigInteger)  # what the decision saw
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

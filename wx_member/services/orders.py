@@ -1,5 +1,7 @@
 """Orders paid through WeChat Pay and their refunds: credit each payment once, reverse
-points proportionally on refund, keep tiers in step with cumulative spend.
+points proportionally on refund, keep tiers in step with qualifying spend (services/tiers.py),
+apply the day's earn rule (services/earn_rules.py) and the referrer's share
+(services/referrals.py).
 
 WeChat Pay repeats a notify until it is acknowledged (up to 15 times over 24 h) and two
 workers may receive the same retry at once. A payment is credited in the transaction that
@@ -194,7 +196,8 @@ def record_refund(session: Session, notice: RefundNotice, now: datetime | None =
                  notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"refund {notice.out_refund_no}", lambda: _record_refund(session, notice, now, tz))
+    return _retrying(f"refund {notice.out_refund_no}",
+                     lambda: _record_refund(session, notice, now, tz))
 
 
 def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:
