@@ -50,10 +50,15 @@ def test_standby_takes_over_when_the_leader_dies(db_url):
         leader = wait_for(lambda: holder_pid(engine), 30)
         assert leader in {p.pid for p in procs}
         # The leader stores its jobs in the shared job store.
-        with engine.connect() as conn:
-            jobs = wait_for(lambda: set(conn.execute(sa.text("SELECT id FROM apscheduler_jobs"))
-                                        .scalars()), 10)
-        assert {"plan:holiday", "send_due", "prune_inbound_events"} <= jobs
+        expected = {"plan:holiday", "send_due", "prune_inbound_events"}
+
+        def stored_jobs() -> set[str]:
+            with engine.connect() as conn:
+                return set(conn.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
+
+        # Jobs are added one by one: wait for all of them, not for the first.
+        jobs = wait_for(lambda: expected <= stored_jobs() and stored_jobs(), 20)
+        assert expected <= jobs
         time.sleep(2)  # several renewals: the standby never takes a live leader's lease
         assert holder_pid(engine) == leader
         standby = next(p for p in procs if p.pid != leader)

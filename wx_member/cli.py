@@ -124,15 +124,15 @@ def settings_show() -> None:
 
 @settings_group.command("set")
 @click.argument("key")
-@click.argument("value", type=int)
+@click.argument("value")
 @click.option("--by", default="cli", help="who changes it (kept with the value)")
-def settings_set(key: str, value: int, by: str) -> None:
+def settings_set(key: str, value: str, by: str) -> None:
     from wx_member.services import settings
     from wx_member.services.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
-            settings.change(session, key, value, by)
+            settings.change(session, key, settings.parse(key, value), by)
         except DomainError as exc:
             _fail(str(exc))
     click.echo(f"{key} = {value}")
@@ -235,12 +235,14 @@ def push_status() -> None:
 def _register_optional() -> None:
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command
+    from wx_member import rules_cli
 
     main.add_command(sandbox_command)
     main.add_command(simulate_group)
     main.add_command(serve_command)
     from wx_member.order_commands import order_group
     main.add_command(order_group)
+    rules_cli.register(main)
 
 
 _register_optional()

@@ -25,7 +25,16 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from wx_member.extensions import Runtime
-from wx_member.services import deliveries, housekeeping, leases, push_jobs
+from wx_member.models import utcnow
+from wx_member.services import (
+    birthday_bonus,
+    deliveries,
+    housekeeping,
+    leases,
+    push_jobs,
+    tier_review,
+)
+from wx_member.services.earn_rules import local_day
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,21 @@ def send_job() -> None:
                  f" (stopped: {stats.stopped})" if stats.stopped else "")
 
 
+def tier_review_job() -> None:
+    """The yearly tier review of today's anniversaries (and missed days); nothing while
+    the `tier_review` setting is `never`."""
+    rt = _rt()
+    with rt.sessions() as session:
+        tier_review.review_due(session, rt.config.tz)
+
+
+def birthday_points_job() -> None:
+    """Birthday points of members whose birthday has come this month (once a year)."""
+    rt = _rt()
+    with rt.sessions() as session:
+        birthday_bonus.credit(session, local_day(utcnow(), rt.config.tz))
+
+
 def build_scheduler(rt: Runtime) -> BackgroundScheduler:
     global _RUNTIME
     _RUNTIME = rt
@@ -83,6 +107,12 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
             trigger = {"trigger": "cron", "hour": int(push.options.get("hour", 10)), "minute": 0}
         scheduler.add_job(plan_job, **trigger, args=[kind], id=f"plan:{kind}",
                           replace_existing=True)
+    # Shortly after local midnight: a review sees the whole anniversary day ahead of the
+    # member, birthday points are there before the 10:00 birthday push.
+    scheduler.add_job(tier_review_job, "cron", hour=0, minute=30, id="tier_review",
+                      replace_existing=True)
+    scheduler.add_job(birthday_points_job, "cron", hour=0, minute=20, id="birthday_points",
+                      replace_existing=True)
     scheduler.add_job(send_job, "interval", seconds=SEND_EVERY_SECONDS, id="send_due",
                       replace_existing=True)
     return scheduler

@@ -7,12 +7,13 @@ source of them.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -61,6 +62,9 @@ class Member(Base):
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
     card_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     tier: Mapped[str] = mapped_column(String(20), default="normal")
+    # The local date the member reached their current tier: its anniversary is the day of
+    # the yearly tier review (services/tier_review.py). None at 普通会员 until a change.
+    tier_since: Mapped[date | None] = mapped_column(Date)
     points_balance: Mapped[int] = mapped_column(BigInteger, default=0)  # = sum(points_ledger.delta)
     # Sum of paid minus refunded order amounts (fen): what the tier is decided on.
     total_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

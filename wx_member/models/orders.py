@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.models.core import Base, BigId, utcnow
@@ -40,6 +40,15 @@ class Order(Base):
     # Sum of the reversals refunds were due (shortfalls included), so the next partial
     # refund's share is computed against what was already taken back.
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The dated earn rule the payment's local day matched (services/earn_rules.py), as a
+    # percentage applied on top of the tier rate: 100 when none applied.
+    earn_multiplier: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # Not a foreign key, so migrations can add and drop it in place: rules are never deleted.
+    earn_rule_id: Mapped[int | None] = mapped_column(BigId)
+    # Points this order earned the payer's referrer (percentage referral rewards) and how
+    # many of them refunds have taken back so far, shortfalls included.
+    referral_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    referral_reversed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     paid_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Fulfilment, reported by the shop system (services/fulfilment.py): not shipped while
@@ -75,7 +84,8 @@ class TierHistory(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     from_tier: Mapped[str] = mapped_column(String(20))
     to_tier: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(String(40))  # payment | refund
-    cause: Mapped[str | None] = mapped_column(String(100))  # order:<no> | refund:<no>
+    reason: Mapped[str] = mapped_column(String(40))  # payment | refund | review
+    # order:<no> | refund:<no> | review:<date>
+    cause: Mapped[str | None] = mapped_column(String(100))
     total_spend_fen: Mapped[int] = mapped_column(BigInteger)  # what the decision saw
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,5 +1,7 @@
 """Orders paid through WeChat Pay and their refunds: credit each payment once, reverse
-points proportionally on refund, keep tiers in step with cumulative spend.
+points proportionally on refund, keep tiers in step with qualifying spend (services/tiers.py),
+apply the day's earn rule (services/earn_rules.py) and the referrer's share
+(services/referrals.py).
 
 WeChat Pay repeats a notify until it is acknowledged (up to 15 times over 24 h) and two
 workers may receive the same retry at once. A payment is credited in the transaction that
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.db import is_retryable
 from wx_member.models import Member, Order, Refund, utcnow
-from wx_member.services import points, tiers
+from wx_member.services import earn_rules, points, referrals, tiers
 from wx_member.services.errors import DomainError
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
@@ -106,9 +109,10 @@ def orders_of(session: Session, member_id: int, limit: int = 50) -> list[Order]:
 
 # ---- payments ----------------------------------------------------------------------------
 
-def record_payment(session: Session, notice: PaymentNotice,
-                   now: datetime | None = None) -> PaymentResult | None:
-    """Use case: a verified payment notify. Records the order and credits its points once.
+def record_payment(session: Session, notice: PaymentNotice, now: datetime | None = None, *,
+                   tz: ZoneInfo) -> PaymentResult | None:
+    """Use case: a verified payment notify. Records the order and credits its points once,
+    multiplied by the earn rule of the payment's local day in `tz` (the programme's zone).
 
     Returns None for a notify of a failed payment (nothing to record). Raises OrderMismatch,
     with nothing written, when `out_trade_no` is known with another amount or payer."""
@@ -117,7 +121,7 @@ def record_payment(session: Session, notice: PaymentNotice,
         return None
     now = now or utcnow()
     return _retrying(f"order {notice.out_trade_no}",
-                     lambda: _record_payment(session, notice, now))
+                     lambda: _record_payment(session, notice, now, tz))
 
 
 def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentResult:
@@ -131,7 +135,8 @@ def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentR
     return PaymentResult(existing, credited=False, points=0, new_tier=None)
 
 
-def _record_payment(session: Session, notice: PaymentNotice, now: datetime) -> PaymentResult:
+def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
+                    tz: ZoneInfo) -> PaymentResult:
     with session.begin():
         member = _lock_member(session, Member.openid == notice.openid)
         existing = _order(session, notice.out_trade_no)
@@ -153,26 +158,30 @@ def _record_payment(session: Session, notice: PaymentNotice, now: datetime) -> P
             log.info("order %s paid by %s, who is not a member: recorded, no points",
                      notice.out_trade_no, notice.openid)
             return PaymentResult(order, credited=True, points=0, new_tier=None)
-        # Points at the tier held when paying; the upgrade this payment earns counts from
-        # the next one.
-        earned = tiers.points_for(session, notice.amount_fen, member.tier)
+        # Points at the tier held when paying, times the earn rule of the local day it was
+        # paid on; the upgrade this payment earns counts from the next one.
+        rule = earn_rules.multiplier_on(session, earn_rules.local_day(order.paid_at, tz))
+        earned = tiers.points_for(session, notice.amount_fen, member.tier, rule.percent)
         if earned:
+            boost = f" x{rule.percent}%" if rule.rule_id else ""
             points.post(session, member, earned, "purchase", f"order:{notice.out_trade_no}",
-                        source=f"{notice.api} {notice.out_trade_no}")
+                        source=f"{notice.api} {notice.out_trade_no}{boost}")
         order.points_earned = earned
+        order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
+        referrals.reward_order(session, member, order)
         _move_spend(session, member, notice.amount_fen)
-        new_tier = tiers.evaluate(session, member, "payment", f"order:{notice.out_trade_no}",
-                                  upgrade_only=True, now=now)
+        new_tier = tiers.after_payment(session, member, order, f"order:{notice.out_trade_no}",
+                                       tz, now=now)
         return PaymentResult(order, credited=True, points=earned, new_tier=new_tier)
 
 
 # ---- refunds -----------------------------------------------------------------------------
 
-def record_refund(session: Session, notice: RefundNotice,
-                  now: datetime | None = None) -> RefundResult | None:
+def record_refund(session: Session, notice: RefundNotice, now: datetime | None = None, *,
+                  tz: ZoneInfo) -> RefundResult | None:
     """Use case: a verified refund notify. Takes back the order's points in proportion to the
-    amount refunded so far, once per `out_refund_no`, and re-evaluates the tier (it may go
-    down).
+    amount refunded so far, once per `out_refund_no` (and the referrer's share of it, in
+    `percent` referral mode), and re-evaluates the tier (it may go down).
 
     Rounding: after each refund the order has given back floor(points_earned × refunded ÷
     amount) in all, so a partial refund rounds in the member's favour and a full refund takes
@@ -187,7 +196,8 @@ def record_refund(session: Session, notice: RefundNotice,
                  notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"refund {notice.out_refund_no}", lambda: _record_refund(session, notice, now))
+    return _retrying(f"refund {notice.out_refund_no}",
+                     lambda: _record_refund(session, notice, now, tz))
 
 
 def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:
@@ -198,7 +208,8 @@ def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice
     return RefundResult(existing, credited=False, new_tier=None)
 
 
-def _record_refund(session: Session, notice: RefundNotice, now: datetime) -> RefundResult:
+def _record_refund(session: Session, notice: RefundNotice, now: datetime,
+                   tz: ZoneInfo) -> RefundResult:
     with session.begin():
         order = _order(session, notice.out_trade_no)
         if order is None:
@@ -244,7 +255,8 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime) -> Ref
         if due > taken:
             log.warning("refund %s: member %s had spent %d of the %d points to take back",
                         notice.out_refund_no, member.id, due - taken, due)
+        referrals.reverse_for_refund(session, member, order, refund)
         _move_spend(session, member, -notice.refund_fen)
-        new_tier = tiers.evaluate(session, member, "refund", f"refund:{notice.out_refund_no}",
-                                  upgrade_only=False, now=now)
+        new_tier = tiers.after_refund(session, member, order, notice.refund_fen,
+                                      f"refund:{notice.out_refund_no}", tz, now=now)
         return RefundResult(refund, credited=True, new_tier=new_tier)

@@ -24,6 +24,7 @@ REASONS_ZH = {
     "adjust": "人工调整",
     "purchase": "消费积分",
     "refund": "退款扣回",
+    "birthday": "生日积分",
 }
 
 

@@ -25,7 +25,7 @@ from wx_member.config import Config
 from wx_member.models import Member, PointsLedger, utcnow
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
-from wx_member.services import order_push_jobs
+from wx_member.services import birthday_bonus, order_push_jobs
 from wx_member.services.deliveries import insert_ignoring_duplicates
 from wx_member.services.push_planning import (  # noqa: F401  (PushDisabled, PlanResult: API)
     PlanResult,
@@ -82,15 +82,20 @@ def plan_holiday(session: Session, push: PushKind, cfg: Config, now: datetime,
 def plan_birthday(session: Session, push: PushKind, cfg: Config, now: datetime,
                   pushes: Mapping[str, PushKind]) -> PlanResult:
     """Members born on today's month and day (local); 29 February counts on 28 February in
-    other years."""
+    other years. The birthday points are credited first (once a year; see
+    services/birthday_bonus.py), so the message can say how many were added."""
     today = local_now(now, cfg.tz).date()
+    birthday_bonus.credit(session, today)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)
-    q = audience(push, now).where(extract("month", Member.birthday) == today.month,
-                                  extract("day", Member.birthday).in_(days))
+    q = (audience(push, now)
+         .add_columns(birthday_bonus.bonus_column(today.year).label("birthday_points"))
+         .where(extract("month", Member.birthday) == today.month,
+                extract("day", Member.birthday).in_(days)))
     occasion = str(today.year)
-    planned, capped = fan_out(session, push, occasion, q, cfg, now)
+    planned, capped = fan_out(session, push, occasion, q, cfg, now,
+                              extra=lambda row: {"birthday_points": row.birthday_points or 0})
     return PlanResult(push.kind, [occasion], planned, capped)
 
 

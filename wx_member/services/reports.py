@@ -17,6 +17,7 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
         "card_no": member.card_no,
         "tier": member.tier,
         "tier_name": tier_name(member.tier),
+        "tier_since": member.tier_since.isoformat() if member.tier_since else None,
         "total_spend_fen": member.total_spend_fen,
         "points": member.points_balance,
         "ledger_sum": points.ledger_sum(session, member.id),
@@ -34,6 +35,7 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
                     "amount_fen": o.amount_fen, "refunded_fen": o.refunded_fen,
                     "status": o.status, "points_earned": o.points_earned,
                     "points_reversed": o.points_reversed, "api": o.api,
+                    "earn_multiplier": o.earn_multiplier, "referral_points": o.referral_points,
                     "paid_at": o.paid_at.isoformat() + "Z"}
                    for o in orders.orders_of(session, member.id, ledger_limit)],
         "tier_history": [{"from_tier": h.from_tier, "to_tier": h.to_tier, "reason": h.reason,

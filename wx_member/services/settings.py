@@ -12,9 +12,18 @@ from wx_member.models import Setting, utcnow
 from wx_member.services.errors import InvalidSetting
 
 # Defaults follow ../shared/domain.md (a neighbourhood café).
-DEFAULTS: dict[str, int] = {
+DEFAULTS: dict[str, int | str] = {
     "signup_points": 10,  # once per member, on joining
-    "referral_points": 10,  # to the referrer, once per referee
+    "referral_points": 10,  # to the referrer, once per referee (referral_mode fixed)
+    # Referral reward (services/referrals.py): `fixed` = referral_points when the referee
+    # joins; `percent` = referral_percent % of the points each of the referee's first
+    # referral_orders orders earns, credited on each payment, reversed on its refunds.
+    "referral_mode": "fixed",
+    "referral_percent": 10,
+    "referral_orders": 3,
+    # Birthday bonus (services/birthday_bonus.py): points once a year in the birthday
+    # month, to subscribed members with a birthday set; 0 = none.
+    "birthday_points": 0,
     "checkin_points": 1,  # daily check-in, once per local day
     # Payments and tiers (services/tiers.py): points per yuan at 普通会员, a tier's rate
     # as a percentage of that, and the cumulative spend (fen) at which each tier starts.
@@ -26,6 +35,11 @@ DEFAULTS: dict[str, int] = {
     "tier_silver_rate": 120,
     "tier_gold_rate": 150,
     "tier_diamond_rate": 200,
+    # Tier basis (services/tiers.py): 0 = cumulative spend; N = spend in the last N months.
+    "tier_window_months": 0,
+    # Downgrade review (services/tier_review.py): `never`, or `yearly` on the anniversary
+    # of the day a member reached their tier.
+    "tier_review": "never",
     # Pushes (services/deliveries.py, push_jobs.py): quiet hours, local, postpone pushes
     # that are not urgent (21 → 9 wraps midnight; equal hours: no quiet time), and the most
     # marketing pushes a member receives in any 7 days.
@@ -37,28 +51,61 @@ DEFAULTS: dict[str, int] = {
     "winback_days": 60,
 }
 
+# Settings whose value is one of a few words rather than a number.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "referral_mode": ("fixed", "percent"),
+    "tier_review": ("never", "yearly"),
+}
+# Upper bounds where a larger number is a typo rather than a rule.
+MAXIMUM: dict[str, int] = {"referral_percent": 100, "tier_window_months": 120}
+
 # A tier ladder: each tier starts at a spend no lower than the one below it.
 ASCENDING = ("tier_silver_fen", "tier_gold_fen", "tier_diamond_fen")
 
 
-def get(session: Session, key: str) -> int:
+def get(session: Session, key: str):
+    """The value of `key` (an int, or a word for the keys in CHOICES)."""
     if key not in DEFAULTS:
         raise InvalidSetting(f"unknown setting {key!r}")
     value = session.scalar(select(Setting.value).where(Setting.key == key))
     return DEFAULTS[key] if value is None else value
 
 
-def all_settings(session: Session) -> dict[str, int]:
+def all_settings(session: Session) -> dict[str, int | str]:
     stored = {key: value for key, value in session.execute(select(Setting.key, Setting.value))}
     return {k: stored.get(k, v) for k, v in DEFAULTS.items()}
 
 
-def change(session: Session, key: str, value: int, by: str) -> None:
-    """Use case: an operator changes one rule."""
+def parse(key: str, text: str) -> int | str:
+    """An operator's typed value (the CLI's VALUE) as the setting's type; raises
+    InvalidSetting for an unknown key or a value of the wrong kind."""
     if key not in DEFAULTS:
         raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
+    if key in CHOICES:
+        return text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidSetting(f"{key} must be a non-negative integer, got {text!r}") from None
+
+
+def _check(key: str, value) -> None:
+    if key not in DEFAULTS:
+        raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
+    if key in CHOICES:
+        if value not in CHOICES[key]:
+            raise InvalidSetting(f"{key} must be one of {', '.join(CHOICES[key])}, "
+                                 f"got {value!r}")
+        return
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidSetting(f"{key} must be a non-negative integer, got {value!r}")
+    if key in MAXIMUM and value > MAXIMUM[key]:
+        raise InvalidSetting(f"{key} must be at most {MAXIMUM[key]}, got {value}")
+
+
+def change(session: Session, key: str, value: int | str, by: str) -> None:
+    """Use case: an operator changes one rule."""
+    _check(key, value)
     with session.begin():
         if key in ASCENDING:
             ladder = [value if k == key else get(session, k) for k in ASCENDING]

@@ -48,9 +48,9 @@ def _body() -> bytes:
 def _record(notice) -> None:
     try:
         if isinstance(notice, pay.PaymentNotice):
-            orders.record_payment(g.db, notice)
+            orders.record_payment(g.db, notice, tz=runtime().config.tz)
         elif isinstance(notice, pay.RefundNotice):
-            orders.record_refund(g.db, notice)
+            orders.record_refund(g.db, notice, tz=runtime().config.tz)
     except DomainError as exc:
         log.warning("pay notify refused: %s", exc)
         raise _Refused(*_STATUS.get(type(exc), (400, "rejected"))) from None

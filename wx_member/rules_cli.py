@@ -1,0 +1,136 @@
+"""`wx-member rules …` (dated earn rules) and `wx-member tiers review` (the yearly tier
+review): parse, call one service, print."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _runtime():
+    from wx_member.cli import _runtime as build
+
+    return build()
+
+
+def _date(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date like 2026-11-11, got {value!r}") from None
+
+
+def _run(use_case):
+    from wx_member.services.errors import DomainError
+
+    with _runtime().sessions() as session:
+        try:
+            return use_case(session)
+        except DomainError as exc:
+            _fail(str(exc))
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Dated earn rules: double-points days and member days (highest multiplier wins)."""
+
+
+@rules_group.command("add-day")
+@click.argument("start", callback=_date)
+@click.argument("end", required=False, callback=_date)
+@click.option("--multiplier", default=200, show_default=True,
+              help="percent of the usual points (200 = double)")
+@click.option("--name", default="双倍积分日", show_default=True)
+@click.option("--by", default="cli", help="who adds it")
+def rules_add_day(start: date, end: date | None, multiplier: int, name: str, by: str) -> None:
+    """Multiply points on START (to END, inclusive; local dates)."""
+    from wx_member.services import earn_rules
+
+    rule = _run(lambda s: earn_rules.add_days(s, start, end, multiplier=multiplier, name=name,
+                                              by=by))
+    click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
+
+
+@rules_group.command("add-weekday")
+@click.argument("weekday")
+@click.option("--multiplier", default=200, show_default=True,
+              help="percent of the usual points (200 = double)")
+@click.option("--name", default="会员日", show_default=True)
+@click.option("--from", "starts_on", callback=_date, help="first local date it applies")
+@click.option("--until", "ends_on", callback=_date, help="last local date it applies")
+@click.option("--by", default="cli", help="who adds it")
+def rules_add_weekday(weekday: str, multiplier: int, name: str, starts_on: date | None,
+                      ends_on: date | None, by: str) -> None:
+    """Multiply points every WEEKDAY (1-7, Monday = 1, or tue, tuesday, 周二)."""
+    from wx_member.services import earn_rules
+
+    def use_case(session):
+        return earn_rules.add_weekday(session, earn_rules.parse_weekday(weekday),
+                                      multiplier=multiplier, name=name, starts_on=starts_on,
+                                      ends_on=ends_on, by=by)
+
+    rule = _run(use_case)
+    click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
+
+
+@rules_group.command("list")
+@click.option("--all", "include_disabled", is_flag=True, help="disabled rules too")
+def rules_list(include_disabled: bool) -> None:
+    """Earn rules in force (and, with --all, disabled ones)."""
+    from wx_member.services import earn_rules
+
+    for rule in _run(lambda s: earn_rules.rules(s, include_disabled)):
+        click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
+
+
+@rules_group.command("disable")
+@click.argument("rule_id", type=int)
+@click.option("--by", default="cli", help="who disables it")
+def rules_disable(rule_id: int, by: str) -> None:
+    """Stop rule RULE_ID from the next payment on (orders keep what they earned)."""
+    from wx_member.services import earn_rules
+
+    rule = _run(lambda s: earn_rules.disable(s, rule_id, by))
+    click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
+
+
+@click.group("tiers")
+def tiers_group() -> None:
+    """Tier reviews."""
+
+
+@tiers_group.command("review")
+@click.option("--at", "day", callback=_date, help="review date (local; default today)")
+def tiers_review(day: date | None) -> None:
+    """Review the members whose tier anniversary is DATE (idempotent per member and date)."""
+    from wx_member.models import utcnow
+    from wx_member.services import tier_review
+    from wx_member.services.earn_rules import local_day
+
+    rt = _runtime()
+    day = day or local_day(utcnow(), rt.config.tz)
+    with rt.sessions() as session:
+        try:
+            result = tier_review.review(session, day, rt.config.tz)
+        except tier_review.InvalidReview as exc:
+            _fail(str(exc))
+    if result.mode != "yearly":
+        click.echo(f"tier_review is {result.mode!r}: nothing reviewed "
+                   f"(wx-member settings set tier_review yearly)")
+        return
+    lowered = ", ".join(f"{a}→{b}: {n}" for (a, b), n in sorted(result.lowered.items()))
+    click.echo(f"{day}: reviewed {result.reviewed}, lowered {sum(result.lowered.values())}"
+               f"{f' ({lowered})' if lowered else ''}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(rules_group)
+    main.add_command(tiers_group)
