@@ -118,10 +118,11 @@ class PayNotifier:
     # ---- v2 ------------------------------------------------------------------------------
 
     def v2_payment_xml(self, openid: str, out_trade_no: str, total_fee: int | str, *,
-                       sign_type: str = "MD5", sign: str | None = None,
+                       sign_type: str = "MD5", sign: str | None = None, attach: str = "",
                        **overrides: str | int | None) -> bytes:
-        """A signed payment notify; `overrides` change fields before signing (None drops
-        one), `sign` replaces the signature."""
+        """A signed payment notify; `attach` is the merchant's tag from the order (sent
+        only when non-empty, as WeChat Pay does; "recharge" for stored value), `overrides`
+        change fields before signing (None drops one), `sign` replaces the signature."""
         fields: dict = {
             "return_code": "SUCCESS", "result_code": "SUCCESS", "appid": self.appid,
             "mch_id": self.mch_id, "nonce_str": _nonce(), "openid": openid,
@@ -131,6 +132,8 @@ class PayNotifier:
         }
         if sign_type != "MD5":
             fields["sign_type"] = sign_type
+        if attach:
+            fields["attach"] = attach
         fields.update({k: str(v) for k, v in overrides.items() if v is not None})
         for k in [k for k, v in overrides.items() if v is None]:
             fields.pop(k, None)
@@ -203,11 +206,11 @@ class PayNotifier:
         return self.post("pay/v3/notify", body, headers)
 
     def v3_payment_resource(self, openid: str, out_trade_no: str, total: int,
-                            **overrides) -> dict:
+                            attach: str = "", **overrides) -> dict:
         resource = {
             "appid": self.appid, "mchid": self.mch_id, "out_trade_no": out_trade_no,
             "transaction_id": _tx_id(), "trade_type": "JSAPI", "trade_state": "SUCCESS",
-            "trade_state_desc": "支付成功", "bank_type": "CMC", "attach": "",
+            "trade_state_desc": "支付成功", "bank_type": "CMC", "attach": attach,
             "success_time": datetime.now(BEIJING).isoformat(timespec="seconds"),
             "payer": {"openid": openid},
             "amount": {"total": total, "payer_total": total, "currency": "CNY",
@@ -216,12 +219,12 @@ class PayNotifier:
         resource.update(overrides)
         return resource
 
-    def v3_payment(self, openid: str, out_trade_no: str, total: int, *,
+    def v3_payment(self, openid: str, out_trade_no: str, total: int, *, attach: str = "",
                    timestamp: int | None = None, corrupt_ciphertext: bool = False,
                    **overrides) -> PayResult:
-        return self.v3_notify("TRANSACTION.SUCCESS",
-                              self.v3_payment_resource(openid, out_trade_no, total, **overrides),
-                              timestamp=timestamp, corrupt_ciphertext=corrupt_ciphertext)
+        resource = self.v3_payment_resource(openid, out_trade_no, total, attach, **overrides)
+        return self.v3_notify("TRANSACTION.SUCCESS", resource, timestamp=timestamp,
+                              corrupt_ciphertext=corrupt_ciphertext)
 
     def v3_refund(self, out_trade_no: str, out_refund_no: str, refund: int, total: int, *,
                   refund_status: str = "SUCCESS", **overrides) -> PayResult:
