@@ -1,8 +1,8 @@
 """`PayNotifier`: posts WeChat Pay notifies to the app as WeChat Pay's servers do.
 
-v2 payment notifies are signed with wechatpy's own MD5 / HMAC-SHA256 helpers and v2 refund
-`req_info` is encrypted with wechatpy's RefundCrypto, v3 notifies are signed and encrypted
-here with `cryptography`: none of it shares code with the app's decoder
+v2 payment notifies are signed with wechatpy's own MD5 / HMAC-SHA256 helpers; v2 refund
+`req_info` (AES-256-ECB, PKCS#7 on 16-byte blocks as WeChat Pay pads it) and v3 notifies are
+encrypted and signed here with `cryptography`: none of it shares code with the app's decoder
 (wx_member/wechat/pay.py), so a mistake on one side shows up as a refused notify.
 
 `make_platform_cert()` makes the RSA key and self-signed certificate that stand in for
@@ -23,10 +23,11 @@ import defusedxml.ElementTree as SafeET
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as block_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
-from wechatpy.crypto import RefundCrypto
 from wechatpy.pay.utils import (
     calculate_signature,
     calculate_signature_hmac,
@@ -160,7 +161,12 @@ class PayNotifier:
         plain = "<root>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>"
                                    for k, v in info.items()) + "</root>"
         key = hashlib.md5((api_key or self.api_key).encode()).hexdigest().encode()
-        req_info = RefundCrypto(key).encrypt(plain).decode()
+        # Not wechatpy's RefundCrypto: it pads to 32-byte blocks (its OA message padding),
+        # which a standard PKCS#7 unpadder refuses for about half of all plaintext lengths.
+        padder = block_padding.PKCS7(128).padder()
+        padded = padder.update(plain.encode("utf-8")) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        req_info = base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
         outer = {"return_code": "SUCCESS", "appid": self.appid, "mch_id": self.mch_id,
                  "nonce_str": _nonce(), "req_info": req_info}
         outer.update({k: str(v) for k, v in overrides.items()})
