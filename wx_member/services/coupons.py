@@ -80,10 +80,14 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def holder(session: Session, openid_or_card: str) -> Member:
-    """The member a cashier or the mini-program names, by openid or card number."""
-    found = session.scalar(select(Member).where(or_(Member.openid == openid_or_card,
-                                                    Member.card_no == openid_or_card)))
+def holder(session: Session, openid_or_card: str, lock: bool = False) -> Member:
+    """The member a cashier or the mini-program names, by openid or card number. `lock`:
+    hold their row (FOR UPDATE) for a use case that moves a balance cached on it."""
+    stmt = select(Member).where(or_(Member.openid == openid_or_card,
+                                    Member.card_no == openid_or_card))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = session.scalar(stmt)
     if found is None:
         raise UnknownMember(f"no member with openid or card number {openid_or_card!r}")
     return found

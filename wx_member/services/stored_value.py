@@ -230,9 +230,17 @@ def pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, b
     if not order_no or len(order_no) > 64:
         raise InvalidAmount("an order number of 1 to 64 characters is required",
                             user_message="请填写订单号。")
+    return _retrying(f"balance payment {order_no}",
+                     lambda: _pay(session, openid_or_card, amount_fen, order_no, by))
+
+
+def _pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, by: str
+         ) -> BalancePayment:
     key = f"pay:{order_no}"
     with session.begin():
-        member = coupons.holder(session, openid_or_card)
+        # The member's row first, as payments do: the ledger insert's foreign-key check
+        # would otherwise share-lock it in two transactions that then both wait to update it.
+        member = coupons.holder(session, openid_or_card, lock=True)
         if post(session, member, -amount_fen, "pay", key, order_no, source=by[:100]) is not None:
             return BalancePayment(member, amount_fen, member.balance_fen, replayed=False)
         first = session.scalar(select(StoredValueLedger).where(StoredValueLedger.idem_key == key))
