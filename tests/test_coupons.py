@@ -36,6 +36,8 @@ def test_signup_coupon_follows_the_setting(session):
     settings.change(session, "signup_coupon_template", 0, by="ops")
     assert coupons_of(session, join(session, "oNone").id) == []
     settings.change(session, "signup_coupon_template", 2, by="ops")
+    # A member who joined before is not a new member when they scan again.
+    assert coupons_of(session, join(session, "oNone").id) == []
     (c,) = coupons_of(session, join(session, "oTwo").id)
     assert c.template_id == 2
     with pytest.raises(InvalidSetting):

@@ -90,7 +90,8 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
         session, member, signup, "signup", f"signup:{member.id}", source=scene) else 0
     # Only a new member can be referred: an existing one was not brought in by anyone.
     referrer = referrals.credit_referrer(session, member, scene) if created and scene else None
-    coupon = coupons.issue_signup(session, member, now)
+    # New members only: every scan of an existing member comes through here too.
+    coupon = coupons.issue_signup(session, member, now) if created else None
     return JoinResult(member, created, restored, awarded, referrer,
                       coupons.describe(session, coupon) if coupon else None)
 
