@@ -64,6 +64,8 @@ def member_show(openid: str, as_json: bool) -> None:
         return
     click.echo(f"{profile['card_no']}  {profile['tier_name']}  {profile['points']} 积分  "
                f"channel={profile['channel']}  referrer={profile['referrer_card_no']}")
+    click.echo(f"  储值余额 {profile['stored_value']['balance_fen'] / 100:.2f} 元  "
+               f"可用优惠券 {sum(c['status'] == 'available' for c in profile['coupons'])} 张")
     for row in profile["ledger"]:
         click.echo(f"  {row['created_at']}  {row['delta']:+d}  {row['reason_zh']}")
 
@@ -243,6 +245,10 @@ def _register_optional() -> None:
     from wx_member.order_commands import order_group
     main.add_command(order_group)
     rules_cli.register(main)
+    from wx_member.coupon_commands import balance_group, coupon_group
+
+    main.add_command(coupon_group)
+    main.add_command(balance_group)
 
 
 _register_optional()

@@ -10,7 +10,7 @@ TIER_NAMES = {"normal": "普通会员", "silver": "银卡会员", "gold": "金�
 
 # Sample values: rendering each reply with them at start-up catches a typo'd variable.
 _SAMPLE = {"programme": "会员俱乐部", "card_no": "8000000018", "points": 10, "signup_points": 10,
-           "tier": "普通会员", "awarded": 1}
+           "tier": "普通会员", "awarded": 1, "coupon": "10元代金券"}
 
 
 class Replies:

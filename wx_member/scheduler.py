@@ -28,6 +28,8 @@ from wx_member.extensions import Runtime
 from wx_member.models import utcnow
 from wx_member.services import (
     birthday_bonus,
+    coupon_campaigns,
+    coupons,
     deliveries,
     housekeeping,
     leases,
@@ -54,6 +56,18 @@ def prune_job() -> None:
     with _rt().sessions() as session:
         removed = housekeeping.prune_inbound_events(session)
     log.info("pruned %d old inbound events", removed)
+
+
+def coupon_expiry_job() -> None:
+    with _rt().sessions() as session:
+        expired = coupons.expire_due(session)
+    log.info("expired %d coupons", expired)
+
+
+def birthday_coupons_job() -> None:
+    rt = _rt()
+    with rt.sessions() as session:
+        coupon_campaigns.issue_birthday_coupons(session, rt.config.tz)
 
 
 def plan_job(kind: str) -> None:
@@ -96,6 +110,11 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
         jobstores={"default": SQLAlchemyJobStore(engine=rt.engine)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     scheduler.add_job(prune_job, "cron", hour=4, minute=10, id="prune_inbound_events",
+                      replace_existing=True)
+    # Coupons: expire just after local midnight; birthday gifts before the 10:00 push.
+    scheduler.add_job(coupon_expiry_job, "cron", hour=0, minute=5, id="coupon_expiry",
+                      replace_existing=True)
+    scheduler.add_job(birthday_coupons_job, "cron", hour=0, minute=10, id="birthday_coupons",
                       replace_existing=True)
     for kind, push in sorted(rt.pushes.items()):
         if push.disabled or kind not in push_jobs.PLANNERS:

@@ -68,6 +68,8 @@ class Member(Base):
     points_balance: Mapped[int] = mapped_column(BigInteger, default=0)  # = sum(points_ledger.delta)
     # Sum of paid minus refunded order amounts (fen): what the tier is decided on.
     total_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Stored value (储值), fen: = sum(stored_value_ledger.delta_fen), never below zero.
+    balance_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     birthday: Mapped[datetime | None] = mapped_column(DateTime)
     phone: Mapped[str | None] = mapped_column(String(20))
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))

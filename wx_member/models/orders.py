@@ -36,6 +36,9 @@ class Order(Base):
     # paid | partially_refunded | refunded
     status: Mapped[str] = mapped_column(String(20), default="paid")
     api: Mapped[str] = mapped_column(String(4))  # v2 | v3: which notify recorded it
+    # purchase | recharge (储值: attach "recharge"; credits stored value, earns nothing)
+    purpose: Mapped[str] = mapped_column(String(12), default="purchase",
+                                         server_default="purchase")
     points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
     # Sum of the reversals refunds were due (shortfalls included), so the next partial
     # refund's share is computed against what was already taken back.

@@ -1,8 +1,8 @@
 """`PayNotifier`: posts WeChat Pay notifies to the app as WeChat Pay's servers do.
 
-v2 payment notifies are signed with wechatpy's own MD5 / HMAC-SHA256 helpers and v2 refund
-`req_info` is encrypted with wechatpy's RefundCrypto, v3 notifies are signed and encrypted
-here with `cryptography`: none of it shares code with the app's decoder
+v2 payment notifies are signed with wechatpy's own MD5 / HMAC-SHA256 helpers; v2 refund
+`req_info` (AES-256-ECB, PKCS#7 on 16-byte blocks as WeChat Pay pads it) and v3 notifies are
+encrypted and signed here with `cryptography`: none of it shares code with the app's decoder
 (wx_member/wechat/pay.py), so a mistake on one side shows up as a refused notify.
 
 `make_platform_cert()` makes the RSA key and self-signed certificate that stand in for
@@ -23,10 +23,11 @@ import defusedxml.ElementTree as SafeET
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as block_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
-from wechatpy.crypto import RefundCrypto
 from wechatpy.pay.utils import (
     calculate_signature,
     calculate_signature_hmac,
@@ -118,10 +119,11 @@ class PayNotifier:
     # ---- v2 ------------------------------------------------------------------------------
 
     def v2_payment_xml(self, openid: str, out_trade_no: str, total_fee: int | str, *,
-                       sign_type: str = "MD5", sign: str | None = None,
+                       sign_type: str = "MD5", sign: str | None = None, attach: str = "",
                        **overrides: str | int | None) -> bytes:
-        """A signed payment notify; `overrides` change fields before signing (None drops
-        one), `sign` replaces the signature."""
+        """A signed payment notify; `attach` is the merchant's tag from the order (sent
+        only when non-empty, as WeChat Pay does; "recharge" for stored value), `overrides`
+        change fields before signing (None drops one), `sign` replaces the signature."""
         fields: dict = {
             "return_code": "SUCCESS", "result_code": "SUCCESS", "appid": self.appid,
             "mch_id": self.mch_id, "nonce_str": _nonce(), "openid": openid,
@@ -131,6 +133,8 @@ class PayNotifier:
         }
         if sign_type != "MD5":
             fields["sign_type"] = sign_type
+        if attach:
+            fields["attach"] = attach
         fields.update({k: str(v) for k, v in overrides.items() if v is not None})
         for k in [k for k, v in overrides.items() if v is None]:
             fields.pop(k, None)
@@ -157,7 +161,12 @@ class PayNotifier:
         plain = "<root>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>"
                                    for k, v in info.items()) + "</root>"
         key = hashlib.md5((api_key or self.api_key).encode()).hexdigest().encode()
-        req_info = RefundCrypto(key).encrypt(plain).decode()
+        # Not wechatpy's RefundCrypto: it pads to 32-byte blocks (its OA message padding),
+        # which a standard PKCS#7 unpadder refuses for about half of all plaintext lengths.
+        padder = block_padding.PKCS7(128).padder()
+        padded = padder.update(plain.encode("utf-8")) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        req_info = base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
         outer = {"return_code": "SUCCESS", "appid": self.appid, "mch_id": self.mch_id,
                  "nonce_str": _nonce(), "req_info": req_info}
         outer.update({k: str(v) for k, v in overrides.items()})
@@ -203,11 +212,11 @@ class PayNotifier:
         return self.post("pay/v3/notify", body, headers)
 
     def v3_payment_resource(self, openid: str, out_trade_no: str, total: int,
-                            **overrides) -> dict:
+                            attach: str = "", **overrides) -> dict:
         resource = {
             "appid": self.appid, "mchid": self.mch_id, "out_trade_no": out_trade_no,
             "transaction_id": _tx_id(), "trade_type": "JSAPI", "trade_state": "SUCCESS",
-            "trade_state_desc": "支付成功", "bank_type": "CMC", "attach": "",
+            "trade_state_desc": "支付成功", "bank_type": "CMC", "attach": attach,
             "success_time": datetime.now(BEIJING).isoformat(timespec="seconds"),
             "payer": {"openid": openid},
             "amount": {"total": total, "payer_total": total, "currency": "CNY",
@@ -216,12 +225,12 @@ class PayNotifier:
         resource.update(overrides)
         return resource
 
-    def v3_payment(self, openid: str, out_trade_no: str, total: int, *,
+    def v3_payment(self, openid: str, out_trade_no: str, total: int, *, attach: str = "",
                    timestamp: int | None = None, corrupt_ciphertext: bool = False,
                    **overrides) -> PayResult:
-        return self.v3_notify("TRANSACTION.SUCCESS",
-                              self.v3_payment_resource(openid, out_trade_no, total, **overrides),
-                              timestamp=timestamp, corrupt_ciphertext=corrupt_ciphertext)
+        resource = self.v3_payment_resource(openid, out_trade_no, total, attach, **overrides)
+        return self.v3_notify("TRANSACTION.SUCCESS", resource, timestamp=timestamp,
+                              corrupt_ciphertext=corrupt_ciphertext)
 
     def v3_refund(self, out_trade_no: str, out_refund_no: str, refund: int, total: int, *,
                   refund_status: str = "SUCCESS", **overrides) -> PayResult:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from wx_member.models import Member, utcnow
-from wx_member.services import channels, points, referrals, settings
+from wx_member.services import channels, coupons, points, referrals, settings
 from wx_member.services.errors import UnknownMember
 
 CARD_PREFIX = "8"
@@ -34,6 +34,7 @@ class JoinResult:
     restored: bool  # came back after unsubscribing
     signup_points: int  # awarded now (0 when already awarded before)
     referrer: Member | None  # credited now
+    coupon: str | None = None  # the sign-up coupon issued now, in the member's words
 
 
 def by_openid(session: Session, openid: str) -> Member | None:
@@ -89,7 +90,10 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
         session, member, signup, "signup", f"signup:{member.id}", source=scene) else 0
     # Only a new member can be referred: an existing one was not brought in by anyone.
     referrer = referrals.credit_referrer(session, member, scene) if created and scene else None
-    return JoinResult(member, created, restored, awarded, referrer)
+    # New members only: every scan of an existing member comes through here too.
+    coupon = coupons.issue_signup(session, member, now) if created else None
+    return JoinResult(member, created, restored, awarded, referrer,
+                      coupons.describe(session, coupon) if coupon else None)
 
 
 def unsubscribe(session: Session, openid: str, now: datetime | None = None) -> Member | None:

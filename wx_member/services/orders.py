@@ -246,6 +246,12 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime,
         order.points_reversed += due
         if member is None:
             return RefundResult(refund, credited=True, new_tier=None)
+        if order.purpose == "recharge":  # stored value: no points, no spend, take the balance
+            from wx_member.services import stored_value  # it builds on this module
+
+            stored_value.reverse_recharge(session, member, order, notice.refund_fen,
+                                          notice.out_refund_no)
+            return RefundResult(refund, credited=True, new_tier=None)
         taken = min(due, member.points_balance)
         refund.points_reversed, refund.points_shortfall = taken, due - taken
         if taken:

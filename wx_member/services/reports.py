@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.models import Member
 from wx_member.replies import tier_name
-from wx_member.services import orders, points, tiers
+from wx_member.services import coupon_templates, coupons, orders, points, stored_value, tiers
 
 
 def member_profile(session: Session, member: Member, ledger_limit: int = 100) -> dict:
@@ -33,11 +33,20 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
                    for r in rows],
         "orders": [{"out_trade_no": o.out_trade_no, "transaction_id": o.transaction_id,
                     "amount_fen": o.amount_fen, "refunded_fen": o.refunded_fen,
-                    "status": o.status, "points_earned": o.points_earned,
+                    "status": o.status, "purpose": o.purpose,
+                    "points_earned": o.points_earned,
                     "points_reversed": o.points_reversed, "api": o.api,
                     "earn_multiplier": o.earn_multiplier, "referral_points": o.referral_points,
                     "paid_at": o.paid_at.isoformat() + "Z"}
                    for o in orders.orders_of(session, member.id, ledger_limit)],
+        "stored_value": stored_value.summary(session, member, ledger_limit),
+        "coupons": [{"code": c.code, "template_id": t.id, "name": t.name,
+                     "text": coupon_templates.describe(t), "status": c.status,
+                     "issued_at": c.issued_at.isoformat() + "Z",
+                     "valid_from": c.valid_from.isoformat() + "Z",
+                     "valid_until": c.valid_until.isoformat() + "Z",
+                     "order_no": c.order_no, "discount_fen": c.discount_fen}
+                    for c, t in coupons.coupons_of(session, member.id, ledger_limit)],
         "tier_history": [{"from_tier": h.from_tier, "to_tier": h.to_tier, "reason": h.reason,
                           "cause": h.cause, "total_spend_fen": h.total_spend_fen,
                           "at": h.at.isoformat() + "Z"}

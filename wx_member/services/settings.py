@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Setting, utcnow
+from wx_member.models import CouponTemplate, Setting, utcnow
 from wx_member.services.errors import InvalidSetting
 
 # Defaults follow ../shared/domain.md (a neighbourhood café).
@@ -49,6 +49,11 @@ DEFAULTS: dict[str, int | str] = {
     # Win-back (services/order_push_jobs.py): members without an order for this many days
     # get 好久不见, at most once per this many days; 0 turns it off.
     "winback_days": 60,
+    # Coupons (services/coupons.py): the template issued on joining and on a member's
+    # birthday, by id (0: none). The defaults are the migration's 10-yuan sign-up voucher
+    # and the birthday coffee for 银卡 and up.
+    "signup_coupon_template": 1,
+    "birthday_coupon_template": 5,
 }
 
 # Settings whose value is one of a few words rather than a number.
@@ -113,6 +118,9 @@ def change(session: Session, key: str, value: int | str, by: str) -> None:
                 raise InvalidSetting(f"tier thresholds must not decrease: "
                                      f"{dict(zip(ASCENDING, ladder))}",
                                      user_message="等级门槛必须逐级递增。")
+        if key.endswith("_coupon_template") and value and session.get(CouponTemplate, value) is None:
+            raise InvalidSetting(f"{key}: no coupon template {value}",
+                                 user_message="优惠券模板不存在。")
         row = session.get(Setting, key)
         if row is None:
             session.add(Setting(key=key, value=value, updated_by=by))

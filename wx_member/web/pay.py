@@ -19,8 +19,8 @@ from cryptography import x509
 from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
-from wx_member.services import orders
-from wx_member.services.errors import DomainError
+from wx_member.services import orders, stored_value
+from wx_member.services.errors import DomainError, UnknownMember
 from wx_member.wechat import pay
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,9 @@ bp = Blueprint("pay", __name__, url_prefix="/pay")
 # Status for each refusal: 400 not authentic or malformed, 409 disagrees with our records,
 # 503 not configured (an operator must act; WeChat keeps retrying meanwhile).
 _STATUS = {orders.OrderMismatch: (409, "order mismatch"),
-           orders.UnknownOrder: (409, "unknown order")}
+           orders.UnknownOrder: (409, "unknown order"),
+           UnknownMember: (409, "recharge by a non-member")}
+RECHARGE = "recharge"  # the `attach` the mini-program sets on a stored-value order
 
 
 class _Refused(Exception):
@@ -47,7 +49,9 @@ def _body() -> bytes:
 
 def _record(notice) -> None:
     try:
-        if isinstance(notice, pay.PaymentNotice):
+        if isinstance(notice, pay.PaymentNotice) and notice.attach == RECHARGE:
+            stored_value.record_recharge(g.db, notice)
+        elif isinstance(notice, pay.PaymentNotice):
             orders.record_payment(g.db, notice, tz=runtime().config.tz)
         elif isinstance(notice, pay.RefundNotice):
             orders.record_refund(g.db, notice, tz=runtime().config.tz)

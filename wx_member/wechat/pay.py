@@ -51,6 +51,7 @@ class PaymentNotice:
     amount_fen: int
     paid_at: datetime | None  # naive UTC; None when WeChat did not say
     success: bool  # result_code / trade_state SUCCESS
+    attach: str = ""  # our own tag from the order (v2 `attach`, v3 `attach`): "recharge"
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def v2_payment(body: bytes, appid: str, mch_id: str, api_key: str) -> PaymentNot
         transaction_id=fields.get("transaction_id", ""), openid=fields["openid"],
         amount_fen=fen(fields.get("total_fee"), "total_fee"),
         paid_at=_beijing(fields.get("time_end"), "%Y%m%d%H%M%S"),
-        success=fields.get("result_code") == "SUCCESS")
+        success=fields.get("result_code") == "SUCCESS", attach=fields.get("attach", ""))
 
 
 def v2_refund_key(api_key: str) -> bytes:
@@ -252,7 +253,7 @@ def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
             transaction_id=data.get("transaction_id", ""), openid=payer["openid"],
             amount_fen=fen(amount.get("total"), "amount.total"),
             paid_at=_rfc3339(data.get("success_time")),
-            success=data.get("trade_state") == "SUCCESS")
+            success=data.get("trade_state") == "SUCCESS", attach=str(data.get("attach") or ""))
     if event_type.startswith("REFUND."):
         if not data.get("out_trade_no") or not data.get("out_refund_no"):
             raise PayRejected("out_trade_no or out_refund_no missing")

@@ -1,0 +1,86 @@
+"""Coupons: templates operators define, coupons issued to members, and the ledger of every
+coupon state change.
+
+Rules live in `services/coupon_templates.py` and `services/coupons.py`; these classes hold
+data only. Money is integer fen; times are naive UTC.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wx_member.models.core import Base, BigId, utcnow
+
+
+class CouponTemplate(Base):
+    """What a coupon is worth and for how long. Kinds: `amount_off` (满减: `amount_off_fen`
+    off an order of at least `min_spend_fen`), `percent_off` (折扣: `percent_off` % off,
+    at most `cap_fen`), `item` (兑换: the named `item`). Validity is either a fixed window
+    (`valid_from`..`valid_until`) or `valid_days` from the moment of issue."""
+
+    __tablename__ = "coupon_template"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(12))  # amount_off | percent_off | item
+    min_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_off_fen: Mapped[int | None] = mapped_column(BigInteger)
+    percent_off: Mapped[int | None] = mapped_column(Integer)  # 1..99
+    cap_fen: Mapped[int | None] = mapped_column(BigInteger)  # the most a percent_off takes
+    item: Mapped[str | None] = mapped_column(String(60))
+    min_tier: Mapped[str | None] = mapped_column(String(20))  # this tier or above; None: all
+    valid_from: Mapped[datetime | None] = mapped_column(DateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime)  # exclusive
+    valid_days: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Coupon(Base):
+    """One coupon in a member's wallet. `cause` (unique) is why it was issued
+    (`signup:<member>`, `birthday:<member>:<year>`, `campaign:<key>:<member>`,
+    `operator:<key>`): replaying a cause issues nothing."""
+
+    __tablename__ = "coupon"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_template.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(12))  # available | used | expired | void
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    valid_from: Mapped[datetime] = mapped_column(DateTime)
+    valid_until: Mapped[datetime] = mapped_column(DateTime)  # exclusive
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    order_no: Mapped[str | None] = mapped_column(String(64))  # the order it was used on
+    order_fen: Mapped[int | None] = mapped_column(BigInteger)
+    discount_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+    # The expiry job's scan: available coupons by end of validity.
+    __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),)
+
+
+class CouponEvent(Base):
+    """Append-only: every state change of a coupon (issue, use, expiry, void), once per
+    `idem_key` (`issue:<cause>`, `redeem:<coupon>:<order>`, `expire:<coupon>`,
+    `void:<coupon>`)."""
+
+    __tablename__ = "coupon_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupon.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(12))  # None: issued
+    to_status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(40))  # signup | birthday | campaign | operator
+    # | redeem | expire | void
+    idem_key: Mapped[str] = mapped_column(String(160), unique=True)
+    order_no: Mapped[str | None] = mapped_column(String(64))
+    discount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
