@@ -239,6 +239,8 @@ def _register_optional() -> None:
     main.add_command(sandbox_command)
     main.add_command(simulate_group)
     main.add_command(serve_command)
+    from wx_member import console_cli  # operator console: create-admin, member import
+    console_cli.register(main)
 
 
 _register_optional()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Setting, utcnow
+from wx_member.services import audit
 from wx_member.services.errors import InvalidSetting
 
 # Defaults follow ../shared/domain.md (a neighbourhood café).
@@ -51,7 +52,7 @@ def all_settings(session: Session) -> dict[str, int]:
 
 
 def change(session: Session, key: str, value: int, by: str) -> None:
-    """Use case: an operator changes one rule."""
+    """Use case: an operator changes one rule; the change is in the audit log."""
     if key not in DEFAULTS:
         raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -64,7 +65,9 @@ def change(session: Session, key: str, value: int, by: str) -> None:
                                      f"{dict(zip(ASCENDING, ladder))}",
                                      user_message="等级门槛必须逐级递增。")
         row = session.get(Setting, key)
+        before = DEFAULTS[key] if row is None else row.value
         if row is None:
             session.add(Setting(key=key, value=value, updated_by=by))
         else:
             row.value, row.updated_by, row.updated_at = value, by, utcnow()
+        audit.record(session, by, "setting.change", key, before, value)
