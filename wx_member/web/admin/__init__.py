@@ -14,7 +14,9 @@ from flask import (Blueprint, Flask, current_app, g, redirect, render_template, 
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from wx_member.extensions import runtime
+from wx_member.replies import tier_name
 from wx_member.services import operators
+from wx_member.services.audit import ACTIONS_ZH
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -42,7 +44,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     from wx_member.web.admin import (  # noqa: F401  (each module adds its routes to bp)
-        auth, dashboard)
+        auth, dashboard, members)
 
     app.register_blueprint(bp)
 
@@ -94,6 +96,10 @@ def can(role: str) -> bool:
     return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
 
 
+ORDER_STATUS_ZH = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
+DELIVERY_STATUS_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
+                      "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
+                      "unknown": "结果未知"}
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns", "活动"),
        ("admin.audit_list", "审计日志")]
@@ -102,4 +108,6 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
 @bp.context_processor
 def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions]
-    return {"can": can, "roles_zh": operators.ROLES_ZH, "nav_links": links}
+    return {"can": can, "roles_zh": operators.ROLES_ZH, "nav_links": links,
+            "tier_name": tier_name, "actions_zh": ACTIONS_ZH,
+            "order_status": ORDER_STATUS_ZH, "delivery_status": DELIVERY_STATUS_ZH}
