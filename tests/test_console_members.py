@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from console_helpers import Browser, console, logged_in  # noqa: F401
@@ -102,3 +103,16 @@ def test_tags_and_export_csv(console):
         actions = [a.action for a in s.query(AuditLog).order_by(AuditLog.id)
                    if a.action.startswith("member.")]
     assert actions == ["member.tag", "member.export", "member.export", "member.untag"]
+
+
+def test_dashboard_shows_kpis_and_svg_charts(console):
+    seed(console)
+    b = logged_in(console, "val", "viewer")
+    page = b.get("/admin/?days=7&conversion_days=10&churn_days=60")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "每日新会员" in page.text and "最近 7 天" in page.text
+    assert "转化率（N=10 天）" in page.text and "流失率（N=60 天）" in page.text
+    assert "RFM 分群" in page.text and "重要价值" in page.text
+    assert "银卡会员" in page.text  # tier distribution
+    # Nothing is loaded from another host: every script, style and image is the console's.
+    assert re.findall(r'(?:src|href)="(?:https?:)?//', page.text) == []
