@@ -217,3 +217,49 @@ def delivery_rates(session: Session, period: Period) -> list[DeliveryRates]:
                Delivery.created_at < period.end)
         .group_by(Delivery.kind).order_by(Delivery.kind))
     return [DeliveryRates(kind, *(int(v or 0) for v in rest)) for kind, *rest in rows]
+
+
+@dataclass(frozen=True)
+class ChannelReport:
+    scene: str
+    name: str
+    kind: str
+    permanent: bool
+    expires_at: datetime | None
+    scans: int
+    scanners: int
+    joins: int  # members who joined through the channel
+    first_orders: int  # of them, members with an order
+    repurchased: int  # of those, a second order within `days` of the first
+
+    @property
+    def repurchase_rate(self) -> float | None:
+        return self.repurchased / self.first_orders if self.first_orders else None
+
+
+def channel_report(session: Session, days: int = 90) -> list[ChannelReport]:
+    """Per channel QR: scans, distinct scanners, joins, members with a first order, and
+    how many of those bought again within `days` of it. Three grouped queries."""
+    from wx_member.models import Channel
+    from wx_member.services import channels
+
+    counted = Order.status.in_(COUNTED)
+    first = (select(Order.member_id, func.min(Order.paid_at).label("first_at"))
+             .where(Order.member_id.is_not(None), counted).group_by(Order.member_id).subquery())
+    again = (select(Order.id).where(Order.member_id == first.c.member_id, counted,
+                                    Order.paid_at > first.c.first_at,
+                                    Order.paid_at < plus_days(session, first.c.first_at, days))
+             .exists())
+    buyers = {scene: (int(n), int(r or 0)) for scene, n, r in session.execute(
+        select(Member.scene, func.count(), func.sum(case((again, 1), else_=0)))
+        .join(first, first.c.member_id == Member.id).group_by(Member.scene))}
+    joined = dict(session.execute(select(Member.scene, func.count()).group_by(Member.scene)).all())
+    scans = {s.scene: s for s in channels.stats(session)}
+    out = []
+    for ch in session.scalars(select(Channel).where(Channel.kind != "referral").order_by(Channel.id)):
+        st = scans.get(ch.scene)
+        n_first, n_again = buyers.get(ch.scene, (0, 0))
+        out.append(ChannelReport(ch.scene, ch.name, ch.kind, ch.permanent, ch.expires_at,
+                                 st.scans if st else 0, st.scanners if st else 0,
+                                 int(joined.get(ch.scene, 0)), n_first, n_again))
+    return out
