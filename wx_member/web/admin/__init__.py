@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     from wx_member.web.admin import (  # noqa: F401  (each module adds its routes to bp)
-        auth, channels, dashboard, members, menus)
+        auth, channels, dashboard, members, menus, rules)
 
     app.register_blueprint(bp)
 
