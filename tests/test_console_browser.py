@@ -15,6 +15,7 @@ from console_helpers import PASSWORD, add_operator
 from helpers import balance_and_sum, member
 
 from wx_member.models import Channel
+from wx_member.services import settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -62,7 +63,7 @@ def login(page, app, username):
     page.wait_for_url(re.compile(r"/admin/$"))
 
 
-def test_operator_logs_in_adjusts_points_and_creates_a_channel(page, app, sandbox):
+def test_operator_adjusts_points_creates_a_channel_and_dry_runs_a_push(page, app, sandbox):
     add_operator(app, "ops", "operator")
     app.simulator().subscribe("oBrowser")
     card = member(app, "oBrowser").card_no
@@ -91,6 +92,17 @@ def test_operator_logs_in_adjusts_points_and_creates_a_channel(page, app, sandbo
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
     with app.session() as s:
         assert s.query(Channel).filter_by(scene="poster_winter", kind="poster").count() == 1
+    with app.session() as s:
+        settings.change(s, "quiet_start_hour", 0, "test")  # no quiet hours: clock-independent
+        settings.change(s, "quiet_end_hour", 0, "test")
+
+    sandbox.interact("oBrowser")  # inside WeChat's 48-hour window for a custom message
+    page.get_by_role("link", name="活动").click()
+    page.get_by_role("link", name="holiday").click()
+    page.get_by_label("测试 openid").fill("oBrowser")
+    page.get_by_role("button", name="试发给测试 openid").click()
+    page.get_by_text(re.compile("试发 1 条")).wait_for()
+    assert [m["request"]["touser"] for m in sandbox.sent("custom")] == ["oBrowser"]
 
 
 def test_admin_edits_previews_and_publishes_a_menu(page, app, sandbox):

@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     from wx_member.web.admin import (  # noqa: F401  (each module adds its routes to bp)
-        auth, channels, dashboard, members, menus, rules)
+        auth, campaigns, channels, dashboard, members, menus, rules)
 
     app.register_blueprint(bp)
 
@@ -101,7 +101,7 @@ DELIVERY_STATUS_ZH = {"queued": "排队中", "sending": "发送中", "sent": "�
                       "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
                       "unknown": "结果未知"}
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
-       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns", "活动"),
+       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
        ("admin.audit_list", "审计日志")]
 
 
