@@ -6,13 +6,14 @@ from functools import wraps
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from wx_member.services import operators
 from wx_member.services.errors import DomainError
 from wx_member.web.admin import bp, forbidden
 
-ROLE_CHOICES = [(r, operators.ROLES_ZH[r]) for r in ("viewer", "operator", "admin")]
+ROLE_CHOICES = [SelectChoice(r, operators.ROLES_ZH[r]) for r in ("viewer", "operator", "admin")]
 
 
 def requires(role: str):

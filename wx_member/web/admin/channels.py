@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from wx_member.extensions import runtime
@@ -18,7 +19,8 @@ REPURCHASE_DAYS = 90
 class ChannelForm(FlaskForm):
     scene = StringField("场景值（字母、数字、_、-）", validators=[DataRequired(), Length(max=64)])
     name = StringField("名称", validators=[DataRequired(), Length(max=100)])
-    kind = SelectField("类型", choices=[(k, v) for k, v in channels.KINDS.items() if k != "referral"])
+    kind = SelectField("类型", choices=[SelectChoice(k, v) for k, v in channels.KINDS.items()
+                                      if k != "referral"])
     permanent = BooleanField("永久二维码（每个公众号最多 10 万个）")
     days = IntegerField("临时码有效天数", default=30, validators=[NumberRange(1, 30)])
 
