@@ -32,4 +32,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pay.bp)
     app.register_blueprint(shop.bp)
+    from wx_member.web import admin; admin.init_app(app)  # noqa: E702  operator console
     return app

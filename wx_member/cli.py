@@ -235,20 +235,18 @@ def push_status() -> None:
 
 
 def _register_optional() -> None:
+    """Each area keeps its commands in its own module."""
+    from wx_member import console_cli, rules_cli
+    from wx_member.coupon_commands import balance_group, coupon_group
+    from wx_member.order_commands import order_group
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command
-    from wx_member import rules_cli
 
-    main.add_command(sandbox_command)
-    main.add_command(simulate_group)
-    main.add_command(serve_command)
-    from wx_member.order_commands import order_group
-    main.add_command(order_group)
+    for command in (sandbox_command, simulate_group, serve_command, order_group,
+                    coupon_group, balance_group):
+        main.add_command(command)
     rules_cli.register(main)
-    from wx_member.coupon_commands import balance_group, coupon_group
-
-    main.add_command(coupon_group)
-    main.add_command(balance_group)
+    console_cli.register(main)
 
 
 _register_optional()

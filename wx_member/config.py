@@ -46,6 +46,10 @@ class Config:
     # The shop system's bearer token for /shop/... (order shipped / delivered). Empty → the
     # shop API answers 503.
     shop_api_key: str = ""
+    # Operator console (wx_member/web/admin): the key that signs session cookies and CSRF
+    # tokens (empty → the console answers 503), and whether its cookie is HTTPS-only.
+    secret_key: str = ""
+    cookie_secure: bool = True
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
 
@@ -92,6 +96,8 @@ class Config:
             mini_appid=_env("WX_MINI_APPID"),
             push_test_openids=tuple(o for o in _env("WX_PUSH_TEST_OPENIDS").split(",") if o),
             shop_api_key=_env("WX_SHOP_API_KEY"),
+            secret_key=_env("WX_MEMBER_SECRET_KEY"),
+            cookie_secure=_env("WX_MEMBER_COOKIE_SECURE", "1") != "0",
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:

@@ -20,6 +20,8 @@ def _demo_config(base: Config) -> Config:
         token=secrets.token_hex(8),
         encoding_aes_key="".join(secrets.choice(letters) for _ in range(43)),
         database_url=f"sqlite:///{REPO_ROOT / 'instance' / 'demo.db'}",
+        # The console's session key, and cookies over plain HTTP on loopback.
+        secret_key=secrets.token_hex(32), cookie_secure=False,
     )
 
 
@@ -60,6 +62,11 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
         sim = Simulator(webhook, token=config.token, appid=config.appid,
                         encoding_aes_key=config.encoding_aes_key)
         openids = seed(rt, sim)
+        admin_password = secrets.token_urlsafe(12)
+        with rt.sessions() as session:
+            from wx_member.services import operators
+
+            operators.create(session, "admin", admin_password, "admin", by="demo")
         opts = (f"--url {webhook} --token {config.token} --appid {config.appid} "
                 f"--aes-key {config.encoding_aes_key}")
         click.echo(f"""
@@ -68,6 +75,7 @@ wx-member demo is running.
   WeChat sandbox {sandbox.url}   (what was sent: {sandbox.url}_sandbox/sent)
   database       {config.database_url}
   health         http://{host}:{server.port}/readyz
+  console        http://{host}:{server.port}/admin/   (user admin, password {admin_password})
   demo members   {', '.join(openids)}
 
 Try, in another terminal (after `. .venv/bin/activate`):

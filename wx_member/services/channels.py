@@ -9,6 +9,7 @@ from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Channel, Member, QrScan, utcnow
+from wx_member.services import audit
 from wx_member.services.errors import ChannelExists, DomainError
 from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
 
@@ -35,8 +36,9 @@ def by_scene(session: Session, scene: str) -> Channel | None:
 
 
 def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
-           permanent: bool = False, expire_days: int = 30) -> Channel:
-    """Use case: an operator creates a channel QR code through WeChat and stores it."""
+           permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
+    """Use case: an operator creates a channel QR code through WeChat and stores it
+    (audited)."""
     if kind not in KINDS:
         raise InvalidChannel(f"kind must be one of {', '.join(KINDS)}")
     if not SCENE_RE.match(scene):
@@ -55,6 +57,8 @@ def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, k
                           ticket=qr.ticket, qr_url=qr.url,
                           expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))
         session.add(channel)
+        audit.record(session, by, "channel.create", scene, None,
+                     {"name": channel.name, "kind": kind, "permanent": permanent})
     return channel
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.models import Member, PointsLedger, utcnow
+from wx_member.services import audit
 from wx_member.services.errors import InsufficientPoints, InvalidAmount
 
 REASONS_ZH = {
@@ -70,8 +71,16 @@ def history(session: Session, member_id: int, limit: int = 50) -> list[PointsLed
 
 def adjust(session: Session, member: Member, delta: int, note: str, key: str,
            by: str) -> int | None:
-    """Use case: an operator adds or removes points, with a reason, once per key."""
+    """Use case: an operator adds or removes points, with a reason, once per key; the
+    adjustment is in the audit log too."""
     if not note.strip():
         raise InvalidAmount("a reason is required", user_message="请填写调整原因。")
     with session.begin():
-        return post(session, member, delta, "adjust", f"adjust:{key}", source=f"{by}: {note}")
+        before = member.points_balance
+        entry = post(session, member, delta, "adjust", f"adjust:{key}",
+                     source=f"{by}: {note}"[:100])
+        if entry is not None:
+            audit.record(session, by, "points.adjust", member.card_no or member.openid,
+                         {"points": before},
+                         {"points": member.points_balance, "delta": delta, "reason": note})
+        return entry

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.models import CouponTemplate, Setting, utcnow
+from wx_member.models import Setting, utcnow
+from wx_member.services import audit
 from wx_member.services.errors import InvalidSetting
 
 # Defaults follow ../shared/domain.md (a neighbourhood café).
@@ -109,7 +111,7 @@ def _check(key: str, value) -> None:
 
 
 def change(session: Session, key: str, value: int | str, by: str) -> None:
-    """Use case: an operator changes one rule."""
+    """Use case: an operator changes one rule; the change is in the audit log."""
     _check(key, value)
     with session.begin():
         if key in ASCENDING:
@@ -122,7 +124,9 @@ def change(session: Session, key: str, value: int | str, by: str) -> None:
             raise InvalidSetting(f"{key}: no coupon template {value}",
                                  user_message="优惠券模板不存在。")
         row = session.get(Setting, key)
+        before = DEFAULTS[key] if row is None else row.value
         if row is None:
             session.add(Setting(key=key, value=value, updated_by=by))
         else:
             row.value, row.updated_by, row.updated_at = value, by, utcnow()
+        audit.record(session, by, "setting.change", key, before, value)

@@ -152,6 +152,15 @@ class WeChatGateway:
         return requests.Request("GET", self.config.mp_base + "cgi-bin/showqrcode",
                                 params={"ticket": ticket}).prepare().url
 
+    def qrcode_image(self, ticket: str) -> bytes:
+        """The QR code's PNG (showqrcode needs no access token), for the console's download."""
+        try:
+            res = self.http.get(self.qrcode_image_url(ticket), timeout=self.timeout)
+            res.raise_for_status()
+        except requests.RequestException as exc:
+            raise GatewayError(None, f"{type(exc).__name__}: {exc}") from exc
+        return res.content
+
     # -- menu -----------------------------------------------------------------------------
     def create_menu(self, menu: dict[str, Any]) -> None:
         self._call("post", "menu/create", data=menu)

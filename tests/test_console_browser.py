@@ -1,0 +1,128 @@
+"""The console's main flows in a real browser: Debian's headless Chromium driven by
+Playwright against the app served on loopback (SQLite; the services are tested on both
+backends elsewhere)."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from conftest import make_config, serve
+from console_helpers import PASSWORD, add_operator
+from helpers import balance_and_sum, member
+
+from wx_member.models import Channel
+from wx_member.services import settings
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("WX_MEMBER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} missing (scripts/test installs it)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app(tmp_path, sandbox):
+    config = make_config(f"sqlite:///{tmp_path / 'browser.db'}", sandbox,
+                         secret_key=secrets.token_hex(32), cookie_secure=False)
+    yield from serve(config)
+
+
+@pytest.fixture
+def page(browser, app):
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirm() before publishing
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def login(page, app, username):
+    page.goto(app.url + "admin/")
+    assert "/admin/login" in page.url
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def test_operator_adjusts_points_creates_a_channel_and_dry_runs_a_push(page, app, sandbox):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oBrowser")
+    card = member(app, "oBrowser").card_no
+    login(page, app, "ops")
+    assert page.locator("#kpis").is_visible() and page.locator("svg").count() >= 1
+
+    page.get_by_role("link", name="会员").click()
+    page.get_by_label("搜索").fill(card)
+    page.get_by_role("button", name="搜索").click()
+    page.get_by_role("link", name=card).click()
+    page.get_by_label("调整积分（负数为扣减）").fill("15")
+    page.get_by_label("原因（必填）").fill("门店活动补发")
+    page.get_by_role("button", name="确认调整").click()
+    page.get_by_text("积分已调整。").wait_for()
+    assert page.locator("#points").inner_text() == "25"
+    assert balance_and_sum(app, "oBrowser") == (25, 25)
+
+    page.get_by_role("link", name="渠道码").click()
+    page.get_by_label("场景值").fill("poster_winter")
+    page.get_by_label("名称").fill("冬季海报")
+    page.get_by_label("类型").select_option("poster")
+    page.get_by_role("button", name="生成二维码").click()
+    page.get_by_text("渠道码 poster_winter 已创建。").wait_for()
+    with page.expect_download() as download:
+        page.locator("#channels").get_by_role("link", name="下载").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
+    with app.session() as s:
+        assert s.query(Channel).filter_by(scene="poster_winter", kind="poster").count() == 1
+    with app.session() as s:
+        settings.change(s, "quiet_start_hour", 0, "test")  # no quiet hours: clock-independent
+        settings.change(s, "quiet_end_hour", 0, "test")
+
+    sandbox.interact("oBrowser")  # inside WeChat's 48-hour window for a custom message
+    page.get_by_role("link", name="活动").click()
+    page.get_by_role("link", name="holiday").click()
+    page.get_by_label("测试 openid").fill("oBrowser")
+    page.get_by_role("button", name="试发给测试 openid").click()
+    page.get_by_text(re.compile("试发 1 条")).wait_for()
+    assert [m["request"]["touser"] for m in sandbox.sent("custom")] == ["oBrowser"]
+
+
+def test_admin_edits_previews_and_publishes_a_menu(page, app, sandbox):
+    add_operator(app, "root", "admin")
+    login(page, app, "root")
+    page.get_by_role("link", name="自定义菜单").click()
+    page.get_by_label("一级菜单 1 名称").fill("签到")
+    page.get_by_label("b0 类型").select_option("click")
+    page.get_by_label("b0 key 或网址").fill("CHECKIN")
+    page.get_by_label("一级菜单 2 名称").fill("我的")
+    page.get_by_label("b1 类型").select_option("sub")
+    page.locator("fieldset").nth(1).locator("summary").click()  # open its sub-buttons
+    page.get_by_label("一级菜单 2 子菜单 1 名称").fill("查积分")
+    page.get_by_label("b1s0 类型").select_option("click")
+    page.get_by_label("b1s0 key 或网址").fill("POINTS")
+    page.get_by_role("button", name="检查并预览").click()
+    assert "查积分" in page.locator("#preview").inner_text()
+    assert sandbox.sent("menu") == []
+    page.get_by_role("button", name="发布到微信").click()
+    page.get_by_text("菜单已发布到微信").wait_for()
+    assert sandbox.menu == {"button": [
+        {"type": "click", "name": "签到", "key": "CHECKIN"},
+        {"name": "我的", "sub_button": [{"type": "click", "name": "查积分", "key": "POINTS"}]}]}

@@ -1,0 +1,41 @@
+"""`wx-member` sub-commands of the operator console: the first admin account."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from wx_member.config import Config
+
+
+def _sessions():
+    from wx_member.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(Config.from_env().database_url))
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "operator", "viewer"]), default="admin",
+              show_default=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_admin_command(username: str, role: str, password_stdin: bool) -> None:
+    """Create a console account USERNAME (the first admin; then use the console)."""
+    from wx_member.services import operators
+    from wx_member.services.errors import DomainError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _sessions()() as session:
+        try:
+            operators.create(session, username, password, role, by="cli")
+        except DomainError as exc:
+            click.echo(f"error: {exc.user_message} ({exc})", err=True)
+            sys.exit(2)
+    click.echo(f"created {role} {username}; log in at /admin/login")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(create_admin_command)

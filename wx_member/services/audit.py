@@ -1,0 +1,45 @@
+"""The audit log: who changed what, when, before and after.
+
+`record` is called by a use case inside its own transaction, so a change and its audit
+row are committed together or not at all.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import AuditLog, utcnow
+
+ACTIONS_ZH = {
+    "setting.change": "修改规则",
+    "points.adjust": "调整积分",
+    "member.tag": "添加标签",
+    "member.untag": "移除标签",
+    "menu.publish": "发布菜单",
+    "menu.rollback": "回滚菜单",
+    "channel.create": "创建渠道码",
+    "operator.create": "新增账号",
+    "operator.update": "修改账号",
+    "member.export": "导出会员",
+    "campaign.dry_run": "活动试发",
+}
+
+
+def record(session: Session, actor: str, action: str, target: str, before: Any = None,
+           after: Any = None, now: datetime | None = None) -> None:
+    session.execute(insert(AuditLog).values(at=now or utcnow(), actor=actor[:60],
+                                            action=action, target=str(target)[:100],
+                                            before=before, after=after))
+
+
+def recent(session: Session, limit: int = 100, action_prefix: str | None = None,
+           target: str | None = None) -> list[AuditLog]:
+    q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    if action_prefix:
+        q = q.where(AuditLog.action.startswith(action_prefix))
+    if target:
+        q = q.where(AuditLog.target == target)
+    return list(session.scalars(q))

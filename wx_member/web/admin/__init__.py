@@ -1,0 +1,113 @@
+"""The operator console under /admin: Chinese pages for operators in a browser.
+
+Every request passes `_guard`: the console must have a secret key, every POST carries a
+valid CSRF token (Flask-WTF), every page but the login needs a logged-in operator, and a
+POST needs at least the `operator` role (viewers only read); routes that need more say so
+with `requires("admin")`. Routes parse the form, call one service and render.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import (Blueprint, Flask, current_app, g, redirect, render_template, request,
+                   session, url_for)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from wx_member.extensions import runtime
+from wx_member.replies import tier_name
+from wx_member.services import operators
+from wx_member.services.audit import ACTIONS_ZH
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+csrf = CSRFProtect()
+
+PUBLIC = {"admin.login", "admin.static"}
+ANY_ROLE_POSTS = {"admin.logout"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# No external resources: scripts and styles come from /admin/static only; charts are SVG.
+CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.extensions["wx_member"].config
+    app.config.update(
+        SECRET_KEY=cfg.secret_key or None,
+        SESSION_COOKIE_NAME="wxm_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in _guard for /admin only: webhooks have none
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (8-hour) session
+    )
+    csrf.init_app(app)
+    from wx_member.web.admin import (  # noqa: F401  (each module adds its routes to bp)
+        auth, campaigns, channels, dashboard, members, menus, rules)
+
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _guard():
+    if not runtime().config.secret_key:
+        return render_template("admin/disabled.html"), 503
+    if request.method not in SAFE_METHODS:
+        csrf.protect()
+    op_id, generation = session.get("op"), session.get("gen")
+    g.operator = (operators.current(g.db, op_id, generation)
+                  if isinstance(op_id, int) and isinstance(generation, int) else None)
+    if request.endpoint in PUBLIC:
+        return None
+    if g.operator is None:
+        session.clear()
+        return redirect(url_for("admin.login", next=request.full_path
+                                if request.method == "GET" else None))
+    if (request.method not in SAFE_METHODS and request.endpoint not in ANY_ROLE_POSTS
+            and not operators.role_at_least(g.operator.role, "operator")):
+        return forbidden()
+    return None
+
+
+@bp.after_request
+def _headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    return render_template("admin/error.html", title="请求无效",
+                           message="页面已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), 400
+
+
+def forbidden():
+    return render_template("admin/error.html", title="没有权限",
+                           message="您的账号角色无权执行此操作。"), 403
+
+
+def can(role: str) -> bool:
+    return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
+
+
+ORDER_STATUS_ZH = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
+DELIVERY_STATUS_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
+                      "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
+                      "unknown": "结果未知"}
+NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
+       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
+       ("admin.audit_list", "审计日志")]
+
+
+@bp.context_processor
+def _context():
+    links = [(e, label) for e, label in NAV if e in current_app.view_functions]
+    return {"can": can, "roles_zh": operators.ROLES_ZH, "nav_links": links,
+            "tier_name": tier_name, "actions_zh": ACTIONS_ZH,
+            "order_status": ORDER_STATUS_ZH, "delivery_status": DELIVERY_STATUS_ZH}

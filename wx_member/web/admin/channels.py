@@ -1,0 +1,63 @@
+"""Channel QR codes: create (through WeChat), download the image, what each brings."""
+from __future__ import annotations
+
+from flask import Response, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from wx_member.extensions import runtime
+from wx_member.services import channels, kpis
+from wx_member.services.errors import DomainError
+from wx_member.web.admin import bp
+from wx_member.wechat.gateway import GatewayError
+
+REPURCHASE_DAYS = 90
+
+
+class ChannelForm(FlaskForm):
+    scene = StringField("场景值（字母、数字、_、-）", validators=[DataRequired(), Length(max=64)])
+    name = StringField("名称", validators=[DataRequired(), Length(max=100)])
+    kind = SelectField("类型", choices=[SelectChoice(k, v) for k, v in channels.KINDS.items()
+                                      if k != "referral"])
+    permanent = BooleanField("永久二维码（每个公众号最多 10 万个）")
+    days = IntegerField("临时码有效天数", default=30, validators=[NumberRange(1, 30)])
+
+
+@bp.route("/channels", methods=["GET", "POST"])
+def channel_list():
+    form = ChannelForm()
+    if form.validate_on_submit():
+        try:
+            channels.create(g.db, runtime().gateway, scene=form.scene.data.strip(),
+                            name=form.name.data, kind=form.kind.data,
+                            permanent=form.permanent.data, expire_days=form.days.data,
+                            by=g.operator.username)
+        except DomainError as exc:
+            flash(f"{exc.user_message}（{exc}）", "error")
+        except GatewayError as exc:
+            flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
+        else:
+            flash(f"渠道码 {form.scene.data} 已创建。", "ok")
+            return redirect(url_for("admin.channel_list"))
+    elif form.is_submitted():
+        flash("请检查表单：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+    return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
+                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS), kinds=channels.KINDS)
+
+
+@bp.route("/channels/<scene>/qrcode.png")
+def channel_qrcode(scene: str):
+    ch = channels.by_scene(g.db, scene)
+    if ch is None or not ch.ticket:
+        return render_template("admin/error.html", title="渠道码", message="没有这个渠道码。"), 404
+    ticket = ch.ticket
+    g.db.rollback()  # the image comes from WeChat: no transaction open meanwhile
+    try:
+        png = runtime().gateway.qrcode_image(ticket)
+    except GatewayError as exc:
+        return render_template("admin/error.html", title="渠道码",
+                               message=f"无法从微信获取二维码图片（{exc.errmsg}）。"), 502
+    return Response(png, mimetype="image/png",
+                    headers={"Content-Disposition": f"attachment; filename=qrcode-{scene}.png"})

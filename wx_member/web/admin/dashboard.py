@@ -1,0 +1,45 @@
+"""The dashboard: member KPIs, RFM segments, tiers and push delivery, as inline SVG."""
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from wx_member.extensions import runtime
+from wx_member.replies import tier_name
+from wx_member.services import kpis, rfm
+from wx_member.web.admin import bp, charts
+
+PERIODS = (7, 30, 90)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(request.args.get(name, default)), low), high)
+    except ValueError:
+        return default
+
+
+@bp.route("/")
+def dashboard():
+    days = _int_arg("days", 30, 1, kpis.MAX_DAYS)
+    conversion_days = _int_arg("conversion_days", 30, 1, 365)
+    churn_days = _int_arg("churn_days", 90, 1, 730)
+    period = kpis.Period.last_days(days, runtime().config.tz)
+    k = kpis.compute(g.db, period, conversion_days=conversion_days, churn_days=churn_days)
+    segments = rfm.segment_sizes(g.db, as_of=period.end)
+    tiers = [(tier_name(t), n) for t, n in kpis.tier_distribution(g.db)]
+    rates = kpis.delivery_rates(g.db, period)
+    return render_template(
+        "admin/dashboard.html", k=k, period=period, days=days, periods=PERIODS, rfm=segments,
+        joins_chart=charts.columns([(f"{d:%m-%d}", n) for d, n in k.joins_per_day], "每日新会员"),
+        rfm_chart=charts.bars(list(segments.sizes.items()) + [("未消费", segments.non_buyers)],
+                              "RFM 分群", unit=" 人"),
+        tier_chart=charts.bars(tiers, "等级分布", unit=" 人"),
+        delivery_chart=charts.bars([(r.kind, round(100 * r.delivery_rate, 1))
+                                    for r in rates if r.delivery_rate is not None],
+                                   "推送送达率", unit="%"),
+        rates=rates)
+
+
+@bp.app_template_filter("pct")
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"

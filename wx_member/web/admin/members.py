@@ -1,0 +1,107 @@
+"""Members: search, profile, manual points adjustment, tags, CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from wx_member.extensions import runtime
+from wx_member.services import member_admin
+from wx_member.services.errors import DomainError
+from wx_member.web.admin import bp
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class AdjustForm(FlaskForm):
+    delta = IntegerField("调整积分（负数为扣减）", validators=[InputRequired()])
+    note = StringField("原因（必填）", validators=[DataRequired(), Length(max=80)])
+    key = HiddenField()  # one per rendered form: a double submit adjusts once
+
+
+class TagForm(FlaskForm):
+    tag = StringField("标签", validators=[DataRequired(), Length(max=20)])
+
+
+@bp.route("/members")
+def member_search():
+    q, tag = request.args.get("q", ""), request.args.get("tag", "")
+    found = member_admin.search(g.db, q, tag)
+    return render_template("admin/members.html", q=q, tag=tag, members=found,
+                           tags=member_admin.all_tags(g.db), csrf_form=FlaskForm())
+
+
+@bp.route("/members/<int:member_id>")
+def member_detail(member_id: int):
+    try:
+        data = member_admin.profile(g.db, member_id)
+    except DomainError as exc:
+        return render_template("admin/error.html", title="会员", message=exc.user_message), 404
+    adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
+    return render_template("admin/member.html", m=data, adjust=adjust, tag_form=TagForm(),
+                           csrf_form=FlaskForm())
+
+
+@bp.route("/members/<int:member_id>/points", methods=["POST"])
+def member_adjust(member_id: int):
+    form = AdjustForm()
+    if not form.validate():
+        flash("请填写调整数量（整数）和原因。", "error")
+    else:
+        try:
+            entry = member_admin.adjust_points(g.db, member_id, form.delta.data, form.note.data,
+                                               form.key.data or "", g.operator.username)
+        except DomainError as exc:
+            flash(exc.user_message, "error")
+        else:
+            flash("积分已调整。" if entry else "该调整已提交过，未重复执行。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+@bp.route("/members/<int:member_id>/tags", methods=["POST"])
+def member_tag(member_id: int):
+    form = TagForm()
+    try:
+        if request.form.get("remove"):
+            member_admin.remove_tag(g.db, member_id, request.form["remove"], g.operator.username)
+        elif form.validate():
+            member_admin.add_tag(g.db, member_id, form.tag.data, g.operator.username)
+        else:
+            flash("请填写标签。", "error")
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting like a formula is run by spreadsheet programs: make it text.
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+@bp.route("/members/export", methods=["POST"])
+def member_export():
+    tag = request.form.get("tag", "").strip()
+    member_admin.record_export(g.db, g.operator.username, tag)
+
+    sessions = runtime().sessions
+
+    def rows():
+        # Its own session: the response streams after the request's session is closed.
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        yield "\ufeff"  # a BOM, so spreadsheet programs read the Chinese as UTF-8
+        with sessions() as db:
+            for row in member_admin.export_rows(db, tag):
+                writer.writerow([_cell(v) for v in row])
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+
+    return Response(rows(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=members.csv"})
