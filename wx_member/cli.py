@@ -141,16 +141,18 @@ def settings_set(key: str, value: int, by: str) -> None:
 @main.command("scheduler")
 @click.option("--ttl", default=30.0, show_default=True, help="lease length, seconds")
 @click.option("--renew", default=10.0, show_default=True, help="renew the lease every N seconds")
-def scheduler_command(ttl: float, renew: float) -> None:
+@click.option("--send-every", default=60.0, show_default=True,
+              help="send due pushes every N seconds")
+def scheduler_command(ttl: float, renew: float, send_every: float) -> None:
     """Run the scheduled jobs (pushes, housekeeping); stands by while another process leads."""
-    import logging
     import signal
     import threading
 
+    from wx_member import logs
     from wx_member.scheduler import SchedulerRunner
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    runner = SchedulerRunner(_runtime(), ttl=ttl, renew=renew)
+    logs.configure()
+    runner = SchedulerRunner(_runtime(), ttl=ttl, renew=renew, send_every=send_every)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner.start()
@@ -233,12 +235,14 @@ def push_status() -> None:
 
 
 def _register_optional() -> None:
+    from wx_member.privacy_commands import register as register_privacy
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command
 
     main.add_command(sandbox_command)
     main.add_command(simulate_group)
     main.add_command(serve_command)
+    register_privacy(main)  # member export | erase
 
 
 _register_optional()

@@ -43,6 +43,9 @@ class Config:
     template_ids: dict[str, str] = field(default_factory=dict)
     mini_appid: str = ""
     push_test_openids: tuple[str, ...] = ()
+    # Deployment (docs/deploy.md): Redis for the shared access token across hosts; empty →
+    # the database keeps it (one host, or several without Redis).
+    redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
 
@@ -88,6 +91,7 @@ class Config:
                           if name.startswith("WX_TEMPLATE_") and value.strip()},
             mini_appid=_env("WX_MINI_APPID"),
             push_test_openids=tuple(o for o in _env("WX_PUSH_TEST_OPENIDS").split(",") if o),
+            redis_url=_env("REDIS_URL"),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:

@@ -13,3 +13,4 @@ from wx_member.models.core import (  # noqa: F401
 )
 from wx_member.models.orders import Order, Refund, TierHistory  # noqa: F401
 from wx_member.models.pushes import Delivery, MemberReach, SchedulerLease, SubscribeGrant, TokenCache  # noqa: F401,E501
+from wx_member.models.privacy import PrivacyRequest  # noqa: F401
