@@ -7,14 +7,9 @@ import sys
 import click
 
 
-def _find(rt, session, who: str):
-    from wx_member.services import members
-
-    found = members.by_openid(session, who) or members.by_card(session, who)
-    if found is None:
-        click.echo(f"error: no member with openid or card number {who!r}", err=True)
-        sys.exit(2)
-    return found
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 @click.command("export")
@@ -27,10 +22,13 @@ def export_command(who: str, by: str, note: str | None, out: str | None) -> None
     """Everything held about one member, as JSON: profile, ledger, orders, deliveries."""
     from wx_member.cli import _runtime
     from wx_member.services import privacy
+    from wx_member.services.errors import DomainError
 
-    rt = _runtime()
-    with rt.sessions() as session:
-        data = privacy.export_member(session, _find(rt, session, who), by=by, note=note)
+    with _runtime().sessions() as session:
+        try:
+            data = privacy.export_member(session, who, by=by, note=note)
+        except DomainError as exc:
+            _fail(str(exc))
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if out:
         with open(out, "w", encoding="utf-8") as f:
@@ -52,16 +50,12 @@ def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     from wx_member.services.errors import DomainError
 
     if not yes:
-        click.echo("error: erasure cannot be undone; add --yes to confirm", err=True)
-        sys.exit(2)
-    rt = _runtime()
-    with rt.sessions() as session:
-        member = _find(rt, session, who)
+        _fail("erasure cannot be undone; add --yes to confirm")
+    with _runtime().sessions() as session:
         try:
-            result = privacy.erase_member(session, member, by=by, note=note)
+            result = privacy.erase_member(session, who, by=by, note=note)
         except DomainError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            _fail(str(exc))
     click.echo(f"member {result.member_id} erased: {result.forfeited_points} points forfeited, "
                f"{result.orders_kept} orders and {result.deliveries_kept} deliveries kept "
                "anonymised")

@@ -44,7 +44,7 @@ from wx_member.models import (
     utcnow,
 )
 from wx_member.services import points
-from wx_member.services.errors import DomainError
+from wx_member.services.errors import DomainError, UnknownMember
 
 TOMBSTONE = "erased:"
 
@@ -61,6 +61,17 @@ def _t(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
+def _find(session: Session, who: str, lock: bool = False) -> Member:
+    """By openid or card number (what a member can tell an operator)."""
+    q = select(Member).where(or_(Member.openid == who, Member.card_no == who))
+    if lock:  # queue behind an event or payment of theirs in flight
+        q = q.with_for_update()
+    member = session.scalar(q.execution_options(populate_existing=True))
+    if member is None:
+        raise UnknownMember(f"no member with openid or card number {who!r}")
+    return member
+
+
 def _orders(session: Session, member: Member) -> list[Order]:
     return list(session.scalars(select(Order).where(
         or_(Order.member_id == member.id, Order.openid == member.openid)).order_by(Order.id)))
@@ -68,11 +79,13 @@ def _orders(session: Session, member: Member) -> list[Order]:
 
 # ---- export ------------------------------------------------------------------------------
 
-def export_member(session: Session, member: Member, by: str, note: str | None = None,
+def export_member(session: Session, who: str, by: str, note: str | None = None,
                   now: datetime | None = None) -> dict[str, Any]:
-    """Use case: all we hold about `member`, recorded as an export request by `by`."""
+    """Use case: all we hold about the member `who` (openid or card number), recorded as an
+    export request handled by `by`."""
     now = now or utcnow()
     with session.begin():
+        member = _find(session, who)
         data = _collect(session, member, now)
         session.add(PrivacyRequest(member_id=member.id, kind="export", requested_by=by,
                                    note=note, at=now))
@@ -140,14 +153,13 @@ class ErasureResult:
     deliveries_kept: int
 
 
-def erase_member(session: Session, member: Member, by: str, note: str | None = None,
+def erase_member(session: Session, who: str, by: str, note: str | None = None,
                  now: datetime | None = None) -> ErasureResult:
-    """Use case: remove `member`'s personal data, keep the accounts (module docstring)."""
+    """Use case: remove the personal data of the member `who` (openid or card number) and
+    keep the accounts (module docstring)."""
     now = now or utcnow()
     with session.begin():
-        # The member row lock queues this behind an event or payment of theirs in flight.
-        m = session.scalar(select(Member).where(Member.id == member.id).with_for_update()
-                           .execution_options(populate_existing=True))
+        m = _find(session, who, lock=True)
         if m.erased_at is not None:
             raise AlreadyErased(f"member {m.id} was erased at {m.erased_at}")
         openid, tomb = m.openid, tombstone(m.id)
