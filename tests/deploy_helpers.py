@@ -110,9 +110,9 @@ class Gunicorn:
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
-            try:
-                return requests.get(self.url + "healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            try:  # a worker still importing the app answers late: ask again
+                return requests.get(self.url + "healthz", timeout=5).status_code == 200
+            except requests.RequestException:
                 return False
         assert wait_for(up, seconds, 0.1), f"gunicorn did not start: {self.log.read_text()[-2000:]}"
         return self

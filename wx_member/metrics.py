@@ -17,8 +17,10 @@ from datetime import timezone
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from wx_member.db import READ_ONLY
 from wx_member.models import SchedulerLease, utcnow
 
 # WeChat waits 5 s: the buckets are finest below that.
@@ -75,16 +77,17 @@ class SchedulerCollector:
     `wx_member_scheduler_lease_seconds_left`: until the leader's lease runs out (negative:
     nobody leads)."""
 
-    def __init__(self, sessions: sessionmaker):
-        self.sessions = sessions
+    def __init__(self, engine: Engine):
+        self.engine = engine
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         now = utcnow()
-        with self.sessions() as s:
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})  # never waits behind a writer
             # APScheduler keeps next_run_time as a Unix timestamp (float).
-            earliest = s.execute(text("SELECT MIN(next_run_time) FROM apscheduler_jobs")).scalar()
-            expires = s.scalar(select(func.max(SchedulerLease.expires_at))
-                               .where(SchedulerLease.name == "scheduler"))  # scheduler.LEASE
+            earliest = conn.execute(text("SELECT MIN(next_run_time) FROM apscheduler_jobs")).scalar()
+            expires = conn.scalar(select(func.max(SchedulerLease.expires_at))
+                                  .where(SchedulerLease.name == "scheduler"))  # scheduler.LEASE
         now_ts = now.replace(tzinfo=timezone.utc).timestamp()
         overdue = GaugeMetricFamily("wx_member_scheduler_overdue_seconds",
                                     "Seconds the earliest scheduled job is overdue")

@@ -8,6 +8,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from wx_member.config import REPO_ROOT
+from wx_member.db import READ_ONLY
 
 
 def alembic_config(database_url: str) -> AlembicConfig:
@@ -38,6 +39,7 @@ def schema_state(engine: Engine) -> str:
     works on it. 'behind': this code needs migrations the database lacks."""
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
     with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
         current = set(MigrationContext.configure(conn).get_current_heads())
     if current == set(script.get_heads()):
         return "current"

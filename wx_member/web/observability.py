@@ -71,5 +71,5 @@ def metrics_view() -> Response:
         multiprocess.MultiProcessCollector(registry)  # every worker's (and scheduler's) files
     else:
         registry.register(_ThisProcess())
-    registry.register(metrics.SchedulerCollector(runtime().sessions))
+    registry.register(metrics.SchedulerCollector(runtime().engine))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
