@@ -53,7 +53,8 @@ forwarded_allow_ips = _env("WX_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Metrics: every worker writes its own files here and /metrics adds them up. It must be set
 # before any worker imports prometheus_client, hence here, in the master.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="wx-member-metrics-"))
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="wx-member-metrics-")
 os.environ.setdefault("WX_LOG_FORMAT", "json")
 
 # Logs: one JSON line each (wx_member.logs), to stderr (systemd's journal). The access log
