@@ -128,6 +128,10 @@ def main() -> None:
     print(f"  {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  vs {min(runs)} worker")
     for workers, r in runs.items():
         print(f"  {workers:>7} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f}  {r['rps'] / base:6.2f}x")
+    most = max(runs)
+    print(f"  from {min(runs)} to {most} workers throughput grows {runs[most]['rps'] / base:.2f}x; "
+          f"it stops growing once the {cores} cores are busy (this load generator and the "
+          "database run on them too), so size WEB_CONCURRENCY on the real hosts")
 
     config = Config.from_env(dotenv=False).with_(
         token=token, appid=appid, secret="unused", database_url=args.database,

@@ -26,10 +26,9 @@ class Runtime:
 def build_runtime(config: Config) -> Runtime:
     from wx_member.db import make_engine, make_session_factory
 
+    from wx_member.metrics import install_session_hooks
     from wx_member.pushes import definitions
     from wx_member.wechat.tokens import DbTokenStorage
-
-    from wx_member.metrics import install_session_hooks
 
     engine = make_engine(config.database_url)
     sessions = make_session_factory(engine)
