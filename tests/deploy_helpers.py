@@ -3,7 +3,6 @@ database, and gunicorn started with the shipped configuration as a real process.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -77,6 +76,18 @@ def wait_for(predicate, seconds: float, every: float = 0.05):
     return predicate()
 
 
+def metric(url: str, name: str, **labels) -> float:
+    """One sample of the app's /metrics (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = requests.get(url + "metrics", timeout=10).text
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
 def app_env(config, **extra) -> dict[str, str]:
     """The environment a deployed process gets for `config` (tests.conftest.make_config)."""
     env = {**os.environ, "DATABASE_URL": config.database_url, "WX_APPID": config.appid,
@@ -125,7 +136,3 @@ class Gunicorn:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self._out.close()
-
-
-def token() -> str:
-    return "tok" + secrets.token_hex(6)

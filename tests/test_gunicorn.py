@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select, update
 
 from conftest import make_config
-from deploy_helpers import Gunicorn, app_env, wait_for
-from test_observability import metric
+from deploy_helpers import Gunicorn, app_env, metric, wait_for
 from wx_member import migrate
 from wx_member.db import make_engine, make_session_factory
 from wx_member.models import Member, PointsLedger, utcnow

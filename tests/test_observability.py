@@ -7,22 +7,13 @@ import logging
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from deploy_helpers import metric
 from wx_member import logs
 from wx_member.services import members, points
 
 OPENID = "oQ3rT5yU7iO9pA1sD3fG5hJ7kL9z"  # the shape of a real openid: 28 characters
-
-
-def metric(url: str, name: str, **labels) -> float:
-    body = requests.get(url + "metrics", timeout=10).text
-    for family in text_string_to_metric_families(body):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import requests
 from sqlalchemy import func, select
 
 from conftest import MCH_ID, make_config
-from deploy_helpers import BIN, Gunicorn, app_env, mariadb_url, redis_url, wait_for  # noqa: F401
+from deploy_helpers import (BIN, Gunicorn, app_env, mariadb_url, metric,  # noqa: F401
+                            redis_url, wait_for)
 from push_helpers import at
-from test_observability import metric
 from wx_member import migrate
 from wx_member.extensions import build_runtime
 from wx_member.models import Delivery, InboundEvent, Member, Order, PointsLedger, utcnow
@@ -84,8 +84,8 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
         xml = {"Content-Type": "text/xml"}
 
         # -- events: every one to both servers; each counted and answered once ------------
-        joins = [(*sim.prepare_event("subscribe", openid(i), EventKey="qrscene_store_01",
-                                     Ticket="gQscale"), ) for i in range(MEMBERS)]
+        joins = [sim.prepare_event("subscribe", openid(i), EventKey="qrscene_store_01",
+                                   Ticket="gQscale") for i in range(MEMBERS)]
         answered = to_both(apps, "wechat", [(p, xml, b) for p, b in joins])
         clicks = [sim.prepare_event("CLICK", openid(i), EventKey="CHECKIN") for i in range(CHECKINS)]
         answered += to_both(apps, "wechat", [(p, xml, b) for p, b in clicks])
