@@ -109,9 +109,10 @@ class Gunicorn:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
+        self.metrics_dir = str(log.parent / f"metrics-{self.port}")  # a scheduler may share it
+        Path(self.metrics_dir).mkdir()
         env = {**env, "WX_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers),
-               "PROMETHEUS_MULTIPROC_DIR": str(log.parent / f"metrics-{self.port}")}
-        Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir()
+               "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir}
         self._out = open(log, "wb")
         self.proc = subprocess.Popen([python, "-m", "gunicorn", "-c", "python:wx_member.gunicorn_conf"],
                                      env=env, cwd=cwd, stdout=self._out, stderr=subprocess.STDOUT,

@@ -76,7 +76,9 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
     env = app_env(config)
     apps = [Gunicorn(env, tmp_path / f"app{i}.log", workers=2) for i in (1, 2)]
     logs = [open(tmp_path / f"scheduler{i}.log", "wb") for i in (1, 2)]
-    schedulers = [scheduler(env, log) for log in logs]
+    # One scheduler per "host", sharing that host's metrics directory with its app server.
+    schedulers = [scheduler({**env, "PROMETHEUS_MULTIPROC_DIR": app.metrics_dir}, log)
+                  for app, log in zip(apps, logs)]
     try:
         for app in apps:
             app.wait_ready()
@@ -151,6 +153,12 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
         assert len({r.claim for r in rows if r.status == "sending"}) == 1
         assert all(received[r.openid] == 1 for r in rows if r.status == "sent")
         assert by_status["sent"] >= MEMBERS - deliveries.BATCH  # what it had not claimed
+        # The schedulers' counters reach /metrics through their host's app server.
+        assert sum(metric(app.url, "wx_member_pushes_total", status="sent")
+                   for app in apps) == by_status["sent"]
+        assert sum(metric(app.url, "wx_member_scheduler_lag_seconds_count", job="send_due")
+                   for app in apps) > 0
+        assert metric(apps[0].url, "wx_member_scheduler_lease_seconds_left") > 0
         # One access token for the four processes, kept in Redis.
         assert sandbox.token_fetches == 1
         with rt.sessions() as s:  # once its claim has expired, the batch is `unknown`
