@@ -1,10 +1,9 @@
 """Application factory."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, g
 
+from wx_member import logs
 from wx_member.config import Config
 from wx_member.extensions import build_runtime
 
@@ -14,7 +13,10 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["wx_member"] = rt = build_runtime(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
+    from wx_member.web import admin, health, observability, pay, shop, webhook
+
+    observability.init_app(app)  # request ids and metrics first: they wrap everything else
 
     @app.before_request
     def _open_session():
@@ -26,11 +28,9 @@ def create_app(config: Config | None = None) -> Flask:
         if db is not None:
             db.close()  # rolls back anything a service left open; never commits
 
-    from wx_member.web import health, pay, shop, webhook
-
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pay.bp)
     app.register_blueprint(shop.bp)
-    from wx_member.web import admin; admin.init_app(app)  # noqa: E702  operator console
+    admin.init_app(app)  # the operator console: blueprint, CSRF, session cookie
     return app

@@ -143,16 +143,18 @@ def settings_set(key: str, value: str, by: str) -> None:
 @main.command("scheduler")
 @click.option("--ttl", default=30.0, show_default=True, help="lease length, seconds")
 @click.option("--renew", default=10.0, show_default=True, help="renew the lease every N seconds")
-def scheduler_command(ttl: float, renew: float) -> None:
+@click.option("--send-every", default=60.0, show_default=True,
+              help="send due pushes every N seconds")
+def scheduler_command(ttl: float, renew: float, send_every: float) -> None:
     """Run the scheduled jobs (pushes, housekeeping); stands by while another process leads."""
-    import logging
     import signal
     import threading
 
+    from wx_member import logs
     from wx_member.scheduler import SchedulerRunner
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    runner = SchedulerRunner(_runtime(), ttl=ttl, renew=renew)
+    logs.configure()
+    runner = SchedulerRunner(_runtime(), ttl=ttl, renew=renew, send_every=send_every)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner.start()
@@ -239,6 +241,7 @@ def _register_optional() -> None:
     from wx_member import console_cli, rules_cli
     from wx_member.coupon_commands import balance_group, coupon_group
     from wx_member.order_commands import order_group
+    from wx_member.privacy_commands import register as register_privacy
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command
 
@@ -246,6 +249,7 @@ def _register_optional() -> None:
                     coupon_group, balance_group):
         main.add_command(command)
     rules_cli.register(main)
+    register_privacy(main)  # member export | erase
     console_cli.register(main)
 
 

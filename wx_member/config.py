@@ -50,6 +50,9 @@ class Config:
     # tokens (empty → the console answers 503), and whether its cookie is HTTPS-only.
     secret_key: str = ""
     cookie_secure: bool = True
+    # Deployment (docs/deploy.md): Redis for the shared access token across hosts; empty →
+    # the database keeps it (one host, or several without Redis).
+    redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
 
@@ -98,6 +101,7 @@ class Config:
             shop_api_key=_env("WX_SHOP_API_KEY"),
             secret_key=_env("WX_MEMBER_SECRET_KEY"),
             cookie_secure=_env("WX_MEMBER_COOKIE_SECURE", "1") != "0",
+            redis_url=_env("REDIS_URL"),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:

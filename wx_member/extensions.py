@@ -26,14 +26,23 @@ class Runtime:
 def build_runtime(config: Config) -> Runtime:
     from wx_member.db import make_engine, make_session_factory
 
+    from wx_member.metrics import install_session_hooks
     from wx_member.pushes import definitions
     from wx_member.wechat.tokens import DbTokenStorage
 
     engine = make_engine(config.database_url)
     sessions = make_session_factory(engine)
-    # The access token lives in the database: every worker and the scheduler share one.
+    install_session_hooks(sessions)  # ledger writes counted in /metrics when committed
+    # One access token for every worker, scheduler and host: in Redis when configured,
+    # in the database otherwise.
+    if config.redis_url:
+        from wx_member.wechat.redis_tokens import RedisTokenStorage
+
+        storage = RedisTokenStorage.from_url(config.redis_url)
+    else:
+        storage = DbTokenStorage(sessions)
     return Runtime(config=config, engine=engine, sessions=sessions,
-                   gateway=WeChatGateway(config, storage=DbTokenStorage(sessions)),
+                   gateway=WeChatGateway(config, storage=storage),
                    replies=Replies(config.templates_dir, config.programme_name),
                    pushes=definitions.load(config.templates_dir, config.template_ids))
 

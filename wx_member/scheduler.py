@@ -19,11 +19,13 @@ import os
 import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from wx_member import metrics
 from wx_member.extensions import Runtime
 from wx_member.models import utcnow
 from wx_member.services import (
@@ -82,6 +84,7 @@ def send_job() -> None:
     rt = _rt()
     with rt.sessions() as session:
         stats = deliveries.send_due(session, rt.gateway, rt.config.tz)
+    metrics.count_pushes(stats.counts)
     if stats.counts:
         log.info("pushes: %s%s", dict(stats.counts),
                  f" (stopped: {stats.stopped})" if stats.stopped else "")
@@ -102,7 +105,15 @@ def birthday_points_job() -> None:
         birthday_bonus.credit(session, local_day(utcnow(), rt.config.tz))
 
 
-def build_scheduler(rt: Runtime) -> BackgroundScheduler:
+def _observe_lag(event: JobSubmissionEvent) -> None:
+    """A coalesced run stands in for every missed time: its lag counts from the first."""
+    if event.scheduled_run_times:
+        first = min(event.scheduled_run_times)
+        lag = (datetime.now(first.tzinfo) - first).total_seconds()
+        metrics.SCHEDULER_LAG.labels(event.job_id).observe(max(0.0, lag))
+
+
+def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> BackgroundScheduler:
     global _RUNTIME
     _RUNTIME = rt
     scheduler = BackgroundScheduler(
@@ -132,20 +143,22 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
                       replace_existing=True)
     scheduler.add_job(birthday_points_job, "cron", hour=0, minute=20, id="birthday_points",
                       replace_existing=True)
-    scheduler.add_job(send_job, "interval", seconds=SEND_EVERY_SECONDS, id="send_due",
+    scheduler.add_job(send_job, "interval", seconds=send_every, id="send_due",
                       replace_existing=True)
+    scheduler.add_listener(_observe_lag, EVENT_JOB_SUBMITTED)
     return scheduler
 
 
 class SchedulerRunner:
     """Holds the lease while running the jobs; stands by while another process holds it."""
 
-    def __init__(self, rt: Runtime, ttl: float = 30.0, renew: float = 10.0):
+    def __init__(self, rt: Runtime, ttl: float = 30.0, renew: float = 10.0,
+                 send_every: float = SEND_EVERY_SECONDS):
         self.rt = rt
         self.ttl = timedelta(seconds=ttl)
         self.renew = renew
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.scheduler = build_scheduler(rt)
+        self.scheduler = build_scheduler(rt, send_every)
         self.leading = False
         self._started = False
         self._stop = threading.Event()

@@ -2,6 +2,7 @@
 the WeChat sandbox, a fresh SQLite file and demo members."""
 from __future__ import annotations
 
+import os
 import secrets
 import string
 import threading
@@ -39,6 +40,7 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
 
     config, sandbox = Config.from_env(), None
     if demo:
+        os.environ.setdefault("WX_LOG_FORMAT", "text")  # a person reads the demo's log
         from wx_member.sandbox import Sandbox
 
         (REPO_ROOT / "instance").mkdir(exist_ok=True)

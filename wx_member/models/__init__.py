@@ -17,3 +17,4 @@ from wx_member.models.rules import EarnRule, TierReview  # noqa: F401
 from wx_member.models.pushes import Delivery, MemberReach, SchedulerLease, SubscribeGrant, TokenCache  # noqa: F401,E501
 from wx_member.models.stored_value import RechargeOption, StoredValueLedger  # noqa: F401
 from wx_member.models.console import AuditLog, LoginAttempt, MemberTag, MenuVersion, Operator  # noqa: F401,E501
+from wx_member.models.privacy import PrivacyRequest  # noqa: F401

@@ -79,6 +79,8 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when the member's personal data was erased on request (services/privacy.py).
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     referrer: Mapped[Member | None] = relationship(remote_side=[id])
     channel: Mapped[Channel | None] = relationship()

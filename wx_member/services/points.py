@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member.metrics import note_ledger_write
 from wx_member.models import Member, PointsLedger, utcnow
 from wx_member.services import audit
 from wx_member.services.errors import InsufficientPoints, InvalidAmount
@@ -26,6 +27,7 @@ REASONS_ZH = {
     "purchase": "消费积分",
     "refund": "退款扣回",
     "birthday": "生日积分",
+    "erasure": "个人信息删除，积分作废",
 }
 
 
@@ -53,6 +55,7 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
                 raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
     except IntegrityError:
         return None
+    note_ledger_write(session, "points", reason)  # counted in /metrics once committed
     # Re-read: another transaction may have moved the balance since `member` was loaded.
     set_committed_value(member, "points_balance", session.scalar(
         select(Member.points_balance).where(Member.id == member.id)))

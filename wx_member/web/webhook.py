@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, g, request
 
 from handlers import Context, handler_for
 from wx_member.extensions import runtime
+from wx_member.metrics import EVENTS
 from wx_member.services import events
 from wx_member.wechat import inbound
 
@@ -49,6 +50,7 @@ def receive():
         log.warning("webhook bad body: %s", exc)
         abort(400)
 
+    EVENTS.labels(message.kind).inc()
     handler = handler_for(message.kind)
     if handler is None:
         log.info("no handler for %s; acknowledged", message.kind)

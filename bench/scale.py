@@ -1,0 +1,146 @@
+"""Scale-out figures on MariaDB: webhook throughput with 1, 2 and 4 gunicorn workers (the
+shipped gunicorn config), and the database round trips each kind of event costs.
+
+    scripts/mariadb start
+    .venv/bin/python bench/scale.py --database "$(scripts/mariadb url)" [--requests 2000]
+
+Throughput: distinct subscribe-by-QR events (real joins: member, card, sign-up points, scan
+row, dedup key) from 16 client threads, each run against the same database. Round trips:
+the app in this process, every statement sent to the database counted by a SQLAlchemy
+event listener, per request. The machine may be shared: read the ratios, not the absolutes.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from webhook import free_port, load, prepared  # noqa: E402
+
+from wx_member import migrate  # noqa: E402
+from wx_member.config import Config  # noqa: E402
+
+
+def serve(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    metrics = tempfile.mkdtemp(prefix="wxm-scale-metrics-")
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:wx_member.gunicorn_conf"],
+                            env={**os.environ, **env, "WX_BIND": f"127.0.0.1:{port}",
+                                 "WEB_CONCURRENCY": str(workers),
+                                 "PROMETHEUS_MULTIPROC_DIR": metrics},
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(300):
+        try:
+            if requests.get(url + "healthz", timeout=2).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def round_trips(config: Config) -> dict[str, tuple[int, int]]:
+    """Statements and transaction ends per request, by request kind, in this process."""
+    from sqlalchemy import event
+    from wechatpy.pay.utils import calculate_signature, dict_to_xml
+
+    from wx_member.app import create_app
+    from wx_member.sandbox import Simulator
+
+    logging.disable(logging.WARNING)  # the figures only, not the app's log lines
+    app = create_app(config)
+    engine = app.extensions["wx_member"].engine
+    seen: Counter = Counter()
+    event.listen(engine, "before_cursor_execute", lambda *a, **k: seen.update(["statement"]))
+    event.listen(engine, "commit", lambda *a: seen.update(["end"]))
+    event.listen(engine, "rollback", lambda *a: seen.update(["end"]))
+    client = app.test_client()
+    sim = Simulator("http://unused/wechat", token=config.token, appid=config.appid)
+    openid = "oRoundTrip" + secrets.token_hex(9)
+
+    def count(path: str, params: dict, body: bytes) -> tuple[int, int]:
+        seen.clear()
+        res = client.post(path, query_string=params, data=body, content_type="text/xml")
+        assert res.status_code == 200, res.data
+        return seen["statement"], seen["end"]
+
+    join = sim.prepare_event("subscribe", openid, EventKey="qrscene_store_01", Ticket="gQ")
+    fields = {"return_code": "SUCCESS", "result_code": "SUCCESS", "appid": config.appid,
+              "mch_id": config.mch_id, "nonce_str": secrets.token_hex(8), "openid": openid,
+              "total_fee": "12300", "cash_fee": "12300", "out_trade_no": "RT" + secrets.token_hex(6),
+              "transaction_id": "4200" + secrets.token_hex(10), "time_end": "20261125120000",
+              "trade_type": "JSAPI", "bank_type": "CMC", "fee_type": "CNY"}
+    pay = dict_to_xml(fields, calculate_signature(fields, config.pay_api_key)).encode()
+    result = {
+        "join (new member by QR)": count("/wechat", *join),
+        "the same event again (WeChat's retry)": count("/wechat", *join),
+        "check-in (menu click)": count("/wechat", *sim.prepare_event("CLICK", openid,
+                                                                     EventKey="CHECKIN")),
+        "payment notify (v2)": count("/pay/notify", {}, pay),
+        "the same notify again": count("/pay/notify", {}, pay),
+    }
+    engine.dispose()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--database", required=True, help="a MariaDB/MySQL SQLAlchemy URL")
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--workers", default="1,2,4")
+    args = ap.parse_args()
+
+    token, appid = secrets.token_hex(8), "wxbench000000001"
+    env = {"WX_TOKEN": token, "WX_APPID": appid, "WX_SECRET": "unused", "WX_ENCODING_AES_KEY": "",
+           "DATABASE_URL": args.database, "WX_API_BASE": "http://127.0.0.1:9/",
+           "WXPAY_MCH_ID": "1900000109", "WXPAY_API_KEY": secrets.token_hex(16)}
+    migrate.upgrade(args.database)
+
+    runs = {}
+    for workers in [int(w) for w in args.workers.split(",")]:
+        proc, url = serve(env, workers)
+        try:
+            tag = f"w{workers}{secrets.token_hex(2)}"
+            load(url, prepared(url, token, appid, 200, tag + "warm"), args.clients)
+            runs[workers] = load(url, prepared(url, token, appid, args.requests, tag), args.clients)
+        finally:
+            proc.terminate()
+            proc.wait()
+
+    cores = os.cpu_count()
+    print(f"scale benchmark: {args.requests} join events per run, {args.clients} clients, "
+          f"database {args.database.split('@')[-1]}, {cores} cores on this machine")
+    base = runs[min(runs)]["rps"]
+    print(f"  {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  vs {min(runs)} worker")
+    for workers, r in runs.items():
+        print(f"  {workers:>7} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f}  {r['rps'] / base:6.2f}x")
+    most = max(runs)
+    print(f"  from {min(runs)} to {most} workers throughput grows {runs[most]['rps'] / base:.2f}x; "
+          f"it stops growing once the {cores} cores are busy (this load generator and the "
+          "database run on them too), so size WEB_CONCURRENCY on the real hosts")
+
+    config = Config.from_env(dotenv=False).with_(
+        token=token, appid=appid, secret="unused", database_url=args.database,
+        api_base="http://127.0.0.1:9/", mch_id=env["WXPAY_MCH_ID"],
+        pay_api_key=env["WXPAY_API_KEY"])
+    print("database round trips per request (statements + transaction end), in-process:")
+    for name, (statements, ends) in round_trips(config).items():
+        print(f"  {name:<40} {statements:>3} statements + {ends} commit/rollback")
+
+
+if __name__ == "__main__":
+    main()
