@@ -26,9 +26,10 @@ def create_app(config: Config | None = None) -> Flask:
         if db is not None:
             db.close()  # rolls back anything a service left open; never commits
 
-    from wx_member.web import health, pay, webhook
+    from wx_member.web import api, health, pay, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pay.bp)
+    api.register(app)  # /api/: the mini-program member API and its OpenAPI document
     return app

@@ -43,6 +43,18 @@ class Config:
     template_ids: dict[str, str] = field(default_factory=dict)
     mini_appid: str = ""
     push_test_openids: tuple[str, ...] = ()
+    # Mini-program API (web/api/): the mini-program's own secret (jscode2session and its
+    # access token for wxa/ calls), the key that signs members' access tokens and member
+    # codes (32+ characters; empty → the API answers 503), the cashier's shared secret,
+    # token and member-code lifetimes, the login rate limit, and where rate limits are
+    # counted (REDIS_URL: shared by every process; empty: each process counts alone).
+    mini_secret: str = ""
+    secret_key: str = ""
+    cashier_api_key: str = ""
+    api_token_ttl: int = 7200
+    member_code_ttl: int = 60
+    login_rate_limit: str = "10/minute"
+    redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
 
@@ -88,10 +100,19 @@ class Config:
                           if name.startswith("WX_TEMPLATE_") and value.strip()},
             mini_appid=_env("WX_MINI_APPID"),
             push_test_openids=tuple(o for o in _env("WX_PUSH_TEST_OPENIDS").split(",") if o),
+            mini_secret=_env("WX_MINI_SECRET"),
+            secret_key=_env("WX_MEMBER_SECRET_KEY"),
+            cashier_api_key=_env("WX_CASHIER_API_KEY"),
+            api_token_ttl=int(_env("WX_API_TOKEN_TTL", "7200")),
+            member_code_ttl=int(_env("WX_MEMBER_CODE_TTL", "60")),
+            login_rate_limit=_env("WX_API_LOGIN_LIMIT", "10/minute"),
+            redis_url=_env("REDIS_URL"),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:
             raise ValueError("WX_ENCODING_AES_KEY must be 43 characters (or empty for plain mode)")
+        if cfg.secret_key and len(cfg.secret_key) < 32:
+            raise ValueError("WX_MEMBER_SECRET_KEY must be at least 32 characters (HS256 key)")
         if cfg.pay_apiv3_key and len(cfg.pay_apiv3_key.encode()) != 32:
             raise ValueError("WXPAY_APIV3_KEY must be 32 bytes (AES-256-GCM)")
         return cfg
