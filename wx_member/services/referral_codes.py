@@ -64,9 +64,9 @@ def code_for(session: Session, gateway: WeChatGateway, member_id: int,
     now = now or utcnow()
     scene = referrals.scene_for(_member(session, member_id))
     ch = channels.by_scene(session, scene)
-    session.rollback()  # no transaction stays open across the call to WeChat
     if ch is not None and (ch.permanent or (ch.expires_at and ch.expires_at - RENEW_BEFORE > now)):
         return _view(gateway, ch)
+    session.rollback()  # no transaction stays open across the call to WeChat
     try:
         qr = gateway.create_qrcode(scene, expire_seconds=MAX_TEMP_QR_SECONDS)
     except GatewayError as exc:
