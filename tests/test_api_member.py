@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 import requests
 from sqlalchemy import select
 
-from api_helpers import CASHIER_KEY, SECRET_KEY, api, live_api, mini_sandbox  # noqa: F401
+from api_helpers import (CASHIER_KEY, MINI_APPID, MINI_SECRET, SECRET_KEY, api,  # noqa: F401
+                         api_config, live_api, mini_sandbox)
 from wx_member.models import Channel, Member, SubscribeGrant, utcnow
 from wx_member.services import members, points, tiers
 from wx_member.services.access_tokens import issue_access
@@ -208,3 +209,33 @@ def test_expired_or_foreign_member_codes_are_refused(api, live_api):
     forged = issue_access("x" * 32, member_id, 60)
     res = api.post("cashier/resolve", json={"code": forged.token}, headers=cashier)
     assert res.json()["code"] == "MEMBER_CODE_INVALID"
+
+
+def test_subscribe_pushes_go_to_the_mini_program_openid(session, mini_sandbox):
+    """A subscribe message is addressed with the mini-program's openid (WeChat's openids
+    differ per appid); members who never used the mini-program are not planned."""
+    from jinja2 import Template
+
+    from wx_member.config import Config
+    from wx_member.models import Delivery
+    from wx_member.pushes.definitions import PushKind
+    from wx_member.services import miniapp, push_jobs, subscriptions
+    from wx_member.wechat.gateway import WeChatGateway
+
+    with session.begin():
+        oa_only = members.join(session, "oOA-only").member
+    session.expunge_all()
+
+    gateway = WeChatGateway(api_config("sqlite://", mini_sandbox))
+    code = mini_sandbox.issue_login_code("oMini-push")
+    mini = miniapp.login(session, gateway, code, appid=MINI_APPID, secret=MINI_SECRET).member
+    for member_id in (oa_only.id, mini.id):
+        subscriptions.record(session, member_id, {"TPL_S": "accept"})
+    push = PushKind(kind="notice", title="t", category="service", channel="subscribe",
+                    urgent=False, fields={"thing1": Template("{{ card_no }}")}, text=None,
+                    url=None, page="pages/card/index", sample={}, template_id="TPL_S")
+    now = utcnow()
+    push_jobs.fan_out(session, push, "once", push_jobs.audience(push, now), Config(), now)
+    with session.begin():
+        rows = [(d.member_id, d.openid) for d in session.scalars(select(Delivery))]
+    assert rows == [(mini.id, "oMini-push")]

@@ -48,7 +48,7 @@ def record(session: Session, member_id: int, results: dict[str, str]) -> dict[st
             if answer != ACCEPT:
                 continue
             _add_one(session, member_id, template_id)
-    return remaining(session, member_id)
+        return remaining(session, member_id)
 
 
 def _add_one(session: Session, member_id: int, template_id: str) -> None:
