@@ -71,8 +71,10 @@ def code_for(session: Session, gateway: WeChatGateway, member_id: int,
         qr = gateway.create_qrcode(scene, expire_seconds=MAX_TEMP_QR_SECONDS)
     except GatewayError as exc:
         raise WeChatUnavailable(str(exc)) from None
-    values = dict(ticket=qr.ticket, qr_url=qr.url,
-                  expires_at=now + timedelta(seconds=qr.expire_seconds or MAX_TEMP_QR_SECONDS))
+    # Whole seconds: MariaDB's DATETIME keeps no fraction, and the answer must not change
+    # between the first request and the next.
+    expires_at = now.replace(microsecond=0) + timedelta(seconds=qr.expire_seconds or MAX_TEMP_QR_SECONDS)
+    values = dict(ticket=qr.ticket, qr_url=qr.url, expires_at=expires_at)
     with session.begin():
         ch = channels.by_scene(session, scene)
         if ch is None:
