@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from stdnum import luhn
 
 import helpers
-from api_helpers import MINI_APPID, ApiClient, api, api_config, live_api, mini_sandbox  # noqa: F401
+from api_helpers import ApiClient, api, api_config, live_api, mini_sandbox  # noqa: F401
 from conftest import serve
 from wx_member.models import Member, PointsLedger
 from wx_member.services import members

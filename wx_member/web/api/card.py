@@ -12,7 +12,8 @@ from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, config, member_id, now
 from wx_member.web.api.schemas import CardOut, PointsPageOut, PointsQuery, TierHistoryOut
 
-bp = blueprint("card", __name__, "/api/me", "会员卡、积分与等级", auth=member_required)
+bp = blueprint("card", __name__, "/api/me", "The member's card, points and tiers",
+               auth=member_required)
 
 
 @bp.route("/card")

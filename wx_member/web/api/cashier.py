@@ -11,8 +11,9 @@ from wx_member.web.api.auth import cashier_required, member_required, secret_key
 from wx_member.web.api.common import CASHIER_SECURITY, blueprint, config, member_id
 from wx_member.web.api.schemas import CashierIn, CashierMemberOut, MemberCodeOut
 
-member_bp = blueprint("member_code", __name__, "/api/me", "动态会员码", auth=member_required)
-cashier_bp = blueprint("cashier", __name__, "/api/cashier", "收银台：扫码识别会员",
+member_bp = blueprint("member_code", __name__, "/api/me", "Dynamic member code",
+                      auth=member_required)
+cashier_bp = blueprint("cashier", __name__, "/api/cashier", "Cashier: resolve a scanned member code",
                        auth=cashier_required)
 
 

@@ -13,7 +13,8 @@ from wx_member.web.api.errors import NotConfigured
 from wx_member.web.api.limits import limiter, login_limit
 from wx_member.web.api.schemas import LoginIn, LoginOut
 
-bp = blueprint("login", __name__, "/api", "登录：wx.login() 的 code 换取访问令牌", auth=None)
+bp = blueprint("login", __name__, "/api", "Log in: a wx.login() code for an access token",
+               auth=None)
 
 
 @bp.route("/login", methods=["POST"])

@@ -11,7 +11,7 @@ from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, config, member_id
 from wx_member.web.api.schemas import BirthdayIn, PhoneIn, ProfileOut
 
-bp = blueprint("profile", __name__, "/api/me", "个人资料", auth=member_required)
+bp = blueprint("profile", __name__, "/api/me", "The member's profile", auth=member_required)
 
 
 def _out(member):

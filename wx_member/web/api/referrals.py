@@ -9,7 +9,8 @@ from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.schemas import ReferralCodeOut, ReferralResultsOut
 
-bp = blueprint("referrals", __name__, "/api/me/referral", "推荐好友", auth=member_required)
+bp = blueprint("referrals", __name__, "/api/me/referral", "Referral code and results",
+               auth=member_required)
 
 
 @bp.route("/code")

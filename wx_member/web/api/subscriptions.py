@@ -8,7 +8,7 @@ from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.schemas import SubscriptionsIn, SubscriptionsOut
 
-bp = blueprint("subscriptions", __name__, "/api/me/subscriptions", "订阅消息授权",
+bp = blueprint("subscriptions", __name__, "/api/me/subscriptions", "Subscribe-message grants",
                auth=member_required)
 
 
