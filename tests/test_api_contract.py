@@ -35,7 +35,11 @@ def test_every_operation_keeps_to_the_document(api, live_api):
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck), phases=[Phase.generate])
         def check(case):
-            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+            # Negative cases may drop a credential on purpose: then it stays dropped.
+            given_headers = headers if mode is GenerationMode.POSITIVE else {
+                k: v for k, v in headers.items() if k in (case.headers or {})}
+            case.call_and_validate(headers=given_headers,
+                                   excluded_checks=[positive_data_acceptance])
 
         check()
 

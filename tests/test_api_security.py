@@ -27,6 +27,9 @@ def test_ids_in_the_request_do_not_change_whose_data_is_read(api, live_api):
     for params in ({"member_id": alice_id}, {"card_no": alice.card_no}, {"id": alice_id}):
         assert api.get("me/card", bob, params=params).json()["card_no"] == bob.card_no
         assert api.get("me/profile", bob, params=params).json()["card_no"] == bob.card_no
+    # Where a route takes parameters, an unknown one is refused rather than ignored.
+    res = api.get("me/points", bob, params={"member_id": alice_id})
+    assert (res.status_code, res.json()["code"]) == (422, "VALIDATION_FAILED")
     # Unknown fields in a body are refused, not applied to someone.
     res = api.put("me/profile/birthday", bob,
                   json={"birthday": "1990-01-01", "member_id": alice_id})

@@ -6,6 +6,7 @@ each will be one route here (or in a module of its own) calling one service func
 from __future__ import annotations
 
 from flask import g
+from marshmallow import RAISE
 
 from wx_member.services import member_card
 from wx_member.web.api.auth import member_required
@@ -24,7 +25,7 @@ def card():
 
 
 @bp.route("/points")
-@bp.arguments(PointsQuery, location="query")
+@bp.arguments(PointsQuery, location="query", unknown=RAISE)  # webargs would drop unknowns
 @bp.response(200, PointsPageOut)
 def points(query):
     """My points history, newest first, paged by cursor."""

@@ -67,7 +67,7 @@ class CardOut(ma.Schema):
         "description": "soonest expiry dates; each amount at most what is left of the balance"})
 
 
-class PointsQuery(ma.Schema):
+class PointsQuery(Strict):
     before = fields.Integer(validate=validate.Range(min=1, max=2**62),
                             metadata={"description": "cursor: next_before of the previous page"})
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 50))
