@@ -28,3 +28,20 @@ def wechat():
 @app.get("/healthz")
 def healthz():
     return "ok"
+
+
+# The ceiling for bench/api.py: the same bearer-token check (a JWT under the same key) and
+# a JSON answer of the card's shape, without the database.
+@app.get("/api/me/card")
+def card():
+    import jwt
+    from flask import jsonify
+
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        claims = jwt.decode(token, os.environ["WX_MEMBER_SECRET_KEY"], algorithms=["HS256"],
+                            audience="wx-member-api")
+    except jwt.InvalidTokenError:
+        abort(401)
+    return jsonify(card_no="8" + claims["sub"].zfill(9), tier="normal", tier_name="普通会员",
+                   points=0, total_spend_fen=0, next_tier=None, expiring=[])

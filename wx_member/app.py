@@ -14,7 +14,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["wx_member"] = rt = build_runtime(config)
     logs.configure()
-    from wx_member.web import admin, health, observability, pay, shop, webhook
+    from wx_member.web import admin, api, health, observability, pay, shop, webhook
 
     observability.init_app(app)  # request ids and metrics first: they wrap everything else
 
@@ -32,5 +32,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pay.bp)
     app.register_blueprint(shop.bp)
+    api.register(app)  # /api/: the mini-program member API and its OpenAPI document
     admin.init_app(app)  # the operator console: blueprint, CSRF, session cookie
     return app

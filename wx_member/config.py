@@ -46,12 +46,22 @@ class Config:
     # The shop system's bearer token for /shop/... (order shipped / delivered). Empty → the
     # shop API answers 503.
     shop_api_key: str = ""
-    # Operator console (wx_member/web/admin): the key that signs session cookies and CSRF
-    # tokens (empty → the console answers 503), and whether its cookie is HTTPS-only.
+    # WX_MEMBER_SECRET_KEY signs the console's session cookies and CSRF tokens and the
+    # API's member tokens (empty → both answer 503); whether the console cookie is HTTPS-only.
     secret_key: str = ""
     cookie_secure: bool = True
     # Deployment (docs/deploy.md): Redis for the shared access token across hosts; empty →
     # the database keeps it (one host, or several without Redis).
+    # Mini-program API (web/api/): the mini-program's own secret (jscode2session and its
+    # access token for wxa/ calls), the key that signs members' access tokens and member
+    # codes (32+ characters; empty → the API answers 503), the cashier's shared secret,
+    # token and member-code lifetimes, the login rate limit, and where rate limits are
+    # counted (REDIS_URL: shared by every process; empty: each process counts alone).
+    mini_secret: str = ""
+    cashier_api_key: str = ""
+    api_token_ttl: int = 7200
+    member_code_ttl: int = 60
+    login_rate_limit: str = "10/minute"
     redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
@@ -101,11 +111,18 @@ class Config:
             shop_api_key=_env("WX_SHOP_API_KEY"),
             secret_key=_env("WX_MEMBER_SECRET_KEY"),
             cookie_secure=_env("WX_MEMBER_COOKIE_SECURE", "1") != "0",
+            mini_secret=_env("WX_MINI_SECRET"),
+            cashier_api_key=_env("WX_CASHIER_API_KEY"),
+            api_token_ttl=int(_env("WX_API_TOKEN_TTL", "7200")),
+            member_code_ttl=int(_env("WX_MEMBER_CODE_TTL", "60")),
+            login_rate_limit=_env("WX_API_LOGIN_LIMIT", "10/minute"),
             redis_url=_env("REDIS_URL"),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:
             raise ValueError("WX_ENCODING_AES_KEY must be 43 characters (or empty for plain mode)")
+        if cfg.secret_key and len(cfg.secret_key) < 32:
+            raise ValueError("WX_MEMBER_SECRET_KEY must be at least 32 characters (HS256 key)")
         if cfg.pay_apiv3_key and len(cfg.pay_apiv3_key.encode()) != 32:
             raise ValueError("WXPAY_APIV3_KEY must be 32 bytes (AES-256-GCM)")
         return cfg

@@ -58,7 +58,11 @@ class Member(Base):
     __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    # The Official Account openid; None for a member who so far only used the mini-program.
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The mini-program's openid for the same person (another appid, another openid); the
+    # unionid links the two when both are known.
+    mini_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
     card_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     tier: Mapped[str] = mapped_column(String(20), default="normal")

@@ -39,6 +39,7 @@ class Route:
     method: str
     handler: Handler
     needs_token: bool = True
+    mini: bool = False  # a mini-program API: its token must be the mini-program's
 
 
 def _required(body: Any, *names: str) -> None:
@@ -80,6 +81,15 @@ def jscode2session(state: SandboxState, args: Mapping[str, str], _body: Any) -> 
     if unionid:
         answer["unionid"] = unionid
     return answer
+
+
+def getuserphonenumber(state: SandboxState, _args: Mapping[str, str], body: Any) -> dict[str, Any]:
+    _required(body, "code")
+    info = state.take_phone_code(str(body["code"]))
+    if info is None:
+        raise ApiError(40029, "invalid code")
+    return {**OK, "phone_info": {**info, "watermark": {"timestamp": int(time.time()),
+                                                      "appid": state.mini_appid}}}
 
 
 # -- QR codes -----------------------------------------------------------------------------
@@ -215,6 +225,7 @@ def subscribe_send(state: SandboxState, _args: Mapping[str, str], body: Any) -> 
 ROUTES: dict[str, Route] = {
     "cgi-bin/token": Route("GET", token, needs_token=False),
     "sns/jscode2session": Route("GET", jscode2session, needs_token=False),
+    "wxa/business/getuserphonenumber": Route("POST", getuserphonenumber, mini=True),
     "cgi-bin/qrcode/create": Route("POST", qrcode_create),
     "cgi-bin/menu/create": Route("POST", menu_create),
     "cgi-bin/menu/get": Route("GET", menu_get),

@@ -76,3 +76,6 @@ class SandboxClient:
 
     def issue_login_code(self, openid: str, unionid: str | None = None) -> str:
         return self._call("POST", "login-code", openid=openid, unionid=unionid)["code"]
+
+    def issue_phone_code(self, phone: str, country_code: str = "86") -> str:
+        return self._call("POST", "phone-code", phone=phone, country_code=country_code)["code"]

@@ -44,6 +44,7 @@ CONTROL: dict[str, tuple[str, Control]] = {
     "interact": ("POST", lambda sb, q, b: sb.interact(**b)),
     "grant": ("POST", lambda sb, q, b: sb.grant_subscribe(**b)),
     "login-code": ("POST", lambda sb, q, b: {"code": sb.issue_login_code(**b)}),
+    "phone-code": ("POST", lambda sb, q, b: {"code": sb.issue_phone_code(**b)}),
 }
 
 
@@ -169,7 +170,8 @@ class Sandbox(SandboxState):
                 code = 43001 if route.method == "GET" else 43002
                 raise ApiError(code, f"require {route.method} method")
             if route.needs_token:
-                self.check_token(args.get("access_token", ""))
+                self.check_token(args.get("access_token", ""),
+                                 appid=self.mini_appid if route.mini else None)
             self.count_call(path)
             data = None
             if method == "POST":

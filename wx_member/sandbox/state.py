@@ -58,12 +58,14 @@ class SandboxState:
         self._lock = threading.Lock()
         self._max_sent = max_sent
         self._tokens: dict[str, float] = {}  # token -> expiry (unix time)
+        self._token_owner: dict[str, str] = {}  # token -> the appid it was issued to
         self._latest: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=2))
         self._token_fetches = 0
         self._unfollowed: set[str] = set()
         self._interactions: dict[str, float] = {}
         self._grants: Counter[tuple[str, str]] = Counter()
         self._login_codes: dict[str, tuple[str, str | None]] = {}
+        self._phone_codes: dict[str, dict[str, str]] = {}
         self._qrcodes: dict[str, dict[str, Any]] = {}
         self._menu: dict[str, Any] | None = None
         self._msgids = itertools.count(int(time.time()) * 1000)
@@ -90,14 +92,18 @@ class SandboxState:
         token = secrets.token_urlsafe(96)
         with self._lock:
             self._tokens[token] = time.time() + TOKEN_TTL
+            self._token_owner[token] = appid
             latest = self._latest[appid]
             if len(latest) == latest.maxlen:
                 self._tokens.pop(latest[0], None)  # retired: now unknown, i.e. 40001
+                self._token_owner.pop(latest[0], None)
             latest.append(token)
             self._token_fetches += 1
         return {"access_token": token, "expires_in": TOKEN_TTL}
 
-    def check_token(self, token: str) -> None:
+    def check_token(self, token: str, appid: str | None = None) -> None:
+        """`appid`: the API belongs to that account (the mini-program's wxa/ APIs): another
+        account's token is refused as WeChat does."""
         if not token:
             raise ApiError(41001, "access_token missing")
         expiry = self._tokens.get(token)
@@ -105,6 +111,8 @@ class SandboxState:
             raise ApiError(40001, "invalid credential, access_token is invalid or not latest")
         if time.time() >= expiry:
             raise ApiError(42001, "access_token expired")
+        if appid is not None and self._token_owner.get(token) != appid:
+            raise ApiError(48001, "api unauthorized")
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -206,6 +214,21 @@ class SandboxState:
     def take_login_code(self, code: str) -> tuple[str, str | None] | None:
         with self._lock:
             return self._login_codes.pop(code, None)
+
+    def issue_phone_code(self, phone: str, country_code: str = "86") -> str:
+        """A code as the mini-program's getPhoneNumber button gives it (single use)."""
+        if not phone.isdigit():
+            raise ValueError("phone must be digits, without the country code")
+        code = secrets.token_hex(16)
+        full = phone if country_code == "86" else f"+{country_code}{phone}"
+        with self._lock:
+            self._phone_codes[code] = {"phoneNumber": full, "purePhoneNumber": phone,
+                                       "countryCode": country_code}
+        return code
+
+    def take_phone_code(self, code: str) -> dict[str, str] | None:
+        with self._lock:
+            return self._phone_codes.pop(code, None)
 
     # -- QR codes, menu, sent log ---------------------------------------------------------
     def add_qrcode(self, ticket: str, info: dict[str, Any]) -> None:

@@ -52,7 +52,10 @@ def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
 def audience(push: PushKind, now: datetime) -> Select:
     """Members the kind's channel can reach: following (template, custom), not marked
     unreachable on the channel, inside the 48 h window (custom), holding a grant (subscribe)."""
-    q = select(Member.id, Member.openid, Member.card_no, Member.tier, Member.points_balance)
+    # Subscribe messages go to the mini-program's openid (another appid, another openid).
+    openid = Member.mini_openid if push.channel == "subscribe" else Member.openid
+    q = select(Member.id, openid.label("openid"), Member.card_no, Member.tier,
+               Member.points_balance).where(openid.is_not(None))
     if push.channel in ("template", "custom"):
         q = q.where(Member.subscribed.is_(True))
     q = q.where(not_(exists().where(MemberReach.member_id == Member.id,

@@ -64,6 +64,13 @@ class MiniSession:
     unionid: str | None
 
 
+@dataclass(frozen=True)
+class PhoneNumber:
+    phone: str  # with the country code for numbers outside China, as WeChat gives it
+    pure_phone: str
+    country_code: str
+
+
 class _Client(WeChatClient):
     """wechatpy's client with every host taken from configuration."""
 
@@ -103,26 +110,34 @@ class WeChatGateway:
         # Fan-out sends from a thread pool: one kept-alive connection per thread.
         self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
         self.http.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+        storage = storage or MemoryStorage()
         self.client = _Client(config.api_base, config.appid, config.secret,
-                              storage or MemoryStorage(), self.http, timeout)
+                              storage, self.http, timeout)
+        # wxa/ calls take the mini-program's own access token (its appid keys it in the
+        # shared storage); without mini-program credentials there is no such client.
+        self.mini_client = (_Client(config.api_base, config.mini_appid, config.mini_secret,
+                                    storage, self.http, timeout)
+                            if config.mini_appid and config.mini_secret else None)
         self.timeout = timeout
 
     # -- plumbing -------------------------------------------------------------------------
-    def _call(self, method: str, endpoint: str, **kwargs) -> dict[str, Any]:
+    def _call(self, method: str, endpoint: str, client: _Client | None = None,
+              **kwargs) -> dict[str, Any]:
+        client = client or self.client
         params = dict(kwargs.pop("params", None) or {})
         fresh = None  # the token a refresh produced: used as is, never re-read from a cache
         for attempt in (1, 2):
             token = None
             try:
                 # The token is passed explicitly, so a refresh knows which one WeChat refused.
-                token = fresh or self.client.access_token
-                return self.client._request(method, endpoint,
+                token = fresh or client.access_token
+                return client._request(method, endpoint,
                                             params={**params, "access_token": token},
                                             **dict(kwargs))
             except WeChatClientException as exc:
                 if exc.errcode in TOKEN_ERRORS and attempt == 1:
                     log.info("access token rejected (%s), refreshing once", exc.errcode)
-                    fresh = (self.client.refresh_token(rejected=token) or {}).get("access_token")
+                    fresh = (client.refresh_token(rejected=token) or {}).get("access_token")
                     continue
                 status = exc.response.status_code if exc.response is not None else None
                 raise GatewayError(exc.errcode, str(exc.errmsg), http_status=status) from exc
@@ -212,3 +227,14 @@ class WeChatGateway:
         if data.get("errcode"):
             raise GatewayError(int(data["errcode"]), data.get("errmsg", ""))
         return MiniSession(data["openid"], data["session_key"], data.get("unionid"))
+
+    def user_phone_number(self, code: str) -> PhoneNumber:
+        """The phone number behind a `getPhoneNumber` button's code (single use, 5 minutes),
+        with the mini-program's access token."""
+        if self.mini_client is None:
+            raise GatewayError(None, "mini-program credentials (WX_MINI_APPID, WX_MINI_SECRET) missing")
+        res = self._call("post", self.config.api_base + "wxa/business/getuserphonenumber",
+                         client=self.mini_client, data={"code": code})
+        info = res.get("phone_info") or {}
+        return PhoneNumber(str(info.get("phoneNumber", "")), str(info.get("purePhoneNumber", "")),
+                           str(info.get("countryCode", "")))

@@ -1,0 +1,41 @@
+"""The member's card, points history and tier history (read-only).
+
+Stored value, coupons, redeeming points and recharge options wait for their services;
+each will be one route here (or in a module of its own) calling one service function.
+"""
+from __future__ import annotations
+
+from flask import g
+from marshmallow import RAISE
+
+from wx_member.services import member_card
+from wx_member.web.api.auth import member_required
+from wx_member.web.api.common import blueprint, config, member_id, now
+from wx_member.web.api.schemas import CardOut, PointsPageOut, PointsQuery, TierHistoryOut
+
+bp = blueprint("card", __name__, "/api/me", "The member's card, points and tiers",
+               auth=member_required)
+
+
+@bp.route("/card")
+@bp.response(200, CardOut)
+def card():
+    """My card: number, tier and progress to the next, points and the soonest expiring."""
+    return member_card.card(g.db, member_id(), now(), config().tz)
+
+
+@bp.route("/points")
+@bp.arguments(PointsQuery, location="query", unknown=RAISE)  # webargs would drop unknowns
+@bp.response(200, PointsPageOut)
+def points(query):
+    """My points history, newest first, paged by cursor."""
+    entries, next_before = member_card.points_page(g.db, member_id(), query.get("before"),
+                                                   query["limit"])
+    return {"entries": entries, "next_before": next_before}
+
+
+@bp.route("/tiers")
+@bp.response(200, TierHistoryOut)
+def tiers():
+    """My tier changes, newest first."""
+    return {"changes": member_card.tier_history(g.db, member_id())}
