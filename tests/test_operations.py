@@ -112,7 +112,10 @@ def previous_release(dest: Path) -> Path:
     commits = []
     for head in script.get_heads():
         path = Path(script.get_revision(head).path).relative_to(ROOT)
-        found = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H %ct", "-1", "--",
+        found = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H %ct", "-1",
+                                # Along main only, a merge compared with main before it:
+                                # a migration that came in with a merge is found there.
+                                "-m", "--first-parent", "--",
                                 str(path)], cwd=ROOT, capture_output=True, text=True).stdout.split()
         if not found:
             pytest.skip(f"{path} is not committed yet: no previous release to compare with")
