@@ -30,7 +30,7 @@ def build_runtime(config: Config) -> Runtime:
     from wx_member.wechat.tokens import DbTokenStorage
 
     engine = make_engine(config.database_url)
-    sessions = make_session_factory(engine)
+    sessions = make_session_factory(engine, config.tz)
     # The access token lives in the database: every worker and the scheduler share one.
     return Runtime(config=config, engine=engine, sessions=sessions,
                    gateway=WeChatGateway(config, storage=DbTokenStorage(sessions)),

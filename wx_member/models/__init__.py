@@ -12,4 +12,5 @@ from wx_member.models.core import (  # noqa: F401
     utcnow,
 )
 from wx_member.models.orders import Order, Refund, TierHistory  # noqa: F401
+from wx_member.models.points import Gift, PointsRedemption  # noqa: F401
 from wx_member.models.pushes import Delivery, MemberReach, SchedulerLease, SubscribeGrant, TokenCache  # noqa: F401,E501

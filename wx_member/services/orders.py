@@ -158,7 +158,7 @@ def _record_payment(session: Session, notice: PaymentNotice, now: datetime) -> P
         earned = tiers.points_for(session, notice.amount_fen, member.tier)
         if earned:
             points.post(session, member, earned, "purchase", f"order:{notice.out_trade_no}",
-                        source=f"{notice.api} {notice.out_trade_no}")
+                        source=f"{notice.api} {notice.out_trade_no}", now=order.paid_at)
         order.points_earned = earned
         _move_spend(session, member, notice.amount_fen)
         new_tier = tiers.evaluate(session, member, "payment", f"order:{notice.out_trade_no}",
@@ -240,7 +240,7 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime) -> Ref
         if taken:
             short = f"; shortfall {due - taken}" if due > taken else ""
             points.post(session, member, -taken, "refund", f"refund:{notice.out_refund_no}",
-                        source=f"{notice.api} {order.out_trade_no}{short}")
+                        source=f"{notice.api} {order.out_trade_no}{short}", now=now)
         if due > taken:
             log.warning("refund %s: member %s had spent %d of the %d points to take back",
                         notice.out_refund_no, member.id, due - taken, due)

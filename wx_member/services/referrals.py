@@ -2,6 +2,8 @@
 it their referee; the referrer earns points once per referee."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member
@@ -24,7 +26,8 @@ def _would_loop(session: Session, referee: Member, referrer: Member) -> bool:
     return seen >= MAX_CHAIN
 
 
-def credit_referrer(session: Session, referee: Member, scene: str) -> Member | None:
+def credit_referrer(session: Session, referee: Member, scene: str,
+                    now: datetime | None = None) -> Member | None:
     """Attach `referee` to the owner of a referral scene and award the referrer. Self-referral,
     loops, an unknown card and a referee who already has a referrer award nothing."""
     if not scene.startswith(PREFIX) or referee.referrer_id is not None:
@@ -38,5 +41,5 @@ def credit_referrer(session: Session, referee: Member, scene: str) -> Member | N
     reward = settings.get(session, "referral_points")
     if reward:
         points.post(session, referrer, reward, "referral", f"referral:{referee.id}",
-                    source=referee.card_no)
+                    source=referee.card_no, now=now)
     return referrer
