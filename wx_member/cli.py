@@ -233,12 +233,14 @@ def push_status() -> None:
 
 
 def _register_optional() -> None:
+    from wx_member.cli_points import points_group
     from wx_member.sandbox.commands import sandbox_command, simulate_group
     from wx_member.serve import serve_command
 
     main.add_command(sandbox_command)
     main.add_command(simulate_group)
     main.add_command(serve_command)
+    main.add_command(points_group)
 
 
 _register_optional()

@@ -25,7 +25,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from wx_member.extensions import Runtime
-from wx_member.services import deliveries, housekeeping, leases, push_jobs
+from wx_member.services import deliveries, housekeeping, leases, points_expiry, push_jobs
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ def prune_job() -> None:
     with _rt().sessions() as session:
         removed = housekeeping.prune_inbound_events(session)
     log.info("pruned %d old inbound events", removed)
+
+
+def expire_points_job() -> None:
+    """Just after local midnight: lots whose last day was yesterday lapse."""
+    rt = _rt()
+    with rt.sessions() as session:
+        r = points_expiry.run(session, tz=rt.config.tz)
+    log.info("points expiry as of %s: %d points of %d members in %.1f s", r.as_of, r.points,
+             r.members, r.seconds)
 
 
 def plan_job(kind: str) -> None:
@@ -72,6 +81,8 @@ def build_scheduler(rt: Runtime) -> BackgroundScheduler:
         jobstores={"default": SQLAlchemyJobStore(engine=rt.engine)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     scheduler.add_job(prune_job, "cron", hour=4, minute=10, id="prune_inbound_events",
+                      replace_existing=True)
+    scheduler.add_job(expire_points_job, "cron", hour=0, minute=5, id="points_expiry_run",
                       replace_existing=True)
     for kind, push in sorted(rt.pushes.items()):
         if push.disabled or kind not in push_jobs.PLANNERS:
