@@ -84,6 +84,8 @@ def seed(engine: sa.Engine, members: int, per_member: int) -> None:
         (lambda x: f"datetime('{NOW}', '-' || ({x}) || ' days')")
     # Lot k: earned (n-k)*70 days before the run, lapsing 365 days after; every third row
     # is a debit of half the lot before it. Amounts vary by member and row.
+    openid, card = concat("'oB'", pad("m.seq", 9)), concat("'7'", pad("m.seq", 9))
+    key = concat("'b:'", pad("m.seq", 9), "':'", pad("k.seq", 3))
     amount = "(10 + (m.seq * 7 + k.seq * 13) % 90)"
     before = "(10 + (m.seq * 7 + (k.seq - 1) * 13) % 90)"
     earned = days(f"({per_member} - k.seq) * 70")
@@ -94,15 +96,15 @@ def seed(engine: sa.Engine, members: int, per_member: int) -> None:
             sql(c,
                 "INSERT INTO member (id, openid, card_no, tier, points_balance, total_spend_fen,"
                 " subscribed, joined_at) SELECT m.seq, "
-                f"{concat(chr(39) + 'oB' + chr(39), pad('m.seq', 9))}, "
-                f"{concat(chr(39) + '7' + chr(39), pad('m.seq', 9))}, 'normal', 0, 0, 1, "
+                f"{openid}, {card}, 'normal', 0, 0, 1, "
                 f"'{NOW}' FROM {numbers(d, lo, hi, 'm')}")
             sql(c,
                 "INSERT INTO points_ledger (member_id, delta, reason, idem_key, source,"
                 " expires_at, created_at) SELECT m.seq, "
-                f"CASE WHEN k.seq % 3 = 2 THEN -(({before} - {before} % 2) / 2) ELSE {amount} END, "
+                f"CASE WHEN k.seq % 3 = 2 THEN -(({before} - {before} % 2) / 2) "
+                f"ELSE {amount} END, "
                 "CASE WHEN k.seq % 3 = 2 THEN 'redeem_gift' ELSE 'purchase' END, "
-                f"{concat(chr(39) + 'b:' + chr(39), pad('m.seq', 9), chr(39) + ':' + chr(39), pad('k.seq', 3))}, "
+                f"{key}, "
                 f"NULL, CASE WHEN k.seq % 3 = 2 THEN NULL ELSE {lapses} END, {earned} "
                 f"FROM {numbers(d, lo, hi, 'm')} CROSS JOIN "
                 f"{numbers(d, 0, per_member - 1, 'k')}")

@@ -8,8 +8,8 @@ from datetime import timedelta, timezone
 import pytest
 
 from conftest import make_config, serve
-from points_helpers import (SHANGHAI, at, balance_and_sum, configure, earn, expire, expiry_rows, join,
-                            local_end, lot, spend)
+from points_helpers import (SHANGHAI, at, balance_and_sum, configure, earn, expire,
+                            expiry_rows, join, local_end, lot, spend)
 from push_helpers import TEMPLATE_IDS, send
 from push_helpers import join as wx_join
 from push_helpers import plan
@@ -176,3 +176,32 @@ def test_scheduler_runs_the_expiry_just_after_local_midnight(live):
     nxt = job.trigger.get_next_fire_time(None, now)
     assert nxt.isoformat() == "2027-01-01T00:05:00+08:00"
     assert job.trigger.get_next_fire_time(nxt, nxt + timedelta(seconds=1)).day == 2
+
+
+def test_a_redemption_waits_while_the_run_holds_its_members(session, db_url):
+    if not db_url.startswith("mysql"):
+        pytest.skip("SQLite has one writer at a time: nothing to lock per row")
+    from sqlalchemy import update
+    from sqlalchemy.exc import OperationalError
+
+    from wx_member.db import make_engine, make_session_factory
+    from wx_member.models import Member
+
+    m = join(session, "oLock", at("2026-01-01 10:00"))
+    member_id = m.id
+    session.rollback()
+    engine = make_engine(db_url)
+    debit = update(Member).where(Member.id == member_id, Member.points_balance >= 5) \
+        .values(points_balance=Member.points_balance - 5)  # what points.post runs
+    try:
+        with make_session_factory(engine)() as run, run.begin():
+            points_expiry.lock_members(run, member_id, member_id + 1)
+            with engine.connect() as other:
+                other.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+                with pytest.raises(OperationalError) as waited:
+                    other.execute(debit)
+                assert waited.value.orig.args[0] == 1205  # lock wait timeout
+        with engine.begin() as other:  # the run's range transaction ended: it goes through
+            assert other.execute(debit).rowcount == 1
+    finally:
+        engine.dispose()

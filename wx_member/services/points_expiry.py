@@ -142,14 +142,19 @@ def run(session: Session, as_of: date | None = None, *, tz: ZoneInfo | None = No
     return result
 
 
+def lock_members(session: Session, lo: int, hi: int) -> None:
+    """Lock members lo ≤ id < hi until the transaction ends. Every debit moves its member's
+    row (most lock it first), so none is between reading and moving a balance while the run
+    computes what is due; they wait, then see the lower balance."""
+    session.execute(select(func.count()).select_from(Member)
+                    .where(Member.id >= lo, Member.id < hi).with_for_update())
+
+
 def _expire_range(session: Session, lo: int, hi: int, cutoff: datetime, as_of: date,
                   now: datetime) -> tuple[int, int]:
     in_range = and_(L.member_id >= lo, L.member_id < hi)
     with session.begin():
-        # Locking read of the range's members: debits lock their member first, so none is
-        # between reading and moving a balance while we compute what is due.
-        session.execute(select(func.count()).select_from(Member)
-                        .where(Member.id >= lo, Member.id < hi).with_for_update())
+        lock_members(session, lo, hi)
         watermark = session.scalar(select(func.coalesce(func.max(L.id), 0)))
         q, due = _due_query(cutoff)
         key = literal("expire:") + cast(L.member_id, String) + literal(f":{as_of.isoformat()}")
