@@ -239,6 +239,7 @@ def push_status() -> None:
 def _register_optional() -> None:
     """Each area keeps its commands in its own module."""
     from wx_member import console_cli, rules_cli
+    from wx_member.cli_points import points_group
     from wx_member.coupon_commands import balance_group, coupon_group
     from wx_member.order_commands import order_group
     from wx_member.privacy_commands import register as register_privacy
@@ -246,7 +247,7 @@ def _register_optional() -> None:
     from wx_member.serve import serve_command
 
     for command in (sandbox_command, simulate_group, serve_command, order_group,
-                    coupon_group, balance_group):
+                    coupon_group, balance_group, points_group):
         main.add_command(command)
     rules_cli.register(main)
     register_privacy(main)  # member export | erase

@@ -8,6 +8,13 @@ without waiting). MySQL/MariaDB get row locks from InnoDB and need none of this.
 """
 from __future__ import annotations
 
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,9 +56,20 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionmaker[Session]:
     # expire_on_commit=False: services return ORM objects that callers read after commit.
-    return sessionmaker(bind=engine, expire_on_commit=False, autobegin=True)
+    # info["tz"]: the programme's zone, for rules deep in a use case that count local days
+    # (a points lot's expiry) without every caller passing it; see `programme_tz`.
+    return sessionmaker(bind=engine, expire_on_commit=False, autobegin=True,
+                        info={"tz": tz} if tz else {})
+
+
+def programme_tz(session: Session) -> ZoneInfo:
+    """The zone the session's factory was made with (build_runtime: `config.tz`), else the
+    default programme zone."""
+    from wx_member.config import Config
+
+    return session.info.get("tz") or Config().tz
 
 
 # InnoDB deadlock (1213) and lock-wait timeout (1205): the server's advice is to "try
@@ -66,3 +84,21 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     args = getattr(exc.orig, "args", ())
     return bool(args) and args[0] in _RETRYABLE_MYSQL
+
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def retrying(what: str, run: Callable[[], T], attempts: int = 5) -> T:
+    """Run a use case (its own transaction) again from scratch after a deadlock or a lock
+    wait timeout, up to `attempts` times, with a short random back-off."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return run()
+        except Exception as exc:
+            if not is_retryable(exc) or attempt == attempts:
+                raise
+            log.info("%s: %s, retrying (%d)", what, getattr(exc, "orig", exc), attempt)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")

@@ -31,7 +31,7 @@ def build_runtime(config: Config) -> Runtime:
     from wx_member.wechat.tokens import DbTokenStorage
 
     engine = make_engine(config.database_url)
-    sessions = make_session_factory(engine)
+    sessions = make_session_factory(engine, config.tz)
     install_session_hooks(sessions)  # ledger writes counted in /metrics when committed
     # One access token for every worker, scheduler and host: in Redis when configured,
     # in the database otherwise.

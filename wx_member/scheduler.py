@@ -35,6 +35,7 @@ from wx_member.services import (
     deliveries,
     housekeeping,
     leases,
+    points_expiry,
     push_jobs,
     tier_review,
 )
@@ -70,6 +71,15 @@ def birthday_coupons_job() -> None:
     rt = _rt()
     with rt.sessions() as session:
         coupon_campaigns.issue_birthday_coupons(session, rt.config.tz)
+
+
+def expire_points_job() -> None:
+    """Just after local midnight: lots whose last day was yesterday lapse."""
+    rt = _rt()
+    with rt.sessions() as session:
+        r = points_expiry.run(session, tz=rt.config.tz)
+    log.info("points expiry as of %s: %d points of %d members in %.1f s", r.as_of, r.points,
+             r.members, r.seconds)
 
 
 def plan_job(kind: str) -> None:
@@ -126,6 +136,9 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
     scheduler.add_job(coupon_expiry_job, "cron", hour=0, minute=5, id="coupon_expiry",
                       replace_existing=True)
     scheduler.add_job(birthday_coupons_job, "cron", hour=0, minute=10, id="birthday_coupons",
+                      replace_existing=True)
+    # Points: lots whose last day was yesterday lapse.
+    scheduler.add_job(expire_points_job, "cron", hour=0, minute=5, id="points_expiry_run",
                       replace_existing=True)
     for kind, push in sorted(rt.pushes.items()):
         if push.disabled or kind not in push_jobs.PLANNERS:

@@ -118,12 +118,17 @@ class InboundEvent(Base):
 
 
 class PointsLedger(Base):
-    """Append-only. A member's balance is the sum of their rows."""
+    """Append-only. A member's balance is the sum of their rows. A positive row is a lot
+    that lapses at `expires_at` (None: never); see services/points_expiry.py."""
 
     __tablename__ = "points_ledger"
+    # Covers the per-member aggregates of the expiry run and balance checks: an index-only
+    # range scan instead of a table lookup per row (it also serves the member_id FK).
+    __table_args__ = (Index("ix_points_ledger_lots", "member_id", "expires_at", "delta",
+                            "reason"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     delta: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(40))
     idem_key: Mapped[str] = mapped_column(String(160), unique=True)

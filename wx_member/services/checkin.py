@@ -28,6 +28,6 @@ def check_in(session: Session, member: Member, at_utc: datetime, tz: ZoneInfo) -
     day = local_day(at_utc, tz)
     reward = settings.get(session, "checkin_points")
     row = points.post(session, member, reward, "checkin", f"checkin:{member.id}:{day}",
-                      source=day) if reward else None
+                      source=day, now=at_utc) if reward else None
     already = reward > 0 and row is None
     return CheckinResult(reward if row else 0, already, member.points_balance, day)

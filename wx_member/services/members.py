@@ -87,9 +87,11 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
         channels.record_scan(session, channel_id, scene, openid, joined=created, now=now)
     signup = settings.get(session, "signup_points")
     awarded = signup if signup and points.post(
-        session, member, signup, "signup", f"signup:{member.id}", source=scene) else 0
+        session, member, signup, "signup", f"signup:{member.id}", source=scene,
+        now=now) else 0
     # Only a new member can be referred: an existing one was not brought in by anyone.
-    referrer = referrals.credit_referrer(session, member, scene) if created and scene else None
+    referrer = (referrals.credit_referrer(session, member, scene, now)
+                if created and scene else None)
     # New members only: every scan of an existing member comes through here too.
     coupon = coupons.issue_signup(session, member, now) if created else None
     return JoinResult(member, created, restored, awarded, referrer,

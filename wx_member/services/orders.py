@@ -165,7 +165,7 @@ def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
         if earned:
             boost = f" x{rule.percent}%" if rule.rule_id else ""
             points.post(session, member, earned, "purchase", f"order:{notice.out_trade_no}",
-                        source=f"{notice.api} {notice.out_trade_no}{boost}")
+                        source=f"{notice.api} {notice.out_trade_no}{boost}", now=order.paid_at)
         order.points_earned = earned
         order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
         referrals.reward_order(session, member, order)
@@ -257,7 +257,7 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime,
         if taken:
             short = f"; shortfall {due - taken}" if due > taken else ""
             points.post(session, member, -taken, "refund", f"refund:{notice.out_refund_no}",
-                        source=f"{notice.api} {order.out_trade_no}{short}")
+                        source=f"{notice.api} {order.out_trade_no}{short}", now=now)
         if due > taken:
             log.warning("refund %s: member %s had spent %d of the %d points to take back",
                         notice.out_refund_no, member.id, due - taken, due)

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.metrics import note_ledger_write
 from wx_member.models import Member, PointsLedger, utcnow
-from wx_member.services import audit
+from wx_member.services import audit, points_expiry
 from wx_member.services.errors import InsufficientPoints, InvalidAmount
 
 REASONS_ZH = {
@@ -28,19 +28,29 @@ REASONS_ZH = {
     "refund": "退款扣回",
     "birthday": "生日积分",
     "erasure": "个人信息删除，积分作废",
+    "expire": "积分过期",
+    "redeem_gift": "积分兑换礼品",
+    "redeem_cash": "积分抵现",
 }
 
 
 def post(session: Session, member: Member, delta: int, reason: str, idem_key: str,
-         source: str | None = None, expires_at: datetime | None = None) -> int | None:
+         source: str | None = None, expires_at: datetime | None = None,
+         now: datetime | None = None) -> int | None:
     """Write one ledger entry inside the caller's transaction.
 
     Returns the new entry's id, or None when `idem_key` was already posted (a replay:
     nothing changes). Raises InsufficientPoints when a debit would take the balance below
     zero. Core statements, not the ORM: entries are never updated, and this is the hot path.
+
+    A credit is a lot: unless `expires_at` is given, it lapses by the expiry settings in
+    force at `now` (when it was earned; default: the present), see points_expiry.py.
     """
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidAmount(f"delta must be a non-zero integer, got {delta!r}")
+    now = now or utcnow()
+    if delta > 0 and expires_at is None:
+        expires_at = points_expiry.lot_expiry(session, now)
     move = update(Member).where(Member.id == member.id)
     if delta < 0:
         move = move.where(Member.points_balance >= -delta)
@@ -50,7 +60,7 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
         with session.begin_nested():
             entry_id = session.execute(insert(PointsLedger).values(
                 member_id=member.id, delta=delta, reason=reason, idem_key=idem_key,
-                source=source, expires_at=expires_at, created_at=utcnow())).inserted_primary_key[0]
+                source=source, expires_at=expires_at, created_at=now)).inserted_primary_key[0]
             if session.execute(move.execution_options(synchronize_session=False)).rowcount != 1:
                 raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
     except IntegrityError:

@@ -25,7 +25,7 @@ from wx_member.config import Config
 from wx_member.models import Member, PointsLedger, utcnow
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
-from wx_member.services import birthday_bonus, order_push_jobs
+from wx_member.services import birthday_bonus, order_push_jobs, points_expiry
 from wx_member.services.deliveries import insert_ignoring_duplicates
 from wx_member.services.push_planning import (  # noqa: F401  (PushDisabled, PlanResult: API)
     PlanResult,
@@ -106,24 +106,22 @@ def _leap(year: int) -> bool:
 def plan_points_expiry(session: Session, push: PushKind, cfg: Config, now: datetime,
                        pushes: Mapping[str, PushKind]) -> PlanResult:
     """For each N in `options.days_before` (e.g. 30 and 7): members with points expiring
-    on the local day today + N. The amount is what those lots added, at most the balance
-    (points spent since may have come from them): a notice never overstates."""
+    on the local day today + N. The amount is what is left of those lots after every debit
+    so far took the earliest-expiring lots first (the expiry run's rule,
+    services/points_expiry.py): points spent never show up as expiring."""
     today = local_now(now, cfg.tz).date()
     result = PlanResult(push.kind, [])
     for n in push.options.get("days_before", [30, 7]):
         day = today + timedelta(days=int(n))
         start, end = local_midnight_utc(day, cfg.tz), local_midnight_utc(day + timedelta(1), cfg.tz)
-        lots = (select(PointsLedger.member_id, func.sum(PointsLedger.delta).label("expiring"))
-                .where(PointsLedger.delta > 0, PointsLedger.expires_at >= start,
-                       PointsLedger.expires_at < end)
-                .group_by(PointsLedger.member_id).subquery())
+        lots = points_expiry.expiring_between(start, end).subquery()
         q = (audience(push, now).add_columns(lots.c.expiring)
-             .join(lots, lots.c.member_id == Member.id).where(Member.points_balance > 0))
+             .join(lots, lots.c.member_id == Member.id))
         occasion = f"{day.isoformat()}:{n}d"
         result.occasions.append(occasion)
         planned, capped = fan_out(
             session, push, occasion, q, cfg, now,
-            extra=lambda row, day=day: {"amount": min(int(row.expiring), row.points_balance),
+            extra=lambda row, day=day: {"amount": int(row.expiring),
                                         "expires_on": day.isoformat()})
         result.planned += planned
         result.capped += capped

@@ -19,6 +19,7 @@ rewards.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,7 +45,8 @@ def _would_loop(session: Session, referee: Member, referrer: Member) -> bool:
     return seen >= MAX_CHAIN
 
 
-def credit_referrer(session: Session, referee: Member, scene: str) -> Member | None:
+def credit_referrer(session: Session, referee: Member, scene: str,
+                    now: datetime | None = None) -> Member | None:
     """Attach `referee` to the owner of a referral scene and, in `fixed` mode, award the
     referrer. Self-referral, loops, an unknown card and a referee who already has a
     referrer attach and award nothing."""
@@ -59,7 +61,7 @@ def credit_referrer(session: Session, referee: Member, scene: str) -> Member | N
     reward = settings.get(session, "referral_points")
     if reward and settings.get(session, "referral_mode") == "fixed":
         points.post(session, referrer, reward, "referral", f"referral:{referee.id}",
-                    source=referee.card_no)
+                    source=referee.card_no, now=now)
     return referrer
 
 

@@ -5,7 +5,15 @@ from sqlalchemy.orm import Session
 
 from wx_member.models import Member
 from wx_member.replies import tier_name
-from wx_member.services import coupon_templates, coupons, orders, points, stored_value, tiers
+from wx_member.services import (
+    coupon_templates,
+    coupons,
+    orders,
+    points,
+    points_expiry,
+    stored_value,
+    tiers,
+)
 
 
 def member_profile(session: Session, member: Member, ledger_limit: int = 100) -> dict:
@@ -21,6 +29,9 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
         "total_spend_fen": member.total_spend_fen,
         "points": member.points_balance,
         "ledger_sum": points.ledger_sum(session, member.id),
+        # What lapses next, by local day (first-expiring lots are spent first).
+        "points_expiring": [{"points": e.points, "expires_on": e.expires_on.isoformat()}
+                            for e in points_expiry.upcoming(session, member.id)],
         "referrer_card_no": referrer.card_no if referrer else None,
         "channel": member.scene,
         "subscribed": member.subscribed,

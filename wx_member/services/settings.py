@@ -5,11 +5,13 @@ effect on the next event without a restart.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.models import CouponTemplate, Setting, utcnow
-from wx_member.models import Setting, utcnow
 from wx_member.services import audit
 from wx_member.services.errors import InvalidSetting
 
@@ -56,6 +58,17 @@ DEFAULTS: dict[str, int | str] = {
     # and the birthday coffee for 银卡 and up.
     "signup_coupon_template": 1,
     "birthday_coupon_template": 5,
+    # Points expiry (services/points_expiry.py), stamped on each lot when it is earned:
+    # mode 0 = never, 1 = rolling (a lot lapses at the end of the local day
+    # `points_expiry_months` after it was earned), 2 = yearly clearing (lots earned in local
+    # year Y lapse at the end of month-day `points_expiry_mmdd` of Y+1; 1231 = 31 Dec).
+    "points_expiry_mode": 1,
+    "points_expiry_months": 12,
+    "points_expiry_mmdd": 1231,
+    # Redemption (services/redemption.py): points per yuan taken off an order, and the most
+    # of an order's amount (percent) that points may pay.
+    "points_cash_off_rate": 100,
+    "points_cash_off_max_percent": 50,
 }
 
 # Settings whose value is one of a few words rather than a number.
@@ -68,6 +81,25 @@ MAXIMUM: dict[str, int] = {"referral_percent": 100, "tier_window_months": 120}
 
 # A tier ladder: each tier starts at a spend no lower than the one below it.
 ASCENDING = ("tier_silver_fen", "tier_gold_fen", "tier_diamond_fen")
+
+
+def _month_day(value: int) -> bool:
+    try:  # a leap year: 229 is allowed, and lapses on 28 February in other years
+        date(2000, value // 100, value % 100)
+    except ValueError:
+        return False
+    return True
+
+
+# Keys with a narrower range than "a non-negative integer": check, Chinese message.
+VALID: dict[str, tuple[Callable[[int], bool], str]] = {
+    "points_expiry_mode": (lambda v: v in (0, 1, 2),
+                           "积分有效期方式只能是 0（永久）、1（滚动）或 2（按年清零）。"),
+    "points_expiry_months": (lambda v: 1 <= v <= 120, "积分有效期须为 1 到 120 个月。"),
+    "points_expiry_mmdd": (_month_day, "清零日期须为有效的月日，如 1231。"),
+    "points_cash_off_rate": (lambda v: v >= 1, "抵现比例须至少为 1 积分/元。"),
+    "points_cash_off_max_percent": (lambda v: v <= 100, "抵现上限不能超过订单金额的 100%。"),
+}
 
 
 def get(session: Session, key: str):
@@ -108,6 +140,8 @@ def _check(key: str, value) -> None:
         raise InvalidSetting(f"{key} must be a non-negative integer, got {value!r}")
     if key in MAXIMUM and value > MAXIMUM[key]:
         raise InvalidSetting(f"{key} must be at most {MAXIMUM[key]}, got {value}")
+    if key in VALID and not VALID[key][0](value):
+        raise InvalidSetting(f"{key}: {value} is out of range", user_message=VALID[key][1])
 
 
 def change(session: Session, key: str, value: int | str, by: str) -> None:

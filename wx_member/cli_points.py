@@ -1,0 +1,143 @@
+"""`wx-member points ...`: the expiry run, redemptions and the gift catalogue."""
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import timedelta
+
+import click
+
+
+def _runtime():
+    from wx_member.cli import _runtime as runtime
+
+    return runtime()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _refused(exc) -> None:
+    _fail(f"{exc} ({exc.user_message})")
+
+
+@click.group("points")
+def points_group() -> None:
+    """Points: expiry run, redemptions, gift catalogue."""
+
+
+@points_group.command("expire")
+@click.option("--dry-run", is_flag=True, help="count what would lapse, write nothing")
+@click.option("--at", "at", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="run as on this local day (default: today): lots whose last day is "
+                   "before it lapse")
+def expire(dry_run: bool, at) -> None:
+    """Expire lapsed points (idempotent: a second run the same day writes nothing)."""
+    from wx_member.services import points_expiry
+
+    rt = _runtime()
+    as_of = at.date() - timedelta(days=1) if at else None
+    with rt.sessions() as session:
+        r = points_expiry.run(session, as_of, tz=rt.config.tz, dry_run=dry_run)
+    verb = "would expire" if dry_run else "expired"
+    click.echo(f"as of {r.as_of} (end of day, {rt.config.timezone}): {verb} {r.points} points "
+               f"of {r.members} members in {r.seconds:.2f} s")
+
+
+def _member(session, who: str):
+    from wx_member.services import members
+
+    found = members.by_openid(session, who) or members.by_card(session, who)
+    if found is None:
+        _fail(f"no member with openid or card number {who!r}")
+    session.rollback()  # the use case owns its transaction
+    return found
+
+
+@points_group.command("redeem")
+@click.argument("who", metavar="OPENID|CARD")
+@click.option("--gift", "gift_id", type=int, help="gift id (see `points gift list`)")
+@click.option("--quantity", default=1, show_default=True)
+@click.option("--key", default=None, help="request key, once per redemption (default: new)")
+@click.option("--cash-off", "order_no", help="pay part of this order with points")
+@click.option("--amount", "amount_fen", type=int, help="the order's amount, fen")
+@click.option("--points", "want", type=int, default=None,
+              help="points to use for --cash-off (default: as many as allowed)")
+def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_no: str | None,
+           amount_fen: int | None, want: int | None) -> None:
+    """Redeem points for a gift (--gift ID) or as cash off an order (--cash-off NO --amount FEN)."""
+    from wx_member.services import redemption
+    from wx_member.services.errors import DomainError
+
+    if (gift_id is None) == (order_no is None):
+        _fail("give exactly one of --gift ID or --cash-off ORDER_NO")
+    if order_no is not None and amount_fen is None:
+        _fail("--cash-off needs --amount FEN (the order's amount)")
+    rt = _runtime()
+    with rt.sessions() as session:
+        member = _member(session, who)
+        try:
+            if gift_id is not None:
+                r = redemption.redeem_gift(session, member, gift_id, key or uuid.uuid4().hex,
+                                           quantity)
+            else:
+                r = redemption.cash_off(session, member, order_no, amount_fen, want)
+        except DomainError as exc:
+            _refused(exc)
+        balance = member.points_balance
+    what = (f"gift {gift_id} × {quantity}" if gift_id is not None
+            else f"{r.fen_off} fen off order {order_no}")
+    again = " (already redeemed: nothing changed)" if r.replayed else ""
+    click.echo(f"{r.points} points → {what}; balance {balance}{again}")
+
+
+@points_group.group("gift")
+def gift_group() -> None:
+    """The gift catalogue."""
+
+
+@gift_group.command("add")
+@click.argument("name")
+@click.option("--points", "cost", type=int, required=True, help="points for one")
+@click.option("--stock", type=int, required=True)
+def gift_add(name: str, cost: int, stock: int) -> None:
+    from wx_member.services import redemption
+    from wx_member.services.errors import DomainError
+
+    with _runtime().sessions() as session:
+        try:
+            gift = redemption.add_gift(session, name, cost, stock)
+        except DomainError as exc:
+            _refused(exc)
+    click.echo(f"gift {gift.id}: {gift.name}, {gift.points} points, stock {gift.stock}")
+
+
+@gift_group.command("restock")
+@click.argument("gift_id", type=int)
+@click.argument("delta", type=int)
+def gift_restock(gift_id: int, delta: int) -> None:
+    """Add DELTA to a gift's stock (negative: remove, never below zero)."""
+    from wx_member.services import redemption
+    from wx_member.services.errors import DomainError
+
+    with _runtime().sessions() as session:
+        try:
+            gift = redemption.restock(session, gift_id, delta)
+        except DomainError as exc:
+            _refused(exc)
+    click.echo(f"gift {gift.id}: stock {gift.stock}")
+
+
+@gift_group.command("list")
+@click.option("--all", "include_inactive", is_flag=True, help="also gifts taken off the list")
+def gift_list(include_inactive: bool) -> None:
+    from wx_member.services import redemption
+
+    with _runtime().sessions() as session:
+        gifts = redemption.catalogue(session, include_inactive)
+    click.echo(f"{'id':>5} {'points':>8} {'stock':>7}  name")
+    for g in gifts:
+        click.echo(f"{g.id:>5} {g.points:>8} {g.stock:>7}  {g.name}{'' if g.active else ' (off)'}")
+

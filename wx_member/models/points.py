@@ -1,0 +1,47 @@
+"""Points redemption: the gift catalogue and every redemption (a gift or cash off an order).
+
+Rules live in `services/redemption.py`; these classes hold data only. The points themselves
+move only through the ledger (`points_ledger`); a redemption row records what the points
+bought, under the same idempotency key as its ledger row.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wx_member.models.core import Base, BigId, utcnow
+
+
+class Gift(Base):
+    """Something members can take for points. `stock` never goes below zero: a redemption
+    decrements it with `... WHERE stock >= n`, so the database refuses the last one too many."""
+
+    __tablename__ = "gift"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    points: Mapped[int] = mapped_column(BigInteger)  # cost of one
+    stock: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PointsRedemption(Base):
+    """What a debit of points bought: `kind` gift (gift_id × quantity) or cash_off (fen_off
+    off order `order_no` of `order_amount_fen`). `idem_key` is the ledger row's key."""
+
+    __tablename__ = "points_redemption"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # gift | cash_off
+    idem_key: Mapped[str] = mapped_column(String(160), unique=True)
+    points: Mapped[int] = mapped_column(BigInteger)  # taken from the balance
+    gift_id: Mapped[int | None] = mapped_column(ForeignKey("gift.id"))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    order_no: Mapped[str | None] = mapped_column(String(64))
+    order_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    fen_off: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
