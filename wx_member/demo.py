@@ -1,9 +1,11 @@
-"""Demo data for `wx-member serve --demo`: channels, a menu and a few members who join by
-scanning, all through the sandbox and the webhook over HTTP, as in production."""
+"""Demo data for `wx-member serve --demo`: channels, a menu, a few members who join by
+scanning, and their purchases, all over HTTP as in production: events through the
+webhook, payments as signed WeChat Pay notifies (the sandbox's PayNotifier)."""
 from __future__ import annotations
 
 from wx_member.extensions import Runtime
 from wx_member.sandbox import Simulator
+from wx_member.sandbox.pay import PayNotifier
 from wx_member.services import channels, members
 
 DEMO_CHANNELS = [
@@ -18,7 +20,12 @@ DEFAULT_MENU = {"button": [
 ]}
 
 
-def seed(rt: Runtime, sim: Simulator) -> list[str]:
+# (openid, out_trade_no, yuan): Alice passes 银卡 (200 yuan) with her second order.
+DEMO_ORDERS = [("oDemoAlice", "DEMO-1001", 128), ("oDemoAlice", "DEMO-1002", 96),
+               ("oDemoBob", "DEMO-1003", 45)]
+
+
+def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None) -> list[str]:
     """Returns the openids of the demo members. Safe to run again."""
     with rt.sessions() as session:
         for scene, name, kind in DEMO_CHANNELS:
@@ -31,4 +38,9 @@ def seed(rt: Runtime, sim: Simulator) -> list[str]:
         alice = members.by_openid(session, "oDemoAlice")
     sim.subscribe("oDemoCarol", scene=f"ref_{alice.card_no}")  # Carol was referred by Alice
     sim.click("oDemoAlice", "CHECKIN")
+    if pay_url and rt.config.pay_api_key:
+        notifier = PayNotifier(pay_url, rt.config.appid, rt.config.mch_id,
+                               api_key=rt.config.pay_api_key)
+        for openid, out_trade_no, yuan in DEMO_ORDERS:
+            notifier.v2_payment(openid, out_trade_no, yuan * 100)
     return ["oDemoAlice", "oDemoBob", "oDemoCarol"]

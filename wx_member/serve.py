@@ -13,6 +13,10 @@ from werkzeug.serving import make_server
 from wx_member.config import REPO_ROOT, Config
 
 
+DEMO_PUSH_KINDS = ("birthday", "points_expiry", "order_shipped", "order_guide",
+                   "care_followup", "care_repurchase", "winback", "holiday")
+
+
 def _demo_config(base: Config) -> Config:
     """Fresh credentials every run: the demo never needs, or leaks, a real secret."""
     letters = string.ascii_letters + string.digits
@@ -23,6 +27,13 @@ def _demo_config(base: Config) -> Config:
         database_url=f"sqlite:///{REPO_ROOT / 'instance' / 'demo.db'}",
         # The console's session key, and cookies over plain HTTP on loopback.
         secret_key=secrets.token_hex(32), cookie_secure=False,
+        # WeChat Pay (v2 notifies), the shop system, the cashier and the mini-program: every
+        # surface works in the demo, each with a fresh secret.
+        mch_id="1900000109", pay_api_key=secrets.token_hex(16),
+        shop_api_key=secrets.token_hex(16), cashier_api_key=secrets.token_hex(16),
+        mini_appid="wxmini" + secrets.token_hex(5), mini_secret=secrets.token_hex(16),
+        # Push kinds need a template id each (the sandbox accepts any): all enabled.
+        template_ids={kind: f"demo_tmpl_{kind}" for kind in DEMO_PUSH_KINDS},
     )
 
 
@@ -46,7 +57,8 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
         (REPO_ROOT / "instance").mkdir(exist_ok=True)
         (REPO_ROOT / "instance" / "demo.db").unlink(missing_ok=True)
         config = _demo_config(config)
-        sandbox = Sandbox(appid=config.appid, secret=config.secret, port=sandbox_port).start()
+        sandbox = Sandbox(appid=config.appid, secret=config.secret, port=sandbox_port,
+                          mini_appid=config.mini_appid, mini_secret=config.mini_secret).start()
         config = config.with_(api_base=sandbox.url, mp_base=sandbox.url)
     migrate.upgrade(config.database_url)
     app = create_app(config)
@@ -63,7 +75,7 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
 
         sim = Simulator(webhook, token=config.token, appid=config.appid,
                         encoding_aes_key=config.encoding_aes_key)
-        openids = seed(rt, sim)
+        openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/")
         admin_password = secrets.token_urlsafe(12)
         with rt.sessions() as session:
             from wx_member.services import operators
@@ -85,6 +97,8 @@ Try, in another terminal (after `. .venv/bin/activate`):
   wx-member simulate {opts} click oYou CHECKIN
   DATABASE_URL={config.database_url} wx-member member show oYou --json
   DATABASE_URL={config.database_url} wx-member channel stats
+  curl -X POST -H 'Authorization: Bearer {config.shop_api_key}' http://{host}:{server.port}/shop/orders/DEMO-1002/shipped
+  mini-program API docs: http://{host}:{server.port}/api/docs
 Ctrl-C stops everything.""")
     else:
         click.echo(f"wx-member serving {webhook}; WeChat API at {config.api_base}")
