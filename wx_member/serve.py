@@ -6,6 +6,7 @@ import os
 import secrets
 import string
 import threading
+from pathlib import Path
 
 import click
 from werkzeug.serving import make_server
@@ -17,14 +18,14 @@ DEMO_PUSH_KINDS = ("birthday", "points_expiry", "order_shipped", "order_guide",
                    "care_followup", "care_repurchase", "winback", "holiday")
 
 
-def _demo_config(base: Config) -> Config:
+def _demo_config(base: Config, db_path: Path) -> Config:
     """Fresh credentials every run: the demo never needs, or leaks, a real secret."""
     letters = string.ascii_letters + string.digits
     return base.with_(
         appid="wxdemo" + secrets.token_hex(5), secret=secrets.token_hex(16),
         token=secrets.token_hex(8),
         encoding_aes_key="".join(secrets.choice(letters) for _ in range(43)),
-        database_url=f"sqlite:///{REPO_ROOT / 'instance' / 'demo.db'}",
+        database_url=f"sqlite:///{db_path}",
         # The console's session key, and cookies over plain HTTP on loopback.
         secret_key=secrets.token_hex(32), cookie_secure=False,
         # WeChat Pay (v2 notifies), the shop system, the cashier and the mini-program: every
@@ -42,7 +43,10 @@ def _demo_config(base: Config) -> Config:
 @click.option("--port", default=5000, show_default=True)
 @click.option("--demo", is_flag=True, help="start the WeChat sandbox and load demo data")
 @click.option("--sandbox-port", default=8800, show_default=True)
-def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
+@click.option("--demo-db", type=click.Path(dir_okay=False, path_type=Path),
+              default=REPO_ROOT / "instance" / "demo.db", show_default=True,
+              help="the demo's SQLite file, made afresh on every start")
+def serve_command(host: str, port: int, demo: bool, sandbox_port: int, demo_db: Path) -> None:
     """Run the web server and the scheduler (production: use gunicorn, see README)."""
     from wx_member import migrate
     from wx_member.app import create_app
@@ -54,9 +58,9 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int) -> None:
         os.environ.setdefault("WX_LOG_FORMAT", "text")  # a person reads the demo's log
         from wx_member.sandbox import Sandbox
 
-        (REPO_ROOT / "instance").mkdir(exist_ok=True)
-        (REPO_ROOT / "instance" / "demo.db").unlink(missing_ok=True)
-        config = _demo_config(config)
+        demo_db.parent.mkdir(parents=True, exist_ok=True)
+        demo_db.unlink(missing_ok=True)
+        config = _demo_config(config, demo_db.resolve())
         sandbox = Sandbox(appid=config.appid, secret=config.secret, port=sandbox_port,
                           mini_appid=config.mini_appid, mini_secret=config.mini_secret).start()
         config = config.with_(api_base=sandbox.url, mp_base=sandbox.url)
