@@ -39,6 +39,12 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
+    yield from fresh_mariadb_database()
+
+
+def fresh_mariadb_database():
+    """Yields the URL of a new, empty MariaDB database and drops it afterwards; skips (or,
+    under scripts/test, fails) when no server is configured."""
     if not MARIADB_URL:
         if REQUIRE_MARIADB:
             pytest.fail("WX_MEMBER_REQUIRE_MARIADB=1 but WX_MEMBER_TEST_MARIADB_URL is not set")

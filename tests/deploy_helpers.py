@@ -8,19 +8,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
+
+from conftest import fresh_mariadb_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("WX_MEMBER_TEST_REDIS_URL", "")
 REQUIRE_REDIS = os.environ.get("WX_MEMBER_REQUIRE_REDIS") == "1"
-MARIADB_URL = os.environ.get("WX_MEMBER_TEST_MARIADB_URL", "")
-REQUIRE_MARIADB = os.environ.get("WX_MEMBER_REQUIRE_MARIADB") == "1"
 
 
 @pytest.fixture
@@ -44,20 +42,7 @@ def redis_url():
 @pytest.fixture
 def mariadb_url():
     """A fresh MariaDB database, for what only MariaDB has (mariadb-dump, many hosts)."""
-    if not MARIADB_URL:
-        if REQUIRE_MARIADB:
-            pytest.fail("WX_MEMBER_REQUIRE_MARIADB=1 but WX_MEMBER_TEST_MARIADB_URL is not set")
-        pytest.skip("MariaDB not configured (run scripts/test)")
-    name = f"wxm_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(MARIADB_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    try:
-        yield sa.make_url(MARIADB_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
+    yield from fresh_mariadb_database()
 
 
 def free_port() -> int:
