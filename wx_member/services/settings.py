@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.models import CouponTemplate, Setting, utcnow
-from wx_member.models import Setting, utcnow
 from wx_member.services import audit
 from wx_member.services.errors import InvalidSetting
 
@@ -56,6 +55,9 @@ DEFAULTS: dict[str, int | str] = {
     # and the birthday coffee for 银卡 and up.
     "signup_coupon_template": 1,
     "birthday_coupon_template": 5,
+    # Win-back (services/order_push_jobs.py: winback_offer): the template issued with each
+    # 好久不见 message, once per member and occasion (0: none).
+    "winback_coupon_template": 0,
 }
 
 # Settings whose value is one of a few words rather than a number.
