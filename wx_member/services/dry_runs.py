@@ -13,9 +13,9 @@ from wx_member.models import Campaign, CouponTemplate, Member, utcnow
 from wx_member.pushes.definitions import PushKind
 from wx_member.services import audit, coupon_templates, deliveries, members, push_jobs
 from wx_member.services.campaigns import InvalidCampaign, campaign_values
+from wx_member.services.member_admin import OPENID_RE
 from wx_member.services.push_planning import member_values
 
-OPENID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 MAX_TEST_OPENIDS = 20
 
 
