@@ -28,9 +28,8 @@ def members_by_openid(session) -> dict[str, Member]:
 
 
 def tags(session) -> set[tuple[str, str]]:
-    rows = session.execute(select(Member.openid, MemberTag.tag)
-                           .join(MemberTag, MemberTag.member_id == Member.id)).tuples()
-    result = set(rows)
+    result = {(o, t) for o, t in session.execute(
+        select(Member.openid, MemberTag.tag).join(MemberTag, MemberTag.member_id == Member.id))}
     session.commit()
     return result
 

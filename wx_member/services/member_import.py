@@ -208,8 +208,9 @@ def _import_batch(session: Session, batch: list[ImportRow], by: str, now: dateti
     counts.unchanged = len(found) - len(changes)
     wanted = {(ids[r.openid], t) for r in batch for t in r.tags}
     if wanted:
-        have = set(session.execute(select(MemberTag.member_id, MemberTag.tag).where(
-            MemberTag.member_id.in_({m for m, _ in wanted}))).tuples())
+        have = {(m, t) for m, t in session.execute(
+            select(MemberTag.member_id, MemberTag.tag)
+            .where(MemberTag.member_id.in_({m for m, _ in wanted})))}
         missing = sorted(wanted - have)
         if missing:
             session.execute(insert(MemberTag), [
