@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from conftest import make_config, serve
 from console_helpers import PASSWORD, add_operator
 from helpers import balance_and_sum, member
 
-from wx_member.models import Channel
-from wx_member.services import settings
+from sqlalchemy import select
+
+from wx_member.models import Campaign, Channel
+from wx_member.services import member_admin, settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -126,3 +129,35 @@ def test_admin_edits_previews_and_publishes_a_menu(page, app, sandbox):
     assert sandbox.menu == {"button": [
         {"type": "click", "name": "签到", "key": "CHECKIN"},
         {"name": "我的", "sub_button": [{"type": "click", "name": "查积分", "key": "POINTS"}]}]}
+
+
+def test_operator_schedules_a_segment_campaign(page, app, sandbox):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oVip")
+    with app.session() as s:
+        member_admin.add_tag(s, member(app, "oVip").id, "VIP", "test")
+    when = (datetime.now(app.config.tz) + timedelta(days=3)).replace(hour=10, minute=0, second=0,
+                                                                      microsecond=0)
+    login(page, app, "ops")
+    page.get_by_role("link", name="活动", exact=True).click()
+    page.get_by_role("link", name="新建分群活动").click()
+    page.get_by_label("活动名称").fill("VIP 会员日")
+    page.get_by_label("标签").select_option("VIP")
+    page.get_by_label("推送类型").select_option("campaign")
+    page.get_by_label("活动文案").fill("本周六会员日，全场饮品8折。")
+    page.get_by_label("优惠券").select_option("2")
+    page.get_by_role("button", name="预览").click()
+    assert "标签「VIP」，当前 1 人" in page.locator("#preview-summary").inner_text()
+    assert "送您一张优惠券：满50减10" in page.locator("#preview-body").inner_text()
+    page.get_by_label("发送时间").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="定时发送").click()  # confirm() accepted by the fixture
+    page.get_by_text("活动「VIP 会员日」已创建").wait_for()
+    assert page.locator("#status").inner_text() == "待发送"
+    page.get_by_role("link", name="返回活动列表").click()
+    row = page.locator("#campaigns tbody tr").first
+    assert "VIP 会员日" in row.inner_text() and "待发送" in row.inner_text()
+    assert when.strftime("%Y-%m-%d 10:00") in row.inner_text()
+    with app.session() as s:
+        c = s.scalars(select(Campaign)).one()
+        assert (c.segment, c.kind, c.coupon_template_id) == ({"tag": "VIP"}, "campaign", 2)
+        assert c.scheduled_at == when.astimezone(timezone.utc).replace(tzinfo=None)

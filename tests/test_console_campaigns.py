@@ -1,17 +1,21 @@
-"""Campaigns in the console (first step): preview a push kind, dry-run to test openids."""
+"""Campaigns in the console over HTTP: a push kind's preview and dry run; campaigns by
+segment previewed, scheduled, watched, cancelled; CSRF and roles."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from conftest import make_config, serve
 from console_helpers import logged_in
 from helpers import member
 from push_helpers import TEMPLATE_IDS
 
-from wx_member.models import AuditLog, Delivery
-from wx_member.services import settings
+from wx_member import scheduler
+from wx_member.models import AuditLog, Campaign, Delivery
+from wx_member.services import campaigns, member_admin, settings
 
 
 @pytest.fixture
@@ -56,3 +60,107 @@ def test_dry_run_refuses_bad_input_and_viewers(app, sandbox):
     res = viewer.post("/admin/campaigns/dry-run", {"kind": "points_expiry", "openids": "oTester01"})
     assert res.status_code == 403
     assert sandbox.sent("template") == []
+
+
+# ---- campaigns by segment over HTTP -------------------------------------------------------
+
+def _local_in(app, days: int) -> str:
+    """A datetime-local form value `days` ahead, in the programme's zone."""
+    moment = datetime.now(app.config.tz) + timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def _campaign_form(app, **kw):
+    form = {"name": "会员日", "seg_tag": "VIP", "kind": "campaign", "message": "周六会员日8折。",
+            "coupon_template_id": "2", "scheduled_at": _local_in(app, 2), "action": "create"}
+    return {**form, **kw}
+
+
+@pytest.fixture
+def vip(app):
+    app.simulator().subscribe("oVip")
+    with app.session() as s:
+        member_admin.add_tag(s, member(app, "oVip").id, "VIP", "test")
+    return member(app, "oVip")
+
+
+def test_operator_previews_schedules_watches_and_cancels_a_campaign(app, vip, sandbox):
+    b = logged_in(app, "otto", "operator")
+    page = b.get("/admin/campaigns/new").text
+    assert 'name="seg_rfm"' in page and "重要价值" in page and "VIP（1）" in page
+    assert "会员活动（campaign" in page and "birthday" not in page.split('name="kind"')[1].split("</select>")[0]
+    res = b.post("/admin/campaigns/new", _campaign_form(app, action="preview"))
+    assert res.status_code == 200
+    assert f"分群：标签「VIP」，当前 1 人。按会员 {vip.card_no} 的数据渲染。" in res.text
+    assert "周六会员日8折。\\n送您一张优惠券：满50减10" in res.text
+    with app.session() as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 0  # preview writes nothing
+    b.get("/admin/campaigns/new")
+    res = b.post("/admin/campaigns/new", _campaign_form(app))
+    assert res.status_code == 302
+    detail = res.headers["Location"]
+    page = b.get(detail).text
+    assert "已创建" in page and "待发送" in page and "标签「VIP」" in page
+    listing = b.get("/admin/campaigns").text.split('id="campaigns"')[1].split("</table>")[0]
+    assert "会员日" in listing and "待发送" in listing
+    with app.session() as s:
+        c = s.scalars(select(Campaign)).one()
+        assert (c.kind, c.segment, c.coupon_template_id, c.created_by) == (
+            "campaign", {"tag": "VIP"}, 2, "otto")
+        assert s.scalars(select(AuditLog.actor).where(AuditLog.action == "campaign.create")
+                         ).all() == ["otto"]
+    b.post(f"/admin/campaigns/{c.id}/cancel")
+    assert "活动已取消" in b.get(detail).text and "已取消" in b.get(detail).text
+    with app.session() as s:  # its time comes: nothing is planned
+        assert campaigns.plan_due(s, app.rt.pushes, app.config,
+                                  now=c.scheduled_at + timedelta(minutes=1)) == {}
+
+
+def test_progress_and_a_campaign_dry_run_over_http(app, vip, sandbox):
+    with app.session() as s:
+        settings.change(s, "quiet_start_hour", 0, "test")
+        settings.change(s, "quiet_end_hour", 0, "test")
+    sandbox.interact("oVip")
+    sandbox.interact("oTester01")  # a tester who wrote to the account (48-hour window)
+    b = logged_in(app, "otto", "operator")
+    b.get("/admin/campaigns/new")
+    detail = b.post("/admin/campaigns/new", _campaign_form(app, scheduled_at="")).headers["Location"]
+    b.get(detail)
+    res = b.post(detail + "/dry-run", {"kind": "campaign", "openids": "oTester01"})
+    assert res.status_code == 302 and "试发 1 条" in b.get(detail).text
+    [trial] = sandbox.sent("custom")
+    assert trial["request"]["touser"] == "oTester01"
+    assert "周六会员日8折。" in trial["request"]["text"]["content"]
+    sandbox.clear()
+    scheduler.build_scheduler(app.rt)
+    scheduler.campaigns_job()  # due now: planned and sent
+    page = b.get(detail).text
+    assert '<div class="v" id="planned">1</div>' in page and '<div class="v" id="sent">1</div>' in page
+    assert '<strong id="coupons">1</strong>' in page and "已排队发送" in page
+    assert [m["request"]["touser"] for m in sandbox.sent("custom")] == ["oVip"]
+
+
+def test_campaign_forms_need_csrf_a_role_and_good_input(app, vip):
+    viewer = logged_in(app, "vic", "viewer")
+    assert viewer.get("/admin/campaigns/new").status_code == 200
+    assert "新建分群活动" not in viewer.get("/admin/campaigns").text
+    assert viewer.post("/admin/campaigns/new", _campaign_form(app)).status_code == 403
+    b = logged_in(app, "otto", "operator")
+    b.get("/admin/campaigns/new")
+    assert b.post("/admin/campaigns/new", _campaign_form(app), csrf=False).status_code == 400
+    for bad, message in [({"seg_dormant_days": "abc"}, "沉睡天数须为"),
+                         ({"kind": "birthday"}, "请选择可用的营销推送类型。"),
+                         ({"message": ""}, "请填写活动文案"),
+                         ({"scheduled_at": "明天"}, "发送时间格式无效。"),
+                         ({"scheduled_at": _local_in(app, -2)}, "发送时间须在现在到一年之内。")]:
+        b.get("/admin/campaigns/new")
+        res = b.post("/admin/campaigns/new", _campaign_form(app, **bad))
+        assert res.status_code == 400 and message in res.text, bad
+    with app.session() as s:
+        assert s.scalar(select(func.count()).select_from(Campaign)) == 0
+    with app.session() as s:
+        c = campaigns.create(s, app.rt.pushes, campaigns.CampaignSpec(
+            "x", {}, "campaign", "文案", scheduled_local=None), app.config, "otto")
+    assert viewer.post(f"/admin/campaigns/{c.id}/cancel").status_code == 403
+    assert "待发送" in viewer.get(f"/admin/campaigns/{c.id}").text
+    assert b.get("/admin/campaigns/999").status_code == 404

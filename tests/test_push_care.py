@@ -10,8 +10,12 @@ import pytest
 
 from push_helpers import (at, buy, join, payer, plan, rows, seen, send, sends,  # noqa: F401
                           shop, wx)
+from sqlalchemy import func, select
+
+from wx_member.models import Coupon, CouponEvent, Member
 from wx_member.pushes.definitions import DefinitionError, load
-from wx_member.services import order_push_jobs, push_jobs, settings
+from wx_member.services import push_jobs, settings
+from wx_member.services.errors import InvalidSetting
 
 CARE = ("care_followup", "care_repurchase")
 
@@ -123,23 +127,49 @@ def test_winback_without_the_care_schedule_and_a_changed_n(shop, wx, payer, sand
     assert winback("2026-06-30") == 0  # 0 turns it off
 
 
-def test_winback_coupon_hook_is_called_for_planned_members(shop, wx, payer, sandbox,
-                                                          monkeypatch):
-    """The hook point coupons (#3) will fill: called in the planner's transaction, once per
-    planned member, with the occasion; what it returns goes into the message."""
-    calls = []
-
-    def offer(session, member_id, occasion):
-        calls.append(occasion)
-        return {"offer": "满50减10优惠券"}
-
-    monkeypatch.setattr(order_push_jobs, "winback_offer", offer)
+def test_winback_issues_its_coupon_once_and_the_message_names_it(shop, wx, payer, sandbox):
+    """Setting winback_coupon_template: each 好久不见 comes with that coupon, issued in the
+    planner's transaction under the cause winback:<member>:<occasion>; a re-run issues none."""
+    with shop.session() as s:
+        settings.change(s, "winback_coupon_template", 2, by="test")  # 满50减10 (migration)
     join(wx, ["oA", "oB"], at("2025-12-01 09:00"), sandbox)
     buy(payer, "oA", "T1", "2026-01-10 14:00")
     run_days(shop, wx, sandbox, payer, date(2026, 7, 9), date(2026, 7, 9), ["winback"])
-    assert calls == ["2026-01-10+180d"]
-    [(_, said)] = sends(sandbox, "custom")
-    assert "送您一张满50减10优惠券" in said
+    assert plan(shop, "winback", at("2026-07-09 12:00")).planned == 0
+    with shop.session() as s:
+        oa = s.scalar(select(Member.id).where(Member.openid == "oA"))
+        got = [(c.member_id, c.cause, c.template_id, c.status, c.issued_at)
+               for c in s.scalars(select(Coupon).where(Coupon.cause.like("winback:%")))]
+        events = s.scalars(select(CouponEvent.idem_key).where(CouponEvent.reason == "winback")).all()
+    assert got == [(oa, f"winback:{oa}:2026-01-10+180d", 2, "available", at("2026-07-09 10:00"))]
+    assert events == [f"issue:winback:{oa}:2026-01-10+180d"]
+    [(touser, said)] = sends(sandbox, "custom")
+    assert touser == "oA" and "送您一张优惠券：满50减10，已放入您的账户。" in said
+
+
+def test_winback_without_a_coupon_template_or_below_its_tier_offers_nothing(shop, wx, payer,
+                                                                            sandbox):
+    join(wx, ["oA", "oB"], at("2025-12-01 09:00"), sandbox)
+    buy(payer, "oA", "T1", "2026-01-10 14:00")
+    buy(payer, "oB", "B1", "2026-01-10 15:00")
+    with shop.session() as s:
+        assert settings.get(s, "winback_coupon_template") == 0  # the default: none
+    run_days(shop, wx, sandbox, payer, date(2026, 7, 9), date(2026, 7, 9), ["winback"])
+    with shop.session() as s:
+        settings.change(s, "winback_coupon_template", 4, by="test")  # 满50减20, 金卡 and up
+    run_days(shop, wx, sandbox, payer, date(2026, 9, 7), date(2026, 9, 7), ["winback"])
+    with shop.session() as s:
+        assert s.scalar(select(func.count()).select_from(Coupon)
+                        .where(Coupon.cause.like("winback:%"))) == 0
+    said = [text for _, text in sends(sandbox, "custom")]
+    assert len(said) == 4 and not any("优惠券" in text for text in said)
+
+
+def test_winback_coupon_template_must_exist(shop):
+    with shop.session() as s, pytest.raises(InvalidSetting):
+        settings.change(s, "winback_coupon_template", 999, by="test")
+    with shop.session() as s:
+        assert settings.get(s, "winback_coupon_template") == 0
 
 
 def test_scheduler_runs_the_order_planners_at_their_hours(shop):

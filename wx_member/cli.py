@@ -238,7 +238,7 @@ def push_status() -> None:
 
 def _register_optional() -> None:
     """Each area keeps its commands in its own module."""
-    from wx_member import console_cli, rules_cli
+    from wx_member import console_cli, import_commands, rules_cli
     from wx_member.cli_points import points_group
     from wx_member.coupon_commands import balance_group, coupon_group
     from wx_member.order_commands import order_group
@@ -252,6 +252,7 @@ def _register_optional() -> None:
     rules_cli.register(main)
     register_privacy(main)  # member export | erase
     console_cli.register(main)
+    import_commands.register(main)  # member import
 
 
 _register_optional()

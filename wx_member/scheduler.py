@@ -30,6 +30,7 @@ from wx_member.extensions import Runtime
 from wx_member.models import utcnow
 from wx_member.services import (
     birthday_bonus,
+    campaigns,
     coupon_campaigns,
     coupons,
     deliveries,
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 SEND_EVERY_SECONDS = 60  # retries, postponed (quiet hours) and newly planned rows
+CAMPAIGN_EVERY_SECONDS = 60  # console campaigns start within a minute of their time
 _RUNTIME: Runtime | None = None
 
 
@@ -88,6 +90,16 @@ def plan_job(kind: str) -> None:
     with rt.sessions() as session:
         push_jobs.plan(session, rt.pushes, kind, rt.config)
     send_job()
+
+
+def campaigns_job() -> None:
+    """Plan the console campaigns whose time has come, then send what is due."""
+    rt = _rt()
+    with rt.sessions() as session:
+        planned = campaigns.plan_due(session, rt.pushes, rt.config)
+    if planned:
+        log.info("campaigns planned: %s", {cid: r.planned for cid, r in planned.items()})
+        send_job()
 
 
 def send_job() -> None:
@@ -158,6 +170,8 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
                       replace_existing=True)
     scheduler.add_job(send_job, "interval", seconds=send_every, id="send_due",
                       replace_existing=True)
+    scheduler.add_job(campaigns_job, "interval", seconds=CAMPAIGN_EVERY_SECONDS,
+                      id="plan_campaigns", replace_existing=True)
     scheduler.add_listener(_observe_lag, EVENT_JOB_SUBMITTED)
     return scheduler
 

@@ -25,6 +25,9 @@ ACTIONS_ZH = {
     "operator.update": "修改账号",
     "member.export": "导出会员",
     "campaign.dry_run": "活动试发",
+    "campaign.create": "创建活动",
+    "campaign.cancel": "取消活动",
+    "member.import": "导入会员",
 }
 
 

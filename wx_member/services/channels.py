@@ -89,3 +89,9 @@ def stats(session: Session) -> list[ChannelStats]:
 
 def members_joined(session: Session, scene: str) -> int:
     return int(session.scalar(select(func.count()).select_from(Member).where(Member.scene == scene)))
+
+
+def choices(session: Session) -> list[tuple[str, str]]:
+    """(scene, name) of the shop's channel codes (members' referral codes excepted)."""
+    return [(s, n) for s, n in session.execute(
+        select(Channel.scene, Channel.name).where(Channel.kind != "referral").order_by(Channel.id))]

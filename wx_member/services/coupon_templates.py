@@ -168,3 +168,8 @@ def as_dict(t: CouponTemplate) -> dict:
             "valid_from": t.valid_from.isoformat() + "Z" if t.valid_from else None,
             "valid_until": t.valid_until.isoformat() + "Z" if t.valid_until else None,
             "valid_days": t.valid_days, "active": t.active}
+
+
+def by_id(session: Session, template_id: int) -> CouponTemplate | None:
+    """The template, whether or not it still issues (for showing what was chosen)."""
+    return session.get(CouponTemplate, template_id)

@@ -15,6 +15,7 @@ from wx_member.services import audit, members, points, reports
 from wx_member.services.errors import DomainError, InvalidAmount, UnknownMember
 
 PHONE_RE = re.compile(r"^\+?\d{5,20}$")
+OPENID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 TAG_RE = re.compile(r"^[\w\u4e00-\u9fff\-]{1,20}$")
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000

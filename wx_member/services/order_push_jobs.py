@@ -26,9 +26,9 @@ from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from wx_member.config import Config
-from wx_member.models import Delivery, Member, Order
+from wx_member.models import Coupon, Delivery, Member, Order
 from wx_member.pushes.definitions import PushKind
-from wx_member.services import settings
+from wx_member.services import coupon_templates, coupons, settings
 from wx_member.services.push_planning import (
     PlanResult,
     PushDisabled,
@@ -144,16 +144,24 @@ def plan_care(session: Session, push: PushKind, cfg: Config, now: datetime,
 
 
 # -- win-back -------------------------------------------------------------------------------
-def winback_offer(session: Session, member_id: int, occasion: str) -> dict[str, Any]:
-    """HOOK POINT for coupons (issue #3, built in parallel; nothing is issued yet).
+def winback_offer(session: Session, member_id: int, occasion: str,
+                  now: datetime) -> dict[str, Any]:
+    """The coupon that comes with 好久不见 (setting `winback_coupon_template`, 0: none).
 
     Called inside the win-back planner's batch transaction, once per member actually planned
-    (not for those held back by the frequency cap). To attach a coupon: issue it here with
-    the idempotency key f"winback:{member_id}:{occasion}" (so a re-run issues nothing twice)
-    and return {"offer": "<its name as the member reads it, e.g. 满50减10优惠券>"}; the
-    message then says it was put in their account. Returning an empty offer sends the
-    message without one."""
-    return {"offer": ""}
+    (not for those held back by the frequency cap), so the coupon and the message are
+    written together. The cause `winback:<member>:<occasion>` makes a re-run issue nothing
+    twice. Returns the coupon in the member's words as `offer` (empty: the message goes
+    without one, e.g. no template set or the member's tier is below the template's)."""
+    template = coupons.template_by_setting(session, "winback_coupon_template")
+    if template is None:
+        return {"offer": ""}
+    cause = f"winback:{member_id}:{occasion}"
+    member = session.get(Member, member_id)
+    issued = coupons.issue_in(session, member, template, cause, "winback", now)
+    if issued is None and session.scalar(select(Coupon.id).where(Coupon.cause == cause)) is None:
+        return {"offer": ""}  # below the template's tier
+    return {"offer": coupon_templates.describe(template)}
 
 
 def care_end(pushes: Mapping[str, PushKind]) -> int:

@@ -85,7 +85,8 @@ def capped_members(session: Session, member_ids: list[int], now: datetime) -> se
 
 
 Occasion = str | Callable[[Any], str]  # one for all, or each row's own (an order's)
-Perk = Callable[[Session, int, str], dict[str, Any]]  # (session, member id, occasion) → values
+# (session, member id, occasion, now) → values
+Perk = Callable[[Session, int, str, datetime], dict[str, Any]]
 
 
 def fan_out(session: Session, push: PushKind, occasion: Occasion, query: Select, cfg: Config,
@@ -114,7 +115,7 @@ def fan_out(session: Session, push: PushKind, occasion: Occasion, query: Select,
                 key = occasion(row) if callable(occasion) else occasion
                 values = {**member_values(cfg, row), **extra(row)}
                 if perk is not None and row.id not in held:
-                    values.update(perk(session, row.id, key))
+                    values.update(perk(session, row.id, key, now))
                 out.append(delivery_row(push, row.id, row.openid, key, values, cfg, now,
                                 skipped="frequency cap" if row.id in held else None))
             insert_ignoring_duplicates(session, out)

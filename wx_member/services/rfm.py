@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, false, func, select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member, Order, utcnow
@@ -22,6 +22,7 @@ SEGMENTS = {
     (1, 1, 1): "重要价值", (1, 0, 1): "重要发展", (0, 1, 1): "重要保持", (0, 0, 1): "重要挽留",
     (1, 1, 0): "一般价值", (1, 0, 0): "一般发展", (0, 1, 0): "一般保持", (0, 0, 0): "一般挽留",
 }
+NO_ORDER = "未消费"  # members without a counted order: outside the eight segments
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,22 @@ def segment_sizes(session: Session, as_of: datetime | None = None) -> Rfm:
             .group_by(scored.c.rh, scored.c.fh, scored.c.mh)):
         sizes[SEGMENTS[(int(rh), int(fh), int(mh))]] = int(count)
     return Rfm(as_of, n, max(members - n, 0), med_r, int(med_f), int(med_m), sizes)
+
+
+def members_in(session: Session, name: str, as_of: datetime | None = None) -> ColumnElement:
+    """A condition on `Member`: the members of segment `name` (one of SEGMENTS, or
+    NO_ORDER) as of `as_of`, scored exactly as `segment_sizes` counts them. The medians are
+    looked up now (three queries); the condition itself is one semi-join."""
+    as_of = as_of or utcnow()
+    agg = _aggregate(as_of)
+    if name == NO_ORDER:
+        return Member.id.not_in(select(agg.c.member_id))
+    high = {v: k for k, v in SEGMENTS.items()}[name]
+    n = int(session.scalar(select(func.count()).select_from(agg)) or 0)
+    if n == 0:
+        return false()
+    scores = []
+    for column, is_high in zip((agg.c.r, agg.c.f, agg.c.m), high):
+        median = _median(session, agg, column, n)
+        scores.append(column > median if is_high else column <= median)
+    return Member.id.in_(select(agg.c.member_id).where(*scores))

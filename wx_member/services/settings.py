@@ -69,6 +69,9 @@ DEFAULTS: dict[str, int | str] = {
     # of an order's amount (percent) that points may pay.
     "points_cash_off_rate": 100,
     "points_cash_off_max_percent": 50,
+    # Win-back (services/order_push_jobs.py: winback_offer): the template issued with each
+    # 好久不见 message, once per member and occasion (0: none).
+    "winback_coupon_template": 0,
 }
 
 # Settings whose value is one of a few words rather than a number.

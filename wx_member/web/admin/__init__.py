@@ -100,6 +100,7 @@ ORDER_STATUS_ZH = {"paid": "已支付", "partially_refunded": "部分退款", "r
 DELIVERY_STATUS_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
                       "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
                       "unknown": "结果未知"}
+COUPON_STATUS_ZH = {"available": "可用", "used": "已使用", "expired": "已过期", "void": "已作废"}
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
        ("admin.audit_list", "审计日志")]
@@ -110,4 +111,5 @@ def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions]
     return {"can": can, "roles_zh": operators.ROLES_ZH, "nav_links": links,
             "tier_name": tier_name, "actions_zh": ACTIONS_ZH,
-            "order_status": ORDER_STATUS_ZH, "delivery_status": DELIVERY_STATUS_ZH}
+            "order_status": ORDER_STATUS_ZH, "delivery_status": DELIVERY_STATUS_ZH,
+            "coupon_status": COUPON_STATUS_ZH}

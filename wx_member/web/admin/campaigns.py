@@ -1,18 +1,38 @@
-"""Campaigns (first step): preview a push kind for a sample member, dry-run it to test
-openids. Segments, scheduling and progress are not built yet."""
+"""Campaigns: by segment, scheduled, with progress; and a push kind's preview and dry run to
+test openids. Routes parse the form, call one service, render."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member.extensions import runtime
-from wx_member.services import campaigns
+from wx_member.replies import tier_name
+from wx_member.services import (campaigns, channels, coupon_templates, dry_runs, member_admin,
+                                segments, tiers)
 from wx_member.services.errors import DomainError
 from wx_member.web.admin import bp
 
 CATEGORY_ZH = {"service": "服务通知", "marketing": "营销"}
 CHANNEL_ZH = {"template": "模板消息", "subscribe": "小程序订阅消息", "custom": "客服消息（48 小时内）"}
+STATUS_ZH = {"scheduled": "待发送", "running": "发送中", "done": "已排队发送", "cancelled": "已取消",
+             "failed": "失败"}
+
+
+def _local(tz: ZoneInfo):
+    def fmt(utc: datetime | None) -> str:
+        return (utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                if utc else "")
+    return fmt
+
+
+def _render(page: str, **values):
+    cfg = runtime().config
+    return render_template(page, category_zh=CATEGORY_ZH, channel_zh=CHANNEL_ZH,
+                           status_zh=STATUS_ZH, local=_local(cfg.tz), tz=cfg.tz.key,
+                           describe=segments.describe, **values)
 
 
 @bp.route("/campaigns")
@@ -21,28 +41,114 @@ def campaigns_page():
     kind = request.args.get("kind") or next(iter(rt.pushes), "")
     who = request.args.get("who", "")
     push = rt.pushes.get(kind)
-    body, sample_member = (campaigns.preview(g.db, push, who, rt.config) if push else (None, None))
-    return render_template(
+    body, sample_member = (dry_runs.kind_preview(g.db, push, who, rt.config) if push
+                           else (None, None))
+    recent = campaigns.recent(g.db)
+    return _render(
         "admin/campaigns.html", pushes=rt.pushes, kind=kind, push=push, who=who,
         body=json.dumps(body, ensure_ascii=False, indent=2) if body else "",
         sample_member=sample_member, test_openids=", ".join(rt.config.push_test_openids),
-        category_zh=CATEGORY_ZH, channel_zh=CHANNEL_ZH)
+        campaigns=recent, progress=campaigns.progress(g.db, recent))
 
 
-@bp.route("/campaigns/dry-run", methods=["POST"])
-def campaign_dry_run():
+def _spec(form) -> campaigns.CampaignSpec:
+    when = form.get("scheduled_at", "").strip()
+    try:
+        local = datetime.fromisoformat(when) if when else None
+    except ValueError:
+        raise campaigns.InvalidCampaign(f"bad time {when!r}",
+                                        user_message="发送时间格式无效。") from None
+    template = form.get("coupon_template_id", "").strip()
+    if template and not template.isdigit():
+        raise campaigns.InvalidCampaign(f"bad template {template!r}",
+                                        user_message="优惠券模板无效。")
+    return campaigns.CampaignSpec(
+        name=form.get("name", ""), kind=form.get("kind", ""), message=form.get("message", ""),
+        segment={k: form.get(f"seg_{k}", "") for k in segments.KEYS},
+        coupon_template_id=int(template) if template else None, scheduled_local=local)
+
+
+def _form_page(preview=None, status=200):
     rt = runtime()
-    kind = request.form.get("kind", "")
-    push = rt.pushes.get(kind)
+    return _render(
+        "admin/campaign_new.html", f=request.form, preview=preview,
+        body=json.dumps(preview.body, ensure_ascii=False, indent=2) if preview else "",
+        kinds=campaigns.campaign_kinds(rt.pushes),
+        tiers=[(t, tier_name(t)) for t in tiers.LADDER], tags=member_admin.all_tags(g.db),
+        rfm_names=segments.rfm_names(), channel_choices=channels.choices(g.db),
+        templates=[t for t in coupon_templates.all_templates(g.db) if t.active],
+        describe_template=coupon_templates.describe), status
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def campaign_new():
+    if request.method == "GET":
+        return _form_page()
+    rt = runtime()
+    try:
+        spec = _spec(request.form)
+        if request.form.get("action") == "create":
+            campaign = campaigns.create(g.db, rt.pushes, spec, rt.config, g.operator.username)
+        else:
+            return _form_page(campaigns.preview(g.db, rt.pushes, spec, rt.config))
+    except DomainError as exc:
+        g.db.rollback()
+        flash(exc.user_message, "error")
+        return _form_page(status=400)
+    flash(f"活动「{campaign.name}」已创建，将于 {_local(rt.config.tz)(campaign.scheduled_at)} 发送。",
+          "ok")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>")
+def campaign_detail(campaign_id: int):
+    try:
+        campaign = campaigns.get(g.db, campaign_id)
+    except DomainError as exc:
+        return render_template("admin/error.html", title="活动", message=exc.user_message), 404
+    rt = runtime()
+    template = (coupon_templates.by_id(g.db, campaign.coupon_template_id)
+                if campaign.coupon_template_id else None)
+    return _render("admin/campaign.html", c=campaign, push=rt.pushes.get(campaign.kind),
+                   p=campaigns.progress(g.db, [campaign])[campaign.id], template=template,
+                   describe_template=coupon_templates.describe,
+                   test_openids=", ".join(rt.config.push_test_openids))
+
+
+@bp.route("/campaigns/<int:campaign_id>/cancel", methods=["POST"])
+def campaign_cancel(campaign_id: int):
+    try:
+        campaigns.cancel(g.db, campaign_id, g.operator.username)
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    else:
+        flash("活动已取消，不会发送。", "ok")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
+
+
+def _dry_run(push, campaign_id: int | None = None) -> None:
+    rt = runtime()
     try:
         if push is None:
-            raise campaigns.InvalidCampaign(f"unknown kind {kind!r}", user_message="请选择推送类型。")
-        openids = campaigns.parse_openids(request.form.get("openids", ""))
-        result, stats = campaigns.dry_run(g.db, rt.gateway, push, openids, rt.config,
-                                          rt.config.tz, g.operator.username)
+            raise campaigns.InvalidCampaign("unknown kind", user_message="请选择推送类型。")
+        openids = dry_runs.parse_openids(request.form.get("openids", ""))
+        result, stats = dry_runs.dry_run(g.db, rt.gateway, push, openids, rt.config, rt.config.tz,
+                                         g.operator.username, campaign_id=campaign_id)
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
         counts = "，".join(f"{k} {v}" for k, v in sorted(stats.counts.items())) or "暂未发出（免打扰时段）"
         flash(f"试发 {result.planned} 条（{result.occasions[0]}）：{counts}。", "ok")
+
+
+@bp.route("/campaigns/<int:campaign_id>/dry-run", methods=["POST"])
+def campaign_dry_run_one(campaign_id: int):
+    _dry_run(runtime().pushes.get(request.form.get("kind", "")), campaign_id)
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
+
+
+@bp.route("/campaigns/dry-run", methods=["POST"])
+def campaign_dry_run():
+    kind = request.form.get("kind", "")
+    _dry_run(runtime().pushes.get(kind))
     return redirect(url_for("admin.campaigns_page", kind=kind))

@@ -11,7 +11,7 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wx_member.extensions import runtime
-from wx_member.services import member_admin
+from wx_member.services import member_admin, member_import
 from wx_member.services.errors import DomainError
 from wx_member.web.admin import bp
 
@@ -105,3 +105,20 @@ def member_export():
 
     return Response(rows(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=members.csv"})
+
+
+@bp.route("/members/import", methods=["GET", "POST"])
+def member_import_page():
+    report = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("请选择要导入的 CSV 文件。", "error")
+        else:
+            try:
+                report = member_import.import_file(g.db, upload.read(), g.operator.username,
+                                                   skip_invalid=bool(request.form.get("skip_invalid")))
+            except DomainError as exc:
+                flash(exc.user_message, "error")
+    return render_template("admin/member_import.html", report=report,
+                           max_rows=member_import.MAX_ROWS), 400 if report and not report.imported else 200

@@ -34,6 +34,7 @@ LABELS = {
     "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
     "signup_coupon_template": ("入会赠送优惠券模板编号（0 为不送）", ""),
     "birthday_coupon_template": ("生日赠送优惠券模板编号（0 为不送）", ""),
+    "winback_coupon_template": ("唤回消息附赠优惠券模板编号（0 为不送）", ""),
 }
 
 
