@@ -60,7 +60,9 @@ def _rt() -> Runtime:
 def prune_job() -> None:
     with _rt().sessions() as session:
         removed = housekeeping.prune_inbound_events(session)
-    log.info("pruned %d old inbound events", removed)
+        counters = housekeeping.prune_rate_limit_counters(session)
+    log.info("pruned %d old inbound events and %d expired rate-limit counters", removed,
+             counters)
 
 
 def coupon_expiry_job() -> None:

@@ -20,3 +20,4 @@ from wx_member.models.stored_value import RechargeOption, StoredValueLedger  # n
 from wx_member.models.console import AuditLog, LoginAttempt, MemberTag, MenuVersion, Operator  # noqa: F401,E501
 from wx_member.models.privacy import PrivacyRequest  # noqa: F401
 from wx_member.models.campaigns import Campaign  # noqa: F401
+from wx_member.models.ratelimit import RateLimitCounter  # noqa: F401

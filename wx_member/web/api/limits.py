@@ -1,21 +1,41 @@
 """Rate limits (Flask-Limiter): login per client address; redeeming points, once that
 endpoint exists, per member (`per_member`).
 
-Counts live in Redis when REDIS_URL is set, so every worker and host shares them; without
-it each process counts in its own memory, and N gunicorn workers allow up to N times the
-limit. Moving windows: a burst at a minute's boundary gets no double allowance.
+Counts are shared by every worker and host: in Redis when REDIS_URL is set, in the app's
+database otherwise (`wx_member.ratelimit_storage`, table `rate_limit_counter`). Moving
+windows either way: a burst at a minute's boundary gets no double allowance.
 """
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter, RateLimiter
+from sqlalchemy.engine import Engine
 
 from wx_member.extensions import runtime
+from wx_member.ratelimit_storage import DatabaseStorage
 
-# One Limiter object; init_app gives it the app's storage (tests make many apps in one
-# process: each init_app starts with fresh counts).
-limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+_STRATEGY = "wx_member.rate_limits"  # app.extensions key: this app's strategy and storage
+
+
+class _PerAppLimiter(Limiter):
+    """Flask-Limiter keeps one storage per Limiter object, the last init_app's, while the
+    routes are decorated with one object at import and a process may hold several apps
+    (tests make many, on different databases). Every hit and check goes through the
+    `limiter` property: here it is the strategy that init() made for the current app."""
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return current_app.extensions[_STRATEGY]
+
+    @property
+    def storage(self) -> Storage:
+        return self.limiter.storage
+
+
+limiter = _PerAppLimiter(key_func=get_remote_address, strategy="moving-window")
 
 
 def login_limit() -> str:
@@ -27,8 +47,16 @@ def per_member() -> str:
     return f"member:{g.get('member_id') or get_remote_address()}"
 
 
+def storage_for(redis_url: str, engine: Engine) -> Storage:
+    """Redis when configured, else the database the app runs on."""
+    return storage_from_string(redis_url) if redis_url else DatabaseStorage(engine)
+
+
 def init(app: Flask) -> None:
-    redis_url = app.extensions["wx_member"].config.redis_url
-    app.config["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
+    rt = app.extensions["wx_member"]
+    # Flask-Limiter's own storage is never used (see _PerAppLimiter): memory, to build it.
+    app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+    app.extensions[_STRATEGY] = MovingWindowRateLimiter(storage_for(rt.config.redis_url,
+                                                                    rt.engine))
