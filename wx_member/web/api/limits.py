@@ -1,5 +1,5 @@
-"""Rate limits (Flask-Limiter): login per client address; redeeming points, once that
-endpoint exists, per member (`per_member`).
+"""Rate limits (Flask-Limiter): login per client address; redeeming points per member
+(`per_member`).
 
 Counts live in Redis when REDIS_URL is set, so every worker and host shares them; without
 it each process counts in its own memory, and N gunicorn workers allow up to N times the
@@ -20,6 +20,10 @@ limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 def login_limit() -> str:
     return runtime().config.login_rate_limit
+
+
+def redeem_limit() -> str:
+    return runtime().config.redeem_rate_limit
 
 
 def per_member() -> str:
