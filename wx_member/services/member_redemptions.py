@@ -70,9 +70,11 @@ def redeem(session: Session, member_id: int, gift_id: int, request_key: str, qua
         if member is None:
             raise UnknownMember(f"no member {member_id}")
     done = redemption.redeem_gift(session, member, gift_id, request_key, quantity, now)
-    with session.begin():
-        name = session.scalar(select(Gift.name).where(Gift.id == done.redemption.gift_id))
-    return Redeemed(_view(done.redemption, name), member.points_balance, done.replayed)
+    with session.begin():  # as stored (MariaDB keeps whole seconds): a replay answers the same
+        row, name = session.execute(
+            _with_gift_names(member_id).where(PointsRedemption.id == done.redemption.id)
+            .execution_options(populate_existing=True)).one()
+    return Redeemed(_view(row, name), member.points_balance, done.replayed)
 
 
 def _with_gift_names(member_id: int):
