@@ -86,3 +86,34 @@ class ApiClient:
 @pytest.fixture
 def api(live_api, mini_sandbox) -> ApiClient:
     return ApiClient(live_api, mini_sandbox)
+
+
+# -- data for the wallet tests, written through the services (as operators and tills do) --
+def member_id(live, card_no: str) -> int:
+    from wx_member.services import members
+
+    with live.session() as s:
+        return members.by_card(s, card_no).id
+
+
+def give_points(live, card_no: str, n: int, key: str) -> None:
+    from wx_member.services import members, points
+
+    with live.session() as s, s.begin():
+        points.post(s, members.by_card(s, card_no), n, "adjust", key)
+
+
+def add_gift(live, name: str, points: int, stock: int) -> int:
+    from wx_member.services import redemption
+
+    with live.session() as s:
+        return redemption.add_gift(s, name, points, stock).id
+
+
+def member_code(api: ApiClient, member: Member) -> str:
+    res = api.get("me/member-code", member)
+    assert res.status_code == 200, res.text
+    return res.json()["code"]
+
+
+CASHIER = {"X-Cashier-Key": CASHIER_KEY}

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from api_helpers import (CASHIER_KEY, MINI_APPID, MINI_SECRET, SECRET_KEY, api,  # noqa: F401
                          api_config, live_api, mini_sandbox)
-from wx_member.models import Channel, Member, SubscribeGrant, utcnow
-from wx_member.services import members, points, tiers
+from wx_member.models import Channel, Member, PointsLedger, SubscribeGrant, utcnow
+from wx_member.services import members, points, stored_value, tiers
 from wx_member.services.access_tokens import issue_access
 from wx_member.services.member_codes import issue as issue_code
 
@@ -42,30 +42,43 @@ def _spend(live, card_no, fen):
                        ZoneInfo("Asia/Shanghai"))
 
 
-def test_card_shows_tier_progress_and_soonest_expiring_points(api, live_api):
+def test_card_shows_tier_progress_balance_and_what_lapses_first(api, live_api):
     me = api.login("oCard")
     _spend(live_api, me.card_no, 5000)  # 50 of the 200 yuan to 银卡
     now = utcnow()
     # Lots expiring at 16:00 UTC = midnight in Shanghai: the local date is the next day.
-    d1 = datetime(now.year + 1, 1, 1, 16, 0)
+    d1 = datetime(now.year, now.month, now.day, 16, 0) + timedelta(days=10)
     _post_points(live_api, me.card_no, 30, "lot1", expires_at=d1)
     _post_points(live_api, me.card_no, 5, "lot1b", expires_at=d1 + timedelta(hours=1))
     _post_points(live_api, me.card_no, 40, "lot2", expires_at=d1 + timedelta(days=40))
     _post_points(live_api, me.card_no, 7, "lot-past", expires_at=now - timedelta(days=1))
-    _post_points(live_api, me.card_no, -60, "spent")  # balance 10 + 82 - 60 = 32
+    # Spending takes the oldest lots first: the 7 already past their day (the run has not
+    # removed them yet), then 13 of the 35 that lapse on d1.
+    _post_points(live_api, me.card_no, -20, "spent")  # balance 10 + 82 - 20 = 72
+    with live_api.session() as s, s.begin():
+        stored_value.post(s, members.by_card(s, me.card_no), 12345, "recharge", "sv-card")
 
     card = api.get("me/card", me).json()
-    assert card["points"] == 32
+    assert (card["points"], card["balance_fen"]) == (72, 12345)
     assert (card["tier"], card["tier_name"], card["total_spend_fen"]) == ("normal", "普通会员", 5000)
     assert card["next_tier"] == {"tier": "silver", "name": "银卡会员", "threshold_fen": 20000,
                                  "remaining_fen": 15000, "progress_percent": 25}
     local = (d1 + SHANGHAI_OFFSET).date()
-    # 35 on the first date, then what is left of the balance (32 - 32 = 0) caps the rest.
-    assert card["expiring"] == [{"date": local.isoformat(), "points": 32}]
+    signup_day = _lot_day(live_api, f"signup:{_row(live_api, me.card_no).id}")
+    assert card["expiring"] == [{"date": local.isoformat(), "points": 22},
+                                {"date": (local + timedelta(days=40)).isoformat(), "points": 40},
+                                {"date": signup_day.isoformat(), "points": 10}]
+    assert sum(e["points"] for e in card["expiring"]) == card["points"]
 
     _spend(live_api, me.card_no, 100000)
     card = api.get("me/card", me).json()
     assert (card["tier_name"], card["next_tier"]) == ("钻石会员", None)
+
+
+def _lot_day(live, key) -> date:
+    with live.session() as s:
+        lot = s.scalar(select(PointsLedger).where(PointsLedger.idem_key == key))
+        return (lot.expires_at + SHANGHAI_OFFSET).date()
 
 
 def test_points_history_is_paged_newest_first_with_chinese_reasons(api, live_api):

@@ -13,7 +13,8 @@ from wx_member.services import members
 from wx_member.services.access_tokens import issue_access
 
 OWN_DATA = ("me/card", "me/points", "me/tiers", "me/profile", "me/referral/results",
-            "me/subscriptions", "me/member-code")
+            "me/subscriptions", "me/member-code", "me/coupons", "me/redemptions", "me/balance",
+            "gifts", "recharge/options")
 
 
 def _id(live, card_no) -> int:

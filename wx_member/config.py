@@ -55,13 +55,14 @@ class Config:
     # Mini-program API (web/api/): the mini-program's own secret (jscode2session and its
     # access token for wxa/ calls), the key that signs members' access tokens and member
     # codes (32+ characters; empty → the API answers 503), the cashier's shared secret,
-    # token and member-code lifetimes, the login rate limit, and where rate limits are
+    # token and member-code lifetimes, the login and redeem rate limits, and where rate limits are
     # counted (REDIS_URL: shared by every process; empty: each process counts alone).
     mini_secret: str = ""
     cashier_api_key: str = ""
     api_token_ttl: int = 7200
     member_code_ttl: int = 60
     login_rate_limit: str = "10/minute"
+    redeem_rate_limit: str = "10/minute"  # per member: POST /api/me/redemptions
     redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
@@ -116,6 +117,7 @@ class Config:
             api_token_ttl=int(_env("WX_API_TOKEN_TTL", "7200")),
             member_code_ttl=int(_env("WX_MEMBER_CODE_TTL", "60")),
             login_rate_limit=_env("WX_API_LOGIN_LIMIT", "10/minute"),
+            redeem_rate_limit=_env("WX_API_REDEEM_LIMIT", "10/minute"),
             redis_url=_env("REDIS_URL"),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in

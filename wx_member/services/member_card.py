@@ -1,32 +1,24 @@
 """What a member sees of their own card: number, tier and the way to the next one, points
-and the soonest expiring ones, points and tier history. Read-only queries over one member.
-
-Stored value (a balance on the card) waits for the stored-value service; it is not shown
-until that exists.
+and the soonest expiring ones (points_expiry's rule: debits took the oldest lots first),
+the stored-value balance, points and tier history. Read-only queries over one member.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member, PointsLedger, TierHistory
 from wx_member.replies import tier_name
-from wx_member.services import points, tiers
+from wx_member.services import paging, points, points_expiry, tiers
 from wx_member.services.errors import UnknownMember
+from wx_member.services.points_expiry import Expiring
 
-UTC = ZoneInfo("UTC")
 EXPIRY_DATES = 3  # how many upcoming expiry dates the card lists
 TIER_REASONS_ZH = {"payment": "消费升级", "refund": "退款调整", "adjust": "人工调整"}
-
-
-@dataclass(frozen=True)
-class Expiring:
-    date: date  # local day the points expire
-    points: int
 
 
 @dataclass(frozen=True)
@@ -45,8 +37,9 @@ class Card:
     tier_name: str
     points: int
     total_spend_fen: int
+    balance_fen: int  # stored value (储值)
     next_tier: NextTier | None  # None at the top of the ladder
-    expiring: list[Expiring]
+    expiring: list[Expiring]  # soonest first, what is left of those lots
 
 
 @dataclass(frozen=True)
@@ -78,39 +71,12 @@ def next_tier(session: Session, member: Member) -> NextTier | None:
     return NextTier(target, tier_name(target), threshold, max(threshold - spend, 0), int(progress))
 
 
-def expiring_points(session: Session, member: Member, now: datetime, tz: ZoneInfo,
-                    dates: int = EXPIRY_DATES) -> list[Expiring]:
-    """The next expiry dates and how many points expire on each, from the ledger's lots.
-
-    Until lots are consumed by redemptions (the points-expiry service), what a member
-    spent is not tied to lots: each date's amount is its lots' sum, and the running total
-    is capped at the balance, i.e. an upper bound that never exceeds what the member holds.
-    """
-    rows = session.execute(
-        select(PointsLedger.expires_at, func.sum(PointsLedger.delta))
-        .where(PointsLedger.member_id == member.id, PointsLedger.delta > 0,
-               PointsLedger.expires_at > now)
-        .group_by(PointsLedger.expires_at).order_by(PointsLedger.expires_at).limit(dates * 8))
-    by_day: dict[date, int] = {}
-    for expires_at, amount in rows:
-        day = expires_at.replace(tzinfo=UTC).astimezone(tz).date()
-        by_day[day] = by_day.get(day, 0) + int(amount)
-    left, out = max(member.points_balance, 0), []
-    for day in sorted(by_day)[:dates]:
-        amount = min(by_day[day], left)
-        if amount <= 0:
-            break
-        out.append(Expiring(day, amount))
-        left -= amount
-    return out
-
-
-def card(session: Session, member_id: int, now: datetime, tz: ZoneInfo) -> Card:
+def card(session: Session, member_id: int, tz: ZoneInfo) -> Card:
     member = _member(session, member_id)
     return Card(card_no=member.card_no or "", tier=member.tier, tier_name=tier_name(member.tier),
                 points=member.points_balance, total_spend_fen=member.total_spend_fen,
-                next_tier=next_tier(session, member),
-                expiring=expiring_points(session, member, now, tz))
+                balance_fen=member.balance_fen, next_tier=next_tier(session, member),
+                expiring=points_expiry.upcoming(session, member.id, tz, limit=EXPIRY_DATES))
 
 
 def points_page(session: Session, member_id: int, before: int | None,
@@ -119,14 +85,12 @@ def points_page(session: Session, member_id: int, before: int | None,
     Returns the entries and the cursor of the next page (None on the last)."""
     _member(session, member_id)
     q = select(PointsLedger).where(PointsLedger.member_id == member_id)
-    if before is not None:
-        q = q.where(PointsLedger.id < before)
-    rows = list(session.scalars(q.order_by(PointsLedger.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_before = paging.cut(
+        session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(), limit,
+        lambda r: r.id)
     entries = [PointsEntry(r.id, r.delta, r.reason, points.REASONS_ZH.get(r.reason, "其他"),
                            r.created_at, r.expires_at) for r in rows]
-    return entries, (rows[-1].id if more else None)
+    return entries, next_before
 
 
 def tier_history(session: Session, member_id: int, limit: int = 50) -> list[dict]:

@@ -3,7 +3,8 @@ flask-smorest generates from the routes and marshmallow schemas (/api/openapi.js
 Swagger UI at /api/docs served from the swagger-ui-bundle package (no CDN).
 
 Modules: login (code → token), card (card, points, tiers), profile, referrals,
-subscriptions, cashier (member code and its resolution). A new endpoint is one route
+subscriptions, coupons, redemptions (gifts for points), balance (stored value, recharge
+options), cashier (member code; the till's resolve, cash-off and coupon use). A new endpoint is one route
 function in one of them (or a new module added to BLUEPRINTS) calling one service.
 """
 from __future__ import annotations
@@ -13,11 +14,12 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
-from wx_member.web.api import cashier, card, limits, login, profile, referrals, subscriptions
+from wx_member.web.api import (balance, cashier, card, coupons, limits, login, profile,
+                               redemptions, referrals, subscriptions)
 from wx_member.web.api.errors import ErrorSchema, http_error
 
-BLUEPRINTS = (login.bp, card.bp, profile.bp, referrals.bp, subscriptions.bp,
-              cashier.member_bp, cashier.cashier_bp)
+BLUEPRINTS = (login.bp, card.bp, profile.bp, referrals.bp, subscriptions.bp, coupons.bp,
+              redemptions.bp, balance.bp, cashier.member_bp, cashier.cashier_bp)
 DOCS_ASSETS = "/api/docs/assets/"
 
 SECURITY_SCHEMES = {

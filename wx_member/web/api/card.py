@@ -1,8 +1,5 @@
-"""The member's card, points history and tier history (read-only).
-
-Stored value, coupons, redeeming points and recharge options wait for their services;
-each will be one route here (or in a module of its own) calling one service function.
-"""
+"""The member's card (with the stored-value balance), points history and tier history
+(read-only)."""
 from __future__ import annotations
 
 from flask import g
@@ -10,7 +7,7 @@ from marshmallow import RAISE
 
 from wx_member.services import member_card
 from wx_member.web.api.auth import member_required
-from wx_member.web.api.common import blueprint, config, member_id, now
+from wx_member.web.api.common import blueprint, config, member_id
 from wx_member.web.api.schemas import CardOut, PointsPageOut, PointsQuery, TierHistoryOut
 
 bp = blueprint("card", __name__, "/api/me", "The member's card, points and tiers",
@@ -20,8 +17,9 @@ bp = blueprint("card", __name__, "/api/me", "The member's card, points and tiers
 @bp.route("/card")
 @bp.response(200, CardOut)
 def card():
-    """My card: number, tier and progress to the next, points and the soonest expiring."""
-    return member_card.card(g.db, member_id(), now(), config().tz)
+    """My card: number, tier and progress to the next, points and the soonest expiring
+    (what is left of the oldest lots), stored-value balance."""
+    return member_card.card(g.db, member_id(), config().tz)
 
 
 @bp.route("/points")

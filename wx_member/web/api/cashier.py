@@ -1,4 +1,5 @@
-"""The dynamic member code: the member shows it, the cashier's system resolves it."""
+"""The dynamic member code: the member shows it, the cashier's system resolves it, takes
+points off an order with it, or redeems one of the member's coupons on an order."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,14 +7,16 @@ from datetime import datetime, timezone
 from flask import g
 
 from wx_member.replies import tier_name
-from wx_member.services import member_codes
+from wx_member.services import cashier_desk, member_codes
 from wx_member.web.api.auth import cashier_required, member_required, secret_key
 from wx_member.web.api.common import CASHIER_SECURITY, blueprint, config, member_id
 from wx_member.web.api.schemas import CashierIn, CashierMemberOut, MemberCodeOut
+from wx_member.web.api.wallet_schemas import CashOffIn, CashOffOut, CouponUseIn, CouponUseOut
 
 member_bp = blueprint("member_code", __name__, "/api/me", "Dynamic member code",
                       auth=member_required)
-cashier_bp = blueprint("cashier", __name__, "/api/cashier", "Cashier: resolve a scanned member code",
+cashier_bp = blueprint("cashier", __name__, "/api/cashier",
+                       "Cashier: a scanned member code, points off an order, coupons",
                        auth=cashier_required)
 
 
@@ -35,3 +38,25 @@ def resolve(body):
     member = member_codes.resolve(g.db, secret_key(), body["code"])
     return {"card_no": member.card_no, "tier": member.tier, "tier_name": tier_name(member.tier),
             "points": member.points_balance}
+
+
+@cashier_bp.route("/cash-off", methods=["POST"])
+@cashier_bp.doc(security=CASHIER_SECURITY)
+@cashier_bp.arguments(CashOffIn)
+@cashier_bp.response(200, CashOffOut)
+def cash_off(body):
+    """Pay part of an order with the points of the member whose code was scanned, once per
+    order (a retry with the same order and amount answers the same)."""
+    return cashier_desk.cash_off(g.db, secret_key(), body["code"], body["order_no"],
+                                 body["amount_fen"], body.get("points"))
+
+
+@cashier_bp.route("/coupons/redeem", methods=["POST"])
+@cashier_bp.doc(security=CASHIER_SECURITY)
+@cashier_bp.arguments(CouponUseIn)
+@cashier_bp.response(200, CouponUseOut)
+def redeem_coupon(body):
+    """Use one of the scanned member's coupons on an order: the discount in fen (0 and the
+    item for a 兑换 coupon). Once per coupon; the same order again answers the same."""
+    return cashier_desk.redeem_coupon(g.db, secret_key(), body["code"], body["coupon_code"],
+                                      body["order_no"], body["amount_fen"])

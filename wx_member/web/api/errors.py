@@ -12,16 +12,27 @@ import marshmallow as ma
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from wx_member.services.coupons import CouponNotFound, CouponRefused
 from wx_member.services.errors import DomainError, InsufficientPoints, InvalidAmount, UnknownMember
+from wx_member.services.redemption import (CashOffNotAllowed, OutOfStock, RedemptionConflict,
+                                           UnknownGift)
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/"
 
-# Errors of shared services that do not carry their own `code` / `http_status`.
-SHARED: dict[type[DomainError], tuple[int, str]] = {
+# Errors of shared services that do not carry their own `code` / `http_status`: the first
+# class of the error's MRO found here gives the status, and the code unless it is None
+# (then the error's class name in upper snake case: CouponUsed → COUPON_USED).
+SHARED: dict[type[DomainError], tuple[int, str | None]] = {
     UnknownMember: (404, "NOT_A_MEMBER"),
     InsufficientPoints: (409, "INSUFFICIENT_POINTS"),
     InvalidAmount: (400, "INVALID_AMOUNT"),
+    UnknownGift: (404, "GIFT_NOT_FOUND"),
+    OutOfStock: (409, "OUT_OF_STOCK"),
+    RedemptionConflict: (409, "REDEMPTION_CONFLICT"),
+    CashOffNotAllowed: (409, "CASH_OFF_NOT_ALLOWED"),
+    CouponNotFound: (404, "COUPON_NOT_FOUND"),
+    CouponRefused: (409, None),  # COUPON_USED, COUPON_EXPIRED, BELOW_MINIMUM_SPEND, ...
 }
 
 HTTP: dict[int, tuple[str, str]] = {
@@ -64,7 +75,7 @@ def _snake(name: str) -> str:
 
 
 def domain_error(exc: DomainError):
-    status, code = SHARED.get(type(exc), (None, None))
+    status, code = next((SHARED[c] for c in type(exc).__mro__ if c in SHARED), (None, None))
     status = getattr(exc, "http_status", None) or status or 400
     code = getattr(exc, "code", None) or code or _snake(type(exc).__name__)
     log.info("api %s %s: %s %s (%s)", request.method, request.path, status, code, exc)

@@ -1,5 +1,5 @@
-"""Rate limits (Flask-Limiter): login per client address; redeeming points, once that
-endpoint exists, per member (`per_member`).
+"""Rate limits (Flask-Limiter): login per client address; redeeming points per member
+(`per_member`).
 
 Counts are shared by every worker and host: in Redis when REDIS_URL is set, in the app's
 database otherwise (`wx_member.ratelimit_storage`, table `rate_limit_counter`). Moving
@@ -40,6 +40,10 @@ limiter = _PerAppLimiter(key_func=get_remote_address, strategy="moving-window")
 
 def login_limit() -> str:
     return runtime().config.login_rate_limit
+
+
+def redeem_limit() -> str:
+    return runtime().config.redeem_rate_limit
 
 
 def per_member() -> str:

@@ -52,7 +52,8 @@ class NextTierOut(ma.Schema):
 
 
 class ExpiringOut(ma.Schema):
-    date = fields.Date(required=True)
+    date = fields.Date(required=True, attribute="expires_on",
+                       metadata={"description": "the last local day they count"})
     points = fields.Integer(required=True)
 
 
@@ -62,9 +63,11 @@ class CardOut(ma.Schema):
     tier_name = fields.String(required=True)
     points = fields.Integer(required=True)
     total_spend_fen = fields.Integer(required=True)
+    balance_fen = fields.Integer(required=True, metadata={"description": "stored value (储值)"})
     next_tier = fields.Nested(NextTierOut, allow_none=True, required=True)
     expiring = fields.List(fields.Nested(ExpiringOut), required=True, metadata={
-        "description": "soonest expiry dates; each amount at most what is left of the balance"})
+        "description": "up to 3 expiry dates, soonest first: the points of those lots not "
+                       "yet spent (spending takes the soonest-expiring points first)"})
 
 
 class PointsQuery(Strict):
