@@ -17,28 +17,22 @@ a member and earns nothing; they are not credited retroactively when they join.
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.db import is_retryable
+from wx_member.db import retrying
 from wx_member.models import Member, Order, Refund, utcnow
 from wx_member.services import earn_rules, points, referrals, tiers
 from wx_member.services.errors import DomainError
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-ATTEMPTS = 5  # deadlock retries; the use case is re-run from scratch each time
 
 
 class OrderMismatch(DomainError):
@@ -64,18 +58,6 @@ class RefundResult:
     refund: Refund
     credited: bool  # False: a replay
     new_tier: str | None
-
-
-def _retrying(what: str, run: Callable[[], T]) -> T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return run()
-        except OperationalError as exc:
-            if not is_retryable(exc) or attempt == ATTEMPTS:
-                raise
-            log.info("%s: %s, retrying (%d)", what, exc.orig, attempt)
-            time.sleep(random.uniform(0.005, 0.05) * attempt)
-    raise AssertionError("unreachable")
 
 
 def _lock_member(session: Session, where) -> Member | None:
@@ -120,7 +102,7 @@ def record_payment(session: Session, notice: PaymentNotice, now: datetime | None
         log.info("payment %s not successful; nothing recorded", notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"order {notice.out_trade_no}",
+    return retrying(f"order {notice.out_trade_no}",
                      lambda: _record_payment(session, notice, now, tz))
 
 
@@ -196,7 +178,7 @@ def record_refund(session: Session, notice: RefundNotice, now: datetime | None =
                  notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"refund {notice.out_refund_no}",
+    return retrying(f"refund {notice.out_refund_no}",
                      lambda: _record_refund(session, notice, now, tz))
 
 

@@ -24,10 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member.db import retrying
 from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
 from wx_member.services import coupons
 from wx_member.services.errors import DomainError, InvalidAmount, UnknownMember
-from wx_member.services.orders import OrderMismatch, _lock_member, _retrying
+from wx_member.services.orders import OrderMismatch, _lock_member
 from wx_member.wechat.pay import PaymentNotice
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def record_recharge(session: Session, notice: PaymentNotice,
         log.info("recharge %s not successful; nothing recorded", notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"recharge {notice.out_trade_no}",
+    return retrying(f"recharge {notice.out_trade_no}",
                      lambda: _record_recharge(session, notice, now))
 
 
@@ -230,7 +231,7 @@ def pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, b
     if not order_no or len(order_no) > 64:
         raise InvalidAmount("an order number of 1 to 64 characters is required",
                             user_message="请填写订单号。")
-    return _retrying(f"balance payment {order_no}",
+    return retrying(f"balance payment {order_no}",
                      lambda: _pay(session, openid_or_card, amount_fen, order_no, by))
 
 
