@@ -61,8 +61,10 @@ class Coupon(Base):
     order_fen: Mapped[int | None] = mapped_column(BigInteger)
     discount_fen: Mapped[int | None] = mapped_column(BigInteger)
 
-    # The expiry job's scan: available coupons by end of validity.
-    __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),)
+    # The expiry job's scan: available coupons by end of validity; a full refund's lookup
+    # of the coupons used on its order.
+    __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),
+                      Index("ix_coupon_order_no", "order_no"))
 
 
 class CouponEvent(Base):
