@@ -95,3 +95,28 @@ def test_cli_pays_and_member_show_lists_balance_and_coupons(live, sim, db_url):
     assert json.loads(redeemed.stdout)["discount_fen"] == 1000, redeemed.stderr
     options = json.loads(run("balance", "options", "--json", db_url=db_url).stdout)
     assert [o["text"] for o in options] == ["充500送50", "充1000送120"]
+
+
+def test_cli_refunds_a_balance_payment_to_the_balance(live, sim, db_url):
+    sim.subscribe("oEve")  # 10 sign-up points
+    with live.session() as s:
+        topped_up(s, "oEve", 50000)
+    paid = json.loads(run("balance", "pay", "oEve", "25000", "--order", "SHOP-20", "--json",
+                          db_url=db_url).stdout)
+    assert (paid["points"], paid["new_tier"], paid["balance_fen"]) == (250, "silver", 25000)
+    out = run("balance", "refund", "SHOP-20", "10000", "--key", "RF-20a", "--json",
+              db_url=db_url)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) | {"card_no": None} == {
+        "card_no": None, "order_no": "SHOP-20", "refund_no": "RF-20a", "amount_fen": 10000,
+        "balance_fen": 35000, "points_reversed": 100, "replayed": False}
+    again = run("balance", "refund", "SHOP-20", "10000", "--key", "RF-20a", db_url=db_url)
+    assert again.returncode == 0 and "already refunded" in again.stdout
+    too_much = run("balance", "refund", "SHOP-20", "15001", "--key", "RF-20b", db_url=db_url)
+    assert too_much.returncode == 2 and "退款金额超过订单可退金额" in too_much.stderr
+    show = json.loads(run("member", "show", "oEve", "--json", db_url=db_url).stdout)
+    (order,) = show["orders"]
+    assert (order["out_trade_no"], order["api"], order["status"]) == \
+        ("SHOP-20", "bal", "partially_refunded")
+    assert (show["tier"], show["total_spend_fen"]) == ("normal", 15000)
+    assert [r["reason"] for r in show["stored_value"]["ledger"][:2]] == ["pay_refund", "pay"]

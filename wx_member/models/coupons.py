@@ -68,9 +68,9 @@ class Coupon(Base):
 
 
 class CouponEvent(Base):
-    """Append-only: every state change of a coupon (issue, use, expiry, void), once per
-    `idem_key` (`issue:<cause>`, `redeem:<coupon>:<order>`, `expire:<coupon>`,
-    `void:<coupon>`)."""
+    """Append-only: every state change of a coupon (issue, use, expiry, void, return on a
+    full refund), once per `idem_key` (`issue:<cause>`, `redeem:<coupon>:<order>`,
+    `expire:<coupon>`, `void:<coupon>`, `return:<coupon>:<refund no>`)."""
 
     __tablename__ = "coupon_event"
 
@@ -80,7 +80,7 @@ class CouponEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(12))  # None: issued
     to_status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(String(40))  # signup | birthday | campaign | operator
-    # | redeem | expire | void
+    # | redeem | expire | void | refund (given back: the order was fully refunded)
     idem_key: Mapped[str] = mapped_column(String(160), unique=True)
     order_no: Mapped[str | None] = mapped_column(String(64))
     discount_fen: Mapped[int | None] = mapped_column(BigInteger)
