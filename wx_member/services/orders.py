@@ -106,7 +106,7 @@ def record_payment(session: Session, notice: PaymentNotice, now: datetime | None
         return None
     now = now or utcnow()
     return retrying(f"order {notice.out_trade_no}",
-                     lambda: _record_payment(session, notice, now, tz))
+                    lambda: _record_payment(session, notice, now, tz))
 
 
 def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentResult:
@@ -204,7 +204,7 @@ def record_refund(session: Session, notice: RefundNotice, now: datetime | None =
         return None
     now = now or utcnow()
     return retrying(f"refund {notice.out_refund_no}",
-                     lambda: _record_refund(session, notice, now, tz))
+                    lambda: _record_refund(session, notice, now, tz))
 
 
 def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:

@@ -145,7 +145,7 @@ def record_recharge(session: Session, notice: PaymentNotice,
         return None
     now = now or utcnow()
     return retrying(f"recharge {notice.out_trade_no}",
-                     lambda: _record_recharge(session, notice, now))
+                    lambda: _record_recharge(session, notice, now))
 
 
 def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:

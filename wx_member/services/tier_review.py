@@ -84,7 +84,8 @@ def review(session: Session, day: date, tz: ZoneInfo, now: datetime | None = Non
     last = 0
     while True:
         # A deadlock with a payment: redo the batch.
-        done = retrying(f"tier review {day} after member {last}", lambda: _review_batch(session, day, now, last, batch))
+        done = retrying(f"tier review {day} after member {last}",
+                        lambda: _review_batch(session, day, now, last, batch))
         if done is None:
             break
         last, reviewed, lowered = done
