@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from api_helpers import (CASHIER, api, live_api, member_code, member_id,  # noqa: F401
                          mini_sandbox)
 from wx_member.models import Member, utcnow
-from wx_member.services import coupon_templates, coupons, stored_value
+from wx_member.services import balance_payments, coupon_templates, coupons, stored_value
 from wx_member.services.coupon_templates import TemplateSpec
 from wx_member.services.points_expiry import local_date
 from wx_member.config import Config
@@ -126,7 +126,7 @@ def test_stored_value_ledger_is_paged_with_chinese_reasons(api, live_api):
         stored_value.post(s, member, 50000, "recharge", "recharge:T1", "T1")
         stored_value.post(s, member, 5000, "recharge_bonus", "recharge_bonus:T1", "T1")
     with live_api.session() as s:
-        stored_value.pay(s, me.card_no, 1234, "POS-55", by="till 3")
+        balance_payments.pay(s, me.card_no, 1234, "POS-55", by="till 3")
 
     page = api.get("me/balance", me, params={"limit": 2}).json()
     assert page["balance_fen"] == 53766 == api.get("me/card", me).json()["balance_fen"]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from console_helpers import console, logged_in  # noqa: F401  (fixture)
 from helpers import member
 from wx_member.models import Member, MemberTag
-from wx_member.services import coupons, stored_value
+from wx_member.services import balance_payments, coupons, stored_value
 
 CSV = "openid,phone,birthday,tags\noImp1,13800138000,1990-05-20,VIP\noImp2,,,\n"
 
@@ -21,7 +21,7 @@ def test_profile_shows_coupons_and_stored_value(console):
         stored_value.post(s, s.get(Member, amy.id), 50000, "recharge", "recharge:T900",
                           order_no="T900")
     with console.session() as s:
-        stored_value.pay(s, "oAmy", 1250, "SHOP-7", by="till")
+        balance_payments.pay(s, "oAmy", 1250, "SHOP-7", by="till")
     b = logged_in(console, "vic", "viewer")
     page = b.get(f"/admin/members/{amy.id}").text
     assert '<div class="v" id="balance">¥487.50</div>' in page and "账本合计 ¥487.50" in page

@@ -1,6 +1,7 @@
-"""Property: for any interleaving of earning (payments), redeeming (cash off), refunds and
-expiry runs, balance = ledger sum ≥ 0, and every run expires exactly what a lot-by-lot
-first-in-first-out model predicts (each debit takes the earliest-expiring lots it can)."""
+"""Property: for any interleaving of earning (payments), redeeming (cash off), cancelling a
+cash-off, refunds and expiry runs, balance = ledger sum ≥ 0, and every run expires exactly
+what a lot-by-lot first-in-first-out model predicts (each debit takes the earliest-expiring
+lots it can; a cancelled cash-off is undone, as if it had never been)."""
 from __future__ import annotations
 
 import itertools
@@ -28,40 +29,56 @@ OPS = st.one_of(
     st.tuples(st.just("redeem"), st.integers(1, 300), DAYS),  # points
     st.tuples(st.just("refund"), st.integers(0, 30), st.integers(1, 100)),  # order, percent
     st.tuples(st.just("expire"), DAYS),
+    st.tuples(st.just("cancel"), st.integers(0, 30), DAYS),  # a cash-off, days later
 )
 _examples = itertools.count()
 
 
 class Fifo:
-    """The model: lots with what is left of each; a debit takes from the earliest-expiring
-    lots still there; a run removes what is left of lots lapsing before its cutoff."""
+    """The model: lots with what is left of each and what debits took from it; a debit
+    takes from the earliest-expiring lots with points left; a run removes what is left of
+    lots lapsing before its cutoff. Undoing a debit (a cancelled cash-off) gives back, latest
+    lots first, what debits took: the state as if that debit had never been, so the points
+    keep their lots' expiry (and a lapsed lot's lapse at the next run)."""
 
     def __init__(self):
-        self.lots: list[list] = []  # [expires_at, left], in expiry order
+        self.lots: list[list] = []  # [expires_at, left, taken by debits], in expiry order
 
     def earn(self, n: int, expires_at: datetime | None) -> None:
-        self.lots.append([expires_at or NEVER_LAPSES, n])
+        self.lots.append([expires_at or NEVER_LAPSES, n, 0])
         self.lots.sort(key=lambda lot: lot[0])  # stable: earning order within one expiry
 
     def debit(self, n: int) -> None:
         for lot in self.lots:
             taken = min(n, lot[1])
             lot[1] -= taken
+            lot[2] += taken
             n -= taken
         assert n == 0, "the ledger allowed a debit the model cannot cover"
 
+    def undo_debit(self, n: int) -> None:
+        for lot in reversed(self.lots):
+            back = min(n, lot[2])
+            lot[1] += back
+            lot[2] -= back
+            n -= back
+        assert n == 0
+
     def expire(self, cutoff: datetime) -> int:
-        gone = sum(left for at_, left in self.lots if at_ < cutoff)
-        self.lots = [lot for lot in self.lots if lot[0] >= cutoff]
+        gone = 0
+        for lot in self.lots:
+            if lot[0] < cutoff:
+                gone += lot[1]
+                lot[1] = 0
         return gone
 
     @property
     def balance(self) -> int:
-        return sum(left for _, left in self.lots)
+        return sum(lot[1] for lot in self.lots)
 
     def by_day(self) -> list[tuple[int, str]]:
         days: dict[str, int] = {}
-        for at_, left in self.lots:
+        for at_, left, _ in self.lots:
             if left and at_ != NEVER_LAPSES:
                 day = points_expiry.local_date(at_, SHANGHAI).isoformat()
                 days[day] = days.get(day, 0) + left
@@ -88,6 +105,7 @@ def test_any_interleaving_keeps_the_ledger_whole_and_expires_fifo(session, mode,
     model = Fifo()
     model.earn(10, lot(session, f"signup:{member_id}").expires_at)
     paid: list[tuple[str, int, int]] = []  # out_trade_no, amount, refunded
+    cashed: list[tuple[str, int]] = []  # cash-offs not cancelled: order number, points
     for i, op in enumerate(ops):
         if op[0] == "earn":
             now += timedelta(days=op[2])
@@ -103,6 +121,7 @@ def test_any_interleaving_keeps_the_ledger_whole_and_expires_fifo(session, mode,
                 redemption.cash_off(session, m, f"{ex}-c{i}", op[1] * 2, want_points=op[1],
                                     now=now)
                 model.debit(op[1])
+                cashed.append((f"{ex}-c{i}", op[1]))
             except InsufficientPoints:
                 assert op[1] > model.balance
         elif op[0] == "refund" and paid:
@@ -114,6 +133,11 @@ def test_any_interleaving_keeps_the_ledger_whole_and_expires_fifo(session, mode,
                     tz=SHANGHAI)
                 paid[op[1] % len(paid)] = (no, amount, refunded + fen)
                 model.debit(r.refund.points_reversed)
+        elif op[0] == "cancel" and cashed:
+            now += timedelta(days=op[2])
+            order_no, n = cashed.pop(op[1] % len(cashed))
+            assert redemption.cancel_cash_off(session, order_no, "取消", now=now).points == n
+            model.undo_debit(n)
         elif op[0] == "expire":
             now += timedelta(days=op[1])
             before = expired_so_far(session, member_id)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from pay_helpers import balance_and_sum, count, member, order
 from wx_member.models import Order, StoredValueLedger
-from wx_member.services import stored_value
+from wx_member.services import balance_payments, stored_value
 
 
 def sv_rows(live, openid: str) -> list[tuple[int, str, str]]:
@@ -107,7 +107,7 @@ def test_a_refund_of_spent_stored_value_stops_at_zero(live_pay, pay_sim, payer):
     pay_sim.subscribe("oGus")
     assert payer.v2_payment("oGus", "R7001", 50000, attach="recharge").ok
     with live_pay.session() as s:
-        stored_value.pay(s, "oGus", 54000, "SHOP-1", by="till 1")
+        balance_payments.pay(s, "oGus", 54000, "SHOP-1", by="till 1")
     assert payer.v2_refund("R7001", "RF7001", 50000, 50000).ok
     with live_pay.session() as s:
         rows = stored_value.history(s, member(live_pay, "oGus").id)

@@ -93,6 +93,24 @@ def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_
     click.echo(f"{r.points} points → {what}; balance {balance}{again}")
 
 
+@points_group.command("cancel-cash-off")
+@click.argument("order_no")
+@click.option("--reason", required=True, help="why (kept on the ledger row), e.g. 订单取消")
+def cancel_cash_off(order_no: str, reason: str) -> None:
+    """Give back the points of ORDER_NO's cash-off: the order was never paid or was cancelled
+    (once; the points keep the expiry they had)."""
+    from wx_member.services import redemption
+    from wx_member.services.errors import DomainError
+
+    with _runtime().sessions() as session:
+        try:
+            r = redemption.cancel_cash_off(session, order_no, reason)
+        except DomainError as exc:
+            _refused(exc)
+    again = " (already cancelled: nothing changed)" if r.replayed else ""
+    click.echo(f"{r.points} points given back for order {order_no}{again}")
+
+
 @points_group.group("gift")
 def gift_group() -> None:
     """The gift catalogue."""

@@ -200,7 +200,7 @@ def coupon_expire() -> None:
 
 @click.group("balance")
 def balance_group() -> None:
-    """Stored value (储值): pay from the balance, the recharge ladder."""
+    """Stored value (储值): pay from the balance, refund such payments, the recharge ladder."""
 
 
 @balance_group.command("pay")
@@ -210,15 +210,44 @@ def balance_group() -> None:
 @click.option("--by", default="cli", help="cashier or channel, kept on the ledger row")
 @click.option("--json", "as_json", is_flag=True)
 def balance_pay(member: str, amount_fen: int, order_no: str, by: str, as_json: bool) -> None:
-    """Pay AMOUNT_FEN of order --order from MEMBER's (openid or card) balance."""
-    from wx_member.services import stored_value
+    """Pay AMOUNT_FEN of order --order from MEMBER's (openid or card) balance: a purchase
+    that earns points and tier spend like a WeChat Pay order."""
+    from wx_member.services import balance_payments
 
-    with _runtime().sessions() as session:
-        r = _run(lambda: stored_value.pay(session, member, amount_fen, order_no, by))
+    rt = _runtime()
+    with rt.sessions() as session:
+        r = _run(lambda: balance_payments.pay(session, member, amount_fen, order_no, by,
+                                              tz=rt.config.tz))
     data = {"card_no": r.member.card_no, "order_no": order_no, "amount_fen": amount_fen,
-            "balance_fen": r.balance_fen, "replayed": r.replayed}
+            "balance_fen": r.balance_fen, "points": r.points, "new_tier": r.new_tier,
+            "replayed": r.replayed}
     _echo(data, as_json, f"{r.member.card_no}: paid {amount_fen} fen for {order_no}, balance "
-          f"{r.balance_fen} fen" + (" (already paid)" if r.replayed else ""))
+          f"{r.balance_fen} fen, {r.points} points" + (" (already paid)" if r.replayed else ""))
+
+
+@balance_group.command("refund")
+@click.argument("order_no")
+@click.argument("amount_fen", type=int)
+@click.option("--key", "refund_no", required=True,
+              help="the refund's number (once per refund; shares WeChat Pay's out_refund_no)")
+@click.option("--by", default="cli", help="who refunds, kept on the ledger row")
+@click.option("--json", "as_json", is_flag=True)
+def balance_refund(order_no: str, amount_fen: int, refund_no: str, by: str,
+                   as_json: bool) -> None:
+    """Refund AMOUNT_FEN of balance-paid ORDER_NO to the member's balance; points, spend and
+    tier are reversed as for a WeChat refund, coupons come back on a full refund."""
+    from wx_member.services import balance_payments
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        r = _run(lambda: balance_payments.refund(session, order_no, amount_fen, refund_no, by,
+                                                 tz=rt.config.tz))
+    data = {"card_no": r.member.card_no, "order_no": order_no, "refund_no": refund_no,
+            "amount_fen": amount_fen, "balance_fen": r.balance_fen,
+            "points_reversed": r.points_reversed, "replayed": r.replayed}
+    _echo(data, as_json, f"{r.member.card_no}: refunded {amount_fen} fen of {order_no} to the "
+          f"balance ({r.balance_fen} fen), {r.points_reversed} points taken back"
+          + (" (already refunded)" if r.replayed else ""))
 
 
 @balance_group.command("options")

@@ -61,14 +61,16 @@ class Coupon(Base):
     order_fen: Mapped[int | None] = mapped_column(BigInteger)
     discount_fen: Mapped[int | None] = mapped_column(BigInteger)
 
-    # The expiry job's scan: available coupons by end of validity.
-    __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),)
+    # The expiry job's scan: available coupons by end of validity; a full refund's lookup
+    # of the coupons used on its order.
+    __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),
+                      Index("ix_coupon_order_no", "order_no"))
 
 
 class CouponEvent(Base):
-    """Append-only: every state change of a coupon (issue, use, expiry, void), once per
-    `idem_key` (`issue:<cause>`, `redeem:<coupon>:<order>`, `expire:<coupon>`,
-    `void:<coupon>`)."""
+    """Append-only: every state change of a coupon (issue, use, expiry, void, return on a
+    full refund), once per `idem_key` (`issue:<cause>`, `redeem:<coupon>:<order>`,
+    `expire:<coupon>`, `void:<coupon>`, `return:<coupon>:<refund no>`)."""
 
     __tablename__ = "coupon_event"
 
@@ -78,7 +80,7 @@ class CouponEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(12))  # None: issued
     to_status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(String(40))  # signup | birthday | campaign | operator
-    # | redeem | expire | void
+    # | redeem | expire | void | refund (given back: the order was fully refunded)
     idem_key: Mapped[str] = mapped_column(String(160), unique=True)
     order_no: Mapped[str | None] = mapped_column(String(64))
     discount_fen: Mapped[int | None] = mapped_column(BigInteger)

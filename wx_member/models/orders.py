@@ -15,8 +15,9 @@ from wx_member.models.core import Base, BigId, utcnow
 
 
 class Order(Base):
-    """One paid WeChat Pay order. `out_trade_no` (ours, unique) is what makes WeChat's
-    repeated notifies harmless: the row is the proof the payment was credited."""
+    """One paid order (WeChat Pay, or the stored-value balance). `out_trade_no` (ours,
+    unique) is what makes repeated notifies harmless: the row is the proof the payment
+    was credited."""
 
     __tablename__ = "pay_order"
     __table_args__ = (
@@ -35,7 +36,8 @@ class Order(Base):
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     # paid | partially_refunded | refunded
     status: Mapped[str] = mapped_column(String(20), default="paid")
-    api: Mapped[str] = mapped_column(String(4))  # v2 | v3: which notify recorded it
+    # v2 | v3: which notify recorded it; bal: paid from the stored-value balance
+    api: Mapped[str] = mapped_column(String(4))
     # purchase | recharge (储值: attach "recharge"; credits stored value, earns nothing)
     purpose: Mapped[str] = mapped_column(String(12), default="purchase",
                                          server_default="purchase")

@@ -45,3 +45,7 @@ class PointsRedemption(Base):
     order_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     fen_off: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A cash-off reversed (its order never paid or cancelled): the points came back as the
+    # ledger row `cashoff-cancel:<order_no>`; the order cannot be paid with points again.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(100))

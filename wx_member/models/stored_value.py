@@ -22,7 +22,7 @@ class StoredValueLedger(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     delta_fen: Mapped[int] = mapped_column(BigInteger)
-    # recharge | recharge_bonus | pay | refund | refund_bonus
+    # recharge | recharge_bonus | pay | pay_refund | refund | refund_bonus
     reason: Mapped[str] = mapped_column(String(40))
     idem_key: Mapped[str] = mapped_column(String(160), unique=True)
     order_no: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -3,9 +3,10 @@
 Every state change is a `coupon_event` row with a unique idempotency key from its cause:
 `issue:<cause>` (the cause itself is unique on the coupon: `signup:<member>`,
 `birthday:<member>:<year>`, `campaign:<key>:<member>`, `operator:<key>`),
-`redeem:<coupon>:<out_trade_no>`, `expire:<coupon>`, `void:<coupon>`. A coupon only
-leaves `available` once (to used, expired or void), under a row lock, so two cashiers
-redeeming one coupon at once cannot both win. Bulk issuing (campaigns, birthdays) lives in
+`redeem:<coupon>:<out_trade_no>`, `expire:<coupon>`, `void:<coupon>`,
+`return:<coupon>:<out_refund_no>`. A coupon leaves `available` under a row lock, so two
+cashiers redeeming one coupon at once cannot both win; the only way back is a full refund
+of the order it was used on (coupon_returns.py). Bulk issuing (campaigns, birthdays) lives in
 `coupon_campaigns.py`.
 """
 from __future__ import annotations
@@ -234,6 +235,10 @@ def redeem(session: Session, code: str, openid_or_card: str, out_trade_no: str,
         if not coupon_templates.tier_allows(template, member.tier):
             raise TierTooLow(f"member {member.id} is {member.tier}, needs {template.min_tier}",
                              user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
+        if session.scalar(select(CouponEvent.id).where(
+                CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
+            raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",
+                                user_message="该订单已退款，优惠券不能再用于此订单。")
         discount = coupon_templates.discount_fen(template, amount_fen)
         session.execute(update(Coupon).where(Coupon.id == coupon.id,
                                              Coupon.status == "available")

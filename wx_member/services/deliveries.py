@@ -66,17 +66,6 @@ def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> 
     session.execute(stmt, rows)
 
 
-def grant(session: Session, member_id: int, template_id: str, count: int = 1) -> None:
-    """Use case: the member accepted `count` subscribe messages of a template."""
-    with session.begin():
-        row = session.get(SubscribeGrant, (member_id, template_id), with_for_update=True)
-        if row is None:
-            session.add(SubscribeGrant(member_id=member_id, template_id=template_id,
-                                       remaining=count))
-        else:
-            row.remaining += count
-
-
 # -- quiet hours ------------------------------------------------------------------------
 def in_quiet_hours(session: Session, now: datetime, tz: ZoneInfo) -> bool:
     """Quiet from `quiet_start_hour` to `quiet_end_hour`, local (21 → 9 wraps midnight)."""

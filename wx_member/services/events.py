@@ -7,16 +7,14 @@ effects: whichever insert loses the unique-key race rolls back everything it did
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import insert, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.db import is_retryable
+from wx_member.db import retrying
 from wx_member.models import InboundEvent, Member, utcnow
 from wx_member.services.errors import DomainError
 
@@ -26,8 +24,6 @@ log = logging.getLogger(__name__)
 INTERACTIONS = {"subscribe", "subscribe_scan", "scan", "click", "view", "text", "image",
                 "voice", "video", "location"}
 
-
-ATTEMPTS = 5  # deadlock retries; the action is re-run from scratch each time
 
 
 class _Duplicate(Exception):
@@ -53,15 +49,9 @@ def process_once(session: Session, dedup_key: str, kind: str, openid: str,
     (with nothing written), or None for a duplicate.
     """
     now = now or utcnow()
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return _process(session, dedup_key, kind, openid, action, now)
-        except OperationalError as exc:
-            if not is_retryable(exc) or attempt == ATTEMPTS:
-                raise
-            log.info("event %s: %s, retrying (%d)", dedup_key, exc.orig, attempt)
-            time.sleep(random.uniform(0.005, 0.05) * attempt)
-    raise AssertionError("unreachable")
+    # A deadlock: the action is re-run from scratch.
+    return retrying(f"event {dedup_key}",
+                    lambda: _process(session, dedup_key, kind, openid, action, now))
 
 
 def _process(session: Session, dedup_key: str, kind: str, openid: str,

@@ -132,7 +132,7 @@ def compute(session: Session, period: Period, conversion_days: int = 30, churn_d
     k.scan_joins = _count(session, select(func.count(func.distinct(QrScan.openid)))
                           .where(in_scans, QrScan.joined.is_(True)))
 
-    counted = Order.status.in_(COUNTED)
+    counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
     first = (select(Order.member_id, func.min(Order.paid_at).label("first_at"),
                     func.max(Order.paid_at).label("last_at"))
              .where(Order.member_id.is_not(None), counted, Order.paid_at < end)
@@ -243,7 +243,7 @@ def channel_report(session: Session, days: int = 90) -> list[ChannelReport]:
     from wx_member.models import Channel
     from wx_member.services import channels
 
-    counted = Order.status.in_(COUNTED)
+    counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
     first = (select(Order.member_id, func.min(Order.paid_at).label("first_at"))
              .where(Order.member_id.is_not(None), counted).group_by(Order.member_id).subquery())
     again = (select(Order.id).where(Order.member_id == first.c.member_id, counted,

@@ -39,7 +39,8 @@ from wx_member.services.push_planning import (
 )
 
 CARE_KIND = "care_repurchase"  # the schedule win-back defers to
-LIVE = Order.status != "refunded"  # orders that count as purchases
+# Orders that count as purchases: not fully refunded, not a stored-value recharge.
+LIVE = and_(Order.status != "refunded", Order.purpose == "purchase")
 
 
 def order_occasion(out_trade_no: str) -> str:
@@ -115,7 +116,7 @@ def _anchor(which: str) -> Any:
     else:
         raise PushDisabled(f"options.anchor must be 'first' or 'latest', got {which!r}")
     return ~exists().where(other.member_id == Order.member_id, other.status != "refunded",
-                           beats)
+                           other.purpose == "purchase", beats)
 
 
 def plan_care(session: Session, push: PushKind, cfg: Config, now: datetime,

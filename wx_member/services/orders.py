@@ -1,7 +1,9 @@
-"""Orders paid through WeChat Pay and their refunds: credit each payment once, reverse
-points proportionally on refund, keep tiers in step with qualifying spend (services/tiers.py),
-apply the day's earn rule (services/earn_rules.py) and the referrer's share
-(services/referrals.py).
+"""Purchases and their refunds, whatever pays them (WeChat Pay notifies here, the
+stored-value balance in services/balance_payments.py, both through `credit_purchase` and
+`apply_refund`): credit each payment once, reverse points proportionally on refund, give
+back the coupons of a fully refunded order, keep tiers in step with qualifying spend
+(services/tiers.py), apply the day's earn rule (services/earn_rules.py) and the referrer's
+share (services/referrals.py).
 
 WeChat Pay repeats a notify until it is acknowledged (up to 15 times over 24 h) and two
 workers may receive the same retry at once. A payment is credited in the transaction that
@@ -17,28 +19,23 @@ a member and earns nothing; they are not credited retroactively when they join.
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.db import is_retryable
+from wx_member.db import retrying
 from wx_member.models import Member, Order, Refund, utcnow
-from wx_member.services import earn_rules, points, referrals, tiers
+from wx_member.services import coupon_returns, earn_rules, points, referrals, tiers
 from wx_member.services.errors import DomainError
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-ATTEMPTS = 5  # deadlock retries; the use case is re-run from scratch each time
+BALANCE = "bal"  # `pay_order.api` of an order paid from the stored-value balance
 
 
 class OrderMismatch(DomainError):
@@ -64,18 +61,6 @@ class RefundResult:
     refund: Refund
     credited: bool  # False: a replay
     new_tier: str | None
-
-
-def _retrying(what: str, run: Callable[[], T]) -> T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return run()
-        except OperationalError as exc:
-            if not is_retryable(exc) or attempt == ATTEMPTS:
-                raise
-            log.info("%s: %s, retrying (%d)", what, exc.orig, attempt)
-            time.sleep(random.uniform(0.005, 0.05) * attempt)
-    raise AssertionError("unreachable")
 
 
 def _lock_member(session: Session, where) -> Member | None:
@@ -120,13 +105,16 @@ def record_payment(session: Session, notice: PaymentNotice, now: datetime | None
         log.info("payment %s not successful; nothing recorded", notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"order {notice.out_trade_no}",
-                     lambda: _record_payment(session, notice, now, tz))
+    return retrying(f"order {notice.out_trade_no}",
+                    lambda: _record_payment(session, notice, now, tz))
 
 
 def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentResult:
     if existing is None:  # the unique key that refused us was transaction_id
         raise OrderMismatch(f"transaction {notice.transaction_id} belongs to another order")
+    if existing.api == BALANCE:
+        raise OrderMismatch(f"order {notice.out_trade_no} was paid from the stored-value "
+                            f"balance; WeChat Pay says it was paid again")
     if existing.amount_fen != notice.amount_fen or existing.openid != notice.openid:
         raise OrderMismatch(f"order {notice.out_trade_no} was recorded as {existing.amount_fen} "
                             f"fen from {existing.openid}, notify says {notice.amount_fen} fen "
@@ -142,37 +130,56 @@ def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
         existing = _order(session, notice.out_trade_no)
         if existing is not None:
             return _replayed_payment(existing, notice)
-        order = Order(out_trade_no=notice.out_trade_no,
-                      transaction_id=notice.transaction_id or None, openid=notice.openid,
-                      member_id=member.id if member else None, amount_fen=notice.amount_fen,
-                      refunded_fen=0, status="paid", api=notice.api, points_earned=0,
-                      points_reversed=0, paid_at=notice.paid_at or now, created_at=now)
-        try:
-            # A payer who is not a member holds no lock: two workers may race for the key.
-            with session.begin_nested():
-                session.add(order)
-                session.flush()
-        except IntegrityError:
+        # A payer who is not a member holds no lock: two workers may race for the key.
+        result = credit_purchase(session, member, order_no=notice.out_trade_no,
+                                 openid=notice.openid, amount_fen=notice.amount_fen,
+                                 paid_at=notice.paid_at or now, api=notice.api, tz=tz, now=now,
+                                 transaction_id=notice.transaction_id or None)
+        if result is None:
             return _replayed_payment(_order(session, notice.out_trade_no), notice)
-        if member is None:
-            log.info("order %s paid by %s, who is not a member: recorded, no points",
-                     notice.out_trade_no, notice.openid)
-            return PaymentResult(order, credited=True, points=0, new_tier=None)
-        # Points at the tier held when paying, times the earn rule of the local day it was
-        # paid on; the upgrade this payment earns counts from the next one.
-        rule = earn_rules.multiplier_on(session, earn_rules.local_day(order.paid_at, tz))
-        earned = tiers.points_for(session, notice.amount_fen, member.tier, rule.percent)
-        if earned:
-            boost = f" x{rule.percent}%" if rule.rule_id else ""
-            points.post(session, member, earned, "purchase", f"order:{notice.out_trade_no}",
-                        source=f"{notice.api} {notice.out_trade_no}{boost}", now=order.paid_at)
-        order.points_earned = earned
-        order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
-        referrals.reward_order(session, member, order)
-        _move_spend(session, member, notice.amount_fen)
-        new_tier = tiers.after_payment(session, member, order, f"order:{notice.out_trade_no}",
-                                       tz, now=now)
-        return PaymentResult(order, credited=True, points=earned, new_tier=new_tier)
+        return result
+
+
+def credit_purchase(session: Session, member: Member | None, *, order_no: str, openid: str,
+                    amount_fen: int, paid_at: datetime, api: str, tz: ZoneInfo,
+                    now: datetime, transaction_id: str | None = None) -> PaymentResult | None:
+    """Record purchase `order_no` and credit it, inside the caller's transaction, which
+    holds `member`'s row (None: a walk-in payer, recorded, earning nothing). The one body
+    every way of paying shares: a WeChat Pay notify (`api` v2/v3) and the stored-value
+    balance (`api` "bal"): a purchase is a purchase, whatever pays it.
+
+    Points at the tier held when paying, times the earn rule of the local day (in `tz`) of
+    `paid_at`, under ledger key `order:<order_no>` and stamped with the lot expiry of that
+    time; the referrer's share; the spend; the tier move (from the next order on).
+
+    Returns None, with nothing written, when the order number (or WeChat's transaction id)
+    is already recorded: the caller tells a replay from a conflict."""
+    order = Order(out_trade_no=order_no, transaction_id=transaction_id, openid=openid,
+                  member_id=member.id if member else None, amount_fen=amount_fen,
+                  refunded_fen=0, status="paid", api=api, purpose="purchase", points_earned=0,
+                  points_reversed=0, paid_at=paid_at, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        return None
+    if member is None:
+        log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
+                 openid)
+        return PaymentResult(order, credited=True, points=0, new_tier=None)
+    rule = earn_rules.multiplier_on(session, earn_rules.local_day(order.paid_at, tz))
+    earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
+    if earned:
+        boost = f" x{rule.percent}%" if rule.rule_id else ""
+        points.post(session, member, earned, "purchase", f"order:{order_no}",
+                    source=f"{api} {order_no}{boost}", now=order.paid_at)
+    order.points_earned = earned
+    order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
+    referrals.reward_order(session, member, order)
+    _move_spend(session, member, amount_fen)
+    new_tier = tiers.after_payment(session, member, order, f"order:{order_no}", tz, now=now)
+    return PaymentResult(order, credited=True, points=earned, new_tier=new_tier)
 
 
 # ---- refunds -----------------------------------------------------------------------------
@@ -196,8 +203,8 @@ def record_refund(session: Session, notice: RefundNotice, now: datetime | None =
                  notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"refund {notice.out_refund_no}",
-                     lambda: _record_refund(session, notice, now, tz))
+    return retrying(f"refund {notice.out_refund_no}",
+                    lambda: _record_refund(session, notice, now, tz))
 
 
 def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:
@@ -215,9 +222,10 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime,
         if order is None:
             raise UnknownOrder(f"refund {notice.out_refund_no} of unknown order "
                                f"{notice.out_trade_no}")
-        # Member first, then order: the lock order payments use, so the two cannot deadlock.
-        member = _lock_member(session, Member.id == order.member_id) if order.member_id else None
-        order = _order(session, notice.out_trade_no, lock=True)
+        if order.api == BALANCE:
+            raise OrderMismatch(f"refund {notice.out_refund_no}: order {order.out_trade_no} "
+                                f"was paid from the stored-value balance, not by WeChat Pay")
+        member, order = lock_for_refund(session, order)
         existing = session.scalar(select(Refund).where(
             Refund.out_refund_no == notice.out_refund_no))
         if existing is not None:
@@ -228,41 +236,69 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime,
         if order.refunded_fen + notice.refund_fen > order.amount_fen:
             raise OrderMismatch(f"refund {notice.out_refund_no}: {notice.refund_fen} fen more "
                                 f"than the {order.amount_fen - order.refunded_fen} left")
-        refund = Refund(out_refund_no=notice.out_refund_no, refund_id=notice.refund_id or None,
-                        order_id=order.id, amount_fen=notice.refund_fen, points_reversed=0,
-                        points_shortfall=0, refunded_at=notice.refunded_at, created_at=now)
-        try:
-            with session.begin_nested():
-                session.add(refund)
-                session.flush()
-        except IntegrityError:
+        result = apply_refund(session, member, order, out_refund_no=notice.out_refund_no,
+                              refund_fen=notice.refund_fen, refund_id=notice.refund_id or None,
+                              refunded_at=notice.refunded_at, api=notice.api, tz=tz, now=now)
+        if result is None:
             existing = session.scalar(select(Refund).where(
                 Refund.out_refund_no == notice.out_refund_no))
             return _replayed_refund(existing, order, notice)
-        order.refunded_fen += notice.refund_fen
-        order.status = ("refunded" if order.refunded_fen == order.amount_fen
-                        else "partially_refunded")
-        due = order.points_earned * order.refunded_fen // order.amount_fen - order.points_reversed
-        order.points_reversed += due
-        if member is None:
-            return RefundResult(refund, credited=True, new_tier=None)
-        if order.purpose == "recharge":  # stored value: no points, no spend, take the balance
-            from wx_member.services import stored_value  # it builds on this module
+        return result
 
-            stored_value.reverse_recharge(session, member, order, notice.refund_fen,
-                                          notice.out_refund_no)
-            return RefundResult(refund, credited=True, new_tier=None)
-        taken = min(due, member.points_balance)
-        refund.points_reversed, refund.points_shortfall = taken, due - taken
-        if taken:
-            short = f"; shortfall {due - taken}" if due > taken else ""
-            points.post(session, member, -taken, "refund", f"refund:{notice.out_refund_no}",
-                        source=f"{notice.api} {order.out_trade_no}{short}", now=now)
-        if due > taken:
-            log.warning("refund %s: member %s had spent %d of the %d points to take back",
-                        notice.out_refund_no, member.id, due - taken, due)
-        referrals.reverse_for_refund(session, member, order, refund)
-        _move_spend(session, member, -notice.refund_fen)
-        new_tier = tiers.after_refund(session, member, order, notice.refund_fen,
-                                      f"refund:{notice.out_refund_no}", tz, now=now)
-        return RefundResult(refund, credited=True, new_tier=new_tier)
+
+def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Order]:
+    """Member first, then order: the lock order payments use, so the two cannot deadlock.
+    Returns the member (None for a walk-in payer's order) and the order, re-read locked."""
+    member = _lock_member(session, Member.id == order.member_id) if order.member_id else None
+    return member, _order(session, order.out_trade_no, lock=True)
+
+
+def apply_refund(session: Session, member: Member | None, order: Order, *, out_refund_no: str,
+                 refund_fen: int, refund_id: str | None, refunded_at: datetime | None, api: str,
+                 tz: ZoneInfo, now: datetime) -> RefundResult | None:
+    """Record refund `out_refund_no` of `refund_fen` from `order` and reverse what the order
+    gave, inside the caller's transaction, which holds member and order (lock_for_refund)
+    and has checked the amount against what is left. Shared by WeChat Pay's refund notifies
+    and refunds of balance payments (which return the money to the balance themselves).
+
+    Points: after each refund the order has given back floor(points_earned × refunded ÷
+    amount) in all (ledger key `refund:<out_refund_no>`), never below zero; the referrer's
+    share likewise; the spend; the tier may go down. A full refund gives back the coupons
+    redeemed on the order (services/coupon_returns.py); a recharge takes back stored value.
+    Returns None, with nothing written, when `out_refund_no` is already recorded."""
+    refund = Refund(out_refund_no=out_refund_no, refund_id=refund_id, order_id=order.id,
+                    amount_fen=refund_fen, points_reversed=0, points_shortfall=0,
+                    refunded_at=refunded_at, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(refund)
+            session.flush()
+    except IntegrityError:
+        return None
+    order.refunded_fen += refund_fen
+    order.status = "refunded" if order.refunded_fen == order.amount_fen else "partially_refunded"
+    due = order.points_earned * order.refunded_fen // order.amount_fen - order.points_reversed
+    order.points_reversed += due
+    if order.status == "refunded":
+        coupon_returns.after_full_refund(session, order, out_refund_no, now)
+    if member is None:
+        return RefundResult(refund, credited=True, new_tier=None)
+    if order.purpose == "recharge":  # stored value: no points, no spend, take the balance
+        from wx_member.services import stored_value  # it builds on this module
+
+        stored_value.reverse_recharge(session, member, order, refund_fen, out_refund_no)
+        return RefundResult(refund, credited=True, new_tier=None)
+    taken = min(due, member.points_balance)
+    refund.points_reversed, refund.points_shortfall = taken, due - taken
+    if taken:
+        short = f"; shortfall {due - taken}" if due > taken else ""
+        points.post(session, member, -taken, "refund", f"refund:{out_refund_no}",
+                    source=f"{api} {order.out_trade_no}{short}", now=now)
+    if due > taken:
+        log.warning("refund %s: member %s had spent %d of the %d points to take back",
+                    out_refund_no, member.id, due - taken, due)
+    referrals.reverse_for_refund(session, member, order, refund)
+    _move_spend(session, member, -refund_fen)
+    new_tier = tiers.after_refund(session, member, order, refund_fen,
+                                  f"refund:{out_refund_no}", tz, now=now)
+    return RefundResult(refund, credited=True, new_tier=new_tier)

@@ -31,6 +31,7 @@ REASONS_ZH = {
     "expire": "积分过期",
     "redeem_gift": "积分兑换礼品",
     "redeem_cash": "积分抵现",
+    "redeem_cancel": "积分抵现撤销",
 }
 
 
@@ -44,12 +45,16 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
     zero. Core statements, not the ORM: entries are never updated, and this is the hot path.
 
     A credit is a lot: unless `expires_at` is given, it lapses by the expiry settings in
-    force at `now` (when it was earned; default: the present), see points_expiry.py.
+    force at `now` (when it was earned; default: the present), see points_expiry.py. Points
+    given back by a cancelled redemption (reason points_expiry.RESTORE) are no lot: the row
+    undoes the debit, and the points keep the expiry they had.
     """
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidAmount(f"delta must be a non-zero integer, got {delta!r}")
     now = now or utcnow()
-    if delta > 0 and expires_at is None:
+    if reason == points_expiry.RESTORE:
+        expires_at = None
+    elif delta > 0 and expires_at is None:
         expires_at = points_expiry.lot_expiry(session, now)
     move = update(Member).where(Member.id == member.id)
     if delta < 0:

@@ -15,6 +15,10 @@ before C, S every debit except expiry, and X what has already expired:
 
     due(C) = max(0, L(C) − S) − X          (written only when > 0)
 
+Points given back by a cancelled cash-off (reason RESTORE) are no lot: they reduce S, as if
+the debit had never been, so they keep the expiry of the lots it took (and lapse at the
+next run if that day has passed); a cancel never extends the life of points.
+
 One grouped INSERT … SELECT writes those rows (reason `expire`, key `expire:<member>:<day>`)
 and one UPDATE moves `member.points_balance` by them; nothing is ever edited. Since
 L(C) ≤ all points earned, due ≤ balance: a run never takes a balance below zero. A lot stays
@@ -36,7 +40,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Select, String, and_, case, cast, func, insert, literal, null, select, update
+from sqlalchemy import (Select, String, and_, case, cast, func, insert, literal, null, or_, select,
+                        update)
 from sqlalchemy.orm import Session
 
 from wx_member.db import programme_tz, retrying
@@ -46,6 +51,9 @@ from wx_member.services import settings
 NEVER, ROLLING, YEARLY = 0, 1, 2
 MODES = {NEVER: "never", ROLLING: "rolling", YEARLY: "yearly"}
 EXPIRE = "expire"  # the reason of an expiry row
+# Points given back by a cancelled redemption: not a lot but a debit undone (a negative
+# debit below), so they keep the expiry of the lots the debit had taken.
+RESTORE = "redeem_cancel"
 CHUNK = 10_000  # members per transaction in the run
 UTC = ZoneInfo("UTC")
 L = PointsLedger
@@ -105,7 +113,8 @@ class ExpiryResult:
 def _due_query(cutoff: datetime) -> tuple[Select, object]:
     """Per member, the points that must lapse at `cutoff` and have not yet (only > 0)."""
     lapsed = func.sum(case((and_(L.delta > 0, L.expires_at < cutoff), L.delta), else_=0))
-    spent = func.sum(case((and_(L.delta < 0, L.reason != EXPIRE), -L.delta), else_=0))
+    spent = func.sum(case((L.reason == RESTORE, -L.delta),
+                          (and_(L.delta < 0, L.reason != EXPIRE), -L.delta), else_=0))
     expired = func.sum(case((L.reason == EXPIRE, -L.delta), else_=0))
     due = lapsed - spent - expired
     return select(L.member_id).group_by(L.member_id).having(due > 0), due
@@ -157,10 +166,17 @@ def _expire_range(session: Session, lo: int, hi: int, cutoff: datetime, as_of: d
         lock_members(session, lo, hi)
         watermark = session.scalar(select(func.coalesce(func.max(L.id), 0)))
         q, due = _due_query(cutoff)
-        key = literal("expire:") + cast(L.member_id, String) + literal(f":{as_of.isoformat()}")
+        source = f"expiry run {as_of.isoformat()}"
+        # A second run on the same day can find more due (a cancelled cash-off gave back
+        # points whose day had passed): its row is numbered, `expire:<member>:<day>:1`, … .
+        # A replay with nothing due writes nothing (the query keeps due > 0 only), and the
+        # range lock keeps two runs from numbering alike.
+        earlier = func.sum(case((and_(L.reason == EXPIRE, L.source == source), 1), else_=0))
+        key = (literal("expire:") + cast(L.member_id, String) + literal(f":{as_of.isoformat()}")
+               + case((earlier > 0, literal(":") + cast(earlier, String)), else_=literal("")))
         rows = q.where(in_range).add_columns(
             (-due).label("delta"), literal(EXPIRE).label("reason"), key.label("idem_key"),
-            literal(f"expiry run {as_of.isoformat()}").label("source"),
+            literal(source).label("source"),
             null().label("expires_at"), literal(now).label("created_at"))
         session.execute(insert(L).from_select(
             ["member_id", "delta", "reason", "idem_key", "source", "expires_at", "created_at"],
@@ -181,7 +197,8 @@ def _expire_range(session: Session, lo: int, hi: int, cutoff: datetime, as_of: d
 def expiring_between(start: datetime, end: datetime) -> Select:
     """Per member, the points of lots expiring in [start, end) still left after FIFO
     consumption (only members with some): `member_id`, `expiring`. Set-based, for notices."""
-    debits = func.sum(case((L.delta < 0, -L.delta), else_=0))  # expiry included
+    # Expiry included; a cancelled redemption's points undo its debit.
+    debits = func.sum(case((or_(L.delta < 0, L.reason == RESTORE), -L.delta), else_=0))
     to_end = func.sum(case((and_(L.delta > 0, L.expires_at < end), L.delta), else_=0))
     before = func.sum(case((and_(L.delta > 0, L.expires_at < start), L.delta), else_=0))
     expiring = (case((to_end > debits, to_end - debits), else_=0)
@@ -204,7 +221,8 @@ def upcoming(session: Session, member_id: int, tz: ZoneInfo | None = None,
     their day that the run has not yet removed are included."""
     tz = tz or programme_tz(session)
     left = int(session.scalar(select(func.coalesce(func.sum(-L.delta), 0))
-                              .where(L.member_id == member_id, L.delta < 0)))
+                              .where(L.member_id == member_id,
+                                     or_(L.delta < 0, L.reason == RESTORE))))
     lots = session.execute(select(L.expires_at, func.sum(L.delta))
                            .where(L.member_id == member_id, L.delta > 0,
                                   L.expires_at.is_not(None))

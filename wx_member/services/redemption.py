@@ -8,6 +8,10 @@ key returns the first result and changes nothing. A gift's stock is decremented 
 `UPDATE ... WHERE stock >= n` and the debit by `... WHERE points_balance >= n`, so neither
 can go below zero under any concurrency; a refused redemption raises a DomainError whose
 `user_message` says why, and its transaction is rolled back whole.
+
+A cash-off whose order is never paid (or is cancelled) can be reversed once
+(`cancel_cash_off`, key `cashoff-cancel:<order_no>`): the points come back with the expiry
+they had, and the order cannot be paid with points again.
 """
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wx_member.db import retrying
-from wx_member.models import Gift, Member, PointsRedemption, utcnow
-from wx_member.services import points, settings
+from wx_member.models import Gift, Member, Order, PointsRedemption, utcnow
+from wx_member.services import points, points_expiry, settings
 from wx_member.services.errors import DomainError, InsufficientPoints, InvalidAmount
 
 
@@ -38,6 +42,15 @@ class RedemptionConflict(DomainError):
 
 class CashOffNotAllowed(DomainError):
     user_message = "该订单不能使用积分抵扣。"
+
+
+class CashOffNotFound(DomainError):
+    user_message = "该订单没有使用积分抵扣。"
+
+
+class CashOffCancelRefused(DomainError):
+    """The order was paid (and not fully refunded): its cash-off stands."""
+    user_message = "订单已支付，积分抵扣不能撤销。"
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,9 @@ def _cash_off(session: Session, member: Member, order_no: str, amount_fen: int,
                 raise RedemptionConflict(f"order {order_no} was paid with points before "
                                          f"(member {done.member_id}, {done.order_amount_fen} fen)",
                                          user_message="该订单已使用过积分抵扣。")
+            if done.cancelled_at is not None:
+                raise CashOffNotAllowed(f"order {order_no}: its cash-off was cancelled",
+                                        user_message="该订单的积分抵扣已撤销。")
             return Redemption(done, replayed=True)
         if want is not None and want > member.points_balance:
             raise InsufficientPoints(f"member {member_id} has {member.points_balance}, "
@@ -139,6 +155,56 @@ def _cash_off(session: Session, member: Member, order_no: str, amount_fen: int,
         session.add(row)
         session.flush()
         return Redemption(row, replayed=False)
+
+
+def cancel_cash_off(session: Session, order_no: str, reason: str,
+                    now: datetime | None = None) -> Redemption:
+    """Use case: the order of a cash-off is never paid, or is cancelled (fully refunded):
+    give the points back, once (ledger reason `redeem_cancel`, key
+    `cashoff-cancel:<order_no>`). The order cannot be paid with points again.
+
+    The points come back with the expiry they had: the row is no lot of its own but undoes
+    the debit (points_expiry.RESTORE), as if the cash-off had never happened; any of them
+    whose last day has passed meanwhile lapse at the next expiry run. A cancel cannot
+    extend the life of points about to expire.
+
+    Raises CashOffNotFound, CashOffCancelRefused (the order is recorded as paid and not
+    fully refunded) or InvalidAmount, changing nothing. Cancelling again answers `replayed`."""
+    order_no = (order_no or "").strip()
+    reason = (reason or "").strip()
+    if not order_no or len(order_no) > 64:
+        raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
+                            user_message="订单号无效。")
+    if not reason or len(reason) > 100:
+        raise InvalidAmount("a reason of 1 to 100 characters is required",
+                            user_message="请填写撤销原因。")
+    return retrying(f"cancel cash off {order_no}",
+                    lambda: _cancel_cash_off(session, order_no, reason, now or utcnow()))
+
+
+def _cancel_cash_off(session: Session, order_no: str, reason: str,
+                     now: datetime) -> Redemption:
+    key = f"cashoff:{order_no}"
+    with session.begin():
+        done = _existing(session, key)
+        if done is None:
+            raise CashOffNotFound(f"order {order_no} was not paid with points")
+        member = _lock(session, done.member_id)  # then the redemption: one lock order
+        done = session.scalar(select(PointsRedemption).where(PointsRedemption.idem_key == key)
+                              .with_for_update().execution_options(populate_existing=True))
+        if done.cancelled_at is not None:
+            return Redemption(done, replayed=True)
+        order = session.scalar(select(Order).where(Order.out_trade_no == order_no))
+        if order is not None and order.status != "refunded":
+            raise CashOffCancelRefused(f"order {order_no} is {order.status}")
+        if points.post(session, member, done.points, points_expiry.RESTORE,
+                       f"cashoff-cancel:{order_no}", source=f"order {order_no}: {reason}"[:100],
+                       now=now) is None:
+            raise RedemptionConflict(f"ledger key cashoff-cancel:{order_no} exists without "
+                                     f"a cancelled redemption")
+        done.cancelled_at, done.cancel_reason = now, reason
+        session.flush()
+        return Redemption(done, replayed=False)
 
 
 # -- the gift catalogue -----------------------------------------------------------------

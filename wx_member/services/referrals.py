@@ -80,7 +80,7 @@ def reward_order(session: Session, referee: Member, order: Order) -> int:
             or settings.get(session, "referral_mode") != "percent"):
         return 0
     earlier = session.scalar(select(func.count()).select_from(Order).where(
-        Order.member_id == referee.id, Order.id < order.id))
+        Order.member_id == referee.id, Order.id < order.id, Order.purpose == "purchase"))
     if earlier >= settings.get(session, "referral_orders"):
         return 0
     reward = order.points_earned * settings.get(session, "referral_percent") // 100

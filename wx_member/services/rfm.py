@@ -40,7 +40,8 @@ def _aggregate(as_of: datetime):
     return (select(Order.member_id.label("member_id"),
                    func.max(Order.paid_at).label("r"), func.count().label("f"),
                    func.sum(Order.amount_fen - Order.refunded_fen).label("m"))
-            .where(Order.member_id.is_not(None), Order.status.in_(COUNTED), Order.paid_at < as_of)
+            .where(Order.member_id.is_not(None), Order.status.in_(COUNTED),
+                   Order.purpose == "purchase", Order.paid_at < as_of)  # not recharges
             .group_by(Order.member_id).subquery())
 
 

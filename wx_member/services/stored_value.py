@@ -1,9 +1,11 @@
-"""Stored value (储值): recharges through WeChat Pay with a bonus ladder, payments from the
-balance, refunds of recharges.
+"""Stored value (储值): the balance ledger, recharges through WeChat Pay with a bonus ladder,
+refunds of recharges. Paying from the balance (a purchase like any other) and refunding such
+a payment are in services/balance_payments.py.
 
 The same guarantees as points: every change is a `stored_value_ledger` row with a unique
 idempotency key from its cause (`recharge:<out_trade_no>`, `recharge_bonus:<out_trade_no>`,
-`pay:<order_no>`, `refund:<out_refund_no>`, `refund_bonus:<out_refund_no>`);
+`pay:<order_no>`, `pay_refund:<refund no>`, `refund:<out_refund_no>`,
+`refund_bonus:<out_refund_no>`);
 `member.balance_fen` is a cache of the ledger sum moved in the same transaction by one
 UPDATE, and a debit is refused by the database (`WHERE balance_fen >= n`), so the balance
 never goes below zero, also under concurrency.
@@ -24,24 +26,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member.db import retrying
 from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
-from wx_member.services import coupons
 from wx_member.services.errors import DomainError, InvalidAmount, UnknownMember
-from wx_member.services.orders import OrderMismatch, _lock_member, _retrying
+from wx_member.services.orders import OrderMismatch, _lock_member
 from wx_member.wechat.pay import PaymentNotice
 
 log = logging.getLogger(__name__)
 
 REASONS_ZH = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
-              "refund": "充值退款", "refund_bonus": "退款扣回赠送"}
+              "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
 
 
 class InsufficientBalance(DomainError):
     user_message = "储值余额不足。"
-
-
-class BalancePaymentMismatch(DomainError):
-    user_message = "该订单已用储值支付过，金额或会员不一致。"
 
 
 @dataclass
@@ -50,14 +48,6 @@ class RechargeResult:
     credited: bool  # False: a replay, nothing changed
     principal_fen: int
     bonus_fen: int
-
-
-@dataclass
-class BalancePayment:
-    member: Member
-    amount_fen: int
-    balance_fen: int  # after the payment
-    replayed: bool
 
 
 def _whole_fen(value, what: str) -> None:
@@ -154,8 +144,8 @@ def record_recharge(session: Session, notice: PaymentNotice,
         log.info("recharge %s not successful; nothing recorded", notice.out_trade_no)
         return None
     now = now or utcnow()
-    return _retrying(f"recharge {notice.out_trade_no}",
-                     lambda: _record_recharge(session, notice, now))
+    return retrying(f"recharge {notice.out_trade_no}",
+                    lambda: _record_recharge(session, notice, now))
 
 
 def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
@@ -217,37 +207,6 @@ def reverse_recharge(session: Session, member: Member, order: Order, refund_fen:
         if taken:
             post(session, member, -taken, reason, f"{reason}:{out_refund_no}", order.out_trade_no,
                  source=f"refund {out_refund_no}{short}")
-
-
-# ---- paying from the balance -----------------------------------------------------------
-
-def pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, by: str
-        ) -> BalancePayment:
-    """Use case: a cashier or the mini-program pays order `order_no` from the member's
-    balance, once per order. Insufficient balance: InsufficientBalance, nothing changed.
-    The same order again with the same member and amount answers as the first time."""
-    _whole_fen(amount_fen, "amount")
-    if not order_no or len(order_no) > 64:
-        raise InvalidAmount("an order number of 1 to 64 characters is required",
-                            user_message="请填写订单号。")
-    return _retrying(f"balance payment {order_no}",
-                     lambda: _pay(session, openid_or_card, amount_fen, order_no, by))
-
-
-def _pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, by: str
-         ) -> BalancePayment:
-    key = f"pay:{order_no}"
-    with session.begin():
-        # The member's row first, as payments do: the ledger insert's foreign-key check
-        # would otherwise share-lock it in two transactions that then both wait to update it.
-        member = coupons.holder(session, openid_or_card, lock=True)
-        if post(session, member, -amount_fen, "pay", key, order_no, source=by[:100]) is not None:
-            return BalancePayment(member, amount_fen, member.balance_fen, replayed=False)
-        first = session.scalar(select(StoredValueLedger).where(StoredValueLedger.idem_key == key))
-        if first.member_id != member.id or first.delta_fen != -amount_fen:
-            raise BalancePaymentMismatch(f"order {order_no} was paid from the balance of member "
-                                         f"{first.member_id} with {-first.delta_fen} fen")
-        return BalancePayment(member, amount_fen, member.balance_fen, replayed=True)
 
 
 def summary(session: Session, member: Member, limit: int = 50) -> dict:

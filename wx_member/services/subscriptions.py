@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+
+from wx_member.db import retrying
 
 from wx_member.models import Member, SubscribeGrant, utcnow
 from wx_member.services.errors import DomainError, UnknownMember
@@ -36,6 +39,11 @@ def record(session: Session, member_id: int, results: dict[str, str]) -> dict[st
     for template_id, answer in results.items():
         if not TEMPLATE_RE.match(template_id) or answer not in RESULTS:
             raise InvalidGrant(f"bad subscribe result {template_id!r}: {answer!r}")
+    return retrying(f"subscribe grants of member {member_id}",
+                    lambda: _record(session, member_id, results))
+
+
+def _record(session: Session, member_id: int, results: dict[str, str]) -> dict[str, int]:
     with session.begin():
         if session.get(Member, member_id) is None:
             raise UnknownMember(f"no member {member_id}")
@@ -52,18 +60,26 @@ def record(session: Session, member_id: int, results: dict[str, str]) -> dict[st
 
 
 def _add_one(session: Session, member_id: int, template_id: str) -> None:
-    row = session.get(SubscribeGrant, (member_id, template_id), with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():  # two first acceptances may race for the row
-                session.add(SubscribeGrant(member_id=member_id, template_id=template_id,
-                                           remaining=1, updated_at=utcnow()))
-            return
-        except IntegrityError:
-            row = session.get(SubscribeGrant, (member_id, template_id), with_for_update=True,
-                              populate_existing=True)
-    row.remaining = min(row.remaining + 1, MAX_REMAINING)
-    row.updated_at = utcnow()
+    """One more grant, as a single upsert: concurrent first acceptances of one template
+    (several taps, several workers) both count. A read-then-insert with a savepoint lost
+    the race on MariaDB: both transactions took a shared lock on the duplicate key, then
+    both waited for the exclusive one (a deadlock); the upsert takes the exclusive lock at
+    once. Templates are added in sorted order, so two requests lock rows in one order."""
+    values = dict(member_id=member_id, template_id=template_id, remaining=1,
+                  updated_at=utcnow())
+    table = SubscribeGrant.__table__
+    if session.get_bind().dialect.name in ("mysql", "mariadb"):
+        stmt = mysql_insert(table).values(**values)
+        stmt = stmt.on_duplicate_key_update(
+            remaining=func.least(table.c.remaining + 1, MAX_REMAINING),
+            updated_at=stmt.inserted.updated_at)
+    else:
+        stmt = sqlite_insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.member_id, table.c.template_id],
+            set_={"remaining": func.min(table.c.remaining + 1, MAX_REMAINING),
+                  "updated_at": stmt.excluded.updated_at})
+    session.execute(stmt)
 
 
 def remaining(session: Session, member_id: int) -> dict[str, int]:

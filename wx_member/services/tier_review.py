@@ -21,18 +21,15 @@ tier pair and bulk inserts of the review and history rows.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, extract, insert, not_, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from wx_member.db import is_retryable
+from wx_member.db import retrying
 from wx_member.models import Member, TierHistory, TierReview, utcnow
 from wx_member.services import settings, tiers
 from wx_member.services.earn_rules import local_day
@@ -86,7 +83,9 @@ def review(session: Session, day: date, tz: ZoneInfo, now: datetime | None = Non
         return result
     last = 0
     while True:
-        done = _retrying(lambda: _review_batch(session, day, now, last, batch))
+        # A deadlock with a payment: redo the batch.
+        done = retrying(f"tier review {day} after member {last}",
+                        lambda: _review_batch(session, day, now, last, batch))
         if done is None:
             break
         last, reviewed, lowered = done
@@ -105,16 +104,6 @@ def review_due(session: Session, tz: ZoneInfo, now: datetime | None = None) -> l
     today = local_day(now, tz)
     return [review(session, today - timedelta(days=n), tz, now)
             for n in range(CATCH_UP_DAYS - 1, -1, -1)]
-
-
-def _retrying(run):
-    for attempt in range(1, 6):
-        try:
-            return run()
-        except OperationalError as exc:  # a deadlock with a payment: redo the batch
-            if not is_retryable(exc) or attempt == 5:
-                raise
-            time.sleep(random.uniform(0.005, 0.05) * attempt)
 
 
 def _review_batch(session: Session, day: date, now: datetime, after_id: int,

@@ -90,12 +90,14 @@ def window_start(session: Session, now: datetime) -> datetime | None:
 
 
 def window_spend(session: Session, member_ids: list[int], since: datetime) -> dict[int, int]:
-    """Paid minus refunded, per member, of orders paid at or after `since` (a window that
+    """Paid minus refunded, per member, of purchases paid at or after `since` (a window that
     ends "now": orders are not paid in the future, and a late notify may count a later
-    order, in the member's favour)."""
+    order, in the member's favour). Recharges are not spend: the money counts when spent
+    from the balance, itself a purchase."""
     rows = session.execute(
         select(Order.member_id, func.sum(Order.amount_fen - Order.refunded_fen))
-        .where(Order.member_id.in_(member_ids), Order.paid_at >= since)
+        .where(Order.member_id.in_(member_ids), Order.paid_at >= since,
+               Order.purpose == "purchase")
         .group_by(Order.member_id))
     return {member_id: int(total or 0) for member_id, total in rows}
 
