@@ -102,3 +102,24 @@ def retrying(what: str, run: Callable[[], T], attempts: int = 5) -> T:
             log.info("%s: %s, retrying (%d)", what, getattr(exc, "orig", exc), attempt)
             time.sleep(random.uniform(0.005, 0.05) * attempt)
     raise AssertionError("unreachable")
+
+
+def insert_ignoring_duplicates(session: Session, table, rows: list[dict]) -> None:
+    """Insert `rows` in the caller's transaction; a row whose unique key already exists is
+    left as it is (planning or issuing twice, in two processes or after a restart, adds
+    nothing). One statement for all rows."""
+    if not rows:
+        return
+    from sqlalchemy import insert
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing()
+    elif dialect in ("mysql", "mariadb"):
+        stmt = mysql_insert(table)
+        stmt = stmt.on_duplicate_key_update(id=stmt.table.c.id)  # a no-op, unlike IGNORE
+    else:
+        stmt = insert(table)
+    session.execute(stmt, rows)

@@ -14,11 +14,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import extract, insert, select
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
+from wx_member.db import insert_ignoring_duplicates
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
 from wx_member.services import coupon_templates, coupons, tiers
 from wx_member.services.errors import InvalidAmount
@@ -33,18 +32,6 @@ class BulkResult:
     already: int = 0  # members who had this cause's coupon before (replays)
     below_tier: int = 0  # members whose tier is below the template's
     unknown: int = 0  # ids that are not members
-
-
-def _insert_ignoring_duplicates(session: Session, table, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        stmt = sqlite_insert(table).on_conflict_do_nothing()
-    elif dialect in ("mysql", "mariadb"):
-        stmt = mysql_insert(table)
-        stmt = stmt.on_duplicate_key_update(id=stmt.table.c.id)  # a no-op, unlike IGNORE
-    else:
-        stmt = insert(table)
-    session.execute(stmt, rows)
 
 
 def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Member | Any],
@@ -67,14 +54,14 @@ def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Mem
         if not todo:
             return
         mine = {c: coupons.new_code() for c in todo}
-        _insert_ignoring_duplicates(session, Coupon.__table__, [
+        insert_ignoring_duplicates(session, Coupon.__table__, [
             {"code": mine[c], "template_id": template.id, "member_id": m.id, "cause": c,
              "status": "available", "issued_at": now, "valid_from": valid_from,
              "valid_until": valid_until} for c, m in todo.items()])
         rows = session.execute(select(Coupon.id, Coupon.member_id, Coupon.cause, Coupon.code)
                                .where(Coupon.cause.in_(list(todo)))).all()
         ours = [r for r in rows if mine[r.cause] == r.code]
-        _insert_ignoring_duplicates(session, CouponEvent.__table__, [
+        insert_ignoring_duplicates(session, CouponEvent.__table__, [
             {"coupon_id": r.id, "member_id": r.member_id, "from_status": None,
              "to_status": "available", "reason": reason, "idem_key": f"issue:{r.cause}",
              "created_at": now} for r in ours])

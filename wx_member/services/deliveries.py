@@ -27,11 +27,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from wx_member import db
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant, utcnow
 from wx_member.services import settings
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
@@ -53,17 +52,7 @@ TABLE = Delivery.__table__
 def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
     """Plan rows inside the caller's transaction; an (openid, kind, occasion) already
     planned is left alone, so planning twice (two processes, a restart) adds nothing."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        stmt = sqlite_insert(TABLE).on_conflict_do_nothing()
-    elif dialect in ("mysql", "mariadb"):
-        stmt = mysql_insert(TABLE)
-        stmt = stmt.on_duplicate_key_update(id=stmt.table.c.id)  # a no-op, unlike IGNORE
-    else:
-        stmt = insert(TABLE)
-    session.execute(stmt, rows)
+    db.insert_ignoring_duplicates(session, TABLE, rows)
 
 
 # -- quiet hours ------------------------------------------------------------------------
