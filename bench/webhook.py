@@ -1,16 +1,26 @@
-"""Join-path throughput of the webhook vs. a bare endpoint, both under gunicorn, 2 workers.
+"""Join-path throughput of the webhook vs. a bare endpoint, both under gunicorn with the
+shipped config (wx_member/gunicorn_conf.py), 2 sync workers, in the same run.
 
-    .venv/bin/python bench/webhook.py [--requests 3000] [--clients 16] [--database sqlite|URL]
+    .venv/bin/python bench/webhook.py [--requests 3000] [--clients 16] [--rounds 1]
+                                      [--database sqlite|URL]
 
-Each request is a distinct subscribe-by-QR event from a new openid (a real join: member,
-card, sign-up points, scan row, dedup key). The bare endpoint only checks the signature and
-parses the XML. Both run on this machine in this run; the ratio is the figure that matters.
+Each request is a distinct subscribe-by-QR event from a new openid through the store
+channel `store_01` (a real join: dedup key, member, card, scan row, sign-up points, sign-up
+coupon, reply). The bare endpoint only checks the signature and parses the XML. Both
+servers run at once and take turns (bare, join, join, bare, ... over `--rounds`), so a
+change in the machine's load hits both; with several rounds the median is printed. The
+ratio is the figure that matters. Afterwards the script checks that every join made a
+member, and counts the statements one join sends to the database (the app in this
+process, a SQLAlchemy event listener), with its CPU time when nothing else competes.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -26,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from wx_member.sandbox import Simulator  # noqa: E402
 
+SCENE = "store_01"
+
 
 def free_port() -> int:
     import socket
@@ -35,28 +47,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn(target: str, env: dict, workers: int, extra: list[str] = ()) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", *extra, target],
-        env={**os.environ, **env}, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60  # a loaded machine boots workers slowly
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            requests.get(url + "healthz", timeout=2)
-            return proc, url
-        except requests.RequestException:
+class Server:
+    """gunicorn with the shipped config (its own bind, workers and metrics directory; no
+    control socket, so it cannot clash with another master), logging to a file."""
+
+    def __init__(self, target: str, env: dict, workers: int, tmp: Path, name: str,
+                 extra: list[str] = ()):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        self.log = tmp / f"{name}.log"
+        metrics = tmp / f"{name}-metrics"
+        metrics.mkdir()
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "python:wx_member.gunicorn_conf",
+                 *extra, target],
+                env={**os.environ, **env, "WX_BIND": f"127.0.0.1:{port}",
+                     "WEB_CONCURRENCY": str(workers), "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
+                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90  # a loaded machine boots workers slowly
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if requests.get(self.url + "healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
             time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gunicorn {target} did not start")
+        self.stop()
+        tail = self.log.read_text("utf-8", "replace")[-2000:]
+        raise SystemExit(f"gunicorn {target} did not start; its log ends:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: master + workers
+                self.proc.wait()
 
 
 def prepared(url: str, token: str, appid: str, n: int, tag: str) -> list[tuple[dict, bytes]]:
     """Signed requests built before the clock starts, so the client measures the server."""
     sim = Simulator(url + "wechat", token=token, appid=appid)
-    return [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}", EventKey="qrscene_store_01",
+    return [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}", EventKey=f"qrscene_{SCENE}",
                               Ticket="gQbench")
             for i in range(n)]
 
@@ -85,41 +119,126 @@ def load(url: str, reqs: list[tuple[dict, bytes]], clients: int) -> dict:
             "p99": lat[int(len(lat) * 0.99) - 1] * 1000}
 
 
+def seed(db_url: str) -> None:
+    """The store channel every request joins through (made by an operator beforehand)."""
+    from sqlalchemy import insert
+
+    from wx_member.db import make_engine
+    from wx_member.models import Channel, utcnow
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(insert(Channel).values(scene=SCENE, name="门店 01", kind="store",
+                                            permanent=True, created_at=utcnow()))
+    engine.dispose()
+
+
+def members(db_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from wx_member.db import make_engine
+    from wx_member.models import Member
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        n = conn.scalar(select(func.count()).select_from(Member).where(Member.openid.like("oBench%")))
+    engine.dispose()
+    return n
+
+
+def statements_per_join(env: dict, n: int = 200) -> tuple[float, float]:
+    """Statements one join sends to the database (BEGIN included; COMMIT is a driver call,
+    not a statement) and its CPU time in milliseconds, from `n` joins through the app in this process, one at a time."""
+    from sqlalchemy import event
+
+    from wx_member.app import create_app
+    from wx_member.config import Config
+
+    os.environ.update(env)
+    logging.disable(logging.WARNING)  # the figures only, not the app's log lines
+    config = Config.from_env()
+    app = create_app(config)
+    engine = app.extensions["wx_member"].engine
+    count = {"all": 0}
+    event.listen(engine, "before_cursor_execute",
+                 lambda *a, **k: count.__setitem__("all", count["all"] + 1))
+    client = app.test_client()
+    sim = Simulator("http://unused/wechat", token=config.token, appid=config.appid)
+
+    def run(tag: str, k: int) -> None:
+        for params, body in [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}",
+                                               EventKey=f"qrscene_{SCENE}", Ticket="gQ")
+                             for i in range(k)]:
+            res = client.post("/wechat", query_string=params, data=body, content_type="text/xml")
+            assert res.status_code == 200 and b"CDATA[" in res.data, res.data
+
+    run("cw", 50)  # warm-up: statement caches, connection pool
+    count["all"] = 0
+    cpu = time.process_time()
+    run("c", n)
+    cpu = time.process_time() - cpu
+    engine.dispose()
+    return count["all"] / n, cpu / n * 1000
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--database", default="sqlite", help="'sqlite' or a SQLAlchemy URL")
+    ap.add_argument("--rounds", type=int, default=1, help="alternating bare/join runs; median")
+    ap.add_argument("--database", default="sqlite", help="'sqlite' or a SQLAlchemy URL (empty)")
     args = ap.parse_args()
 
+    from wx_member import migrate
+
     token, appid = secrets.token_hex(8), "wxbench000000001"
-    tmp = tempfile.mkdtemp(prefix="wxm-bench-")
+    tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-"))
     db_url = f"sqlite:///{tmp}/bench.db" if args.database == "sqlite" else args.database
     env = {"WX_TOKEN": token, "WX_APPID": appid, "WX_SECRET": "unused", "WX_ENCODING_AES_KEY": "",
-           "DATABASE_URL": db_url, "WX_API_BASE": "http://127.0.0.1:9/"}
-    subprocess.run([sys.executable, "-m", "wx_member.cli", "db", "upgrade"], check=True,
-                   env={**os.environ, **env}, cwd=ROOT, capture_output=True)
+           "DATABASE_URL": db_url, "WX_API_BASE": "http://127.0.0.1:9/", "WX_LOG_FORMAT": "text"}
+    migrate.upgrade(db_url)
+    seed(db_url)
 
-    results = {}
-    for name, target, extra in (
-        ("bare", "bare_app:app", ["--pythonpath", str(ROOT / "bench")]),
-        ("join", "wx_member.app:create_app()", []),
-    ):
-        proc, url = gunicorn(target, env, args.workers, extra)
-        try:
-            load(url, prepared(url, token, appid, 200, name + "w"), args.clients)  # warm-up
-            results[name] = load(url, prepared(url, token, appid, args.requests, name), args.clients)
-        finally:
-            proc.terminate()
-            proc.wait()
+    servers: dict[str, Server] = {}
+    runs: dict[str, list[dict]] = {"bare": [], "join": []}
+    try:
+        servers["bare"] = Server("bare_app:app", env, args.workers, tmp, "bare",
+                                 ["--pythonpath", str(ROOT / "bench")])
+        servers["join"] = Server("wx_member.app:create_app()", env, args.workers, tmp, "join")
+        for name, server in servers.items():  # warm-up: imports, connections, caches
+            load(server.url, prepared(server.url, token, appid, 200, name + "w"), args.clients)
+        for i in range(args.rounds):
+            for name in (("bare", "join") if i % 2 == 0 else ("join", "bare")):
+                url = servers[name].url
+                runs[name].append(load(url, prepared(url, token, appid, args.requests,
+                                                     f"{name}{i}-"), args.clients))
+    finally:
+        for server in servers.values():
+            server.stop()
 
+    joined = members(db_url)
+    expected = 200 + args.rounds * args.requests  # warm-up and runs; the bare app writes nothing
+    if joined != expected:
+        raise SystemExit(f"expected {expected} new members, the database has {joined}")
+    per_join, cpu_ms = statements_per_join(env)
+    if not os.environ.get("WX_BENCH_KEEP"):
+        shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
+
+    results = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+               for name, rs in runs.items()}
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
     print(f"webhook benchmark: {args.requests} requests, {args.clients} clients, "
-          f"gunicorn {args.workers} sync workers, database {db_url.split('@')[-1]}")
+          f"gunicorn {args.workers} sync workers, database {db_url.split('@')[-1]}{rounds}")
     for name, r in results.items():
         print(f"  {name:<5} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms")
     ratio = results["join"]["rps"] / results["bare"]["rps"]
     print(f"  join/bare throughput ratio: {ratio:.0%} (target >= 40%)")
+    if args.rounds > 1:
+        print("  ratio by round: " + ", ".join(
+            f"{j['rps'] / b['rps']:.0%}" for b, j in zip(runs["bare"], runs["join"])))
+    print(f"  statements per join: {per_join:.1f}   CPU per join, in-process and alone: "
+          f"{cpu_ms:.1f} ms")
 
 
 if __name__ == "__main__":
