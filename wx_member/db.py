@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 
-# Execution option for connections that never write (see _tune_sqlite).
+# Execution option for connections that never write (see _tune_sqlite and `reading`).
 READ_ONLY = "wx_read_only"
 
 
@@ -50,9 +51,15 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Probes that only read (readiness, metrics) take no write lock: under WAL they run
-        # beside a writer instead of queueing behind it past the load balancer's timeout.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        # Use cases that only read (`reading`, readiness and metrics probes) take no write
+        # lock: under WAL they read a snapshot beside a writer instead of queueing behind it,
+        # and `query_only` has SQLite refuse any write among them, which a deferred
+        # transaction could otherwise only begin by failing at random ("database is locked"
+        # when another writer committed since its snapshot).
+        read_only = bool(conn.get_execution_options().get(READ_ONLY, False))
+        if conn.info.get(READ_ONLY, False) != read_only:  # the pooled connection's mode
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            conn.info[READ_ONLY] = read_only
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
@@ -62,6 +69,16 @@ def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionm
     # (a points lot's expiry) without every caller passing it; see `programme_tz`.
     return sessionmaker(bind=engine, expire_on_commit=False, autobegin=True,
                         info={"tz": tz} if tz else {})
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Session]:
+    """The transaction of a use case that only reads: `with reading(session): ...` in place
+    of `with session.begin():`. On SQLite a plain (deferred) BEGIN that runs beside the
+    writers (WAL) and refuses to write; on MariaDB an ordinary transaction."""
+    with session.begin():
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
 
 
 def programme_tz(session: Session) -> ZoneInfo:

@@ -1,5 +1,6 @@
 """What a member sees of their own card: number, tier and the way to the next one, points
-and the soonest expiring ones, points and tier history. Read-only queries over one member.
+and the soonest expiring ones, points and tier history. Read-only queries over one member,
+each use case in one `reading` transaction (no write lock on SQLite).
 
 Stored value (a balance on the card) waits for the stored-value service; it is not shown
 until that exists.
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wx_member.db import reading
 from wx_member.models import Member, PointsLedger, TierHistory
 from wx_member.replies import tier_name
 from wx_member.services import points, tiers
@@ -106,22 +108,24 @@ def expiring_points(session: Session, member: Member, now: datetime, tz: ZoneInf
 
 
 def card(session: Session, member_id: int, now: datetime, tz: ZoneInfo) -> Card:
-    member = _member(session, member_id)
-    return Card(card_no=member.card_no or "", tier=member.tier, tier_name=tier_name(member.tier),
-                points=member.points_balance, total_spend_fen=member.total_spend_fen,
-                next_tier=next_tier(session, member),
-                expiring=expiring_points(session, member, now, tz))
+    with reading(session):
+        member = _member(session, member_id)
+        return Card(card_no=member.card_no or "", tier=member.tier,
+                    tier_name=tier_name(member.tier), points=member.points_balance,
+                    total_spend_fen=member.total_spend_fen, next_tier=next_tier(session, member),
+                    expiring=expiring_points(session, member, now, tz))
 
 
 def points_page(session: Session, member_id: int, before: int | None,
                 limit: int) -> tuple[list[PointsEntry], int | None]:
     """Newest first; `before` is the cursor the previous page returned (an entry id).
     Returns the entries and the cursor of the next page (None on the last)."""
-    _member(session, member_id)
     q = select(PointsLedger).where(PointsLedger.member_id == member_id)
     if before is not None:
         q = q.where(PointsLedger.id < before)
-    rows = list(session.scalars(q.order_by(PointsLedger.id.desc()).limit(limit + 1)))
+    with reading(session):
+        _member(session, member_id)
+        rows = list(session.scalars(q.order_by(PointsLedger.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     entries = [PointsEntry(r.id, r.delta, r.reason, points.REASONS_ZH.get(r.reason, "其他"),
@@ -130,8 +134,9 @@ def points_page(session: Session, member_id: int, before: int | None,
 
 
 def tier_history(session: Session, member_id: int, limit: int = 50) -> list[dict]:
-    _member(session, member_id)
-    rows: list[TierHistory] = tiers.history(session, member_id, limit)
+    with reading(session):
+        _member(session, member_id)
+        rows: list[TierHistory] = tiers.history(session, member_id, limit)
     return [{"from_tier": r.from_tier, "from_name": tier_name(r.from_tier),
              "to_tier": r.to_tier, "to_name": tier_name(r.to_tier),
              "reason": r.reason, "reason_zh": TIER_REASONS_ZH.get(r.reason, "其他"), "at": r.at}
