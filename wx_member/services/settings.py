@@ -179,4 +179,3 @@ def change(session: Session, key: str, value: int | str, by: str) -> None:
         else:
             row.value, row.updated_by, row.updated_at = value, by, utcnow()
         audit.record(session, by, "setting.change", key, before, value)
-        session.info.pop(_READ, None)  # read again by whatever follows in this transaction
