@@ -77,6 +77,18 @@ class Server:
         tail = self.log.read_text("utf-8", "replace")[-2000:]
         raise SystemExit(f"gunicorn {target} did not start; its log ends:\n{tail}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far (Linux /proc; 0 elsewhere)."""
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # a process that ended meanwhile
+            if int(fields[1]) == self.proc.pid:  # ppid: a worker of this master
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
@@ -95,7 +107,8 @@ def prepared(url: str, token: str, appid: str, n: int, tag: str) -> list[tuple[d
             for i in range(n)]
 
 
-def load(url: str, reqs: list[tuple[dict, bytes]], clients: int) -> dict:
+def load(url: str, reqs: list[tuple[dict, bytes]], clients: int,
+         server: Server | None = None) -> dict:
     local = threading.local()  # one keep-alive connection per client thread
 
     def one(req):
@@ -110,13 +123,18 @@ def load(url: str, reqs: list[tuple[dict, bytes]], clients: int) -> dict:
             raise SystemExit(f"HTTP {r.status_code}: {r.text[:200]}")
         return took
 
+    cpu0 = server.cpu_seconds() if server else 0.0
+    client0 = time.process_time()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         lat = list(pool.map(one, reqs))
     wall = time.perf_counter() - t0
+    client = time.process_time() - client0
+    cpu = server.cpu_seconds() - cpu0 if server else 0.0
     lat.sort()
     return {"rps": len(reqs) / wall, "p50": statistics.median(lat) * 1000,
-            "p99": lat[int(len(lat) * 0.99) - 1] * 1000}
+            "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+            "cpu": cpu / len(reqs) * 1000, "client": client / len(reqs) * 1000}
 
 
 def seed(db_url: str) -> None:
@@ -210,9 +228,10 @@ def main() -> None:
             load(server.url, prepared(server.url, token, appid, 200, name + "w"), args.clients)
         for i in range(args.rounds):
             for name in (("bare", "join") if i % 2 == 0 else ("join", "bare")):
-                url = servers[name].url
-                runs[name].append(load(url, prepared(url, token, appid, args.requests,
-                                                     f"{name}{i}-"), args.clients))
+                server = servers[name]
+                runs[name].append(load(server.url, prepared(server.url, token, appid,
+                                                            args.requests, f"{name}{i}-"),
+                                       args.clients, server))
     finally:
         for server in servers.values():
             server.stop()
@@ -225,7 +244,8 @@ def main() -> None:
     if not os.environ.get("WX_BENCH_KEEP"):
         shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
-    results = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+    results = {name: {k: statistics.median(r[k] for r in rs)
+                      for k in ("rps", "p50", "p99", "cpu", "client")}
                for name, rs in runs.items()}
     rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
     print(f"webhook benchmark: {args.requests} requests, {args.clients} clients, "
@@ -237,6 +257,9 @@ def main() -> None:
     if args.rounds > 1:
         print("  ratio by round: " + ", ".join(
             f"{j['rps'] / b['rps']:.0%}" for b, j in zip(runs["bare"], runs["join"])))
+    print("  CPU per request (ms): " + ", ".join(
+        f"{name} server {r['cpu']:.1f}" for name, r in results.items())
+        + f"; this client {statistics.median(r['client'] for rs in runs.values() for r in rs):.1f}")
     print(f"  statements per join: {per_join:.1f}   CPU per join, in-process and alone: "
           f"{cpu_ms:.1f} ms")
 

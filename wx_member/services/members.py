@@ -62,14 +62,15 @@ def by_card(session: Session, card_no: str) -> Member | None:
 def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
             channel_id: int | None, now: datetime) -> Member | None:
     try:
-        with session.begin_nested():  # two first events of one person may race
-            row = insert_row(session, Member, openid=openid, unionid=unionid, scene=scene,
-                             channel_id=channel_id, subscribed=True, joined_at=now,
-                             last_seen_at=now, points_balance=0)
-            row["card_no"] = card_number(row["id"])
-            session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
+        # Two first events of one person may race (MariaDB). No savepoint: the losing
+        # INSERT undoes only itself, in SQLite and InnoDB alike.
+        row = insert_row(session, Member, openid=openid, unionid=unionid, scene=scene,
+                         channel_id=channel_id, subscribed=True, joined_at=now,
+                         last_seen_at=now, points_balance=0)
     except IntegrityError:
         return None
+    row["card_no"] = card_number(row["id"])
+    session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
     return loaded(session, Member, row)
 
 

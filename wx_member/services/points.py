@@ -41,6 +41,8 @@ _CREDIT = (update(_MEMBER).where(_MEMBER.c.id == bindparam("member"))
            .values(points_balance=_MEMBER.c.points_balance + bindparam("delta")))
 _DEBIT = _CREDIT.where(_MEMBER.c.points_balance >= bindparam("spend"))
 _BALANCE = select(_MEMBER.c.points_balance).where(_MEMBER.c.id == bindparam("member"))
+_MOVES = {False: _CREDIT, True: _DEBIT}
+_MOVES_RETURNING = {k: m.returning(_MEMBER.c.points_balance) for k, m in _MOVES.items()}
 
 
 def post(session: Session, member: Member, delta: int, reason: str, idem_key: str,
@@ -61,34 +63,45 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
     if delta > 0 and expires_at is None:
         expires_at = points_expiry.lot_expiry(session, now)
     session.flush()  # Core statements do not autoflush; the member's row must exist
-    move = _CREDIT if delta > 0 else _DEBIT
+    entry = {"member_id": member.id, "delta": delta, "reason": reason, "idem_key": idem_key,
+             "source": source, "expires_at": expires_at, "created_at": now}
+    params = {"member": member.id, "delta": delta, "spend": -delta}
     # The balance the UPDATE leaves, from the UPDATE itself where the database can say
     # (SQLite: RETURNING), else read again after it (MariaDB): another transaction may
     # have moved it since `member` was loaded, and this one now holds the row.
     returning = session.get_bind().dialect.update_returning
-    params = {"member": member.id, "delta": delta, "spend": -delta}
-    try:
-        # A savepoint: losing a race for the key, or a refused debit, undoes only this entry.
-        with session.begin_nested():
-            entry_id = session.execute(_ENTRY, {
-                "member_id": member.id, "delta": delta, "reason": reason, "idem_key": idem_key,
-                "source": source, "expires_at": expires_at, "created_at": now,
-            }).inserted_primary_key[0]
-            if returning:
-                balance = session.execute(move.returning(_MEMBER.c.points_balance),
-                                          params).scalar()
-                moved = balance is not None
-            else:
-                moved = session.execute(move, params).rowcount == 1
-            if not moved:
-                raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
-    except IntegrityError:
-        return None
+    if delta > 0:
+        # No savepoint: a failed statement undoes only itself (SQLite and InnoDB alike), so
+        # losing the race for the key leaves the transaction as it was; and a credit's
+        # UPDATE is never refused.
+        try:
+            entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+        balance = _move(session, False, params, returning)
+    else:
+        try:
+            # A savepoint: a refused debit must undo the entry written before it.
+            with session.begin_nested():
+                entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
+                balance = _move(session, True, params, returning)
+                if balance is None:
+                    raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
+        except IntegrityError:
+            return None
     note_ledger_write(session, "points", reason)  # counted in /metrics once committed
-    if not returning:
-        balance = session.scalar(_BALANCE, {"member": member.id})
     set_committed_value(member, "points_balance", balance)
     return entry_id
+
+
+def _move(session: Session, debit: bool, params: dict, returning: bool) -> int | None:
+    """Move the balance; the balance it left, or None when it moved no row (a refused
+    debit)."""
+    if returning:
+        return session.execute(_MOVES_RETURNING[debit], params).scalar()
+    if session.execute(_MOVES[debit], params).rowcount != 1:
+        return None
+    return session.scalar(_BALANCE, {"member": params["member"]})
 
 
 def ledger_sum(session: Session, member_id: int) -> int:
