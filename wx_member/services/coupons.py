@@ -116,16 +116,18 @@ def issue_in(session: Session, member: Member, template: CouponTemplate, cause: 
     session.flush()  # Core statements do not autoflush; the member's row must exist
     for _ in range(3):
         try:
-            with session.begin_nested():  # losing a race for the cause undoes only this
-                row = insert_row(session, Coupon, code=new_code(), template_id=template.id,
-                                 member_id=member.id, cause=cause, status="available",
-                                 issued_at=now, valid_from=valid_from, valid_until=valid_until)
-                _event(session, row, "available", reason, f"issue:{cause}", now, note=note)
-            return loaded(session, Coupon, row)
+            # No savepoint: a failed INSERT undoes only itself (SQLite and InnoDB alike).
+            row = insert_row(session, Coupon, code=new_code(), template_id=template.id,
+                             member_id=member.id, cause=cause, status="available",
+                             issued_at=now, valid_from=valid_from, valid_until=valid_until)
         except IntegrityError:
             if session.scalar(select(Coupon.id).where(Coupon.cause == cause)) is not None:
-                return None
-            # Otherwise the code collided with another coupon's: draw again.
+                return None  # the cause was issued before, or just now by a racing event
+            continue  # the code collided with another coupon's: draw again
+        # Its key is the cause's, and coupons are never deleted: it cannot collide now that
+        # the coupon's cause did not (if it did, the error ends the whole use case).
+        _event(session, row, "available", reason, f"issue:{cause}", now, note=note)
+        return loaded(session, Coupon, row)
     raise RuntimeError(f"could not draw a free coupon code for {cause}")
 
 
