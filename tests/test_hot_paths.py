@@ -7,6 +7,7 @@ what the database says. On SQLite, read-only use cases run beside a writer.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -102,6 +103,26 @@ def test_my_card_reads_while_another_process_holds_the_write_lock(sqlite_file):
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_a_write_waits_for_another_process_to_release_the_write_lock(tmp_path):
+    url = f"sqlite:///{tmp_path / 'waits.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    writer = sqlite3.connect(tmp_path / "waits.db", isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO setting (key, value, updated_by, updated_at) "
+                   "VALUES ('signup_points', '7', 'other', '2026-01-01')")
+    release = threading.Timer(0.2, writer.commit)  # the other worker finishes its join
+    release.start()
+    try:
+        with make_session_factory(engine)() as s, s.begin():
+            joined = members.join(s, "oPatient")  # waits for the lock, then sees the commit
+        assert joined.signup_points == 7
+    finally:
+        release.join()
+        writer.close()
+        engine.dispose()
 
 
 def test_a_write_inside_a_read_only_transaction_is_refused_and_the_next_write_works(sqlite_file):

@@ -4,12 +4,15 @@ SQLite is the embedded default. Several gunicorn workers share one file, so ever
 connection uses WAL (readers never block the writer), waits for locks instead of failing
 at once, and starts transactions with BEGIN IMMEDIATE: a transaction that reads and then
 writes can otherwise deadlock against another one doing the same ("database is locked"
-without waiting). MySQL/MariaDB get row locks from InnoDB and need none of this.
+without waiting). Use cases that only read say so (`reading`) and start with a plain
+BEGIN instead, beside the writers. MySQL/MariaDB get row locks from InnoDB and need none
+of this.
 """
 from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,7 +63,40 @@ def _tune_sqlite(engine: Engine) -> None:
         if conn.info.get(READ_ONLY, False) != read_only:  # the pooled connection's mode
             conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
             conn.info[READ_ONLY] = read_only
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            _begin_immediate(conn)
+
+
+# Waiting for the write lock: SQLite's busy handler sleeps 1, 2, 5, 10, 15 ms ... between
+# tries, longer than a whole join holds the lock (about 1.5 ms): by the time a waiting
+# worker wakes, the other has taken the lock again, and two workers ran no faster than one.
+# So the first wait polls here, from 0.1 ms doubling to 2 ms, within the connection's
+# busy_timeout; a try costs microseconds.
+_POLL_FIRST, _POLL_MAX = 0.0001, 0.002
+
+
+def _begin_immediate(conn) -> None:
+    raw = conn.connection.driver_connection
+    wait_ms = conn.info.get("busy_timeout_ms")
+    if wait_ms is None:  # what the connect hooks set (30 s, or less in a test)
+        wait_ms = conn.info["busy_timeout_ms"] = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    deadline, pause = time.monotonic() + wait_ms / 1000, _POLL_FIRST
+    raw.execute("PRAGMA busy_timeout=0")  # a try fails at once instead of sleeping
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    break  # not the lock: let SQLAlchemy's try below report it
+            time.sleep(pause)
+            pause = min(pause * 2, _POLL_MAX)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={wait_ms}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try, through SQLite's busy handler
 
 
 def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionmaker[Session]:
