@@ -138,16 +138,18 @@ def load(url: str, reqs: list[tuple[dict, bytes]], clients: int,
 
 
 def seed(db_url: str) -> None:
-    """The store channel every request joins through (made by an operator beforehand)."""
-    from sqlalchemy import insert
+    """The store channel every request joins through (made by an operator beforehand; a
+    database given with --database may have it from an earlier run)."""
+    from sqlalchemy import insert, select
 
     from wx_member.db import make_engine
     from wx_member.models import Channel, utcnow
 
     engine = make_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(insert(Channel).values(scene=SCENE, name="门店 01", kind="store",
-                                            permanent=True, created_at=utcnow()))
+        if conn.scalar(select(Channel.id).where(Channel.scene == SCENE)) is None:
+            conn.execute(insert(Channel).values(scene=SCENE, name="门店 01", kind="store",
+                                                permanent=True, created_at=utcnow()))
     engine.dispose()
 
 
@@ -159,12 +161,12 @@ def members(db_url: str) -> int:
 
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        n = conn.scalar(select(func.count()).select_from(Member).where(Member.openid.like("oBench%")))
+        n = conn.scalar(select(func.count()).select_from(Member))
     engine.dispose()
     return n
 
 
-def statements_per_join(env: dict, n: int = 200) -> tuple[float, float]:
+def statements_per_join(env: dict, run: str, n: int = 200) -> tuple[float, float]:
     """SQL statements one join sends to the database, BEGIN and COMMIT aside (how a
     transaction starts differs by backend and is not always a statement), and its CPU time
     in milliseconds, from `n` joins through the app in this process, one at a time."""
@@ -188,17 +190,17 @@ def statements_per_join(env: dict, n: int = 200) -> tuple[float, float]:
     client = app.test_client()
     sim = Simulator("http://unused/wechat", token=config.token, appid=config.appid)
 
-    def run(tag: str, k: int) -> None:
-        for params, body in [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}",
+    def join_all(tag: str, k: int) -> None:
+        for params, body in [sim.prepare_event("subscribe", f"oBench{run}{tag}{i:07d}",
                                                EventKey=f"qrscene_{SCENE}", Ticket="gQ")
                              for i in range(k)]:
             res = client.post("/wechat", query_string=params, data=body, content_type="text/xml")
             assert res.status_code == 200 and b"CDATA[" in res.data, res.data
 
-    run("cw", 50)  # warm-up: statement caches, connection pool
+    join_all("cw", 50)  # warm-up: statement caches, connection pool
     count["all"] = 0
     cpu = time.process_time()
-    run("c", n)
+    join_all("c", n)
     cpu = time.process_time() - cpu
     engine.dispose()
     return count["all"] / n, cpu / n * 1000
@@ -210,18 +212,20 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=1, help="alternating bare/join runs; median")
-    ap.add_argument("--database", default="sqlite", help="'sqlite' or a SQLAlchemy URL (empty)")
+    ap.add_argument("--database", default="sqlite", help="'sqlite' (a fresh file) or a SQLAlchemy URL")
     args = ap.parse_args()
 
     from wx_member import migrate
 
     token, appid = secrets.token_hex(8), "wxbench000000001"
+    run = secrets.token_hex(3)  # in every openid: new people, also in a reused database
     tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-"))
     db_url = f"sqlite:///{tmp}/bench.db" if args.database == "sqlite" else args.database
     env = {"WX_TOKEN": token, "WX_APPID": appid, "WX_SECRET": "unused", "WX_ENCODING_AES_KEY": "",
            "DATABASE_URL": db_url, "WX_API_BASE": "http://127.0.0.1:9/", "WX_LOG_FORMAT": "text"}
     migrate.upgrade(db_url)
     seed(db_url)
+    before = members(db_url)
 
     servers: dict[str, Server] = {}
     runs: dict[str, list[dict]] = {"bare": [], "join": []}
@@ -230,22 +234,23 @@ def main() -> None:
                                  ["--pythonpath", str(ROOT / "bench")])
         servers["join"] = Server("wx_member.app:create_app()", env, args.workers, tmp, "join")
         for name, server in servers.items():  # warm-up: imports, connections, caches
-            load(server.url, prepared(server.url, token, appid, 200, name + "w"), args.clients)
+            load(server.url, prepared(server.url, token, appid, 200, f"{run}{name}w"),
+                 args.clients)
         for i in range(args.rounds):
             for name in (("bare", "join") if i % 2 == 0 else ("join", "bare")):
                 server = servers[name]
                 runs[name].append(load(server.url, prepared(server.url, token, appid,
-                                                            args.requests, f"{name}{i}-"),
+                                                            args.requests, f"{run}{name}{i}-"),
                                        args.clients, server))
     finally:
         for server in servers.values():
             server.stop()
 
-    joined = members(db_url)
+    joined = members(db_url) - before
     expected = 200 + args.rounds * args.requests  # warm-up and runs; the bare app writes nothing
     if joined != expected:
-        raise SystemExit(f"expected {expected} new members, the database has {joined}")
-    per_join, cpu_ms = statements_per_join(env)
+        raise SystemExit(f"expected {expected} new members, the database has {joined} more")
+    per_join, cpu_ms = statements_per_join(env, run)
     if not os.environ.get("WX_BENCH_KEEP"):
         shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
