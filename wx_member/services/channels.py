@@ -7,7 +7,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, func, insert, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
