@@ -33,29 +33,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import insert, text  # noqa: E402
 
-from webhook import free_port  # noqa: E402
+from servers import Server  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine  # noqa: E402
 from wx_member.models import Member, PointsLedger, utcnow  # noqa: E402
 from wx_member.services.access_tokens import issue_access  # noqa: E402
 from wx_member.services.members import card_number  # noqa: E402
-
-
-def gunicorn(target: str, env: dict, workers: int, extra: list[str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", *extra, target], env={**os.environ, **env}, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "healthz", timeout=5).status_code == 200:
-                return proc, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"gunicorn {target} did not start")
 
 
 def seed(url: str, n: int, chunk: int = 20_000) -> float:
@@ -138,13 +121,12 @@ def main() -> None:
         ("bare", "bare_app:app", ["--pythonpath", str(ROOT / "bench")]),
         ("card", "wx_member.app:create_app()", []),
     ):
-        proc, url = gunicorn(target, env, args.workers, extra)
+        server = Server(target, env, args.workers, Path(tmp), name, extra)
         try:
-            load(url, tokens(300), args.clients)  # warm-up
-            results[name] = load(url, tokens(args.requests), args.clients)
+            load(server.url, tokens(300), args.clients)  # warm-up
+            results[name] = load(server.url, tokens(args.requests), args.clients)
         finally:
-            proc.terminate()
-            proc.wait()
+            server.stop()
 
     print(f"my-card benchmark: {args.requests} requests, {args.clients} clients, gunicorn "
           f"{args.workers} sync workers, {args.members:,} members, "

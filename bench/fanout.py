@@ -28,6 +28,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from servers import free_port  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from wx_member import migrate  # noqa: E402
@@ -47,20 +49,18 @@ sb.start(); print("ready", flush=True); threading.Event().wait()
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_sandbox() -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", SANDBOX.format(port=port)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc, f"http://127.0.0.1:{port}/"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of another process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def seed(rt, n: int, chunk: int = 20_000) -> float:
@@ -99,11 +99,14 @@ def main() -> None:
         print(f"planned {result.planned:,} ({result.occasions}) in {plan_s:.1f} s: "
               f"{result.planned / plan_s:,.0f} rows/s", flush=True)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
+        sandbox_cpu = _cpu_seconds(sandbox.pid)
         with rt.sessions() as s:
             stats = deliveries.send_due(s, rt.gateway, rt.config.tz, now=NOW, batch=args.batch,
                                         workers=args.workers)
         send_s = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        sandbox_cpu = _cpu_seconds(sandbox.pid) - sandbox_cpu
         with rt.sessions() as s:
             counts = dict(s.execute(select(Delivery.status, func.count())
                                     .group_by(Delivery.status)).all())
@@ -111,6 +114,8 @@ def main() -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"sent {stats.sent:,} in {send_s:.1f} s: {stats.sent / send_s:,.0f} sends/s "
               f"(batch {args.batch}, {args.workers} workers, {os.cpu_count()} CPUs)")
+        print(f"CPU per send: sender {cpu / stats.sent * 1e3:.2f} ms, "
+              f"sandbox {sandbox_cpu / stats.sent * 1e3:.2f} ms")
         print(f"statuses {counts}; the sandbox received {at_sandbox:,}")
         print(f"peak RSS of the planner+sender process: {rss:,.0f} MB")
     finally:

@@ -27,29 +27,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from webhook import free_port, load, prepared  # noqa: E402
+from servers import Server  # noqa: E402
+from webhook import load, prepared  # noqa: E402
 
 from wx_member import migrate  # noqa: E402
 from wx_member.config import Config  # noqa: E402
-
-
-def serve(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    metrics = tempfile.mkdtemp(prefix="wxm-scale-metrics-")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:wx_member.gunicorn_conf"],
-                            env={**os.environ, **env, "WX_BIND": f"127.0.0.1:{port}",
-                                 "WEB_CONCURRENCY": str(workers),
-                                 "PROMETHEUS_MULTIPROC_DIR": metrics},
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
-        try:
-            if requests.get(url + "healthz", timeout=2).status_code == 200:
-                return proc, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def round_trips(config: Config) -> dict[str, tuple[int, int]]:
@@ -111,15 +93,16 @@ def main() -> None:
     migrate.upgrade(args.database)
 
     runs = {}
+    tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-scale-"))
     for workers in [int(w) for w in args.workers.split(",")]:
-        proc, url = serve(env, workers)
+        server = Server("wx_member.app:create_app()", env, workers, tmp, f"w{workers}")
+        url = server.url
         try:
             tag = f"w{workers}{secrets.token_hex(2)}"
             load(url, prepared(url, token, appid, 200, tag + "warm"), args.clients)
             runs[workers] = load(url, prepared(url, token, appid, args.requests, tag), args.clients)
         finally:
-            proc.terminate()
-            proc.wait()
+            server.stop()
 
     cores = os.cpu_count()
     print(f"scale benchmark: {args.requests} join events per run, {args.clients} clients, "

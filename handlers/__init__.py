@@ -1,8 +1,9 @@
 """WeChat event → service call. One module per event kind, registered here, in one place.
 
 A handler takes the open session, the parsed wechatpy message and a `Context`, calls one
-service and returns the reply text (or None). It never commits: the transaction belongs to
-`services.events.process_once`.
+service and returns the reply text (or None), or a function that makes it, which is called
+after the commit so that rendering holds no lock. It never commits: the transaction
+belongs to `services.events.process_once`.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Context:
     now: datetime  # UTC, naive: when the event happened (its CreateTime)
 
 
-Handler = Callable[[Session, object, Context], "str | None"]
+Handler = Callable[[Session, object, Context], "str | None | Callable[[], str | None]"]
 
 
 def _registry() -> dict[str, Handler]:

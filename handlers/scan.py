@@ -6,4 +6,4 @@ from wx_member.services import members
 
 def handle(session, msg, ctx: Context) -> str:
     result = members.join(session, msg.source, scene=msg.scene_id or None, now=ctx.now)
-    return joined_reply(result, ctx)
+    return lambda: joined_reply(result, ctx)  # rendered after the commit

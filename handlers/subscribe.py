@@ -8,4 +8,4 @@ def handle(session, msg, ctx: Context) -> str:
     scene = getattr(msg, "scene_id", None) or None  # SubscribeScanEvent strips qrscene_
     # Events carry no unionid; the mini-program login links it (services.members.join).
     result = members.join(session, msg.source, scene=scene, now=ctx.now)
-    return joined_reply(result, ctx)
+    return lambda: joined_reply(result, ctx)  # rendered after the commit

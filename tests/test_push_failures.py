@@ -18,7 +18,7 @@ from conftest import APPID, SECRET, make_config, serve
 from push_helpers import TEMPLATE_IDS, at, join, plan, rows, send, statuses
 from wx_member.models import utcnow
 from wx_member.pushes.definitions import DefinitionError, load
-from wx_member.services import deliveries
+from wx_member.services import deliveries, settings
 from wx_member.wechat.gateway import WeChatGateway
 from wx_member.wechat.tokens import DbTokenStorage
 
@@ -110,6 +110,10 @@ def test_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, sandbox, db
     wx = app.simulator()
     openids = [f"o{i:03d}" for i in range(60)]
     birthdays(app, wx, openids)
+    with app.session() as s:  # the subprocess runs on the real clock: no quiet hours
+        settings.change(s, "quiet_start_hour", 0, "test")
+    with app.session() as s:
+        settings.change(s, "quiet_end_hour", 0, "test")
     with app.session() as s:
         from sqlalchemy import update
 

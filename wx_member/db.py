@@ -4,23 +4,27 @@ SQLite is the embedded default. Several gunicorn workers share one file, so ever
 connection uses WAL (readers never block the writer), waits for locks instead of failing
 at once, and starts transactions with BEGIN IMMEDIATE: a transaction that reads and then
 writes can otherwise deadlock against another one doing the same ("database is locked"
-without waiting). MySQL/MariaDB get row locks from InnoDB and need none of this.
+without waiting). Use cases that only read say so (`reading`) and start with a plain
+BEGIN instead, beside the writers. MySQL/MariaDB get row locks from InnoDB and need none
+of this.
 """
 from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Insert, Table, create_engine, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 
-# Execution option for connections that never write (see _tune_sqlite).
+# Execution option for connections that never write (see _tune_sqlite and `reading`).
 READ_ONLY = "wx_read_only"
 
 
@@ -50,10 +54,49 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Probes that only read (readiness, metrics) take no write lock: under WAL they run
-        # beside a writer instead of queueing behind it past the load balancer's timeout.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Use cases that only read (`reading`, readiness and metrics probes) take no write
+        # lock: under WAL they read a snapshot beside a writer instead of queueing behind it,
+        # and `query_only` has SQLite refuse any write among them, which a deferred
+        # transaction could otherwise only begin by failing at random ("database is locked"
+        # when another writer committed since its snapshot).
+        read_only = bool(conn.get_execution_options().get(READ_ONLY, False))
+        if conn.info.get(READ_ONLY, False) != read_only:  # the pooled connection's mode
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            conn.info[READ_ONLY] = read_only
+        if read_only:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            _begin_immediate(conn)
+
+
+# Waiting for the write lock: SQLite's busy handler sleeps 1, 2, 5, 10, 15 ms ... between
+# tries, longer than a whole join holds the lock (about 1.5 ms): by the time a waiting
+# worker wakes, the other has taken the lock again, and two workers ran no faster than one.
+# So the first wait polls here, from 0.1 ms doubling to 2 ms, within the connection's
+# busy_timeout; a try costs microseconds.
+_POLL_FIRST, _POLL_MAX = 0.0001, 0.002
+
+
+def _begin_immediate(conn) -> None:
+    raw = conn.connection.driver_connection
+    wait_ms = conn.info.get("busy_timeout_ms")
+    if wait_ms is None:  # what the connect hooks set (30 s, or less in a test)
+        wait_ms = conn.info["busy_timeout_ms"] = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    deadline, pause = time.monotonic() + wait_ms / 1000, _POLL_FIRST
+    raw.execute("PRAGMA busy_timeout=0")  # a try fails at once instead of sleeping
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    break  # not the lock: let SQLAlchemy's try below report it
+            time.sleep(pause)
+            pause = min(pause * 2, _POLL_MAX)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={wait_ms}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try, through SQLite's busy handler
 
 
 def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionmaker[Session]:
@@ -62,6 +105,16 @@ def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionm
     # (a points lot's expiry) without every caller passing it; see `programme_tz`.
     return sessionmaker(bind=engine, expire_on_commit=False, autobegin=True,
                         info={"tz": tz} if tz else {})
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Session]:
+    """The transaction of a use case that only reads: `with reading(session): ...` in place
+    of `with session.begin():`. On SQLite a plain (deferred) BEGIN that runs beside the
+    writers (WAL) and refuses to write; on MariaDB an ordinary transaction."""
+    with session.begin():
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
 
 
 def programme_tz(session: Session) -> ZoneInfo:
@@ -110,7 +163,6 @@ def insert_ignoring_duplicates(session: Session, table, rows: list[dict]) -> Non
     nothing). One statement for all rows."""
     if not rows:
         return
-    from sqlalchemy import insert
     from sqlalchemy.dialects.mysql import insert as mysql_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -123,3 +175,62 @@ def insert_ignoring_duplicates(session: Session, table, rows: list[dict]) -> Non
     else:
         stmt = insert(table)
     session.execute(stmt, rows)
+
+
+# -- hot-path writes without the unit of work ---------------------------------------------
+# A Core INSERT built once per table and executed with a dict costs about a third of an
+# ORM add() + flush(), which builds, sorts and compiles its statement every time. The join
+# path writes its rows this way, and `loaded` turns a row it wrote into a persistent ORM
+# object, so the rules that take ORM objects work unchanged.
+O = TypeVar("O")
+_INSERTS: dict[Table, tuple[Insert, dict]] = {}
+
+
+def _insert_for(table: Table) -> tuple[Insert, dict]:
+    found = _INSERTS.get(table)
+    if found is None:
+        defaults = {}
+        for col in table.columns:
+            if col.primary_key:
+                continue  # the database assigns it
+            if col.default is None:
+                if col.server_default is None:
+                    defaults[col.key] = None  # NULL, as an INSERT without it would leave
+                # else: the database fills it in; the attribute loads on first access
+            elif col.default.is_scalar or col.default.is_callable:
+                defaults[col.key] = col.default
+        found = _INSERTS[table] = (insert(table), defaults)
+    return found
+
+
+def insert_row(session: Session, cls: type, **values) -> dict:
+    """INSERT one row of `cls`'s table and return it as written, primary key included.
+    Columns not given take their Python defaults, computed here, so the returned row is
+    exactly the stored one. A Core statement: no autoflush of pending ORM changes."""
+    table = cls.__table__
+    stmt, defaults = _insert_for(table)
+    unknown = values.keys() - defaults.keys()
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no column(s) {', '.join(sorted(unknown))}")
+    row = {}
+    for key, default in defaults.items():
+        if key in values:
+            row[key] = values[key]
+        elif default is None:
+            row[key] = None
+        else:
+            row[key] = default.arg(None) if default.is_callable else default.arg
+    pk = session.execute(stmt, row).inserted_primary_key
+    row.update((col.key, value) for col, value in zip(table.primary_key.columns, pk))
+    return row
+
+
+def loaded(session: Session, cls: type[O], row: dict) -> O:
+    """`row`, which this transaction wrote with Core statements, as a persistent object of
+    `session` holding it as loaded state: no flush, no re-read (columns missing from `row`
+    load on first access). Call it once the row is certain (after its savepoint): unlike
+    a flushed object, it is not expunged if the writing savepoint rolls back."""
+    obj = cls(**row)
+    make_transient_to_detached(obj)  # state as if loaded, no pending changes
+    session.add(obj)
+    return obj

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import re
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from wx_member.db import insert_row
 from wx_member.models import Channel, Member, QrScan, utcnow
 from wx_member.services import audit
 from wx_member.services.errors import ChannelExists, DomainError
@@ -62,14 +66,34 @@ def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, k
     return channel
 
 
+# scene → channel id, per engine (each database has its own ids). A channel's scene and id
+# never change and channels are never deleted, so a found id stays right; the TTL only
+# bounds how long a process trusts it should a database be restored under it. A scene
+# without a channel is not remembered: it may be created any moment.
+_ID_TTL = 300.0
+_ID_MAX = 10_000  # referral scenes are one per member: keep the memory bounded
+_ids: weakref.WeakKeyDictionary[Engine, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
+_ID_BY_SCENE = select(Channel.__table__.c.id).where(Channel.__table__.c.scene == bindparam("scene"))
+
+
 def id_by_scene(session: Session, scene: str) -> int | None:
-    return session.scalar(select(Channel.id).where(Channel.scene == scene))
+    known = _ids.setdefault(session.get_bind(), {})
+    hit = known.get(scene)
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    found = session.scalar(_ID_BY_SCENE, {"scene": scene})
+    if found is not None:
+        if len(known) >= _ID_MAX:
+            known.clear()
+        known[scene] = (found, now + _ID_TTL)
+    return found
 
 
 def record_scan(session: Session, channel_id: int | None, scene: str, openid: str,
                 joined: bool, now: datetime | None = None) -> None:
-    session.execute(insert(QrScan).values(channel_id=channel_id, scene=scene, openid=openid,
-                                          joined=joined, created_at=now or utcnow()))
+    insert_row(session, QrScan, channel_id=channel_id, scene=scene, openid=openid,
+               joined=joined, created_at=now or utcnow())
 
 
 def stats(session: Session) -> list[ChannelStats]:

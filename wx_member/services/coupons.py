@@ -20,6 +20,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member.db import insert_row, loaded
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
 from wx_member.replies import tier_name
 from wx_member.services import coupon_templates, settings
@@ -97,9 +98,9 @@ def holder(session: Session, openid_or_card: str, lock: bool = False) -> Member:
 def _event(session: Session, coupon: Coupon | dict, to_status: str, reason: str, key: str,
            now: datetime, from_status: str | None = None, **extra) -> None:
     get = coupon.get if isinstance(coupon, dict) else lambda k: getattr(coupon, k)
-    session.execute(insert(CouponEvent).values(
-        coupon_id=get("id"), member_id=get("member_id"), from_status=from_status,
-        to_status=to_status, reason=reason, idem_key=key, created_at=now, **extra))
+    insert_row(session, CouponEvent, coupon_id=get("id"), member_id=get("member_id"),
+               from_status=from_status, to_status=to_status, reason=reason, idem_key=key,
+               created_at=now, **extra)
 
 
 # ---- issuing one coupon ----------------------------------------------------------------
@@ -113,20 +114,21 @@ def issue_in(session: Session, member: Member, template: CouponTemplate, cause: 
                  member.tier, template.min_tier)
         return None
     valid_from, valid_until = coupon_templates.validity(template, now)
+    session.flush()  # Core statements do not autoflush; the member's row must exist
     for _ in range(3):
-        coupon = Coupon(code=new_code(), template_id=template.id, member_id=member.id,
-                        cause=cause, status="available", issued_at=now, valid_from=valid_from,
-                        valid_until=valid_until)
         try:
-            with session.begin_nested():  # losing a race for the cause undoes only this
-                session.add(coupon)
-                session.flush()
-                _event(session, coupon, "available", reason, f"issue:{cause}", now, note=note)
-            return coupon
+            # No savepoint: a failed INSERT undoes only itself (SQLite and InnoDB alike).
+            row = insert_row(session, Coupon, code=new_code(), template_id=template.id,
+                             member_id=member.id, cause=cause, status="available",
+                             issued_at=now, valid_from=valid_from, valid_until=valid_until)
         except IntegrityError:
             if session.scalar(select(Coupon.id).where(Coupon.cause == cause)) is not None:
-                return None
-            # Otherwise the code collided with another coupon's: draw again.
+                return None  # the cause was issued before, or just now by a racing event
+            continue  # the code collided with another coupon's: draw again
+        # Its key is the cause's, and coupons are never deleted: it cannot collide now that
+        # the coupon's cause did not (if it did, the error ends the whole use case).
+        _event(session, row, "available", reason, f"issue:{cause}", now, note=note)
+        return loaded(session, Coupon, row)
     raise RuntimeError(f"could not draw a free coupon code for {cause}")
 
 
@@ -147,13 +149,15 @@ def template_by_setting(session: Session, key: str) -> CouponTemplate | None:
     return template
 
 
-def issue_signup(session: Session, member: Member, now: datetime | None = None) -> Coupon | None:
-    """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member.
-    Runs in the join's transaction (services/members.py)."""
+def issue_signup(session: Session, member: Member,
+                 now: datetime | None = None) -> tuple[Coupon, str] | None:
+    """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member, and
+    what it is in the member's words. Runs in the join's transaction (services/members.py)."""
     template = template_by_setting(session, "signup_coupon_template")
     if template is None:
         return None
-    return issue_in(session, member, template, f"signup:{member.id}", "signup", now or utcnow())
+    coupon = issue_in(session, member, template, f"signup:{member.id}", "signup", now or utcnow())
+    return (coupon, coupon_templates.describe(template)) if coupon else None
 
 
 def issue_birthday_coupon(session: Session, member: Member, year: int,

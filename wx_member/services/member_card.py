@@ -1,6 +1,7 @@
 """What a member sees of their own card: number, tier and the way to the next one, points
 and the soonest expiring ones (points_expiry's rule: debits took the oldest lots first),
-the stored-value balance, points and tier history. Read-only queries over one member.
+the stored-value balance, points and tier history. Read-only queries over one member,
+each use case in one `reading` transaction (no write lock on SQLite).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member.db import reading
 from wx_member.models import Member, PointsLedger, TierHistory
 from wx_member.replies import tier_name
 from wx_member.services import paging, points, points_expiry, tiers
@@ -72,30 +74,33 @@ def next_tier(session: Session, member: Member) -> NextTier | None:
 
 
 def card(session: Session, member_id: int, tz: ZoneInfo) -> Card:
-    member = _member(session, member_id)
-    return Card(card_no=member.card_no or "", tier=member.tier, tier_name=tier_name(member.tier),
-                points=member.points_balance, total_spend_fen=member.total_spend_fen,
-                balance_fen=member.balance_fen, next_tier=next_tier(session, member),
-                expiring=points_expiry.upcoming(session, member.id, tz, limit=EXPIRY_DATES))
+    with reading(session):
+        member = _member(session, member_id)
+        return Card(card_no=member.card_no or "", tier=member.tier,
+                    tier_name=tier_name(member.tier), points=member.points_balance,
+                    total_spend_fen=member.total_spend_fen, balance_fen=member.balance_fen,
+                    next_tier=next_tier(session, member),
+                    expiring=points_expiry.upcoming(session, member.id, tz, limit=EXPIRY_DATES))
 
 
 def points_page(session: Session, member_id: int, before: int | None,
                 limit: int) -> tuple[list[PointsEntry], int | None]:
     """Newest first; `before` is the cursor the previous page returned (an entry id).
     Returns the entries and the cursor of the next page (None on the last)."""
-    _member(session, member_id)
     q = select(PointsLedger).where(PointsLedger.member_id == member_id)
-    rows, next_before = paging.cut(
-        session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(), limit,
-        lambda r: r.id)
+    with reading(session):
+        rows, next_before = paging.cut(
+            session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(),
+            limit, lambda r: r.id)
     entries = [PointsEntry(r.id, r.delta, r.reason, points.REASONS_ZH.get(r.reason, "其他"),
                            r.created_at, r.expires_at) for r in rows]
     return entries, next_before
 
 
 def tier_history(session: Session, member_id: int, limit: int = 50) -> list[dict]:
-    _member(session, member_id)
-    rows: list[TierHistory] = tiers.history(session, member_id, limit)
+    with reading(session):
+        _member(session, member_id)
+        rows: list[TierHistory] = tiers.history(session, member_id, limit)
     return [{"from_tier": r.from_tier, "from_name": tier_name(r.from_tier),
              "to_tier": r.to_tier, "to_name": tier_name(r.to_tier),
              "reason": r.reason, "reason_zh": TIER_REASONS_ZH.get(r.reason, "其他"), "at": r.at}

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
+from wx_member.db import insert_row, loaded
 from wx_member.models import Member, utcnow
 from wx_member.services import channels, coupons, points, referrals, settings
 from wx_member.services.errors import UnknownMember
@@ -37,8 +38,14 @@ class JoinResult:
     coupon: str | None = None  # the sign-up coupon issued now, in the member's words
 
 
+# Built once: every event looks its member up, every join may number a card.
+_BY_OPENID = select(Member).where(Member.openid == bindparam("openid"))
+_M = Member.__table__
+_NUMBER = update(_M).where(_M.c.id == bindparam("member")).values(card_no=bindparam("card"))
+
+
 def by_openid(session: Session, openid: str) -> Member | None:
-    return session.scalar(select(Member).where(Member.openid == openid))
+    return session.scalar(_BY_OPENID, {"openid": openid})
 
 
 def require(session: Session, openid: str) -> Member:
@@ -54,17 +61,17 @@ def by_card(session: Session, card_no: str) -> Member | None:
 
 def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
             channel_id: int | None, now: datetime) -> Member | None:
-    member = Member(openid=openid, unionid=unionid, scene=scene, channel_id=channel_id,
-                    subscribed=True, joined_at=now, last_seen_at=now, points_balance=0)
     try:
-        with session.begin_nested():  # two first events of one person may race
-            session.add(member)
-            session.flush()
-            member.card_no = card_number(member.id)
-            session.flush()
+        # Two first events of one person may race (MariaDB). No savepoint: the losing
+        # INSERT undoes only itself, in SQLite and InnoDB alike.
+        row = insert_row(session, Member, openid=openid, unionid=unionid, scene=scene,
+                         channel_id=channel_id, subscribed=True, joined_at=now,
+                         last_seen_at=now, points_balance=0)
     except IntegrityError:
         return None
-    return member
+    row["card_no"] = card_number(row["id"])
+    session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
+    return loaded(session, Member, row)
 
 
 def join(session: Session, openid: str, *, unionid: str | None = None,
@@ -95,7 +102,7 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
     # New members only: every scan of an existing member comes through here too.
     coupon = coupons.issue_signup(session, member, now) if created else None
     return JoinResult(member, created, restored, awarded, referrer,
-                      coupons.describe(session, coupon) if coupon else None)
+                      coupon[1] if coupon else None)
 
 
 def unsubscribe(session: Session, openid: str, now: datetime | None = None) -> Member | None:

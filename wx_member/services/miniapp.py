@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member.db import reading
 from wx_member.models import Member, utcnow
 from wx_member.services import channels, points, referrals, settings
 from wx_member.services.errors import DomainError, UnknownMember
@@ -142,6 +143,12 @@ def _create(session: Session, mini_openid: str, unionid: str | None, scene: str 
 
 # -- profile --------------------------------------------------------------------------------
 def get(session: Session, member_id: int) -> Member:
+    """Use case: the member's profile (a read: no write lock on SQLite)."""
+    with reading(session):
+        return _get(session, member_id)
+
+
+def _get(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise UnknownMember(f"no member {member_id}")
@@ -166,7 +173,7 @@ def set_birthday(session: Session, member_id: int, birthday: date, today: date) 
 
 def set_phone(session: Session, gateway: WeChatGateway, member_id: int, code: str) -> Member:
     """Use case: the member allowed WeChat to give us their phone number (getPhoneNumber)."""
-    get(session, member_id)  # an unknown member spends no WeChat call
+    _get(session, member_id)  # an unknown member spends no WeChat call
     session.rollback()  # no transaction stays open across the call to WeChat
     try:
         phone = gateway.user_phone_number(code)
@@ -175,6 +182,6 @@ def set_phone(session: Session, gateway: WeChatGateway, member_id: int, code: st
     if not phone.phone:
         raise WeChatUnavailable("WeChat gave no phone number")
     with session.begin():
-        member = get(session, member_id)
+        member = _get(session, member_id)
         member.phone = phone.phone[:20]
     return member

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,6 +35,17 @@ REASONS_ZH = {
 }
 
 
+_LEDGER, _MEMBER = PointsLedger.__table__, Member.__table__
+# Built once: Core statements on the tables, executed with parameters (see db.py).
+_ENTRY = insert(_LEDGER)
+_CREDIT = (update(_MEMBER).where(_MEMBER.c.id == bindparam("member"))
+           .values(points_balance=_MEMBER.c.points_balance + bindparam("delta")))
+_DEBIT = _CREDIT.where(_MEMBER.c.points_balance >= bindparam("spend"))
+_BALANCE = select(_MEMBER.c.points_balance).where(_MEMBER.c.id == bindparam("member"))
+_MOVES = {False: _CREDIT, True: _DEBIT}
+_MOVES_RETURNING = {k: m.returning(_MEMBER.c.points_balance) for k, m in _MOVES.items()}
+
+
 def post(session: Session, member: Member, delta: int, reason: str, idem_key: str,
          source: str | None = None, expires_at: datetime | None = None,
          now: datetime | None = None) -> int | None:
@@ -56,25 +67,46 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
         expires_at = None
     elif delta > 0 and expires_at is None:
         expires_at = points_expiry.lot_expiry(session, now)
-    move = update(Member).where(Member.id == member.id)
-    if delta < 0:
-        move = move.where(Member.points_balance >= -delta)
-    move = move.values(points_balance=Member.points_balance + delta)
-    try:
-        # A savepoint: losing a race for the key, or a refused debit, undoes only this entry.
-        with session.begin_nested():
-            entry_id = session.execute(insert(PointsLedger).values(
-                member_id=member.id, delta=delta, reason=reason, idem_key=idem_key,
-                source=source, expires_at=expires_at, created_at=now)).inserted_primary_key[0]
-            if session.execute(move.execution_options(synchronize_session=False)).rowcount != 1:
-                raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
-    except IntegrityError:
-        return None
+    session.flush()  # Core statements do not autoflush; the member's row must exist
+    entry = {"member_id": member.id, "delta": delta, "reason": reason, "idem_key": idem_key,
+             "source": source, "expires_at": expires_at, "created_at": now}
+    params = {"member": member.id, "delta": delta, "spend": -delta}
+    # The balance the UPDATE leaves, from the UPDATE itself where the database can say
+    # (SQLite: RETURNING), else read again after it (MariaDB): another transaction may
+    # have moved it since `member` was loaded, and this one now holds the row.
+    returning = session.get_bind().dialect.update_returning
+    if delta > 0:
+        # No savepoint: a failed statement undoes only itself (SQLite and InnoDB alike), so
+        # losing the race for the key leaves the transaction as it was; and a credit's
+        # UPDATE is never refused.
+        try:
+            entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+        balance = _move(session, False, params, returning)
+    else:
+        try:
+            # A savepoint: a refused debit must undo the entry written before it.
+            with session.begin_nested():
+                entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
+                balance = _move(session, True, params, returning)
+                if balance is None:
+                    raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
+        except IntegrityError:
+            return None
     note_ledger_write(session, "points", reason)  # counted in /metrics once committed
-    # Re-read: another transaction may have moved the balance since `member` was loaded.
-    set_committed_value(member, "points_balance", session.scalar(
-        select(Member.points_balance).where(Member.id == member.id)))
+    set_committed_value(member, "points_balance", balance)
     return entry_id
+
+
+def _move(session: Session, debit: bool, params: dict, returning: bool) -> int | None:
+    """Move the balance; the balance it left, or None when it moved no row (a refused
+    debit)."""
+    if returning:
+        return session.execute(_MOVES_RETURNING[debit], params).scalar()
+    if session.execute(_MOVES[debit], params).rowcount != 1:
+        return None
+    return session.scalar(_BALANCE, {"member": params["member"]})
 
 
 def ledger_sum(session: Session, member_id: int) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member.db import reading
 from wx_member.models import Channel, Member, PointsLedger, utcnow
 from wx_member.services import channels, referrals
 from wx_member.services.errors import UnknownMember
@@ -98,14 +99,15 @@ def mask_card(card_no: str | None) -> str:
 
 
 def results(session: Session, member_id: int) -> Results:
-    _member(session, member_id)
-    count = session.scalar(select(func.count()).select_from(Member)
-                           .where(Member.referrer_id == member_id))
-    earned = session.scalar(select(func.coalesce(func.sum(PointsLedger.delta), 0))
-                            .where(PointsLedger.member_id == member_id,
-                                   PointsLedger.reason == "referral"))
-    recent = session.execute(select(Member.card_no, Member.joined_at)
-                             .where(Member.referrer_id == member_id)
-                             .order_by(Member.id.desc()).limit(RECENT))
+    with reading(session):
+        _member(session, member_id)
+        count = session.scalar(select(func.count()).select_from(Member)
+                               .where(Member.referrer_id == member_id))
+        earned = session.scalar(select(func.coalesce(func.sum(PointsLedger.delta), 0))
+                                .where(PointsLedger.member_id == member_id,
+                                       PointsLedger.reason == "referral"))
+        recent = session.execute(select(Member.card_no, Member.joined_at)
+                                 .where(Member.referrer_id == member_id)
+                                 .order_by(Member.id.desc()).limit(RECENT)).all()
     return Results(int(count or 0), int(earned or 0),
                    [Referee(mask_card(c), j) for c, j in recent])

@@ -14,8 +14,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from wx_member.db import retrying
-
+from wx_member.db import reading, retrying
 from wx_member.models import Member, SubscribeGrant, utcnow
 from wx_member.services.errors import DomainError, UnknownMember
 
@@ -56,7 +55,7 @@ def _record(session: Session, member_id: int, results: dict[str, str]) -> dict[s
             if answer != ACCEPT:
                 continue
             _add_one(session, member_id, template_id)
-        return remaining(session, member_id)
+        return _remaining(session, member_id)
 
 
 def _add_one(session: Session, member_id: int, template_id: str) -> None:
@@ -83,6 +82,13 @@ def _add_one(session: Session, member_id: int, template_id: str) -> None:
 
 
 def remaining(session: Session, member_id: int) -> dict[str, int]:
+    """Use case: the grants the member has left, by template (a read: no write lock on
+    SQLite)."""
+    with reading(session):
+        return _remaining(session, member_id)
+
+
+def _remaining(session: Session, member_id: int) -> dict[str, int]:
     if session.get(Member, member_id) is None:
         raise UnknownMember(f"no member {member_id}")
     return {t: n for t, n in session.execute(
