@@ -19,6 +19,7 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from wx_member.config import Config
+from wx_member.wechat.http import PooledSession
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,11 @@ class WeChatGateway:
     def __init__(self, config: Config, storage: SessionStorage | None = None,
                  timeout: float = 5.0):
         self.config = config
-        self.http = requests.Session()  # keep-alive across calls
-        # requests looks up proxy variables and .netrc on every call when trust_env is on,
-        # a third of a fan-out's CPU: read them once here instead.
-        self.http.proxies.update(requests.utils.get_environ_proxies(config.api_base))
-        self.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or True
-        self.http.trust_env = False
-        # Fan-out sends from a thread pool: one kept-alive connection per thread.
-        self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
-        self.http.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+        # Keep-alive across calls, one connection per fan-out thread. requests looks up proxy
+        # variables and .netrc on every call when trust_env is on: they are read once here.
+        self.http = PooledSession(
+            pool_maxsize=32, verify=os.environ.get("REQUESTS_CA_BUNDLE") or True,
+            proxies=requests.utils.get_environ_proxies(config.api_base))
         storage = storage or MemoryStorage()
         self.client = _Client(config.api_base, config.appid, config.secret,
                               storage, self.http, timeout)
