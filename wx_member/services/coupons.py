@@ -305,7 +305,7 @@ def expire_due(session: Session, now: datetime | None = None, batch: int = EXPIR
 def coupons_of(session: Session, member_id: int, limit: int = 100) -> list[tuple[Coupon, CouponTemplate]]:
     return list(session.execute(
         select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
-        .where(Coupon.member_id == member_id).order_by(Coupon.id.desc()).limit(limit)).tuples())
+        .where(Coupon.member_id == member_id).order_by(Coupon.id.desc()).limit(limit)).all())
 
 
 def events_of(session: Session, coupon_id: int) -> list[CouponEvent]:

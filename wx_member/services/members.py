@@ -59,19 +59,25 @@ def by_card(session: Session, card_no: str) -> Member | None:
     return session.scalar(select(Member).where(Member.card_no == card_no))
 
 
-def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
-            channel_id: int | None, now: datetime) -> Member | None:
+def new_member(session: Session, now: datetime, **values) -> Member | None:
+    """Insert a member and number its card, inside the caller's transaction; None when
+    another event created the same person meanwhile (the unique openid or mini_openid).
+    The webhook's join and the mini-program's login both create members here."""
     try:
         # Two first events of one person may race (MariaDB). No savepoint: the losing
         # INSERT undoes only itself, in SQLite and InnoDB alike.
-        row = insert_row(session, Member, openid=openid, unionid=unionid, scene=scene,
-                         channel_id=channel_id, subscribed=True, joined_at=now,
-                         last_seen_at=now, points_balance=0)
+        row = insert_row(session, Member, joined_at=now, points_balance=0, **values)
     except IntegrityError:
         return None
     row["card_no"] = card_number(row["id"])
     session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
     return loaded(session, Member, row)
+
+
+def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
+            channel_id: int | None, now: datetime) -> Member | None:
+    return new_member(session, now, openid=openid, unionid=unionid, scene=scene,
+                      channel_id=channel_id, subscribed=True, last_seen_at=now)
 
 
 def join(session: Session, openid: str, *, unionid: str | None = None,

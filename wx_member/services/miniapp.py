@@ -124,21 +124,12 @@ def _find_or_link(session: Session, mini_openid: str,
 
 def _create(session: Session, mini_openid: str, unionid: str | None, scene: str | None,
             now: datetime) -> Member | None:
-    from wx_member.services.members import card_number
+    from wx_member.services.members import new_member
 
     # Not following the Official Account (as far as we know): no template pushes.
-    member = Member(openid=None, mini_openid=mini_openid, unionid=unionid, scene=scene,
-                    channel_id=channels.id_by_scene(session, scene) if scene else None,
-                    subscribed=False, joined_at=now, points_balance=0)
-    try:
-        with session.begin_nested():
-            session.add(member)
-            session.flush()
-            member.card_no = card_number(member.id)
-            session.flush()
-    except IntegrityError:
-        return None
-    return member
+    return new_member(session, now, openid=None, mini_openid=mini_openid, unionid=unionid,
+                      scene=scene, subscribed=False,
+                      channel_id=channels.id_by_scene(session, scene) if scene else None)
 
 
 # -- profile --------------------------------------------------------------------------------
