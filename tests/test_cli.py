@@ -42,3 +42,16 @@ def test_db_upgrade_creates_schema_on_an_empty_database(tmp_path):
     assert out.returncode == 0, out.stderr
     out = run("settings", "show", db_url=url)
     assert "signup_points = 10" in out.stdout
+
+
+def test_runs_as_a_module_too(tmp_path):
+    """`python -m wx_member.cli` (no console script on the PATH) has every command."""
+    url = f"sqlite:///{tmp_path / 'module.db'}"
+    out = subprocess.run([sys.executable, "-m", "wx_member.cli", "db", "upgrade"],
+                         env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "database at" in out.stdout
+    listed = subprocess.run([sys.executable, "-m", "wx_member.cli", "--help"],
+                            capture_output=True, text=True, timeout=60).stdout
+    assert {"coupon", "points", "serve", "sandbox"} <= set(listed.split())

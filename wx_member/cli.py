@@ -255,7 +255,11 @@ def _register_optional() -> None:
     import_commands.register(main)  # member import
 
 
-_register_optional()
-
 if __name__ == "__main__":
-    main()
+    # `python -m wx_member.cli`: this module is `__main__`, and the command modules import
+    # `wx_member.cli` again; registering here would import them half-way. Use that one.
+    from wx_member.cli import main as cli_main
+
+    cli_main()
+else:
+    _register_optional()
