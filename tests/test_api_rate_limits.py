@@ -107,3 +107,17 @@ def test_with_redis_url_hosts_on_separate_databases_share_the_limit(db_url, mini
     assert counters(db_url) == {} and counters(other) == {}
     keys = redis.Redis.from_url(redis_url).keys("*LIMITER*")
     assert [k.decode() for k in keys] == ["LIMITS:LIMITER/127.0.0.1/login.login/3/1/hour"]
+
+
+def test_logins_go_on_unlimited_while_redis_is_down(db_url, mini_sandbox, caplog):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        down = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    config = api_config(db_url, mini_sandbox, login_rate_limit="1/hour", redis_url=down)
+    for live in serve(config):
+        answers = [login(live.url, mini_sandbox, f"oMini-{i}") for i in range(2)]
+        assert [a.status_code for a in answers] == [200, 200]
+        assert all(a.json()["created"] for a in answers)
+    assert "Failed to rate limit" in caplog.text  # and said so in the log

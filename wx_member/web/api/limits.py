@@ -61,6 +61,9 @@ def init(app: Flask) -> None:
     # Flask-Limiter's own storage is never used (see _PerAppLimiter): memory, to build it.
     app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # The counts' store down (Redis unreachable): let requests through unlimited and log,
+    # rather than refuse every login with a 500.
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
     app.extensions[_STRATEGY] = MovingWindowRateLimiter(storage_for(rt.config.redis_url,
                                                                     rt.engine))
