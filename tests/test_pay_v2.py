@@ -205,3 +205,20 @@ def test_without_merchant_keys_notifies_are_refused(live, sim):
     r = payer.v2_payment("oNed", "T1601", 1000)
     assert r.status == 503 and r.return_code == "FAIL"
     assert nothing_paid(live)
+
+
+def test_a_member_known_only_by_the_mini_program_earns_on_its_payments(live_pay, payer):
+    """Paid inside the mini-program: the payer's openid is the mini-program's, not the
+    Official Account's. Purchases earn and recharges credit that member."""
+    from sqlalchemy import select
+
+    from wx_member.models import Member, utcnow
+
+    with live_pay.session() as s, s.begin():  # as a mini-program login creates them
+        members.new_member(s, utcnow(), openid=None, mini_openid="oMiniPayer", subscribed=False)
+    assert payer.v2_payment("oMiniPayer", "T9001", 8800).ok
+    assert payer.v2_payment("oMiniPayer", "R9001", 10000, attach="recharge").ok
+    with live_pay.session() as s:
+        m = s.scalar(select(Member).where(Member.mini_openid == "oMiniPayer"))
+        assert (m.points_balance, m.total_spend_fen, m.balance_fen) == (88, 8800, 10000)
+    assert order(live_pay, "T9001").member_id == m.id == order(live_pay, "R9001").member_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum import luhn
@@ -46,6 +46,13 @@ _NUMBER = update(_M).where(_M.c.id == bindparam("member")).values(card_no=bindpa
 
 def by_openid(session: Session, openid: str) -> Member | None:
     return session.scalar(_BY_OPENID, {"openid": openid})
+
+
+def paid_by(openid: str):
+    """The member a WeChat Pay payer is: the openid is under the appid that took the
+    payment, the Official Account's or the mini-program's (openids differ per appid, so one
+    never matches another person's). A condition for the caller's locking SELECT."""
+    return or_(Member.openid == openid, Member.mini_openid == openid)
 
 
 def require(session: Session, openid: str) -> Member:

@@ -30,7 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.db import retrying
 from wx_member.models import Member, Order, Refund, utcnow
-from wx_member.services import coupon_returns, earn_rules, points, referrals, tiers
+from wx_member.services import coupon_returns, earn_rules, members, points, referrals, tiers
 from wx_member.services.errors import DomainError
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
@@ -126,7 +126,7 @@ def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentR
 def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
                     tz: ZoneInfo) -> PaymentResult:
     with session.begin():
-        member = _lock_member(session, Member.openid == notice.openid)
+        member = _lock_member(session, members.paid_by(notice.openid))
         existing = _order(session, notice.out_trade_no)
         if existing is not None:
             return _replayed_payment(existing, notice)

@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.db import retrying
 from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
+from wx_member.services import members
 from wx_member.services.errors import DomainError, InvalidAmount, UnknownMember
 from wx_member.services.orders import OrderMismatch, _lock_member
 from wx_member.wechat.pay import PaymentNotice
@@ -159,7 +160,7 @@ def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
 def _record_recharge(session: Session, notice: PaymentNotice, now: datetime) -> RechargeResult:
     no = notice.out_trade_no
     with session.begin():
-        member = _lock_member(session, Member.openid == notice.openid)
+        member = _lock_member(session, members.paid_by(notice.openid))
         existing = session.scalar(select(Order).where(Order.out_trade_no == no))
         if existing is not None:
             return _replayed(existing, notice)
