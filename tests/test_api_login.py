@@ -20,7 +20,7 @@ def _member(live, card_no) -> Member:
         return members.by_card(s, card_no)
 
 
-def test_first_login_creates_a_member_with_card_and_signup_points(api, live_api):
+def test_first_login_creates_a_member_with_card_signup_points_and_gift(api, live_api):
     me = api.login("oMini-new")
     assert me.body["created"] is True
     assert set(me.body) == {"token", "expires_in", "expires_at", "card_no", "created"}
@@ -30,9 +30,13 @@ def test_first_login_creates_a_member_with_card_and_signup_points(api, live_api)
     card = api.get("me/card", me).json()
     assert (card["card_no"], card["points"], card["tier_name"]) == (me.card_no, 10, "普通会员")
 
+    gifts = api.get("me/coupons", me).json()["coupons"]
+    assert [(c["text"], c["status"]) for c in gifts] == [("10元代金券", "available")]
+
     again = api.login("oMini-new")
     assert again.body["created"] is False and again.card_no == me.card_no
     assert api.get("me/card", again).json()["points"] == 10  # sign-up points once
+    assert api.get("me/coupons", again).json()["coupons"] == gifts  # and the gift once
     assert helpers.count(live_api, Member) == 1
 
 

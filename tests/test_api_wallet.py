@@ -34,6 +34,7 @@ def _codes(api, member, status: str | None = None, **params) -> list[str]:
 
 def test_coupons_are_listed_by_status_in_force_now(api, live_api):
     me = api.login("oWallet")
+    (signup,) = _codes(api, me)  # the sign-up gift of a new member
     with live_api.session() as s:
         latte = coupon_templates.add(s, TemplateSpec(name="拿铁兑换券", kind="item",
                                                      item="中杯拿铁", valid_days=7), by="t").id
@@ -50,7 +51,7 @@ def test_coupons_are_listed_by_status_in_force_now(api, live_api):
     voucher = _issue(live_api, me.card_no, VOUCHER, "w-voucher")
     item = _issue(live_api, me.card_no, latte, "w-item")
 
-    assert _codes(api, me) == _codes(api, me, "available") == [item, voucher]
+    assert _codes(api, me) == _codes(api, me, "available") == [item, voucher, signup]
     assert _codes(api, me, "used") == [used]
     assert _codes(api, me, "expired") == [overdue, lapsed]
     assert void not in str(api.get("me/coupons", me, params={"status": "expired"}).json())
@@ -85,8 +86,9 @@ def test_coupons_are_listed_by_status_in_force_now(api, live_api):
 
 def test_coupons_are_used_at_the_till_by_their_owner_only(api, live_api):
     alice, bob = api.login("oAliceC"), api.login("oBobC")
+    (alice_gift,), (bob_gift,) = _codes(api, alice), _codes(api, bob)  # sign-up gifts
     hers = _issue(live_api, alice.card_no, OFF_50_10, "c-alice")
-    assert _codes(api, bob) == []
+    assert _codes(api, bob) == [bob_gift]
     res = api.get(f"me/coupons/{hers}", bob)
     assert (res.status_code, res.json()) == (404, {"code": "COUPON_NOT_FOUND",
                                                    "message": "优惠券不存在。"})
@@ -99,7 +101,7 @@ def test_coupons_are_used_at_the_till_by_their_owner_only(api, live_api):
     res = api.post("cashier/coupons/redeem", json=body, headers=CASHIER)
     assert (res.status_code, res.json()) == (409, {"code": "COUPON_NOT_YOURS",
                                                    "message": "这张优惠券不属于您。"})
-    assert _codes(api, alice) == [hers]
+    assert _codes(api, alice) == [hers, alice_gift]
 
     body["code"] = member_code(api, alice)
     res = api.post("cashier/coupons/redeem", json={**body, "amount_fen": 4000}, headers=CASHIER)
@@ -114,7 +116,7 @@ def test_coupons_are_used_at_the_till_by_their_owner_only(api, live_api):
     res = api.post("cashier/coupons/redeem", json={**body, "order_no": "POS-8"}, headers=CASHIER)
     assert (res.status_code, res.json()) == (409, {"code": "COUPON_USED",
                                                    "message": "优惠券已使用。"})
-    assert (_codes(api, alice), _codes(api, alice, "used")) == ([], [hers])
+    assert (_codes(api, alice), _codes(api, alice, "used")) == ([alice_gift], [hers])
     res = api.post("cashier/coupons/redeem", json=body)
     assert (res.status_code, res.json()["code"]) == (401, "CASHIER_UNAUTHORIZED")
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import reading
 from wx_member.models import Member, utcnow
-from wx_member.services import channels, points, referrals, settings
+from wx_member.services import channels, coupons, points, referrals, settings
 from wx_member.services.errors import DomainError, UnknownMember
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
@@ -94,6 +94,8 @@ def login(session: Session, gateway: WeChatGateway, js_code: str, *, appid: str,
                                 source=scene or "miniapp")
                 if scene:
                     referrals.credit_referrer(session, member, scene)
+                # The sign-up gift, as a join through the Official Account gives it.
+                coupons.issue_signup(session, member, now)
                 return LoginResult(member, created=True, linked=False)
     raise AssertionError("a member with this mini-program openid vanished")
 
