@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -103,6 +104,14 @@ class _Server(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
         self.sandbox = sandbox
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hung up before its answer (a timed-out or killed sender) is what
+        # WeChat sees too: not worth socketserver's traceback on stderr.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            log.info("sandbox HTTP: %s hung up before the answer", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class Sandbox(SandboxState):
