@@ -29,7 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from servers import free_port  # noqa: E402
+from servers import cpu_seconds, free_port  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from wx_member import migrate  # noqa: E402
@@ -55,12 +55,6 @@ def start_sandbox() -> tuple[subprocess.Popen, str]:
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc, f"http://127.0.0.1:{port}/"
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of another process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def seed(rt, n: int, chunk: int = 20_000) -> float:
@@ -100,13 +94,13 @@ def main() -> None:
               f"{result.planned / plan_s:,.0f} rows/s", flush=True)
 
         started, cpu = time.perf_counter(), time.process_time()
-        sandbox_cpu = _cpu_seconds(sandbox.pid)
+        sandbox_cpu = cpu_seconds(sandbox.pid)
         with rt.sessions() as s:
             stats = deliveries.send_due(s, rt.gateway, rt.config.tz, now=NOW, batch=args.batch,
                                         workers=args.workers)
         send_s = time.perf_counter() - started
         cpu = time.process_time() - cpu
-        sandbox_cpu = _cpu_seconds(sandbox.pid) - sandbox_cpu
+        sandbox_cpu = cpu_seconds(sandbox.pid) - sandbox_cpu
         with rt.sessions() as s:
             counts = dict(s.execute(select(Delivery.status, func.count())
                                     .group_by(Delivery.status)).all())

@@ -15,6 +15,24 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _stat(path: Path) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat after the command name; None if the process ended."""
+    try:
+        return path.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU one process has used so far (Linux /proc; 0 elsewhere)."""
+    fields = _stat(Path(f"/proc/{pid}/stat"))
+    return _cpu(fields) if fields else 0.0
+
+
 def free_port() -> int:
     import socket
 
@@ -57,12 +75,9 @@ class Server:
         """CPU time (user + system) the workers have used so far (Linux /proc; 0 elsewhere)."""
         total = 0.0
         for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue  # a process that ended meanwhile
-            if int(fields[1]) == self.proc.pid:  # ppid: a worker of this master
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            fields = _stat(stat)
+            if fields and int(fields[1]) == self.proc.pid:  # ppid: a worker of this master
+                total += _cpu(fields)
         return total
 
     def stop(self) -> None:
