@@ -37,8 +37,8 @@ from servers import Server  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine  # noqa: E402
 from wx_member.models import Member, PointsLedger, utcnow  # noqa: E402
-from wx_member.services.access_tokens import issue_access  # noqa: E402
-from wx_member.services.members import card_number  # noqa: E402
+from wx_member.platform.access_tokens import issue_access  # noqa: E402
+from wx_member.members.membership import card_number  # noqa: E402
 
 
 def seed(url: str, n: int, chunk: int = 20_000) -> float:

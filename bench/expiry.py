@@ -35,7 +35,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine, make_session_factory  # noqa: E402
-from wx_member.services import points_expiry  # noqa: E402
+from wx_member.loyalty import points_expiry
 
 TZ = ZoneInfo("Asia/Shanghai")
 RUN_ON = date(2026, 12, 1)  # the local day of the run

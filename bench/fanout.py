@@ -36,7 +36,8 @@ from wx_member import migrate  # noqa: E402
 from wx_member.config import Config  # noqa: E402
 from wx_member.extensions import build_runtime  # noqa: E402
 from wx_member.models import Delivery, Member  # noqa: E402
-from wx_member.services import deliveries, push_jobs  # noqa: E402
+from wx_member.pushes import deliveries
+from wx_member.pushes import planners
 
 APPID, SECRET = "wxbench000000001", secrets.token_hex(8)
 NOW = (datetime(2026, 9, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -88,7 +89,7 @@ def main() -> None:
 
         started = time.perf_counter()
         with rt.sessions() as s:
-            result = push_jobs.plan(s, rt.pushes, "holiday", rt.config, now=NOW)
+            result = planners.plan(s, rt.pushes, "holiday", rt.config, now=NOW)
         plan_s = time.perf_counter() - started
         print(f"planned {result.planned:,} ({result.occasions}) in {plan_s:.1f} s: "
               f"{result.planned / plan_s:,.0f} rows/s", flush=True)

@@ -1,7 +1,8 @@
 """CLICK on a custom-menu button. Keys are the contract with the menu definition."""
 from handlers import Context
 from wx_member.replies import tier_name
-from wx_member.services import checkin, members
+from wx_member.members import checkin
+from wx_member.members import membership
 
 POINTS, CARD, CHECKIN = "POINTS", "CARD", "CHECKIN"
 
@@ -9,7 +10,7 @@ POINTS, CARD, CHECKIN = "POINTS", "CARD", "CHECKIN"
 def handle(session, msg, ctx: Context) -> str | None:
     if msg.key not in (POINTS, CARD, CHECKIN):
         return None
-    member = members.require(session, msg.source)
+    member = membership.require(session, msg.source)
     if msg.key == POINTS:
         return ctx.replies.render("points", points=member.points_balance, tier=tier_name(member.tier))
     if msg.key == CARD:

@@ -1,6 +1,6 @@
 """TEMPLATESENDJOBFINISH: WeChat's delivery report for a template message we sent."""
 from handlers import Context
-from wx_member.services import deliveries
+from wx_member.pushes import deliveries
 
 
 def handle(session, msg, ctx: Context) -> None:

@@ -90,21 +90,22 @@ def api(live_api, mini_sandbox) -> ApiClient:
 
 # -- data for the wallet tests, written through the services (as operators and tills do) --
 def member_id(live, card_no: str) -> int:
-    from wx_member.services import members
+    from wx_member.members import membership
 
     with live.session() as s:
-        return members.by_card(s, card_no).id
+        return membership.by_card(s, card_no).id
 
 
 def give_points(live, card_no: str, n: int, key: str) -> None:
-    from wx_member.services import members, points
+    from wx_member.members import membership
+    from wx_member.loyalty import points
 
     with live.session() as s, s.begin():
-        points.post(s, members.by_card(s, card_no), n, "adjust", key)
+        points.post(s, membership.by_card(s, card_no), n, "adjust", key)
 
 
 def add_gift(live, name: str, points: int, stock: int) -> int:
-    from wx_member.services import redemption
+    from wx_member.loyalty import redemption
 
     with live.session() as s:
         return redemption.add_gift(s, name, points, stock).id

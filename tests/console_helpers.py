@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import make_config, serve
-from wx_member.services import operators
+from wx_member.console import operators
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'

@@ -4,24 +4,25 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from wx_member.models import InboundEvent, Member, PointsLedger
-from wx_member.services import members, points
+from wx_member.members import membership
+from wx_member.loyalty import points
 
 
 def member(live, openid: str) -> Member | None:
     with live.session() as s:
-        return members.by_openid(s, openid)
+        return membership.by_openid(s, openid)
 
 
 def ledger(live, openid: str) -> list[PointsLedger]:
     with live.session() as s:
-        m = members.require(s, openid)
+        m = membership.require(s, openid)
         return list(s.scalars(select(PointsLedger).where(PointsLedger.member_id == m.id)
                               .order_by(PointsLedger.id)))
 
 
 def balance_and_sum(live, openid: str) -> tuple[int, int]:
     with live.session() as s:
-        m = members.require(s, openid)
+        m = membership.require(s, openid)
         return m.points_balance, points.ledger_sum(s, m.id)
 
 

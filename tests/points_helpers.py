@@ -7,7 +7,10 @@ from sqlalchemy import select
 
 from push_helpers import SHANGHAI, at  # noqa: F401  (re-exported for the tests)
 from wx_member.models import Member, PointsLedger
-from wx_member.services import members, points, points_expiry, settings
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.loyalty import points_expiry
+from wx_member.platform import settings
 
 
 def configure(session, **values: int) -> None:
@@ -17,7 +20,7 @@ def configure(session, **values: int) -> None:
 
 def join(session, openid: str, when: datetime) -> Member:
     with session.begin():
-        return members.join(session, openid, now=when).member
+        return membership.join(session, openid, now=when).member
 
 
 def earn(session, member: Member, n: int, key: str, when: datetime) -> PointsLedger:

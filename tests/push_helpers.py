@@ -13,7 +13,8 @@ from sqlalchemy import select
 from conftest import APPID, MCH_ID, make_config, serve
 
 from wx_member.models import Delivery
-from wx_member.services import deliveries, push_jobs
+from wx_member.pushes import deliveries
+from wx_member.pushes import planners
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATE_IDS = {"birthday": "TPL_BIRTHDAY", "points_expiry": "TPL_EXPIRY"}
@@ -40,7 +41,7 @@ def join(sim, openids, now: datetime, sandbox=None) -> None:
 
 def plan(live, kind: str, now: datetime):
     with live.session() as s:
-        return push_jobs.plan(s, live.rt.pushes, kind, live.config, now=now)
+        return planners.plan(s, live.rt.pushes, kind, live.config, now=now)
 
 
 def send(live, now: datetime, **kw):

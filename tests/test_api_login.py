@@ -12,12 +12,12 @@ import helpers
 from api_helpers import ApiClient, api, api_config, live_api, mini_sandbox  # noqa: F401
 from conftest import serve
 from wx_member.models import Member, PointsLedger
-from wx_member.services import members
+from wx_member.members import membership
 
 
 def _member(live, card_no) -> Member:
     with live.session() as s:
-        return members.by_card(s, card_no)
+        return membership.by_card(s, card_no)
 
 
 def test_first_login_creates_a_member_with_card_signup_points_and_gift(api, live_api):
@@ -44,7 +44,7 @@ def test_login_links_the_official_account_member_by_unionid(api, live_api):
     sim = live_api.simulator()
     sim.subscribe("oOA-linked")
     with live_api.session() as s, s.begin():
-        members.by_openid(s, "oOA-linked").unionid = "uUnion1"  # known from user/info
+        membership.by_openid(s, "oOA-linked").unionid = "uUnion1"  # known from user/info
     oa_card = helpers.member(live_api, "oOA-linked").card_no
 
     me = api.login("oMini-linked", unionid="uUnion1")

@@ -13,26 +13,29 @@ from sqlalchemy import select
 from api_helpers import (CASHIER_KEY, MINI_APPID, MINI_SECRET, SECRET_KEY, api,  # noqa: F401
                          api_config, live_api, mini_sandbox)
 from wx_member.models import Channel, Member, PointsLedger, SubscribeGrant, utcnow
-from wx_member.services import members, points, stored_value, tiers
-from wx_member.services.access_tokens import issue_access
-from wx_member.services.member_codes import issue as issue_code
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.payments import stored_value
+from wx_member.loyalty import tiers
+from wx_member.platform.access_tokens import issue_access
+from wx_member.members.member_codes import issue as issue_code
 
 SHANGHAI_OFFSET = timedelta(hours=8)
 
 
 def _row(live, card_no) -> Member:
     with live.session() as s:
-        return members.by_card(s, card_no)
+        return membership.by_card(s, card_no)
 
 
 def _post_points(live, card_no, delta, key, expires_at=None, reason="adjust"):
     with live.session() as s, s.begin():
-        points.post(s, members.by_card(s, card_no), delta, reason, key, expires_at=expires_at)
+        points.post(s, membership.by_card(s, card_no), delta, reason, key, expires_at=expires_at)
 
 
 def _spend(live, card_no, fen):
     with live.session() as s, s.begin():
-        m = members.by_card(s, card_no)
+        m = membership.by_card(s, card_no)
         m.total_spend_fen = fen
         s.flush()
         new = tiers.tier_for_spend(s, fen)
@@ -56,7 +59,7 @@ def test_card_shows_tier_progress_balance_and_what_lapses_first(api, live_api):
     # removed them yet), then 13 of the 35 that lapse on d1.
     _post_points(live_api, me.card_no, -20, "spent")  # balance 10 + 82 - 20 = 72
     with live_api.session() as s, s.begin():
-        stored_value.post(s, members.by_card(s, me.card_no), 12345, "recharge", "sv-card")
+        stored_value.post(s, membership.by_card(s, me.card_no), 12345, "recharge", "sv-card")
 
     card = api.get("me/card", me).json()
     assert (card["points"], card["balance_fen"]) == (72, 12345)
@@ -216,7 +219,7 @@ def test_expired_or_foreign_member_codes_are_refused(api, live_api):
     me = api.login("oCodes")
     cashier = {"X-Cashier-Key": CASHIER_KEY}
     with live_api.session() as s:
-        member_id = members.by_card(s, me.card_no).id
+        member_id = membership.by_card(s, me.card_no).id
         old = issue_code(s, SECRET_KEY, member_id, ttl=60, now=utcnow().timestamp() - 61)
     res = api.post("cashier/resolve", json={"code": old.token}, headers=cashier)
     assert (res.status_code, res.json()["code"]) == (400, "MEMBER_CODE_EXPIRED")
@@ -239,11 +242,13 @@ def test_subscribe_pushes_go_to_the_mini_program_openid(session, mini_sandbox):
     from wx_member.config import Config
     from wx_member.models import Delivery
     from wx_member.pushes.definitions import PushKind
-    from wx_member.services import miniapp, push_jobs, subscriptions
+    from wx_member.members import miniapp
+    from wx_member.pushes import planners
+    from wx_member.pushes import subscriptions
     from wx_member.wechat.gateway import WeChatGateway
 
     with session.begin():
-        oa_only = members.join(session, "oOA-only").member
+        oa_only = membership.join(session, "oOA-only").member
     session.expunge_all()
 
     gateway = WeChatGateway(api_config("sqlite://", mini_sandbox))
@@ -255,7 +260,7 @@ def test_subscribe_pushes_go_to_the_mini_program_openid(session, mini_sandbox):
                     urgent=False, fields={"thing1": Template("{{ card_no }}")}, text=None,
                     url=None, page="pages/card/index", sample={}, template_id="TPL_S")
     now = utcnow()
-    push_jobs.fan_out(session, push, "once", push_jobs.audience(push, now), Config(), now)
+    planners.fan_out(session, push, "once", planners.audience(push, now), Config(), now)
     with session.begin():
         rows = [(d.member_id, d.openid) for d in session.scalars(select(Delivery))]
     assert rows == [(mini.id, "oMini-push")]

@@ -13,7 +13,7 @@ from api_helpers import (CASHIER, ApiClient, add_gift, api, api_config, give_poi
                          live_api, member_code, member_id, mini_sandbox)
 from conftest import serve
 from wx_member.models import Gift, Member, PointsLedger, PointsRedemption
-from wx_member.services import points
+from wx_member.loyalty import points
 
 
 def _key() -> str:

@@ -9,8 +9,8 @@ import jwt
 
 from api_helpers import SECRET_KEY, api, live_api, mini_sandbox  # noqa: F401
 from wx_member.models import utcnow
-from wx_member.services import members
-from wx_member.services.access_tokens import issue_access
+from wx_member.members import membership
+from wx_member.platform.access_tokens import issue_access
 
 OWN_DATA = ("me/card", "me/points", "me/tiers", "me/profile", "me/referral/results",
             "me/subscriptions", "me/member-code", "me/coupons", "me/redemptions", "me/balance",
@@ -19,7 +19,7 @@ OWN_DATA = ("me/card", "me/points", "me/tiers", "me/profile", "me/referral/resul
 
 def _id(live, card_no) -> int:
     with live.session() as s:
-        return members.by_card(s, card_no).id
+        return membership.by_card(s, card_no).id
 
 
 def test_ids_in_the_request_do_not_change_whose_data_is_read(api, live_api):

@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 from api_helpers import (CASHIER, api, live_api, member_code, member_id,  # noqa: F401
                          mini_sandbox)
 from wx_member.models import Member, utcnow
-from wx_member.services import balance_payments, coupon_templates, coupons, stored_value
-from wx_member.services.coupon_templates import TemplateSpec
-from wx_member.services.points_expiry import local_date
+from wx_member.payments import balance_payments
+from wx_member.coupons import templates
+from wx_member.coupons import wallet
+from wx_member.payments import stored_value
+from wx_member.coupons.templates import TemplateSpec
+from wx_member.loyalty.points_expiry import local_date
 from wx_member.config import Config
 
 TZ = Config().tz
@@ -19,7 +22,7 @@ VOUCHER, OFF_50_10 = 1, 2  # seeded templates: 10元代金券, 满50减10 (30 da
 
 def _issue(live, card_no: str, template_id: int, key: str, days_ago: int = 0) -> str:
     with live.session() as s:
-        c = coupons.issue(s, card_no, template_id, key, by="test",
+        c = wallet.issue(s, card_no, template_id, key, by="test",
                           now=utcnow() - timedelta(days=days_ago))
         return c.code
 
@@ -36,18 +39,18 @@ def test_coupons_are_listed_by_status_in_force_now(api, live_api):
     me = api.login("oWallet")
     (signup,) = _codes(api, me)  # the sign-up gift of a new member
     with live_api.session() as s:
-        latte = coupon_templates.add(s, TemplateSpec(name="拿铁兑换券", kind="item",
+        latte = templates.add(s, TemplateSpec(name="拿铁兑换券", kind="item",
                                                      item="中杯拿铁", valid_days=7), by="t").id
     lapsed = _issue(live_api, me.card_no, VOUCHER, "w-lapsed", days_ago=40)
     with live_api.session() as s:
-        assert coupons.expire_due(s) == 1  # the daily job wrote this one
+        assert wallet.expire_due(s) == 1  # the daily job wrote this one
     overdue = _issue(live_api, me.card_no, VOUCHER, "w-overdue", days_ago=31)  # not yet
     used = _issue(live_api, me.card_no, OFF_50_10, "w-used")
     with live_api.session() as s:
-        coupons.redeem(s, used, me.card_no, "ORDER-1", 6000)
+        wallet.redeem(s, used, me.card_no, "ORDER-1", 6000)
     void = _issue(live_api, me.card_no, VOUCHER, "w-void")
     with live_api.session() as s:
-        coupons.void(s, void, "issued by mistake", by="test")
+        wallet.void(s, void, "issued by mistake", by="test")
     voucher = _issue(live_api, me.card_no, VOUCHER, "w-voucher")
     item = _issue(live_api, me.card_no, latte, "w-item")
 

@@ -9,8 +9,9 @@ import pytest
 
 from coupon_helpers import factory, join
 from test_cli import run
-from wx_member.services import balance_payments, stored_value
-from wx_member.services.errors import InvalidAmount, UnknownMember
+from wx_member.payments import balance_payments
+from wx_member.payments import stored_value
+from wx_member.platform.errors import InvalidAmount, UnknownMember
 
 
 def topped_up(session, openid: str, fen: int):

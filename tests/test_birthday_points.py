@@ -10,7 +10,9 @@ import pytest
 from conftest import make_config, serve
 from pay_helpers import balance_and_sum, ledger_rows, member
 from push_helpers import TEMPLATE_IDS, at, join, plan, send
-from wx_member.services import birthday_bonus, members, settings
+from wx_member.loyalty import birthday_bonus
+from wx_member.members import membership
+from wx_member.platform import settings
 
 
 @pytest.fixture
@@ -21,7 +23,7 @@ def app(db_url, sandbox):
 def born(live, **birthdays):
     with live.session() as s, s.begin():
         for openid, day in birthdays.items():
-            members.require(s, openid).birthday = at(f"{day} 12:00")
+            membership.require(s, openid).birthday = at(f"{day} 12:00")
 
 
 def credit(live, day: str) -> int:

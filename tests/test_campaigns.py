@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from conftest import make_config, serve
 from push_helpers import at, rows, send
 from wx_member.models import AuditLog, Campaign, Coupon, Delivery, Member, MemberTag, utcnow
-from wx_member.services import campaigns, settings
-from wx_member.services.campaigns import CampaignSpec, InvalidCampaign
-from wx_member.services.coupon_templates import UnknownTemplate
-from wx_member.services.segments import InvalidSegment
+from wx_member.pushes import campaigns
+from wx_member.platform import settings
+from wx_member.pushes.campaigns import CampaignSpec, InvalidCampaign
+from wx_member.coupons.templates import UnknownTemplate
+from wx_member.insights.segments import InvalidSegment
 
 CREATED = at("2026-12-01 09:00")
 SENDS = at("2026-12-05 10:00")  # Saturday 10:00 in Shanghai

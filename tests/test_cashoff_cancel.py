@@ -9,8 +9,9 @@ from points_helpers import SHANGHAI, at, balance_and_sum, configure, earn, expir
 from test_balance_earning import wechat_pay, wechat_refund
 from test_cli import run as cli
 from wx_member.models import PointsLedger, PointsRedemption
-from wx_member.services import points_expiry, redemption
-from wx_member.services.errors import InvalidAmount
+from wx_member.loyalty import points_expiry
+from wx_member.loyalty import redemption
+from wx_member.platform.errors import InvalidAmount
 
 
 def member_with(session, openid: str, n: int, when=at("2026-06-01 10:00")):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from wx_member.services import channels
-from wx_member.services.errors import ChannelExists
+from wx_member.members import channels
+from wx_member.platform.errors import ChannelExists
 from wx_member.wechat.gateway import GatewayError
 
 

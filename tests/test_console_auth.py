@@ -10,7 +10,7 @@ from console_helpers import PASSWORD, Browser, add_operator, console, logged_in 
 from conftest import make_config, serve
 
 from wx_member.models import AuditLog, LoginAttempt, Operator
-from wx_member.services import operators
+from wx_member.console import operators
 
 BIN = Path(sys.executable).parent / "wx-member"
 

@@ -18,7 +18,8 @@ from helpers import balance_and_sum, member
 from sqlalchemy import select
 
 from wx_member.models import Campaign, Channel
-from wx_member.services import member_admin, settings
+from wx_member.console import member_admin
+from wx_member.platform import settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -15,7 +15,9 @@ from push_helpers import TEMPLATE_IDS
 
 from wx_member import scheduler
 from wx_member.models import AuditLog, Campaign, Delivery
-from wx_member.services import campaigns, member_admin, settings
+from wx_member.pushes import campaigns
+from wx_member.console import member_admin
+from wx_member.platform import settings
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
 
 from wx_member.models import AuditLog, Channel
-from wx_member.services import kpis, orders
+from wx_member.insights import kpis
+from wx_member.payments import orders
 from wx_member.wechat.pay import PaymentNotice
 
 

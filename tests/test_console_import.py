@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 from console_helpers import console, logged_in  # noqa: F401  (fixture)
 from helpers import member
 from wx_member.models import Member, MemberTag
-from wx_member.services import balance_payments, coupons, stored_value
+from wx_member.payments import balance_payments
+from wx_member.coupons import wallet
+from wx_member.payments import stored_value
 
 CSV = "openid,phone,birthday,tags\noImp1,13800138000,1990-05-20,VIP\noImp2,,,\n"
 
@@ -16,7 +18,7 @@ def test_profile_shows_coupons_and_stored_value(console):
     console.simulator().subscribe("oAmy")  # joining issues the sign-up voucher (template 1)
     amy = member(console, "oAmy")
     with console.session() as s:
-        coupons.issue(s, "oAmy", 2, "gift-1", by="test")
+        wallet.issue(s, "oAmy", 2, "gift-1", by="test")
     with console.session() as s, s.begin():
         stored_value.post(s, s.get(Member, amy.id), 50000, "recharge", "recharge:T900",
                           order_no="T900")

@@ -12,7 +12,7 @@ from console_helpers import Browser, console, logged_in  # noqa: F401
 from helpers import balance_and_sum, member
 
 from wx_member.models import AuditLog, Delivery, MemberTag
-from wx_member.services import orders
+from wx_member.payments import orders
 from wx_member.wechat.pay import PaymentNotice
 
 

@@ -6,7 +6,7 @@ import pytest
 from console_helpers import console, logged_in  # noqa: F401
 
 from wx_member.models import AuditLog, MenuVersion
-from wx_member.services import menus
+from wx_member.console import menus
 
 GOOD = {"button": [
     {"type": "click", "name": "会员卡", "key": "CARD"},

@@ -5,7 +5,7 @@ from console_helpers import console, logged_in  # noqa: F401
 from helpers import balance_and_sum
 
 from wx_member.models import AuditLog
-from wx_member.services import settings
+from wx_member.platform import settings
 
 
 def test_admin_changes_a_rule_audited_and_used_by_the_next_join(console):

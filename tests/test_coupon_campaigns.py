@@ -10,17 +10,18 @@ from sqlalchemy import update
 
 from coupon_helpers import T0, coupons_of, events, factory, join
 from wx_member.models import Member
-from wx_member.services import coupon_campaigns, coupons
+from wx_member.coupons import bulk_issue
+from wx_member.coupons import wallet
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_campaign_to_a_list_issues_once_per_member(session):
     a, b = join(session, "oA"), join(session, "oB", tier="gold")
-    r = coupon_campaigns.issue_campaign(session, 4, "double11", member_ids=[a.id, b.id, b.id, 999],
+    r = bulk_issue.issue_campaign(session, 4, "double11", member_ids=[a.id, b.id, b.id, 999],
                                         now=T0)
     assert (r.issued, r.already, r.below_tier, r.unknown) == (1, 0, 1, 1)  # 金卡 only
-    again = coupon_campaigns.issue_campaign(session, 4, "double11", member_ids=[b.id], now=T0)
+    again = bulk_issue.issue_campaign(session, 4, "double11", member_ids=[b.id], now=T0)
     assert (again.issued, again.already) == (0, 1)
     (c,) = coupons_of(session, b.id, "campaign")
     assert c.cause == f"campaign:double11:{b.id}" and c.template_id == 4
@@ -29,10 +30,10 @@ def test_campaign_to_a_list_issues_once_per_member(session):
 
 
 def test_campaign_to_a_tier_and_up_in_batches(session, monkeypatch):
-    monkeypatch.setattr(coupon_campaigns, "BATCH", 2)
+    monkeypatch.setattr(bulk_issue, "BATCH", 2)
     tiers = ["normal", "silver", "gold", "silver", "diamond"]
     people = [join(session, f"o{i}", tier=t) for i, t in enumerate(tiers)]
-    r = coupon_campaigns.issue_campaign(session, 2, "autumn", min_tier="silver", now=T0)
+    r = bulk_issue.issue_campaign(session, 2, "autumn", min_tier="silver", now=T0)
     assert (r.issued, r.already, r.below_tier) == (4, 0, 0)
     got = [bool(coupons_of(session, m.id, "campaign")) for m in people]
     assert got == [False, True, True, True, True]
@@ -44,7 +45,7 @@ def test_the_same_campaign_run_twice_at_once_issues_once(session):
 
     def run(_):
         with sessions() as s:
-            return coupon_campaigns.issue_campaign(s, 2, "race", member_ids=ids, now=T0)
+            return bulk_issue.issue_campaign(s, 2, "race", member_ids=ids, now=T0)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(run, range(2)))
@@ -67,19 +68,19 @@ def test_birthday_coupons_on_the_local_day_once_a_year(session):
         born(session, m, 12, day)
     # 2 December 00:10 in Shanghai is still 1 December in UTC.
     now = datetime(2026, 12, 2, 0, 10, tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    r = coupon_campaigns.issue_birthday_coupons(session, SHANGHAI, now=now)
+    r = bulk_issue.issue_birthday_coupons(session, SHANGHAI, now=now)
     assert (r.issued, r.below_tier) == (1, 1)  # the coffee is for 银卡 and up
     (c,) = coupons_of(session, silver.id, "birthday")
     assert c.cause == f"birthday:{silver.id}:2026" and c.template_id == 5
-    assert coupon_campaigns.issue_birthday_coupons(session, SHANGHAI, now=now).issued == 0
+    assert bulk_issue.issue_birthday_coupons(session, SHANGHAI, now=now).issued == 0
     # The single-member function the birthday push could call: once per year as well.
     with session.begin():
-        assert coupons.issue_birthday_coupon(session, silver, 2026, now=now) is None
-        assert coupons.issue_birthday_coupon(session, silver, 2027, now=now) is not None
+        assert wallet.issue_birthday_coupon(session, silver, 2026, now=now) is None
+        assert wallet.issue_birthday_coupon(session, silver, 2027, now=now) is not None
 
 
 def test_leap_day_birthdays_get_their_coupon_on_28_february(session):
     leap = join(session, "oLeap", tier="silver")
     born(session, leap, 2, 29)
     feb28 = datetime(2027, 2, 28, 2, 0)
-    assert coupon_campaigns.issue_birthday_coupons(session, SHANGHAI, now=feb28).issued == 1
+    assert bulk_issue.issue_birthday_coupons(session, SHANGHAI, now=feb28).issued == 1

@@ -9,8 +9,8 @@ from coupon_helpers import coupons_of, events
 from helpers import member
 from test_cli import run
 from wx_member import scheduler
-from wx_member.services import coupon_templates as ct
-from wx_member.services import coupons
+from wx_member.coupons import templates as ct
+from wx_member.coupons import wallet
 
 
 def test_daily_jobs_are_scheduled_and_the_expiry_job_expires(live, sim):
@@ -24,7 +24,7 @@ def test_daily_jobs_are_scheduled_and_the_expiry_job_expires(live, sim):
         old = ct.add(s, ct.TemplateSpec(name="旧券", kind="amount_off", amount_off_fen=500,
                                         valid_from=datetime(2020, 1, 1),
                                         valid_until=datetime(2020, 2, 1)), by="test")
-        c = coupons.issue(s, "oAlice", old.id, key="old", by="t", now=datetime(2020, 1, 5))
+        c = wallet.issue(s, "oAlice", old.id, key="old", by="t", now=datetime(2020, 1, 5))
     scheduler.coupon_expiry_job()
     scheduler.birthday_coupons_job()  # nobody's birthday is set: issues nothing, no error
     with live.session() as s:

@@ -8,9 +8,10 @@ import pytest
 
 from coupon_helpers import T0, coupons_of, events, factory, join, later, n_events
 from helpers import member
-from wx_member.services import coupon_templates as ct
-from wx_member.services import coupons, settings
-from wx_member.services.errors import InvalidSetting, UnknownMember
+from wx_member.coupons import templates as ct
+from wx_member.coupons import wallet
+from wx_member.platform import settings
+from wx_member.platform.errors import InvalidSetting, UnknownMember
 
 
 def add(session, **kw):
@@ -71,14 +72,14 @@ def test_what_a_member_reads_on_a_coupon():
 
 def test_operator_issue_is_once_per_key_and_respects_the_tier(session):
     bob = join(session, "oBob")
-    c = coupons.issue(session, "oBob", 2, key="apology-17", by="ops", note="等太久")
+    c = wallet.issue(session, "oBob", 2, key="apology-17", by="ops", note="等太久")
     assert c.status == "available" and len(c.code) == 12
-    assert coupons.issue(session, bob.card_no, 2, key="apology-17", by="ops") is None
-    with pytest.raises(coupons.TierTooLow) as refused:
-        coupons.issue(session, "oBob", 4, key="gold-only", by="ops")
+    assert wallet.issue(session, bob.card_no, 2, key="apology-17", by="ops") is None
+    with pytest.raises(wallet.TierTooLow) as refused:
+        wallet.issue(session, "oBob", 4, key="gold-only", by="ops")
     assert refused.value.user_message == "该优惠券限金卡会员及以上。"
     with pytest.raises(UnknownMember):
-        coupons.issue(session, "oNobody", 2, key="x", by="ops")
+        wallet.issue(session, "oNobody", 2, key="x", by="ops")
     assert [x.cause for x in coupons_of(session, bob.id, "operator")] == ["operator:apology-17"]
 
 
@@ -86,57 +87,57 @@ def test_discounts_of_each_kind(session):
     join(session, "oCara", tier="silver")
     pct = add(session, kind="percent_off", amount_off_fen=None, percent_off=20, cap_fen=1500)
     item = add(session, kind="item", amount_off_fen=None, item="中杯咖啡")
-    full = coupons.issue(session, "oCara", 2, key="a", by="t", now=T0)
-    part = coupons.issue(session, "oCara", pct.id, key="b", by="t", now=T0)
-    free = coupons.issue(session, "oCara", item.id, key="c", by="t", now=T0)
-    assert coupons.redeem(session, full.code, "oCara", "O1", 5000, now=later(days=1)).discount_fen == 1000
+    full = wallet.issue(session, "oCara", 2, key="a", by="t", now=T0)
+    part = wallet.issue(session, "oCara", pct.id, key="b", by="t", now=T0)
+    free = wallet.issue(session, "oCara", item.id, key="c", by="t", now=T0)
+    assert wallet.redeem(session, full.code, "oCara", "O1", 5000, now=later(days=1)).discount_fen == 1000
     # 20% of 59.99 = 11.998 → 11.99 (rounded down); 20% of 100 = 20, capped at 15.
-    assert coupons.redeem(session, part.code, "oCara", "O2", 5999, now=later(days=1)).discount_fen == 1199
-    r = coupons.redeem(session, free.code, "oCara", "O3", 1, now=later(days=1))
+    assert wallet.redeem(session, part.code, "oCara", "O2", 5999, now=later(days=1)).discount_fen == 1199
+    r = wallet.redeem(session, free.code, "oCara", "O3", 1, now=later(days=1))
     assert (r.discount_fen, r.item) == (0, "中杯咖啡")
 
 
 def test_redeeming_twice_on_one_order_answers_the_same_and_writes_once(session):
     join(session, "oDan")
-    c = coupons.issue(session, "oDan", 2, key="k", by="t", now=T0)
-    first = coupons.redeem(session, c.code, "oDan", "T100", 8000, now=later(hours=1))
-    again = coupons.redeem(session, c.code.lower(), "oDan", "T100", 8000, now=later(hours=2))
+    c = wallet.issue(session, "oDan", 2, key="k", by="t", now=T0)
+    first = wallet.redeem(session, c.code, "oDan", "T100", 8000, now=later(hours=1))
+    again = wallet.redeem(session, c.code.lower(), "oDan", "T100", 8000, now=later(hours=2))
     assert (first.replayed, again.replayed) == (False, True)
     assert first.discount_fen == again.discount_fen == 1000
     assert events(session, c.id) == [(None, "available", "operator"),
                                      ("available", "used", "redeem")]
-    with pytest.raises(coupons.CouponUsed) as refused:
-        coupons.redeem(session, c.code, "oDan", "T200", 8000, now=later(hours=3))
+    with pytest.raises(wallet.CouponUsed) as refused:
+        wallet.redeem(session, c.code, "oDan", "T200", 8000, now=later(hours=3))
     assert refused.value.user_message == "优惠券已使用。"
 
 
 @pytest.mark.parametrize("case, error, message", [
-    ("not-owner", coupons.CouponNotYours, "这张优惠券不属于您。"),
-    ("min-spend", coupons.BelowMinimumSpend, "满50元可用，本单未达到使用门槛。"),
-    ("too-early", coupons.CouponNotYetValid, "优惠券尚未到使用时间。"),
-    ("too-late", coupons.CouponExpired, "优惠券已过期。"),
-    ("tier", coupons.TierTooLow, "该优惠券限银卡会员及以上使用。"),
-    ("void", coupons.CouponVoid, "优惠券已作废。"),
-    ("unknown", coupons.CouponNotFound, "优惠券不存在。"),
+    ("not-owner", wallet.CouponNotYours, "这张优惠券不属于您。"),
+    ("min-spend", wallet.BelowMinimumSpend, "满50元可用，本单未达到使用门槛。"),
+    ("too-early", wallet.CouponNotYetValid, "优惠券尚未到使用时间。"),
+    ("too-late", wallet.CouponExpired, "优惠券已过期。"),
+    ("tier", wallet.TierTooLow, "该优惠券限银卡会员及以上使用。"),
+    ("void", wallet.CouponVoid, "优惠券已作废。"),
+    ("unknown", wallet.CouponNotFound, "优惠券不存在。"),
 ])
 def test_refused_redemptions_change_nothing(session, case, error, message):
     window = add(session, min_spend_fen=5000, valid_days=None, valid_from=later(days=1),
                  valid_until=later(days=8))
     join(session, "oEve", tier="silver")
     join(session, "oMallory")
-    c = coupons.issue(session, "oEve", 3 if case == "tier" else window.id, key="k", by="t",
+    c = wallet.issue(session, "oEve", 3 if case == "tier" else window.id, key="k", by="t",
                       now=T0)
     if case == "tier":  # a refund took Eve back to 普通 after the coupon was issued
         join(session, "oEve", tier="normal")
     if case == "void":
-        coupons.void(session, c.code, "发错了", by="ops")
+        wallet.void(session, c.code, "发错了", by="ops")
     args = {"code": c.code, "who": "oEve", "amount": 6000, "now": later(days=2)}
     args.update({"not-owner": {"who": "oMallory"}, "min-spend": {"amount": 4999},
                  "too-early": {"now": later(hours=23)}, "too-late": {"now": later(days=8)},
                  "unknown": {"code": "NOPE"}}.get(case, {}))
     before = n_events(session)
     with pytest.raises(error) as refused:
-        coupons.redeem(session, args["code"], args["who"], "T1", args["amount"], now=args["now"])
+        wallet.redeem(session, args["code"], args["who"], "T1", args["amount"], now=args["now"])
     assert refused.value.user_message == message
     assert n_events(session) == before
     (after,) = coupons_of(session, c.member_id, "operator")
@@ -145,14 +146,14 @@ def test_refused_redemptions_change_nothing(session, case, error, message):
 
 def test_concurrent_redemptions_of_one_coupon_exactly_one_wins(session):
     join(session, "oFay")
-    c = coupons.issue(session, "oFay", 2, key="k", by="t", now=T0)
+    c = wallet.issue(session, "oFay", 2, key="k", by="t", now=T0)
     sessions = factory(session)
 
     def cashier(i: int):
         with sessions() as s:
             try:
-                return coupons.redeem(s, c.code, "oFay", f"T{i}", 6000, now=later(hours=1))
-            except coupons.CouponUsed:
+                return wallet.redeem(s, c.code, "oFay", f"T{i}", 6000, now=later(hours=1))
+            except wallet.CouponUsed:
                 return None
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -165,26 +166,26 @@ def test_concurrent_redemptions_of_one_coupon_exactly_one_wins(session):
 
 def test_expiry_job_is_set_based_once_only_and_final(session):
     join(session, "oGus")
-    soon = coupons.issue(session, "oGus", 2, key="a", by="t", now=T0)  # 30 days
-    used = coupons.issue(session, "oGus", 2, key="b", by="t", now=T0)
-    coupons.redeem(session, used.code, "oGus", "T1", 5000, now=later(days=1))
-    assert coupons.expire_due(session, now=later(days=30, seconds=-1)) == 0
+    soon = wallet.issue(session, "oGus", 2, key="a", by="t", now=T0)  # 30 days
+    used = wallet.issue(session, "oGus", 2, key="b", by="t", now=T0)
+    wallet.redeem(session, used.code, "oGus", "T1", 5000, now=later(days=1))
+    assert wallet.expire_due(session, now=later(days=30, seconds=-1)) == 0
     # The sign-up voucher and `soon` are due; the used one stays used.
-    assert coupons.expire_due(session, now=later(days=30), batch=1) == 2
-    assert coupons.expire_due(session, now=later(days=31)) == 0
+    assert wallet.expire_due(session, now=later(days=30), batch=1) == 2
+    assert wallet.expire_due(session, now=later(days=31)) == 0
     statuses = {c.cause: c.status for c in coupons_of(session, soon.member_id)}
     assert sorted(statuses.values()) == ["expired", "expired", "used"]
     assert events(session, soon.id)[-1] == ("available", "expired", "expire")
-    with pytest.raises(coupons.CouponExpired):
-        coupons.redeem(session, soon.code, "oGus", "T2", 5000, now=later(days=29))
+    with pytest.raises(wallet.CouponExpired):
+        wallet.redeem(session, soon.code, "oGus", "T2", 5000, now=later(days=29))
 
 
 def test_void_needs_a_reason_and_only_takes_available_coupons(session):
     join(session, "oHal")
-    c = coupons.issue(session, "oHal", 2, key="a", by="t", now=T0)
-    with pytest.raises(coupons.InvalidAmount):
-        coupons.void(session, c.code, " ", by="ops")
-    coupons.void(session, c.code, "发错了", by="ops")
-    with pytest.raises(coupons.CouponVoid):
-        coupons.void(session, c.code, "again", by="ops")
+    c = wallet.issue(session, "oHal", 2, key="a", by="t", now=T0)
+    with pytest.raises(wallet.InvalidAmount):
+        wallet.void(session, c.code, " ", by="ops")
+    wallet.void(session, c.code, "发错了", by="ops")
+    with pytest.raises(wallet.CouponVoid):
+        wallet.void(session, c.code, "again", by="ops")
     assert events(session, c.id)[-1] == ("available", "void", "void")

@@ -11,8 +11,10 @@ import pytest
 from pay_helpers import balance_and_sum, ledger_rows, member, order, refunds
 from test_cli import run
 from wx_member.models import EarnRule
-from wx_member.services import earn_rules, settings, tiers
-from wx_member.services.earn_rules import InvalidRule
+from wx_member.loyalty import earn_rules
+from wx_member.platform import settings
+from wx_member.loyalty import tiers
+from wx_member.loyalty.earn_rules import InvalidRule
 
 TUESDAY, WEDNESDAY = date(2026, 11, 24), date(2026, 11, 25)
 

@@ -18,7 +18,11 @@ from sqlalchemy.exc import OperationalError
 from wx_member import migrate
 from wx_member.db import make_engine, make_session_factory, reading
 from wx_member.models import Coupon, Member, utcnow
-from wx_member.services import channels, coupons, member_card, members, settings
+from wx_member.members import channels
+from wx_member.coupons import wallet
+from wx_member.members import card_view
+from wx_member.members import membership
+from wx_member.platform import settings
 
 
 def _columns(obj) -> dict:
@@ -27,7 +31,7 @@ def _columns(obj) -> dict:
 
 def test_a_new_member_and_coupon_hold_what_the_database_holds(session):
     with session.begin():
-        result = members.join(session, "oFresh", scene="poster_9", now=datetime(2026, 5, 1, 8))
+        result = membership.join(session, "oFresh", scene="poster_9", now=datetime(2026, 5, 1, 8))
     assert result.created and result.coupon == "10元代金券"
     seen = _columns(result.member)
     coupon = session.scalar(select(Coupon).where(Coupon.member_id == result.member.id))
@@ -36,24 +40,24 @@ def test_a_new_member_and_coupon_hold_what_the_database_holds(session):
     assert _columns(session.get(Member, seen["id"])) == seen
     assert _columns(session.get(Coupon, issued["id"])) == issued
     assert seen["tier"] == "normal" and seen["points_balance"] == 10
-    assert seen["card_no"] == members.card_number(seen["id"])
+    assert seen["card_no"] == membership.card_number(seen["id"])
 
 
 def test_changes_to_a_joined_member_in_the_same_transaction_are_kept(session):
     with session.begin():
-        member = members.join(session, "oLater").member
+        member = membership.join(session, "oLater").member
         member.phone = "13800000000"  # an ORM change to the object the Core insert built
     session.expunge_all()
-    assert members.by_openid(session, "oLater").phone == "13800000000"
+    assert membership.by_openid(session, "oLater").phone == "13800000000"
 
 
 def test_a_setting_changed_between_two_events_applies_to_the_second(session, db_url):
     other = make_session_factory(make_engine(db_url))()
     with session.begin():
-        first = members.join(session, "oFirst").signup_points
+        first = membership.join(session, "oFirst").signup_points
     settings.change(other, "signup_points", 25, by="test")
     with session.begin():
-        second = members.join(session, "oSecond").signup_points
+        second = membership.join(session, "oSecond").signup_points
     other.close()
     assert (first, second) == (10, 25)
 
@@ -61,12 +65,12 @@ def test_a_setting_changed_between_two_events_applies_to_the_second(session, db_
 def test_a_scene_joined_before_its_channel_existed_counts_for_it_once_created(live, sim):
     sim.subscribe("oEarly", scene="late_store")
     with live.session() as s:
-        assert members.by_openid(s, "oEarly").channel_id is None
+        assert membership.by_openid(s, "oEarly").channel_id is None
         created = channels.create(s, live.rt.gateway, scene="late_store", name="新店",
                                   kind="store")
     sim.subscribe("oOnTime", scene="late_store")
     with live.session() as s:
-        assert members.by_openid(s, "oOnTime").channel_id == created.id
+        assert membership.by_openid(s, "oOnTime").channel_id == created.id
 
 
 # -- reads beside a writer (SQLite) --------------------------------------------------------
@@ -82,7 +86,7 @@ def sqlite_file(tmp_path):
     event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA busy_timeout=0"))
     sessions = make_session_factory(engine)
     with sessions() as s, s.begin():
-        member_id = members.join(s, "oReader").member.id
+        member_id = membership.join(s, "oReader").member.id
     yield path, sessions, member_id
     engine.dispose()
 
@@ -93,13 +97,13 @@ def test_my_card_reads_while_another_process_holds_the_write_lock(sqlite_file):
     writer.execute("BEGIN IMMEDIATE")  # another worker in the middle of a join
     try:
         with sessions() as s:
-            card = member_card.card(s, member_id, ZoneInfo("Asia/Shanghai"))
+            card = card_view.card(s, member_id, ZoneInfo("Asia/Shanghai"))
             assert card.points == 10
-            entries, _ = member_card.points_page(s, member_id, None, 10)
+            entries, _ = card_view.points_page(s, member_id, None, 10)
             assert [e.reason for e in entries] == ["signup"]
         with sessions() as s, pytest.raises(OperationalError, match="locked"):
             with s.begin():  # a use case that writes waits its turn (here: fails at once)
-                coupons.holder(s, "oReader")
+                wallet.holder(s, "oReader")
     finally:
         writer.rollback()
         writer.close()
@@ -117,7 +121,7 @@ def test_a_write_waits_for_another_process_to_release_the_write_lock(tmp_path):
     release.start()
     try:
         with make_session_factory(engine)() as s, s.begin():
-            joined = members.join(s, "oPatient")  # waits for the lock, then sees the commit
+            joined = membership.join(s, "oPatient")  # waits for the lock, then sees the commit
         assert joined.signup_points == 7
     finally:
         release.join()

@@ -5,7 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from helpers import balance_and_sum, count, counts, ledger, member
 from wx_member.models import InboundEvent, PointsLedger
-from wx_member.services import channels, members, settings
+from wx_member.members import channels
+from wx_member.members import membership
+from wx_member.platform import settings
 
 
 def make_channel(live, scene="store_01", name="人民路门店", kind="store"):
@@ -19,7 +21,7 @@ def test_subscribe_by_channel_qr_creates_member_card_and_signup_points(live, sim
     assert r.status == 200
     m = member(live, "oAlice")
     assert m is not None and m.subscribed
-    assert members.is_card_number(m.card_no)
+    assert membership.is_card_number(m.card_no)
     assert m.scene == "store_01" and m.channel_id is not None
     assert m.card_no in r.reply["Content"] and "10" in r.reply["Content"]
     assert [(row.delta, row.reason) for row in ledger(live, "oAlice")] == [(10, "signup")]
@@ -40,8 +42,8 @@ def test_card_numbers_are_distinct_and_check_digit_valid(live, sim):
     for i in range(5):
         sim.subscribe(f"oUser{i}")
     cards = [member(live, f"oUser{i}").card_no for i in range(5)]
-    assert len(set(cards)) == 5 and all(members.is_card_number(c) for c in cards)
-    assert not members.is_card_number(cards[0][:-1] + str((int(cards[0][-1]) + 1) % 10))
+    assert len(set(cards)) == 5 and all(membership.is_card_number(c) for c in cards)
+    assert not membership.is_card_number(cards[0][:-1] + str((int(cards[0][-1]) + 1) % 10))
 
 
 def test_wechat_retries_are_counted_once(live, sim):

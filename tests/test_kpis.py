@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wx_member.models import Delivery, Member, Order, QrScan
-from wx_member.services import kpis, rfm
+from wx_member.insights import kpis
+from wx_member.insights import rfm
 
 SH = ZoneInfo("Asia/Shanghai")
 PERIOD = kpis.Period(date(2026, 11, 1), date(2026, 11, 7), SH)  # UTC 10-31 16:00 → 11-07 16:00

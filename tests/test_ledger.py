@@ -4,13 +4,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from wx_member.services import members, points
-from wx_member.services.errors import InsufficientPoints, InvalidAmount
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.platform.errors import InsufficientPoints, InvalidAmount
 
 
 def new_member(session, openid="oL"):
     with session.begin():
-        return members.join(session, openid).member
+        return membership.join(session, openid).member
 
 
 def test_adjust_moves_balance_with_a_ledger_row_and_is_idempotent(session):
@@ -39,7 +40,7 @@ def test_debit_beyond_balance_is_refused_and_changes_nothing(session):
     with pytest.raises(InsufficientPoints):
         points.adjust(session, m, -11, "扣减", key="t2", by="ops")
     session.expire_all()
-    m = members.by_openid(session, "oL")
+    m = membership.by_openid(session, "oL")
     assert (m.points_balance, points.ledger_sum(session, m.id)) == (10, 10)
     assert len(points.history(session, m.id)) == 1
 
@@ -47,7 +48,7 @@ def test_debit_beyond_balance_is_refused_and_changes_nothing(session):
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(st.tuples(st.integers(-30, 30).filter(bool), st.integers(0, 5)), max_size=25))
 def test_balance_always_equals_ledger_sum_and_never_negative(session, ops):
-    m = members.by_openid(session, "oH")
+    m = membership.by_openid(session, "oH")
     session.rollback()  # end the read: each use case is its own transaction
     m = m or new_member(session, "oH")
     for delta, key in ops:  # repeated keys are replays
@@ -56,5 +57,5 @@ def test_balance_always_equals_ledger_sum_and_never_negative(session, ops):
         except InsufficientPoints:
             pass
         session.expire_all()
-        assert members.by_openid(session, "oH").points_balance == points.ledger_sum(session, m.id) >= 0
+        assert membership.by_openid(session, "oH").points_balance == points.ledger_sum(session, m.id) >= 0
         session.rollback()

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from test_cli import run
 from wx_member.models import AuditLog, Member, MemberTag, PointsLedger
-from wx_member.services import member_import, members
-from wx_member.services.member_import import InvalidImport
+from wx_member.members import member_import
+from wx_member.members import membership
+from wx_member.members.member_import import InvalidImport
 
 GOOD = """openid,phone,birthday,tags
 oImp1,13800138000,1990-05-20,VIP 团购
@@ -43,7 +44,7 @@ def test_import_creates_members_with_cards_and_is_idempotent(session):
     one = got["oImp1"]
     assert (one.phone, one.birthday, one.subscribed, one.points_balance) == (
         "13800138000", datetime(1990, 5, 20), True, 0)
-    assert all(m.card_no == members.card_number(m.id) for m in got.values())
+    assert all(m.card_no == membership.card_number(m.id) for m in got.values())
     assert got["oImp2"].birthday == datetime(1985, 12, 1) and got["oImp2"].phone is None
     assert tags(session) == {("oImp1", "VIP"), ("oImp1", "团购"), ("oImp3", "VIP")}
     assert session.scalar(select(func.count()).select_from(PointsLedger)) == 0  # no sign-up
@@ -57,7 +58,7 @@ def test_import_creates_members_with_cards_and_is_idempotent(session):
 
 def test_existing_members_keep_their_card_and_get_what_the_file_gives(session):
     with session.begin():
-        old = members.join(session, "oOld", now=datetime(2026, 1, 1)).member
+        old = membership.join(session, "oOld", now=datetime(2026, 1, 1)).member
         old.phone = "13700000000"
     card = old.card_no
     data = "openid,手机号,生日,标签\noOld,,1992-02-29,老会员\noNew,13600000000,,\n"

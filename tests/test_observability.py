@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from deploy_helpers import metric
 from wx_member import logs
-from wx_member.services import members, points
+from wx_member.members import membership
+from wx_member.loyalty import points
 
 OPENID = "oQ3rT5yU7iO9pA1sD3fG5hJ7kL9z"  # the shape of a real openid: 28 characters
 
@@ -41,7 +42,7 @@ def test_log_lines_are_json_with_the_request_id_and_no_openid(live, json_log):
     duplicate = [line for line in lines if line["message"].startswith("duplicate event")]
     assert len(duplicate) == 1
     assert duplicate[0]["request_id"] == "nginx-req-000123"
-    assert duplicate[0]["level"] == "INFO" and duplicate[0]["logger"] == "wx_member.services.events"
+    assert duplicate[0]["level"] == "INFO" and duplicate[0]["logger"] == "wx_member.platform.events"
     assert "oQ3***9z" in duplicate[0]["message"]
     assert all(OPENID not in json.dumps(line) for line in lines)
 
@@ -90,7 +91,7 @@ def test_a_ledger_write_rolled_back_is_not_counted(live):
     live.simulator().subscribe("oRollback1")
     before = metric(live.url, "wx_member_ledger_writes_total", ledger="points", reason="adjust")
     with live.session() as s:
-        member = members.require(s, "oRollback1")
+        member = membership.require(s, "oRollback1")
         s.rollback()  # end the read: the use case opens its own transaction
         with pytest.raises(RuntimeError), s.begin():
             points.post(s, member, 5, "adjust", "adjust:test-rollback")

@@ -22,7 +22,9 @@ from wx_member.db import make_engine, make_session_factory
 from wx_member.models import Member, Order, PointsLedger
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.services import members, points, privacy
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.platform import privacy
 
 
 @contextmanager
@@ -50,7 +52,7 @@ def notifier(url, config, platform_cert) -> PayNotifier:
 
 def ledger_of(session_factory, openid):
     with session_factory() as s:
-        m = members.require(s, openid)
+        m = membership.require(s, openid)
         rows = [(r.delta, r.reason, r.idem_key) for r in s.scalars(
             select(PointsLedger).where(PointsLedger.member_id == m.id).order_by(PointsLedger.id))]
         return m.points_balance, points.ledger_sum(s, m.id), rows

@@ -10,7 +10,8 @@ from pay_helpers import (balance_and_sum, count, ledger, ledger_rows, member, no
                          order, refunds, tier_history)
 from wx_member.models import Order, PointsLedger, Refund
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.services import members, points
+from wx_member.members import membership
+from wx_member.loyalty import points
 
 
 def test_md5_payment_credits_points_once(live_pay, pay_sim, payer):
@@ -163,7 +164,7 @@ def test_refund_of_spent_points_stops_at_zero_and_records_the_shortfall(live_pay
     pay_sim.subscribe("oKate")
     assert payer.v2_payment("oKate", "T1301", 10000).ok  # balance 110
     with live_pay.session() as s:
-        kate = members.require(s, "oKate")
+        kate = membership.require(s, "oKate")
         s.rollback()  # adjust owns its transaction
         points.adjust(s, kate, -105, "兑换咖啡", "k1", by="test")
     assert payer.v2_refund("T1301", "R1301", 10000, 10000).ok
@@ -215,7 +216,7 @@ def test_a_member_known_only_by_the_mini_program_earns_on_its_payments(live_pay,
     from wx_member.models import Member, utcnow
 
     with live_pay.session() as s, s.begin():  # as a mini-program login creates them
-        members.new_member(s, utcnow(), openid=None, mini_openid="oMiniPayer", subscribed=False)
+        membership.new_member(s, utcnow(), openid=None, mini_openid="oMiniPayer", subscribed=False)
     assert payer.v2_payment("oMiniPayer", "T9001", 8800).ok
     assert payer.v2_payment("oMiniPayer", "R9001", 10000, attach="recharge").ok
     with live_pay.session() as s:

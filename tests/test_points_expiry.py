@@ -15,8 +15,11 @@ from push_helpers import join as wx_join
 from push_helpers import plan
 from test_cli import run as cli
 from wx_member.models import PointsLedger
-from wx_member.services import checkin, members, points, points_expiry
-from wx_member.services.errors import InvalidSetting
+from wx_member.members import checkin
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.loyalty import points_expiry
+from wx_member.platform.errors import InvalidSetting
 
 
 def test_rolling_lot_lapses_at_the_end_of_the_local_day_n_months_on(session):
@@ -136,7 +139,7 @@ def app(db_url, sandbox):
 def test_expiry_notice_states_what_fifo_leaves(app, sandbox):
     wx_join(app.simulator(), ["oA"], at("2026-11-01 09:00"))  # 10 sign-up points, 2027
     with app.session() as s, s.begin():
-        m = members.require(s, "oA")
+        m = membership.require(s, "oA")
         points.post(s, m, 100, "adjust", "old", expires_at=local_end("2026-12-31"))
         points.post(s, m, 50, "adjust", "newer", expires_at=local_end("2027-01-15"))
         points.post(s, m, -60, "adjust", "spent")  # from the lot lapsing first
@@ -150,7 +153,7 @@ def test_expiry_notice_states_what_fifo_leaves(app, sandbox):
 def test_cli_expire_and_member_show_expiring(live, sim, db_url):
     sim.subscribe("oC")  # 10 sign-up points lapse in 12 months
     with live.session() as s, s.begin():
-        points.post(s, members.require(s, "oC"), 5, "adjust", "short",
+        points.post(s, membership.require(s, "oC"), 5, "adjust", "short",
                     expires_at=at("2026-01-01 12:00"))
     shown = cli("member", "show", "oC", "--json", db_url=db_url)
     assert shown.returncode == 0, shown.stderr
@@ -163,7 +166,7 @@ def test_cli_expire_and_member_show_expiring(live, sim, db_url):
     again = cli("points", "expire", "--at", "2026-01-02", db_url=db_url)
     assert "expired 0 points of 0 members" in again.stdout
     with live.session() as s:
-        m = members.require(s, "oC")
+        m = membership.require(s, "oC")
         assert m.points_balance == points.ledger_sum(s, m.id) == 10
         assert s.query(PointsLedger).filter_by(reason="expire").count() == 1
 

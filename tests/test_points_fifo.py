@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from points_helpers import (SHANGHAI, at, balance_and_sum, configure, earn, expire, join, lot,
                             spend)
 from wx_member.models import PointsLedger
-from wx_member.services import orders, points_expiry, redemption
-from wx_member.services.errors import InsufficientPoints
+from wx_member.payments import orders
+from wx_member.loyalty import points_expiry
+from wx_member.loyalty import redemption
+from wx_member.platform.errors import InsufficientPoints
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
 NEVER_LAPSES = datetime.max

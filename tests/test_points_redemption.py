@@ -11,8 +11,9 @@ from points_helpers import at, balance_and_sum, configure, earn, join
 from test_cli import run as cli
 from wx_member.db import make_engine, make_session_factory
 from wx_member.models import Gift, Member, PointsLedger, PointsRedemption
-from wx_member.services import members, redemption
-from wx_member.services.errors import DomainError, InsufficientPoints, InvalidAmount
+from wx_member.members import membership
+from wx_member.loyalty import redemption
+from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
 
 NOW = at("2026-06-01 10:00")
 
@@ -182,7 +183,7 @@ def test_fifty_concurrent_cash_offs_of_one_balance(session, db_url):
 def test_cli_gift_catalogue_and_redeem(live, sim, db_url):
     sim.subscribe("oCli")  # 10 sign-up points
     with live.session() as s:
-        card = members.require(s, "oCli").card_no
+        card = membership.require(s, "oCli").card_no
     added = cli("points", "gift", "add", "小杯咖啡", "--points", "5", "--stock", "1", db_url=db_url)
     assert added.returncode == 0 and added.stdout.startswith("gift 1: 小杯咖啡"), added.stderr
     listed = cli("points", "gift", "list", db_url=db_url)
@@ -201,6 +202,6 @@ def test_cli_gift_catalogue_and_redeem(live, sim, db_url):
     restocked = cli("points", "gift", "restock", "1", "5", db_url=db_url)
     assert restocked.stdout.strip() == "gift 1: stock 5"
     with live.session() as s:
-        m = members.require(s, "oCli")
+        m = membership.require(s, "oCli")
         assert (m.points_balance, s.scalar(select(func.count()).select_from(PointsRedemption))) \
             == (0, 2)

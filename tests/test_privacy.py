@@ -14,8 +14,9 @@ from sqlalchemy import func, select, update
 
 from helpers import member
 from wx_member.models import Base, Delivery, Member, Order, PointsLedger, PrivacyRequest
-from wx_member.services import privacy, push_jobs
-from wx_member.services.privacy import AlreadyErased
+from wx_member.platform import privacy
+from wx_member.pushes import planners
+from wx_member.platform.privacy import AlreadyErased
 
 BIN = Path(sys.executable).parent / "wx-member"
 ALICE = "oAl1ceXXXXXXXXXXXXXXXXXXXXX1"  # 28 characters, as WeChat's openids
@@ -36,8 +37,8 @@ def alice(live_pay, pay_sim, payer):
         s.execute(update(Member).where(Member.openid == ALICE)
                   .values(phone="13812345678", birthday=datetime(1990, 5, 20)))
     with live_pay.session() as s:
-        push_jobs.dry_run(s, live_pay.rt.pushes["holiday"], "test", [ALICE], live_pay.config,
-                          push_jobs.utcnow())
+        planners.dry_run(s, live_pay.rt.pushes["holiday"], "test", [ALICE], live_pay.config,
+                          planners.utcnow())
     return member(live_pay, ALICE)
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from wx_member.models import Coupon, CouponEvent, Member
 from wx_member.pushes.definitions import DefinitionError, load
-from wx_member.services import push_jobs, settings
-from wx_member.services.errors import InvalidSetting
+from wx_member.pushes import planners
+from wx_member.platform import settings
+from wx_member.platform.errors import InvalidSetting
 
 CARE = ("care_followup", "care_repurchase")
 
@@ -113,7 +114,7 @@ def test_winback_without_the_care_schedule_and_a_changed_n(shop, wx, payer, sand
         now = at(f"{day} 11:00")
         seen(wx, sandbox, "oA", now - timedelta(hours=1))
         with shop.session() as s:
-            return push_jobs.plan(s, pushes, "winback", shop.config, now=now).planned
+            return planners.plan(s, pushes, "winback", shop.config, now=now).planned
 
     assert (winback("2026-03-10"), winback("2026-03-11"), winback("2026-03-12")) == (0, 1, 0)
     with shop.session() as s:

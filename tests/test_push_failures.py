@@ -18,7 +18,8 @@ from conftest import APPID, SECRET, make_config, serve
 from push_helpers import TEMPLATE_IDS, at, join, plan, rows, send, statuses
 from wx_member.models import utcnow
 from wx_member.pushes.definitions import DefinitionError, load
-from wx_member.services import deliveries, settings
+from wx_member.pushes import deliveries
+from wx_member.platform import settings
 from wx_member.wechat.gateway import WeChatGateway
 from wx_member.wechat.tokens import DbTokenStorage
 
@@ -32,12 +33,12 @@ def app(db_url, sandbox):
 
 
 def birthdays(app, wx, openids, when="2026-05-20 10:00"):
-    from wx_member.services import members
+    from wx_member.members import membership
 
     join(wx, openids, at("2026-05-01 09:00"))
     with app.session() as s, s.begin():
         for openid in openids:
-            members.require(s, openid).birthday = at("1990-05-20 12:00")
+            membership.require(s, openid).birthday = at("1990-05-20 12:00")
     plan(app, "birthday", at(when))
 
 

@@ -11,7 +11,10 @@ from conftest import make_config, serve
 from push_helpers import TEMPLATE_IDS, at, join, plan, rows, send, statuses
 from wx_member.models import Member, MemberReach
 from wx_member.pushes import calendar
-from wx_member.services import members, points, push_jobs, settings
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.pushes import planners
+from wx_member.platform import settings
 
 
 @pytest.fixture
@@ -72,7 +75,7 @@ def test_quiet_hours_postpone_and_frequency_cap(app, wx, sandbox):
 def test_points_expiry_notices_30_and_7_days_before(app, wx, sandbox):
     join(wx, ["oA", "oB"], at("2026-11-01 09:00"))
     with app.session() as s, s.begin():
-        points.post(s, members.require(s, "oA"), 100, "adjust", "lot:a",
+        points.post(s, membership.require(s, "oA"), 100, "adjust", "lot:a",
                     expires_at=at("2026-12-31 23:00"))
     plan(app, "points_expiry", at("2026-12-01 10:00"))  # 30 days before the local day
     plan(app, "points_expiry", at("2026-12-02 10:00"))  # nothing: 29 days
@@ -91,7 +94,7 @@ def test_birthday_and_wechat_delivery_reports(app, wx, sandbox):
     join(wx, ["oA", "oB", "oC"], at("2026-05-01 09:00"))
     with app.session() as s, s.begin():
         for openid in ("oA", "oB"):
-            members.require(s, openid).birthday = at("1990-05-20 12:00")
+            membership.require(s, openid).birthday = at("1990-05-20 12:00")
     plan(app, "birthday", at("2026-05-20 10:00"))
     plan(app, "birthday", at("2026-05-20 11:00"))
     assert send(app, at("2026-05-20 11:00")).sent == 2
@@ -112,7 +115,7 @@ def test_birthday_and_wechat_delivery_reports(app, wx, sandbox):
 def test_dry_run_sends_to_test_openids_only(app, wx, sandbox):
     join(wx, ["oA", "oB"], at("2026-05-01 09:00"))
     with app.session() as s:
-        result = push_jobs.dry_run(s, app.rt.pushes["points_expiry"], "check", ["oTester", "oA"],
+        result = planners.dry_run(s, app.rt.pushes["points_expiry"], "check", ["oTester", "oA"],
                                    app.config, at("2026-05-01 10:00"))
     assert result.planned == 2
     send(app, at("2026-05-01 10:00"))
@@ -123,8 +126,8 @@ def test_dry_run_sends_to_test_openids_only(app, wx, sandbox):
 
 
 def test_kind_without_template_id_is_disabled(live):
-    with live.session() as s, pytest.raises(push_jobs.PushDisabled, match="WX_TEMPLATE_BIRTHDAY"):
-        push_jobs.plan(s, live.rt.pushes, "birthday", live.config)
+    with live.session() as s, pytest.raises(planners.PushDisabled, match="WX_TEMPLATE_BIRTHDAY"):
+        planners.plan(s, live.rt.pushes, "birthday", live.config)
 
 
 def test_scheduler_fires_each_job_at_its_local_hour(app):

@@ -17,7 +17,7 @@ from wx_member import migrate
 from wx_member.db import make_engine, make_session_factory
 from wx_member.models import RateLimitCounter
 from wx_member.ratelimit_storage import DatabaseStorage, row_key
-from wx_member.services import housekeeping
+from wx_member.platform import housekeeping
 
 T0 = 1_900_000_000.0  # 2030-03-17 17:46:40 UTC
 

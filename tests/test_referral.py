@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from helpers import balance_and_sum, ledger, member
-from wx_member.services import settings
+from wx_member.platform import settings
 
 
 def join(sim, live, openid, scene=None):

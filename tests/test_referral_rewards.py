@@ -3,7 +3,8 @@ referee's first N orders earns, once per order, reversed in proportion on refund
 from __future__ import annotations
 
 from pay_helpers import balance_and_sum, ledger_rows, member, order
-from wx_member.services import points, settings
+from wx_member.loyalty import points
+from wx_member.platform import settings
 
 
 def configure(live, **values):

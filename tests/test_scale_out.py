@@ -26,7 +26,10 @@ from wx_member.extensions import build_runtime
 from wx_member.models import Delivery, InboundEvent, Member, Order, PointsLedger, utcnow
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.services import deliveries, leases, push_jobs, settings
+from wx_member.pushes import deliveries
+from wx_member.platform import leases
+from wx_member.pushes import planners
+from wx_member.platform import settings
 
 MEMBERS, CHECKINS, PAYERS = 300, 100, 60
 SEND = "cgi-bin/message/custom/send"
@@ -128,7 +131,7 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
         assert wait_for(lambda: holder_pid(rt), 30) in {p.pid for p in schedulers}
         sandbox.inject(SEND, delay=0.1, times=MEMBERS)  # a slow WeChat: ~80 sends a second
         with rt.sessions() as s:
-            planned = push_jobs.plan(s, rt.pushes, "holiday", rt.config, now=at("2026-10-01 10:00"))
+            planned = planners.plan(s, rt.pushes, "holiday", rt.config, now=at("2026-10-01 10:00"))
         assert planned.planned == MEMBERS
         assert wait_for(lambda: len(sandbox.sent("custom")) >= 40, 60), "the leader sent nothing"
         leader = holder_pid(rt)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from wx_member import migrate
 from wx_member.db import make_engine, make_session_factory
-from wx_member.services import leases
+from wx_member.platform import leases
 
 BIN = Path(sys.executable).parent / "wx-member"
 

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from wx_member.models import Channel, Member, MemberTag, Order
-from wx_member.services import rfm, segments
-from wx_member.services.segments import InvalidSegment
+from wx_member.insights import rfm
+from wx_member.insights import segments
+from wx_member.insights.segments import InvalidSegment
 
 NOW = datetime(2026, 12, 5, 2, 0)  # UTC
 _orders = iter(range(1, 1000))

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from pay_helpers import balance_and_sum, count, member, order
 from wx_member.models import Order, StoredValueLedger
-from wx_member.services import balance_payments, stored_value
+from wx_member.payments import balance_payments
+from wx_member.payments import stored_value
 
 
 def sv_rows(live, openid: str) -> list[tuple[int, str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from coupon_helpers import factory, join
-from wx_member.services import subscriptions
+from wx_member.pushes import subscriptions
 
 
 def test_concurrent_first_grants_of_one_template_all_count(session):

@@ -12,7 +12,8 @@ from pay_helpers import member, tier_history
 from push_helpers import at
 from test_cli import run
 from wx_member.models import Member, TierReview
-from wx_member.services import settings, tier_review
+from wx_member.platform import settings
+from wx_member.loyalty import tier_review
 
 
 def configure(live, **values):

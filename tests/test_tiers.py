@@ -8,8 +8,9 @@ import pytest
 
 from pay_helpers import balance_and_sum, ledger_rows, member, tier_history
 from test_cli import run
-from wx_member.services import settings, tiers
-from wx_member.services.errors import InvalidSetting
+from wx_member.platform import settings
+from wx_member.loyalty import tiers
+from wx_member.platform.errors import InvalidSetting
 
 
 @pytest.mark.parametrize("amount_fen, tier, expected", [

@@ -51,11 +51,12 @@ def member() -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def member_show(openid: str, as_json: bool) -> None:
     """Card number, tier, points balance, referrer, channel and ledger of OPENID."""
-    from wx_member.services import members, reports
+    from wx_member.members import membership
+    from wx_member.insights import reports
 
     rt = _runtime()
     with rt.sessions() as session:
-        found = members.by_openid(session, openid) or members.by_card(session, openid)
+        found = membership.by_openid(session, openid) or membership.by_card(session, openid)
         if found is None:
             _fail(f"no member with openid or card number {openid!r}")
         profile = reports.member_profile(session, found)
@@ -83,8 +84,8 @@ def channel() -> None:
 @click.option("--days", default=30, show_default=True, help="validity of a temporary code")
 def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int) -> None:
     """Create a channel QR code SCENE called NAME through WeChat."""
-    from wx_member.services import channels
-    from wx_member.services.errors import DomainError
+    from wx_member.members import channels
+    from wx_member.platform.errors import DomainError
     from wx_member.wechat.gateway import GatewayError
 
     rt = _runtime()
@@ -100,7 +101,7 @@ def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int)
 @channel.command("stats")
 def channel_stats() -> None:
     """Scans, distinct scanners and joins per channel."""
-    from wx_member.services import channels
+    from wx_member.members import channels
 
     rt = _runtime()
     with rt.sessions() as session:
@@ -117,7 +118,7 @@ def settings_group() -> None:
 
 @settings_group.command("show")
 def settings_show() -> None:
-    from wx_member.services import settings
+    from wx_member.platform import settings
 
     with _runtime().sessions() as session:
         for key, value in settings.all_settings(session).items():
@@ -129,8 +130,8 @@ def settings_show() -> None:
 @click.argument("value")
 @click.option("--by", default="cli", help="who changes it (kept with the value)")
 def settings_set(key: str, value: str, by: str) -> None:
-    from wx_member.services import settings
-    from wx_member.services.errors import DomainError
+    from wx_member.platform import settings
+    from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
@@ -179,8 +180,9 @@ def push() -> None:
 @click.option("--occasion", default="test", show_default=True, help="a dry run's occasion label")
 def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
     """Plan today's KIND pushes (idempotent) and send what is due."""
-    from wx_member.services import deliveries, push_jobs
-    from wx_member.services.errors import DomainError
+    from wx_member.pushes import deliveries
+    from wx_member.pushes import planners
+    from wx_member.platform.errors import DomainError
 
     rt = _runtime()
     push_def = rt.pushes.get(kind)
@@ -194,10 +196,10 @@ def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
                     _fail("--dry-run needs --to OPENID,... or WX_PUSH_TEST_OPENIDS")
                 if push_def.disabled:
                     _fail(push_def.disabled)
-                result = push_jobs.dry_run(session, push_def, occasion, openids, rt.config,
-                                           push_jobs.utcnow())
+                result = planners.dry_run(session, push_def, occasion, openids, rt.config,
+                                           planners.utcnow())
             else:
-                result = push_jobs.plan(session, rt.pushes, kind, rt.config)
+                result = planners.plan(session, rt.pushes, kind, rt.config)
         except DomainError as exc:
             _fail(str(exc))
     with rt.sessions() as session:
@@ -212,7 +214,7 @@ def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
 @click.option("--workers", default=8, show_default=True, help="concurrent calls to WeChat")
 def push_send(batch: int, workers: int) -> None:
     """Send every delivery that is due (retries, postponed, newly planned)."""
-    from wx_member.services import deliveries
+    from wx_member.pushes import deliveries
 
     rt = _runtime()
     with rt.sessions() as session:

@@ -35,7 +35,7 @@ def points_group() -> None:
                    "before it lapse")
 def expire(dry_run: bool, at) -> None:
     """Expire lapsed points (idempotent: a second run the same day writes nothing)."""
-    from wx_member.services import points_expiry
+    from wx_member.loyalty import points_expiry
 
     rt = _runtime()
     as_of = at.date() - timedelta(days=1) if at else None
@@ -47,9 +47,9 @@ def expire(dry_run: bool, at) -> None:
 
 
 def _member(session, who: str):
-    from wx_member.services import members
+    from wx_member.members import membership
 
-    found = members.by_openid(session, who) or members.by_card(session, who)
+    found = membership.by_openid(session, who) or membership.by_card(session, who)
     if found is None:
         _fail(f"no member with openid or card number {who!r}")
     session.rollback()  # the use case owns its transaction
@@ -68,8 +68,8 @@ def _member(session, who: str):
 def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_no: str | None,
            amount_fen: int | None, want: int | None) -> None:
     """Redeem points for a gift (--gift ID) or as cash off an order (--cash-off NO --amount FEN)."""
-    from wx_member.services import redemption
-    from wx_member.services.errors import DomainError
+    from wx_member.loyalty import redemption
+    from wx_member.platform.errors import DomainError
 
     if (gift_id is None) == (order_no is None):
         _fail("give exactly one of --gift ID or --cash-off ORDER_NO")
@@ -99,8 +99,8 @@ def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_
 def cancel_cash_off(order_no: str, reason: str) -> None:
     """Give back the points of ORDER_NO's cash-off: the order was never paid or was cancelled
     (once; the points keep the expiry they had)."""
-    from wx_member.services import redemption
-    from wx_member.services.errors import DomainError
+    from wx_member.loyalty import redemption
+    from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
@@ -121,8 +121,8 @@ def gift_group() -> None:
 @click.option("--points", "cost", type=int, required=True, help="points for one")
 @click.option("--stock", type=int, required=True)
 def gift_add(name: str, cost: int, stock: int) -> None:
-    from wx_member.services import redemption
-    from wx_member.services.errors import DomainError
+    from wx_member.loyalty import redemption
+    from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
@@ -137,8 +137,8 @@ def gift_add(name: str, cost: int, stock: int) -> None:
 @click.argument("delta", type=int)
 def gift_restock(gift_id: int, delta: int) -> None:
     """Add DELTA to a gift's stock (negative: remove, never below zero)."""
-    from wx_member.services import redemption
-    from wx_member.services.errors import DomainError
+    from wx_member.loyalty import redemption
+    from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
@@ -151,7 +151,7 @@ def gift_restock(gift_id: int, delta: int) -> None:
 @gift_group.command("list")
 @click.option("--all", "include_inactive", is_flag=True, help="also gifts taken off the list")
 def gift_list(include_inactive: bool) -> None:
-    from wx_member.services import redemption
+    from wx_member.loyalty import redemption
 
     with _runtime().sessions() as session:
         gifts = redemption.catalogue(session, include_inactive)

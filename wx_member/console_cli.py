@@ -21,8 +21,8 @@ def _sessions():
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def create_admin_command(username: str, role: str, password_stdin: bool) -> None:
     """Create a console account USERNAME (the first admin; then use the console)."""
-    from wx_member.services import operators
-    from wx_member.services.errors import DomainError
+    from wx_member.console import operators
+    from wx_member.platform.errors import DomainError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

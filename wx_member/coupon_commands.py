@@ -22,7 +22,7 @@ def _local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
 
 def _run(action):
     """Run one use case; a refusal prints its reason (and the member's Chinese message)."""
-    from wx_member.services.errors import DomainError
+    from wx_member.platform.errors import DomainError
 
     try:
         return action()
@@ -62,7 +62,7 @@ def template_group() -> None:
 def template_add(name, kind, amount_off_fen, percent_off, cap_fen, item, min_spend_fen,
                  min_tier, valid_days, from_day, until_day, by, as_json) -> None:
     """Define a coupon template NAME."""
-    from wx_member.services import coupon_templates as ct
+    from wx_member.coupons import templates as ct
 
     rt = _runtime()
     tz = rt.config.tz
@@ -82,7 +82,7 @@ def template_add(name, kind, amount_off_fen, percent_off, cap_fen, item, min_spe
 @click.option("--json", "as_json", is_flag=True)
 def template_list(as_json: bool) -> None:
     """Every template, active or not."""
-    from wx_member.services import coupon_templates as ct
+    from wx_member.coupons import templates as ct
 
     with _runtime().sessions() as session:
         rows = [ct.as_dict(t) for t in ct.all_templates(session)]
@@ -99,7 +99,7 @@ def template_list(as_json: bool) -> None:
 @click.argument("template_id", type=int)
 def template_disable(template_id: int) -> None:
     """Stop issuing TEMPLATE_ID (coupons already issued stay valid)."""
-    from wx_member.services import coupon_templates as ct
+    from wx_member.coupons import templates as ct
 
     with _runtime().sessions() as session:
         _run(lambda: ct.set_active(session, template_id, False))
@@ -109,7 +109,7 @@ def template_disable(template_id: int) -> None:
 @template_group.command("enable")
 @click.argument("template_id", type=int)
 def template_enable(template_id: int) -> None:
-    from wx_member.services import coupon_templates as ct
+    from wx_member.coupons import templates as ct
 
     with _runtime().sessions() as session:
         _run(lambda: ct.set_active(session, template_id, True))
@@ -124,10 +124,10 @@ def template_enable(template_id: int) -> None:
 @click.option("--by", default="cli")
 def coupon_issue(member: str, template_id: int, key: str, note: str, by: str) -> None:
     """Give MEMBER (openid or card number) a coupon of TEMPLATE_ID."""
-    from wx_member.services import coupons
+    from wx_member.coupons import wallet
 
     with _runtime().sessions() as session:
-        c = _run(lambda: coupons.issue(session, member, template_id, key, by, note or None))
+        c = _run(lambda: wallet.issue(session, member, template_id, key, by, note or None))
     click.echo(f"issued {c.code}, valid until {c.valid_until}Z" if c
                else f"nothing issued: key {key!r} was issued before")
 
@@ -141,7 +141,7 @@ def coupon_issue(member: str, template_id: int, key: str, note: str, by: str) ->
               help="every member of this tier or above")
 def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) -> None:
     """Issue TEMPLATE_ID to a list of members or a tier, once per member and campaign KEY."""
-    from wx_member.services import coupon_campaigns
+    from wx_member.coupons import bulk_issue
 
     ids = None
     if members or ids_file:
@@ -151,7 +151,7 @@ def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) ->
         except ValueError as exc:
             _fail(f"member ids must be numbers: {exc}")
     with _runtime().sessions() as session:
-        r = _run(lambda: coupon_campaigns.issue_campaign(session, template_id, key,
+        r = _run(lambda: bulk_issue.issue_campaign(session, template_id, key,
                                                          member_ids=ids, min_tier=tier))
     click.echo(f"campaign {key}: issued {r.issued}, already had it {r.already}, "
                f"below tier {r.below_tier}, not members {r.unknown}")
@@ -165,10 +165,10 @@ def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) ->
 @click.option("--json", "as_json", is_flag=True)
 def coupon_redeem(code, member, order_no, amount_fen, as_json) -> None:
     """Use coupon CODE on an order; prints the discount in fen."""
-    from wx_member.services import coupons
+    from wx_member.coupons import wallet
 
     with _runtime().sessions() as session:
-        r = _run(lambda: coupons.redeem(session, code, member, order_no, amount_fen))
+        r = _run(lambda: wallet.redeem(session, code, member, order_no, amount_fen))
     data = {"code": r.coupon.code, "order_no": order_no, "amount_fen": amount_fen,
             "discount_fen": r.discount_fen, "item": r.item, "replayed": r.replayed}
     _echo(data, as_json, f"{r.coupon.code}: {r.discount_fen} fen off order {order_no}"
@@ -181,20 +181,20 @@ def coupon_redeem(code, member, order_no, amount_fen, as_json) -> None:
 @click.option("--by", default="cli")
 def coupon_void(code: str, reason: str, by: str) -> None:
     """Withdraw an available coupon."""
-    from wx_member.services import coupons
+    from wx_member.coupons import wallet
 
     with _runtime().sessions() as session:
-        _run(lambda: coupons.void(session, code, reason, by))
+        _run(lambda: wallet.void(session, code, reason, by))
     click.echo(f"{code} void")
 
 
 @coupon_group.command("expire")
 def coupon_expire() -> None:
     """Expire every available coupon past its validity (the daily job does this at 00:05)."""
-    from wx_member.services import coupons
+    from wx_member.coupons import wallet
 
     with _runtime().sessions() as session:
-        n = coupons.expire_due(session)
+        n = wallet.expire_due(session)
     click.echo(f"expired {n} coupons")
 
 
@@ -212,7 +212,7 @@ def balance_group() -> None:
 def balance_pay(member: str, amount_fen: int, order_no: str, by: str, as_json: bool) -> None:
     """Pay AMOUNT_FEN of order --order from MEMBER's (openid or card) balance: a purchase
     that earns points and tier spend like a WeChat Pay order."""
-    from wx_member.services import balance_payments
+    from wx_member.payments import balance_payments
 
     rt = _runtime()
     with rt.sessions() as session:
@@ -236,7 +236,7 @@ def balance_refund(order_no: str, amount_fen: int, refund_no: str, by: str,
                    as_json: bool) -> None:
     """Refund AMOUNT_FEN of balance-paid ORDER_NO to the member's balance; points, spend and
     tier are reversed as for a WeChat refund, coupons come back on a full refund."""
-    from wx_member.services import balance_payments
+    from wx_member.payments import balance_payments
 
     rt = _runtime()
     with rt.sessions() as session:
@@ -254,7 +254,7 @@ def balance_refund(order_no: str, amount_fen: int, refund_no: str, by: str,
 @click.option("--json", "as_json", is_flag=True)
 def balance_options(as_json: bool) -> None:
     """The recharge ladder offered to members (充500送50, ...)."""
-    from wx_member.services import stored_value
+    from wx_member.payments import stored_value
 
     with _runtime().sessions() as session:
         rows = [{"amount_fen": o.amount_fen, "bonus_fen": o.bonus_fen,
@@ -270,7 +270,7 @@ def balance_options(as_json: bool) -> None:
 @click.option("--by", default="cli")
 def balance_option(amount_fen: int, bonus_fen: int, disable: bool, by: str) -> None:
     """Add or change the rung: a recharge of at least AMOUNT_FEN earns BONUS_FEN."""
-    from wx_member.services import stored_value
+    from wx_member.payments import stored_value
 
     with _runtime().sessions() as session:
         o = _run(lambda: stored_value.set_option(session, amount_fen, bonus_fen, by,

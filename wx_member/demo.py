@@ -6,7 +6,8 @@ from __future__ import annotations
 from wx_member.extensions import Runtime
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.services import channels, members
+from wx_member.members import channels
+from wx_member.members import membership
 
 DEMO_CHANNELS = [
     ("store_01", "人民路门店", "store"),
@@ -35,7 +36,7 @@ def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None) -> list[str]:
     sim.subscribe("oDemoAlice", scene="store_01")
     sim.subscribe("oDemoBob", scene="poster_autumn")
     with rt.sessions() as session:
-        alice = members.by_openid(session, "oDemoAlice")
+        alice = membership.by_openid(session, "oDemoAlice")
     sim.subscribe("oDemoCarol", scene=f"ref_{alice.card_no}")  # Carol was referred by Alice
     sim.click("oDemoAlice", "CHECKIN")
     if pay_url and rt.config.pay_api_key:

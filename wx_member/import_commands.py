@@ -16,8 +16,8 @@ def import_command(path: str, by: str, skip_invalid: bool) -> None:
     """Import members: columns openid (required), phone, birthday (YYYY-MM-DD), tags
     (separated by spaces or |). Idempotent by openid."""
     from wx_member.cli import _runtime
-    from wx_member.services import member_import
-    from wx_member.services.errors import DomainError
+    from wx_member.members import member_import
+    from wx_member.platform.errors import DomainError
 
     with open(path, "rb") as f:
         data = f.read()

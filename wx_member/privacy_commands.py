@@ -21,8 +21,8 @@ def _fail(message: str) -> None:
 def export_command(who: str, by: str, note: str | None, out: str | None) -> None:
     """Everything held about one member, as JSON: profile, ledger, orders, deliveries."""
     from wx_member.cli import _runtime
-    from wx_member.services import privacy
-    from wx_member.services.errors import DomainError
+    from wx_member.platform import privacy
+    from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
@@ -46,8 +46,8 @@ def export_command(who: str, by: str, note: str | None, out: str | None) -> None
 def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     """Erase one member's personal data; ledger and orders stay, anonymised."""
     from wx_member.cli import _runtime
-    from wx_member.services import privacy
-    from wx_member.services.errors import DomainError
+    from wx_member.platform import privacy
+    from wx_member.platform.errors import DomainError
 
     if not yes:
         _fail("erasure cannot be undone; add --yes to confirm")

@@ -29,7 +29,7 @@ def _date(_ctx, _param, value: str | None) -> date | None:
 
 
 def _run(use_case):
-    from wx_member.services.errors import DomainError
+    from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
         try:
@@ -52,7 +52,7 @@ def rules_group() -> None:
 @click.option("--by", default="cli", help="who adds it")
 def rules_add_day(start: date, end: date | None, multiplier: int, name: str, by: str) -> None:
     """Multiply points on START (to END, inclusive; local dates)."""
-    from wx_member.services import earn_rules
+    from wx_member.loyalty import earn_rules
 
     rule = _run(lambda s: earn_rules.add_days(s, start, end, multiplier=multiplier, name=name,
                                               by=by))
@@ -70,7 +70,7 @@ def rules_add_day(start: date, end: date | None, multiplier: int, name: str, by:
 def rules_add_weekday(weekday: str, multiplier: int, name: str, starts_on: date | None,
                       ends_on: date | None, by: str) -> None:
     """Multiply points every WEEKDAY (1-7, Monday = 1, or tue, tuesday, 周二)."""
-    from wx_member.services import earn_rules
+    from wx_member.loyalty import earn_rules
 
     def use_case(session):
         return earn_rules.add_weekday(session, earn_rules.parse_weekday(weekday),
@@ -85,7 +85,7 @@ def rules_add_weekday(weekday: str, multiplier: int, name: str, starts_on: date 
 @click.option("--all", "include_disabled", is_flag=True, help="disabled rules too")
 def rules_list(include_disabled: bool) -> None:
     """Earn rules in force (and, with --all, disabled ones)."""
-    from wx_member.services import earn_rules
+    from wx_member.loyalty import earn_rules
 
     for rule in _run(lambda s: earn_rules.rules(s, include_disabled)):
         click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
@@ -96,7 +96,7 @@ def rules_list(include_disabled: bool) -> None:
 @click.option("--by", default="cli", help="who disables it")
 def rules_disable(rule_id: int, by: str) -> None:
     """Stop rule RULE_ID from the next payment on (orders keep what they earned)."""
-    from wx_member.services import earn_rules
+    from wx_member.loyalty import earn_rules
 
     rule = _run(lambda s: earn_rules.disable(s, rule_id, by))
     click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
@@ -112,8 +112,8 @@ def tiers_group() -> None:
 def tiers_review(day: date | None) -> None:
     """Review the members whose tier anniversary is DATE (idempotent per member and date)."""
     from wx_member.models import utcnow
-    from wx_member.services import tier_review
-    from wx_member.services.earn_rules import local_day
+    from wx_member.loyalty import tier_review
+    from wx_member.loyalty.earn_rules import local_day
 
     rt = _runtime()
     day = day or local_day(utcnow(), rt.config.tz)

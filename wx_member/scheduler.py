@@ -28,19 +28,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from wx_member import metrics
 from wx_member.extensions import Runtime
 from wx_member.models import utcnow
-from wx_member.services import (
-    birthday_bonus,
-    campaigns,
-    coupon_campaigns,
-    coupons,
-    deliveries,
-    housekeeping,
-    leases,
-    points_expiry,
-    push_jobs,
-    tier_review,
-)
-from wx_member.services.earn_rules import local_day
+from wx_member.loyalty import birthday_bonus
+from wx_member.pushes import campaigns
+from wx_member.coupons import bulk_issue
+from wx_member.coupons import wallet
+from wx_member.pushes import deliveries
+from wx_member.platform import housekeeping
+from wx_member.platform import leases
+from wx_member.loyalty import points_expiry
+from wx_member.pushes import planners
+from wx_member.loyalty import tier_review
+from wx_member.loyalty.earn_rules import local_day
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +65,14 @@ def prune_job() -> None:
 
 def coupon_expiry_job() -> None:
     with _rt().sessions() as session:
-        expired = coupons.expire_due(session)
+        expired = wallet.expire_due(session)
     log.info("expired %d coupons", expired)
 
 
 def birthday_coupons_job() -> None:
     rt = _rt()
     with rt.sessions() as session:
-        coupon_campaigns.issue_birthday_coupons(session, rt.config.tz)
+        bulk_issue.issue_birthday_coupons(session, rt.config.tz)
 
 
 def expire_points_job() -> None:
@@ -90,7 +88,7 @@ def plan_job(kind: str) -> None:
     """Plan one kind's pushes for today, then send what is due."""
     rt = _rt()
     with rt.sessions() as session:
-        push_jobs.plan(session, rt.pushes, kind, rt.config)
+        planners.plan(session, rt.pushes, kind, rt.config)
     send_job()
 
 
@@ -155,7 +153,7 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
     scheduler.add_job(expire_points_job, "cron", hour=0, minute=5, id="points_expiry_run",
                       replace_existing=True)
     for kind, push in sorted(rt.pushes.items()):
-        if push.disabled or kind not in push_jobs.PLANNERS:
+        if push.disabled or kind not in planners.PLANNERS:
             continue
         # Daily at the kind's local hour; a catch-up planner (order_shipped) every N minutes.
         if "every_minutes" in push.options:

@@ -82,7 +82,7 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int, demo_db: 
         openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/")
         admin_password = secrets.token_urlsafe(12)
         with rt.sessions() as session:
-            from wx_member.services import operators
+            from wx_member.console import operators
 
             operators.create(session, "admin", admin_password, "admin", by="demo")
         opts = (f"--url {webhook} --token {config.token} --appid {config.appid} "

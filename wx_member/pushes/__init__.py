@@ -1,1 +1,8 @@
-"""Push kinds as data (definitions) and the Chinese holiday calendar."""
+"""Pushes: every message we send a member without being asked.
+
+Owns push kinds as data (`definitions`, from templates_msg/), the greeting calendar
+(`calendar`), planners that decide who gets which kind on which occasion (`planners`,
+`order_planners`) and the fan-out machinery they share (`fanout`), deliveries, each a row
+before it is an HTTP call (`deliveries`), dry runs and previews (`dry_runs`), mini-program
+subscribe-message grants (`subscriptions`) and console campaigns (`campaigns`).
+"""

@@ -19,8 +19,9 @@ from cryptography import x509
 from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
-from wx_member.services import orders, stored_value
-from wx_member.services.errors import DomainError, UnknownMember
+from wx_member.payments import orders
+from wx_member.payments import stored_value
+from wx_member.platform.errors import DomainError, UnknownMember
 from wx_member.wechat import pay
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from datetime import datetime
 from flask import Blueprint, g, jsonify, request
 
 from wx_member.extensions import runtime
-from wx_member.services import fulfilment
-from wx_member.services.errors import DomainError
+from wx_member.payments import fulfilment
+from wx_member.platform.errors import DomainError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("shop", __name__, url_prefix="/shop")

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, g, request
 from handlers import Context, handler_for
 from wx_member.extensions import runtime
 from wx_member.metrics import EVENTS
-from wx_member.services import events
+from wx_member.platform import events
 from wx_member.wechat import inbound
 
 log = logging.getLogger(__name__)

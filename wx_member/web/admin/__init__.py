@@ -15,8 +15,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from wx_member.extensions import runtime
 from wx_member.replies import tier_name
-from wx_member.services import operators
-from wx_member.services.audit import ACTIONS_ZH
+from wx_member.console import operators
+from wx_member.console.audit import ACTIONS_ZH
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")

@@ -10,9 +10,14 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member.extensions import runtime
 from wx_member.replies import tier_name
-from wx_member.services import (campaigns, channels, coupon_templates, dry_runs, member_admin,
-                                segments, tiers)
-from wx_member.services.errors import DomainError
+from wx_member.pushes import campaigns
+from wx_member.members import channels
+from wx_member.coupons import templates
+from wx_member.pushes import dry_runs
+from wx_member.console import member_admin
+from wx_member.insights import segments
+from wx_member.loyalty import tiers
+from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 
 CATEGORY_ZH = {"service": "服务通知", "marketing": "营销"}
@@ -76,8 +81,8 @@ def _form_page(preview=None, status=200):
         kinds=campaigns.campaign_kinds(rt.pushes),
         tiers=[(t, tier_name(t)) for t in tiers.LADDER], tags=member_admin.all_tags(g.db),
         rfm_names=segments.rfm_names(), channel_choices=channels.choices(g.db),
-        templates=[t for t in coupon_templates.all_templates(g.db) if t.active],
-        describe_template=coupon_templates.describe), status
+        templates=[t for t in templates.all_templates(g.db) if t.active],
+        describe_template=templates.describe), status
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -107,11 +112,11 @@ def campaign_detail(campaign_id: int):
     except DomainError as exc:
         return render_template("admin/error.html", title="活动", message=exc.user_message), 404
     rt = runtime()
-    template = (coupon_templates.by_id(g.db, campaign.coupon_template_id)
+    template = (templates.by_id(g.db, campaign.coupon_template_id)
                 if campaign.coupon_template_id else None)
     return _render("admin/campaign.html", c=campaign, push=rt.pushes.get(campaign.kind),
                    p=campaigns.progress(g.db, [campaign])[campaign.id], template=template,
-                   describe_template=coupon_templates.describe,
+                   describe_template=templates.describe,
                    test_openids=", ".join(rt.config.push_test_openids))
 
 

@@ -8,8 +8,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from wx_member.extensions import runtime
-from wx_member.services import channels, kpis
-from wx_member.services.errors import DomainError
+from wx_member.members import channels
+from wx_member.insights import kpis
+from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 from wx_member.wechat.gateway import GatewayError
 

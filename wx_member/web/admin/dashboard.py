@@ -5,7 +5,8 @@ from flask import g, render_template, request
 
 from wx_member.extensions import runtime
 from wx_member.replies import tier_name
-from wx_member.services import kpis, rfm
+from wx_member.insights import kpis
+from wx_member.insights import rfm
 from wx_member.web.admin import bp, charts
 
 PERIODS = (7, 30, 90)

@@ -11,8 +11,9 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wx_member.extensions import runtime
-from wx_member.services import member_admin, member_import
-from wx_member.services.errors import DomainError
+from wx_member.console import member_admin
+from wx_member.members import member_import
+from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

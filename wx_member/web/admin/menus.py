@@ -8,8 +8,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from wx_member.extensions import runtime
-from wx_member.services import menus
-from wx_member.services.errors import DomainError
+from wx_member.console import menus
+from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 from wx_member.web.admin.auth import requires
 from wx_member.wechat.gateway import GatewayError

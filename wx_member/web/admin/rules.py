@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from wx_member.services import audit, settings
-from wx_member.services.errors import DomainError
+from wx_member.console import audit
+from wx_member.platform import settings
+from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 from wx_member.web.admin.auth import requires
 

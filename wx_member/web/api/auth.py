@@ -8,9 +8,9 @@ import hmac
 from flask import g, request
 
 from wx_member.extensions import runtime
-from wx_member.services import access_tokens
-from wx_member.services.access_tokens import TokenInvalid
-from wx_member.services.errors import DomainError
+from wx_member.platform import access_tokens
+from wx_member.platform.access_tokens import TokenInvalid
+from wx_member.platform.errors import DomainError
 from wx_member.web.api.errors import NotConfigured
 
 CASHIER_HEADER = "X-Cashier-Key"

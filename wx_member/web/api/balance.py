@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from wx_member.services import member_balance
+from wx_member.payments import balance_view
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.wallet_schemas import BalancePageOut, PageQuery, RechargeOptionsOut
@@ -18,7 +18,7 @@ bp = blueprint("balance", __name__, "/api", "Stored value and recharge options",
 @bp.response(200, BalancePageOut)
 def balance(query):
     """My stored-value balance and its ledger, newest first, with Chinese reasons."""
-    return member_balance.page(g.db, member_id(), query.get("before"), query["limit"])
+    return balance_view.page(g.db, member_id(), query.get("before"), query["limit"])
 
 
 @bp.route("/recharge/options")
@@ -26,4 +26,4 @@ def balance(query):
 def recharge_options():
     """The recharge ladder (充500送50 …), lowest first; the bonus is the highest rung a
     recharge reaches when its payment arrives."""
-    return {"options": member_balance.recharge_choices(g.db)}
+    return {"options": balance_view.recharge_choices(g.db)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from wx_member.services import member_card
+from wx_member.members import card_view
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, config, member_id
 from wx_member.web.api.schemas import CardOut, PointsPageOut, PointsQuery, TierHistoryOut
@@ -19,7 +19,7 @@ bp = blueprint("card", __name__, "/api/me", "The member's card, points and tiers
 def card():
     """My card: number, tier and progress to the next, points and the soonest expiring
     (what is left of the oldest lots), stored-value balance."""
-    return member_card.card(g.db, member_id(), config().tz)
+    return card_view.card(g.db, member_id(), config().tz)
 
 
 @bp.route("/points")
@@ -27,7 +27,7 @@ def card():
 @bp.response(200, PointsPageOut)
 def points(query):
     """My points history, newest first, paged by cursor."""
-    entries, next_before = member_card.points_page(g.db, member_id(), query.get("before"),
+    entries, next_before = card_view.points_page(g.db, member_id(), query.get("before"),
                                                    query["limit"])
     return {"entries": entries, "next_before": next_before}
 
@@ -36,4 +36,4 @@ def points(query):
 @bp.response(200, TierHistoryOut)
 def tiers():
     """My tier changes, newest first."""
-    return {"changes": member_card.tier_history(g.db, member_id())}
+    return {"changes": card_view.tier_history(g.db, member_id())}

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from flask import g
 
 from wx_member.replies import tier_name
-from wx_member.services import cashier_desk, member_codes
+from wx_member.payments import cashier_desk
+from wx_member.members import member_codes
 from wx_member.web.api.auth import cashier_required, member_required, secret_key
 from wx_member.web.api.common import CASHIER_SECURITY, blueprint, config, member_id
 from wx_member.web.api.schemas import CashierIn, CashierMemberOut, MemberCodeOut

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from wx_member.extensions import runtime
 from wx_member.models import utcnow
-from wx_member.services.errors import DomainError
+from wx_member.platform.errors import DomainError
 from wx_member.web.api.errors import domain_error
 
 MEMBER_SECURITY = [{"member": []}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from wx_member.services import coupon_wallet
+from wx_member.coupons import wallet_view
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, config, member_id, now
 from wx_member.web.api.wallet_schemas import CouponOut, CouponsPageOut, CouponsQuery
@@ -19,7 +19,7 @@ bp = blueprint("coupons", __name__, "/api/me/coupons", "The member's coupons",
 @bp.response(200, CouponsPageOut)
 def coupons(query):
     """My coupons in one list (available, used or expired), newest first, paged by cursor."""
-    found, next_before = coupon_wallet.page(g.db, member_id(), query["status"], now(),
+    found, next_before = wallet_view.page(g.db, member_id(), query["status"], now(),
                                             config().tz, query.get("before"), query["limit"])
     return {"coupons": found, "next_before": next_before}
 
@@ -28,4 +28,4 @@ def coupons(query):
 @bp.response(200, CouponOut)
 def coupon(code: str):
     """One of my coupons by its code (404 COUPON_NOT_FOUND for any other code)."""
-    return coupon_wallet.one(g.db, member_id(), code, now(), config().tz)
+    return wallet_view.one(g.db, member_id(), code, now(), config().tz)

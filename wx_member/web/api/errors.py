@@ -12,9 +12,9 @@ import marshmallow as ma
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from wx_member.services.coupons import CouponNotFound, CouponRefused
-from wx_member.services.errors import DomainError, InsufficientPoints, InvalidAmount, UnknownMember
-from wx_member.services.redemption import (CashOffNotAllowed, OutOfStock, RedemptionConflict,
+from wx_member.coupons.wallet import CouponNotFound, CouponRefused
+from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount, UnknownMember
+from wx_member.loyalty.redemption import (CashOffNotAllowed, OutOfStock, RedemptionConflict,
                                            UnknownGift)
 
 log = logging.getLogger(__name__)

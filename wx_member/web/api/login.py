@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from flask import g
 
 from wx_member.extensions import runtime
-from wx_member.services import access_tokens, miniapp
+from wx_member.platform import access_tokens
+from wx_member.members import miniapp
 from wx_member.web.api.auth import secret_key
 from wx_member.web.api.common import blueprint
 from wx_member.web.api.errors import NotConfigured

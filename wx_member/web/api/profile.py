@@ -6,7 +6,7 @@ from datetime import datetime
 from flask import g
 
 from wx_member.extensions import runtime
-from wx_member.services import miniapp
+from wx_member.members import miniapp
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, config, member_id
 from wx_member.web.api.schemas import BirthdayIn, PhoneIn, ProfileOut

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from wx_member.services import member_redemptions
+from wx_member.loyalty import redemptions_view
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.limits import limiter, per_member, redeem_limit
@@ -19,7 +19,7 @@ bp = blueprint("redemptions", __name__, "/api", "Gifts for points", auth=member_
 @bp.response(200, GiftsOut)
 def gifts():
     """The gift catalogue, cheapest first, with stock."""
-    return {"gifts": member_redemptions.gifts(g.db)}
+    return {"gifts": redemptions_view.gifts(g.db)}
 
 
 @bp.route("/me/redemptions", methods=["POST"])
@@ -31,7 +31,7 @@ def gifts():
 def redeem(header, body):
     """Redeem points for a gift. Send a new Idempotency-Key per tap and the same one on a
     retry: a key redeems once, its replays answer the first result with `replayed` true."""
-    return member_redemptions.redeem(g.db, member_id(), body["gift_id"], header["key"],
+    return redemptions_view.redeem(g.db, member_id(), body["gift_id"], header["key"],
                                      body["quantity"])
 
 
@@ -40,7 +40,7 @@ def redeem(header, body):
 @bp.response(200, RedemptionsPageOut)
 def redemptions(query):
     """My redemptions (gifts and points off orders), newest first, paged by cursor."""
-    found, next_before = member_redemptions.page(g.db, member_id(), query.get("before"),
+    found, next_before = redemptions_view.page(g.db, member_id(), query.get("before"),
                                                  query["limit"])
     return {"redemptions": found, "next_before": next_before}
 
@@ -49,4 +49,4 @@ def redemptions(query):
 @bp.response(200, RedemptionOut)
 def redemption(redemption_id: int):
     """One of my redemptions (404 REDEMPTION_NOT_FOUND for any other id)."""
-    return member_redemptions.one(g.db, member_id(), redemption_id)
+    return redemptions_view.one(g.db, member_id(), redemption_id)

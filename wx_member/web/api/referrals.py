@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from wx_member.extensions import runtime
-from wx_member.services import referral_codes
+from wx_member.members import referral_codes
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.schemas import ReferralCodeOut, ReferralResultsOut

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
-from wx_member.services import subscriptions
+from wx_member.pushes import subscriptions
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.schemas import SubscriptionsIn, SubscriptionsOut

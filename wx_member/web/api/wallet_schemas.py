@@ -6,8 +6,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from wx_member.services.coupon_wallet import LISTS
-from wx_member.services.paging import MAX_ID
+from wx_member.coupons.wallet_view import LISTS
+from wx_member.platform.paging import MAX_ID
 from wx_member.web.api.schemas import PointsQuery, Strict, UtcDateTime
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

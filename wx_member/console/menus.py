@@ -1,0 +1,130 @@
+"""The custom menu: checked against WeChat's limits, published through the gateway, kept
+as versions (history), and rolled back by publishing an older version again.
+
+The call to WeChat happens outside any transaction; a version is recorded only once
+WeChat accepted it, so the newest version is what followers see.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wx_member.models import MenuVersion, utcnow
+from wx_member.console import audit
+from wx_member.platform.errors import DomainError
+from wx_member.wechat.gateway import GatewayError, WeChatGateway
+
+# WeChat's limits (menu/create): 1-3 buttons, 1-5 sub-buttons each; names are counted in
+# UTF-8 bytes (a Chinese character is 3): 16 for a button (5 characters), 60 for a
+# sub-button; a key 128 bytes, a URL 1024.
+MAX_BUTTONS, MAX_SUBS = 3, 5
+NAME_BYTES, SUB_NAME_BYTES, KEY_BYTES, URL_BYTES = 16, 60, 128, 1024
+FIELDS = {"click": ("key",), "view": ("url",), "miniprogram": ("url", "appid", "pagepath")}
+TYPES_ZH = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
+FIELDS_ZH = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
+APPID_RE = re.compile(r"^wx[0-9a-f]{16}$")
+
+
+class InvalidMenu(DomainError):
+    user_message = "菜单无效。"
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems), user_message="；".join(problems))
+        self.problems = problems
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _check_action(button: dict[str, Any], where: str, problems: list[str]) -> None:
+    kind = button.get("type")
+    if kind not in FIELDS:
+        problems.append(f"{where}：请选择类型（点击事件、打开网页或打开小程序）")
+        return
+    for name in FIELDS[kind]:
+        if not str(button.get(name) or "").strip():
+            problems.append(f"{where}：缺少{FIELDS_ZH[name]}")
+    if kind == "click" and _bytes(button.get("key") or "") > KEY_BYTES:
+        problems.append(f"{where}：key 不能超过 {KEY_BYTES} 字节")
+    url = button.get("url") or ""
+    if url and (not url.startswith(("http://", "https://")) or _bytes(url) > URL_BYTES):
+        problems.append(f"{where}：网址须以 http:// 或 https:// 开头，且不超过 {URL_BYTES} 字节")
+    if kind == "miniprogram" and button.get("appid") and not APPID_RE.match(button["appid"]):
+        problems.append(f"{where}：小程序 appid 格式应为 wx 加 16 位十六进制字符")
+
+
+def validate(menu: dict[str, Any]) -> None:
+    """Raises InvalidMenu listing every problem, in Chinese, before WeChat is called."""
+    problems: list[str] = []
+    buttons = menu.get("button") if isinstance(menu, dict) else None
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
+        raise InvalidMenu([f"菜单须有 1-{MAX_BUTTONS} 个一级菜单"])
+    for i, button in enumerate(buttons, 1):
+        where = f"一级菜单 {i}"
+        name = str(button.get("name") or "").strip()
+        if not name or _bytes(name) > NAME_BYTES:
+            problems.append(f"{where}：名称须为 1-{NAME_BYTES} 字节（最多 5 个汉字）")
+        subs = button.get("sub_button")
+        if subs:
+            if len(subs) > MAX_SUBS:
+                problems.append(f"{where}：子菜单最多 {MAX_SUBS} 个")
+            for j, sub in enumerate(subs, 1):
+                sub_where = f"{where} 的子菜单 {j}"
+                sub_name = str(sub.get("name") or "").strip()
+                if not sub_name or _bytes(sub_name) > SUB_NAME_BYTES:
+                    problems.append(f"{sub_where}：名称须为 1-{SUB_NAME_BYTES} 字节（最多 20 个汉字）")
+                _check_action(sub, sub_where, problems)
+        else:
+            _check_action(button, where, problems)
+    if problems:
+        raise InvalidMenu(problems)
+
+
+def latest(session: Session) -> MenuVersion | None:
+    return session.scalar(select(MenuVersion).order_by(MenuVersion.id.desc()).limit(1))
+
+
+def current(session: Session, gateway: WeChatGateway) -> dict[str, Any] | None:
+    """The menu to edit: the newest published here, else what WeChat has (none: None)."""
+    with session.begin():  # ended before the call to WeChat (its token lives in the database)
+        version = latest(session)
+    if version is not None:
+        return version.menu
+    try:
+        return gateway.get_menu()
+    except GatewayError:
+        return None
+
+
+def history(session: Session, limit: int = 20) -> list[MenuVersion]:
+    return list(session.scalars(select(MenuVersion).order_by(MenuVersion.id.desc()).limit(limit)))
+
+
+def publish(session: Session, gateway: WeChatGateway, menu: dict[str, Any], by: str,
+            rollback_of: int | None = None) -> MenuVersion:
+    """Use case: publish a menu to WeChat and record it as the newest version (audited).
+    A GatewayError (WeChat refused it, or could not be reached) records nothing."""
+    validate(menu)
+    session.rollback()  # no transaction may stay open across the call to WeChat
+    gateway.create_menu(menu)
+    with session.begin():
+        before = latest(session)
+        version = MenuVersion(menu=menu, published_at=utcnow(), published_by=by,
+                              rollback_of=rollback_of)
+        session.add(version)
+        audit.record(session, by, "menu.rollback" if rollback_of else "menu.publish", "menu",
+                     before.menu if before else None, menu)
+    return version
+
+
+def roll_back(session: Session, gateway: WeChatGateway, version_id: int, by: str) -> MenuVersion:
+    """Use case: publish an earlier version again (a new version that says which one)."""
+    with session.begin():
+        old = session.get(MenuVersion, version_id)
+    if old is None:
+        raise InvalidMenu(["没有这个菜单版本"])
+    return publish(session, gateway, old.menu, by, rollback_of=old.id)

@@ -1,0 +1,159 @@
+"""Console accounts: argon2id password hashes, roles, and a login rate limit kept in the
+database (so it holds across gunicorn workers and hosts).
+
+A login reads the account and the recent failures in one short transaction, verifies the
+password outside any transaction (argon2 takes tens of milliseconds and, on SQLite, an
+open transaction holds the write lock), then records the attempt.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import LoginAttempt, Operator, utcnow
+from wx_member.models.console import ROLES
+from wx_member.console import audit
+from wx_member.platform.errors import DomainError
+
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5  # then the account refuses logins for the rest of the window
+MAX_FAILURES_PER_IP = 20  # one address trying many usernames
+MIN_PASSWORD = 10
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,40}$")
+ROLES_ZH = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified for unknown usernames, so a login takes as long whether the account exists or not.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class LoginRefused(DomainError):
+    user_message = "用户名或密码错误。"
+
+
+class LoginThrottled(DomainError):
+    user_message = "登录失败次数过多，请 15 分钟后再试。"
+
+
+class InvalidOperator(DomainError):
+    user_message = "账号信息无效。"
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidOperator("password too short",
+                              user_message=f"密码至少 {MIN_PASSWORD} 个字符。")
+
+
+def create(session: Session, username: str, password: str, role: str, by: str) -> Operator:
+    """Use case: an admin (or `wx-member create-admin`) adds an account."""
+    username = username.strip()
+    if not USERNAME_RE.match(username):
+        raise InvalidOperator(f"bad username {username!r}",
+                              user_message="用户名须为 3-40 个字母、数字、'_'、'.' 或 '-'。")
+    if role not in ROLES:
+        raise InvalidOperator(f"bad role {role!r}", user_message="角色无效。")
+    _check_password(password)
+    hashed = _hasher.hash(password)
+    with session.begin():
+        if session.scalar(select(Operator.id).where(Operator.username == username)):
+            raise InvalidOperator(f"{username} exists", user_message="用户名已存在。")
+        op = Operator(username=username, password_hash=hashed, role=role, active=True,
+                      generation=1, created_at=utcnow())
+        session.add(op)
+        audit.record(session, by, "operator.create", username, None, {"role": role})
+    return op
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Operator)))
+
+
+def all_operators(session: Session) -> list[Operator]:
+    return list(session.scalars(select(Operator).order_by(Operator.id)))
+
+
+def current(session: Session, operator_id: int, generation: int) -> Operator | None:
+    """The operator a session cookie names, if still active and of the same generation.
+    Its own short transaction: the request's use case then starts on a clean session."""
+    with session.begin():
+        op = session.get(Operator, operator_id)
+    if op is None or not op.active or op.generation != generation:
+        return None
+    return op
+
+
+def _failures(session: Session, column, value: str, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        column == value, LoginAttempt.ok.is_(False), LoginAttempt.at >= since)))
+
+
+def authenticate(session: Session, username: str, password: str, ip: str,
+                 now: datetime | None = None) -> Operator:
+    """Use case: a login. Raises LoginThrottled or LoginRefused; records every attempt
+    that was checked."""
+    now = now or utcnow()
+    username = username.strip()[:40]
+    with session.begin():
+        since = now - WINDOW
+        if (_failures(session, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
+                or _failures(session, LoginAttempt.ip, ip, since) >= MAX_FAILURES_PER_IP):
+            raise LoginThrottled(f"too many failures for {username!r} or {ip}")
+        op = session.scalar(select(Operator).where(Operator.username == username))
+        stored = op.password_hash if op is not None and op.active else _DUMMY_HASH
+    try:
+        ok = _hasher.verify(stored, password) and op is not None and op.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    with session.begin():
+        session.add(LoginAttempt(username=username, ip=ip[:45], ok=ok, at=now))
+        if ok:
+            op = session.get(Operator, op.id)
+            op.last_login_at = now
+            if _hasher.check_needs_rehash(op.password_hash):
+                op.password_hash = _hasher.hash(password)
+    if not ok:
+        raise LoginRefused(f"login refused for {username!r}")
+    return op
+
+
+def update(session: Session, operator_id: int, by: str, *, role: str | None = None,
+           active: bool | None = None, password: str | None = None) -> Operator:
+    """Use case: an admin changes an account's role, status or password. Every session of
+    that account ends (its generation moves on). The last active admin stays an admin."""
+    if role is not None and role not in ROLES:
+        raise InvalidOperator(f"bad role {role!r}", user_message="角色无效。")
+    if password is not None:
+        _check_password(password)
+    hashed = _hasher.hash(password) if password is not None else None
+    with session.begin():
+        op = session.get(Operator, operator_id, with_for_update=True)
+        if op is None:
+            raise InvalidOperator(f"no operator {operator_id}", user_message="账号不存在。")
+        before = {"role": op.role, "active": op.active}
+        if op.role == "admin" and op.active and (role not in (None, "admin") or active is False):
+            admins = session.scalar(select(func.count()).select_from(Operator).where(
+                Operator.role == "admin", Operator.active.is_(True)))
+            if admins <= 1:
+                raise InvalidOperator("last admin", user_message="至少保留一个启用的管理员。")
+        if role is not None:
+            op.role = role
+        if active is not None:
+            op.active = active
+        if hashed is not None:
+            op.password_hash = hashed
+        op.generation += 1
+        after = {"role": op.role, "active": op.active}
+        if hashed is not None:
+            after["password"] = "changed"
+        audit.record(session, by, "operator.update", op.username, before, after)
+    return op

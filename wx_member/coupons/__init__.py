@@ -1,0 +1,8 @@
+"""Coupons: templates and the coupons members hold.
+
+Owns coupon templates (`templates`), issuing, redeeming, expiring and voiding a coupon
+(`wallet`), issuing in bulk to a list or a tier (`bulk_issue`) and giving coupons back when
+their order is refunded (`returns`).
+
+Read model: `wallet_view` (a member's own coupons, as the mini-program shows them).
+"""

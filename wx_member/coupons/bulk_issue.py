@@ -1,0 +1,162 @@
+"""Issuing coupons in bulk: a campaign to a list of members or a tier and up, and the
+daily birthday gift. Set-based: per batch of 1,000 members, one INSERT of coupons that
+skips causes already issued (INSERT ... ON CONFLICT DO NOTHING / ON DUPLICATE KEY), one
+INSERT of their issue events, one transaction. Running a campaign twice, or in two
+processes at once, issues each member's coupon once (the cause `campaign:<key>:<member>`
+is unique).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import extract, select
+from sqlalchemy.orm import Session
+
+from wx_member.db import insert_ignoring_duplicates
+from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
+from wx_member.coupons import templates
+from wx_member.coupons import wallet
+from wx_member.loyalty import tiers
+from wx_member.platform.errors import InvalidAmount
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+@dataclass
+class BulkResult:
+    issued: int = 0  # coupons issued now
+    already: int = 0  # members who had this cause's coupon before (replays)
+    below_tier: int = 0  # members whose tier is below the template's
+    unknown: int = 0  # ids that are not members
+
+
+def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Member | Any],
+               reason: str, now: datetime, result: BulkResult) -> None:
+    """Issue one coupon per cause in `wanted` (cause → row with id and tier) inside the
+    caller's transaction, skipping causes issued before and members below the tier."""
+    todo = {}
+    for cause, m in wanted.items():
+        if templates.tier_allows(template, m.tier):
+            todo[cause] = m
+        else:
+            result.below_tier += 1
+    if not todo:
+        return
+    seen = set(session.scalars(select(Coupon.cause).where(Coupon.cause.in_(list(todo)))))
+    result.already += len(seen)
+    todo = {c: m for c, m in todo.items() if c not in seen}
+    valid_from, valid_until = templates.validity(template, now)
+    for _ in range(3):  # a code collision leaves its cause behind: draw again
+        if not todo:
+            return
+        mine = {c: wallet.new_code() for c in todo}
+        insert_ignoring_duplicates(session, Coupon.__table__, [
+            {"code": mine[c], "template_id": template.id, "member_id": m.id, "cause": c,
+             "status": "available", "issued_at": now, "valid_from": valid_from,
+             "valid_until": valid_until} for c, m in todo.items()])
+        rows = session.execute(select(Coupon.id, Coupon.member_id, Coupon.cause, Coupon.code)
+                               .where(Coupon.cause.in_(list(todo)))).all()
+        ours = [r for r in rows if mine[r.cause] == r.code]
+        insert_ignoring_duplicates(session, CouponEvent.__table__, [
+            {"coupon_id": r.id, "member_id": r.member_id, "from_status": None,
+             "to_status": "available", "reason": reason, "idem_key": f"issue:{r.cause}",
+             "created_at": now} for r in ours])
+        result.issued += len(ours)
+        result.already += len(rows) - len(ours)  # another process issued them meanwhile
+        done = {r.cause for r in rows}
+        todo = {c: m for c, m in todo.items() if c not in done}
+    if todo:
+        raise RuntimeError(f"could not draw free coupon codes for {len(todo)} coupons")
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for i in ids:
+        chunk.append(i)
+        if len(chunk) == BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def issue_campaign(session: Session, template_id: int, key: str, *,
+                   member_ids: Iterable[int] | None = None, min_tier: str | None = None,
+                   now: datetime | None = None) -> BulkResult:
+    """Use case: a campaign coupon for each of `member_ids`, or for every member at
+    `min_tier` or above; once per member and campaign `key`."""
+    if not key.strip() or len(key) > 60 or ":" in key:
+        raise InvalidAmount(f"bad campaign key {key!r}",
+                            user_message="活动编号须为 1–60 个字符，且不含冒号。")
+    if (member_ids is None) == (min_tier is None):
+        raise InvalidAmount("give member ids or a tier", user_message="请指定会员或会员等级。")
+    if min_tier is not None and min_tier not in tiers.LADDER:
+        raise InvalidAmount(f"unknown tier {min_tier!r}", user_message="会员等级无效。")
+    now = now or utcnow()
+    with session.begin():
+        template = templates.active(session, template_id)
+    result = BulkResult()
+    if member_ids is not None:
+        for chunk in _chunks(dict.fromkeys(member_ids)):  # dedupe, keep order
+            with session.begin():
+                found = session.execute(select(Member.id, Member.tier)
+                                        .where(Member.id.in_(chunk))).all()
+                result.unknown += len(chunk) - len(found)
+                issue_many(session, template, {f"campaign:{key}:{m.id}": m for m in found},
+                           "campaign", now, result)
+    else:
+        ranks = [t for t in tiers.LADDER if tiers.rank(t) >= tiers.rank(min_tier)]
+        last = 0
+        while True:  # keyset on id: bounded memory at any member count
+            with session.begin():
+                found = session.execute(select(Member.id, Member.tier)
+                                        .where(Member.tier.in_(ranks), Member.id > last)
+                                        .order_by(Member.id).limit(BATCH)).all()
+                if not found:
+                    break
+                last = found[-1].id
+                issue_many(session, template, {f"campaign:{key}:{m.id}": m for m in found},
+                           "campaign", now, result)
+    log.info("campaign %s (template %s): %s", key, template_id, result)
+    return result
+
+
+def issue_birthday_coupons(session: Session, tz: ZoneInfo, now: datetime | None = None) -> BulkResult:
+    """Use case (daily job): the birthday gift (setting `birthday_coupon_template`) for
+    every member born on today's local month and day (29 February counts on 28 February in
+    other years), once per member and year."""
+    now = now or utcnow()
+    today: date = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).date()
+    days = [today.day]
+    if (today.month, today.day) == (2, 28) and not _leap(today.year):
+        days.append(29)
+    result = BulkResult()
+    with session.begin():
+        template = wallet.template_by_setting(session, "birthday_coupon_template")
+    if template is None:
+        return result
+    last = 0
+    while True:
+        with session.begin():
+            found = session.execute(
+                select(Member.id, Member.tier).where(
+                    extract("month", Member.birthday) == today.month,
+                    extract("day", Member.birthday).in_(days), Member.id > last)
+                .order_by(Member.id).limit(BATCH)).all()
+            if not found:
+                break
+            last = found[-1].id
+            issue_many(session, template, {f"birthday:{m.id}:{today.year}": m for m in found},
+                       "birthday", now, result)
+    log.info("birthday coupons %s: %s", today, result)
+    return result
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -1,0 +1,46 @@
+"""Coupons given back when the order they were redeemed on is fully refunded.
+
+The rule: a **full** refund (the order's refunded amount reaches its total) returns every
+coupon used on that order (`coupon.order_no`): to `available` when the refund comes before
+the coupon's `valid_until`, else to `expired` (the redemption is undone either way, and an
+expired coupon is not revived). A **partial** refund keeps the coupon used: the purchase it
+discounted still stands. Each return is a `coupon_event` (reason `refund`, key
+`return:<coupon>:<out_refund_no>`), written in the refund's transaction (services/orders.py
+`apply_refund`, which holds member and order), so a replayed refund returns nothing twice.
+A returned coupon can be used again on another order, not on the refunded one.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from wx_member.models import Coupon, Order
+from wx_member.coupons.wallet import _event
+
+log = logging.getLogger(__name__)
+
+
+def after_full_refund(session: Session, order: Order, out_refund_no: str,
+                      now: datetime) -> list[Coupon]:
+    """Give back the coupons redeemed on `order` (just fully refunded by `out_refund_no`),
+    inside the refund's transaction. Returns them, with their new status."""
+    used = list(session.scalars(
+        select(Coupon).where(Coupon.order_no == order.out_trade_no, Coupon.status == "used")
+        .order_by(Coupon.id).with_for_update().execution_options(populate_existing=True)))
+    for coupon in used:
+        to = "available" if now < coupon.valid_until else "expired"
+        # Back in the wallet it is unused again; an expired one keeps what it was used on.
+        # The event keeps the order and the discount either way.
+        values = dict(status=to, used_at=None, order_no=None, order_fen=None,
+                      discount_fen=None) if to == "available" else dict(status=to)
+        _event(session, coupon, to, "refund", f"return:{coupon.id}:{out_refund_no}", now,
+               from_status="used", order_no=order.out_trade_no,
+               discount_fen=coupon.discount_fen)
+        session.execute(update(Coupon).where(Coupon.id == coupon.id, Coupon.status == "used")
+                        .values(**values).execution_options(synchronize_session=False))
+        session.refresh(coupon)
+        log.info("coupon %s of refunded order %s: %s", coupon.code, order.out_trade_no, to)
+    return used

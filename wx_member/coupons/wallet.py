@@ -1,0 +1,314 @@
+"""Coupons in members' wallets: issue once per cause, redeem once, expire, void.
+
+Every state change is a `coupon_event` row with a unique idempotency key from its cause:
+`issue:<cause>` (the cause itself is unique on the coupon: `signup:<member>`,
+`birthday:<member>:<year>`, `campaign:<key>:<member>`, `operator:<key>`),
+`redeem:<coupon>:<out_trade_no>`, `expire:<coupon>`, `void:<coupon>`,
+`return:<coupon>:<out_refund_no>`. A coupon leaves `available` under a row lock, so two
+cashiers redeeming one coupon at once cannot both win; the only way back is a full refund
+of the order it was used on (coupon_returns.py). Bulk issuing (campaigns, birthdays) lives in
+`coupon_campaigns.py`.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wx_member.db import insert_row, loaded
+from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
+from wx_member.replies import tier_name
+from wx_member.coupons import templates
+from wx_member.platform import settings
+from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
+
+log = logging.getLogger(__name__)
+
+# No 0/O, 1/I/L: a code read aloud or typed at a till is not mistaken for another.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 12  # 31^12 ≈ 7.9e17: a collision is retried, never silently merged
+EXPIRE_BATCH = 1000
+
+
+class CouponRefused(DomainError):
+    user_message = "优惠券无法使用。"
+
+
+class CouponNotFound(CouponRefused):
+    user_message = "优惠券不存在。"
+
+
+class CouponNotYours(CouponRefused):
+    user_message = "这张优惠券不属于您。"
+
+
+class CouponUsed(CouponRefused):
+    user_message = "优惠券已使用。"
+
+
+class CouponExpired(CouponRefused):
+    user_message = "优惠券已过期。"
+
+
+class CouponVoid(CouponRefused):
+    user_message = "优惠券已作废。"
+
+
+class CouponNotYetValid(CouponRefused):
+    user_message = "优惠券尚未到使用时间。"
+
+
+class BelowMinimumSpend(CouponRefused):
+    user_message = "订单金额未达到优惠券的使用门槛。"
+
+
+class TierTooLow(CouponRefused):
+    user_message = "您的会员等级不能使用这张优惠券。"
+
+
+@dataclass
+class Redemption:
+    coupon: Coupon
+    discount_fen: int
+    item: str | None  # an item coupon: what to hand over
+    replayed: bool  # the same coupon and order again: nothing changed
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def holder(session: Session, openid_or_card: str, lock: bool = False) -> Member:
+    """The member a cashier or the mini-program names, by openid or card number. `lock`:
+    hold their row (FOR UPDATE) for a use case that moves a balance cached on it."""
+    stmt = select(Member).where(or_(Member.openid == openid_or_card,
+                                    Member.card_no == openid_or_card))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = session.scalar(stmt)
+    if found is None:
+        raise UnknownMember(f"no member with openid or card number {openid_or_card!r}")
+    return found
+
+
+def _event(session: Session, coupon: Coupon | dict, to_status: str, reason: str, key: str,
+           now: datetime, from_status: str | None = None, **extra) -> None:
+    get = coupon.get if isinstance(coupon, dict) else lambda k: getattr(coupon, k)
+    insert_row(session, CouponEvent, coupon_id=get("id"), member_id=get("member_id"),
+               from_status=from_status, to_status=to_status, reason=reason, idem_key=key,
+               created_at=now, **extra)
+
+
+# ---- issuing one coupon ----------------------------------------------------------------
+
+def issue_in(session: Session, member: Member, template: CouponTemplate, cause: str,
+             reason: str, now: datetime, note: str | None = None) -> Coupon | None:
+    """Issue inside the caller's transaction. Returns the coupon, or None when `cause` was
+    issued before (a replay) or the member's tier is below the template's."""
+    if not templates.tier_allows(template, member.tier):
+        log.info("coupon %s not issued to member %s: tier %s below %s", cause, member.id,
+                 member.tier, template.min_tier)
+        return None
+    valid_from, valid_until = templates.validity(template, now)
+    session.flush()  # Core statements do not autoflush; the member's row must exist
+    for _ in range(3):
+        try:
+            # No savepoint: a failed INSERT undoes only itself (SQLite and InnoDB alike).
+            row = insert_row(session, Coupon, code=new_code(), template_id=template.id,
+                             member_id=member.id, cause=cause, status="available",
+                             issued_at=now, valid_from=valid_from, valid_until=valid_until)
+        except IntegrityError:
+            if session.scalar(select(Coupon.id).where(Coupon.cause == cause)) is not None:
+                return None  # the cause was issued before, or just now by a racing event
+            continue  # the code collided with another coupon's: draw again
+        # Its key is the cause's, and coupons are never deleted: it cannot collide now that
+        # the coupon's cause did not (if it did, the error ends the whole use case).
+        _event(session, row, "available", reason, f"issue:{cause}", now, note=note)
+        return loaded(session, Coupon, row)
+    raise RuntimeError(f"could not draw a free coupon code for {cause}")
+
+
+def describe(session: Session, coupon: Coupon) -> str:
+    return templates.describe(session.get(CouponTemplate, coupon.template_id))
+
+
+def template_by_setting(session: Session, key: str) -> CouponTemplate | None:
+    template_id = settings.get(session, key)
+    if not template_id:
+        return None
+    template = session.get(CouponTemplate, template_id)
+    if template is None or not template.active:
+        # Joining must not fail because an operator disabled the template: log and go on.
+        log.warning("setting %s names coupon template %s, which is missing or disabled",
+                    key, template_id)
+        return None
+    return template
+
+
+def issue_signup(session: Session, member: Member,
+                 now: datetime | None = None) -> tuple[Coupon, str] | None:
+    """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member, and
+    what it is in the member's words. Runs in the join's transaction (services/members.py)."""
+    template = template_by_setting(session, "signup_coupon_template")
+    if template is None:
+        return None
+    coupon = issue_in(session, member, template, f"signup:{member.id}", "signup", now or utcnow())
+    return (coupon, templates.describe(template)) if coupon else None
+
+
+def issue_birthday_coupon(session: Session, member: Member, year: int,
+                          now: datetime | None = None) -> Coupon | None:
+    """The birthday gift (setting `birthday_coupon_template`, 0: none), once per member and
+    year, inside the caller's transaction (the daily job in coupon_campaigns.py calls it)."""
+    template = template_by_setting(session, "birthday_coupon_template")
+    if template is None:
+        return None
+    return issue_in(session, member, template, f"birthday:{member.id}:{year}", "birthday",
+                    now or utcnow())
+
+
+def issue(session: Session, openid_or_card: str, template_id: int, key: str, by: str,
+          note: str | None = None, now: datetime | None = None) -> Coupon | None:
+    """Use case: an operator gives a member a coupon, once per `key`. Returns None for a
+    replayed key; raises TierTooLow when the member may not hold the template."""
+    if not key.strip() or len(key) > 100:
+        raise InvalidAmount("a key of 1 to 100 characters is required",
+                            user_message="请填写发券编号。")
+    now = now or utcnow()
+    with session.begin():
+        member = holder(session, openid_or_card)
+        template = templates.active(session, template_id)
+        if not templates.tier_allows(template, member.tier):
+            raise TierTooLow(f"member {member.id} is {member.tier}, template {template_id} "
+                             f"needs {template.min_tier}",
+                             user_message=f"该优惠券限{tier_name(template.min_tier)}及以上。")
+        return issue_in(session, member, template, f"operator:{key}", "operator", now,
+                        note=f"{by}: {note}"[:100] if note else by[:100])
+
+
+# ---- redeeming -------------------------------------------------------------------------
+
+def _refuse_by_status(coupon: Coupon) -> None:
+    errors = {"used": CouponUsed, "expired": CouponExpired, "void": CouponVoid}
+    raise errors[coupon.status](f"coupon {coupon.code} is {coupon.status}")
+
+
+def redeem(session: Session, code: str, openid_or_card: str, out_trade_no: str,
+           amount_fen: int, now: datetime | None = None) -> Redemption:
+    """Use case: use a coupon on an order of `amount_fen`. Returns the discount (fen).
+
+    Checks owner, status, validity window, minimum spend and tier; a refusal raises a
+    CouponRefused (Chinese `user_message`) with nothing written. The same coupon on the
+    same order again returns the first answer (`replayed`); on another order it is used.
+    """
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise InvalidAmount(f"amount must be a positive number of fen, got {amount_fen!r}",
+                            user_message="订单金额必须是正整数（分）。")
+    if not out_trade_no or len(out_trade_no) > 64:
+        raise InvalidAmount("an order number of 1 to 64 characters is required",
+                            user_message="请填写订单号。")
+    now = now or utcnow()
+    with session.begin():
+        member = holder(session, openid_or_card)
+        # The row lock queues a second redemption of this coupon behind the first, which
+        # then sees it used: exactly one wins.
+        coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper())
+                                .with_for_update().execution_options(populate_existing=True))
+        if coupon is None:
+            raise CouponNotFound(f"no coupon {code!r}")
+        if coupon.member_id != member.id:
+            raise CouponNotYours(f"coupon {code} belongs to member {coupon.member_id}")
+        template = session.get(CouponTemplate, coupon.template_id)
+        if coupon.status == "used" and coupon.order_no == out_trade_no \
+                and coupon.order_fen == amount_fen:
+            return Redemption(coupon, coupon.discount_fen, template.item, replayed=True)
+        if coupon.status != "available":
+            _refuse_by_status(coupon)
+        if now < coupon.valid_from:
+            raise CouponNotYetValid(f"coupon {code} valid from {coupon.valid_from}")
+        if now >= coupon.valid_until:
+            raise CouponExpired(f"coupon {code} expired at {coupon.valid_until}")
+        if amount_fen < template.min_spend_fen:
+            raise BelowMinimumSpend(
+                f"order {amount_fen} fen below {template.min_spend_fen}",
+                user_message=f"满{template.min_spend_fen / 100:g}元可用，本单未达到使用门槛。")
+        if not templates.tier_allows(template, member.tier):
+            raise TierTooLow(f"member {member.id} is {member.tier}, needs {template.min_tier}",
+                             user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
+        if session.scalar(select(CouponEvent.id).where(
+                CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
+            raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",
+                                user_message="该订单已退款，优惠券不能再用于此订单。")
+        discount = templates.discount_fen(template, amount_fen)
+        session.execute(update(Coupon).where(Coupon.id == coupon.id,
+                                             Coupon.status == "available")
+                        .values(status="used", used_at=now, order_no=out_trade_no,
+                                order_fen=amount_fen, discount_fen=discount)
+                        .execution_options(synchronize_session=False))
+        _event(session, coupon, "used", "redeem", f"redeem:{coupon.id}:{out_trade_no}", now,
+               from_status="available", order_no=out_trade_no, discount_fen=discount)
+        session.refresh(coupon)
+        return Redemption(coupon, discount, template.item, replayed=False)
+
+
+# ---- void and expiry -------------------------------------------------------------------
+
+def void(session: Session, code: str, note: str, by: str,
+         now: datetime | None = None) -> Coupon:
+    """Use case: an operator withdraws an available coupon (issued by mistake)."""
+    if not note.strip():
+        raise InvalidAmount("a reason is required", user_message="请填写作废原因。")
+    now = now or utcnow()
+    with session.begin():
+        coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper())
+                                .with_for_update().execution_options(populate_existing=True))
+        if coupon is None:
+            raise CouponNotFound(f"no coupon {code!r}")
+        if coupon.status != "available":
+            _refuse_by_status(coupon)
+        coupon.status = "void"
+        _event(session, coupon, "void", "void", f"void:{coupon.id}", now,
+               from_status="available", note=f"{by}: {note}"[:100])
+        return coupon
+
+
+def expire_due(session: Session, now: datetime | None = None, batch: int = EXPIRE_BATCH) -> int:
+    """Use case (daily job): every available coupon past its `valid_until` becomes expired,
+    with an event each. Set-based, one transaction per batch of locked rows, so a
+    redemption racing the job either wins before it or finds the coupon expired."""
+    now = now or utcnow()
+    total = 0
+    while True:
+        with session.begin():
+            rows = session.execute(
+                select(Coupon.id, Coupon.member_id)
+                .where(Coupon.status == "available", Coupon.valid_until <= now)
+                .order_by(Coupon.id).limit(batch).with_for_update()).all()
+            if not rows:
+                return total
+            ids = [r.id for r in rows]
+            session.execute(update(Coupon).where(Coupon.id.in_(ids))
+                            .values(status="expired").execution_options(synchronize_session=False))
+            session.execute(insert(CouponEvent), [
+                {"coupon_id": r.id, "member_id": r.member_id, "from_status": "available",
+                 "to_status": "expired", "reason": "expire", "idem_key": f"expire:{r.id}",
+                 "created_at": now} for r in rows])
+            total += len(rows)
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+def coupons_of(session: Session, member_id: int, limit: int = 100) -> list[tuple[Coupon, CouponTemplate]]:
+    return list(session.execute(
+        select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
+        .where(Coupon.member_id == member_id).order_by(Coupon.id.desc()).limit(limit)).all())
+
+
+def events_of(session: Session, coupon_id: int) -> list[CouponEvent]:
+    return list(session.scalars(select(CouponEvent).where(CouponEvent.coupon_id == coupon_id)
+                                .order_by(CouponEvent.id)))

@@ -1,0 +1,117 @@
+"""What a member reads of their own coupons (the mini-program's 我的优惠券): read-only.
+
+The status shown is the one in force now: an `available` coupon past its `valid_until`
+is shown as expired although the daily expiry job (00:05 local) has not yet written it,
+so a coupon issued for 30 × 24 h at 10:00 leaves the "available" list at 10:00, not at
+the next midnight. Void coupons (withdrawn by an operator) are in no list; the member can
+still open one by its code. Validity is given as local days (first and last, inclusive)
+and as the exact UTC instant it ends.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Coupon, CouponTemplate
+from wx_member.replies import tier_name
+from wx_member.coupons import templates
+from wx_member.platform import paging
+from wx_member.coupons.wallet import CouponNotFound
+from wx_member.loyalty.points_expiry import local_date
+
+LISTS = ("available", "used", "expired")
+STATUS_ZH = {"available": "可使用", "used": "已使用", "expired": "已过期", "void": "已作废"}
+CODE = re.compile(r"^[A-Za-z0-9]{1,20}$")
+
+
+@dataclass(frozen=True)
+class Rules:
+    kind: str  # amount_off | percent_off | item
+    kind_zh: str
+    min_spend_fen: int
+    amount_off_fen: int | None
+    percent_off: int | None
+    cap_fen: int | None
+    item: str | None
+    min_tier: str | None
+    min_tier_name: str | None
+
+
+@dataclass(frozen=True)
+class WalletCoupon:
+    id: int
+    code: str
+    name: str
+    text: str  # e.g. 满50减10，限银卡会员及以上
+    status: str
+    status_zh: str
+    first_day: date  # local, inclusive
+    last_day: date  # local, inclusive
+    valid_until: datetime  # UTC, exclusive: the exact end
+    issued_at: datetime
+    used_at: datetime | None
+    order_no: str | None
+    discount_fen: int | None
+    rules: Rules
+
+
+def _status_now(coupon: Coupon, now: datetime) -> str:
+    if coupon.status == "available" and coupon.valid_until <= now:
+        return "expired"
+    return coupon.status
+
+
+def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo) -> WalletCoupon:
+    status = _status_now(coupon, now)
+    rules = Rules(template.kind, templates.KINDS_ZH[template.kind], template.min_spend_fen,
+                  template.amount_off_fen, template.percent_off, template.cap_fen, template.item,
+                  template.min_tier, tier_name(template.min_tier) if template.min_tier else None)
+    return WalletCoupon(
+        id=coupon.id, code=coupon.code, name=template.name,
+        text=templates.describe(template), status=status, status_zh=STATUS_ZH[status],
+        first_day=local_date(coupon.valid_from, tz),
+        last_day=local_date(coupon.valid_until - timedelta(seconds=1), tz),
+        valid_until=coupon.valid_until, issued_at=coupon.issued_at, used_at=coupon.used_at,
+        order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules)
+
+
+def _in_list(status: str, now: datetime):
+    if status == "available":
+        return and_(Coupon.status == "available", Coupon.valid_until > now)
+    if status == "expired":
+        return or_(Coupon.status == "expired",
+                   and_(Coupon.status == "available", Coupon.valid_until <= now))
+    return Coupon.status == status
+
+
+def page(session: Session, member_id: int, status: str, now: datetime, tz: ZoneInfo,
+         before: int | None, limit: int) -> tuple[list[WalletCoupon], int | None]:
+    """The member's coupons in one list (`available`, `used` or `expired`), newest first;
+    returns the page and the next page's cursor (None on the last)."""
+    if status not in LISTS:
+        raise ValueError(f"status must be one of {LISTS}, got {status!r}")
+    q = (select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
+         .where(Coupon.member_id == member_id, _in_list(status, now)))
+    rows, next_before = paging.cut(
+        session.execute(paging.newest_first(q, Coupon.id, before, limit)).all(), limit,
+        lambda row: row[0].id)
+    return [_view(c, t, now, tz) for c, t in rows], next_before
+
+
+def one(session: Session, member_id: int, code: str, now: datetime, tz: ZoneInfo) -> WalletCoupon:
+    """One of the member's coupons by its code. Another member's code is answered exactly
+    like a code that does not exist (CouponNotFound), so codes cannot be probed."""
+    row = None
+    if CODE.match(code or ""):
+        row = session.execute(
+            select(Coupon, CouponTemplate)
+            .join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
+            .where(Coupon.code == code.upper(), Coupon.member_id == member_id)).first()
+    if row is None:
+        raise CouponNotFound(f"member {member_id} has no coupon {code!r}")
+    return _view(row[0], row[1], now, tz)

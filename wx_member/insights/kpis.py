@@ -1,0 +1,265 @@
+"""Membership KPIs over a period of local days, as set-based SQL (one aggregate query per
+figure, whatever the member count). Definitions: shared/domain.md, stated on each chart.
+
+A period is [first day 00:00, last day + 1 00:00) in the programme's zone, turned into UTC
+bounds here, so the database only compares stored UTC times.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Delivery, Member, Order, QrScan, utcnow
+from wx_member.pushes.planners import local_midnight_utc
+
+COUNTED = ("paid", "partially_refunded")  # a fully refunded order is no purchase
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date  # inclusive
+    tz: ZoneInfo
+
+    @classmethod
+    def last_days(cls, days: int, tz: ZoneInfo, now: datetime | None = None) -> "Period":
+        today = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).date()
+        return cls(today - timedelta(days=days - 1), today, tz)
+
+    def __post_init__(self):
+        if self.last < self.first or (self.last - self.first).days >= MAX_DAYS:
+            raise ValueError("a period is 1 to 366 days, first <= last")
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight_utc(self.first, self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return local_midnight_utc(self.last + timedelta(days=1), self.tz)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def label(self) -> str:
+        return f"{self.first:%Y-%m-%d} 至 {self.last:%Y-%m-%d}（{self.tz.key}）"
+
+
+@dataclass
+class Kpis:
+    period: Period
+    conversion_days: int
+    churn_days: int
+    active_days: int
+    members_total: int = 0  # joined before the period's end
+    members_at_start: int = 0
+    new_members: int = 0
+    scanners: int = 0  # distinct people who scanned a channel QR in the period
+    scan_joins: int = 0  # of them, those whose scan made them members
+    converted: int = 0  # new members with a first order within conversion_days of joining
+    buyers: int = 0  # members with >= 1 order in the period
+    repeat_buyers: int = 0  # members with >= 2 orders in the period
+    spend_fen: int = 0  # members' net spend in the period
+    repeat_spend_fen: int = 0  # of it, on orders after each member's first ever
+    buyers_ever: int = 0  # members with >= 1 order before the period's end
+    churned: int = 0  # of them, last order older than churn_days at the period's end
+    active: int = 0  # members with an interaction or order in the last active_days (now)
+    joins_per_day: list[tuple[date, int]] = field(default_factory=list)
+
+    @staticmethod
+    def ratio(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def join_rate(self):  # 开卡率
+        return self.ratio(self.scan_joins, self.scanners)
+
+    @property
+    def conversion(self):  # 转化率
+        return self.ratio(self.converted, self.new_members)
+
+    @property
+    def growth(self):  # 发展率
+        return self.ratio(self.new_members, self.members_at_start)
+
+    @property
+    def repurchase(self):  # 回购率
+        return self.ratio(self.repeat_buyers, self.buyers)
+
+    @property
+    def repeat_spend_share(self):  # 回购金额占比
+        return self.ratio(self.repeat_spend_fen, self.spend_fen)
+
+    @property
+    def churn(self):  # 流失率
+        return self.ratio(self.churned, self.buyers_ever)
+
+    @property
+    def activity(self):  # 活跃度
+        return self.ratio(self.active, self.members_total)
+
+
+def plus_days(session: Session, column, days: int):
+    """`column + days` in SQL; the one date function the backends spell differently."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.datetime(column, f"+{int(days)} days")
+    return func.date_add(column, literal_column(f"INTERVAL {int(days)} DAY"))
+
+
+def _count(session: Session, q) -> int:
+    return int(session.scalar(q) or 0)
+
+
+def compute(session: Session, period: Period, conversion_days: int = 30, churn_days: int = 90,
+            active_days: int = 30, now: datetime | None = None) -> Kpis:
+    now = now or utcnow()
+    start, end = period.start, period.end
+    k = Kpis(period, conversion_days, churn_days, active_days)
+    n_members = select(func.count()).select_from(Member)
+    k.members_total = _count(session, n_members.where(Member.joined_at < end))
+    k.members_at_start = _count(session, n_members.where(Member.joined_at < start))
+    new = and_(Member.joined_at >= start, Member.joined_at < end)
+    k.new_members = _count(session, n_members.where(new))
+
+    in_scans = and_(QrScan.created_at >= start, QrScan.created_at < end)
+    k.scanners = _count(session, select(func.count(func.distinct(QrScan.openid))).where(in_scans))
+    k.scan_joins = _count(session, select(func.count(func.distinct(QrScan.openid)))
+                          .where(in_scans, QrScan.joined.is_(True)))
+
+    counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
+    first = (select(Order.member_id, func.min(Order.paid_at).label("first_at"),
+                    func.max(Order.paid_at).label("last_at"))
+             .where(Order.member_id.is_not(None), counted, Order.paid_at < end)
+             .group_by(Order.member_id).subquery())
+    k.converted = _count(session, select(func.count()).select_from(Member)
+                         .join(first, first.c.member_id == Member.id)
+                         .where(new, first.c.first_at < plus_days(session, Member.joined_at,
+                                                                   conversion_days)))
+
+    in_period = and_(Order.member_id.is_not(None), counted, Order.paid_at >= start,
+                     Order.paid_at < end)
+    per_buyer = (select(Order.member_id, func.count().label("n")).where(in_period)
+                 .group_by(Order.member_id).subquery())
+    k.buyers, k.repeat_buyers = (int(v or 0) for v in session.execute(
+        select(func.count(), func.sum(case((per_buyer.c.n >= 2, 1), else_=0)))).one())
+    net = Order.amount_fen - Order.refunded_fen
+    spend, repeat = session.execute(
+        select(func.sum(net), func.sum(case((Order.paid_at > first.c.first_at, net), else_=0)))
+        .join(first, first.c.member_id == Order.member_id).where(in_period)).one()
+    k.spend_fen, k.repeat_spend_fen = int(spend or 0), int(repeat or 0)
+
+    k.buyers_ever = _count(session, select(func.count()).select_from(first))
+    k.churned = _count(session, select(func.count()).select_from(first).where(
+        first.c.last_at < end - timedelta(days=churn_days)))
+
+    since = now - timedelta(days=active_days)
+    ordered = select(Order.member_id).where(Order.paid_at >= since, Order.member_id.is_not(None))
+    k.active = _count(session, n_members.where(Member.joined_at < end, or_(
+        Member.last_seen_at >= since, Member.id.in_(ordered))))
+    k.joins_per_day = joins_per_day(session, period)
+    return k
+
+
+def joins_per_day(session: Session, period: Period) -> list[tuple[date, int]]:
+    """New members per local day: one GROUP BY over a CASE of the days' UTC bounds (exact
+    across daylight-saving changes, the same SQL on every backend)."""
+    days = period.days
+    bounds = [local_midnight_utc(d, period.tz) for d in days[1:]]
+    bucket = case(*[(Member.joined_at < b, i) for i, b in enumerate(bounds)],
+                  else_=len(days) - 1) if bounds else literal_column("0")
+    rows = session.execute(select(bucket.label("bucket"), func.count())
+                           .where(Member.joined_at >= period.start, Member.joined_at < period.end)
+                           .group_by(literal_column("bucket"))).all()
+    counts = {int(i): int(n) for i, n in rows}
+    return [(d, counts.get(i, 0)) for i, d in enumerate(days)]
+
+
+def tier_distribution(session: Session) -> list[tuple[str, int]]:
+    return [(t, int(n)) for t, n in session.execute(
+        select(Member.tier, func.count()).group_by(Member.tier).order_by(func.count().desc()))]
+
+
+@dataclass(frozen=True)
+class DeliveryRates:
+    kind: str
+    total: int
+    delivered: int
+    sent: int  # sent, awaiting WeChat's report
+    failed: int
+    skipped: int
+    pending: int  # queued or sending
+    unknown: int
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.sent + self.failed + self.unknown
+
+    @property
+    def delivery_rate(self) -> float | None:  # 送达率 = delivered ÷ attempted
+        return self.delivered / self.attempted if self.attempted else None
+
+
+def delivery_rates(session: Session, period: Period) -> list[DeliveryRates]:
+    """Per push kind, deliveries planned in the period (dry runs excluded), by outcome."""
+    def n(*statuses):
+        return func.sum(case((Delivery.status.in_(statuses), 1), else_=0))
+
+    rows = session.execute(
+        select(Delivery.kind, func.count(), n("delivered"), n("sent"), n("failed"), n("skipped"),
+               n("queued", "sending"), n("unknown"))
+        .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
+               Delivery.created_at < period.end)
+        .group_by(Delivery.kind).order_by(Delivery.kind))
+    return [DeliveryRates(kind, *(int(v or 0) for v in rest)) for kind, *rest in rows]
+
+
+@dataclass(frozen=True)
+class ChannelReport:
+    scene: str
+    name: str
+    kind: str
+    permanent: bool
+    expires_at: datetime | None
+    scans: int
+    scanners: int
+    joins: int  # members who joined through the channel
+    first_orders: int  # of them, members with an order
+    repurchased: int  # of those, a second order within `days` of the first
+
+    @property
+    def repurchase_rate(self) -> float | None:
+        return self.repurchased / self.first_orders if self.first_orders else None
+
+
+def channel_report(session: Session, days: int = 90) -> list[ChannelReport]:
+    """Per channel QR: scans, distinct scanners, joins, members with a first order, and
+    how many of those bought again within `days` of it. Three grouped queries."""
+    from wx_member.models import Channel
+    from wx_member.members import channels
+
+    counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
+    first = (select(Order.member_id, func.min(Order.paid_at).label("first_at"))
+             .where(Order.member_id.is_not(None), counted).group_by(Order.member_id).subquery())
+    again = (select(Order.id).where(Order.member_id == first.c.member_id, counted,
+                                    Order.paid_at > first.c.first_at,
+                                    Order.paid_at < plus_days(session, first.c.first_at, days))
+             .exists())
+    buyers = {scene: (int(n), int(r or 0)) for scene, n, r in session.execute(
+        select(Member.scene, func.count(), func.sum(case((again, 1), else_=0)))
+        .join(first, first.c.member_id == Member.id).group_by(Member.scene))}
+    joined = dict(session.execute(select(Member.scene, func.count()).group_by(Member.scene)).all())
+    scans = {s.scene: s for s in channels.stats(session)}
+    out = []
+    for ch in session.scalars(select(Channel).where(Channel.kind != "referral").order_by(Channel.id)):
+        st = scans.get(ch.scene)
+        n_first, n_again = buyers.get(ch.scene, (0, 0))
+        out.append(ChannelReport(ch.scene, ch.name, ch.kind, ch.permanent, ch.expires_at,
+                                 st.scans if st else 0, st.scanners if st else 0,
+                                 int(joined.get(ch.scene, 0)), n_first, n_again))
+    return out

@@ -1,0 +1,89 @@
+"""RFM segments: members who bought, scored on recency (last order), frequency (orders)
+and monetary value (net spend) against the medians of those who bought; the eight classic
+segments of shared/domain.md. Set-based: a per-member aggregate, three median look-ups
+(ORDER BY … LIMIT 1 OFFSET n/2) and one GROUP BY over the three scores.
+
+A score is high (↑) when strictly better than the median: a later last order, more
+orders, more spend. Members without an order are counted apart (未消费).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, false, func, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Member, Order, utcnow
+from wx_member.insights.kpis import COUNTED
+
+# (R high, F high, M high) → segment, in the order operators read them.
+SEGMENTS = {
+    (1, 1, 1): "重要价值", (1, 0, 1): "重要发展", (0, 1, 1): "重要保持", (0, 0, 1): "重要挽留",
+    (1, 1, 0): "一般价值", (1, 0, 0): "一般发展", (0, 1, 0): "一般保持", (0, 0, 0): "一般挽留",
+}
+NO_ORDER = "未消费"  # members without a counted order: outside the eight segments
+
+
+@dataclass(frozen=True)
+class Rfm:
+    as_of: datetime
+    buyers: int
+    non_buyers: int
+    median_last_order: datetime | None
+    median_orders: int | None
+    median_spend_fen: int | None
+    sizes: dict[str, int]  # segment name → members, every segment present
+
+
+def _aggregate(as_of: datetime):
+    return (select(Order.member_id.label("member_id"),
+                   func.max(Order.paid_at).label("r"), func.count().label("f"),
+                   func.sum(Order.amount_fen - Order.refunded_fen).label("m"))
+            .where(Order.member_id.is_not(None), Order.status.in_(COUNTED),
+                   Order.purpose == "purchase", Order.paid_at < as_of)  # not recharges
+            .group_by(Order.member_id).subquery())
+
+
+def _median(session: Session, agg, column, n: int):
+    return session.scalar(select(column).select_from(agg).order_by(column)
+                          .limit(1).offset((n - 1) // 2))
+
+
+def segment_sizes(session: Session, as_of: datetime | None = None) -> Rfm:
+    as_of = as_of or utcnow()
+    agg = _aggregate(as_of)
+    n = int(session.scalar(select(func.count()).select_from(agg)) or 0)
+    members = int(session.scalar(select(func.count()).select_from(Member)
+                                 .where(Member.joined_at < as_of)) or 0)
+    sizes = {name: 0 for name in SEGMENTS.values()}
+    if n == 0:
+        return Rfm(as_of, 0, members, None, None, None, sizes)
+    med_r, med_f, med_m = (_median(session, agg, c, n) for c in (agg.c.r, agg.c.f, agg.c.m))
+    scored = select(case((agg.c.r > med_r, 1), else_=0).label("rh"),
+                    case((agg.c.f > med_f, 1), else_=0).label("fh"),
+                    case((agg.c.m > med_m, 1), else_=0).label("mh")).subquery()
+    for rh, fh, mh, count in session.execute(
+            select(scored.c.rh, scored.c.fh, scored.c.mh, func.count())
+            .group_by(scored.c.rh, scored.c.fh, scored.c.mh)):
+        sizes[SEGMENTS[(int(rh), int(fh), int(mh))]] = int(count)
+    return Rfm(as_of, n, max(members - n, 0), med_r, int(med_f), int(med_m), sizes)
+
+
+def members_in(session: Session, name: str, as_of: datetime | None = None) -> ColumnElement:
+    """A condition on `Member`: the members of segment `name` (one of SEGMENTS, or
+    NO_ORDER) as of `as_of`, scored exactly as `segment_sizes` counts them. The medians are
+    looked up now (three queries); the condition itself is one semi-join."""
+    as_of = as_of or utcnow()
+    agg = _aggregate(as_of)
+    if name == NO_ORDER:
+        return Member.id.not_in(select(agg.c.member_id))
+    high = {v: k for k, v in SEGMENTS.items()}[name]
+    n = int(session.scalar(select(func.count()).select_from(agg)) or 0)
+    if n == 0:
+        return false()
+    scores = []
+    for column, is_high in zip((agg.c.r, agg.c.f, agg.c.m), high):
+        median = _median(session, agg, column, n)
+        scores.append(column > median if is_high else column <= median)
+    return Member.id.in_(select(agg.c.member_id).where(*scores))

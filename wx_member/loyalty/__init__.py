@@ -1,0 +1,10 @@
+"""Loyalty: points and tiers.
+
+Owns the points ledger (`points`, the only way a points balance changes), lots and their
+expiry (`points_expiry`), tiers and what a payment earns (`tiers`), dated earn rules such as
+double-points days (`earn_rules`), the yearly tier review (`tier_review`), birthday points
+(`birthday_bonus`) and spending points on cash off or gifts (`redemption`).
+
+Read model: `redemptions_view` (the mini-program's gift catalogue and a member's
+redemptions).
+"""

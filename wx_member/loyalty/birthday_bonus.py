@@ -1,0 +1,76 @@
+"""Birthday bonus points: `birthday_points` (setting; 0 = none) once a year, in the
+member's birthday month, to subscribed members with a birthday set.
+
+Credited from the birthday itself (local date, 29 February on 28 February in other years)
+until the end of that month: the daily job credits everyone whose birthday has come this
+month and who has no entry yet, so a day the scheduler missed is made up the next day. The
+ledger key `birthday:<member id>:<year>` makes it once per member and year, whoever runs
+it and however often. The birthday push (services/push_jobs.py) runs this first and tells
+the member how many points were added.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlalchemy import exists, extract, not_, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Member, PointsLedger
+from wx_member.loyalty import points
+from wx_member.platform import settings
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+def key_for(member_id: int, year: int) -> str:
+    return f"birthday:{member_id}:{year}"
+
+
+def _entry_of(year: int):
+    """The member's entry of `year`, as a condition correlated to Member: its own rows and a
+    pattern, not a concatenated key (MariaDB refuses to compare CAST() text, in the
+    connection's collation, with the column's)."""
+    return (PointsLedger.member_id == Member.id,
+            PointsLedger.idem_key.like(f"birthday:%:{year}"))
+
+
+def bonus_column(year: int):
+    """The member's birthday bonus of `year` (None before it is credited), per row."""
+    return select(PointsLedger.delta).where(*_entry_of(year)).limit(1).scalar_subquery()
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def credit(session: Session, today: date, batch: int = BATCH) -> int:
+    """Use case: credit this year's birthday points to every subscribed member whose
+    birthday (month and day) has come this month by local date `today` and who has not had
+    them. One transaction per batch of members. Returns how many were credited now."""
+    with session.begin():
+        amount = settings.get(session, "birthday_points")
+    if not amount:
+        return 0
+    last_day = 29 if (today.month, today.day) == (2, 28) and not _leap(today.year) else today.day
+    due = (select(Member).where(
+        Member.subscribed.is_(True), Member.birthday.is_not(None),
+        extract("month", Member.birthday) == today.month,
+        extract("day", Member.birthday) <= last_day,
+        not_(exists().where(*_entry_of(today.year)))))
+    credited, last = 0, 0
+    while True:
+        with session.begin():
+            members = list(session.scalars(due.where(Member.id > last).order_by(Member.id)
+                                           .limit(batch)))
+            if not members:
+                break
+            last = members[-1].id
+            for m in members:
+                if points.post(session, m, amount, "birthday", key_for(m.id, today.year),
+                               source=f"{today.year}"):
+                    credited += 1
+    if credited:
+        log.info("birthday points: %d members credited %d each", credited, amount)
+    return credited

@@ -1,0 +1,302 @@
+"""Spending points: cash off an order, or a gift from the catalogue.
+
+Each redemption is one transaction that first locks the member's row (the lock every
+debit and the expiry run take), then writes a ledger debit and a `points_redemption` row
+under one idempotency key: `cashoff:<order_no>` (an order is paid with points at most
+once), `gift:<member>:<request key>` (the client's key for one tap on 兑换). Replaying a
+key returns the first result and changes nothing. A gift's stock is decremented by
+`UPDATE ... WHERE stock >= n` and the debit by `... WHERE points_balance >= n`, so neither
+can go below zero under any concurrency; a refused redemption raises a DomainError whose
+`user_message` says why, and its transaction is rolled back whole.
+
+A cash-off whose order is never paid (or is cancelled) can be reversed once
+(`cancel_cash_off`, key `cashoff-cancel:<order_no>`): the points come back with the expiry
+they had, and the order cannot be paid with points again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from wx_member.db import retrying
+from wx_member.models import Gift, Member, Order, PointsRedemption, utcnow
+from wx_member.loyalty import points
+from wx_member.loyalty import points_expiry
+from wx_member.platform import settings
+from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
+
+
+class UnknownGift(DomainError):
+    user_message = "礼品不存在或已下架。"
+
+
+class OutOfStock(DomainError):
+    user_message = "礼品已兑完，请选择其他礼品。"
+
+
+class RedemptionConflict(DomainError):
+    """The idempotency key was used before for something else."""
+    user_message = "该兑换请求已处理过，内容不一致。"
+
+
+class CashOffNotAllowed(DomainError):
+    user_message = "该订单不能使用积分抵扣。"
+
+
+class CashOffNotFound(DomainError):
+    user_message = "该订单没有使用积分抵扣。"
+
+
+class CashOffCancelRefused(DomainError):
+    """The order was paid (and not fully refunded): its cash-off stands."""
+    user_message = "订单已支付，积分抵扣不能撤销。"
+
+
+@dataclass(frozen=True)
+class Redemption:
+    redemption: PointsRedemption
+    replayed: bool  # True: the key was redeemed before; nothing changed now
+
+    @property
+    def points(self) -> int:
+        return self.redemption.points
+
+    @property
+    def fen_off(self) -> int | None:
+        return self.redemption.fen_off
+
+
+def _positive(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidAmount(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+def _lock(session: Session, member_id: int) -> Member:
+    return session.scalar(select(Member).where(Member.id == member_id).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def _existing(session: Session, key: str) -> PointsRedemption | None:
+    return session.scalar(select(PointsRedemption).where(PointsRedemption.idem_key == key))
+
+
+def _debit(session: Session, member: Member, n: int, reason: str, key: str, source: str,
+           now: datetime) -> None:
+    if points.post(session, member, -n, reason, key, source=source, now=now) is None:
+        # A ledger row without its redemption row: written by hand, never by this module.
+        raise RedemptionConflict(f"ledger key {key} exists without a redemption")
+
+
+# -- cash off an order ------------------------------------------------------------------
+def cash_off_quote(session: Session, balance: int, order_amount_fen: int,
+                   want_points: int | None = None) -> tuple[int, int]:
+    """(points, fen) for paying part of an order with points: at most
+    `points_cash_off_max_percent` of the amount, at `points_cash_off_rate` points per yuan,
+    with `want_points` (default: the whole balance). Fen are whole: the fen off is rounded
+    down and the points it costs rounded up, so the shop never gives more than the rate."""
+    rate = settings.get(session, "points_cash_off_rate")
+    cap_fen = order_amount_fen * settings.get(session, "points_cash_off_max_percent") // 100
+    usable = balance if want_points is None else min(want_points, balance)
+    fen = min(cap_fen, usable * 100 // rate)
+    return (fen * rate + 99) // 100, fen
+
+
+def cash_off(session: Session, member: Member, order_no: str, order_amount_fen: int,
+             want_points: int | None = None, now: datetime | None = None) -> Redemption:
+    """Use case: pay part of order `order_no` (total `order_amount_fen`) with points, once
+    per order. Raises InsufficientPoints, CashOffNotAllowed, RedemptionConflict (the order
+    was already paid with points by someone else or for another amount) or InvalidAmount,
+    changing nothing."""
+    order_no = (order_no or "").strip()
+    if not order_no or len(order_no) > 64:
+        raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
+                            user_message="订单号无效。")
+    _positive(order_amount_fen, "order amount (fen)")
+    if want_points is not None:
+        _positive(want_points, "points")
+    return retrying(f"cash off {order_no}", lambda: _cash_off(
+        session, member, order_no, order_amount_fen, want_points, now or utcnow()))
+
+
+def _cash_off(session: Session, member: Member, order_no: str, amount_fen: int,
+              want: int | None, now: datetime) -> Redemption:
+    key = f"cashoff:{order_no}"
+    with session.begin():
+        member = _lock(session, member.id)
+        member_id = member.id
+        done = _existing(session, key)
+        if done is not None:
+            if done.member_id != member_id or done.order_amount_fen != amount_fen:
+                raise RedemptionConflict(f"order {order_no} was paid with points before "
+                                         f"(member {done.member_id}, {done.order_amount_fen} fen)",
+                                         user_message="该订单已使用过积分抵扣。")
+            if done.cancelled_at is not None:
+                raise CashOffNotAllowed(f"order {order_no}: its cash-off was cancelled",
+                                        user_message="该订单的积分抵扣已撤销。")
+            return Redemption(done, replayed=True)
+        if want is not None and want > member.points_balance:
+            raise InsufficientPoints(f"member {member_id} has {member.points_balance}, "
+                                     f"wants {want}", user_message=f"积分不足，当前仅有 "
+                                     f"{member.points_balance} 积分。")
+        used, fen = cash_off_quote(session, member.points_balance, amount_fen, want)
+        if fen <= 0:
+            if amount_fen * settings.get(session, "points_cash_off_max_percent") // 100 == 0:
+                raise CashOffNotAllowed(f"order {order_no}: cap leaves nothing to take off")
+            rate = settings.get(session, "points_cash_off_rate")
+            raise InsufficientPoints(f"member {member_id}: too few points for 1 fen",
+                                     user_message=f"积分不足，至少需要 {(rate + 99) // 100} "
+                                     f"积分才能抵扣。")
+        _debit(session, member, used, "redeem_cash", key, f"order {order_no}: {fen} fen off", now)
+        row = PointsRedemption(member_id=member_id, kind="cash_off", idem_key=key, points=used,
+                               order_no=order_no, order_amount_fen=amount_fen, fen_off=fen,
+                               created_at=now)
+        session.add(row)
+        session.flush()
+        return Redemption(row, replayed=False)
+
+
+def cancel_cash_off(session: Session, order_no: str, reason: str,
+                    now: datetime | None = None) -> Redemption:
+    """Use case: the order of a cash-off is never paid, or is cancelled (fully refunded):
+    give the points back, once (ledger reason `redeem_cancel`, key
+    `cashoff-cancel:<order_no>`). The order cannot be paid with points again.
+
+    The points come back with the expiry they had: the row is no lot of its own but undoes
+    the debit (points_expiry.RESTORE), as if the cash-off had never happened; any of them
+    whose last day has passed meanwhile lapse at the next expiry run. A cancel cannot
+    extend the life of points about to expire.
+
+    Raises CashOffNotFound, CashOffCancelRefused (the order is recorded as paid and not
+    fully refunded) or InvalidAmount, changing nothing. Cancelling again answers `replayed`."""
+    order_no = (order_no or "").strip()
+    reason = (reason or "").strip()
+    if not order_no or len(order_no) > 64:
+        raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
+                            user_message="订单号无效。")
+    if not reason or len(reason) > 100:
+        raise InvalidAmount("a reason of 1 to 100 characters is required",
+                            user_message="请填写撤销原因。")
+    return retrying(f"cancel cash off {order_no}",
+                    lambda: _cancel_cash_off(session, order_no, reason, now or utcnow()))
+
+
+def _cancel_cash_off(session: Session, order_no: str, reason: str,
+                     now: datetime) -> Redemption:
+    key = f"cashoff:{order_no}"
+    with session.begin():
+        done = _existing(session, key)
+        if done is None:
+            raise CashOffNotFound(f"order {order_no} was not paid with points")
+        member = _lock(session, done.member_id)  # then the redemption: one lock order
+        done = session.scalar(select(PointsRedemption).where(PointsRedemption.idem_key == key)
+                              .with_for_update().execution_options(populate_existing=True))
+        if done.cancelled_at is not None:
+            return Redemption(done, replayed=True)
+        order = session.scalar(select(Order).where(Order.out_trade_no == order_no))
+        if order is not None and order.status != "refunded":
+            raise CashOffCancelRefused(f"order {order_no} is {order.status}")
+        if points.post(session, member, done.points, points_expiry.RESTORE,
+                       f"cashoff-cancel:{order_no}", source=f"order {order_no}: {reason}"[:100],
+                       now=now) is None:
+            raise RedemptionConflict(f"ledger key cashoff-cancel:{order_no} exists without "
+                                     f"a cancelled redemption")
+        done.cancelled_at, done.cancel_reason = now, reason
+        session.flush()
+        return Redemption(done, replayed=False)
+
+
+# -- the gift catalogue -----------------------------------------------------------------
+def add_gift(session: Session, name: str, points_cost: int, stock: int) -> Gift:
+    """Use case: an operator adds a gift."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidAmount(f"gift name must be 1-100 characters, got {name!r}",
+                            user_message="礼品名称无效。")
+    _positive(points_cost, "points")
+    if not isinstance(stock, int) or isinstance(stock, bool) or stock < 0:
+        raise InvalidAmount(f"stock must be a non-negative integer, got {stock!r}")
+    with session.begin():
+        gift = Gift(name=name, points=points_cost, stock=stock, active=True, created_at=utcnow())
+        session.add(gift)
+    return gift
+
+
+def restock(session: Session, gift_id: int, delta: int) -> Gift:
+    """Use case: an operator adds stock (or removes it, never below zero)."""
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise InvalidAmount(f"stock change must be a non-zero integer, got {delta!r}")
+    with session.begin():
+        moved = session.execute(update(Gift).where(Gift.id == gift_id, Gift.stock + delta >= 0)
+                                .values(stock=Gift.stock + delta)
+                                .execution_options(synchronize_session=False)).rowcount
+        gift = session.get(Gift, gift_id, populate_existing=True)
+        if gift is None:
+            raise UnknownGift(f"no gift {gift_id}")
+        if not moved:
+            raise OutOfStock(f"gift {gift_id} has {gift.stock}, cannot remove {-delta}",
+                             user_message="库存不足，无法减少。")
+    return gift
+
+
+def catalogue(session: Session, include_inactive: bool = False) -> list[Gift]:
+    q = select(Gift).order_by(Gift.points, Gift.id)
+    if not include_inactive:
+        q = q.where(Gift.active.is_(True))
+    return list(session.scalars(q))
+
+
+def redeem_gift(session: Session, member: Member, gift_id: int, request_key: str,
+                quantity: int = 1, now: datetime | None = None) -> Redemption:
+    """Use case: take `quantity` of a gift for points, once per `request_key`. Raises
+    UnknownGift, OutOfStock, InsufficientPoints, RedemptionConflict or InvalidAmount,
+    changing nothing."""
+    request_key = (request_key or "").strip()
+    if not request_key or len(request_key) > 100:
+        raise InvalidAmount(f"request key must be 1-100 characters, got {request_key!r}",
+                            user_message="兑换请求无效。")
+    _positive(quantity, "quantity")
+    return retrying(f"gift {gift_id} ({request_key})", lambda: _redeem_gift(
+        session, member, gift_id, request_key, quantity, now or utcnow()))
+
+
+def _redeem_gift(session: Session, member: Member, gift_id: int, request_key: str,
+                 quantity: int, now: datetime) -> Redemption:
+    with session.begin():
+        member = _lock(session, member.id)  # member first, then gift: one lock order
+        member_id = member.id
+        key = f"gift:{member_id}:{request_key}"
+        done = _existing(session, key)
+        if done is not None:
+            if done.gift_id != gift_id or done.quantity != quantity:
+                raise RedemptionConflict(f"request {key} redeemed gift {done.gift_id} "
+                                         f"× {done.quantity} before")
+            return Redemption(done, replayed=True)
+        gift = session.get(Gift, gift_id, populate_existing=True)
+        if gift is None or not gift.active:
+            raise UnknownGift(f"no active gift {gift_id}")
+        cost = gift.points * quantity
+        if cost > member.points_balance:
+            raise InsufficientPoints(
+                f"member {member_id} has {member.points_balance}, gift costs {cost}",
+                user_message=f"积分不足：兑换需要 {cost} 积分，当前 {member.points_balance} 积分。")
+        taken = session.execute(update(Gift).where(Gift.id == gift_id, Gift.stock >= quantity)
+                                .values(stock=Gift.stock - quantity)
+                                .execution_options(synchronize_session=False)).rowcount
+        if taken != 1:
+            raise OutOfStock(f"gift {gift_id} has fewer than {quantity} left")
+        _debit(session, member, cost, "redeem_gift", key, f"gift {gift_id} × {quantity}", now)
+        row = PointsRedemption(member_id=member_id, kind="gift", idem_key=key, points=cost,
+                               gift_id=gift_id, quantity=quantity, created_at=now)
+        session.add(row)
+        session.flush()
+        return Redemption(row, replayed=False)
+
+
+def redemptions_of(session: Session, member_id: int, limit: int = 50) -> list[PointsRedemption]:
+    return list(session.scalars(select(PointsRedemption)
+                                .where(PointsRedemption.member_id == member_id)
+                                .order_by(PointsRedemption.id.desc()).limit(limit)))

@@ -1,0 +1,103 @@
+"""The mini-program's 积分兑换: the gift catalogue, a member redeeming a gift by their
+member id (the API knows the member only by the id in their token), and the member's own
+redemptions. The rules (stock and balance never below zero, once per request key) are
+`redemption.py`'s; this module only finds the member and shapes what they read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wx_member.models import Gift, Member, PointsRedemption
+from wx_member.platform import paging
+from wx_member.loyalty import redemption
+from wx_member.platform.errors import DomainError, UnknownMember
+
+
+class RedemptionNotFound(DomainError):
+    code, http_status = "REDEMPTION_NOT_FOUND", 404
+    user_message = "兑换记录不存在。"
+
+
+@dataclass(frozen=True)
+class CatalogueGift:
+    id: int
+    name: str
+    points: int
+    stock: int
+
+
+@dataclass(frozen=True)
+class RedemptionView:
+    id: int
+    kind: str  # gift | cash_off
+    points: int
+    gift_id: int | None
+    gift_name: str | None
+    quantity: int | None
+    order_no: str | None
+    fen_off: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    redemption: RedemptionView
+    points_balance: int  # after the redemption (or now, for a replay)
+    replayed: bool  # the request key was redeemed before: nothing changed now
+
+
+def gifts(session: Session) -> list[CatalogueGift]:
+    """Active gifts, cheapest first, with their stock (0: shown as 已兑完)."""
+    return [CatalogueGift(g.id, g.name, g.points, g.stock) for g in redemption.catalogue(session)]
+
+
+def _view(row: PointsRedemption, gift_name: str | None) -> RedemptionView:
+    return RedemptionView(row.id, row.kind, row.points, row.gift_id, gift_name, row.quantity,
+                          row.order_no, row.fen_off, row.created_at)
+
+
+def redeem(session: Session, member_id: int, gift_id: int, request_key: str, quantity: int = 1,
+           now: datetime | None = None) -> Redeemed:
+    """Use case: the member taps 兑换. Once per (member, request key): the key is the
+    client's id for that tap, so a retry after a lost answer returns the first result.
+    Raises UnknownGift, OutOfStock, InsufficientPoints, RedemptionConflict (the key was
+    used for another gift or quantity) or InvalidAmount, changing nothing."""
+    with session.begin():
+        member = session.get(Member, member_id)
+        if member is None:
+            raise UnknownMember(f"no member {member_id}")
+    done = redemption.redeem_gift(session, member, gift_id, request_key, quantity, now)
+    with session.begin():  # as stored (MariaDB keeps whole seconds): a replay answers the same
+        row, name = session.execute(
+            _with_gift_names(member_id).where(PointsRedemption.id == done.redemption.id)
+            .execution_options(populate_existing=True)).one()
+    return Redeemed(_view(row, name), member.points_balance, done.replayed)
+
+
+def _with_gift_names(member_id: int):
+    return (select(PointsRedemption, Gift.name)
+            .outerjoin(Gift, PointsRedemption.gift_id == Gift.id)
+            .where(PointsRedemption.member_id == member_id))
+
+
+def page(session: Session, member_id: int, before: int | None,
+         limit: int) -> tuple[list[RedemptionView], int | None]:
+    """The member's redemptions (gifts and cash off orders), newest first."""
+    q = paging.newest_first(_with_gift_names(member_id), PointsRedemption.id, before, limit)
+    rows, next_before = paging.cut(session.execute(q).all(), limit, lambda row: row[0].id)
+    return [_view(r, name) for r, name in rows], next_before
+
+
+def one(session: Session, member_id: int, redemption_id: int) -> RedemptionView:
+    """One of the member's redemptions; another member's id is answered as not found."""
+    row = None
+    if 0 < redemption_id <= paging.MAX_ID:
+        row = session.execute(_with_gift_names(member_id)
+                              .where(PointsRedemption.id == redemption_id)).first()
+    if row is None:
+        raise RedemptionNotFound(f"member {member_id} has no redemption {redemption_id}")
+    return _view(row[0], row[1])

@@ -1,0 +1,110 @@
+"""What a member sees of their own card: number, tier and the way to the next one, points
+and the soonest expiring ones (points_expiry's rule: debits took the oldest lots first),
+the stored-value balance, points and tier history. Read-only queries over one member,
+each use case in one `reading` transaction (no write lock on SQLite).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wx_member.db import reading
+from wx_member.models import Member, PointsLedger, TierHistory
+from wx_member.replies import tier_name
+from wx_member.platform import paging
+from wx_member.loyalty import points
+from wx_member.loyalty import points_expiry
+from wx_member.loyalty import tiers
+from wx_member.platform.errors import UnknownMember
+from wx_member.loyalty.points_expiry import Expiring
+
+EXPIRY_DATES = 3  # how many upcoming expiry dates the card lists
+TIER_REASONS_ZH = {"payment": "消费升级", "refund": "退款调整", "adjust": "人工调整"}
+
+
+@dataclass(frozen=True)
+class NextTier:
+    tier: str
+    name: str
+    threshold_fen: int
+    remaining_fen: int
+    progress_percent: int  # 0-99 of the way from the current tier's threshold
+
+
+@dataclass(frozen=True)
+class Card:
+    card_no: str
+    tier: str
+    tier_name: str
+    points: int
+    total_spend_fen: int
+    balance_fen: int  # stored value (储值)
+    next_tier: NextTier | None  # None at the top of the ladder
+    expiring: list[Expiring]  # soonest first, what is left of those lots
+
+
+@dataclass(frozen=True)
+class PointsEntry:
+    id: int
+    delta: int
+    reason: str
+    reason_zh: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def _member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise UnknownMember(f"no member {member_id}")
+    return member
+
+
+def next_tier(session: Session, member: Member) -> NextTier | None:
+    current = tiers.rank(member.tier)
+    if current + 1 >= len(tiers.LADDER):
+        return None
+    target = tiers.LADDER[current + 1]
+    floor, threshold = tiers.threshold_fen(session, member.tier), tiers.threshold_fen(session, target)
+    spend = member.total_spend_fen
+    span = max(threshold - floor, 1)
+    progress = min(max((spend - floor) * 100 // span, 0), 99)
+    return NextTier(target, tier_name(target), threshold, max(threshold - spend, 0), int(progress))
+
+
+def card(session: Session, member_id: int, tz: ZoneInfo) -> Card:
+    with reading(session):
+        member = _member(session, member_id)
+        return Card(card_no=member.card_no or "", tier=member.tier,
+                    tier_name=tier_name(member.tier), points=member.points_balance,
+                    total_spend_fen=member.total_spend_fen, balance_fen=member.balance_fen,
+                    next_tier=next_tier(session, member),
+                    expiring=points_expiry.upcoming(session, member.id, tz, limit=EXPIRY_DATES))
+
+
+def points_page(session: Session, member_id: int, before: int | None,
+                limit: int) -> tuple[list[PointsEntry], int | None]:
+    """Newest first; `before` is the cursor the previous page returned (an entry id).
+    Returns the entries and the cursor of the next page (None on the last)."""
+    q = select(PointsLedger).where(PointsLedger.member_id == member_id)
+    with reading(session):
+        rows, next_before = paging.cut(
+            session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(),
+            limit, lambda r: r.id)
+    entries = [PointsEntry(r.id, r.delta, r.reason, points.REASONS_ZH.get(r.reason, "其他"),
+                           r.created_at, r.expires_at) for r in rows]
+    return entries, next_before
+
+
+def tier_history(session: Session, member_id: int, limit: int = 50) -> list[dict]:
+    with reading(session):
+        _member(session, member_id)
+        rows: list[TierHistory] = tiers.history(session, member_id, limit)
+    return [{"from_tier": r.from_tier, "from_name": tier_name(r.from_tier),
+             "to_tier": r.to_tier, "to_name": tier_name(r.to_tier),
+             "reason": r.reason, "reason_zh": TIER_REASONS_ZH.get(r.reason, "其他"), "at": r.at}
+            for r in rows]

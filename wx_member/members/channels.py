@@ -1,0 +1,121 @@
+"""Channel QR codes (store, staff, poster, campaign) and what they bring: scans and joins."""
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from wx_member.db import insert_row
+from wx_member.models import Channel, Member, QrScan, utcnow
+from wx_member.console import audit
+from wx_member.platform.errors import ChannelExists, DomainError
+from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
+
+KINDS = {"store": "门店", "staff": "店员", "poster": "海报", "campaign": "活动", "referral": "推荐"}
+SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+class InvalidChannel(DomainError):
+    user_message = "渠道参数无效。"
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    scene: str
+    name: str
+    kind: str
+    scans: int  # scan events
+    scanners: int  # distinct people
+    joins: int  # new members through this channel
+
+
+def by_scene(session: Session, scene: str) -> Channel | None:
+    return session.scalar(select(Channel).where(Channel.scene == scene))
+
+
+def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
+           permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
+    """Use case: an operator creates a channel QR code through WeChat and stores it
+    (audited)."""
+    if kind not in KINDS:
+        raise InvalidChannel(f"kind must be one of {', '.join(KINDS)}")
+    if not SCENE_RE.match(scene):
+        raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'")
+    if scene.startswith("ref_") != (kind == "referral"):
+        raise InvalidChannel("the ref_ prefix is reserved for member referral codes")
+    if not name.strip():
+        raise InvalidChannel("a channel needs a name")
+    expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
+    if by_scene(session, scene) is not None:
+        raise ChannelExists(f"scene {scene!r} exists")
+    session.rollback()  # no transaction may stay open across the call to WeChat
+    qr = gateway.create_qrcode(scene, permanent=permanent, expire_seconds=expire_seconds)
+    with session.begin():
+        channel = Channel(scene=scene, name=name.strip(), kind=kind, permanent=permanent,
+                          ticket=qr.ticket, qr_url=qr.url,
+                          expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))
+        session.add(channel)
+        audit.record(session, by, "channel.create", scene, None,
+                     {"name": channel.name, "kind": kind, "permanent": permanent})
+    return channel
+
+
+# scene → channel id, per engine (each database has its own ids). A channel's scene and id
+# never change and channels are never deleted, so a found id stays right; the TTL only
+# bounds how long a process trusts it should a database be restored under it. A scene
+# without a channel is not remembered: it may be created any moment.
+_ID_TTL = 300.0
+_ID_MAX = 10_000  # referral scenes are one per member: keep the memory bounded
+_ids: weakref.WeakKeyDictionary[Engine, dict[str, tuple[int, float]]] = weakref.WeakKeyDictionary()
+_ID_BY_SCENE = select(Channel.__table__.c.id).where(Channel.__table__.c.scene == bindparam("scene"))
+
+
+def id_by_scene(session: Session, scene: str) -> int | None:
+    known = _ids.setdefault(session.get_bind(), {})
+    hit = known.get(scene)
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    found = session.scalar(_ID_BY_SCENE, {"scene": scene})
+    if found is not None:
+        if len(known) >= _ID_MAX:
+            known.clear()
+        known[scene] = (found, now + _ID_TTL)
+    return found
+
+
+def record_scan(session: Session, channel_id: int | None, scene: str, openid: str,
+                joined: bool, now: datetime | None = None) -> None:
+    insert_row(session, QrScan, channel_id=channel_id, scene=scene, openid=openid,
+               joined=joined, created_at=now or utcnow())
+
+
+def stats(session: Session) -> list[ChannelStats]:
+    """Per-channel scans, distinct scanners and joins, one query."""
+    scans = (select(QrScan.scene,
+                    func.count().label("scans"),
+                    func.count(func.distinct(QrScan.openid)).label("scanners"),
+                    func.sum(case((QrScan.joined, 1), else_=0)).label("joins"))
+             .group_by(QrScan.scene).subquery())
+    rows = session.execute(
+        select(Channel.scene, Channel.name, Channel.kind,
+               func.coalesce(scans.c.scans, 0), func.coalesce(scans.c.scanners, 0),
+               func.coalesce(scans.c.joins, 0))
+        .outerjoin(scans, scans.c.scene == Channel.scene).order_by(Channel.id))
+    return [ChannelStats(s, n, k, int(a), int(b), int(c)) for s, n, k, a, b, c in rows]
+
+
+def members_joined(session: Session, scene: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(Member).where(Member.scene == scene)))
+
+
+def choices(session: Session) -> list[tuple[str, str]]:
+    """(scene, name) of the shop's channel codes (members' referral codes excepted)."""
+    return [(s, n) for s, n in session.execute(
+        select(Channel.scene, Channel.name).where(Channel.kind != "referral").order_by(Channel.id))]

@@ -1,0 +1,309 @@
+"""Purchases and their refunds, whatever pays them (WeChat Pay notifies here, the
+stored-value balance in services/balance_payments.py, both through `credit_purchase` and
+`apply_refund`): credit each payment once, reverse points proportionally on refund, give
+back the coupons of a fully refunded order, keep tiers in step with qualifying spend
+(services/tiers.py), apply the day's earn rule (services/earn_rules.py) and the referrer's
+share (services/referrals.py).
+
+WeChat Pay repeats a notify until it is acknowledged (up to 15 times over 24 h) and two
+workers may receive the same retry at once. A payment is credited in the transaction that
+inserts its order row (`out_trade_no` unique), with the ledger key `order:<out_trade_no>`;
+a refund likewise by `out_refund_no` and `refund:<out_refund_no>`. Each use case first
+locks the payer's member row (SELECT ... FOR UPDATE on MariaDB; SQLite's BEGIN IMMEDIATE
+already serializes writers), so notifies for one member queue instead of deadlocking, and a
+tier decision sees the spend of every payment before it.
+
+A payer who is not a member is normal (a walk-in customer): their order is recorded without
+a member and earns nothing; they are not credited retroactively when they join.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from wx_member.db import retrying
+from wx_member.models import Member, Order, Refund, utcnow
+from wx_member.coupons import returns
+from wx_member.loyalty import earn_rules
+from wx_member.members import membership
+from wx_member.loyalty import points
+from wx_member.members import referrals
+from wx_member.loyalty import tiers
+from wx_member.platform.errors import DomainError
+from wx_member.wechat.pay import PaymentNotice, RefundNotice
+
+log = logging.getLogger(__name__)
+BALANCE = "bal"  # `pay_order.api` of an order paid from the stored-value balance
+
+
+class OrderMismatch(DomainError):
+    """A notify disagrees with the order or refund we recorded (amount, payer, order)."""
+    user_message = "支付通知与已记录的订单不一致。"
+
+
+class UnknownOrder(DomainError):
+    """A refund of an order we never recorded: WeChat will retry, the payment may come first."""
+    user_message = "订单不存在。"
+
+
+@dataclass
+class PaymentResult:
+    order: Order
+    credited: bool  # False: a replay of a recorded payment, nothing changed
+    points: int  # earned by this payment
+    new_tier: str | None
+
+
+@dataclass
+class RefundResult:
+    refund: Refund
+    credited: bool  # False: a replay
+    new_tier: str | None
+
+
+def _lock_member(session: Session, where) -> Member | None:
+    return session.scalar(select(Member).where(where).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def _order(session: Session, out_trade_no: str, lock: bool = False) -> Order | None:
+    stmt = select(Order).where(Order.out_trade_no == out_trade_no)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
+def _move_spend(session: Session, member: Member, delta_fen: int) -> None:
+    session.execute(update(Member).where(Member.id == member.id)
+                    .values(total_spend_fen=Member.total_spend_fen + delta_fen)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(member, "total_spend_fen", session.scalar(
+        select(Member.total_spend_fen).where(Member.id == member.id)))
+
+
+def order_by_no(session: Session, out_trade_no: str) -> Order | None:
+    return _order(session, out_trade_no)
+
+
+def orders_of(session: Session, member_id: int, limit: int = 50) -> list[Order]:
+    return list(session.scalars(select(Order).where(Order.member_id == member_id)
+                                .order_by(Order.id.desc()).limit(limit)))
+
+
+# ---- payments ----------------------------------------------------------------------------
+
+def record_payment(session: Session, notice: PaymentNotice, now: datetime | None = None, *,
+                   tz: ZoneInfo) -> PaymentResult | None:
+    """Use case: a verified payment notify. Records the order and credits its points once,
+    multiplied by the earn rule of the payment's local day in `tz` (the programme's zone).
+
+    Returns None for a notify of a failed payment (nothing to record). Raises OrderMismatch,
+    with nothing written, when `out_trade_no` is known with another amount or payer."""
+    if not notice.success:
+        log.info("payment %s not successful; nothing recorded", notice.out_trade_no)
+        return None
+    now = now or utcnow()
+    return retrying(f"order {notice.out_trade_no}",
+                    lambda: _record_payment(session, notice, now, tz))
+
+
+def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentResult:
+    if existing is None:  # the unique key that refused us was transaction_id
+        raise OrderMismatch(f"transaction {notice.transaction_id} belongs to another order")
+    if existing.api == BALANCE:
+        raise OrderMismatch(f"order {notice.out_trade_no} was paid from the stored-value "
+                            f"balance; WeChat Pay says it was paid again")
+    if existing.amount_fen != notice.amount_fen or existing.openid != notice.openid:
+        raise OrderMismatch(f"order {notice.out_trade_no} was recorded as {existing.amount_fen} "
+                            f"fen from {existing.openid}, notify says {notice.amount_fen} fen "
+                            f"from {notice.openid}")
+    log.info("payment %s already recorded; replay ignored", notice.out_trade_no)
+    return PaymentResult(existing, credited=False, points=0, new_tier=None)
+
+
+def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
+                    tz: ZoneInfo) -> PaymentResult:
+    with session.begin():
+        member = _lock_member(session, membership.paid_by(notice.openid))
+        existing = _order(session, notice.out_trade_no)
+        if existing is not None:
+            return _replayed_payment(existing, notice)
+        # A payer who is not a member holds no lock: two workers may race for the key.
+        result = credit_purchase(session, member, order_no=notice.out_trade_no,
+                                 openid=notice.openid, amount_fen=notice.amount_fen,
+                                 paid_at=notice.paid_at or now, api=notice.api, tz=tz, now=now,
+                                 transaction_id=notice.transaction_id or None)
+        if result is None:
+            return _replayed_payment(_order(session, notice.out_trade_no), notice)
+        return result
+
+
+def credit_purchase(session: Session, member: Member | None, *, order_no: str, openid: str,
+                    amount_fen: int, paid_at: datetime, api: str, tz: ZoneInfo,
+                    now: datetime, transaction_id: str | None = None) -> PaymentResult | None:
+    """Record purchase `order_no` and credit it, inside the caller's transaction, which
+    holds `member`'s row (None: a walk-in payer, recorded, earning nothing). The one body
+    every way of paying shares: a WeChat Pay notify (`api` v2/v3) and the stored-value
+    balance (`api` "bal"): a purchase is a purchase, whatever pays it.
+
+    Points at the tier held when paying, times the earn rule of the local day (in `tz`) of
+    `paid_at`, under ledger key `order:<order_no>` and stamped with the lot expiry of that
+    time; the referrer's share; the spend; the tier move (from the next order on).
+
+    Returns None, with nothing written, when the order number (or WeChat's transaction id)
+    is already recorded: the caller tells a replay from a conflict."""
+    order = Order(out_trade_no=order_no, transaction_id=transaction_id, openid=openid,
+                  member_id=member.id if member else None, amount_fen=amount_fen,
+                  refunded_fen=0, status="paid", api=api, purpose="purchase", points_earned=0,
+                  points_reversed=0, paid_at=paid_at, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        return None
+    if member is None:
+        log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
+                 openid)
+        return PaymentResult(order, credited=True, points=0, new_tier=None)
+    rule = earn_rules.multiplier_on(session, earn_rules.local_day(order.paid_at, tz))
+    earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
+    if earned:
+        boost = f" x{rule.percent}%" if rule.rule_id else ""
+        points.post(session, member, earned, "purchase", f"order:{order_no}",
+                    source=f"{api} {order_no}{boost}", now=order.paid_at)
+    order.points_earned = earned
+    order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
+    referrals.reward_order(session, member, order)
+    _move_spend(session, member, amount_fen)
+    new_tier = tiers.after_payment(session, member, order, f"order:{order_no}", tz, now=now)
+    return PaymentResult(order, credited=True, points=earned, new_tier=new_tier)
+
+
+# ---- refunds -----------------------------------------------------------------------------
+
+def record_refund(session: Session, notice: RefundNotice, now: datetime | None = None, *,
+                  tz: ZoneInfo) -> RefundResult | None:
+    """Use case: a verified refund notify. Takes back the order's points in proportion to the
+    amount refunded so far, once per `out_refund_no` (and the referrer's share of it, in
+    `percent` referral mode), and re-evaluates the tier (it may go down).
+
+    Rounding: after each refund the order has given back floor(points_earned × refunded ÷
+    amount) in all, so a partial refund rounds in the member's favour and a full refund takes
+    back exactly what the order earned. Points already spent are not pushed below zero: the
+    reversal takes what is there and the ledger row's source (and `refund.points_shortfall`)
+    records the rest.
+
+    Returns None for a refund that did not succeed (CHANGE, REFUNDCLOSE, ABNORMAL...).
+    Raises UnknownOrder or OrderMismatch with nothing written."""
+    if not notice.success:
+        log.info("refund %s of %s not successful; nothing recorded", notice.out_refund_no,
+                 notice.out_trade_no)
+        return None
+    now = now or utcnow()
+    return retrying(f"refund {notice.out_refund_no}",
+                    lambda: _record_refund(session, notice, now, tz))
+
+
+def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:
+    if (existing is None or existing.order_id != order.id
+            or existing.amount_fen != notice.refund_fen):
+        raise OrderMismatch(f"refund {notice.out_refund_no} was recorded differently")
+    log.info("refund %s already recorded; replay ignored", notice.out_refund_no)
+    return RefundResult(existing, credited=False, new_tier=None)
+
+
+def _record_refund(session: Session, notice: RefundNotice, now: datetime,
+                   tz: ZoneInfo) -> RefundResult:
+    with session.begin():
+        order = _order(session, notice.out_trade_no)
+        if order is None:
+            raise UnknownOrder(f"refund {notice.out_refund_no} of unknown order "
+                               f"{notice.out_trade_no}")
+        if order.api == BALANCE:
+            raise OrderMismatch(f"refund {notice.out_refund_no}: order {order.out_trade_no} "
+                                f"was paid from the stored-value balance, not by WeChat Pay")
+        member, order = lock_for_refund(session, order)
+        existing = session.scalar(select(Refund).where(
+            Refund.out_refund_no == notice.out_refund_no))
+        if existing is not None:
+            return _replayed_refund(existing, order, notice)
+        if notice.order_fen != order.amount_fen:
+            raise OrderMismatch(f"refund {notice.out_refund_no}: order {order.out_trade_no} is "
+                                f"{order.amount_fen} fen, notify says {notice.order_fen}")
+        if order.refunded_fen + notice.refund_fen > order.amount_fen:
+            raise OrderMismatch(f"refund {notice.out_refund_no}: {notice.refund_fen} fen more "
+                                f"than the {order.amount_fen - order.refunded_fen} left")
+        result = apply_refund(session, member, order, out_refund_no=notice.out_refund_no,
+                              refund_fen=notice.refund_fen, refund_id=notice.refund_id or None,
+                              refunded_at=notice.refunded_at, api=notice.api, tz=tz, now=now)
+        if result is None:
+            existing = session.scalar(select(Refund).where(
+                Refund.out_refund_no == notice.out_refund_no))
+            return _replayed_refund(existing, order, notice)
+        return result
+
+
+def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Order]:
+    """Member first, then order: the lock order payments use, so the two cannot deadlock.
+    Returns the member (None for a walk-in payer's order) and the order, re-read locked."""
+    member = _lock_member(session, Member.id == order.member_id) if order.member_id else None
+    return member, _order(session, order.out_trade_no, lock=True)
+
+
+def apply_refund(session: Session, member: Member | None, order: Order, *, out_refund_no: str,
+                 refund_fen: int, refund_id: str | None, refunded_at: datetime | None, api: str,
+                 tz: ZoneInfo, now: datetime) -> RefundResult | None:
+    """Record refund `out_refund_no` of `refund_fen` from `order` and reverse what the order
+    gave, inside the caller's transaction, which holds member and order (lock_for_refund)
+    and has checked the amount against what is left. Shared by WeChat Pay's refund notifies
+    and refunds of balance payments (which return the money to the balance themselves).
+
+    Points: after each refund the order has given back floor(points_earned × refunded ÷
+    amount) in all (ledger key `refund:<out_refund_no>`), never below zero; the referrer's
+    share likewise; the spend; the tier may go down. A full refund gives back the coupons
+    redeemed on the order (services/returns.py); a recharge takes back stored value.
+    Returns None, with nothing written, when `out_refund_no` is already recorded."""
+    refund = Refund(out_refund_no=out_refund_no, refund_id=refund_id, order_id=order.id,
+                    amount_fen=refund_fen, points_reversed=0, points_shortfall=0,
+                    refunded_at=refunded_at, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(refund)
+            session.flush()
+    except IntegrityError:
+        return None
+    order.refunded_fen += refund_fen
+    order.status = "refunded" if order.refunded_fen == order.amount_fen else "partially_refunded"
+    due = order.points_earned * order.refunded_fen // order.amount_fen - order.points_reversed
+    order.points_reversed += due
+    if order.status == "refunded":
+        returns.after_full_refund(session, order, out_refund_no, now)
+    if member is None:
+        return RefundResult(refund, credited=True, new_tier=None)
+    if order.purpose == "recharge":  # stored value: no points, no spend, take the balance
+        from wx_member.payments import stored_value
+
+        stored_value.reverse_recharge(session, member, order, refund_fen, out_refund_no)
+        return RefundResult(refund, credited=True, new_tier=None)
+    taken = min(due, member.points_balance)
+    refund.points_reversed, refund.points_shortfall = taken, due - taken
+    if taken:
+        short = f"; shortfall {due - taken}" if due > taken else ""
+        points.post(session, member, -taken, "refund", f"refund:{out_refund_no}",
+                    source=f"{api} {order.out_trade_no}{short}", now=now)
+    if due > taken:
+        log.warning("refund %s: member %s had spent %d of the %d points to take back",
+                    out_refund_no, member.id, due - taken, due)
+    referrals.reverse_for_refund(session, member, order, refund)
+    _move_spend(session, member, -refund_fen)
+    new_tier = tiers.after_refund(session, member, order, refund_fen,
+                                  f"refund:{out_refund_no}", tz, now=now)
+    return RefundResult(refund, credited=True, new_tier=new_tier)

@@ -1,0 +1,223 @@
+"""Stored value (储值): the balance ledger, recharges through WeChat Pay with a bonus ladder,
+refunds of recharges. Paying from the balance (a purchase like any other) and refunding such
+a payment are in services/balance_payments.py.
+
+The same guarantees as points: every change is a `stored_value_ledger` row with a unique
+idempotency key from its cause (`recharge:<out_trade_no>`, `recharge_bonus:<out_trade_no>`,
+`pay:<order_no>`, `pay_refund:<refund no>`, `refund:<out_refund_no>`,
+`refund_bonus:<out_refund_no>`);
+`member.balance_fen` is a cache of the ledger sum moved in the same transaction by one
+UPDATE, and a debit is refused by the database (`WHERE balance_fen >= n`), so the balance
+never goes below zero, also under concurrency.
+
+A recharge arrives as a WeChat Pay payment notify with `attach` = "recharge". It is
+recorded as a `pay_order` row with purpose `recharge` (so `out_trade_no` stays unique
+across purchases and recharges, and a refund finds it), credited once, and earns no points
+and no tier spend: the money is spent later, and counted then.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from wx_member.db import retrying
+from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
+from wx_member.members import membership
+from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
+from wx_member.payments.orders import OrderMismatch, _lock_member
+from wx_member.wechat.pay import PaymentNotice
+
+log = logging.getLogger(__name__)
+
+REASONS_ZH = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
+              "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
+
+
+class InsufficientBalance(DomainError):
+    user_message = "储值余额不足。"
+
+
+@dataclass
+class RechargeResult:
+    order: Order
+    credited: bool  # False: a replay, nothing changed
+    principal_fen: int
+    bonus_fen: int
+
+
+def _whole_fen(value, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidAmount(f"{what} must be a positive number of fen, got {value!r}",
+                            user_message="金额必须是正整数（分）。")
+
+
+def post(session: Session, member: Member, delta_fen: int, reason: str, idem_key: str,
+         order_no: str | None = None, source: str | None = None) -> int | None:
+    """One ledger row inside the caller's transaction; None when `idem_key` was posted
+    before. Raises InsufficientBalance (nothing written) when a debit would go below zero."""
+    if not isinstance(delta_fen, int) or isinstance(delta_fen, bool) or delta_fen == 0:
+        raise InvalidAmount(f"delta must be a non-zero integer, got {delta_fen!r}")
+    move = update(Member).where(Member.id == member.id)
+    if delta_fen < 0:
+        move = move.where(Member.balance_fen >= -delta_fen)
+    move = move.values(balance_fen=Member.balance_fen + delta_fen)
+    try:
+        with session.begin_nested():
+            entry_id = session.execute(insert(StoredValueLedger).values(
+                member_id=member.id, delta_fen=delta_fen, reason=reason, idem_key=idem_key,
+                order_no=order_no, source=source, created_at=utcnow())).inserted_primary_key[0]
+            if session.execute(move.execution_options(synchronize_session=False)).rowcount != 1:
+                raise InsufficientBalance(f"member {member.id} cannot pay {-delta_fen} fen")
+    except IntegrityError:
+        return None
+    set_committed_value(member, "balance_fen", session.scalar(
+        select(Member.balance_fen).where(Member.id == member.id)))
+    return entry_id
+
+
+def ledger_sum(session: Session, member_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(StoredValueLedger.delta_fen), 0))
+                              .where(StoredValueLedger.member_id == member_id)))
+
+
+def history(session: Session, member_id: int, limit: int = 50) -> list[StoredValueLedger]:
+    return list(session.scalars(select(StoredValueLedger)
+                                .where(StoredValueLedger.member_id == member_id)
+                                .order_by(StoredValueLedger.id.desc()).limit(limit)))
+
+
+# ---- the bonus ladder ------------------------------------------------------------------
+
+def options(session: Session) -> list[RechargeOption]:
+    """The active rungs, lowest first: what the mini-program offers (充500送50, ...)."""
+    return list(session.scalars(select(RechargeOption).where(RechargeOption.active.is_(True))
+                                .order_by(RechargeOption.amount_fen)))
+
+
+def option_text(option: RechargeOption) -> str:
+    def yuan(fen: int) -> str:
+        return f"{fen // 100}" if fen % 100 == 0 else f"{fen / 100:.2f}"
+    return f"充{yuan(option.amount_fen)}送{yuan(option.bonus_fen)}" if option.bonus_fen \
+        else f"充{yuan(option.amount_fen)}"
+
+
+def bonus_for(session: Session, amount_fen: int) -> int:
+    """The bonus of the highest active rung the amount reaches (700 yuan → 充500送50)."""
+    return int(session.scalar(select(RechargeOption.bonus_fen)
+                              .where(RechargeOption.active.is_(True),
+                                     RechargeOption.amount_fen <= amount_fen)
+                              .order_by(RechargeOption.amount_fen.desc()).limit(1)) or 0)
+
+
+def set_option(session: Session, amount_fen: int, bonus_fen: int, by: str,
+               active: bool = True) -> RechargeOption:
+    """Use case: an operator adds, changes or withdraws a rung (effective on the next
+    recharge notify)."""
+    _whole_fen(amount_fen, "amount")
+    if not isinstance(bonus_fen, int) or isinstance(bonus_fen, bool) or bonus_fen < 0:
+        raise InvalidAmount(f"bonus must be a whole number of fen >= 0, got {bonus_fen!r}",
+                            user_message="赠送金额必须是非负整数（分）。")
+    with session.begin():
+        row = session.scalar(select(RechargeOption).where(RechargeOption.amount_fen == amount_fen)
+                             .with_for_update())
+        if row is None:
+            row = RechargeOption(amount_fen=amount_fen)
+            session.add(row)
+        row.bonus_fen, row.active, row.updated_by, row.updated_at = bonus_fen, active, by, utcnow()
+        return row
+
+
+# ---- recharge (a WeChat Pay notify with attach "recharge") -------------------------------
+
+def record_recharge(session: Session, notice: PaymentNotice,
+                    now: datetime | None = None) -> RechargeResult | None:
+    """Use case: a verified recharge payment. Credits principal and bonus once per
+    `out_trade_no`. Returns None for a failed payment. Raises OrderMismatch when the
+    out_trade_no is known otherwise, UnknownMember when the payer is not a member (nothing
+    written; WeChat retries, so a payer who joins meanwhile is credited)."""
+    if not notice.success:
+        log.info("recharge %s not successful; nothing recorded", notice.out_trade_no)
+        return None
+    now = now or utcnow()
+    return retrying(f"recharge {notice.out_trade_no}",
+                    lambda: _record_recharge(session, notice, now))
+
+
+def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
+    if existing is None or existing.purpose != "recharge" \
+            or existing.amount_fen != notice.amount_fen or existing.openid != notice.openid:
+        raise OrderMismatch(f"recharge {notice.out_trade_no} disagrees with the order recorded")
+    log.info("recharge %s already credited; replay ignored", notice.out_trade_no)
+    return RechargeResult(existing, credited=False, principal_fen=0, bonus_fen=0)
+
+
+def _record_recharge(session: Session, notice: PaymentNotice, now: datetime) -> RechargeResult:
+    no = notice.out_trade_no
+    with session.begin():
+        member = _lock_member(session, membership.paid_by(notice.openid))
+        existing = session.scalar(select(Order).where(Order.out_trade_no == no))
+        if existing is not None:
+            return _replayed(existing, notice)
+        if member is None:
+            raise UnknownMember(f"recharge {no} paid by {notice.openid}, who is not a member")
+        order = Order(out_trade_no=no, transaction_id=notice.transaction_id or None,
+                      openid=notice.openid, member_id=member.id, amount_fen=notice.amount_fen,
+                      refunded_fen=0, status="paid", api=notice.api, purpose="recharge",
+                      points_earned=0, points_reversed=0, paid_at=notice.paid_at or now,
+                      created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(order)
+                session.flush()
+        except IntegrityError:
+            return _replayed(session.scalar(select(Order).where(Order.out_trade_no == no)), notice)
+        bonus = bonus_for(session, notice.amount_fen)
+        post(session, member, notice.amount_fen, "recharge", f"recharge:{no}", no,
+             source=f"{notice.api} {no}")
+        if bonus:
+            post(session, member, bonus, "recharge_bonus", f"recharge_bonus:{no}", no,
+                 source=f"ladder at {notice.amount_fen} fen")
+        return RechargeResult(order, credited=True, principal_fen=notice.amount_fen,
+                              bonus_fen=bonus)
+
+
+def reverse_recharge(session: Session, member: Member, order: Order, refund_fen: int,
+                     out_refund_no: str) -> None:
+    """A refund of a recharge, inside services/orders.py's refund transaction (member and
+    order locked, `order.refunded_fen` already includes this refund): take back the
+    principal refunded and the bonus in proportion (after each refund the bonus taken back
+    adds up to floor(bonus × refunded ÷ amount)). What the member has already spent is not
+    pushed below zero: the row's source records the shortfall."""
+    granted = int(session.scalar(select(func.coalesce(func.sum(StoredValueLedger.delta_fen), 0))
+                                 .where(StoredValueLedger.idem_key == f"recharge_bonus:{order.out_trade_no}")))
+    before = order.refunded_fen - refund_fen
+    bonus_due = (granted * order.refunded_fen // order.amount_fen
+                 - granted * before // order.amount_fen)
+    for reason, due in (("refund", refund_fen), ("refund_bonus", bonus_due)):
+        taken = min(due, member.balance_fen)
+        short = f"; shortfall {due - taken}" if due > taken else ""
+        if due > taken:
+            log.warning("refund %s: member %s had spent %d of the %d fen (%s) to take back",
+                        out_refund_no, member.id, due - taken, due, reason)
+        if taken:
+            post(session, member, -taken, reason, f"{reason}:{out_refund_no}", order.out_trade_no,
+                 source=f"refund {out_refund_no}{short}")
+
+
+def summary(session: Session, member: Member, limit: int = 50) -> dict:
+    """The member's balance, its ledger sum (equal, checked by tests) and recent rows."""
+    return {
+        "balance_fen": member.balance_fen,
+        "ledger_sum_fen": ledger_sum(session, member.id),
+        "ledger": [{"delta_fen": r.delta_fen, "reason": r.reason,
+                    "reason_zh": REASONS_ZH.get(r.reason, r.reason), "idem_key": r.idem_key,
+                    "order_no": r.order_no, "source": r.source,
+                    "created_at": r.created_at.isoformat() + "Z"}
+                   for r in history(session, member.id, limit)],
+    }

@@ -1,0 +1,82 @@
+"""Inbound WeChat events, each processed once.
+
+WeChat retries an unanswered event up to three times, and two gunicorn workers may get the
+same retry at once. The event's dedup key is inserted in the same transaction as its
+effects: whichever insert loses the unique-key race rolls back everything it did.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wx_member.db import retrying
+from wx_member.models import InboundEvent, Member, utcnow
+from wx_member.platform.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+# What counts as the member interacting with us (WeChat's 48-hour customer-service window).
+INTERACTIONS = {"subscribe", "subscribe_scan", "scan", "click", "view", "text", "image",
+                "voice", "video", "location"}
+
+
+
+class _Duplicate(Exception):
+    pass
+
+
+# Built once (this is every event's path); Core statements on the tables, see db.py.
+_CLAIM = insert(InboundEvent.__table__)
+_M = Member.__table__
+_SEEN = update(_M).where(_M.c.openid == bindparam("who")).values(last_seen_at=bindparam("at"))
+
+
+def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: datetime) -> None:
+    """The transaction's first statement, so a lost race needs no savepoint: it rolls back
+    a transaction that has done nothing else."""
+    try:
+        session.execute(_CLAIM, {"dedup_key": dedup_key, "kind": kind, "openid": openid,
+                                 "received_at": now})
+    except IntegrityError:
+        raise _Duplicate from None
+
+
+Reply = str | None | Callable[[], str | None]
+
+
+def process_once(session: Session, dedup_key: str, kind: str, openid: str,
+                 action: Callable[[Session], Reply],
+                 now: datetime | None = None) -> str | None:
+    """Use case: run `action` for an event unless it was processed before.
+
+    Returns the reply text for the member: the action's, a DomainError's Chinese message
+    (with nothing written), or None for a duplicate. An action may return a function that
+    makes the text: it is called after the commit, so rendering holds no lock.
+    """
+    now = now or utcnow()
+    # A deadlock: the action is re-run from scratch.
+    return retrying(f"event {dedup_key}",
+                    lambda: _process(session, dedup_key, kind, openid, action, now))
+
+
+def _process(session: Session, dedup_key: str, kind: str, openid: str,
+             action: Callable[[Session], Reply], now: datetime) -> str | None:
+    try:
+        with session.begin():
+            _claim(session, dedup_key, kind, openid, now)
+            reply = action(session)
+            if kind in INTERACTIONS:
+                session.flush()  # a Core statement does not autoflush (free when clean)
+                session.execute(_SEEN, {"who": openid, "at": now})
+        return reply() if callable(reply) else reply
+    except _Duplicate:
+        log.info("duplicate event %s ignored", dedup_key)
+        return None
+    except DomainError as exc:
+        log.info("event %s refused: %s", dedup_key, exc)
+        return exc.user_message

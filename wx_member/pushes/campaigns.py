@@ -1,0 +1,283 @@
+"""Campaigns from the console: a marketing push kind (and optionally a coupon) for a
+segment of members (services/segments.py) at a scheduled local time.
+
+Lifecycle: `create` (scheduled) → `plan_due` at or after its time (running → done), or
+`cancel` before it ran. Planning goes through the push machinery (`fan_out`): occasion
+`campaign:<id>`, so each member is planned once whatever runs twice; the channel's reach,
+the frequency cap (a `skipped` row) and quiet hours (the sender holds the row) apply as to
+every marketing push. A coupon template is issued to the whole segment first, set-based
+(cause `campaign:seg-<id>:<member>`), and the message names it to those who got it.
+Progress is read from the delivery rows of the occasion.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session
+
+from wx_member.config import Config
+from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member, utcnow
+from wx_member.pushes.definitions import PushKind
+from wx_member.console import audit
+from wx_member.coupons import bulk_issue
+from wx_member.coupons import templates
+from wx_member.pushes import planners
+from wx_member.insights import segments
+from wx_member.platform.errors import DomainError
+from wx_member.pushes.fanout import BATCH, audience, fan_out, member_values
+
+MAX_MESSAGE = 300
+LEEWAY = timedelta(minutes=5)  # "now" typed into a minute-precise form is already past
+MAX_AHEAD = timedelta(days=366)
+
+
+class InvalidCampaign(DomainError):
+    user_message = "活动参数无效。"
+
+
+@dataclass
+class CampaignSpec:
+    """What an operator asks for; `create` and `preview` check it."""
+    name: str
+    segment: dict[str, Any]
+    kind: str
+    message: str = ""
+    coupon_template_id: int | None = None
+    scheduled_local: datetime | None = None  # naive, the programme's zone; None: now
+
+
+@dataclass
+class Preview:
+    segment_text: str
+    members: int  # in the segment now (before the channel's reach and the cap)
+    sample: Member | None
+    body: dict[str, Any]
+
+
+@dataclass
+class Progress:
+    counts: dict[str, int] = field(default_factory=dict)  # delivery status → rows
+    coupons: int = 0
+
+    @property
+    def planned(self) -> int:
+        return sum(self.counts.values())
+
+    def __getitem__(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+
+def occasion(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def coupon_prefix(campaign_id: int) -> str:
+    return f"campaign:seg-{campaign_id}:"
+
+
+def campaign_kinds(pushes: dict[str, PushKind]) -> dict[str, PushKind]:
+    """Kinds a campaign may send: marketing ones that are configured here (never a template
+    message: WeChat forbids marketing there, and the loader refuses such a definition)."""
+    return {k: p for k, p in pushes.items()
+            if p.marketing and p.channel != "template" and not p.disabled}
+
+
+# What push_planning.member_values fills from the member's row: never a sample's value.
+MEMBER_KEYS = ("programme", "card_no", "tier", "points")
+
+
+def campaign_values(push: PushKind, message: str, offer: str) -> dict[str, Any]:
+    """The kind's samples for what a member's row does not give (a holiday kind's
+    festival), the campaign's text and its coupon's name (empty: none)."""
+    return {**{k: v for k, v in push.sample.items() if k not in MEMBER_KEYS},
+            "message": message, "offer": offer}
+
+
+def _check(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
+           now: datetime) -> tuple[dict, PushKind, CouponTemplate | None, datetime]:
+    if not spec.name.strip() or len(spec.name.strip()) > 60:
+        raise InvalidCampaign("bad name", user_message="请填写活动名称（1–60 个字）。")
+    push = campaign_kinds(pushes).get(spec.kind)
+    if push is None:
+        raise InvalidCampaign(f"kind {spec.kind!r} cannot be a campaign",
+                              user_message="请选择可用的营销推送类型。")
+    message = spec.message.strip()
+    if "message" in push.sample and not 1 <= len(message) <= MAX_MESSAGE:
+        raise InvalidCampaign("bad message",
+                              user_message=f"请填写活动文案（1–{MAX_MESSAGE} 个字）。")
+    segment = segments.parse(session, spec.segment)
+    template = None
+    if spec.coupon_template_id:
+        template = templates.active(session, spec.coupon_template_id)
+    if spec.scheduled_local is None:
+        at = now
+    else:
+        at = (spec.scheduled_local.replace(tzinfo=cfg.tz).astimezone(ZoneInfo("UTC"))
+              .replace(tzinfo=None))
+        if at < now - LEEWAY or at > now + MAX_AHEAD:
+            raise InvalidCampaign(f"scheduled at {at} UTC, now {now}",
+                                  user_message="发送时间须在现在到一年之内。")
+    return segment, push, template, at
+
+
+def preview(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
+            now: datetime | None = None) -> Preview:
+    """The campaign's message as the segment's first member would read it (the kind's
+    samples when the segment is empty), and how many members the segment has now."""
+    now = now or utcnow()
+    with session.begin():
+        segment, push, template, _ = _check(session, pushes, spec, cfg, now)
+        member = segments.sample(session, segment, now)
+        offer = (templates.describe(template) if template and (
+            member is None or templates.tier_allows(template, member.tier)) else "")
+        values = {**push.sample, **(member_values(cfg, member) if member else {}),
+                  **campaign_values(push, spec.message.strip(), offer)}
+        return Preview(segments.describe(segment), segments.count(session, segment, now),
+                       member, push.render(values, cfg.mini_appid))
+
+
+def create(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
+           by: str, now: datetime | None = None) -> Campaign:
+    """Use case: schedule a campaign (audited)."""
+    now = now or utcnow()
+    with session.begin():
+        segment, push, template, at = _check(session, pushes, spec, cfg, now)
+        campaign = Campaign(name=spec.name.strip(), segment=segment, kind=push.kind,
+                            message=spec.message.strip() or None,
+                            coupon_template_id=template.id if template else None,
+                            scheduled_at=at, status="scheduled", created_by=by, created_at=now)
+        session.add(campaign)
+        session.flush()
+        audit.record(session, by, "campaign.create", f"campaign:{campaign.id}", None,
+                     {"name": campaign.name, "segment": segment, "kind": push.kind,
+                      "coupon_template": campaign.coupon_template_id,
+                      "scheduled_at_utc": at.isoformat()}, now=now)
+        return campaign
+
+
+def cancel(session: Session, campaign_id: int, by: str, now: datetime | None = None) -> None:
+    """Use case: withdraw a campaign that has not started. Raises once it has."""
+    now = now or utcnow()
+    with session.begin():
+        done = session.execute(
+            update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "scheduled")
+            .values(status="cancelled", cancelled_by=by, cancelled_at=now)).rowcount
+        if not done:
+            raise InvalidCampaign(f"campaign {campaign_id} is not scheduled",
+                                  user_message="活动已开始、已结束或不存在，无法取消。")
+        audit.record(session, by, "campaign.cancel", f"campaign:{campaign_id}", "scheduled",
+                     "cancelled", now=now)
+
+
+def plan_due(session: Session, pushes: dict[str, PushKind], cfg: Config,
+             now: datetime | None = None) -> dict[int, planners.PlanResult]:
+    """Use case (scheduler, every minute): plan every campaign whose time has come. A
+    campaign left `running` by a process that died is planned again: only members not yet
+    planned are added."""
+    now = now or utcnow()
+    with session.begin():
+        due = list(session.scalars(select(Campaign.id).where(
+            Campaign.status.in_(("scheduled", "running")), Campaign.scheduled_at <= now)
+            .order_by(Campaign.scheduled_at, Campaign.id)))
+    return {cid: result for cid in due
+            if (result := _run(session, pushes, cfg, cid, now)) is not None}
+
+
+def _finish(session: Session, campaign_id: int, status: str, now: datetime,
+            **values: Any) -> None:
+    with session.begin():
+        session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                        .values(status=status, finished_at=now, **values))
+
+
+def _run(session: Session, pushes: dict[str, PushKind], cfg: Config, campaign_id: int,
+         now: datetime) -> planners.PlanResult | None:
+    with session.begin():
+        took = session.execute(
+            update(Campaign).where(Campaign.id == campaign_id,
+                                   Campaign.status.in_(("scheduled", "running")))
+            .values(status="running", started_at=func.coalesce(Campaign.started_at, now))
+        ).rowcount
+        campaign = session.get(Campaign, campaign_id) if took else None
+        if campaign is None:
+            return None  # cancelled meanwhile
+        segment, kind, message = campaign.segment, campaign.kind, campaign.message or ""
+        template = (session.get(CouponTemplate, campaign.coupon_template_id)
+                    if campaign.coupon_template_id else None)
+    push = campaign_kinds(pushes).get(kind)
+    if push is None:
+        _finish(session, campaign_id, "failed", now, note=f"push kind {kind} not available")
+        return None
+    with session.begin():  # the segment as of now; RFM medians are looked up once
+        size = segments.count(session, segment, now)
+        prefix = coupon_prefix(campaign_id)
+        # The member's coupon of this campaign (its cause is the prefix + their id).
+        holds = exists().where(Coupon.member_id == Member.id,
+                               Coupon.cause.startswith(prefix, autoescape=True))
+        key = occasion(campaign_id)
+        recipients = segments.query(session, segment, now, audience(push, now).add_columns(
+            holds.label("holds_coupon"))).where(~exists().where(
+                Delivery.openid == Member.openid, Delivery.kind == push.kind,
+                Delivery.occasion == key))
+        holders = segments.query(session, segment, now)
+    if template is not None and template.active:
+        _issue_coupons(session, template, holders, prefix, now)
+    offer = templates.describe(template) if template is not None else ""
+    planned, capped = fan_out(
+        session, push, key, recipients, cfg, now,
+        extra=lambda row: campaign_values(push, message, offer if row.holds_coupon else ""))
+    _finish(session, campaign_id, "done", now, members=size)
+    return planners.PlanResult(push.kind, [key], planned, capped)
+
+
+def _issue_coupons(session: Session, template: CouponTemplate, holders, prefix: str,
+                   now: datetime) -> bulk_issue.BulkResult:
+    """The campaign's coupon for every member of the segment, 1,000 per transaction."""
+    result = bulk_issue.BulkResult()
+    last = 0
+    while True:
+        with session.begin():
+            rows = session.execute(holders.where(Member.id > last).order_by(Member.id)
+                                   .limit(BATCH)).all()
+            if not rows:
+                return result
+            last = rows[-1].id
+            bulk_issue.issue_many(session, template, {f"{prefix}{m.id}": m for m in rows},
+                                        "campaign", now, result)
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+def recent(session: Session, limit: int = 50) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
+
+
+def get(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise InvalidCampaign(f"no campaign {campaign_id}", user_message="活动不存在。")
+    return campaign
+
+
+def progress(session: Session, campaigns: list[Campaign]) -> dict[int, Progress]:
+    """Delivery rows by status (dry runs excluded) and coupons issued, per campaign: one
+    grouped query for the deliveries, one count per campaign with a coupon."""
+    out = {c.id: Progress() for c in campaigns}
+    by_occasion = {occasion(c.id): c.id for c in campaigns}
+    if by_occasion:
+        for occ, status, n in session.execute(
+                select(Delivery.occasion, Delivery.status, func.count())
+                .where(Delivery.kind.in_({c.kind for c in campaigns}),
+                       Delivery.occasion.in_(list(by_occasion)), Delivery.dry_run.is_(False))
+                .group_by(Delivery.occasion, Delivery.status)):
+            out[by_occasion[occ]].counts[status] = int(n)
+    for c in campaigns:
+        if c.coupon_template_id:
+            out[c.id].coupons = int(session.scalar(
+                select(func.count()).select_from(Coupon)
+                .where(Coupon.cause.startswith(coupon_prefix(c.id), autoescape=True))) or 0)
+    return out
