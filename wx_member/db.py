@@ -99,19 +99,40 @@ def _begin_immediate(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try, through SQLite's busy handler
 
 
-def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionmaker[Session]:
-    # expire_on_commit=False: services return ORM objects that callers read after commit.
+class UnitOfWork(Session):
+    """A session whose transactions belong to use cases.
+
+    A use case takes a `UnitOfWork` (its signature says so) and opens exactly one
+    transaction, `with uow.write() as session:` or `with uow.read() as session:`; the rule
+    functions it calls take that `Session` and never begin, commit or roll back. `write`
+    commits when the block ends and rolls back if it raises; `read` takes no write lock
+    (on SQLite a plain BEGIN beside the writers, under WAL, refusing any write). These two
+    are the only places in the application that begin, commit or roll back.
+    """
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self.begin():
+            yield self
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.begin():
+            self.connection(execution_options={READ_ONLY: True})
+            yield self
+
+
+def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionmaker[UnitOfWork]:
+    # expire_on_commit=False: use cases return ORM objects that callers read after commit.
     # info["tz"]: the programme's zone, for rules deep in a use case that count local days
     # (a points lot's expiry) without every caller passing it; see `programme_tz`.
-    return sessionmaker(bind=engine, expire_on_commit=False, autobegin=True,
-                        info={"tz": tz} if tz else {})
+    return sessionmaker(bind=engine, class_=UnitOfWork, expire_on_commit=False,
+                        autobegin=True, info={"tz": tz} if tz else {})
 
 
 @contextmanager
 def reading(session: Session) -> Iterator[Session]:
-    """The transaction of a use case that only reads: `with reading(session): ...` in place
-    of `with session.begin():`. On SQLite a plain (deferred) BEGIN that runs beside the
-    writers (WAL) and refuses to write; on MariaDB an ordinary transaction."""
+    """Deprecated spelling of `UnitOfWork.read`, kept while callers move over."""
     with session.begin():
         session.connection(execution_options={READ_ONLY: True})
         yield session
