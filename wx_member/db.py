@@ -4,9 +4,9 @@ SQLite is the embedded default. Several gunicorn workers share one file, so ever
 connection uses WAL (readers never block the writer), waits for locks instead of failing
 at once, and starts transactions with BEGIN IMMEDIATE: a transaction that reads and then
 writes can otherwise deadlock against another one doing the same ("database is locked"
-without waiting). Use cases that only read say so (`reading`) and start with a plain
-BEGIN instead, beside the writers. MySQL/MariaDB get row locks from InnoDB and need none
-of this.
+without waiting). Use cases that only read say so (`UnitOfWork.read`) and start with a
+plain BEGIN instead, beside the writers. MySQL/MariaDB get row locks from InnoDB and need
+none of this.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 
-# Execution option for connections that never write (see _tune_sqlite and `reading`).
+# Execution option for connections that never write (see _tune_sqlite and `UnitOfWork.read`).
 READ_ONLY = "wx_read_only"
 
 
@@ -54,7 +54,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Use cases that only read (`reading`, readiness and metrics probes) take no write
+        # Use cases that only read (`UnitOfWork.read`, readiness and metrics probes) take no write
         # lock: under WAL they read a snapshot beside a writer instead of queueing behind it,
         # and `query_only` has SQLite refuse any write among them, which a deferred
         # transaction could otherwise only begin by failing at random ("database is locked"
@@ -107,7 +107,8 @@ class UnitOfWork(Session):
     functions it calls take that `Session` and never begin, commit or roll back. `write`
     commits when the block ends and rolls back if it raises; `read` takes no write lock
     (on SQLite a plain BEGIN beside the writers, under WAL, refusing any write). These two
-    are the only places in the application that begin, commit or roll back.
+    are the only places in the application that begin, commit or roll back (with
+    `savepoint`, for a rule's insert that may lose a race).
     """
 
     @contextmanager
@@ -135,6 +136,15 @@ def reading(session: Session) -> Iterator[Session]:
     """Deprecated spelling of `UnitOfWork.read`, kept while callers move over."""
     with session.begin():
         session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[Session]:
+    """A SAVEPOINT inside the caller's transaction: the block's writes are undone if it
+    raises (a duplicate key), the transaction goes on. For rule functions, which never
+    begin a transaction of their own."""
+    with session.begin_nested():
         yield session
 
 
