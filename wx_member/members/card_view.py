@@ -1,7 +1,7 @@
 """What a member sees of their own card: number, tier and the way to the next one, points
 and the soonest expiring ones (points_expiry's rule: debits took the oldest lots first),
 the stored-value balance, points and tier history. Read-only queries over one member,
-each use case in one `reading` transaction (no write lock on SQLite).
+each use case in one read transaction (`uow.read()`: no write lock on SQLite).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wx_member.db import reading
+from wx_member.db import UnitOfWork
 from wx_member.models import Member, PointsLedger, TierHistory
 from wx_member.replies import tier_name
 from wx_member.platform import paging
@@ -76,8 +76,8 @@ def next_tier(session: Session, member: Member) -> NextTier | None:
     return NextTier(target, tier_name(target), threshold, max(threshold - spend, 0), int(progress))
 
 
-def card(session: Session, member_id: int, tz: ZoneInfo) -> Card:
-    with reading(session):
+def card(uow: UnitOfWork, member_id: int, tz: ZoneInfo) -> Card:
+    with uow.read() as session:
         member = _member(session, member_id)
         return Card(card_no=member.card_no or "", tier=member.tier,
                     tier_name=tier_name(member.tier), points=member.points_balance,
@@ -86,12 +86,12 @@ def card(session: Session, member_id: int, tz: ZoneInfo) -> Card:
                     expiring=points_expiry.upcoming(session, member.id, tz, limit=EXPIRY_DATES))
 
 
-def points_page(session: Session, member_id: int, before: int | None,
+def points_page(uow: UnitOfWork, member_id: int, before: int | None,
                 limit: int) -> tuple[list[PointsEntry], int | None]:
     """Newest first; `before` is the cursor the previous page returned (an entry id).
     Returns the entries and the cursor of the next page (None on the last)."""
     q = select(PointsLedger).where(PointsLedger.member_id == member_id)
-    with reading(session):
+    with uow.read() as session:
         rows, next_before = paging.cut(
             session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(),
             limit, lambda r: r.id)
@@ -100,8 +100,8 @@ def points_page(session: Session, member_id: int, before: int | None,
     return entries, next_before
 
 
-def tier_history(session: Session, member_id: int, limit: int = 50) -> list[dict]:
-    with reading(session):
+def tier_history(uow: UnitOfWork, member_id: int, limit: int = 50) -> list[dict]:
+    with uow.read() as session:
         _member(session, member_id)
         rows: list[TierHistory] = tiers.history(session, member_id, limit)
     return [{"from_tier": r.from_tier, "from_name": tier_name(r.from_tier),

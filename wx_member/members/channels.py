@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from wx_member.db import insert_row
+from wx_member.db import UnitOfWork, insert_row
 from wx_member.models import Channel, Member, QrScan, utcnow
 from wx_member.console import audit
 from wx_member.platform.errors import ChannelExists, DomainError
@@ -23,6 +23,10 @@ SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 class InvalidChannel(DomainError):
     user_message = "渠道参数无效。"
+
+
+class UnknownChannel(DomainError):
+    user_message = "没有这个渠道码。"
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,10 @@ def by_scene(session: Session, scene: str) -> Channel | None:
     return session.scalar(select(Channel).where(Channel.scene == scene))
 
 
-def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
+def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
            permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
     """Use case: an operator creates a channel QR code through WeChat and stores it
-    (audited)."""
+    (audited). No transaction is open while WeChat is called: a read, the call, a write."""
     if kind not in KINDS:
         raise InvalidChannel(f"kind must be one of {', '.join(KINDS)}")
     if not SCENE_RE.match(scene):
@@ -52,11 +56,11 @@ def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, k
     if not name.strip():
         raise InvalidChannel("a channel needs a name")
     expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
-    if by_scene(session, scene) is not None:
-        raise ChannelExists(f"scene {scene!r} exists")
-    session.rollback()  # no transaction may stay open across the call to WeChat
+    with uow.read() as session:
+        if by_scene(session, scene) is not None:
+            raise ChannelExists(f"scene {scene!r} exists")
     qr = gateway.create_qrcode(scene, permanent=permanent, expire_seconds=expire_seconds)
-    with session.begin():
+    with uow.write() as session:
         channel = Channel(scene=scene, name=name.strip(), kind=kind, permanent=permanent,
                           ticket=qr.ticket, qr_url=qr.url,
                           expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))
@@ -64,6 +68,17 @@ def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, k
         audit.record(session, by, "channel.create", scene, None,
                      {"name": channel.name, "kind": kind, "permanent": permanent})
     return channel
+
+
+def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str) -> bytes:
+    """Use case: the channel's QR code as a PNG, from WeChat (no transaction open meanwhile).
+    Raises UnknownChannel for a scene without a stored code, GatewayError when WeChat fails."""
+    with uow.read() as session:
+        ch = by_scene(session, scene)
+        ticket = ch.ticket if ch is not None else None
+    if not ticket:
+        raise UnknownChannel(f"no channel QR code {scene!r}")
+    return gateway.qrcode_image(ticket)
 
 
 # scene → channel id, per engine (each database has its own ids). A channel's scene and id
@@ -115,7 +130,10 @@ def members_joined(session: Session, scene: str) -> int:
     return int(session.scalar(select(func.count()).select_from(Member).where(Member.scene == scene)))
 
 
-def choices(session: Session) -> list[tuple[str, str]]:
-    """(scene, name) of the shop's channel codes (members' referral codes excepted)."""
-    return [(s, n) for s, n in session.execute(
-        select(Channel.scene, Channel.name).where(Channel.kind != "referral").order_by(Channel.id))]
+def choices(uow: UnitOfWork) -> list[tuple[str, str]]:
+    """Use case (a read): (scene, name) of the shop's channel codes (members' referral codes
+    excepted), for the console's segment form."""
+    with uow.read() as session:
+        return [(s, n) for s, n in session.execute(
+            select(Channel.scene, Channel.name).where(Channel.kind != "referral")
+            .order_by(Channel.id))]

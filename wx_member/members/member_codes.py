@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import Member
 from wx_member.platform import access_tokens
 from wx_member.platform.access_tokens import Signed, TokenExpired, TokenInvalid
@@ -23,16 +24,25 @@ class MemberCodeExpired(TokenExpired):
     user_message = "会员码已过期，请让顾客刷新后重新出示。"
 
 
-def issue(session: Session, key: str, member_id: int, ttl: int,
+def issue(uow: UnitOfWork, key: str, member_id: int, ttl: int,
           now: float | None = None) -> Signed:
-    member = session.get(Member, member_id)
-    if member is None or not member.card_no:
-        raise UnknownMember(f"no member {member_id}")
+    """Use case: the member's code to show at the till (a read)."""
+    with uow.read() as session:
+        member = session.get(Member, member_id)
+        if member is None or not member.card_no:
+            raise UnknownMember(f"no member {member_id}")
     return access_tokens.sign(key, access_tokens.MEMBER_CODE, member.card_no, ttl, now)
 
 
-def resolve(session: Session, key: str, code: str, now: float | None = None) -> Member:
+def resolve(uow: UnitOfWork, key: str, code: str, now: float | None = None) -> Member:
     """Use case: a cashier scanned a member code. Read-only."""
+    with uow.read() as session:
+        return scanned_member(session, key, code, now)
+
+
+def scanned_member(session: Session, key: str, code: str, now: float | None = None) -> Member:
+    """The member whose code was scanned, inside the caller's transaction. Raises
+    MemberCodeInvalid, MemberCodeExpired or UnknownMember."""
     card_no = access_tokens.verify(key, access_tokens.MEMBER_CODE, code.strip(), now,
                                    expired=MemberCodeExpired, invalid=MemberCodeInvalid)
     from wx_member.members.membership import by_card

@@ -25,6 +25,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import Member, MemberTag, utcnow
 from wx_member.console import audit
 from wx_member.platform.errors import DomainError
@@ -133,19 +134,19 @@ def parse(data: bytes) -> tuple[list[ImportRow], list[tuple[int, str]]]:
     return rows, errors
 
 
-def import_file(session: Session, data: bytes, by: str, skip_invalid: bool = False,
+def import_file(uow: UnitOfWork, data: bytes, by: str, skip_invalid: bool = False,
                 now: datetime | None = None) -> ImportReport:
     """Use case (the console's upload): check a CSV member list, import it unless a row is
     bad (or import the good rows with `skip_invalid`)."""
     rows, errors = parse(data)
     if errors and not skip_invalid:
         return ImportReport(rows=len(rows), errors=errors)
-    report = import_rows(session, rows, by, now=now)
+    report = import_rows(uow, rows, by, now=now)
     report.errors = errors
     return report
 
 
-def import_rows(session: Session, rows: list[ImportRow], by: str,
+def import_rows(uow: UnitOfWork, rows: list[ImportRow], by: str,
                 progress: Callable[[int], None] | None = None,
                 now: datetime | None = None) -> ImportReport:
     """Use case: import checked rows (from `parse`), BATCH per transaction; `progress(n)`
@@ -156,7 +157,7 @@ def import_rows(session: Session, rows: list[ImportRow], by: str,
         batch = rows[start:start + BATCH]
         for attempt in range(2):  # a member who joined meanwhile: read the batch again
             try:
-                with session.begin():
+                with uow.write() as session:
                     _import_batch(session, batch, by, now, report)
                 break
             except IntegrityError:

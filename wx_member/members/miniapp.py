@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.db import reading
+from wx_member.db import UnitOfWork, savepoint
 from wx_member.models import Member, utcnow
 from wx_member.members import channels
 from wx_member.coupons import wallet
@@ -75,7 +75,7 @@ def _wechat_failure(exc: GatewayError, bad_code: type[DomainError]) -> DomainErr
     return WeChatUnavailable(str(exc))
 
 
-def login(session: Session, gateway: WeChatGateway, js_code: str, *, appid: str, secret: str,
+def login(uow: UnitOfWork, gateway: WeChatGateway, js_code: str, *, appid: str, secret: str,
           scene: str | None = None, now: datetime | None = None) -> LoginResult:
     """Use case: the mini-program logged in with a wx.login() code."""
     if scene is not None and not SCENE_RE.match(scene):
@@ -85,7 +85,7 @@ def login(session: Session, gateway: WeChatGateway, js_code: str, *, appid: str,
     except GatewayError as exc:
         raise _wechat_failure(exc, InvalidLoginCode) from None
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         for _ in range(2):  # a second pass finds the row a concurrent first login created
             found = _find_or_link(session, wx.openid, wx.unionid)
             if found is not None:
@@ -119,7 +119,7 @@ def _find_or_link(session: Session, mini_openid: str,
     if member is None:
         return None
     try:
-        with session.begin_nested():
+        with savepoint(session):
             member.mini_openid = mini_openid
             session.flush()
     except IntegrityError:  # a concurrent login linked or created first: look again
@@ -139,9 +139,9 @@ def _create(session: Session, mini_openid: str, unionid: str | None, scene: str 
 
 
 # -- profile --------------------------------------------------------------------------------
-def get(session: Session, member_id: int) -> Member:
+def get(uow: UnitOfWork, member_id: int) -> Member:
     """Use case: the member's profile (a read: no write lock on SQLite)."""
-    with reading(session):
+    with uow.read() as session:
         return _get(session, member_id)
 
 
@@ -152,12 +152,12 @@ def _get(session: Session, member_id: int) -> Member:
     return member
 
 
-def set_birthday(session: Session, member_id: int, birthday: date, today: date) -> Member:
+def set_birthday(uow: UnitOfWork, member_id: int, birthday: date, today: date) -> Member:
     """Use case: the member gives their birthday, once (it drives birthday perks: changing it
     at will would allow a perk every month)."""
     if not EARLIEST_BIRTHDAY <= birthday <= today:
         raise InvalidBirthday(f"birthday {birthday} outside {EARLIEST_BIRTHDAY}..{today}")
-    with session.begin():
+    with uow.write() as session:
         member = session.scalar(select(Member).where(Member.id == member_id).with_for_update()
                                 .execution_options(populate_existing=True))
         if member is None:
@@ -168,17 +168,18 @@ def set_birthday(session: Session, member_id: int, birthday: date, today: date) 
     return member
 
 
-def set_phone(session: Session, gateway: WeChatGateway, member_id: int, code: str) -> Member:
-    """Use case: the member allowed WeChat to give us their phone number (getPhoneNumber)."""
-    _get(session, member_id)  # an unknown member spends no WeChat call
-    session.rollback()  # no transaction stays open across the call to WeChat
+def set_phone(uow: UnitOfWork, gateway: WeChatGateway, member_id: int, code: str) -> Member:
+    """Use case: the member allowed WeChat to give us their phone number (getPhoneNumber).
+    A read, the call to WeChat with no transaction open, then a write."""
+    with uow.read() as session:
+        _get(session, member_id)  # an unknown member spends no WeChat call
     try:
         phone = gateway.user_phone_number(code)
     except GatewayError as exc:
         raise _wechat_failure(exc, InvalidPhoneCode) from None
     if not phone.phone:
         raise WeChatUnavailable("WeChat gave no phone number")
-    with session.begin():
+    with uow.write() as session:
         member = _get(session, member_id)
         member.phone = phone.phone[:20]
     return member

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.db import reading
+from wx_member.db import UnitOfWork, savepoint
 from wx_member.models import Channel, Member, PointsLedger, utcnow
 from wx_member.members import channels
 from wx_member.members import referrals
@@ -60,15 +60,16 @@ def _view(gateway: WeChatGateway, ch: Channel) -> ReferralCode:
                         ch.expires_at)
 
 
-def code_for(session: Session, gateway: WeChatGateway, member_id: int,
+def code_for(uow: UnitOfWork, gateway: WeChatGateway, member_id: int,
              now: datetime | None = None) -> ReferralCode:
-    """Use case: the member's referral QR code, made or renewed through WeChat when needed."""
+    """Use case: the member's referral QR code, made or renewed through WeChat when needed:
+    a read, then (only then) the call to WeChat with no transaction open, then a write."""
     now = now or utcnow()
-    scene = referrals.scene_for(_member(session, member_id))
-    ch = channels.by_scene(session, scene)
+    with uow.read() as session:
+        scene = referrals.scene_for(_member(session, member_id))
+        ch = channels.by_scene(session, scene)
     if ch is not None and (ch.permanent or (ch.expires_at and ch.expires_at - RENEW_BEFORE > now)):
         return _view(gateway, ch)
-    session.rollback()  # no transaction stays open across the call to WeChat
     try:
         qr = gateway.create_qrcode(scene, expire_seconds=MAX_TEMP_QR_SECONDS)
     except GatewayError as exc:
@@ -77,11 +78,11 @@ def code_for(session: Session, gateway: WeChatGateway, member_id: int,
     # between the first request and the next.
     expires_at = now.replace(microsecond=0) + timedelta(seconds=qr.expire_seconds or MAX_TEMP_QR_SECONDS)
     values = dict(ticket=qr.ticket, qr_url=qr.url, expires_at=expires_at)
-    with session.begin():
+    with uow.write() as session:
         ch = channels.by_scene(session, scene)
         if ch is None:
             try:
-                with session.begin_nested():
+                with savepoint(session):
                     ch = Channel(scene=scene, name=f"会员推荐 {scene[len(referrals.PREFIX):]}",
                                  kind="referral", permanent=False, **values)
                     session.add(ch)
@@ -99,8 +100,9 @@ def mask_card(card_no: str | None) -> str:
     return card_no[:3] + "*" * max(len(card_no) - 6, 0) + card_no[-3:]
 
 
-def results(session: Session, member_id: int) -> Results:
-    with reading(session):
+def results(uow: UnitOfWork, member_id: int) -> Results:
+    """Use case (a read): how many joined through the member's code, what it earned them."""
+    with uow.read() as session:
         _member(session, member_id)
         count = session.scalar(select(func.count()).select_from(Member)
                                .where(Member.referrer_id == member_id))

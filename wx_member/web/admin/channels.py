@@ -50,13 +50,10 @@ def channel_list():
 
 @bp.route("/channels/<scene>/qrcode.png")
 def channel_qrcode(scene: str):
-    ch = channels.by_scene(g.db, scene)
-    if ch is None or not ch.ticket:
-        return render_template("admin/error.html", title="渠道码", message="没有这个渠道码。"), 404
-    ticket = ch.ticket
-    g.db.rollback()  # the image comes from WeChat: no transaction open meanwhile
     try:
-        png = runtime().gateway.qrcode_image(ticket)
+        png = channels.qrcode_image(g.db, runtime().gateway, scene)
+    except channels.UnknownChannel as exc:
+        return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
     except GatewayError as exc:
         return render_template("admin/error.html", title="渠道码",
                                message=f"无法从微信获取二维码图片（{exc.errmsg}）。"), 502
