@@ -14,8 +14,8 @@ import logging
 from datetime import date
 
 from sqlalchemy import exists, extract, not_, select
-from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import Member, PointsLedger
 from wx_member.loyalty import points
 from wx_member.platform import settings
@@ -45,11 +45,11 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def credit(session: Session, today: date, batch: int = BATCH) -> int:
+def credit(uow: UnitOfWork, today: date, batch: int = BATCH) -> int:
     """Use case: credit this year's birthday points to every subscribed member whose
     birthday (month and day) has come this month by local date `today` and who has not had
     them. One transaction per batch of members. Returns how many were credited now."""
-    with session.begin():
+    with uow.read() as session:
         amount = settings.get(session, "birthday_points")
     if not amount:
         return 0
@@ -61,7 +61,7 @@ def credit(session: Session, today: date, batch: int = BATCH) -> int:
         not_(exists().where(*_entry_of(today.year)))))
     credited, last = 0, 0
     while True:
-        with session.begin():
+        with uow.write() as session:
             members = list(session.scalars(due.where(Member.id > last).order_by(Member.id)
                                            .limit(batch)))
             if not members:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import EarnRule, utcnow
 from wx_member.platform.errors import DomainError
 
@@ -86,33 +87,33 @@ def _check(name: str, multiplier: int, starts_on: date | None, ends_on: date | N
         raise InvalidRule(f"a rule cannot end ({ends_on}) before it starts ({starts_on})")
 
 
-def _add(session: Session, rule: EarnRule) -> EarnRule:
-    with session.begin():
+def _add(uow: UnitOfWork, rule: EarnRule) -> EarnRule:
+    with uow.write() as session:
         session.add(rule)
     return rule
 
 
-def add_days(session: Session, starts_on: date, ends_on: date | None = None, *,
+def add_days(uow: UnitOfWork, starts_on: date, ends_on: date | None = None, *,
              multiplier: int = 200, name: str = "双倍积分日", by: str = "cli") -> EarnRule:
     """Use case: a double-points day (or range of days, inclusive)."""
     ends_on = ends_on or starts_on
     _check(name, multiplier, starts_on, ends_on)
-    return _add(session, EarnRule(name=name.strip(), kind="dates", starts_on=starts_on,
-                                  ends_on=ends_on, multiplier_percent=multiplier,
-                                  enabled=True, created_by=by, created_at=utcnow()))
+    return _add(uow, EarnRule(name=name.strip(), kind="dates", starts_on=starts_on,
+                              ends_on=ends_on, multiplier_percent=multiplier,
+                              enabled=True, created_by=by, created_at=utcnow()))
 
 
-def add_weekday(session: Session, weekday: int, *, multiplier: int = 200,
+def add_weekday(uow: UnitOfWork, weekday: int, *, multiplier: int = 200,
                 name: str = "会员日", starts_on: date | None = None,
                 ends_on: date | None = None, by: str = "cli") -> EarnRule:
     """Use case: a member day every `weekday` (1 = Monday), optionally between two dates."""
     if not isinstance(weekday, int) or not 1 <= weekday <= 7:
         raise InvalidRule(f"weekday must be 1-7 (Monday = 1), got {weekday!r}")
     _check(name, multiplier, starts_on, ends_on)
-    return _add(session, EarnRule(name=name.strip(), kind="weekday", weekday=weekday,
-                                  starts_on=starts_on, ends_on=ends_on,
-                                  multiplier_percent=multiplier, enabled=True, created_by=by,
-                                  created_at=utcnow()))
+    return _add(uow, EarnRule(name=name.strip(), kind="weekday", weekday=weekday,
+                              starts_on=starts_on, ends_on=ends_on,
+                              multiplier_percent=multiplier, enabled=True, created_by=by,
+                              created_at=utcnow()))
 
 
 def rules(session: Session, include_disabled: bool = False) -> list[EarnRule]:
@@ -122,9 +123,9 @@ def rules(session: Session, include_disabled: bool = False) -> list[EarnRule]:
     return list(session.scalars(q))
 
 
-def disable(session: Session, rule_id: int, by: str = "cli") -> EarnRule:
+def disable(uow: UnitOfWork, rule_id: int, by: str = "cli") -> EarnRule:
     """Use case: stop a rule from the next payment on. Disabling twice changes nothing."""
-    with session.begin():
+    with uow.write() as session:
         rule = session.get(EarnRule, rule_id, with_for_update=True)
         if rule is None:
             raise InvalidRule(f"no earn rule {rule_id}")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member.db import UnitOfWork, savepoint
 from wx_member.metrics import note_ledger_write
 from wx_member.models import Member, PointsLedger, utcnow
 from wx_member.console import audit
@@ -88,7 +89,7 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
     else:
         try:
             # A savepoint: a refused debit must undo the entry written before it.
-            with session.begin_nested():
+            with savepoint(session):
                 entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
                 balance = _move(session, True, params, returning)
                 if balance is None:
@@ -120,18 +121,24 @@ def history(session: Session, member_id: int, limit: int = 50) -> list[PointsLed
                                 .order_by(PointsLedger.id.desc()).limit(limit)))
 
 
-def adjust(session: Session, member: Member, delta: int, note: str, key: str,
+def adjust(uow: UnitOfWork, member: Member, delta: int, note: str, key: str,
            by: str) -> int | None:
     """Use case: an operator adds or removes points, with a reason, once per key; the
     adjustment is in the audit log too."""
     if not note.strip():
         raise InvalidAmount("a reason is required", user_message="请填写调整原因。")
-    with session.begin():
-        before = member.points_balance
-        entry = post(session, member, delta, "adjust", f"adjust:{key}",
-                     source=f"{by}: {note}"[:100])
-        if entry is not None:
-            audit.record(session, by, "points.adjust", member.card_no or member.openid,
-                         {"points": before},
-                         {"points": member.points_balance, "delta": delta, "reason": note})
-        return entry
+    with uow.write() as session:
+        return adjust_in(session, member, delta, note, key, by)
+
+
+def adjust_in(session: Session, member: Member, delta: int, note: str, key: str,
+              by: str) -> int | None:
+    """`adjust` inside the caller's transaction (the reason already checked)."""
+    before = member.points_balance
+    entry = post(session, member, delta, "adjust", f"adjust:{key}",
+                 source=f"{by}: {note}"[:100])
+    if entry is not None:
+        audit.record(session, by, "points.adjust", member.card_no or member.openid,
+                     {"points": before},
+                     {"points": member.points_balance, "delta": delta, "reason": note})
+    return entry

@@ -44,7 +44,7 @@ from sqlalchemy import (Select, String, and_, case, cast, func, insert, literal,
                         update)
 from sqlalchemy.orm import Session
 
-from wx_member.db import programme_tz, retrying
+from wx_member.db import UnitOfWork, programme_tz, retrying
 from wx_member.models import Member, PointsLedger, utcnow
 from wx_member.platform import settings
 
@@ -120,30 +120,30 @@ def _due_query(cutoff: datetime) -> tuple[Select, object]:
     return select(L.member_id).group_by(L.member_id).having(due > 0), due
 
 
-def run(session: Session, as_of: date | None = None, *, tz: ZoneInfo | None = None,
+def run(uow: UnitOfWork, as_of: date | None = None, *, tz: ZoneInfo | None = None,
         now: datetime | None = None, dry_run: bool = False, chunk: int = CHUNK) -> ExpiryResult:
     """Use case: expire every lot whose last local day is `as_of` or earlier (default: local
     yesterday, so the daily run just after midnight takes what lapsed at midnight).
     Idempotent; `dry_run` counts what would lapse and writes nothing."""
     started = _time.perf_counter()
     now = now or utcnow()
-    tz = tz or programme_tz(session)
+    tz = tz or programme_tz(uow)
     as_of = as_of or local_date(now, tz) - timedelta(days=1)
     cutoff = day_start_utc(as_of + timedelta(days=1), tz)
     result = ExpiryResult(as_of, dry_run=dry_run)
     if dry_run:
         q, due = _due_query(cutoff)
         sub = q.add_columns(due.label("due")).subquery()
-        with session.begin():
+        with uow.read() as session:
             n, total = session.execute(select(func.count(),
                                               func.coalesce(func.sum(sub.c.due), 0))).one()
         result.members, result.points = int(n), int(total)
     else:
-        with session.begin():
+        with uow.read() as session:
             low, high = session.execute(select(func.min(Member.id), func.max(Member.id))).one()
         for lo in range(low or 0, (high or -1) + 1, chunk):
             n, total = retrying(f"points expiry {as_of} from member {lo}",
-                                lambda lo=lo: _expire_range(session, lo, lo + chunk, cutoff,
+                                lambda lo=lo: _expire_range(uow, lo, lo + chunk, cutoff,
                                                             as_of, now))
             result.members += n
             result.points += total
@@ -159,10 +159,10 @@ def lock_members(session: Session, lo: int, hi: int) -> None:
                     .where(Member.id >= lo, Member.id < hi).with_for_update())
 
 
-def _expire_range(session: Session, lo: int, hi: int, cutoff: datetime, as_of: date,
+def _expire_range(uow: UnitOfWork, lo: int, hi: int, cutoff: datetime, as_of: date,
                   now: datetime) -> tuple[int, int]:
     in_range = and_(L.member_id >= lo, L.member_id < hi)
-    with session.begin():
+    with uow.write() as session:
         lock_members(session, lo, hi)
         watermark = session.scalar(select(func.coalesce(func.max(L.id), 0)))
         q, due = _due_query(cutoff)

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wx_member.db import retrying
+from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Gift, Member, Order, PointsRedemption, utcnow
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
@@ -105,12 +105,8 @@ def cash_off_quote(session: Session, balance: int, order_amount_fen: int,
     return (fen * rate + 99) // 100, fen
 
 
-def cash_off(session: Session, member: Member, order_no: str, order_amount_fen: int,
-             want_points: int | None = None, now: datetime | None = None) -> Redemption:
-    """Use case: pay part of order `order_no` (total `order_amount_fen`) with points, once
-    per order. Raises InsufficientPoints, CashOffNotAllowed, RedemptionConflict (the order
-    was already paid with points by someone else or for another amount) or InvalidAmount,
-    changing nothing."""
+def check_cash_off(order_no: str, order_amount_fen: int, want_points: int | None) -> str:
+    """The order number a cash-off may use (stripped); raises InvalidAmount."""
     order_no = (order_no or "").strip()
     if not order_no or len(order_no) > 64:
         raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
@@ -118,48 +114,62 @@ def cash_off(session: Session, member: Member, order_no: str, order_amount_fen: 
     _positive(order_amount_fen, "order amount (fen)")
     if want_points is not None:
         _positive(want_points, "points")
-    return retrying(f"cash off {order_no}", lambda: _cash_off(
-        session, member, order_no, order_amount_fen, want_points, now or utcnow()))
+    return order_no
 
 
-def _cash_off(session: Session, member: Member, order_no: str, amount_fen: int,
-              want: int | None, now: datetime) -> Redemption:
+def cash_off(uow: UnitOfWork, member: Member, order_no: str, order_amount_fen: int,
+             want_points: int | None = None, now: datetime | None = None) -> Redemption:
+    """Use case: pay part of order `order_no` (total `order_amount_fen`) with points, once
+    per order. Raises InsufficientPoints, CashOffNotAllowed, RedemptionConflict (the order
+    was already paid with points by someone else or for another amount) or InvalidAmount,
+    changing nothing."""
+    order_no = check_cash_off(order_no, order_amount_fen, want_points)
+    now = now or utcnow()
+
+    def attempt() -> Redemption:
+        with uow.write() as session:
+            return cash_off_in(session, member, order_no, order_amount_fen, want_points, now)
+    return retrying(f"cash off {order_no}", attempt)
+
+
+def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int,
+                want: int | None, now: datetime) -> Redemption:
+    """`cash_off` inside the caller's transaction, its arguments checked (check_cash_off)."""
     key = f"cashoff:{order_no}"
-    with session.begin():
-        member = _lock(session, member.id)
-        member_id = member.id
-        done = _existing(session, key)
-        if done is not None:
-            if done.member_id != member_id or done.order_amount_fen != amount_fen:
-                raise RedemptionConflict(f"order {order_no} was paid with points before "
-                                         f"(member {done.member_id}, {done.order_amount_fen} fen)",
-                                         user_message="该订单已使用过积分抵扣。")
-            if done.cancelled_at is not None:
-                raise CashOffNotAllowed(f"order {order_no}: its cash-off was cancelled",
-                                        user_message="该订单的积分抵扣已撤销。")
-            return Redemption(done, replayed=True)
-        if want is not None and want > member.points_balance:
-            raise InsufficientPoints(f"member {member_id} has {member.points_balance}, "
-                                     f"wants {want}", user_message=f"积分不足，当前仅有 "
-                                     f"{member.points_balance} 积分。")
-        used, fen = cash_off_quote(session, member.points_balance, amount_fen, want)
-        if fen <= 0:
-            if amount_fen * settings.get(session, "points_cash_off_max_percent") // 100 == 0:
-                raise CashOffNotAllowed(f"order {order_no}: cap leaves nothing to take off")
-            rate = settings.get(session, "points_cash_off_rate")
-            raise InsufficientPoints(f"member {member_id}: too few points for 1 fen",
-                                     user_message=f"积分不足，至少需要 {(rate + 99) // 100} "
-                                     f"积分才能抵扣。")
-        _debit(session, member, used, "redeem_cash", key, f"order {order_no}: {fen} fen off", now)
-        row = PointsRedemption(member_id=member_id, kind="cash_off", idem_key=key, points=used,
-                               order_no=order_no, order_amount_fen=amount_fen, fen_off=fen,
-                               created_at=now)
-        session.add(row)
-        session.flush()
-        return Redemption(row, replayed=False)
+    member = _lock(session, member.id)
+    member_id = member.id
+    done = _existing(session, key)
+    if done is not None:
+        if done.member_id != member_id or done.order_amount_fen != amount_fen:
+            raise RedemptionConflict(f"order {order_no} was paid with points before "
+                                     f"(member {done.member_id}, {done.order_amount_fen} fen)",
+                                     user_message="该订单已使用过积分抵扣。")
+        if done.cancelled_at is not None:
+            raise CashOffNotAllowed(f"order {order_no}: its cash-off was cancelled",
+                                    user_message="该订单的积分抵扣已撤销。")
+        return Redemption(done, replayed=True)
+    if want is not None and want > member.points_balance:
+        raise InsufficientPoints(f"member {member_id} has {member.points_balance}, "
+                                 f"wants {want}", user_message=f"积分不足，当前仅有 "
+                                 f"{member.points_balance} 积分。")
+    used, fen = cash_off_quote(session, member.points_balance, amount_fen, want)
+    if fen <= 0:
+        if amount_fen * settings.get(session, "points_cash_off_max_percent") // 100 == 0:
+            raise CashOffNotAllowed(f"order {order_no}: cap leaves nothing to take off")
+        rate = settings.get(session, "points_cash_off_rate")
+        raise InsufficientPoints(f"member {member_id}: too few points for 1 fen",
+                                 user_message=f"积分不足，至少需要 {(rate + 99) // 100} "
+                                 f"积分才能抵扣。")
+    _debit(session, member, used, "redeem_cash", key, f"order {order_no}: {fen} fen off", now)
+    row = PointsRedemption(member_id=member_id, kind="cash_off", idem_key=key, points=used,
+                           order_no=order_no, order_amount_fen=amount_fen, fen_off=fen,
+                           created_at=now)
+    session.add(row)
+    session.flush()
+    return Redemption(row, replayed=False)
 
 
-def cancel_cash_off(session: Session, order_no: str, reason: str,
+def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
                     now: datetime | None = None) -> Redemption:
     """Use case: the order of a cash-off is never paid, or is cancelled (fully refunded):
     give the points back, once (ledger reason `redeem_cancel`, key
@@ -181,13 +191,13 @@ def cancel_cash_off(session: Session, order_no: str, reason: str,
         raise InvalidAmount("a reason of 1 to 100 characters is required",
                             user_message="请填写撤销原因。")
     return retrying(f"cancel cash off {order_no}",
-                    lambda: _cancel_cash_off(session, order_no, reason, now or utcnow()))
+                    lambda: _cancel_cash_off(uow, order_no, reason, now or utcnow()))
 
 
-def _cancel_cash_off(session: Session, order_no: str, reason: str,
+def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
                      now: datetime) -> Redemption:
     key = f"cashoff:{order_no}"
-    with session.begin():
+    with uow.write() as session:
         done = _existing(session, key)
         if done is None:
             raise CashOffNotFound(f"order {order_no} was not paid with points")
@@ -210,7 +220,7 @@ def _cancel_cash_off(session: Session, order_no: str, reason: str,
 
 
 # -- the gift catalogue -----------------------------------------------------------------
-def add_gift(session: Session, name: str, points_cost: int, stock: int) -> Gift:
+def add_gift(uow: UnitOfWork, name: str, points_cost: int, stock: int) -> Gift:
     """Use case: an operator adds a gift."""
     name = (name or "").strip()
     if not name or len(name) > 100:
@@ -219,17 +229,17 @@ def add_gift(session: Session, name: str, points_cost: int, stock: int) -> Gift:
     _positive(points_cost, "points")
     if not isinstance(stock, int) or isinstance(stock, bool) or stock < 0:
         raise InvalidAmount(f"stock must be a non-negative integer, got {stock!r}")
-    with session.begin():
+    with uow.write() as session:
         gift = Gift(name=name, points=points_cost, stock=stock, active=True, created_at=utcnow())
         session.add(gift)
     return gift
 
 
-def restock(session: Session, gift_id: int, delta: int) -> Gift:
+def restock(uow: UnitOfWork, gift_id: int, delta: int) -> Gift:
     """Use case: an operator adds stock (or removes it, never below zero)."""
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidAmount(f"stock change must be a non-zero integer, got {delta!r}")
-    with session.begin():
+    with uow.write() as session:
         moved = session.execute(update(Gift).where(Gift.id == gift_id, Gift.stock + delta >= 0)
                                 .values(stock=Gift.stock + delta)
                                 .execution_options(synchronize_session=False)).rowcount
@@ -249,51 +259,62 @@ def catalogue(session: Session, include_inactive: bool = False) -> list[Gift]:
     return list(session.scalars(q))
 
 
-def redeem_gift(session: Session, member: Member, gift_id: int, request_key: str,
-                quantity: int = 1, now: datetime | None = None) -> Redemption:
-    """Use case: take `quantity` of a gift for points, once per `request_key`. Raises
-    UnknownGift, OutOfStock, InsufficientPoints, RedemptionConflict or InvalidAmount,
-    changing nothing."""
+def check_gift_request(request_key: str, quantity: int) -> str:
+    """The request key a gift redemption may use (stripped); raises InvalidAmount."""
     request_key = (request_key or "").strip()
     if not request_key or len(request_key) > 100:
         raise InvalidAmount(f"request key must be 1-100 characters, got {request_key!r}",
                             user_message="兑换请求无效。")
     _positive(quantity, "quantity")
-    return retrying(f"gift {gift_id} ({request_key})", lambda: _redeem_gift(
-        session, member, gift_id, request_key, quantity, now or utcnow()))
+    return request_key
 
 
-def _redeem_gift(session: Session, member: Member, gift_id: int, request_key: str,
-                 quantity: int, now: datetime) -> Redemption:
-    with session.begin():
-        member = _lock(session, member.id)  # member first, then gift: one lock order
-        member_id = member.id
-        key = f"gift:{member_id}:{request_key}"
-        done = _existing(session, key)
-        if done is not None:
-            if done.gift_id != gift_id or done.quantity != quantity:
-                raise RedemptionConflict(f"request {key} redeemed gift {done.gift_id} "
-                                         f"× {done.quantity} before")
-            return Redemption(done, replayed=True)
-        gift = session.get(Gift, gift_id, populate_existing=True)
-        if gift is None or not gift.active:
-            raise UnknownGift(f"no active gift {gift_id}")
-        cost = gift.points * quantity
-        if cost > member.points_balance:
-            raise InsufficientPoints(
-                f"member {member_id} has {member.points_balance}, gift costs {cost}",
-                user_message=f"积分不足：兑换需要 {cost} 积分，当前 {member.points_balance} 积分。")
-        taken = session.execute(update(Gift).where(Gift.id == gift_id, Gift.stock >= quantity)
-                                .values(stock=Gift.stock - quantity)
-                                .execution_options(synchronize_session=False)).rowcount
-        if taken != 1:
-            raise OutOfStock(f"gift {gift_id} has fewer than {quantity} left")
-        _debit(session, member, cost, "redeem_gift", key, f"gift {gift_id} × {quantity}", now)
-        row = PointsRedemption(member_id=member_id, kind="gift", idem_key=key, points=cost,
-                               gift_id=gift_id, quantity=quantity, created_at=now)
-        session.add(row)
-        session.flush()
-        return Redemption(row, replayed=False)
+def redeem_gift(uow: UnitOfWork, member: Member, gift_id: int, request_key: str,
+                quantity: int = 1, now: datetime | None = None) -> Redemption:
+    """Use case: take `quantity` of a gift for points, once per `request_key`. Raises
+    UnknownGift, OutOfStock, InsufficientPoints, RedemptionConflict or InvalidAmount,
+    changing nothing."""
+    request_key = check_gift_request(request_key, quantity)
+    now = now or utcnow()
+
+    def attempt() -> Redemption:
+        with uow.write() as session:
+            return redeem_gift_in(session, member, gift_id, request_key, quantity, now)
+    return retrying(f"gift {gift_id} ({request_key})", attempt)
+
+
+def redeem_gift_in(session: Session, member: Member, gift_id: int, request_key: str,
+                   quantity: int, now: datetime) -> Redemption:
+    """`redeem_gift` inside the caller's transaction, its arguments checked
+    (check_gift_request)."""
+    member = _lock(session, member.id)  # member first, then gift: one lock order
+    member_id = member.id
+    key = f"gift:{member_id}:{request_key}"
+    done = _existing(session, key)
+    if done is not None:
+        if done.gift_id != gift_id or done.quantity != quantity:
+            raise RedemptionConflict(f"request {key} redeemed gift {done.gift_id} "
+                                     f"× {done.quantity} before")
+        return Redemption(done, replayed=True)
+    gift = session.get(Gift, gift_id, populate_existing=True)
+    if gift is None or not gift.active:
+        raise UnknownGift(f"no active gift {gift_id}")
+    cost = gift.points * quantity
+    if cost > member.points_balance:
+        raise InsufficientPoints(
+            f"member {member_id} has {member.points_balance}, gift costs {cost}",
+            user_message=f"积分不足：兑换需要 {cost} 积分，当前 {member.points_balance} 积分。")
+    taken = session.execute(update(Gift).where(Gift.id == gift_id, Gift.stock >= quantity)
+                            .values(stock=Gift.stock - quantity)
+                            .execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        raise OutOfStock(f"gift {gift_id} has fewer than {quantity} left")
+    _debit(session, member, cost, "redeem_gift", key, f"gift {gift_id} × {quantity}", now)
+    row = PointsRedemption(member_id=member_id, kind="gift", idem_key=key, points=cost,
+                           gift_id=gift_id, quantity=quantity, created_at=now)
+    session.add(row)
+    session.flush()
+    return Redemption(row, replayed=False)
 
 
 def redemptions_of(session: Session, member_id: int, limit: int = 50) -> list[PointsRedemption]:

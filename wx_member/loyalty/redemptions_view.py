@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from wx_member.models import Gift, Member, PointsRedemption
+from wx_member.db import UnitOfWork, retrying
+from wx_member.models import Gift, Member, PointsRedemption, utcnow
 from wx_member.platform import paging
 from wx_member.loyalty import redemption
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -50,9 +50,11 @@ class Redeemed:
     replayed: bool  # the request key was redeemed before: nothing changed now
 
 
-def gifts(session: Session) -> list[CatalogueGift]:
+def gifts(uow: UnitOfWork) -> list[CatalogueGift]:
     """Active gifts, cheapest first, with their stock (0: shown as 已兑完)."""
-    return [CatalogueGift(g.id, g.name, g.points, g.stock) for g in redemption.catalogue(session)]
+    with uow.read() as session:
+        return [CatalogueGift(g.id, g.name, g.points, g.stock)
+                for g in redemption.catalogue(session)]
 
 
 def _view(row: PointsRedemption, gift_name: str | None) -> RedemptionView:
@@ -60,22 +62,28 @@ def _view(row: PointsRedemption, gift_name: str | None) -> RedemptionView:
                           row.order_no, row.fen_off, row.created_at)
 
 
-def redeem(session: Session, member_id: int, gift_id: int, request_key: str, quantity: int = 1,
+def redeem(uow: UnitOfWork, member_id: int, gift_id: int, request_key: str, quantity: int = 1,
            now: datetime | None = None) -> Redeemed:
     """Use case: the member taps 兑换. Once per (member, request key): the key is the
     client's id for that tap, so a retry after a lost answer returns the first result.
     Raises UnknownGift, OutOfStock, InsufficientPoints, RedemptionConflict (the key was
-    used for another gift or quantity) or InvalidAmount, changing nothing."""
-    with session.begin():
-        member = session.get(Member, member_id)
-        if member is None:
-            raise UnknownMember(f"no member {member_id}")
-    done = redemption.redeem_gift(session, member, gift_id, request_key, quantity, now)
-    with session.begin():  # as stored (MariaDB keeps whole seconds): a replay answers the same
-        row, name = session.execute(
-            _with_gift_names(member_id).where(PointsRedemption.id == done.redemption.id)
-            .execution_options(populate_existing=True)).one()
-    return Redeemed(_view(row, name), member.points_balance, done.replayed)
+    used for another gift or quantity) or InvalidAmount, changing nothing. One transaction."""
+    request_key = redemption.check_gift_request(request_key, quantity)
+    now = now or utcnow()
+
+    def attempt() -> Redeemed:
+        with uow.write() as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                raise UnknownMember(f"no member {member_id}")
+            done = redemption.redeem_gift_in(session, member, gift_id, request_key, quantity,
+                                             now)
+            # As stored (MariaDB keeps whole seconds): a replay answers the same.
+            row, name = session.execute(
+                _with_gift_names(member_id).where(PointsRedemption.id == done.redemption.id)
+                .execution_options(populate_existing=True)).one()
+            return Redeemed(_view(row, name), member.points_balance, done.replayed)
+    return retrying(f"gift {gift_id} ({request_key})", attempt)
 
 
 def _with_gift_names(member_id: int):
@@ -84,20 +92,22 @@ def _with_gift_names(member_id: int):
             .where(PointsRedemption.member_id == member_id))
 
 
-def page(session: Session, member_id: int, before: int | None,
+def page(uow: UnitOfWork, member_id: int, before: int | None,
          limit: int) -> tuple[list[RedemptionView], int | None]:
     """The member's redemptions (gifts and cash off orders), newest first."""
     q = paging.newest_first(_with_gift_names(member_id), PointsRedemption.id, before, limit)
-    rows, next_before = paging.cut(session.execute(q).all(), limit, lambda row: row[0].id)
+    with uow.read() as session:
+        rows, next_before = paging.cut(session.execute(q).all(), limit, lambda row: row[0].id)
     return [_view(r, name) for r, name in rows], next_before
 
 
-def one(session: Session, member_id: int, redemption_id: int) -> RedemptionView:
+def one(uow: UnitOfWork, member_id: int, redemption_id: int) -> RedemptionView:
     """One of the member's redemptions; another member's id is answered as not found."""
     row = None
     if 0 < redemption_id <= paging.MAX_ID:
-        row = session.execute(_with_gift_names(member_id)
-                              .where(PointsRedemption.id == redemption_id)).first()
+        with uow.read() as session:
+            row = session.execute(_with_gift_names(member_id)
+                                  .where(PointsRedemption.id == redemption_id)).first()
     if row is None:
         raise RedemptionNotFound(f"member {member_id} has no redemption {redemption_id}")
     return _view(row[0], row[1])

@@ -27,9 +27,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, extract, insert, not_, select, update
-from sqlalchemy.orm import Session
 
-from wx_member.db import retrying
+from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Member, TierHistory, TierReview, utcnow
 from wx_member.platform import settings
 from wx_member.loyalty import tiers
@@ -71,14 +70,14 @@ def _due(day: date):
                                        TierReview.review_date == day))))
 
 
-def review(session: Session, day: date, tz: ZoneInfo, now: datetime | None = None,
+def review(uow: UnitOfWork, day: date, tz: ZoneInfo, now: datetime | None = None,
            batch: int = BATCH) -> ReviewResult:
     """Use case: review the members whose tier anniversary is local date `day` (today or
     earlier). Does nothing while `tier_review` is `never`."""
     now = now or utcnow()
     if day > local_day(now, tz):
         raise InvalidReview(f"cannot review {day}: it is in the future ({tz.key})")
-    with session.begin():
+    with uow.read() as session:
         result = ReviewResult(day, settings.get(session, "tier_review"))
     if result.mode != "yearly":
         return result
@@ -86,7 +85,7 @@ def review(session: Session, day: date, tz: ZoneInfo, now: datetime | None = Non
     while True:
         # A deadlock with a payment: redo the batch.
         done = retrying(f"tier review {day} after member {last}",
-                        lambda: _review_batch(session, day, now, last, batch))
+                        lambda: _review_batch(uow, day, now, last, batch))
         if done is None:
             break
         last, reviewed, lowered = done
@@ -98,20 +97,20 @@ def review(session: Session, day: date, tz: ZoneInfo, now: datetime | None = Non
     return result
 
 
-def review_due(session: Session, tz: ZoneInfo, now: datetime | None = None) -> list[ReviewResult]:
+def review_due(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None = None) -> list[ReviewResult]:
     """Use case (the daily job): today's review and the CATCH_UP_DAYS before it, so a day
     the scheduler missed is reviewed late rather than never."""
     now = now or utcnow()
     today = local_day(now, tz)
-    return [review(session, today - timedelta(days=n), tz, now)
+    return [review(uow, today - timedelta(days=n), tz, now)
             for n in range(CATCH_UP_DAYS - 1, -1, -1)]
 
 
-def _review_batch(session: Session, day: date, now: datetime, after_id: int,
+def _review_batch(uow: UnitOfWork, day: date, now: datetime, after_id: int,
                   batch: int) -> tuple[int, int, Counter] | None:
     """One batch in one transaction: (last member id, members reviewed, lowerings by
     (from, to)), or None when no member is left."""
-    with session.begin():
+    with uow.write() as session:
         rows = session.execute(_due(day).where(Member.id > after_id).order_by(Member.id)
                                .limit(batch).with_for_update()).all()
         if not rows:
