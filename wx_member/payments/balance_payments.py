@@ -23,9 +23,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from wx_member.db import programme_tz, retrying
+from wx_member.db import UnitOfWork, programme_tz, retrying
 from wx_member.models import Member, Refund, StoredValueLedger, utcnow
 from wx_member.coupons import wallet
 from wx_member.payments import orders
@@ -90,7 +89,7 @@ def _fen(value, what: str) -> int:
 
 # ---- paying ----------------------------------------------------------------------------
 
-def pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, by: str,
+def pay(uow: UnitOfWork, openid_or_card: str, amount_fen: int, order_no: str, by: str,
         now: datetime | None = None, tz: ZoneInfo | None = None) -> BalancePayment:
     """Use case: a cashier or the mini-program pays order `order_no` from the member's
     balance, once per order, and the order earns like a WeChat Pay order paid at `now`.
@@ -98,15 +97,15 @@ def pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, b
     the same member and amount answers as the first time."""
     _fen(amount_fen, "amount")
     order_no = _order_no(order_no)
-    now, tz = now or utcnow(), tz or programme_tz(session)
+    now, tz = now or utcnow(), tz or programme_tz(uow)
     return retrying(f"balance payment {order_no}",
-                    lambda: _pay(session, openid_or_card, amount_fen, order_no, by, now, tz))
+                    lambda: _pay(uow, openid_or_card, amount_fen, order_no, by, now, tz))
 
 
-def _pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, by: str,
+def _pay(uow: UnitOfWork, openid_or_card: str, amount_fen: int, order_no: str, by: str,
          now: datetime, tz: ZoneInfo) -> BalancePayment:
     key = f"pay:{order_no}"
-    with session.begin():
+    with uow.write() as session:
         # The member's row first, as payments do: the ledger insert's foreign-key check
         # would otherwise share-lock it in two transactions that then both wait to update it.
         member = wallet.holder(session, openid_or_card, lock=True)
@@ -132,7 +131,7 @@ def _pay(session: Session, openid_or_card: str, amount_fen: int, order_no: str, 
 
 # ---- refunding -------------------------------------------------------------------------
 
-def refund(session: Session, order_no: str, amount_fen: int, refund_no: str, by: str,
+def refund(uow: UnitOfWork, order_no: str, amount_fen: int, refund_no: str, by: str,
            now: datetime | None = None, tz: ZoneInfo | None = None) -> BalanceRefund:
     """Use case: refund `amount_fen` of balance-paid order `order_no` to the balance, once
     per `refund_no`, reversing points, spend and tier as a WeChat refund does (and giving
@@ -142,14 +141,14 @@ def refund(session: Session, order_no: str, amount_fen: int, refund_no: str, by:
     refund number was used otherwise) or InvalidAmount, with nothing written."""
     _fen(amount_fen, "refund amount")
     order_no, refund_no = _order_no(order_no), _order_no(refund_no, "refund number")
-    now, tz = now or utcnow(), tz or programme_tz(session)
+    now, tz = now or utcnow(), tz or programme_tz(uow)
     return retrying(f"balance refund {refund_no}",
-                    lambda: _refund(session, order_no, amount_fen, refund_no, by, now, tz))
+                    lambda: _refund(uow, order_no, amount_fen, refund_no, by, now, tz))
 
 
-def _refund(session: Session, order_no: str, amount_fen: int, refund_no: str, by: str,
+def _refund(uow: UnitOfWork, order_no: str, amount_fen: int, refund_no: str, by: str,
             now: datetime, tz: ZoneInfo) -> BalanceRefund:
-    with session.begin():
+    with uow.write() as session:
         order = orders.order_by_no(session, order_no)
         if order is None:
             raise orders.UnknownOrder(f"no order {order_no}")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import Member, StoredValueLedger
 from wx_member.platform import paging
 from wx_member.payments import stored_value
@@ -39,22 +39,24 @@ class RechargeChoice:
     text: str  # 充500送50
 
 
-def page(session: Session, member_id: int, before: int | None, limit: int) -> BalancePage:
-    """The balance and the ledger rows that make it, newest first."""
-    balance = session.scalar(select(Member.balance_fen).where(Member.id == member_id))
-    if balance is None:
-        raise UnknownMember(f"no member {member_id}")
+def page(uow: UnitOfWork, member_id: int, before: int | None, limit: int) -> BalancePage:
+    """The balance and the ledger rows that make it, newest first (one read)."""
     q = select(StoredValueLedger).where(StoredValueLedger.member_id == member_id)
-    rows, next_before = paging.cut(
-        session.scalars(paging.newest_first(q, StoredValueLedger.id, before, limit)).all(),
-        limit, lambda r: r.id)
+    with uow.read() as session:
+        balance = session.scalar(select(Member.balance_fen).where(Member.id == member_id))
+        if balance is None:
+            raise UnknownMember(f"no member {member_id}")
+        rows, next_before = paging.cut(
+            session.scalars(paging.newest_first(q, StoredValueLedger.id, before, limit)).all(),
+            limit, lambda r: r.id)
     return BalancePage(balance, [
         BalanceEntry(r.id, r.delta_fen, r.reason, stored_value.REASONS_ZH.get(r.reason, "其他"),
                      r.order_no, r.created_at) for r in rows], next_before)
 
 
-def recharge_choices(session: Session) -> list[RechargeChoice]:
+def recharge_choices(uow: UnitOfWork) -> list[RechargeChoice]:
     """The active rungs of the ladder, lowest first. A recharge of any amount is possible;
     the bonus is the highest rung reached when WeChat Pay's notify arrives."""
-    return [RechargeChoice(o.amount_fen, o.bonus_fen, stored_value.option_text(o))
-            for o in stored_value.options(session)]
+    with uow.read() as session:
+        return [RechargeChoice(o.amount_fen, o.bonus_fen, stored_value.option_text(o))
+                for o in stored_value.options(session)]

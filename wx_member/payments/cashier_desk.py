@@ -13,7 +13,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from wx_member.models import Member
+from wx_member.db import UnitOfWork, retrying
+from wx_member.models import Member, utcnow
 from wx_member.coupons import wallet
 from wx_member.members import member_codes
 from wx_member.loyalty import redemption
@@ -41,32 +42,40 @@ class CouponUse:
     replayed: bool
 
 
-def _member(session: Session, key: str, member_code: str, now: datetime | None) -> Member:
-    with session.begin():  # a read of its own: each use case below owns its transaction
-        return member_codes.resolve(session, key, member_code,
-                                    now.timestamp() if now else None)
+def _scanned(session: Session, key: str, member_code: str, now: datetime | None) -> Member:
+    return member_codes.scanned_member(session, key, member_code,
+                                       now.timestamp() if now else None)
 
 
-def cash_off(session: Session, key: str, member_code: str, order_no: str, amount_fen: int,
+def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_fen: int,
              want_points: int | None = None, now: datetime | None = None) -> CashOff:
     """Use case: pay part of order `order_no` with the points of the member whose code was
-    scanned. Raises MemberCodeInvalid/Expired, UnknownMember, InsufficientPoints,
-    CashOffNotAllowed, RedemptionConflict or InvalidAmount, changing nothing."""
-    member = _member(session, key, member_code, now)
-    done = redemption.cash_off(session, member, order_no, amount_fen, want_points, now)
-    row = done.redemption
-    return CashOff(member.card_no, row.order_no, row.order_amount_fen, row.points, row.fen_off,
-                   member.points_balance, done.replayed)
+    scanned, in one transaction. Raises MemberCodeInvalid/Expired, UnknownMember,
+    InsufficientPoints, CashOffNotAllowed, RedemptionConflict or InvalidAmount, changing
+    nothing."""
+    at = now or utcnow()
+
+    def attempt() -> CashOff:
+        with uow.write() as session:
+            member = _scanned(session, key, member_code, now)
+            no = redemption.check_cash_off(order_no, amount_fen, want_points)
+            done = redemption.cash_off_in(session, member, no, amount_fen, want_points, at)
+            row = done.redemption
+            return CashOff(member.card_no, row.order_no, row.order_amount_fen, row.points,
+                           row.fen_off, member.points_balance, done.replayed)
+    return retrying(f"cash off {order_no}", attempt)
 
 
-def redeem_coupon(session: Session, key: str, member_code: str, coupon_code: str,
+def redeem_coupon(uow: UnitOfWork, key: str, member_code: str, coupon_code: str,
                   order_no: str, amount_fen: int, now: datetime | None = None) -> CouponUse:
-    """Use case: use one of the scanned member's coupons on order `order_no`. Another
-    member's coupon is refused (CouponNotYours), as is any coupon `wallet.redeem` refuses."""
-    member = _member(session, key, member_code, now)
-    done = wallet.redeem(session, coupon_code, member.card_no, order_no, amount_fen, now)
-    with session.begin():
+    """Use case: use one of the scanned member's coupons on order `order_no`, in one
+    transaction. Another member's coupon is refused (CouponNotYours), as is any coupon
+    `wallet.redeem` refuses."""
+    with uow.write() as session:
+        member = _scanned(session, key, member_code, now)
+        wallet.check_redeem(order_no, amount_fen)
+        done = wallet.redeem_in(session, coupon_code, member.card_no, order_no, amount_fen,
+                                now or utcnow())
         text = wallet.describe(session, done.coupon)
     return CouponUse(member.card_no, done.coupon.code, text, order_no, done.discount_fen,
                      done.item, done.replayed)
-

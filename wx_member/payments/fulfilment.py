@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
+from wx_member.db import UnitOfWork
 from wx_member.models import Order, utcnow
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform.errors import DomainError
@@ -76,7 +77,7 @@ def _locked_order(session: Session, out_trade_no: str) -> Order:
     return order
 
 
-def mark_shipped(session: Session, pushes: Mapping[str, PushKind], cfg: Config,
+def mark_shipped(uow: UnitOfWork, pushes: Mapping[str, PushKind], cfg: Config,
                  out_trade_no: str, carrier: str | None = None,
                  tracking_no: str | None = None, now: datetime | None = None
                  ) -> FulfilmentResult:
@@ -85,7 +86,7 @@ def mark_shipped(session: Session, pushes: Mapping[str, PushKind], cfg: Config,
     carrier = _clean(carrier, "carrier", CARRIER_MAX)
     tracking_no = _clean(tracking_no, "tracking_no", TRACKING_MAX)
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         order = _locked_order(session, out_trade_no)
         if order.shipped_at is not None:
             if (carrier or order.carrier) != order.carrier or (
@@ -113,12 +114,12 @@ def _plan_reminder(session: Session, pushes: Mapping[str, PushKind], cfg: Config
     return "queued" if reached else "unreachable"
 
 
-def mark_delivered(session: Session, out_trade_no: str,
+def mark_delivered(uow: UnitOfWork, out_trade_no: str,
                    now: datetime | None = None) -> FulfilmentResult:
     """Use case: the order reached the member (the usage guide follows the next day).
     Refused before it was shipped; repeating it changes nothing."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         order = _locked_order(session, out_trade_no)
         if order.shipped_at is None:
             raise WrongOrderState(f"order {out_trade_no} has not been shipped",

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.db import retrying
+from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.models import Member, Order, Refund, utcnow
 from wx_member.coupons import returns
 from wx_member.loyalty import earn_rules
@@ -99,7 +99,7 @@ def orders_of(session: Session, member_id: int, limit: int = 50) -> list[Order]:
 
 # ---- payments ----------------------------------------------------------------------------
 
-def record_payment(session: Session, notice: PaymentNotice, now: datetime | None = None, *,
+def record_payment(uow: UnitOfWork, notice: PaymentNotice, now: datetime | None = None, *,
                    tz: ZoneInfo) -> PaymentResult | None:
     """Use case: a verified payment notify. Records the order and credits its points once,
     multiplied by the earn rule of the payment's local day in `tz` (the programme's zone).
@@ -111,7 +111,7 @@ def record_payment(session: Session, notice: PaymentNotice, now: datetime | None
         return None
     now = now or utcnow()
     return retrying(f"order {notice.out_trade_no}",
-                    lambda: _record_payment(session, notice, now, tz))
+                    lambda: _record_payment(uow, notice, now, tz))
 
 
 def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentResult:
@@ -128,9 +128,9 @@ def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentR
     return PaymentResult(existing, credited=False, points=0, new_tier=None)
 
 
-def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
+def _record_payment(uow: UnitOfWork, notice: PaymentNotice, now: datetime,
                     tz: ZoneInfo) -> PaymentResult:
-    with session.begin():
+    with uow.write() as session:
         member = _lock_member(session, membership.paid_by(notice.openid))
         existing = _order(session, notice.out_trade_no)
         if existing is not None:
@@ -164,7 +164,7 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
                   refunded_fen=0, status="paid", api=api, purpose="purchase", points_earned=0,
                   points_reversed=0, paid_at=paid_at, created_at=now)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(order)
             session.flush()
     except IntegrityError:
@@ -189,7 +189,7 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
 
 # ---- refunds -----------------------------------------------------------------------------
 
-def record_refund(session: Session, notice: RefundNotice, now: datetime | None = None, *,
+def record_refund(uow: UnitOfWork, notice: RefundNotice, now: datetime | None = None, *,
                   tz: ZoneInfo) -> RefundResult | None:
     """Use case: a verified refund notify. Takes back the order's points in proportion to the
     amount refunded so far, once per `out_refund_no` (and the referrer's share of it, in
@@ -209,7 +209,7 @@ def record_refund(session: Session, notice: RefundNotice, now: datetime | None =
         return None
     now = now or utcnow()
     return retrying(f"refund {notice.out_refund_no}",
-                    lambda: _record_refund(session, notice, now, tz))
+                    lambda: _record_refund(uow, notice, now, tz))
 
 
 def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice) -> RefundResult:
@@ -220,9 +220,9 @@ def _replayed_refund(existing: Refund | None, order: Order, notice: RefundNotice
     return RefundResult(existing, credited=False, new_tier=None)
 
 
-def _record_refund(session: Session, notice: RefundNotice, now: datetime,
+def _record_refund(uow: UnitOfWork, notice: RefundNotice, now: datetime,
                    tz: ZoneInfo) -> RefundResult:
-    with session.begin():
+    with uow.write() as session:
         order = _order(session, notice.out_trade_no)
         if order is None:
             raise UnknownOrder(f"refund {notice.out_refund_no} of unknown order "
@@ -275,7 +275,7 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
                     amount_fen=refund_fen, points_reversed=0, points_shortfall=0,
                     refunded_at=refunded_at, created_at=now)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(refund)
             session.flush()
     except IntegrityError:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.db import retrying
+from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
 from wx_member.members import membership
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
@@ -68,7 +68,7 @@ def post(session: Session, member: Member, delta_fen: int, reason: str, idem_key
         move = move.where(Member.balance_fen >= -delta_fen)
     move = move.values(balance_fen=Member.balance_fen + delta_fen)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             entry_id = session.execute(insert(StoredValueLedger).values(
                 member_id=member.id, delta_fen=delta_fen, reason=reason, idem_key=idem_key,
                 order_no=order_no, source=source, created_at=utcnow())).inserted_primary_key[0]
@@ -115,7 +115,7 @@ def bonus_for(session: Session, amount_fen: int) -> int:
                               .order_by(RechargeOption.amount_fen.desc()).limit(1)) or 0)
 
 
-def set_option(session: Session, amount_fen: int, bonus_fen: int, by: str,
+def set_option(uow: UnitOfWork, amount_fen: int, bonus_fen: int, by: str,
                active: bool = True) -> RechargeOption:
     """Use case: an operator adds, changes or withdraws a rung (effective on the next
     recharge notify)."""
@@ -123,7 +123,7 @@ def set_option(session: Session, amount_fen: int, bonus_fen: int, by: str,
     if not isinstance(bonus_fen, int) or isinstance(bonus_fen, bool) or bonus_fen < 0:
         raise InvalidAmount(f"bonus must be a whole number of fen >= 0, got {bonus_fen!r}",
                             user_message="赠送金额必须是非负整数（分）。")
-    with session.begin():
+    with uow.write() as session:
         row = session.scalar(select(RechargeOption).where(RechargeOption.amount_fen == amount_fen)
                              .with_for_update())
         if row is None:
@@ -135,7 +135,7 @@ def set_option(session: Session, amount_fen: int, bonus_fen: int, by: str,
 
 # ---- recharge (a WeChat Pay notify with attach "recharge") -------------------------------
 
-def record_recharge(session: Session, notice: PaymentNotice,
+def record_recharge(uow: UnitOfWork, notice: PaymentNotice,
                     now: datetime | None = None) -> RechargeResult | None:
     """Use case: a verified recharge payment. Credits principal and bonus once per
     `out_trade_no`. Returns None for a failed payment. Raises OrderMismatch when the
@@ -146,7 +146,7 @@ def record_recharge(session: Session, notice: PaymentNotice,
         return None
     now = now or utcnow()
     return retrying(f"recharge {notice.out_trade_no}",
-                    lambda: _record_recharge(session, notice, now))
+                    lambda: _record_recharge(uow, notice, now))
 
 
 def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
@@ -157,9 +157,9 @@ def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
     return RechargeResult(existing, credited=False, principal_fen=0, bonus_fen=0)
 
 
-def _record_recharge(session: Session, notice: PaymentNotice, now: datetime) -> RechargeResult:
+def _record_recharge(uow: UnitOfWork, notice: PaymentNotice, now: datetime) -> RechargeResult:
     no = notice.out_trade_no
-    with session.begin():
+    with uow.write() as session:
         member = _lock_member(session, membership.paid_by(notice.openid))
         existing = session.scalar(select(Order).where(Order.out_trade_no == no))
         if existing is not None:
@@ -172,7 +172,7 @@ def _record_recharge(session: Session, notice: PaymentNotice, now: datetime) -> 
                       points_earned=0, points_reversed=0, paid_at=notice.paid_at or now,
                       created_at=now)
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 session.add(order)
                 session.flush()
         except IntegrityError:
