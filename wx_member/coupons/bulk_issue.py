@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
-from wx_member.db import insert_ignoring_duplicates
+from wx_member.db import UnitOfWork, insert_ignoring_duplicates
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
 from wx_member.coupons import templates
 from wx_member.coupons import wallet
@@ -86,7 +86,7 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield chunk
 
 
-def issue_campaign(session: Session, template_id: int, key: str, *,
+def issue_campaign(uow: UnitOfWork, template_id: int, key: str, *,
                    member_ids: Iterable[int] | None = None, min_tier: str | None = None,
                    now: datetime | None = None) -> BulkResult:
     """Use case: a campaign coupon for each of `member_ids`, or for every member at
@@ -99,12 +99,12 @@ def issue_campaign(session: Session, template_id: int, key: str, *,
     if min_tier is not None and min_tier not in tiers.LADDER:
         raise InvalidAmount(f"unknown tier {min_tier!r}", user_message="会员等级无效。")
     now = now or utcnow()
-    with session.begin():
+    with uow.read() as session:
         template = templates.active(session, template_id)
     result = BulkResult()
     if member_ids is not None:
         for chunk in _chunks(dict.fromkeys(member_ids)):  # dedupe, keep order
-            with session.begin():
+            with uow.write() as session:
                 found = session.execute(select(Member.id, Member.tier)
                                         .where(Member.id.in_(chunk))).all()
                 result.unknown += len(chunk) - len(found)
@@ -114,7 +114,7 @@ def issue_campaign(session: Session, template_id: int, key: str, *,
         ranks = [t for t in tiers.LADDER if tiers.rank(t) >= tiers.rank(min_tier)]
         last = 0
         while True:  # keyset on id: bounded memory at any member count
-            with session.begin():
+            with uow.write() as session:
                 found = session.execute(select(Member.id, Member.tier)
                                         .where(Member.tier.in_(ranks), Member.id > last)
                                         .order_by(Member.id).limit(BATCH)).all()
@@ -127,7 +127,7 @@ def issue_campaign(session: Session, template_id: int, key: str, *,
     return result
 
 
-def issue_birthday_coupons(session: Session, tz: ZoneInfo, now: datetime | None = None) -> BulkResult:
+def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None = None) -> BulkResult:
     """Use case (daily job): the birthday gift (setting `birthday_coupon_template`) for
     every member born on today's local month and day (29 February counts on 28 February in
     other years), once per member and year."""
@@ -137,13 +137,13 @@ def issue_birthday_coupons(session: Session, tz: ZoneInfo, now: datetime | None 
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)
     result = BulkResult()
-    with session.begin():
+    with uow.read() as session:
         template = wallet.template_by_setting(session, "birthday_coupon_template")
     if template is None:
         return result
     last = 0
     while True:
-        with session.begin():
+        with uow.write() as session:
             found = session.execute(
                 select(Member.id, Member.tier).where(
                     extract("month", Member.birthday) == today.month,

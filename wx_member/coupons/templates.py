@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import CouponTemplate, utcnow
 from wx_member.replies import tier_name
 from wx_member.loyalty import tiers
@@ -83,19 +84,19 @@ def check(spec: TemplateSpec) -> None:
         _whole(spec.valid_days, "valid_days", 1)
 
 
-def add(session: Session, spec: TemplateSpec, by: str) -> CouponTemplate:
+def add(uow: UnitOfWork, spec: TemplateSpec, by: str) -> CouponTemplate:
     """Use case: an operator defines a template."""
     check(spec)
-    with session.begin():
+    with uow.write() as session:
         template = CouponTemplate(**vars(spec), active=True, created_by=by, created_at=utcnow())
         session.add(template)
         session.flush()
         return template
 
 
-def set_active(session: Session, template_id: int, active: bool) -> CouponTemplate:
+def set_active(uow: UnitOfWork, template_id: int, active: bool) -> CouponTemplate:
     """Use case: stop (or resume) issuing a template. Coupons already issued stay valid."""
-    with session.begin():
+    with uow.write() as session:
         template = session.get(CouponTemplate, template_id, with_for_update=True)
         if template is None:
             raise UnknownTemplate(f"no coupon template {template_id}")
@@ -105,6 +106,13 @@ def set_active(session: Session, template_id: int, active: bool) -> CouponTempla
 
 def all_templates(session: Session) -> list[CouponTemplate]:
     return list(session.scalars(select(CouponTemplate).order_by(CouponTemplate.id)))
+
+
+def issuing(uow: UnitOfWork) -> list[CouponTemplate]:
+    """Use case (a read): the templates that issue now, oldest first (what a campaign may
+    attach)."""
+    with uow.read() as session:
+        return [t for t in all_templates(session) if t.active]
 
 
 def active(session: Session, template_id: int) -> CouponTemplate:
@@ -170,6 +178,8 @@ def as_dict(t: CouponTemplate) -> dict:
             "valid_days": t.valid_days, "active": t.active}
 
 
-def by_id(session: Session, template_id: int) -> CouponTemplate | None:
-    """The template, whether or not it still issues (for showing what was chosen)."""
-    return session.get(CouponTemplate, template_id)
+def by_id(uow: UnitOfWork, template_id: int) -> CouponTemplate | None:
+    """Use case (a read): the template, whether or not it still issues (for showing what
+    was chosen)."""
+    with uow.read() as session:
+        return session.get(CouponTemplate, template_id)

@@ -20,7 +20,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.db import insert_row, loaded
+from wx_member.db import UnitOfWork, insert_row, loaded
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
 from wx_member.replies import tier_name
 from wx_member.coupons import templates
@@ -172,7 +172,7 @@ def issue_birthday_coupon(session: Session, member: Member, year: int,
                     now or utcnow())
 
 
-def issue(session: Session, openid_or_card: str, template_id: int, key: str, by: str,
+def issue(uow: UnitOfWork, openid_or_card: str, template_id: int, key: str, by: str,
           note: str | None = None, now: datetime | None = None) -> Coupon | None:
     """Use case: an operator gives a member a coupon, once per `key`. Returns None for a
     replayed key; raises TierTooLow when the member may not hold the template."""
@@ -180,7 +180,7 @@ def issue(session: Session, openid_or_card: str, template_id: int, key: str, by:
         raise InvalidAmount("a key of 1 to 100 characters is required",
                             user_message="请填写发券编号。")
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         member = holder(session, openid_or_card)
         template = templates.active(session, template_id)
         if not templates.tier_allows(template, member.tier):
@@ -198,7 +198,7 @@ def _refuse_by_status(coupon: Coupon) -> None:
     raise errors[coupon.status](f"coupon {coupon.code} is {coupon.status}")
 
 
-def redeem(session: Session, code: str, openid_or_card: str, out_trade_no: str,
+def redeem(uow: UnitOfWork, code: str, openid_or_card: str, out_trade_no: str,
            amount_fen: int, now: datetime | None = None) -> Redemption:
     """Use case: use a coupon on an order of `amount_fen`. Returns the discount (fen).
 
@@ -206,65 +206,76 @@ def redeem(session: Session, code: str, openid_or_card: str, out_trade_no: str,
     CouponRefused (Chinese `user_message`) with nothing written. The same coupon on the
     same order again returns the first answer (`replayed`); on another order it is used.
     """
+    check_redeem(out_trade_no, amount_fen)
+    now = now or utcnow()
+    with uow.write() as session:
+        return redeem_in(session, code, openid_or_card, out_trade_no, amount_fen, now)
+
+
+def check_redeem(out_trade_no: str, amount_fen: int) -> None:
+    """Raises InvalidAmount unless a redemption's order number and amount are usable."""
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise InvalidAmount(f"amount must be a positive number of fen, got {amount_fen!r}",
                             user_message="订单金额必须是正整数（分）。")
     if not out_trade_no or len(out_trade_no) > 64:
         raise InvalidAmount("an order number of 1 to 64 characters is required",
                             user_message="请填写订单号。")
-    now = now or utcnow()
-    with session.begin():
-        member = holder(session, openid_or_card)
-        # The row lock queues a second redemption of this coupon behind the first, which
-        # then sees it used: exactly one wins.
-        coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper())
-                                .with_for_update().execution_options(populate_existing=True))
-        if coupon is None:
-            raise CouponNotFound(f"no coupon {code!r}")
-        if coupon.member_id != member.id:
-            raise CouponNotYours(f"coupon {code} belongs to member {coupon.member_id}")
-        template = session.get(CouponTemplate, coupon.template_id)
-        if coupon.status == "used" and coupon.order_no == out_trade_no \
-                and coupon.order_fen == amount_fen:
-            return Redemption(coupon, coupon.discount_fen, template.item, replayed=True)
-        if coupon.status != "available":
-            _refuse_by_status(coupon)
-        if now < coupon.valid_from:
-            raise CouponNotYetValid(f"coupon {code} valid from {coupon.valid_from}")
-        if now >= coupon.valid_until:
-            raise CouponExpired(f"coupon {code} expired at {coupon.valid_until}")
-        if amount_fen < template.min_spend_fen:
-            raise BelowMinimumSpend(
-                f"order {amount_fen} fen below {template.min_spend_fen}",
-                user_message=f"满{template.min_spend_fen / 100:g}元可用，本单未达到使用门槛。")
-        if not templates.tier_allows(template, member.tier):
-            raise TierTooLow(f"member {member.id} is {member.tier}, needs {template.min_tier}",
-                             user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
-        if session.scalar(select(CouponEvent.id).where(
-                CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
-            raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",
-                                user_message="该订单已退款，优惠券不能再用于此订单。")
-        discount = templates.discount_fen(template, amount_fen)
-        session.execute(update(Coupon).where(Coupon.id == coupon.id,
-                                             Coupon.status == "available")
-                        .values(status="used", used_at=now, order_no=out_trade_no,
-                                order_fen=amount_fen, discount_fen=discount)
-                        .execution_options(synchronize_session=False))
-        _event(session, coupon, "used", "redeem", f"redeem:{coupon.id}:{out_trade_no}", now,
-               from_status="available", order_no=out_trade_no, discount_fen=discount)
-        session.refresh(coupon)
-        return Redemption(coupon, discount, template.item, replayed=False)
+
+
+def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: str,
+              amount_fen: int, now: datetime) -> Redemption:
+    """`redeem` inside the caller's transaction, its arguments checked (check_redeem)."""
+    member = holder(session, openid_or_card)
+    # The row lock queues a second redemption of this coupon behind the first, which
+    # then sees it used: exactly one wins.
+    coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper())
+                            .with_for_update().execution_options(populate_existing=True))
+    if coupon is None:
+        raise CouponNotFound(f"no coupon {code!r}")
+    if coupon.member_id != member.id:
+        raise CouponNotYours(f"coupon {code} belongs to member {coupon.member_id}")
+    template = session.get(CouponTemplate, coupon.template_id)
+    if coupon.status == "used" and coupon.order_no == out_trade_no \
+            and coupon.order_fen == amount_fen:
+        return Redemption(coupon, coupon.discount_fen, template.item, replayed=True)
+    if coupon.status != "available":
+        _refuse_by_status(coupon)
+    if now < coupon.valid_from:
+        raise CouponNotYetValid(f"coupon {code} valid from {coupon.valid_from}")
+    if now >= coupon.valid_until:
+        raise CouponExpired(f"coupon {code} expired at {coupon.valid_until}")
+    if amount_fen < template.min_spend_fen:
+        raise BelowMinimumSpend(
+            f"order {amount_fen} fen below {template.min_spend_fen}",
+            user_message=f"满{template.min_spend_fen / 100:g}元可用，本单未达到使用门槛。")
+    if not templates.tier_allows(template, member.tier):
+        raise TierTooLow(f"member {member.id} is {member.tier}, needs {template.min_tier}",
+                         user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
+    if session.scalar(select(CouponEvent.id).where(
+            CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
+        raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",
+                            user_message="该订单已退款，优惠券不能再用于此订单。")
+    discount = templates.discount_fen(template, amount_fen)
+    session.execute(update(Coupon).where(Coupon.id == coupon.id,
+                                         Coupon.status == "available")
+                    .values(status="used", used_at=now, order_no=out_trade_no,
+                            order_fen=amount_fen, discount_fen=discount)
+                    .execution_options(synchronize_session=False))
+    _event(session, coupon, "used", "redeem", f"redeem:{coupon.id}:{out_trade_no}", now,
+           from_status="available", order_no=out_trade_no, discount_fen=discount)
+    session.refresh(coupon)
+    return Redemption(coupon, discount, template.item, replayed=False)
 
 
 # ---- void and expiry -------------------------------------------------------------------
 
-def void(session: Session, code: str, note: str, by: str,
+def void(uow: UnitOfWork, code: str, note: str, by: str,
          now: datetime | None = None) -> Coupon:
     """Use case: an operator withdraws an available coupon (issued by mistake)."""
     if not note.strip():
         raise InvalidAmount("a reason is required", user_message="请填写作废原因。")
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper())
                                 .with_for_update().execution_options(populate_existing=True))
         if coupon is None:
@@ -277,14 +288,14 @@ def void(session: Session, code: str, note: str, by: str,
         return coupon
 
 
-def expire_due(session: Session, now: datetime | None = None, batch: int = EXPIRE_BATCH) -> int:
+def expire_due(uow: UnitOfWork, now: datetime | None = None, batch: int = EXPIRE_BATCH) -> int:
     """Use case (daily job): every available coupon past its `valid_until` becomes expired,
     with an event each. Set-based, one transaction per batch of locked rows, so a
     redemption racing the job either wins before it or finds the coupon expired."""
     now = now or utcnow()
     total = 0
     while True:
-        with session.begin():
+        with uow.write() as session:
             rows = session.execute(
                 select(Coupon.id, Coupon.member_id)
                 .where(Coupon.status == "available", Coupon.valid_until <= now)

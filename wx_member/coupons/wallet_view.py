@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponTemplate
 from wx_member.replies import tier_name
 from wx_member.coupons import templates
@@ -89,7 +89,7 @@ def _in_list(status: str, now: datetime):
     return Coupon.status == status
 
 
-def page(session: Session, member_id: int, status: str, now: datetime, tz: ZoneInfo,
+def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneInfo,
          before: int | None, limit: int) -> tuple[list[WalletCoupon], int | None]:
     """The member's coupons in one list (`available`, `used` or `expired`), newest first;
     returns the page and the next page's cursor (None on the last)."""
@@ -97,21 +97,23 @@ def page(session: Session, member_id: int, status: str, now: datetime, tz: ZoneI
         raise ValueError(f"status must be one of {LISTS}, got {status!r}")
     q = (select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
          .where(Coupon.member_id == member_id, _in_list(status, now)))
-    rows, next_before = paging.cut(
-        session.execute(paging.newest_first(q, Coupon.id, before, limit)).all(), limit,
-        lambda row: row[0].id)
+    with uow.read() as session:
+        rows, next_before = paging.cut(
+            session.execute(paging.newest_first(q, Coupon.id, before, limit)).all(), limit,
+            lambda row: row[0].id)
     return [_view(c, t, now, tz) for c, t in rows], next_before
 
 
-def one(session: Session, member_id: int, code: str, now: datetime, tz: ZoneInfo) -> WalletCoupon:
+def one(uow: UnitOfWork, member_id: int, code: str, now: datetime, tz: ZoneInfo) -> WalletCoupon:
     """One of the member's coupons by its code. Another member's code is answered exactly
     like a code that does not exist (CouponNotFound), so codes cannot be probed."""
     row = None
     if CODE.match(code or ""):
-        row = session.execute(
-            select(Coupon, CouponTemplate)
-            .join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
-            .where(Coupon.code == code.upper(), Coupon.member_id == member_id)).first()
+        with uow.read() as session:
+            row = session.execute(
+                select(Coupon, CouponTemplate)
+                .join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
+                .where(Coupon.code == code.upper(), Coupon.member_id == member_id)).first()
     if row is None:
         raise CouponNotFound(f"member {member_id} has no coupon {code!r}")
     return _view(row[0], row[1], now, tz)
