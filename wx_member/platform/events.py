@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.db import retrying
+from wx_member.db import UnitOfWork, retrying
 from wx_member.models import InboundEvent, Member, utcnow
 from wx_member.platform.errors import DomainError
 
@@ -49,10 +49,11 @@ def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: dateti
 Reply = str | None | Callable[[], str | None]
 
 
-def process_once(session: Session, dedup_key: str, kind: str, openid: str,
+def process_once(uow: UnitOfWork, dedup_key: str, kind: str, openid: str,
                  action: Callable[[Session], Reply],
                  now: datetime | None = None) -> str | None:
-    """Use case: run `action` for an event unless it was processed before.
+    """Use case: run `action` for an event unless it was processed before, in one write
+    transaction with the event's record; `action` gets its Session and calls rules.
 
     Returns the reply text for the member: the action's, a DomainError's Chinese message
     (with nothing written), or None for a duplicate. An action may return a function that
@@ -61,13 +62,13 @@ def process_once(session: Session, dedup_key: str, kind: str, openid: str,
     now = now or utcnow()
     # A deadlock: the action is re-run from scratch.
     return retrying(f"event {dedup_key}",
-                    lambda: _process(session, dedup_key, kind, openid, action, now))
+                    lambda: _process(uow, dedup_key, kind, openid, action, now))
 
 
-def _process(session: Session, dedup_key: str, kind: str, openid: str,
+def _process(uow: UnitOfWork, dedup_key: str, kind: str, openid: str,
              action: Callable[[Session], Reply], now: datetime) -> str | None:
     try:
-        with session.begin():
+        with uow.write() as session:
             _claim(session, dedup_key, kind, openid, now)
             reply = action(session)
             if kind in INTERACTIONS:

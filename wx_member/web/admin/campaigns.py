@@ -81,7 +81,7 @@ def _form_page(preview=None, status=200):
         kinds=campaigns.campaign_kinds(rt.pushes),
         tiers=[(t, tier_name(t)) for t in tiers.LADDER], tags=member_admin.all_tags(g.db),
         rfm_names=segments.rfm_names(), channel_choices=channels.choices(g.db),
-        templates=[t for t in templates.all_templates(g.db) if t.active],
+        templates=templates.issuing(g.db),
         describe_template=templates.describe), status
 
 
@@ -97,7 +97,6 @@ def campaign_new():
         else:
             return _form_page(campaigns.preview(g.db, rt.pushes, spec, rt.config))
     except DomainError as exc:
-        g.db.rollback()
         flash(exc.user_message, "error")
         return _form_page(status=400)
     flash(f"活动「{campaign.name}」已创建，将于 {_local(rt.config.tz)(campaign.scheduled_at)} 发送。",

@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from wx_member.extensions import runtime
 from wx_member.console import member_admin
 from wx_member.members import member_import
 from wx_member.platform.errors import DomainError
@@ -89,20 +88,20 @@ def _cell(value) -> str:
 def member_export():
     tag = request.form.get("tag", "").strip()
     member_admin.record_export(g.db, g.operator.username, tag)
-
-    sessions = runtime().sessions
+    # The response streams after the request's teardown has closed its unit of work: a
+    # closed one holds nothing and begins again, and export_rows reads batch by batch,
+    # each in a transaction of its own.
+    uow = g.db
 
     def rows():
-        # Its own session: the response streams after the request's session is closed.
         buf = io.StringIO()
         writer = csv.writer(buf)
         yield "\ufeff"  # a BOM, so spreadsheet programs read the Chinese as UTF-8
-        with sessions() as db:
-            for row in member_admin.export_rows(db, tag):
-                writer.writerow([_cell(v) for v in row])
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
+        for row in member_admin.export_rows(uow, tag):
+            writer.writerow([_cell(v) for v in row])
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
 
     return Response(rows(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=members.csv"})
