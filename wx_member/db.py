@@ -7,6 +7,10 @@ writes can otherwise deadlock against another one doing the same ("database is l
 without waiting). Use cases that only read say so (`UnitOfWork.read`) and start with a
 plain BEGIN instead, beside the writers. MySQL/MariaDB get row locks from InnoDB and need
 none of this.
+
+Sessions never begin by themselves (no autobegin): a statement outside `write()` or
+`read()` raises instead of silently opening a transaction that, on SQLite, would hold the
+write lock until someone thought to end it.
 """
 from __future__ import annotations
 
@@ -109,6 +113,10 @@ class UnitOfWork(Session):
     (on SQLite a plain BEGIN beside the writers, under WAL, refusing any write). These two
     are the only places in the application that begin, commit or roll back (with
     `savepoint`, for a rule's insert that may lose a race).
+
+    The session does not begin by itself: a statement outside `write` or `read` raises
+    (sqlalchemy's "Autobegin is disabled"), and so does opening one inside the other: a
+    use case that calls another use case inside its transaction fails loudly.
     """
 
     @contextmanager
@@ -128,7 +136,7 @@ def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionm
     # info["tz"]: the programme's zone, for rules deep in a use case that count local days
     # (a points lot's expiry) without every caller passing it; see `programme_tz`.
     return sessionmaker(bind=engine, class_=UnitOfWork, expire_on_commit=False,
-                        autobegin=True, info={"tz": tz} if tz else {})
+                        autobegin=False, info={"tz": tz} if tz else {})
 
 
 @contextmanager
