@@ -92,7 +92,7 @@ def api(live_api, mini_sandbox) -> ApiClient:
 def member_id(live, card_no: str) -> int:
     from wx_member.members import membership
 
-    with live.session() as s:
+    with live.session() as s, s.read():
         return membership.by_card(s, card_no).id
 
 

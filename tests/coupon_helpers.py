@@ -18,17 +18,12 @@ def later(**kw) -> datetime:
 
 
 def join(session, openid: str, tier: str = "normal", now: datetime = T0) -> Member:
-    with session.begin():
+    with session.write():
         m = membership.join(session, openid, now=now).member
         session.execute(update(Member).where(Member.id == m.id).values(tier=tier))
-    return _done(session, session.scalar(select(Member).where(Member.openid == openid)
-                                         .execution_options(populate_existing=True)))
-
-
-def _done(session, value):
-    """End the read's transaction (objects stay loaded): the next use case begins its own."""
-    session.commit()
-    return value
+    with session.read():
+        return session.scalar(select(Member).where(Member.openid == openid)
+                              .execution_options(populate_existing=True))
 
 
 def factory(session):
@@ -41,15 +36,18 @@ def coupons_of(session, member_id: int, reason: str | None = None) -> list[Coupo
          .execution_options(populate_existing=True))
     if reason:
         q = q.where(Coupon.cause.like(f"{reason}:%"))
-    return _done(session, list(session.scalars(q)))
+    with session.read():
+        return list(session.scalars(q))
 
 
 def events(session, coupon_id: int | None = None) -> list[tuple[str | None, str, str]]:
     q = select(CouponEvent).order_by(CouponEvent.id)
     if coupon_id is not None:
         q = q.where(CouponEvent.coupon_id == coupon_id)
-    return _done(session, [(e.from_status, e.to_status, e.reason) for e in session.scalars(q)])
+    with session.read():
+        return [(e.from_status, e.to_status, e.reason) for e in session.scalars(q)]
 
 
 def n_events(session) -> int:
-    return _done(session, int(session.scalar(select(func.count()).select_from(CouponEvent))))
+    with session.read():
+        return int(session.scalar(select(func.count()).select_from(CouponEvent)))

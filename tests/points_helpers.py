@@ -36,10 +36,10 @@ def spend(session, member: Member, n: int, key: str, when: datetime) -> None:
 
 
 def lot(session, key: str) -> PointsLedger:
-    """A ledger row, detached: reading it leaves no transaction open for the next use case."""
-    row = session.scalar(select(PointsLedger).where(PointsLedger.idem_key == key))
+    """A ledger row, detached."""
+    with session.read():
+        row = session.scalar(select(PointsLedger).where(PointsLedger.idem_key == key))
     session.expunge(row)
-    session.rollback()
     return row
 
 
@@ -52,18 +52,19 @@ def expire(session, on: str | date, **kw):
 
 def balance_and_sum(session, member_id: int) -> tuple[int, int]:
     session.expire_all()
-    balance = session.scalar(select(Member.points_balance).where(Member.id == member_id))
-    total = points.ledger_sum(session, member_id)
-    session.rollback()
+    with session.read():
+        session.get(Member, member_id)  # loaded again, as the test's object reads it next
+        balance = session.scalar(select(Member.points_balance).where(Member.id == member_id))
+        total = points.ledger_sum(session, member_id)
     return balance, total
 
 
 def expiry_rows(session, member_id: int) -> list[tuple[int, str]]:
-    rows = session.execute(select(PointsLedger.delta, PointsLedger.idem_key)
-                           .where(PointsLedger.member_id == member_id,
-                                  PointsLedger.reason == "expire")
-                           .order_by(PointsLedger.id)).all()
-    session.rollback()
+    with session.read():
+        rows = session.execute(select(PointsLedger.delta, PointsLedger.idem_key)
+                               .where(PointsLedger.member_id == member_id,
+                                      PointsLedger.reason == "expire")
+                               .order_by(PointsLedger.id)).all()
     return [tuple(r) for r in rows]
 
 

@@ -16,7 +16,7 @@ from wx_member.members import membership
 
 
 def _member(live, card_no) -> Member:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return membership.by_card(s, card_no)
 
 
@@ -100,7 +100,7 @@ def test_concurrent_first_logins_make_one_member(api, live_api, mini_sandbox):
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.json()["card_no"] for a in answers}) == 1
     assert sum(a.json()["created"] for a in answers) == 1
-    with live_api.session() as s:
+    with live_api.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(PointsLedger)) == 1
 
 

@@ -24,7 +24,7 @@ SHANGHAI_OFFSET = timedelta(hours=8)
 
 
 def _row(live, card_no) -> Member:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return membership.by_card(s, card_no)
 
 
@@ -79,7 +79,7 @@ def test_card_shows_tier_progress_balance_and_what_lapses_first(api, live_api):
 
 
 def _lot_day(live, key) -> date:
-    with live.session() as s:
+    with live.session() as s, s.read():
         lot = s.scalar(select(PointsLedger).where(PointsLedger.idem_key == key))
         return (lot.expires_at + SHANGHAI_OFFSET).date()
 
@@ -193,7 +193,7 @@ def test_subscribe_grants_are_counted_per_template(api, live_api):
                 {"results": {f"T{i}": "accept" for i in range(11)}}):
         res = api.post("me/subscriptions", me, json=bad)
         assert res.status_code in (400, 422), bad
-    with live_api.session() as s:
+    with live_api.session() as s, s.read():
         assert {g.template_id: g.remaining for g in s.scalars(select(SubscribeGrant))} == {
             "TPL_A": 2, "TPL_C": 1}
 
@@ -219,7 +219,8 @@ def test_expired_or_foreign_member_codes_are_refused(api, live_api):
     me = api.login("oCodes")
     cashier = {"X-Cashier-Key": CASHIER_KEY}
     with live_api.session() as s:
-        member_id = membership.by_card(s, me.card_no).id
+        with s.read():
+            member_id = membership.by_card(s, me.card_no).id
         old = issue_code(s, SECRET_KEY, member_id, ttl=60, now=utcnow().timestamp() - 61)
     res = api.post("cashier/resolve", json={"code": old.token}, headers=cashier)
     assert (res.status_code, res.json()["code"]) == (400, "MEMBER_CODE_EXPIRED")

@@ -28,7 +28,7 @@ def _redeem(api, member, gift_id, key, **body):
 def _state(live, card_no: str) -> dict:
     """What a member would notice: balance (= ledger sum), ledger rows, redemptions."""
     mid = member_id(live, card_no)
-    with live.session() as s:
+    with live.session() as s, s.read():
         balance = s.scalar(select(Member.points_balance).where(Member.id == mid))
         assert balance == points.ledger_sum(s, mid)
         rows = s.scalar(select(func.count()).select_from(PointsLedger)
@@ -39,7 +39,7 @@ def _state(live, card_no: str) -> dict:
 
 
 def _stock(live, gift_id: int) -> int:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return s.scalar(select(Gift.stock).where(Gift.id == gift_id))
 
 

@@ -18,7 +18,7 @@ OWN_DATA = ("me/card", "me/points", "me/tiers", "me/profile", "me/referral/resul
 
 
 def _id(live, card_no) -> int:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return membership.by_card(s, card_no).id
 
 

@@ -51,27 +51,27 @@ def snapshot(session, openid: str) -> dict:
     """What a member would notice: points (= ledger sum), balance (= ledger sum), spend,
     tier and the tier history's causes."""
     session.expire_all()
-    m = session.scalar(select(Member).where(Member.openid == openid))
-    out = {"points": m.points_balance, "balance": m.balance_fen, "spend": m.total_spend_fen,
-           "tier": m.tier, "moves": [(h.from_tier, h.to_tier, h.reason) for h in session.scalars(
-               select(TierHistory).where(TierHistory.member_id == m.id).order_by(TierHistory.id))]}
-    assert points.ledger_sum(session, m.id) == m.points_balance >= 0
-    assert stored_value.ledger_sum(session, m.id) == m.balance_fen >= 0
-    session.commit()
+    with session.read():
+        m = session.scalar(select(Member).where(Member.openid == openid))
+        out = {"points": m.points_balance, "balance": m.balance_fen,
+               "spend": m.total_spend_fen, "tier": m.tier,
+               "moves": [(h.from_tier, h.to_tier, h.reason) for h in session.scalars(
+                   select(TierHistory).where(TierHistory.member_id == m.id)
+                   .order_by(TierHistory.id))]}
+        assert points.ledger_sum(session, m.id) == m.points_balance >= 0
+        assert stored_value.ledger_sum(session, m.id) == m.balance_fen >= 0
     return out
 
 
 def lot(session, key: str) -> PointsLedger:
-    row = session.scalar(select(PointsLedger).where(PointsLedger.idem_key == key))
-    session.commit()
-    return row
+    with session.read():
+        return session.scalar(select(PointsLedger).where(PointsLedger.idem_key == key))
 
 
 def order_row(session, no: str) -> Order:
-    row = session.scalar(select(Order).where(Order.out_trade_no == no)
-                         .execution_options(populate_existing=True))
-    session.commit()
-    return row
+    with session.read():
+        return session.scalar(select(Order).where(Order.out_trade_no == no)
+                              .execution_options(populate_existing=True))
 
 
 def test_a_balance_payment_earns_like_a_wechat_payment_and_replays_once(session):
@@ -99,8 +99,8 @@ def test_a_balance_payment_earns_like_a_wechat_payment_and_replays_once(session)
     assert pay(session, "oBal", 10000, "SV-2", later(days=1)).points == 120
     # Replays: the till retrying, the same order from the card number, change nothing.
     before = snapshot(session, "oBal")
-    card_no = session.get(Member, b.member_id).card_no
-    session.commit()
+    with session.read():
+        card_no = session.get(Member, b.member_id).card_no
     for who in ("oBal", card_no):
         again = pay(session, who, 25050, "SV-1", later(days=2))
         assert (again.replayed, again.points) == (True, 0)
@@ -131,14 +131,14 @@ def test_recharges_are_not_tier_spend_in_a_rolling_window(session):
     recharge(session, "oWin", 100000, "RC-3")  # 1,000 yuan: would be 金卡 if counted
     assert snapshot(session, "oWin")["tier"] == "normal"
     assert pay(session, "oWin", 30000, "SV-4", later(hours=1)).new_tier == "silver"
-    assert tiers.window_spend(session, [m.id], later(days=-1)) == {m.id: 30000}
-    session.commit()
+    with session.read():
+        assert tiers.window_spend(session, [m.id], later(days=-1)) == {m.id: 30000}
 
 
 def test_the_referrers_share_counts_purchases_not_recharges(session):
     configure(session, referral_mode="percent", referral_percent=10, referral_orders=1)
     alice = join(session, "oAlice")
-    with session.begin():
+    with session.write():
         membership.join(session, "oBob", scene=f"ref_{alice.card_no}", now=T0)
     recharge(session, "oBob", 50000, "RC-4")  # not one of Bob's "first 1 orders"
     assert pay(session, "oBob", 20000, "SV-5").points == 200
@@ -185,8 +185,9 @@ def test_refunding_a_balance_payment_returns_the_money_and_reverses_like_wechat(
     assert (sv["points"], sv["spend"], sv["balance"]) == (10, 0, 55000)
     assert (wx["points"], wx["spend"], wx["moves"]) == (10, 0, sv["moves"])
     assert order_row(session, "SV-6").status == "refunded"
-    rows = stored_value.history(session, order_row(session, "SV-6").member_id)
-    session.commit()
+    member_id = order_row(session, "SV-6").member_id
+    with session.read():
+        rows = stored_value.history(session, member_id)
     assert [(r.delta_fen, r.reason, r.idem_key) for r in rows[:2]] == [
         (19998, "pay_refund", "pay_refund:SR-5"), (10001, "pay_refund", "pay_refund:SR-1")]
 
@@ -220,7 +221,7 @@ def test_concurrent_balance_payments_and_refunds_keep_every_ledger_whole(session
     assert sum(not r.replayed for r in done) == 16
     end = snapshot(session, "oRush")
     assert (end["balance"], end["points"], end["spend"], end["tier"]) == (40000, 10, 0, "normal")
-    n_orders = session.scalar(select(func.count()).select_from(Order)
-                              .where(Order.status == "refunded", Order.api == "bal"))
-    session.commit()
+    with session.read():
+        n_orders = session.scalar(select(func.count()).select_from(Order)
+                                  .where(Order.status == "refunded", Order.api == "bal"))
     assert n_orders == 8

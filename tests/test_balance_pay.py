@@ -23,9 +23,9 @@ def topped_up(session, openid: str, fen: int):
 
 def state(session, m) -> tuple[int, int]:
     session.expire_all()
-    value = (stored_value.summary(session, m)["balance_fen"], stored_value.ledger_sum(session, m.id))
-    session.commit()
-    return value
+    with session.read():
+        return (stored_value.summary(session, m)["balance_fen"],
+                stored_value.ledger_sum(session, m.id))
 
 
 def test_pay_is_once_per_order(session):

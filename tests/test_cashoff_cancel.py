@@ -22,11 +22,11 @@ def member_with(session, openid: str, n: int, when=at("2026-06-01 10:00")):
 
 
 def restore_rows(session, member_id: int) -> list[tuple[int, str, object]]:
-    rows = session.execute(select(PointsLedger.delta, PointsLedger.idem_key,
-                                  PointsLedger.expires_at)
-                           .where(PointsLedger.member_id == member_id,
-                                  PointsLedger.reason == "redeem_cancel")).all()
-    session.rollback()
+    with session.read():
+        rows = session.execute(select(PointsLedger.delta, PointsLedger.idem_key,
+                                      PointsLedger.expires_at)
+                               .where(PointsLedger.member_id == member_id,
+                                      PointsLedger.reason == "redeem_cancel")).all()
     return [tuple(r) for r in rows]
 
 
@@ -41,17 +41,19 @@ def test_a_cash_off_is_cancelled_once_and_the_order_cannot_use_points_again(sess
     again = redemption.cancel_cash_off(session, "T1", "重复")  # the shop retrying
     assert (again.points, again.replayed) == (3000, True)
     assert balance_and_sum(session, m.id) == (5000, 5000)
-    row = session.scalar(select(PointsRedemption).where(PointsRedemption.order_no == "T1"))
+    with session.read():
+        row = session.scalar(select(PointsRedemption).where(PointsRedemption.order_no == "T1"))
     assert (row.cancel_reason, row.cancelled_at is not None) == ("订单取消", True)
-    session.rollback()
+    mid = m.id  # the refusal rolls back, expiring `m`
     with pytest.raises(redemption.CashOffNotAllowed) as refused:
         redemption.cash_off(session, m, "T1", 6000)  # the checkout retrying after the cancel
     assert refused.value.user_message == "该订单的积分抵扣已撤销。"
-    assert balance_and_sum(session, m.id) == (5000, 5000)
+    assert balance_and_sum(session, mid) == (5000, 5000)
 
 
 def test_a_paid_orders_cash_off_stands_until_the_order_is_fully_refunded(session):
     m = member_with(session, "oBen", 5000)
+    mid = m.id  # refusals roll back, expiring `m`
     redemption.cash_off(session, m, "T2", 6000)
     wechat_pay(session, "oBen", 3000, "T2", at("2026-06-01 11:00"))  # 60 − 30 yuan paid
     for reason, error in (("", InvalidAmount), ("取消", redemption.CashOffCancelRefused)):
@@ -63,10 +65,10 @@ def test_a_paid_orders_cash_off_stands_until_the_order_is_fully_refunded(session
     wechat_refund(session, "T2", "R2a", 1000, 3000, at("2026-06-02 10:00"))
     with pytest.raises(redemption.CashOffCancelRefused):  # partly refunded: still a purchase
         redemption.cancel_cash_off(session, "T2", "取消")
-    assert balance_and_sum(session, m.id) == (2000 + 30 - 10, 2000 + 30 - 10)
+    assert balance_and_sum(session, mid) == (2000 + 30 - 10, 2000 + 30 - 10)
     wechat_refund(session, "T2", "R2b", 2000, 3000, at("2026-06-02 10:00"))  # cancelled
     assert redemption.cancel_cash_off(session, "T2", "整单退款").points == 3000
-    assert balance_and_sum(session, m.id) == (5000, 5000)
+    assert balance_and_sum(session, mid) == (5000, 5000)
 
 
 def test_given_back_points_keep_their_expiry_and_lapse_if_it_has_passed(session):
@@ -80,9 +82,9 @@ def test_given_back_points_keep_their_expiry_and_lapse_if_it_has_passed(session)
     assert expire(session, "2026-02-11").points == 0  # A was spent: nothing lapses
     redemption.cancel_cash_off(session, "T3", "未支付", now=at("2026-02-15 10:00"))
     assert balance_and_sum(session, m.id) == (200, 200)
-    upcoming = [(e.points, e.expires_on.isoformat())
-                for e in points_expiry.upcoming(session, m.id, SHANGHAI)]
-    session.rollback()
+    with session.read():
+        upcoming = [(e.points, e.expires_on.isoformat())
+                    for e in points_expiry.upcoming(session, m.id, SHANGHAI)]
     assert upcoming == [(100, "2026-02-10"), (100, "2026-03-01")]
     assert expire(session, "2026-02-16").points == 100
     assert balance_and_sum(session, m.id) == (100, 100)

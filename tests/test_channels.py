@@ -48,7 +48,7 @@ def test_wechat_error_stores_nothing(live, sandbox):
     with pytest.raises(GatewayError) as err:
         create(live)
     assert err.value.errcode == 45009
-    with live.session() as s:
+    with live.session() as s, s.read():
         assert channels.stats(s) == []
 
 

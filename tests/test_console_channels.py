@@ -59,7 +59,7 @@ def test_bad_channel_or_wechat_error_is_shown_and_nothing_stored(console, sandbo
     sandbox.inject("cgi-bin/qrcode/create", errcode=45009)
     res = b.post("/admin/channels", {"scene": "ok_1", "name": "x", "kind": "poster", "days": "7"})
     assert "微信未能生成二维码（45009" in res.text
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(Channel).count() == 0
 
 

@@ -15,12 +15,11 @@ from wx_member.coupons import wallet
 
 
 def return_events(session, coupon_id: int) -> list[tuple[str, str, str, str]]:
-    rows = session.scalars(select(CouponEvent).where(CouponEvent.coupon_id == coupon_id,
-                                                     CouponEvent.reason == "refund")
-                           .order_by(CouponEvent.id))
-    out = [(e.from_status, e.to_status, e.idem_key, e.order_no) for e in rows]
-    session.commit()
-    return out
+    with session.read():
+        rows = session.scalars(select(CouponEvent).where(CouponEvent.coupon_id == coupon_id,
+                                                         CouponEvent.reason == "refund")
+                               .order_by(CouponEvent.id))
+        return [(e.from_status, e.to_status, e.idem_key, e.order_no) for e in rows]
 
 
 def signup_coupon(session, openid: str):

@@ -46,7 +46,7 @@ def test_sigterm_during_a_slow_request_still_answers_it(db_url, sandbox, tmp_pat
     finally:
         lock.close()
         app.stop()
-    with make_session_factory(engine)() as s:
+    with make_session_factory(engine)() as s, s.read():
         reasons = s.scalars(select(PointsLedger.reason).join(Member).where(
             Member.openid == "oSlow").order_by(PointsLedger.id)).all()
     engine.dispose()

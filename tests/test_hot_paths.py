@@ -16,7 +16,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import OperationalError
 
 from wx_member import migrate
-from wx_member.db import make_engine, make_session_factory, reading
+from wx_member.db import make_engine, make_session_factory
 from wx_member.models import Coupon, Member, utcnow
 from wx_member.members import channels
 from wx_member.coupons import wallet
@@ -33,12 +33,14 @@ def test_a_new_member_and_coupon_hold_what_the_database_holds(session):
     with session.begin():
         result = membership.join(session, "oFresh", scene="poster_9", now=datetime(2026, 5, 1, 8))
     assert result.created and result.coupon == "10元代金券"
-    seen = _columns(result.member)
-    coupon = session.scalar(select(Coupon).where(Coupon.member_id == result.member.id))
-    issued = _columns(coupon)
+    with session.read():
+        seen = _columns(result.member)
+        coupon = session.scalar(select(Coupon).where(Coupon.member_id == result.member.id))
+        issued = _columns(coupon)
     session.expunge_all()  # forget the objects the join built: read the rows themselves
-    assert _columns(session.get(Member, seen["id"])) == seen
-    assert _columns(session.get(Coupon, issued["id"])) == issued
+    with session.read():
+        assert _columns(session.get(Member, seen["id"])) == seen
+        assert _columns(session.get(Coupon, issued["id"])) == issued
     assert seen["tier"] == "normal" and seen["points_balance"] == 10
     assert seen["card_no"] == membership.card_number(seen["id"])
 
@@ -48,7 +50,8 @@ def test_changes_to_a_joined_member_in_the_same_transaction_are_kept(session):
         member = membership.join(session, "oLater").member
         member.phone = "13800000000"  # an ORM change to the object the Core insert built
     session.expunge_all()
-    assert membership.by_openid(session, "oLater").phone == "13800000000"
+    with session.read():
+        assert membership.by_openid(session, "oLater").phone == "13800000000"
 
 
 def test_a_setting_changed_between_two_events_applies_to_the_second(session, db_url):
@@ -65,11 +68,12 @@ def test_a_setting_changed_between_two_events_applies_to_the_second(session, db_
 def test_a_scene_joined_before_its_channel_existed_counts_for_it_once_created(live, sim):
     sim.subscribe("oEarly", scene="late_store")
     with live.session() as s:
-        assert membership.by_openid(s, "oEarly").channel_id is None
+        with s.read():
+            assert membership.by_openid(s, "oEarly").channel_id is None
         created = channels.create(s, live.rt.gateway, scene="late_store", name="新店",
                                   kind="store")
     sim.subscribe("oOnTime", scene="late_store")
-    with live.session() as s:
+    with live.session() as s, s.read():
         assert membership.by_openid(s, "oOnTime").channel_id == created.id
 
 
@@ -133,9 +137,9 @@ def test_a_write_inside_a_read_only_transaction_is_refused_and_the_next_write_wo
     _, sessions, member_id = sqlite_file
     with sessions() as s:
         with pytest.raises(OperationalError, match="readonly"):
-            with reading(s):
+            with s.read():
                 s.execute(update(Member).where(Member.id == member_id).values(phone="1"))
         with s.begin():  # the same pooled connection, writing again
             s.execute(update(Member).where(Member.id == member_id).values(phone="2"))
-        with reading(s):
+        with s.read():
             assert s.scalar(select(Member.phone).where(Member.id == member_id)) == "2"

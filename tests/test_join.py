@@ -26,7 +26,7 @@ def test_subscribe_by_channel_qr_creates_member_card_and_signup_points(live, sim
     assert m.card_no in r.reply["Content"] and "10" in r.reply["Content"]
     assert [(row.delta, row.reason) for row in ledger(live, "oAlice")] == [(10, "signup")]
     assert balance_and_sum(live, "oAlice") == (10, 10)
-    with live.session() as s:
+    with live.session() as s, s.read():
         (st,) = channels.stats(s)
     assert (st.scene, st.scans, st.scanners, st.joins) == ("store_01", 1, 1, 1)
 
@@ -83,7 +83,7 @@ def test_resubscribe_restores_member_and_card_and_awards_nothing_twice(live, sim
     assert m.subscribed and m.card_no == card
     assert "欢迎回来" in r.reply["Content"] and card in r.reply["Content"]
     assert balance_and_sum(live, "oBack") == (10, 10)
-    with live.session() as s:
+    with live.session() as s, s.read():
         (st,) = channels.stats(s)
     assert (st.scans, st.scanners, st.joins) == (2, 1, 1)
 
@@ -95,7 +95,7 @@ def test_scan_by_existing_follower_counts_a_scan_not_a_join(live, sim):
     assert r.status == 200 and "欢迎回来" in r.reply["Content"]
     assert balance_and_sum(live, "oFollower") == (10, 10)
     assert member(live, "oFollower").scene is None  # joined before, not through Lily
-    with live.session() as s:
+    with live.session() as s, s.read():
         (st,) = channels.stats(s)
     assert (st.scans, st.joins) == (1, 0)
 

@@ -23,16 +23,14 @@ oImp3,13900139000,,VIP
 
 def members_by_openid(session) -> dict[str, Member]:
     session.expire_all()
-    found = {m.openid: m for m in session.scalars(select(Member))}
-    session.commit()
-    return found
+    with session.read():
+        return {m.openid: m for m in session.scalars(select(Member))}
 
 
 def tags(session) -> set[tuple[str, str]]:
-    result = {(o, t) for o, t in session.execute(
-        select(Member.openid, MemberTag.tag).join(MemberTag, MemberTag.member_id == Member.id))}
-    session.commit()
-    return result
+    with session.read():
+        return {(o, t) for o, t in session.execute(
+            select(Member.openid, MemberTag.tag).join(MemberTag, MemberTag.member_id == Member.id))}
 
 
 def test_import_creates_members_with_cards_and_is_idempotent(session):
@@ -47,17 +45,18 @@ def test_import_creates_members_with_cards_and_is_idempotent(session):
     assert all(m.card_no == membership.card_number(m.id) for m in got.values())
     assert got["oImp2"].birthday == datetime(1985, 12, 1) and got["oImp2"].phone is None
     assert tags(session) == {("oImp1", "VIP"), ("oImp1", "团购"), ("oImp3", "VIP")}
-    assert session.scalar(select(func.count()).select_from(PointsLedger)) == 0  # no sign-up
-    session.commit()
+    with session.read():
+        assert session.scalar(select(func.count()).select_from(PointsLedger)) == 0  # no sign-up
     again = member_import.import_file(session, GOOD.encode(), "otto")
     assert (again.created, again.updated, again.unchanged, again.tags_added) == (0, 0, 3, 0)
     assert {o: m.card_no for o, m in members_by_openid(session).items()} == {
         o: m.card_no for o, m in got.items()}
-    assert session.scalars(select(AuditLog.action)).all() == ["member.import"] * 2
+    with session.read():
+        assert session.scalars(select(AuditLog.action)).all() == ["member.import"] * 2
 
 
 def test_existing_members_keep_their_card_and_get_what_the_file_gives(session):
-    with session.begin():
+    with session.write():
         old = membership.join(session, "oOld", now=datetime(2026, 1, 1)).member
         old.phone = "13700000000"
     card = old.card_no
@@ -116,7 +115,8 @@ def test_large_files_go_in_batches(session, monkeypatch):
     report = member_import.import_rows(session, rows, "otto", progress=seen.append)
     assert errors == [] and seen == [7, 7, 7, 7, 2] and report.created == 30
     assert len(tags(session)) == 30
-    assert session.scalar(select(func.count()).select_from(AuditLog)) == 5
+    with session.read():
+        assert session.scalar(select(func.count()).select_from(AuditLog)) == 5
 
 
 def test_cli_imports_with_a_progress_bar_and_refuses_bad_files(db_url, tmp_path):

@@ -164,9 +164,9 @@ def test_refund_of_spent_points_stops_at_zero_and_records_the_shortfall(live_pay
     pay_sim.subscribe("oKate")
     assert payer.v2_payment("oKate", "T1301", 10000).ok  # balance 110
     with live_pay.session() as s:
-        kate = membership.require(s, "oKate")
-        s.rollback()  # adjust owns its transaction
-        points.adjust(s, kate, -105, "兑换咖啡", "k1", by="test")
+        with s.read():
+            kate = membership.require(s, "oKate")
+        points.adjust(s, kate, -105, "兑换咖啡", "k1", by="test")  # its own transaction
     assert payer.v2_refund("T1301", "R1301", 10000, 10000).ok
     last = ledger(live_pay, "oKate")[-1]
     assert (last.delta, last.reason) == (-5, "refund") and "shortfall 95" in last.source
@@ -219,7 +219,7 @@ def test_a_member_known_only_by_the_mini_program_earns_on_its_payments(live_pay,
         membership.new_member(s, utcnow(), openid=None, mini_openid="oMiniPayer", subscribed=False)
     assert payer.v2_payment("oMiniPayer", "T9001", 8800).ok
     assert payer.v2_payment("oMiniPayer", "R9001", 10000, attach="recharge").ok
-    with live_pay.session() as s:
+    with live_pay.session() as s, s.read():
         m = s.scalar(select(Member).where(Member.mini_openid == "oMiniPayer"))
         assert (m.points_balance, m.total_spend_fen, m.balance_fen) == (88, 8800, 10000)
     assert order(live_pay, "T9001").member_id == m.id == order(live_pay, "R9001").member_id

@@ -122,13 +122,15 @@ def test_upcoming_shows_what_fifo_leaves_by_local_day(session):
     earn(session, m, 50, "b", at("2026-01-10 23:00"))  # same local day: one entry
     earn(session, m, 70, "c", at("2026-03-01 10:00"))
     spend(session, m, 120, "s", at("2026-04-01 10:00"))
-    got = [(e.points, e.expires_on.isoformat()) for e in points_expiry.upcoming(session, m.id)]
-    assert got == [(30, "2027-01-10"), (70, "2027-03-01")]
-    soon = points_expiry.soonest(session, m.id)
-    assert (soon.points, soon.expires_at) == (30, local_end("2027-01-10"))
-    session.rollback()  # end the read
+    with session.read():
+        got = [(e.points, e.expires_on.isoformat())
+               for e in points_expiry.upcoming(session, m.id)]
+        assert got == [(30, "2027-01-10"), (70, "2027-03-01")]
+        soon = points_expiry.soonest(session, m.id)
+        assert (soon.points, soon.expires_at) == (30, local_end("2027-01-10"))
     spend(session, m, 30, "s2", at("2026-04-02 10:00"))
-    assert points_expiry.soonest(session, m.id).points == 70
+    with session.read():
+        assert points_expiry.soonest(session, m.id).points == 70
 
 
 @pytest.fixture
@@ -165,7 +167,7 @@ def test_cli_expire_and_member_show_expiring(live, sim, db_url):
     assert out.returncode == 0 and "expired 5 points of 1 members" in out.stdout
     again = cli("points", "expire", "--at", "2026-01-02", db_url=db_url)
     assert "expired 0 points of 0 members" in again.stdout
-    with live.session() as s:
+    with live.session() as s, s.read():
         m = membership.require(s, "oC")
         assert m.points_balance == points.ledger_sum(s, m.id) == 10
         assert s.query(PointsLedger).filter_by(reason="expire").count() == 1
@@ -192,7 +194,6 @@ def test_a_redemption_waits_while_the_run_holds_its_members(session, db_url):
 
     m = join(session, "oLock", at("2026-01-01 10:00"))
     member_id = m.id
-    session.rollback()
     engine = make_engine(db_url)
     debit = update(Member).where(Member.id == member_id, Member.points_balance >= 5) \
         .values(points_balance=Member.points_balance - 5)  # what points.post runs

@@ -27,10 +27,9 @@ def member_with(session, openid: str, n: int) -> Member:
 
 
 def counts(session) -> tuple[int, int]:
-    out = (session.scalar(select(func.count()).select_from(PointsLedger)),
-           session.scalar(select(func.count()).select_from(PointsRedemption)))
-    session.rollback()
-    return out
+    with session.read():
+        return (session.scalar(select(func.count()).select_from(PointsLedger)),
+                session.scalar(select(func.count()).select_from(PointsRedemption)))
 
 
 def test_cash_off_at_the_default_rate_and_cap_once_per_order(session):
@@ -65,11 +64,11 @@ def test_cash_off_rounds_to_whole_fen_in_the_shops_favour(session):
     (("", 1000, None), InvalidAmount), (("T" * 65, 1000, None), InvalidAmount)])
 def test_refused_cash_off_changes_nothing(session, args, error):
     m = member_with(session, "oX", 2000)
-    before = counts(session)
+    mid, before = m.id, counts(session)  # a refusal rolls back, expiring `m`
     with pytest.raises(error) as refused:
         redemption.cash_off(session, m, *args)
     assert refused.value.user_message and refused.value.user_message != DomainError.user_message
-    assert counts(session) == before and balance_and_sum(session, m.id) == (2000, 2000)
+    assert counts(session) == before and balance_and_sum(session, mid) == (2000, 2000)
 
 
 def test_gift_redemption_takes_points_and_stock_once_per_request(session):
@@ -79,8 +78,8 @@ def test_gift_redemption_takes_points_and_stock_once_per_request(session):
     assert (r.points, r.replayed) == (200, False)
     assert redemption.redeem_gift(session, m, mug, "tap-1", quantity=2).replayed
     assert balance_and_sum(session, m.id) == (50, 50)
-    assert session.get(Gift, mug, populate_existing=True).stock == 1
-    session.rollback()
+    with session.read():
+        assert session.get(Gift, mug, populate_existing=True).stock == 1
     with pytest.raises(InsufficientPoints) as poor:
         redemption.redeem_gift(session, m, mug, "tap-2")
     assert poor.value.user_message == "积分不足：兑换需要 100 积分，当前 50 积分。"
@@ -92,10 +91,10 @@ def test_refused_gift_redemptions_change_nothing(session):
     m = member_with(session, "oZ", 1000)
     gone = redemption.add_gift(session, "限量帆布袋", 100, 1).id
     hidden = redemption.add_gift(session, "下架礼品", 10, 5).id
-    with session.begin():
+    with session.write():
         session.get(Gift, hidden).active = False
     redemption.redeem_gift(session, m, gone, "first")
-    before = counts(session)
+    mid, before = m.id, counts(session)  # a refusal rolls back, expiring `m`
     for gift_id, error in ((gone, redemption.OutOfStock), (hidden, redemption.UnknownGift),
                            (999, redemption.UnknownGift)):
         with pytest.raises(error) as refused:
@@ -103,14 +102,14 @@ def test_refused_gift_redemptions_change_nothing(session):
         assert refused.value.user_message in ("礼品已兑完，请选择其他礼品。", "礼品不存在或已下架。")
     with pytest.raises(InvalidAmount):
         redemption.redeem_gift(session, m, gone, "q", quantity=0)
-    assert counts(session) == before and balance_and_sum(session, m.id) == (900, 900)
-    assert [g.name for g in redemption.catalogue(session)] == ["限量帆布袋"]
+    assert counts(session) == before and balance_and_sum(session, mid) == (900, 900)
+    with session.read():
+        assert [g.name for g in redemption.catalogue(session)] == ["限量帆布袋"]
 
 
 def loaded(session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
-    session.rollback()  # the use case owns its transaction
-    return member
+    with session.read():  # its own transaction: the use case then opens another
+        return session.get(Member, member_id)
 
 
 def _race(db_url, jobs) -> list[object]:
@@ -141,7 +140,6 @@ def test_fifty_concurrent_redemptions_never_overdraw_balance_or_stock(session, d
     crowd = [member_with(session, f"oP{i:02d}", 100) for i in range(25)]
     mug = redemption.add_gift(session, "马克杯", 100, 30)  # 25 people, 30 mugs
     rich_id, crowd_ids, gift_id = rich.id, [m.id for m in crowd], mug.id
-    session.rollback()  # the ids' reads must not hold SQLite's write lock during the race
 
     def gift_for(member_id, key):
         return lambda s: redemption.redeem_gift(s, loaded(s, member_id), gift_id, key)
@@ -154,8 +152,8 @@ def test_fifty_concurrent_redemptions_never_overdraw_balance_or_stock(session, d
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(won) + len(refused) == 50
     session.expire_all()
-    stock = session.get(Gift, gift_id).stock
-    session.rollback()
+    with session.read():
+        stock = session.get(Gift, gift_id).stock
     rich_balance = balance_and_sum(session, rich_id)
     assert rich_balance[0] == rich_balance[1] >= 0
     assert stock >= 0 and stock == 30 - len(won)
@@ -170,7 +168,6 @@ def test_fifty_concurrent_redemptions_never_overdraw_balance_or_stock(session, d
 
 def test_fifty_concurrent_cash_offs_of_one_balance(session, db_url):
     mid = member_with(session, "oCash", 1000).id
-    session.rollback()
     jobs = [lambda s, i=i: redemption.cash_off(s, loaded(s, mid), f"T{i}", 10000,
                                                want_points=70) for i in range(50)]
     results = _race(db_url, jobs)
@@ -182,7 +179,7 @@ def test_fifty_concurrent_cash_offs_of_one_balance(session, db_url):
 
 def test_cli_gift_catalogue_and_redeem(live, sim, db_url):
     sim.subscribe("oCli")  # 10 sign-up points
-    with live.session() as s:
+    with live.session() as s, s.read():
         card = membership.require(s, "oCli").card_no
     added = cli("points", "gift", "add", "小杯咖啡", "--points", "5", "--stock", "1", db_url=db_url)
     assert added.returncode == 0 and added.stdout.startswith("gift 1: 小杯咖啡"), added.stderr

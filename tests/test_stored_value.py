@@ -15,7 +15,7 @@ from wx_member.payments import stored_value
 
 
 def sv_rows(live, openid: str) -> list[tuple[int, str, str]]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         m = member(live, openid)
         return [(r.delta_fen, r.reason, r.idem_key) for r in s.scalars(
             select(StoredValueLedger).where(StoredValueLedger.member_id == m.id)
@@ -23,7 +23,7 @@ def sv_rows(live, openid: str) -> list[tuple[int, str, str]]:
 
 
 def balance(live, openid: str) -> tuple[int, int]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         m = member(live, openid)
         return m.balance_fen, stored_value.ledger_sum(s, m.id)
 
@@ -66,8 +66,9 @@ def test_the_ladder_is_operator_data(live_pay, pay_sim, payer):
     with live_pay.session() as s:
         stored_value.set_option(s, 20000, 1000, by="ops")  # 充200送10
         stored_value.set_option(s, 50000, 5000, by="ops", active=False)
-        assert [stored_value.option_text(o) for o in stored_value.options(s)] == \
-            ["充200送10", "充1000送120"]
+        with s.read():
+            assert [stored_value.option_text(o) for o in stored_value.options(s)] == \
+                ["充200送10", "充1000送120"]
     pay_sim.subscribe("oDan")
     assert payer.v2_payment("oDan", "R4001", 60000, attach="recharge").ok
     assert balance(live_pay, "oDan") == (61000, 61000)
@@ -110,8 +111,9 @@ def test_a_refund_of_spent_stored_value_stops_at_zero(live_pay, pay_sim, payer):
     with live_pay.session() as s:
         balance_payments.pay(s, "oGus", 54000, "SHOP-1", by="till 1")
     assert payer.v2_refund("R7001", "RF7001", 50000, 50000).ok
-    with live_pay.session() as s:
-        rows = stored_value.history(s, member(live_pay, "oGus").id)
+    gus = member(live_pay, "oGus")
+    with live_pay.session() as s, s.read():
+        rows = stored_value.history(s, gus.id)
     assert (rows[0].delta_fen, rows[0].reason) == (-1000, "refund")
     assert "shortfall 49000" in rows[0].source
     assert balance(live_pay, "oGus") == (0, 0)

@@ -33,7 +33,7 @@ def review(live, day: str, now_local: str):
 
 
 def reviews(live) -> list[tuple[str, str, str, str, int]]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return [(m.openid, str(r.review_date), r.from_tier, r.to_tier, r.qualifying_fen)
                 for r, m in s.execute(select(TierReview, Member).join(
                     Member, Member.id == TierReview.member_id).order_by(TierReview.id))]

@@ -18,25 +18,30 @@ from wx_member.platform.errors import InvalidSetting
     (1999, "gold", 29), (1999, "diamond", 39), (1, "diamond", 0), (12345, "gold", 185),
 ])
 def test_points_are_floored_per_tier_rate(session, amount_fen, tier, expected):
-    assert tiers.points_for(session, amount_fen, tier) == expected
+    with session.read():
+        assert tiers.points_for(session, amount_fen, tier) == expected
 
 
 def test_points_per_yuan_and_rates_come_from_settings(session):
     settings.change(session, "points_per_yuan", 2, by="test")
     settings.change(session, "tier_silver_rate", 125, by="test")
-    assert tiers.points_for(session, 1001, "silver") == 25  # 10.01 × 2 × 1.25 = 25.025
+    with session.read():
+        assert tiers.points_for(session, 1001, "silver") == 25  # 10.01 × 2 × 1.25 = 25.025
 
 
 def test_tier_for_spend_uses_the_default_ladder(session):
-    assert [tiers.tier_for_spend(session, f) for f in (0, 19999, 20000, 49999, 50000, 100000)] == \
-        ["normal", "normal", "silver", "silver", "gold", "diamond"]
+    with session.read():
+        assert [tiers.tier_for_spend(session, f)
+                for f in (0, 19999, 20000, 49999, 50000, 100000)] == \
+            ["normal", "normal", "silver", "silver", "gold", "diamond"]
 
 
 def test_thresholds_must_not_decrease(session):
     with pytest.raises(InvalidSetting):
         settings.change(session, "tier_gold_fen", 10000, by="test")  # below silver (20000)
     settings.change(session, "tier_silver_fen", 10000, by="test")
-    assert tiers.tier_for_spend(session, 15000) == "silver"
+    with session.read():
+        assert tiers.tier_for_spend(session, 15000) == "silver"
 
 
 def test_upgrade_at_200_yuan_cumulative_with_history(live_pay, pay_sim, payer):
