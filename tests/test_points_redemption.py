@@ -198,7 +198,7 @@ def test_cli_gift_catalogue_and_redeem(live, sim, db_url):
     assert cli("points", "redeem", "oCli", db_url=db_url).returncode == 2
     restocked = cli("points", "gift", "restock", "1", "5", db_url=db_url)
     assert restocked.stdout.strip() == "gift 1: stock 5"
-    with live.session() as s:
+    with live.session() as s, s.read():
         m = membership.require(s, "oCli")
         assert (m.points_balance, s.scalar(select(func.count()).select_from(PointsRedemption))) \
             == (0, 2)
