@@ -27,6 +27,7 @@ EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_y
 
 
 class InvalidTag(DomainError):
+    code = "INVALID_TAG"
     user_message = "标签须为 1-20 个汉字、字母、数字、'_' 或 '-'。"
 
 

@@ -29,6 +29,7 @@ APPID_RE = re.compile(r"^wx[0-9a-f]{16}$")
 
 
 class InvalidMenu(DomainError):
+    code = "INVALID_MENU"
     user_message = "菜单无效。"
 
     def __init__(self, problems: list[str]):

@@ -33,14 +33,17 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
 class LoginRefused(DomainError):
+    code = "LOGIN_REFUSED"
     user_message = "用户名或密码错误。"
 
 
 class LoginThrottled(DomainError):
+    code = "LOGIN_THROTTLED"
     user_message = "登录失败次数过多，请 15 分钟后再试。"
 
 
 class InvalidOperator(DomainError):
+    code = "INVALID_OPERATOR"
     user_message = "账号信息无效。"
 
 

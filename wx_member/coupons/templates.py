@@ -26,10 +26,12 @@ KINDS_ZH = {"amount_off": "满减", "percent_off": "折扣", "item": "兑换"}
 
 
 class InvalidTemplate(DomainError):
+    code = "INVALID_TEMPLATE"
     user_message = "优惠券模板设置无效。"
 
 
 class UnknownTemplate(DomainError):
+    code = "UNKNOWN_TEMPLATE"
     user_message = "优惠券模板不存在或已停用。"
 
 

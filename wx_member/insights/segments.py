@@ -35,6 +35,7 @@ MAX_DORMANT_DAYS = 3650
 
 
 class InvalidSegment(DomainError):
+    code = "INVALID_SEGMENT"
     user_message = "分群条件无效。"
 
 

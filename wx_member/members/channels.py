@@ -22,6 +22,7 @@ SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class InvalidChannel(DomainError):
+    code = "INVALID_CHANNEL"
     user_message = "渠道参数无效。"
 
 

@@ -40,6 +40,7 @@ REASONS_ZH = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay
 
 
 class InsufficientBalance(DomainError):
+    code = "INSUFFICIENT_BALANCE"
     user_message = "储值余额不足。"
 
 

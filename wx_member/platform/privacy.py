@@ -50,6 +50,7 @@ TOMBSTONE = "erased:"
 
 
 class AlreadyErased(DomainError):
+    code = "ALREADY_ERASED"
     user_message = "该会员的个人信息已删除。"
 
 

@@ -28,6 +28,7 @@ UTC = ZoneInfo("UTC")
 
 
 class PushDisabled(DomainError):
+    code = "PUSH_DISABLED"
     user_message = "该推送类型未配置，无法发送。"
 
 

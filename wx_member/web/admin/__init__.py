@@ -4,12 +4,18 @@ Every request passes `_guard`: the console must have a secret key, every POST ca
 valid CSRF token (Flask-WTF), every page but the login needs a logged-in operator, and a
 POST needs at least the `operator` role (viewers only read); routes that need more say so
 with `requires("admin")`. Routes parse the form, call one service and render.
+
+A refusal (a domain error) is shown in Chinese, never as a 500: a route that re-renders its
+form with the message catches it itself; any other reaches `_refused`, the console's one
+mapping (a POST flashes the message and returns to its page, a GET shows the error page).
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, current_app, g, redirect, render_template, request,
+from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -17,7 +23,10 @@ from wx_member.extensions import runtime
 from wx_member.replies import tier_name
 from wx_member.console import operators
 from wx_member.console.audit import ACTIONS_ZH
+from wx_member.platform.errors import DomainError
+from wx_member.web.errors import status_of
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")
 csrf = CSRFProtect()
@@ -85,6 +94,24 @@ def _headers(response):
 def _csrf_error(exc: CSRFError):
     return render_template("admin/error.html", title="请求无效",
                            message="页面已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), 400
+
+
+@bp.errorhandler(DomainError)
+def _refused(exc: DomainError):
+    log.info("console %s %s refused: %s %s", request.method, request.path, exc.code, exc)
+    if request.method in SAFE_METHODS:
+        return render_template("admin/error.html", title="操作未完成",
+                               message=exc.user_message), status_of(exc)
+    flash(exc.user_message, "error")
+    return redirect(_back())
+
+
+def _back() -> str:
+    """The console page a form was posted from (same host only), else the dashboard."""
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path.startswith(bp.url_prefix + "/"):
+        return ref.path + (f"?{ref.query}" if ref.query else "")
+    return url_for("admin.dashboard")
 
 
 def forbidden():

@@ -35,10 +35,10 @@ def channel_list():
                             name=form.name.data, kind=form.kind.data,
                             permanent=form.permanent.data, expire_days=form.days.data,
                             by=g.operator.username)
+        except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
+            flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         except DomainError as exc:
             flash(f"{exc.user_message}（{exc}）", "error")
-        except GatewayError as exc:
-            flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         else:
             flash(f"渠道码 {form.scene.data} 已创建。", "ok")
             return redirect(url_for("admin.channel_list"))
@@ -55,10 +55,6 @@ def channel_qrcode(scene: str):
         return render_template("admin/error.html", title="渠道码", message="没有这个渠道码。"), 404
     ticket = ch.ticket
     g.db.rollback()  # the image comes from WeChat: no transaction open meanwhile
-    try:
-        png = runtime().gateway.qrcode_image(ticket)
-    except GatewayError as exc:
-        return render_template("admin/error.html", title="渠道码",
-                               message=f"无法从微信获取二维码图片（{exc.errmsg}）。"), 502
+    png = runtime().gateway.qrcode_image(ticket)  # a failure: the console's error page, 503
     return Response(png, mimetype="image/png",
                     headers={"Content-Disposition": f"attachment; filename=qrcode-{scene}.png"})

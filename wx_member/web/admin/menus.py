@@ -98,10 +98,10 @@ def menu_save():
 def menu_rollback(version_id: int):
     try:
         menus.roll_back(g.db, runtime().gateway, version_id, g.operator.username)
+    except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
+        flash(f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未回滚。", "error")
     except DomainError as exc:
         flash(exc.user_message, "error")
-    except GatewayError as exc:
-        flash(f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未回滚。", "error")
     else:
         flash(f"已回滚到版本 {version_id} 的菜单。", "ok")
     return redirect(url_for("admin.menu_edit"))
