@@ -25,7 +25,6 @@ MAX_FAILURES_PER_USER = 5  # then the account refuses logins for the rest of the
 MAX_FAILURES_PER_IP = 20  # one address trying many usernames
 MIN_PASSWORD = 10
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,40}$")
-ROLES_ZH = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified for unknown usernames, so a login takes as long whether the account exists or not.

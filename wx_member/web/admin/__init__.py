@@ -19,10 +19,10 @@ from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_tem
                    session, url_for)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from wx_member import labels
 from wx_member.extensions import runtime
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.console import operators
-from wx_member.console.audit import ACTIONS_ZH
 from wx_member.platform.errors import DomainError
 from wx_member.web.errors import status_of
 
@@ -123,11 +123,6 @@ def can(role: str) -> bool:
     return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
 
 
-ORDER_STATUS_ZH = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
-DELIVERY_STATUS_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
-                      "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
-                      "unknown": "结果未知"}
-COUPON_STATUS_ZH = {"available": "可用", "used": "已使用", "expired": "已过期", "void": "已作废"}
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
        ("admin.audit_list", "审计日志")]
@@ -136,7 +131,7 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
 @bp.context_processor
 def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions]
-    return {"can": can, "roles_zh": operators.ROLES_ZH, "nav_links": links,
-            "tier_name": tier_name, "actions_zh": ACTIONS_ZH,
-            "order_status": ORDER_STATUS_ZH, "delivery_status": DELIVERY_STATUS_ZH,
-            "coupon_status": COUPON_STATUS_ZH}
+    return {"can": can, "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
+            "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
+            "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
+            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS}

@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.console import menus
 from wx_member.platform.errors import DomainError
@@ -70,7 +71,7 @@ def menu_edit():
     menu = menus.current(g.db, runtime().gateway)
     return render_template("admin/menu.html", slots=slots_from_menu(menu), preview=menu,
                            problems=[], history=menus.history(g.db), csrf_form=FlaskForm(),
-                           types=menus.TYPES_ZH)
+                           types=labels.MENU_BUTTON_TYPES)
 
 
 @bp.route("/menu", methods=["POST"])
@@ -90,7 +91,7 @@ def menu_save():
         problems = [f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未发布。"]
     return render_template("admin/menu.html", slots=slots_from_menu(menu), preview=menu,
                            problems=problems, history=menus.history(g.db),
-                           csrf_form=FlaskForm(), types=menus.TYPES_ZH, previewing=True)
+                           csrf_form=FlaskForm(), types=labels.MENU_BUTTON_TYPES, previewing=True)
 
 
 @bp.route("/menu/rollback/<int:version_id>", methods=["POST"])
