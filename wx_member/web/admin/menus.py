@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.console import menus
-from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 from wx_member.web.admin.auth import requires
 from wx_member.wechat.gateway import GatewayError
@@ -99,10 +98,8 @@ def menu_save():
 def menu_rollback(version_id: int):
     try:
         menus.roll_back(g.db, runtime().gateway, version_id, g.operator.username)
-    except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
+    except GatewayError as exc:
         flash(f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未回滚。", "error")
-    except DomainError as exc:
-        flash(exc.user_message, "error")
     else:
         flash(f"已回滚到版本 {version_id} 的菜单。", "ok")
-    return redirect(url_for("admin.menu_edit"))
+    return redirect(url_for("admin.menu_edit"))  # other refusals: the console's _refused
