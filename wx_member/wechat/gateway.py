@@ -5,9 +5,10 @@ wechatpy 1.8.18 hard-codes the token host and the `wxa` base URL, and its `auto_
 recurses without a bound on a persistent 40001; this wrapper fixes the hosts, refreshes
 the token once on 40001/40014/42001 and retries the call once.
 
-Every failure leaves as a GatewayError, a domain error (WeChatUnavailable: "微信服务暂时不可
-用，请稍后再试。") that keeps WeChat's errcode for logs and the push sender; neither wechatpy's
-nor requests' exceptions reach a caller.
+Every failure to get WeChat's answer (an errcode, an HTTP error status, no connection, a
+token that cannot be refreshed) leaves as a GatewayError: a domain error (WeChatUnavailable,
+"微信服务暂时不可用，请稍后再试。") that keeps WeChat's errcode for logs and the push sender.
+Neither wechatpy's nor requests' exceptions reach a caller.
 """
 from __future__ import annotations
 
