@@ -13,24 +13,6 @@ from sqlalchemy.orm import Session
 
 from wx_member.models import AuditLog, utcnow
 
-ACTIONS_ZH = {
-    "setting.change": "修改规则",
-    "points.adjust": "调整积分",
-    "member.tag": "添加标签",
-    "member.untag": "移除标签",
-    "menu.publish": "发布菜单",
-    "menu.rollback": "回滚菜单",
-    "channel.create": "创建渠道码",
-    "operator.create": "新增账号",
-    "operator.update": "修改账号",
-    "member.export": "导出会员",
-    "campaign.dry_run": "活动试发",
-    "campaign.create": "创建活动",
-    "campaign.cancel": "取消活动",
-    "member.import": "导入会员",
-}
-
-
 def record(session: Session, actor: str, action: str, target: str, before: Any = None,
            after: Any = None, now: datetime | None = None) -> None:
     session.execute(insert(AuditLog).values(at=now or utcnow(), actor=actor[:60],

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.models import Delivery, Member, MemberTag, utcnow
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.console import audit
 from wx_member.members import membership
 from wx_member.loyalty import points
@@ -27,6 +27,7 @@ EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_y
 
 
 class InvalidTag(DomainError):
+    code = "INVALID_TAG"
     user_message = "标签须为 1-20 个汉字、字母、数字、'_' 或 '-'。"
 
 

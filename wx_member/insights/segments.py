@@ -23,7 +23,7 @@ from sqlalchemy import Select, exists, extract, func, select
 from sqlalchemy.orm import Session
 
 from wx_member.models import Channel, Member, MemberTag, Order, utcnow
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.insights import rfm
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
@@ -35,6 +35,7 @@ MAX_DORMANT_DAYS = 3650
 
 
 class InvalidSegment(DomainError):
+    code = "INVALID_SEGMENT"
     user_message = "分群条件无效。"
 
 

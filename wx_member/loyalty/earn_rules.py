@@ -35,6 +35,7 @@ UTC = ZoneInfo("UTC")
 
 
 class InvalidRule(DomainError):
+    code = "INVALID_RULE"
     user_message = "积分规则无效。"
 
 

@@ -20,22 +20,6 @@ from wx_member.console import audit
 from wx_member.loyalty import points_expiry
 from wx_member.platform.errors import InsufficientPoints, InvalidAmount
 
-REASONS_ZH = {
-    "signup": "入会礼",
-    "referral": "推荐好友",
-    "checkin": "每日签到",
-    "adjust": "人工调整",
-    "purchase": "消费积分",
-    "refund": "退款扣回",
-    "birthday": "生日积分",
-    "erasure": "个人信息删除，积分作废",
-    "expire": "积分过期",
-    "redeem_gift": "积分兑换礼品",
-    "redeem_cash": "积分抵现",
-    "redeem_cancel": "积分抵现撤销",
-}
-
-
 _LEDGER, _MEMBER = PointsLedger.__table__, Member.__table__
 # Built once: Core statements on the tables, executed with parameters (see db.py).
 _ENTRY = insert(_LEDGER)

@@ -30,28 +30,34 @@ from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAm
 
 
 class UnknownGift(DomainError):
+    code = "GIFT_NOT_FOUND"
     user_message = "礼品不存在或已下架。"
 
 
 class OutOfStock(DomainError):
+    code = "OUT_OF_STOCK"
     user_message = "礼品已兑完，请选择其他礼品。"
 
 
 class RedemptionConflict(DomainError):
     """The idempotency key was used before for something else."""
+    code = "REDEMPTION_CONFLICT"
     user_message = "该兑换请求已处理过，内容不一致。"
 
 
 class CashOffNotAllowed(DomainError):
+    code = "CASH_OFF_NOT_ALLOWED"
     user_message = "该订单不能使用积分抵扣。"
 
 
 class CashOffNotFound(DomainError):
+    code = "CASH_OFF_NOT_FOUND"
     user_message = "该订单没有使用积分抵扣。"
 
 
 class CashOffCancelRefused(DomainError):
     """The order was paid (and not fully refunded): its cash-off stands."""
+    code = "CASH_OFF_CANCEL_REFUSED"
     user_message = "订单已支付，积分抵扣不能撤销。"
 
 

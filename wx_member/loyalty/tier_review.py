@@ -42,6 +42,7 @@ CATCH_UP_DAYS = 7  # the daily job also reviews the days before, in case it did 
 
 
 class InvalidReview(DomainError):
+    code = "INVALID_REVIEW"
     user_message = "无法复核该日期的会员等级。"
 
 

@@ -14,12 +14,12 @@ from wx_member.platform.errors import UnknownMember
 
 
 class MemberCodeInvalid(TokenInvalid):
-    code, http_status = "MEMBER_CODE_INVALID", 400
+    code = "MEMBER_CODE_INVALID"
     user_message = "会员码无效，请让顾客刷新后重新出示。"
 
 
 class MemberCodeExpired(TokenExpired):
-    code, http_status = "MEMBER_CODE_EXPIRED", 400
+    code = "MEMBER_CODE_EXPIRED"
     user_message = "会员码已过期，请让顾客刷新后重新出示。"
 
 

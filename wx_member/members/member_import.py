@@ -41,6 +41,7 @@ TAG_SPLIT = re.compile(r"[\s|;；、,，]+")
 
 
 class InvalidImport(DomainError):
+    code = "INVALID_IMPORT"
     user_message = "导入文件无效。"
 
 

@@ -34,14 +34,17 @@ CARRIER_MAX, TRACKING_MAX = 40, 64  # the columns' lengths
 
 
 class OrderNotFound(DomainError):
+    code = "ORDER_NOT_FOUND"
     user_message = "订单不存在。"
 
 
 class WrongOrderState(DomainError):
+    code = "WRONG_ORDER_STATE"
     user_message = "订单当前状态不允许此操作。"
 
 
 class InvalidShipment(DomainError):
+    code = "INVALID_SHIPMENT"
     user_message = "快递公司或运单号无效。"
 
 

@@ -45,11 +45,13 @@ BALANCE = "bal"  # `pay_order.api` of an order paid from the stored-value balanc
 
 class OrderMismatch(DomainError):
     """A notify disagrees with the order or refund we recorded (amount, payer, order)."""
+    code = "ORDER_MISMATCH"
     user_message = "支付通知与已记录的订单不一致。"
 
 
 class UnknownOrder(DomainError):
     """A refund of an order we never recorded: WeChat will retry, the payment may come first."""
+    code = "UNKNOWN_ORDER"
     user_message = "订单不存在。"
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member import labels
 from wx_member.db import retrying
 from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
 from wx_member.members import membership
@@ -35,11 +36,8 @@ from wx_member.wechat.pay import PaymentNotice
 
 log = logging.getLogger(__name__)
 
-REASONS_ZH = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
-              "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
-
-
 class InsufficientBalance(DomainError):
+    code = "INSUFFICIENT_BALANCE"
     user_message = "储值余额不足。"
 
 
@@ -216,7 +214,7 @@ def summary(session: Session, member: Member, limit: int = 50) -> dict:
         "balance_fen": member.balance_fen,
         "ledger_sum_fen": ledger_sum(session, member.id),
         "ledger": [{"delta_fen": r.delta_fen, "reason": r.reason,
-                    "reason_zh": REASONS_ZH.get(r.reason, r.reason), "idem_key": r.idem_key,
+                    "reason_zh": labels.BALANCE_REASONS.get(r.reason, r.reason), "idem_key": r.idem_key,
                     "order_no": r.order_no, "source": r.source,
                     "created_at": r.created_at.isoformat() + "Z"}
                    for r in history(session, member.id, limit)],

@@ -36,6 +36,7 @@ MAX_AHEAD = timedelta(days=366)
 
 
 class InvalidCampaign(DomainError):
+    code = "INVALID_CAMPAIGN"
     user_message = "活动参数无效。"
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from wx_member.config import Config
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.pushes.definitions import PushKind
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.platform import settings
 from wx_member.pushes.deliveries import WINDOW_48H, insert_ignoring_duplicates
 from wx_member.platform.errors import DomainError
@@ -28,6 +28,7 @@ UTC = ZoneInfo("UTC")
 
 
 class PushDisabled(DomainError):
+    code = "PUSH_DISABLED"
     user_message = "该推送类型未配置，无法发送。"
 
 

@@ -26,7 +26,7 @@ MAX_TEMPLATES = 20  # distinct templates one member may hold grants for
 
 
 class InvalidGrant(DomainError):
-    code, http_status = "SUBSCRIPTION_INVALID", 400
+    code = "SUBSCRIPTION_INVALID"
     user_message = "订阅结果无效。"
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from flask import g
 
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.payments import cashier_desk
 from wx_member.members import member_codes
 from wx_member.web.api.auth import cashier_required, member_required, secret_key
