@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, case, false, func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Member, Order, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, Order
 from wx_member.insights.kpis import COUNTED
 
 # (R high, F high, M high) → segment, in the order operators read them.

@@ -6,11 +6,10 @@ not handle is logged and acknowledged, never an error page (WeChat would retry i
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-
 from flask import Blueprint, Response, abort, g, request
 
 from handlers import Context, handler_for
+from wx_member.clock import from_timestamp
 from wx_member.extensions import runtime
 from wx_member.metrics import EVENTS
 from wx_member.platform import events
@@ -55,7 +54,7 @@ def receive():
     if handler is None:
         log.info("no handler for %s; acknowledged", message.kind)
         return _xml("success")
-    at = datetime.fromtimestamp(message.msg.time, timezone.utc).replace(tzinfo=None)
+    at = from_timestamp(message.msg.time)
     ctx = Context(replies=rt.replies, tz=rt.config.tz, now=at)
     reply = events.process_once(g.db, message.dedup_key, message.kind, message.openid,
                                 lambda session: handler(session, message.msg, ctx))
