@@ -1,4 +1,5 @@
-"""/wechat: the Official Account webhook. Parse, authenticate, hand to one handler, reply.
+"""/wechat: the Official Account webhook. Authenticate and decode into a typed event, hand it
+to its handler, reply.
 
 Always answers within WeChat's 5 s budget with either a reply or 'success'; an event we do
 not handle is logged and acknowledged, never an error page (WeChat would retry it).
@@ -9,7 +10,6 @@ import logging
 from flask import Blueprint, Response, abort, g, request
 
 from handlers import Context, handler_for
-from wx_member.clock import from_timestamp
 from wx_member.extensions import runtime
 from wx_member.metrics import EVENTS
 from wx_member.platform import events
@@ -49,13 +49,13 @@ def receive():
         log.warning("webhook bad body: %s", exc)
         abort(400)
 
-    EVENTS.labels(message.kind).inc()
-    handler = handler_for(message.kind)
+    event = message.event
+    EVENTS.labels(event.kind).inc()
+    handler = handler_for(event)
     if handler is None:
-        log.info("no handler for %s; acknowledged", message.kind)
+        log.info("no handler for %s; acknowledged", event.kind)
         return _xml("success")
-    at = from_timestamp(message.msg.time)
-    ctx = Context(replies=rt.replies, tz=rt.config.tz, now=at)
-    reply = events.process_once(g.db, message.dedup_key, message.kind, message.openid,
-                                lambda session: handler(session, message.msg, ctx))
+    ctx = Context(replies=rt.replies, tz=rt.config.tz)
+    reply = events.process_once(g.db, event.dedup_key, event.kind, event.openid,
+                                lambda session: handler(session, event, ctx))
     return _xml(inbound.encode_reply(message, reply))
