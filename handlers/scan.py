@@ -2,8 +2,9 @@
 from handlers import Context
 from handlers.replies import joined_reply
 from wx_member.members import membership
+from wx_member.wechat.inbound import Scanned
 
 
-def handle(session, msg, ctx: Context) -> str:
-    result = membership.join(session, msg.source, scene=msg.scene_id or None, now=ctx.now)
+def handle(session, event: Scanned, ctx: Context) -> str:
+    result = membership.join(session, event.openid, scene=event.scene, now=event.at)
     return lambda: joined_reply(result, ctx)  # rendered after the commit

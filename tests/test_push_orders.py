@@ -16,9 +16,8 @@ from conftest import APPID, SECRET
 from pay_helpers import order
 from push_helpers import (ORDER_TEMPLATES, SHOP_KEY as KEY, at, buy, join, payer, plan,  # noqa: F401
                           rows, send, sends, shop, wx)
-from wx_member.models import utcnow
+from wx_member.clock import to_local, utcnow
 from wx_member.payments import fulfilment
-from wx_member.pushes import planners
 from wx_member.platform import settings
 
 BIN = Path(sys.executable).parent / "wx-member"
@@ -191,7 +190,7 @@ def test_push_run_plans_the_order_kinds_once(shop, wx, payer, sandbox):
     """`wx-member push run KIND` on the real clock: a first order yesterday is due its day-1
     care step; an order 180 days ago (beyond the care schedule) its 好久不见."""
     join(wx, ["oA", "oB"], utcnow(), sandbox)
-    local = planners.local_now(utcnow(), shop.config.tz).replace(tzinfo=None)
+    local = to_local(utcnow(), shop.config.tz).replace(tzinfo=None)
     buy(payer, "oA", "T1", str(local - timedelta(days=1)))
     buy(payer, "oB", "T2", str(local - timedelta(days=180)))
     for kind, member, occasion in [("care_followup", "oA", "d1:T1"),

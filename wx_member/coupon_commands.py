@@ -4,20 +4,16 @@ input, calls one service, and prints the result (`--json` for machines)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import click
 
 from wx_member.cli import _fail, _runtime
+from wx_member.clock import day_start
 
 
 def _echo(data, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
-
-
-def _local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tz).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
 def _run(action):
@@ -70,8 +66,8 @@ def template_add(name, kind, amount_off_fen, percent_off, cap_fen, item, min_spe
         name=name, kind=kind, min_spend_fen=min_spend_fen, amount_off_fen=amount_off_fen,
         percent_off=percent_off, cap_fen=cap_fen, item=item, min_tier=min_tier,
         valid_days=valid_days,
-        valid_from=_local_midnight_utc(from_day.date(), tz) if from_day else None,
-        valid_until=_local_midnight_utc(until_day.date() + timedelta(days=1), tz)
+        valid_from=day_start(from_day.date(), tz) if from_day else None,
+        valid_until=day_start(until_day.date() + timedelta(days=1), tz)
         if until_day else None)
     with rt.sessions() as session:
         t = _run(lambda: ct.add(session, spec, by))

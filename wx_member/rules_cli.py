@@ -111,9 +111,8 @@ def tiers_group() -> None:
 @click.option("--at", "day", callback=_date, help="review date (local; default today)")
 def tiers_review(day: date | None) -> None:
     """Review the members whose tier anniversary is DATE (idempotent per member and date)."""
-    from wx_member.models import utcnow
+    from wx_member.clock import local_day, utcnow
     from wx_member.loyalty import tier_review
-    from wx_member.loyalty.earn_rules import local_day
 
     rt = _runtime()
     day = day or local_day(utcnow(), rt.config.tz)

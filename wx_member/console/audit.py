@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import AuditLog, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import AuditLog
 
 def record(session: Session, actor: str, action: str, target: str, before: Any = None,
            after: Any = None, now: datetime | None = None) -> None:

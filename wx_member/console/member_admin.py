@@ -9,8 +9,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.models import Delivery, Member, MemberTag, utcnow
+from wx_member.models import Delivery, Member, MemberTag
 from wx_member.labels import tier_name
+from wx_member.clock import utcnow
 from wx_member.console import audit
 from wx_member.members import membership
 from wx_member.loyalty import points

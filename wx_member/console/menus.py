@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
-from wx_member.models import MenuVersion, utcnow
+from wx_member.models import MenuVersion
+from wx_member.clock import utcnow
 from wx_member.console import audit
 from wx_member.platform.errors import DomainError
 from wx_member.wechat.gateway import GatewayError, WeChatGateway

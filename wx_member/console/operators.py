@@ -15,7 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import LoginAttempt, Operator, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import LoginAttempt, Operator
 from wx_member.models.console import ROLES
 from wx_member.console import audit
 from wx_member.platform.errors import DomainError

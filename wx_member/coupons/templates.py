@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
-from wx_member.models import CouponTemplate, utcnow
+from wx_member.models import CouponTemplate
 from wx_member.labels import tier_name
+from wx_member.clock import utcnow
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 

@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import insert_row, loaded
-from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
+from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
+from wx_member.clock import utcnow
 from wx_member.coupons import templates
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember

@@ -23,7 +23,7 @@ from wx_member.labels import tier_name
 from wx_member.coupons import templates
 from wx_member.platform import paging
 from wx_member.coupons.wallet import CouponNotFound
-from wx_member.loyalty.points_expiry import local_date
+from wx_member.clock import local_day
 
 LISTS = ("available", "used", "expired")
 CODE = re.compile(r"^[A-Za-z0-9]{1,20}$")
@@ -74,8 +74,8 @@ def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo)
     return WalletCoupon(
         id=coupon.id, code=coupon.code, name=template.name,
         text=templates.describe(template), status=status, status_zh=labels.COUPON_STATUS[status],
-        first_day=local_date(coupon.valid_from, tz),
-        last_day=local_date(coupon.valid_until - timedelta(seconds=1), tz),
+        first_day=local_day(coupon.valid_from, tz),
+        last_day=local_day(coupon.valid_until - timedelta(seconds=1), tz),
         valid_until=coupon.valid_until, issued_at=coupon.issued_at, used_at=coupon.used_at,
         order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules)
 

@@ -15,7 +15,8 @@ from sqlalchemy import ColumnElement, case, false, func, select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
-from wx_member.models import Member, Order, utcnow
+from wx_member.models import Member, Order
+from wx_member.clock import utcnow
 from wx_member.insights.kpis import COUNTED
 
 # (R high, F high, M high) → segment name, and the name of members without a counted order.

@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import Select, exists, extract, func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Channel, Member, MemberTag, Order, utcnow
+from wx_member.models import Channel, Member, MemberTag, Order
 from wx_member.labels import tier_name
+from wx_member.clock import utcnow
 from wx_member.insights import rfm
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError

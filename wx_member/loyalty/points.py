@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.metrics import note_ledger_write
-from wx_member.models import Member, PointsLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, PointsLedger
 from wx_member.console import audit
 from wx_member.loyalty import points_expiry
 from wx_member.platform.errors import InsufficientPoints, InvalidAmount

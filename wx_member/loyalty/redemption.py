@@ -22,7 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wx_member.db import retrying
-from wx_member.models import Gift, Member, Order, PointsRedemption, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Gift, Member, Order, PointsRedemption
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.platform import settings

@@ -17,7 +17,6 @@ from wx_member.db import reading
 from wx_member.models import Member, PointsLedger, TierHistory
 from wx_member.labels import tier_name
 from wx_member.platform import paging
-from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import UnknownMember

@@ -25,7 +25,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.models import Member, MemberTag, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, MemberTag
 from wx_member.console import audit
 from wx_member.platform.errors import DomainError
 from wx_member.console.member_admin import OPENID_RE, PHONE_RE, TAG_RE

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from wx_member.db import insert_row, loaded
-from wx_member.models import Member, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points

@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import reading
-from wx_member.models import Member, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import reading
-from wx_member.models import Channel, Member, PointsLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Channel, Member, PointsLedger
 from wx_member.members import channels
 from wx_member.members import referrals
 from wx_member.platform.errors import UnknownMember

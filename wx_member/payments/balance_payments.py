@@ -26,7 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.db import programme_tz, retrying
-from wx_member.models import Member, Refund, StoredValueLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, Refund, StoredValueLedger
 from wx_member.coupons import wallet
 from wx_member.payments import orders
 from wx_member.payments import stored_value

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
-from wx_member.models import Order, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Order
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform.errors import DomainError
 from wx_member.pushes.order_planners import order_occasion, order_values

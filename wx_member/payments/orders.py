@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.db import retrying
-from wx_member.models import Member, Order, Refund, utcnow
+from wx_member.clock import local_day, utcnow
+from wx_member.models import Member, Order, Refund
 from wx_member.coupons import returns
 from wx_member.loyalty import earn_rules
 from wx_member.members import membership
@@ -175,7 +176,7 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
-    rule = earn_rules.multiplier_on(session, earn_rules.local_day(order.paid_at, tz))
+    rule = earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
     earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
     if earned:
         boost = f" x{rule.percent}%" if rule.rule_id else ""

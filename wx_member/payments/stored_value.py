@@ -28,7 +28,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member import labels
 from wx_member.db import retrying
-from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, Order, RechargeOption, StoredValueLedger
 from wx_member.members import membership
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 from wx_member.payments.orders import OrderMismatch, _lock_member

@@ -30,6 +30,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from wx_member import labels
+from wx_member.clock import utcnow
 from wx_member.models import (
     Delivery,
     InboundEvent,
@@ -42,7 +43,6 @@ from wx_member.models import (
     Refund,
     SubscribeGrant,
     TierHistory,
-    utcnow,
 )
 from wx_member.loyalty import points
 from wx_member.platform.errors import DomainError, UnknownMember

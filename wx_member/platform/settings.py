@@ -11,7 +11,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wx_member.models import CouponTemplate, Setting, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import CouponTemplate, Setting
 from wx_member.console import audit
 from wx_member.platform.errors import InvalidSetting
 

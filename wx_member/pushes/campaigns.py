@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
-from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member, utcnow
+from wx_member.clock import local_to_utc, utcnow
+from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member
 from wx_member.pushes.definitions import PushKind
 from wx_member.console import audit
 from wx_member.coupons import bulk_issue
@@ -117,8 +117,7 @@ def _check(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cf
     if spec.scheduled_local is None:
         at = now
     else:
-        at = (spec.scheduled_local.replace(tzinfo=cfg.tz).astimezone(ZoneInfo("UTC"))
-              .replace(tzinfo=None))
+        at = local_to_utc(spec.scheduled_local, cfg.tz)
         if at < now - LEEWAY or at > now + MAX_AHEAD:
             raise InvalidCampaign(f"scheduled at {at} UTC, now {now}",
                                   user_message="发送时间须在现在到一年之内。")

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
-from wx_member.models import Campaign, CouponTemplate, Member, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Campaign, CouponTemplate, Member
 from wx_member.pushes.definitions import PushKind
 from wx_member.console import audit
 from wx_member.coupons import templates

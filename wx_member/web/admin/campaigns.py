@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
+from wx_member.clock import to_local
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.pushes import campaigns
@@ -25,7 +26,7 @@ from wx_member.web.admin import bp
 
 def _local(tz: ZoneInfo):
     def fmt(utc: datetime | None) -> str:
-        return (utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        return (to_local(utc, tz).strftime("%Y-%m-%d %H:%M")
                 if utc else "")
     return fmt
 
