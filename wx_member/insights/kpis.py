@@ -1,5 +1,6 @@
 """Membership KPIs over a period of local days, as set-based SQL (one aggregate query per
-figure, whatever the member count). Definitions: shared/domain.md, stated on each chart.
+figure, whatever the member count). Definitions: under the console's dashboard charts
+(web/admin/templates/admin/dashboard.html).
 
 A period is [first day 00:00, last day + 1 00:00) in the programme's zone, turned into UTC
 bounds here, so the database only compares stored UTC times.

@@ -1,6 +1,6 @@
 """RFM segments: members who bought, scored on recency (last order), frequency (orders)
 and monetary value (net spend) against the medians of those who bought; the eight classic
-segments of shared/domain.md. Set-based: a per-member aggregate, three median look-ups
+segments (SEGMENTS below). Set-based: a per-member aggregate, three median look-ups
 (ORDER BY … LIMIT 1 OFFSET n/2) and one GROUP BY over the three scores.
 
 A score is high (↑) when strictly better than the median: a later last order, more
