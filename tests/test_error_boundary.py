@@ -31,7 +31,8 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 def _domain_errors() -> set[type[DomainError]]:
     for pkg in (wx_member, handlers):
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-            if mod.name != "wx_member.gunicorn_conf":
+            # gunicorn_conf is gunicorn's config file, __main__ runs the CLI: not libraries
+            if mod.name != "wx_member.gunicorn_conf" and not mod.name.endswith(".__main__"):
                 importlib.import_module(mod.name)
     found, todo = set(), [DomainError]
     while todo:
