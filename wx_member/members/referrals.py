@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from wx_member.models import Member, Order, Refund
 from wx_member.loyalty import points
 from wx_member.platform import settings
+from wx_member.platform.ledger import lock_member
 
 log = logging.getLogger(__name__)
 PREFIX = "ref_"
@@ -69,8 +70,7 @@ def credit_referrer(session: Session, referee: Member, scene: str,
 def _lock(session: Session, member_id: int) -> Member | None:
     # The referee's row is already locked: referee then referrer, down a tree with no
     # loops, so two payments cannot lock the same pair in opposite orders.
-    return session.scalar(select(Member).where(Member.id == member_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return lock_member(session, Member.id == member_id)
 
 
 def reward_order(session: Session, referee: Member, order: Order) -> int:

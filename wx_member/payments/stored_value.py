@@ -31,8 +31,8 @@ from wx_member.db import retrying
 from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
 from wx_member.members import membership
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
-from wx_member.platform.ledger import Ledger
-from wx_member.payments.orders import OrderMismatch, _lock_member
+from wx_member.payments.order_errors import OrderMismatch
+from wx_member.platform.ledger import Ledger, lock_member
 from wx_member.wechat.pay import PaymentNotice
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
 def _record_recharge(session: Session, notice: PaymentNotice, now: datetime) -> RechargeResult:
     no = notice.out_trade_no
     with session.begin():
-        member = _lock_member(session, membership.paid_by(notice.openid))
+        member = lock_member(session, membership.paid_by(notice.openid))
         existing = session.scalar(select(Order).where(Order.out_trade_no == no))
         if existing is not None:
             return _replayed(existing, notice)
