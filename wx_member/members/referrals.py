@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.models import Member, Order, Refund
 from wx_member.loyalty import points
+from wx_member.members.membership import by_card
 from wx_member.platform import settings
 from wx_member.platform.ledger import lock_member
 
@@ -54,8 +55,6 @@ def credit_referrer(session: Session, referee: Member, scene: str,
     referrer attach and award nothing."""
     if not scene.startswith(PREFIX) or referee.referrer_id is not None:
         return None
-    from wx_member.members.membership import by_card  # members imports this module
-
     referrer = by_card(session, scene[len(PREFIX):])
     if referrer is None or referrer.id == referee.id or _would_loop(session, referee, referrer):
         return None
