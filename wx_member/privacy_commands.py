@@ -21,7 +21,7 @@ def _fail(message: str) -> None:
 def export_command(who: str, by: str, note: str | None, out: str | None) -> None:
     """Everything held about one member, as JSON: profile, ledger, orders, deliveries."""
     from wx_member.cli import _runtime
-    from wx_member.platform import privacy
+    from wx_member.members import privacy
     from wx_member.platform.errors import DomainError
 
     with _runtime().sessions() as session:
@@ -46,7 +46,7 @@ def export_command(who: str, by: str, note: str | None, out: str | None) -> None
 def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     """Erase one member's personal data; ledger and orders stay, anonymised."""
     from wx_member.cli import _runtime
-    from wx_member.platform import privacy
+    from wx_member.members import privacy
     from wx_member.platform.errors import DomainError
 
     if not yes:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from wx_member import labels
 from wx_member.models import MenuVersion, utcnow
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 

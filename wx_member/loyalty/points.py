@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member, PointsLedger, utcnow
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.loyalty import points_expiry
 from wx_member.platform.errors import InsufficientPoints, InvalidAmount
 from wx_member.platform.ledger import Ledger, check_delta

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.models import CouponTemplate, Setting, utcnow
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import InvalidSetting
 
 # Defaults follow ../shared/domain.md (a neighbourhood café).
