@@ -27,7 +27,7 @@ def ship(out_trade_no: str, carrier: str | None, tracking: str | None) -> None:
     """Mark OUT_TRADE_NO shipped and queue the member's shipping reminder (sent by the
     scheduler's next send, within a minute; quiet hours hold it)."""
     from wx_member.cli import _fail, _runtime
-    from wx_member.payments import fulfilment
+    from wx_member.pushes import fulfilment
     from wx_member.platform.errors import DomainError
 
     rt = _runtime()
@@ -45,7 +45,7 @@ def ship(out_trade_no: str, carrier: str | None, tracking: str | None) -> None:
 def deliver(out_trade_no: str) -> None:
     """Mark OUT_TRADE_NO delivered (the usage guide follows the next day)."""
     from wx_member.cli import _fail, _runtime
-    from wx_member.payments import fulfilment
+    from wx_member.pushes import fulfilment
     from wx_member.platform.errors import DomainError
 
     rt = _runtime()
