@@ -17,7 +17,7 @@ from pay_helpers import order
 from push_helpers import (ORDER_TEMPLATES, SHOP_KEY as KEY, at, buy, join, payer, plan,  # noqa: F401
                           rows, send, sends, shop, wx)
 from wx_member.clock import to_local, utcnow
-from wx_member.payments import fulfilment
+from wx_member.pushes import fulfilment
 from wx_member.platform import settings
 
 BIN = Path(sys.executable).parent / "wx-member"

@@ -1,5 +1,5 @@
 """`wx-member member …`: look a member up, import a member list, and a member's data rights
-requests (export, erase; platform/privacy.py)."""
+requests (export, erase; members/privacy.py)."""
 from __future__ import annotations
 
 import json
@@ -78,7 +78,7 @@ def import_command(path: str, by: str, skip_invalid: bool) -> None:
               help="write the JSON here instead of standard output")
 def export_command(who: str, by: str, note: str | None, out: str | None) -> None:
     """Everything held about one member, as JSON: profile, ledger, orders, deliveries."""
-    from wx_member.platform import privacy
+    from wx_member.members import privacy
     from wx_member.platform.errors import DomainError
 
     with runtime().sessions() as uow:
@@ -102,7 +102,7 @@ def export_command(who: str, by: str, note: str | None, out: str | None) -> None
 @click.option("--yes", is_flag=True, help="confirm: this cannot be undone")
 def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     """Erase one member's personal data; ledger and orders stay, anonymised."""
-    from wx_member.platform import privacy
+    from wx_member.members import privacy
     from wx_member.platform.errors import DomainError
 
     if not yes:

@@ -28,7 +28,7 @@ def _report(result) -> None:
 def ship(out_trade_no: str, carrier: str | None, tracking: str | None) -> None:
     """Mark OUT_TRADE_NO shipped and queue the member's shipping reminder (sent by the
     scheduler's next send, within a minute; quiet hours hold it)."""
-    from wx_member.payments import fulfilment
+    from wx_member.pushes import fulfilment
     from wx_member.platform.errors import DomainError
 
     rt = runtime(pushes=True)  # queues the member's shipping reminder
@@ -45,7 +45,7 @@ def ship(out_trade_no: str, carrier: str | None, tracking: str | None) -> None:
 @click.argument("out_trade_no")
 def deliver(out_trade_no: str) -> None:
     """Mark OUT_TRADE_NO delivered (the usage guide follows the next day)."""
-    from wx_member.payments import fulfilment
+    from wx_member.pushes import fulfilment
     from wx_member.platform.errors import DomainError
 
     with runtime().sessions() as uow:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from wx_member import labels
 from wx_member.models import MenuVersion
 from wx_member.clock import utcnow
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.models import LoginAttempt, Operator
 from wx_member.models.console import ROLES
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 
 WINDOW = timedelta(minutes=15)

@@ -29,7 +29,7 @@ from wx_member.insights import rfm
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 from wx_member.insights.kpis import COUNTED
-from wx_member.console.member_admin import TAG_RE
+from wx_member.members.formats import TAG_RE
 
 KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel")
 MAX_DORMANT_DAYS = 3650

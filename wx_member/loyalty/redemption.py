@@ -28,6 +28,7 @@ from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
+from wx_member.platform.ledger import lock_member
 
 
 class UnknownGift(DomainError):
@@ -83,8 +84,7 @@ def _positive(value: object, what: str) -> int:
 
 
 def _lock(session: Session, member_id: int) -> Member:
-    return session.scalar(select(Member).where(Member.id == member_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return lock_member(session, Member.id == member_id)
 
 
 def _existing(session: Session, key: str) -> PointsRedemption | None:

@@ -15,7 +15,7 @@ from wx_member import labels
 from wx_member.db import insert_row
 from wx_member.clock import utcnow
 from wx_member.models import Channel, Member, QrScan
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import ChannelExists, DomainError
 from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member
+from wx_member.members.membership import by_card
 from wx_member.platform import access_tokens
 from wx_member.platform.access_tokens import Signed, TokenExpired, TokenInvalid
 from wx_member.platform.errors import UnknownMember
@@ -35,8 +36,6 @@ def resolve(session: Session, key: str, code: str, now: float | None = None) -> 
     """Use case: a cashier scanned a member code. Read-only."""
     card_no = access_tokens.verify(key, access_tokens.MEMBER_CODE, code.strip(), now,
                                    expired=MemberCodeExpired, invalid=MemberCodeInvalid)
-    from wx_member.members.membership import by_card
-
     member = by_card(session, card_no)
     if member is None:
         raise UnknownMember(f"no member with card {card_no}")

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
 from wx_member.models import Member, MemberTag
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
-from wx_member.console.member_admin import OPENID_RE, PHONE_RE, TAG_RE
+from wx_member.members.formats import OPENID_RE, PHONE_RE, TAG_RE
 from wx_member.members.membership import card_number
 
 BATCH = 500

@@ -26,6 +26,7 @@ from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points
 from wx_member.members import referrals
+from wx_member.members.membership import new_member
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, UnknownMember, WeChatUnavailable
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
@@ -126,8 +127,6 @@ def _find_or_link(session: Session, mini_openid: str,
 
 def _create(session: Session, mini_openid: str, unionid: str | None, scene: str | None,
             now: datetime) -> Member | None:
-    from wx_member.members.membership import new_member
-
     # Not following the Official Account (as far as we know): no template pushes.
     return new_member(session, now, openid=None, mini_openid=mini_openid, unionid=unionid,
                       scene=scene, subscribed=False,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
 from wx_member.models import CouponTemplate, Setting
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import InvalidSetting
 
 # Defaults: a neighbourhood café's programme (the demo's; operators change them).

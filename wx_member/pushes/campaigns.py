@@ -22,7 +22,7 @@ from wx_member.config import Config
 from wx_member.clock import local_to_utc, utcnow
 from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member
 from wx_member.pushes.definitions import PushKind
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.coupons import bulk_issue
 from wx_member.coupons import templates
 from wx_member.pushes import planners

@@ -19,7 +19,7 @@ from datetime import datetime
 from flask import Blueprint, g, jsonify, request
 
 from wx_member.extensions import runtime
-from wx_member.payments import fulfilment
+from wx_member.pushes import fulfilment
 from wx_member.platform.errors import DomainError
 from wx_member.web.errors import domain_error, json_error
 

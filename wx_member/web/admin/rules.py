@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from wx_member import labels
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp

@@ -1,7 +1,9 @@
 """The audit log: who changed what, when, before and after.
 
 `record` is called by a use case inside its own transaction, so a change and its audit
-row are committed together or not at all.
+row are committed together or not at all. Use cases of every area record here (settings,
+points, channels, imports, campaigns, the console's own), so it sits in platform, below
+them all; the console shows it.
 """
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ Shipping plans the member's 发货提醒 (`order_shipped`) in the same transacti
 records it: once the shop has been told "shipped", the reminder exists as a delivery row
 and the sender delivers it (quiet hours apply: see templates_msg/order_shipped.toml).
 Delivery only records the time; the usage guide is planned the next day by
-`order_push_jobs.plan_order_guide`.
+`order_planners.plan_order_guide`. Here in pushes rather than payments because shipping
+plans a push: payments stay below pushes (campaigns target insights' segments, and
+insights read payments).
 """
 from __future__ import annotations
 
