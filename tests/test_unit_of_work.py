@@ -17,7 +17,7 @@ from wx_member.db import make_engine, make_session_factory
 from wx_member.models import AuditLog, Member, PointsLedger
 from wx_member.coupons import wallet_view
 from wx_member.loyalty import points, redemptions_view
-from wx_member.members import card_view, member_codes, membership, miniapp, referral_codes
+from wx_member.members import card_view, joining, member_codes, membership, miniapp, referral_codes
 from wx_member.payments import balance_view
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,7 +33,7 @@ def sqlite_file(tmp_path):
     engine = make_engine(url)
     sessions = make_session_factory(engine, TZ)
     with sessions() as s, s.write():
-        member_id = membership.join(s, "oUow").member.id
+        member_id = joining.join(s, "oUow").member.id
     yield path, engine, sessions, member_id
     engine.dispose()
 
@@ -110,7 +110,7 @@ def test_a_statement_outside_write_or_read_raises(session):
     with pytest.raises(InvalidRequestError, match="Autobegin is disabled"):
         session.scalar(select(func.count()).select_from(Member))
     with session.write():
-        member = membership.join(session, "oLoud").member
+        member = joining.join(session, "oLoud").member
     with pytest.raises(InvalidRequestError, match="Autobegin is disabled"):
         membership.by_openid(session, "oLoud")  # a rule, called without a use case
     session.expire(member)
@@ -120,7 +120,7 @@ def test_a_statement_outside_write_or_read_raises(session):
 
 def test_a_use_case_inside_another_transaction_raises(session):
     with session.write():
-        member_id = membership.join(session, "oNested").member.id
+        member_id = joining.join(session, "oNested").member.id
     with session.read():
         with pytest.raises(InvalidRequestError, match="already begun"):
             card_view.card(session, member_id, TZ)
@@ -131,7 +131,7 @@ def test_a_use_case_inside_another_transaction_raises(session):
 
 def test_a_use_case_that_raises_leaves_nothing_written(session, monkeypatch):
     with session.write():
-        member = membership.join(session, "oUndo").member
+        member = joining.join(session, "oUndo").member
 
     def counts():
         with session.read():

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.models import Member
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.coupons import templates
 from wx_member.coupons import wallet
 from wx_member.payments import orders
@@ -35,7 +36,7 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
         "subscribed": member.subscribed,
         "joined_at": member.joined_at.isoformat() + "Z",
         "ledger": [{"delta": r.delta, "reason": r.reason,
-                    "reason_zh": points.REASONS_ZH.get(r.reason, r.reason),
+                    "reason_zh": labels.POINTS_REASONS.get(r.reason, r.reason),
                     "idem_key": r.idem_key, "source": r.source,
                     "created_at": r.created_at.isoformat() + "Z",
                     "expires_at": r.expires_at.isoformat() + "Z" if r.expires_at else None}

@@ -11,21 +11,24 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.db import UnitOfWork, insert_row
-from wx_member.models import Channel, Member, QrScan, utcnow
-from wx_member.console import audit
+from wx_member.clock import utcnow
+from wx_member.models import Channel, Member, QrScan
+from wx_member.platform import audit
 from wx_member.platform.errors import ChannelExists, DomainError
 from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
 
-KINDS = {"store": "门店", "staff": "店员", "poster": "海报", "campaign": "活动", "referral": "推荐"}
 SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class InvalidChannel(DomainError):
+    code = "INVALID_CHANNEL"
     user_message = "渠道参数无效。"
 
 
 class UnknownChannel(DomainError):
+    code = "CHANNEL_NOT_FOUND"
     user_message = "没有这个渠道码。"
 
 
@@ -47,8 +50,8 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
            permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
     """Use case: an operator creates a channel QR code through WeChat and stores it
     (audited). No transaction is open while WeChat is called: a read, the call, a write."""
-    if kind not in KINDS:
-        raise InvalidChannel(f"kind must be one of {', '.join(KINDS)}")
+    if kind not in labels.CHANNEL_KINDS:
+        raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}")
     if not SCENE_RE.match(scene):
         raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'")
     if scene.startswith("ref_") != (kind == "referral"):
@@ -72,7 +75,8 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
 
 def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str) -> bytes:
     """Use case: the channel's QR code as a PNG, from WeChat (no transaction open meanwhile).
-    Raises UnknownChannel for a scene without a stored code, GatewayError when WeChat fails."""
+    Raises UnknownChannel for a scene without a stored code, WeChatUnavailable when WeChat
+    fails."""
     with uow.read() as session:
         ch = by_scene(session, scene)
         ticket = ch.ticket if ch is not None else None

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from wx_member import labels
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, StoredValueLedger
 from wx_member.platform import paging
@@ -50,7 +51,7 @@ def page(uow: UnitOfWork, member_id: int, before: int | None, limit: int) -> Bal
             session.scalars(paging.newest_first(q, StoredValueLedger.id, before, limit)).all(),
             limit, lambda r: r.id)
     return BalancePage(balance, [
-        BalanceEntry(r.id, r.delta_fen, r.reason, stored_value.REASONS_ZH.get(r.reason, "其他"),
+        BalanceEntry(r.id, r.delta_fen, r.reason, labels.BALANCE_REASONS.get(r.reason, "其他"),
                      r.order_no, r.created_at) for r in rows], next_before)
 
 

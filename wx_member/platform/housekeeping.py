@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from wx_member.models import InboundEvent, RateLimitCounter, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import InboundEvent, RateLimitCounter
 
 # WeChat retries within seconds; a week of dedup keys is ample and keeps the table small.
 EVENT_KEEP = timedelta(days=7)

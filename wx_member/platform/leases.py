@@ -13,7 +13,8 @@ from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.models import SchedulerLease, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import SchedulerLease
 
 
 def acquire(session: Session, name: str, holder: str, ttl: timedelta,

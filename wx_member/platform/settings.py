@@ -11,11 +11,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wx_member.models import CouponTemplate, Setting, utcnow
-from wx_member.console import audit
+from wx_member.clock import utcnow
+from wx_member.models import CouponTemplate, Setting
+from wx_member.platform import audit
 from wx_member.platform.errors import InvalidSetting
 
-# Defaults follow ../shared/domain.md (a neighbourhood café).
+# Defaults: a neighbourhood café's programme (the demo's; operators change them).
 DEFAULTS: dict[str, int | str] = {
     "signup_points": 10,  # once per member, on joining
     "referral_points": 10,  # to the referrer, once per referee (referral_mode fixed)

@@ -31,7 +31,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from wx_member import db
-from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant, utcnow
+from wx_member.clock import to_local, utcnow
+from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.platform import settings
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
@@ -61,7 +62,7 @@ def in_quiet_hours(session: Session, now: datetime, tz: ZoneInfo) -> bool:
     start, end = settings.get(session, "quiet_start_hour"), settings.get(session, "quiet_end_hour")
     if start == end:
         return False
-    hour = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).hour
+    hour = to_local(now, tz).hour
     return start <= hour < end if start < end else (hour >= start or hour < end)
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from wechatpy.session import SessionStorage
 
-from wx_member.models import TokenCache, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import TokenCache
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,9 @@ Shipping plans the member's 发货提醒 (`order_shipped`) in the same transacti
 records it: once the shop has been told "shipped", the reminder exists as a delivery row
 and the sender delivers it (quiet hours apply: see templates_msg/order_shipped.toml).
 Delivery only records the time; the usage guide is planned the next day by
-`order_push_jobs.plan_order_guide`.
+`order_planners.plan_order_guide`. Here in pushes rather than payments because shipping
+plans a push: payments stay below pushes (campaigns target insights' segments, and
+insights read payments).
 """
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Order, utcnow
+from wx_member.models import Order
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform.errors import DomainError
 from wx_member.pushes.order_planners import order_occasion, order_values
@@ -35,14 +38,17 @@ CARRIER_MAX, TRACKING_MAX = 40, 64  # the columns' lengths
 
 
 class OrderNotFound(DomainError):
+    code = "ORDER_NOT_FOUND"
     user_message = "订单不存在。"
 
 
 class WrongOrderState(DomainError):
+    code = "WRONG_ORDER_STATE"
     user_message = "订单当前状态不允许此操作。"
 
 
 class InvalidShipment(DomainError):
+    code = "INVALID_SHIPMENT"
     user_message = "快递公司或运单号无效。"
 
 
