@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wx_member import labels
 from wx_member.platform import audit
 from wx_member.platform import settings
+from wx_member.platform import settings_view
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 from wx_member.web.admin.auth import requires
@@ -15,7 +16,7 @@ from wx_member.web.admin.auth import requires
 
 @bp.route("/rules")
 def rules():
-    values = settings.all_settings(g.db)
+    values = settings_view.current(g.db)
     rows = [(key, *labels.SETTINGS.get(key, (key, "")), value, settings.DEFAULTS[key])
             for key, value in values.items()]
     return render_template("admin/rules.html", rows=rows, csrf_form=FlaskForm(),
