@@ -127,7 +127,7 @@ def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionm
     # info["tz"]: the programme's zone, for rules deep in a use case that count local days
     # (a points lot's expiry) without every caller passing it; see `programme_tz`.
     return sessionmaker(bind=engine, class_=UnitOfWork, expire_on_commit=False,
-                        autobegin=True, info={"tz": tz} if tz else {})
+                        autobegin=False, info={"tz": tz} if tz else {})
 
 
 @contextmanager
@@ -135,6 +135,15 @@ def reading(session: Session) -> Iterator[Session]:
     """Deprecated spelling of `UnitOfWork.read`, kept while callers move over."""
     with session.begin():
         session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[Session]:
+    """A SAVEPOINT inside the caller's transaction: the block's writes are undone if it
+    raises (a duplicate key), the transaction goes on. For rule functions, which never
+    begin a transaction of their own."""
+    with session.begin_nested():
         yield session
 
 
