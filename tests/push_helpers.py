@@ -50,7 +50,7 @@ def send(live, now: datetime, **kw):
 
 
 def rows(live, kind: str | None = None) -> list[Delivery]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         q = select(Delivery).order_by(Delivery.id)
         if kind:
             q = q.where(Delivery.kind == kind)
