@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
+from wx_member.members import membership
 from wx_member.models import Member
 from wx_member.replies import tier_name
 from wx_member.coupons import templates
@@ -14,7 +16,16 @@ from wx_member.payments import stored_value
 from wx_member.loyalty import tiers
 
 
+def member_report(uow: UnitOfWork, who: str, ledger_limit: int = 100) -> dict | None:
+    """Use case (a read): `member_profile` of the member whose openid or card number is
+    `who`; None when there is none."""
+    with uow.read() as session:
+        member = membership.by_openid(session, who) or membership.by_card(session, who)
+        return member_profile(session, member, ledger_limit) if member else None
+
+
 def member_profile(session: Session, member: Member, ledger_limit: int = 100) -> dict:
+    """In the caller's transaction: everything about `member`, as JSON-ready data."""
     referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
     rows = points.history(session, member.id, ledger_limit)
     return {
