@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import CouponTemplate, Setting, utcnow
 from wx_member.console import audit
 from wx_member.platform.errors import InvalidSetting
@@ -116,8 +117,10 @@ def get(session: Session, key: str):
     return _values(session)[key]
 
 
-def all_settings(session: Session) -> dict[str, int | str]:
-    return dict(_values(session))
+def all_settings(uow: UnitOfWork) -> dict[str, int | str]:
+    """Use case (a read): every setting's value, defaults included."""
+    with uow.read() as session:
+        return dict(_values(session))
 
 
 def _values(session: Session) -> dict[str, int | str]:
@@ -162,10 +165,10 @@ def _check(key: str, value) -> None:
         raise InvalidSetting(f"{key}: {value} is out of range", user_message=VALID[key][1])
 
 
-def change(session: Session, key: str, value: int | str, by: str) -> None:
+def change(uow: UnitOfWork, key: str, value: int | str, by: str) -> None:
     """Use case: an operator changes one rule; the change is in the audit log."""
     _check(key, value)
-    with session.begin():
+    with uow.write() as session:
         if key in ASCENDING:
             ladder = [value if k == key else get(session, k) for k in ASCENDING]
             if ladder != sorted(ladder):
