@@ -9,25 +9,25 @@ from wx_member.loyalty import points
 
 
 def member(live, openid: str) -> Member | None:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return membership.by_openid(s, openid)
 
 
 def ledger(live, openid: str) -> list[PointsLedger]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         m = membership.require(s, openid)
         return list(s.scalars(select(PointsLedger).where(PointsLedger.member_id == m.id)
                               .order_by(PointsLedger.id)))
 
 
 def balance_and_sum(live, openid: str) -> tuple[int, int]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         m = membership.require(s, openid)
         return m.points_balance, points.ledger_sum(s, m.id)
 
 
 def count(live, model) -> int:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return int(s.scalar(select(func.count()).select_from(model)))
 
 
