@@ -193,7 +193,7 @@ def test_subscribe_grants_are_counted_per_template(api, live_api):
                 {"results": {f"T{i}": "accept" for i in range(11)}}):
         res = api.post("me/subscriptions", me, json=bad)
         assert res.status_code in (400, 422), bad
-    with live_api.session() as s:
+    with live_api.session() as s, s.read():
         assert {g.template_id: g.remaining for g in s.scalars(select(SubscribeGrant))} == {
             "TPL_A": 2, "TPL_C": 1}
 

@@ -28,7 +28,7 @@ def login(url: str, sandbox, openid: str):
 def counters(db_url: str) -> dict[str, int]:
     engine = make_engine(db_url)
     try:
-        with make_session_factory(engine)() as s:
+        with make_session_factory(engine)() as s, s.read():
             return {r.key: len(r.hits.split()) for r in s.scalars(select(RateLimitCounter))}
     finally:
         engine.dispose()

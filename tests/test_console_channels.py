@@ -45,7 +45,8 @@ def test_create_download_and_report(console, sandbox):
     assert "解放路门店" in page and "90 天内回购" in page
     with console.session() as s:
         [row] = kpis.channel_report(s)
-        assert (row.scans, row.scanners, row.joins, row.first_orders, row.repurchased) == (4, 3, 3, 2, 1)
+    assert (row.scans, row.scanners, row.joins, row.first_orders, row.repurchased) == (4, 3, 3, 2, 1)
+    with console.session() as s, s.read():
         assert s.query(AuditLog).filter_by(action="channel.create", target="store_02",
                                            actor="otto").count() == 1
 
@@ -59,7 +60,7 @@ def test_bad_channel_or_wechat_error_is_shown_and_nothing_stored(console, sandbo
     sandbox.inject("cgi-bin/qrcode/create", errcode=45009)
     res = b.post("/admin/channels", {"scene": "ok_1", "name": "x", "kind": "poster", "days": "7"})
     assert "微信未能生成二维码（45009" in res.text
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(Channel).count() == 0
 
 

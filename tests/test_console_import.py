@@ -44,7 +44,7 @@ def test_operator_imports_a_csv_and_sees_the_report(console):
     assert "已导入 2 行：新建会员 2，更新 0，未变 0，新增标签 1。" in res.text
     res = b.post("/admin/members/import", files={"file": ("members.csv", CSV.encode())})
     assert "新建会员 0，更新 0，未变 2，新增标签 0" in res.text  # the same file again
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Member)) == 2
         assert s.scalars(select(MemberTag.tag)).all() == ["VIP"]
 
@@ -62,7 +62,7 @@ def test_a_bad_csv_is_reported_and_changes_nothing(console):
     res = b.post("/admin/members/import", {"skip_invalid": "1"},
                  files={"file": ("m.csv", bad.encode())})
     assert "已导入 1 行：新建会员 1" in res.text and "跳过错误行 1" in res.text
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.scalars(select(Member.openid)).all() == ["oGood"]
 
 
@@ -75,5 +75,5 @@ def test_import_needs_csrf_and_the_operator_role(console):
     b.get("/admin/members/import")
     res = b.post("/admin/members/import", csrf=False, files={"file": ("m.csv", CSV.encode())})
     assert res.status_code == 400
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Member)) == 0
