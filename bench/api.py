@@ -36,7 +36,8 @@ from sqlalchemy import insert, text  # noqa: E402
 from servers import Server  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine  # noqa: E402
-from wx_member.models import Member, PointsLedger, utcnow  # noqa: E402
+from wx_member.clock import utcnow
+from wx_member.models import Member, PointsLedger  # noqa: E402
 from wx_member.platform.access_tokens import issue_access  # noqa: E402
 from wx_member.members.membership import card_number  # noqa: E402
 

@@ -85,7 +85,8 @@ def seed(db_url: str) -> None:
     from sqlalchemy import insert, select
 
     from wx_member.db import make_engine
-    from wx_member.models import Channel, utcnow
+    from wx_member.clock import utcnow
+    from wx_member.models import Channel
 
     engine = make_engine(db_url)
     with engine.begin() as conn:

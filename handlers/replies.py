@@ -1,6 +1,6 @@
 """Reply texts shared by the join handlers."""
 from handlers import Context
-from wx_member.members.membership import JoinResult
+from wx_member.members.joining import JoinResult
 
 
 def joined_reply(result: JoinResult, ctx: Context) -> str:

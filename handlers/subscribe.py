@@ -1,11 +1,11 @@
 """subscribe (plain, or by scanning a QR code: EventKey qrscene_<scene>)."""
 from handlers import Context
 from handlers.replies import joined_reply
-from wx_member.members import membership
+from wx_member.members import joining
+from wx_member.wechat.inbound import Subscribed
 
 
-def handle(session, msg, ctx: Context) -> str:
-    scene = getattr(msg, "scene_id", None) or None  # SubscribeScanEvent strips qrscene_
-    # Events carry no unionid; the mini-program login links it (services.members.join).
-    result = membership.join(session, msg.source, scene=scene, now=ctx.now)
+def handle(session, event: Subscribed, ctx: Context) -> str:
+    # Events carry no unionid; the mini-program login links it (members.joining.join).
+    result = joining.join(session, event.openid, scene=event.scene, now=event.at)
     return lambda: joined_reply(result, ctx)  # rendered after the commit

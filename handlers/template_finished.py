@@ -1,12 +1,9 @@
 """TEMPLATESENDJOBFINISH: WeChat's delivery report for a template message we sent."""
 from handlers import Context
 from wx_member.pushes import deliveries
+from wx_member.wechat.inbound import TemplateSendFinished
 
 
-def handle(session, msg, ctx: Context) -> None:
-    # wechatpy 1.8.18 parses it as TemplateSendJobFinishEvent (`id` = MsgID, `status`);
-    # fall back to the raw fields in case another version names them otherwise.
-    msgid = getattr(msg, "id", None) or msg._data.get("MsgID")
-    status = getattr(msg, "status", None) or msg._data.get("Status", "")
-    deliveries.template_finished(session, msg.source, int(msgid), status, ctx.now)
+def handle(session, event: TemplateSendFinished, ctx: Context) -> None:
+    deliveries.template_finished(session, event.openid, event.msgid, event.status, event.at)
     return None

@@ -1,8 +1,9 @@
 """unsubscribe: keep the member and card, mark them unreachable (no reply is delivered)."""
 from handlers import Context
-from wx_member.members import membership
+from wx_member.members import joining
+from wx_member.wechat.inbound import Unsubscribed
 
 
-def handle(session, msg, ctx: Context) -> None:
-    membership.unsubscribe(session, msg.source, now=ctx.now)
+def handle(session, event: Unsubscribed, ctx: Context) -> None:
+    joining.unsubscribe(session, event.openid, now=event.at)
     return None

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from wx_member.db import make_session_factory
 from wx_member.models import Coupon, CouponEvent, Member
-from wx_member.members import membership
+from wx_member.members import joining
 
 T0 = datetime(2026, 12, 1, 2, 0)  # 10:00 in Shanghai
 
@@ -19,7 +19,7 @@ def later(**kw) -> datetime:
 
 def join(session, openid: str, tier: str = "normal", now: datetime = T0) -> Member:
     with session.begin():
-        m = membership.join(session, openid, now=now).member
+        m = joining.join(session, openid, now=now).member
         session.execute(update(Member).where(Member.id == m.id).values(tier=tier))
     return _done(session, session.scalar(select(Member).where(Member.openid == openid)
                                          .execution_options(populate_existing=True)))

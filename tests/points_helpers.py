@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from push_helpers import SHANGHAI, at  # noqa: F401  (re-exported for the tests)
 from wx_member.models import Member, PointsLedger
-from wx_member.members import membership
+from wx_member.members import joining
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.platform import settings
@@ -20,7 +20,7 @@ def configure(session, **values: int) -> None:
 
 def join(session, openid: str, when: datetime) -> Member:
     with session.begin():
-        return membership.join(session, openid, now=when).member
+        return joining.join(session, openid, now=when).member
 
 
 def earn(session, member: Member, n: int, key: str, when: datetime) -> PointsLedger:

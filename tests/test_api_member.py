@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api_helpers import (CASHIER_KEY, MINI_APPID, MINI_SECRET, SECRET_KEY, api,  # noqa: F401
                          api_config, live_api, mini_sandbox)
 from wx_member.models import Channel, Member, PointsLedger, SubscribeGrant, utcnow
-from wx_member.members import membership
+from wx_member.members import joining, membership
 from wx_member.loyalty import points
 from wx_member.payments import stored_value
 from wx_member.loyalty import tiers
@@ -248,7 +248,7 @@ def test_subscribe_pushes_go_to_the_mini_program_openid(session, mini_sandbox):
     from wx_member.wechat.gateway import WeChatGateway
 
     with session.begin():
-        oa_only = membership.join(session, "oOA-only").member
+        oa_only = joining.join(session, "oOA-only").member
     session.expunge_all()
 
     gateway = WeChatGateway(api_config("sqlite://", mini_sandbox))

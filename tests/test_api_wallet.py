@@ -13,7 +13,7 @@ from wx_member.coupons import templates
 from wx_member.coupons import wallet
 from wx_member.payments import stored_value
 from wx_member.coupons.templates import TemplateSpec
-from wx_member.loyalty.points_expiry import local_date
+from wx_member.clock import local_day
 from wx_member.config import Config
 
 TZ = Config().tz
@@ -63,8 +63,8 @@ def test_coupons_are_listed_by_status_in_force_now(api, live_api):
     issued = datetime.fromisoformat(shown["issued_at"]).replace(tzinfo=None)
     assert shown == {
         "code": voucher, "name": "入会礼 10元代金券", "text": "10元代金券", "status": "available",
-        "status_zh": "可使用", "first_day": local_date(issued, TZ).isoformat(),
-        "last_day": local_date(issued + timedelta(days=30, seconds=-1), TZ).isoformat(),
+        "status_zh": "可使用", "first_day": local_day(issued, TZ).isoformat(),
+        "last_day": local_day(issued + timedelta(days=30, seconds=-1), TZ).isoformat(),
         "valid_until": shown["valid_until"], "issued_at": shown["issued_at"], "used_at": None,
         "order_no": None, "discount_fen": None,
         "rules": {"kind": "amount_off", "kind_zh": "满减", "min_spend_fen": 0,

@@ -15,7 +15,7 @@ from points_helpers import SHANGHAI, configure
 from wx_member.models import Member, Order, PointsLedger, TierHistory
 from wx_member.payments import balance_payments
 from wx_member.loyalty import earn_rules
-from wx_member.members import membership
+from wx_member.members import joining
 from wx_member.payments import orders
 from wx_member.loyalty import points
 from wx_member.payments import stored_value
@@ -139,7 +139,7 @@ def test_the_referrers_share_counts_purchases_not_recharges(session):
     configure(session, referral_mode="percent", referral_percent=10, referral_orders=1)
     alice = join(session, "oAlice")
     with session.begin():
-        membership.join(session, "oBob", scene=f"ref_{alice.card_no}", now=T0)
+        joining.join(session, "oBob", scene=f"ref_{alice.card_no}", now=T0)
     recharge(session, "oBob", 50000, "RC-4")  # not one of Bob's "first 1 orders"
     assert pay(session, "oBob", 20000, "SV-5").points == 200
     assert snapshot(session, "oAlice")["points"] == 10 + 20

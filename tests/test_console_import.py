@@ -31,7 +31,7 @@ def test_profile_shows_coupons_and_stored_value(console):
     sv = page.split('id="stored-value"')[1].split("</table>")[0]
     assert "+500.00" in sv and "-12.50" in sv and "储值充值" in sv and "SHOP-7" in sv
     listed = page.split('id="coupons"')[1].split("</table>")[0]
-    assert "10元代金券" in listed and "满50减10" in listed and listed.count("可用") == 2
+    assert "10元代金券" in listed and "满50减10" in listed and listed.count("可使用") == 2
     assert "调整积分" not in page  # a viewer reads only
 
 

@@ -21,7 +21,7 @@ from wx_member.models import Coupon, Member, utcnow
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.members import card_view
-from wx_member.members import membership
+from wx_member.members import joining, membership
 from wx_member.platform import settings
 
 
@@ -31,7 +31,7 @@ def _columns(obj) -> dict:
 
 def test_a_new_member_and_coupon_hold_what_the_database_holds(session):
     with session.begin():
-        result = membership.join(session, "oFresh", scene="poster_9", now=datetime(2026, 5, 1, 8))
+        result = joining.join(session, "oFresh", scene="poster_9", now=datetime(2026, 5, 1, 8))
     assert result.created and result.coupon == "10元代金券"
     seen = _columns(result.member)
     coupon = session.scalar(select(Coupon).where(Coupon.member_id == result.member.id))
@@ -45,7 +45,7 @@ def test_a_new_member_and_coupon_hold_what_the_database_holds(session):
 
 def test_changes_to_a_joined_member_in_the_same_transaction_are_kept(session):
     with session.begin():
-        member = membership.join(session, "oLater").member
+        member = joining.join(session, "oLater").member
         member.phone = "13800000000"  # an ORM change to the object the Core insert built
     session.expunge_all()
     assert membership.by_openid(session, "oLater").phone == "13800000000"
@@ -54,10 +54,10 @@ def test_changes_to_a_joined_member_in_the_same_transaction_are_kept(session):
 def test_a_setting_changed_between_two_events_applies_to_the_second(session, db_url):
     other = make_session_factory(make_engine(db_url))()
     with session.begin():
-        first = membership.join(session, "oFirst").signup_points
+        first = joining.join(session, "oFirst").signup_points
     settings.change(other, "signup_points", 25, by="test")
     with session.begin():
-        second = membership.join(session, "oSecond").signup_points
+        second = joining.join(session, "oSecond").signup_points
     other.close()
     assert (first, second) == (10, 25)
 
@@ -86,7 +86,7 @@ def sqlite_file(tmp_path):
     event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA busy_timeout=0"))
     sessions = make_session_factory(engine)
     with sessions() as s, s.begin():
-        member_id = membership.join(s, "oReader").member.id
+        member_id = joining.join(s, "oReader").member.id
     yield path, sessions, member_id
     engine.dispose()
 
@@ -121,7 +121,7 @@ def test_a_write_waits_for_another_process_to_release_the_write_lock(tmp_path):
     release.start()
     try:
         with make_session_factory(engine)() as s, s.begin():
-            joined = membership.join(s, "oPatient")  # waits for the lock, then sees the commit
+            joined = joining.join(s, "oPatient")  # waits for the lock, then sees the commit
         assert joined.signup_points == 7
     finally:
         release.join()

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from wx_member.members import membership
+from wx_member.members import joining, membership
 from wx_member.loyalty import points
 from wx_member.platform.errors import InsufficientPoints, InvalidAmount
 
 
 def new_member(session, openid="oL"):
     with session.begin():
-        return membership.join(session, openid).member
+        return joining.join(session, openid).member
 
 
 def test_adjust_moves_balance_with_a_ledger_row_and_is_idempotent(session):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from test_cli import run
 from wx_member.models import AuditLog, Member, MemberTag, PointsLedger
 from wx_member.members import member_import
-from wx_member.members import membership
+from wx_member.members import joining, membership
 from wx_member.members.member_import import InvalidImport
 
 GOOD = """openid,phone,birthday,tags
@@ -58,7 +58,7 @@ def test_import_creates_members_with_cards_and_is_idempotent(session):
 
 def test_existing_members_keep_their_card_and_get_what_the_file_gives(session):
     with session.begin():
-        old = membership.join(session, "oOld", now=datetime(2026, 1, 1)).member
+        old = joining.join(session, "oOld", now=datetime(2026, 1, 1)).member
         old.phone = "13700000000"
     card = old.card_no
     data = "openid,手机号,生日,标签\noOld,,1992-02-29,老会员\noNew,13600000000,,\n"

@@ -24,7 +24,7 @@ from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
 from wx_member.members import membership
 from wx_member.loyalty import points
-from wx_member.platform import privacy
+from wx_member.members import privacy
 
 
 @contextmanager

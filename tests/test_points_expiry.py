@@ -81,7 +81,7 @@ def test_run_expires_what_fifo_leaves_once(session):
     # Replays the same day, a later hour, a re-run of an earlier day: nothing written.
     for again in ("2027-01-11", "2027-01-11", "2027-01-05"):
         assert expire(session, again).points == 0
-    assert points_expiry.run(session, tz=points_expiry.UTC, now=at("2027-01-11 23:00")).points == 0
+    assert points_expiry.run(session, tz=timezone.utc, now=at("2027-01-11 23:00")).points == 0
     spend(session, m, 20, "later", at("2027-02-01 10:00"))  # from lot b now
     assert expire(session, "2027-06-02").points == 30
     assert balance_and_sum(session, m.id) == (0, 0)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from points_helpers import (SHANGHAI, at, balance_and_sum, configure, earn, expire, join, lot,
                             spend)
+from wx_member import clock
 from wx_member.models import PointsLedger
 from wx_member.payments import orders
 from wx_member.loyalty import points_expiry
@@ -82,7 +83,7 @@ class Fifo:
         days: dict[str, int] = {}
         for at_, left, _ in self.lots:
             if left and at_ != NEVER_LAPSES:
-                day = points_expiry.local_date(at_, SHANGHAI).isoformat()
+                day = clock.local_day(at_, SHANGHAI).isoformat()
                 days[day] = days.get(day, 0) + left
         return [(n, day) for day, n in days.items()]
 
@@ -145,9 +146,9 @@ def test_any_interleaving_keeps_the_ledger_whole_and_expires_fifo(session, mode,
         elif op[0] == "expire":
             now += timedelta(days=op[1])
             before = expired_so_far(session, member_id)
-            today = points_expiry.local_date(now, SHANGHAI)
+            today = clock.local_day(now, SHANGHAI)
             expire(session, today)
-            cutoff = points_expiry.day_start_utc(today, SHANGHAI)
+            cutoff = clock.day_start(today, SHANGHAI)
             assert expired_so_far(session, member_id) - before == model.expire(cutoff)
         balance, total = balance_and_sum(session, member_id)
         assert balance == total == model.balance >= 0
@@ -158,7 +159,7 @@ def test_any_interleaving_keeps_the_ledger_whole_and_expires_fifo(session, mode,
     # a cash-off is cancelled after a run, the ledger's sums cannot tell which of two lapsed
     # lots the run took and which the cash-off took, so such points may show either past
     # day; the days still ahead are exact.
-    today = points_expiry.local_date(now, SHANGHAI).isoformat()
+    today = clock.local_day(now, SHANGHAI).isoformat()
     expected = model.by_day()
     assert [e for e in got if e[1] >= today] == [e for e in expected if e[1] >= today]
     assert (sum(n for n, day in got if day < today)

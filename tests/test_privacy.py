@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 
 from helpers import member
 from wx_member.models import Base, Delivery, Member, Order, PointsLedger, PrivacyRequest
-from wx_member.platform import privacy
+from wx_member.members import privacy
 from wx_member.pushes import planners
-from wx_member.platform.privacy import AlreadyErased
+from wx_member.members.privacy import AlreadyErased
 
 BIN = Path(sys.executable).parent / "wx-member"
 ALICE = "oAl1ceXXXXXXXXXXXXXXXXXXXXX1"  # 28 characters, as WeChat's openids

@@ -16,9 +16,8 @@ from conftest import APPID, SECRET
 from pay_helpers import order
 from push_helpers import (ORDER_TEMPLATES, SHOP_KEY as KEY, at, buy, join, payer, plan,  # noqa: F401
                           rows, send, sends, shop, wx)
-from wx_member.models import utcnow
-from wx_member.payments import fulfilment
-from wx_member.pushes import planners
+from wx_member.clock import to_local, utcnow
+from wx_member.pushes import fulfilment
 from wx_member.platform import settings
 
 BIN = Path(sys.executable).parent / "wx-member"
@@ -41,7 +40,7 @@ def test_shop_api_needs_the_shared_secret(shop, wx, payer):
                     {"Authorization": KEY}):
         r = requests.post(f"{shop.url}shop/orders/T1/shipped", headers=headers, timeout=10,
                           json={"carrier": "顺丰速运"})
-        assert r.status_code == 401 and r.json()["error"] == "unauthorized", headers
+        assert r.status_code == 401 and r.json()["code"] == "UNAUTHORIZED", headers
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert order_state(shop, "T1").shipped_at is None
     assert rows(shop) == []
@@ -49,20 +48,21 @@ def test_shop_api_needs_the_shared_secret(shop, wx, payer):
 
 def test_shop_api_is_off_without_a_configured_key(live):
     r = call(live, "T1", "shipped", {}, key="anything")
-    assert r.status_code == 503 and r.json()["error"] == "not_configured"
+    assert r.status_code == 503 and r.json()["code"] == "SHOP_NOT_CONFIGURED"
 
 
 def test_ship_and_deliver_over_http_errors_and_repeats(shop, wx, payer, sandbox):
     join(wx, ["oA"], utcnow())
     buy(payer, "oA", "T1", "2026-11-01 12:00")
     r = call(shop, "T404", "shipped", {"carrier": "顺丰速运"})
-    assert r.status_code == 404 and r.json() == {"error": "order_not_found",
+    assert r.status_code == 404 and r.json() == {"code": "ORDER_NOT_FOUND",
                                                  "message": "订单不存在。"}
     r = call(shop, "T1", "delivered")
-    assert r.status_code == 409 and r.json()["message"] == "订单尚未发货。"
+    assert r.status_code == 409 and r.json() == {"code": "WRONG_ORDER_STATE",
+                                                 "message": "订单尚未发货。"}
     for bad in ([1], {"tracking": "SF1"}, {"carrier": "快" * 41}, {"tracking_no": 12345}):
         r = call(shop, "T1", "shipped", bad)
-        assert r.status_code == 400 and r.json()["error"] == "invalid_input", bad
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_SHIPMENT", bad
     assert order_state(shop, "T1").shipped_at is None and rows(shop) == []
 
     r = call(shop, "T1", "shipped", {"carrier": "顺丰速运", "tracking_no": "SF1001"})
@@ -190,7 +190,7 @@ def test_push_run_plans_the_order_kinds_once(shop, wx, payer, sandbox):
     """`wx-member push run KIND` on the real clock: a first order yesterday is due its day-1
     care step; an order 180 days ago (beyond the care schedule) its 好久不见."""
     join(wx, ["oA", "oB"], utcnow(), sandbox)
-    local = planners.local_now(utcnow(), shop.config.tz).replace(tzinfo=None)
+    local = to_local(utcnow(), shop.config.tz).replace(tzinfo=None)
     buy(payer, "oA", "T1", str(local - timedelta(days=1)))
     buy(payer, "oB", "T2", str(local - timedelta(days=180)))
     for kind, member, occasion in [("care_followup", "oA", "d1:T1"),

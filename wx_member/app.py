@@ -2,19 +2,27 @@
 from __future__ import annotations
 
 from flask import Flask, g
+from werkzeug.exceptions import HTTPException
 
-from wx_member import logs
+from wx_member import logs, migrate
 from wx_member.config import Config
 from wx_member.extensions import build_runtime
 
 
 def create_app(config: Config | None = None) -> Flask:
+    """Raises migrate.SchemaNotReady (one line: run `wx-member db upgrade`) when the
+    database lacks this code's schema, rather than failing on every request."""
     config = config or Config.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["wx_member"] = rt = build_runtime(config)
     logs.configure()
-    from wx_member.web import admin, api, health, observability, pay, shop, webhook
+    try:
+        migrate.require_schema(rt.engine)
+    except migrate.SchemaNotReady:
+        rt.engine.dispose()
+        raise
+    from wx_member.web import admin, api, errors, health, observability, pay, shop, webhook
 
     observability.init_app(app)  # request ids and metrics first: they wrap everything else
 
@@ -34,4 +42,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(shop.bp)
     api.register(app)  # /api/: the mini-program member API and its OpenAPI document
     admin.init_app(app)  # the operator console: blueprint, CSRF, session cookie
+    # JSON errors under the JSON surfaces (/api, /shop), Flask's pages elsewhere.
+    app.register_error_handler(HTTPException, errors.http_error)
     return app

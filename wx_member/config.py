@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+# Where the code lives: templates_msg/ and migrations/ are found next to it (a checkout, or
+# an editable install of one). What an installation keeps (its SQLite database, the demo's)
+# lives in its instance directory instead, see `instance_dir`.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_API_BASE = "https://api.weixin.qq.com/"
 REAL_MP_BASE = "https://mp.weixin.qq.com/"
@@ -17,6 +20,16 @@ REAL_MP_BASE = "https://mp.weixin.qq.com/"
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
+
+
+def instance_dir() -> Path:
+    """`WX_MEMBER_INSTANCE` if set, else `instance/` under the working directory: never
+    relative to where the code is installed."""
+    return Path(_env("WX_MEMBER_INSTANCE") or "instance").expanduser().absolute()
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{instance_dir() / 'wx_member.db'}"
 
 
 @dataclass(frozen=True)
@@ -27,7 +40,7 @@ class Config:
     encoding_aes_key: str = ""  # empty → plain mode
     api_base: str = REAL_API_BASE
     mp_base: str = REAL_MP_BASE  # where showqrcode lives (mp.weixin.qq.com in production)
-    database_url: str = f"sqlite:///{REPO_ROOT / 'instance' / 'wx_member.db'}"
+    database_url: str = field(default_factory=default_database_url)
     timezone: str = "Asia/Shanghai"
     programme_name: str = "会员俱乐部"
     max_body_bytes: int = 64 * 1024  # WeChat events are a few hundred bytes
@@ -80,10 +93,10 @@ class Config:
 
     @classmethod
     def from_env(cls, dotenv: bool = True) -> "Config":
-        if dotenv:
+        if dotenv:  # the working directory's .env; the environment wins over it
             from dotenv import load_dotenv
 
-            load_dotenv(REPO_ROOT / ".env", override=False)
+            load_dotenv(Path.cwd() / ".env", override=False)
         api_base = _env("WX_API_BASE", REAL_API_BASE)
         if not api_base.endswith("/"):
             api_base += "/"
@@ -97,7 +110,7 @@ class Config:
             encoding_aes_key=_env("WX_ENCODING_AES_KEY"),
             api_base=api_base,
             mp_base=_env("WX_MP_BASE", default_mp),
-            database_url=_env("DATABASE_URL") or cls.database_url,
+            database_url=_env("DATABASE_URL") or default_database_url(),
             timezone=_env("WX_MEMBER_TZ", "Asia/Shanghai"),
             programme_name=_env("WX_MEMBER_PROGRAMME", "会员俱乐部"),
             mch_id=_env("WXPAY_MCH_ID"),

@@ -6,8 +6,7 @@ from __future__ import annotations
 from wx_member.extensions import Runtime
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.insights import reports
-from wx_member.members import channels
+from wx_member.members import channels, lookup_view
 from wx_member.platform.errors import ChannelExists
 
 DEMO_CHANNELS = [
@@ -39,8 +38,8 @@ def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None) -> list[str]:
     sim.subscribe("oDemoAlice", scene="store_01")
     sim.subscribe("oDemoBob", scene="poster_autumn")
     with rt.sessions() as uow:
-        alice = reports.member_report(uow, "oDemoAlice")
-    sim.subscribe("oDemoCarol", scene=f"ref_{alice['card_no']}")  # Carol was referred by Alice
+        alice = lookup_view.find(uow, "oDemoAlice")
+    sim.subscribe("oDemoCarol", scene=f"ref_{alice.card_no}")  # Carol was referred by Alice
     sim.click("oDemoAlice", "CHECKIN")
     if pay_url and rt.config.pay_api_key:
         notifier = PayNotifier(pay_url, rt.config.appid, rt.config.mch_id,

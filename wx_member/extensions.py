@@ -23,7 +23,8 @@ class Runtime:
     pushes: dict[str, PushKind] = field(default_factory=dict)  # push kinds, checked at start-up
 
 
-def build_runtime(config: Config) -> Runtime:
+def build_runtime(config: Config, *, load_pushes: bool = True) -> Runtime:
+    """`load_pushes=False`: no push kinds (a CLI command that neither plans nor sends)."""
     from wx_member.db import make_engine, make_session_factory
 
     from wx_member.metrics import install_session_hooks
@@ -44,7 +45,8 @@ def build_runtime(config: Config) -> Runtime:
     return Runtime(config=config, engine=engine, sessions=sessions,
                    gateway=WeChatGateway(config, storage=storage),
                    replies=Replies(config.templates_dir, config.programme_name),
-                   pushes=definitions.load(config.templates_dir, config.template_ids))
+                   pushes=definitions.load(config.templates_dir, config.template_ids)
+                   if load_pushes else {})
 
 
 def runtime() -> Runtime:

@@ -88,14 +88,37 @@ def _pid_alive(pid: int) -> bool:
 
 
 def on_starting(server) -> None:
-    """Forget the metric files of processes that are gone (a previous run of this master);
-    a live scheduler sharing the directory keeps its own."""
+    """Refuse to start on a database without this code's schema: one log line and exit 2,
+    before any worker (each would fail on every request). Then forget the metric files of
+    processes that are gone (a previous run of this master); a live scheduler sharing the
+    directory keeps its own."""
+    _require_schema(server)
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     for path in directory.glob("*.db"):
         pid = path.stem.rsplit("_", 1)[-1]
         if pid.isdigit() and not _pid_alive(int(pid)):
             path.unlink(missing_ok=True)
+
+
+def _require_schema(server) -> None:
+    import sys
+
+    from wx_member import logs
+
+    logs.configure()  # the levels: alembic's import-time chatter stays out of the log
+    from wx_member import migrate
+    from wx_member.config import Config
+    from wx_member.db import make_engine
+
+    engine = make_engine(Config.from_env().database_url)
+    try:
+        migrate.require_schema(engine)
+    except migrate.SchemaNotReady as exc:
+        server.log.error("%s", exc)
+        sys.exit(2)
+    finally:
+        engine.dispose()  # no connection crosses the fork into a worker
 
 
 def child_exit(server, worker) -> None:

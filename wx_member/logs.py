@@ -108,6 +108,9 @@ def configure(kind: str | None = None, level: int = logging.INFO) -> None:
     config, pytest) has already given it handlers."""
     formatter(kind)  # refuse a bad WX_LOG_FORMAT at start-up
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
+    # APScheduler announces every job it adds ("Adding job tentatively", a line a job) and
+    # its start; its warnings (a missed run) and errors (a job that raised) still show.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -12,16 +12,15 @@ it, and it keeps growing while no scheduler runs at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timezone
-
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from wx_member.clock import timestamp, utcnow
 from wx_member.db import make_session_factory
-from wx_member.models import SchedulerLease, utcnow
+from wx_member.models import SchedulerLease
 
 # WeChat waits 5 s: the buckets are finest below that.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
@@ -89,7 +88,7 @@ class SchedulerCollector:
                 text("SELECT MIN(next_run_time) FROM apscheduler_jobs")).scalar()
             expires = session.scalar(select(func.max(SchedulerLease.expires_at))
                                      .where(SchedulerLease.name == "scheduler"))  # scheduler.LEASE
-        now_ts = now.replace(tzinfo=timezone.utc).timestamp()
+        now_ts = timestamp(now)
         overdue = GaugeMetricFamily("wx_member_scheduler_overdue_seconds",
                                     "Seconds the earliest scheduled job is overdue")
         overdue.add_metric([], max(0.0, now_ts - float(earliest)) if earliest else 0.0)

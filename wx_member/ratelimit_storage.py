@@ -23,13 +23,14 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from limits.storage import MovingWindowSupport, Storage
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from wx_member.clock import from_timestamp
 from wx_member.db import make_session_factory, retrying
 from wx_member.models import RateLimitCounter
 
@@ -149,4 +150,4 @@ def _in_window(hits: str | None, now: float, expiry: int) -> list[float]:
 def _utc(unix: float) -> datetime:
     """Naive UTC, rounded up to the second (MariaDB's DATETIME keeps no fraction): the row
     is never pruned while a hit in it still counts."""
-    return datetime.fromtimestamp(math.ceil(unix), timezone.utc).replace(tzinfo=None)
+    return from_timestamp(math.ceil(unix))

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, Template
 
-TIER_NAMES = {"normal": "普通会员", "silver": "银卡会员", "gold": "金卡会员", "diamond": "钻石会员"}
-
 # Sample values: rendering each reply with them at start-up catches a typo'd variable.
 _SAMPLE = {"programme": "会员俱乐部", "card_no": "8000000018", "points": 10, "signup_points": 10,
            "tier": "普通会员", "awarded": 1, "coupon": "10元代金券"}
@@ -25,7 +23,3 @@ class Replies:
     def render(self, name: str, **values) -> str:
         values.setdefault("programme", self._programme)
         return self._templates[name].render(**values)
-
-
-def tier_name(tier: str) -> str:
-    return TIER_NAMES.get(tier, tier)

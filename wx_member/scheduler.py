@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from wx_member import metrics
 from wx_member.extensions import Runtime
-from wx_member.models import utcnow
+from wx_member.clock import local_day, utcnow
 from wx_member.loyalty import birthday_bonus
 from wx_member.pushes import campaigns
 from wx_member.coupons import bulk_issue
@@ -38,7 +38,6 @@ from wx_member.platform import leases
 from wx_member.loyalty import points_expiry
 from wx_member.pushes import planners
 from wx_member.loyalty import tier_review
-from wx_member.loyalty.earn_rules import local_day
 
 log = logging.getLogger(__name__)
 

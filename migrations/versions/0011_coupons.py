@@ -1,7 +1,7 @@
 """Coupons and stored value: coupon_template, coupon, coupon_event, stored_value_ledger,
 recharge_option, member.balance_fen, pay_order.purpose; default templates and ladder.
 
-The defaults follow /work/shared/domain.md (a neighbourhood café): a 10-yuan sign-up
+The defaults are a neighbourhood café's (the demo programme): a 10-yuan sign-up
 voucher, 满50减10 / 满50减15 (银卡) / 满50减20 (金卡), a birthday coffee (银卡 and up) and a
 50-yuan birthday voucher (金卡); recharge 充500送50, 充1000送120. Template ids are fixed
 here because the settings `signup_coupon_template` (1) and `birthday_coupon_template` (5)

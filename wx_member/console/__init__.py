@@ -1,6 +1,7 @@
 """Console: what operators do.
 
-Owns operator accounts and their login limits (`operators`), the audit log (`audit`), the
-custom menu (`menus`) and operators' work on members: search, profile, point adjustments,
-tags, export (`member_admin`).
+Owns operator accounts and their login limits (`operators`), the custom menu (`menus`) and
+operators' work on members: search, profile, point adjustments, tags, export
+(`member_admin`). The audit log operators read is written by every area: it is in platform
+(`platform.audit`).
 """

@@ -10,18 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork
-from wx_member.models import Delivery, Member, MemberTag, utcnow
-from wx_member.replies import tier_name
-from wx_member.console import audit
+from wx_member.models import Delivery, Member, MemberTag
+from wx_member.labels import tier_name
+from wx_member.clock import utcnow
+from wx_member.platform import audit
 from wx_member.members import membership
+from wx_member.members.formats import PHONE_RE, TAG_RE
 from wx_member.loyalty import points
 from wx_member.insights import reports
 from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
-PHONE_RE = re.compile(r"^\+?\d{5,20}$")
-OPENID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-TAG_RE = re.compile(r"^[\w\u4e00-\u9fff\-]{1,20}$")
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000
 EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_yuan",
@@ -29,6 +28,7 @@ EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_y
 
 
 class InvalidTag(DomainError):
+    code = "INVALID_TAG"
     user_message = "标签须为 1-20 个汉字、字母、数字、'_' 或 '-'。"
 
 

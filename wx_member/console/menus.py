@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.db import UnitOfWork
-from wx_member.models import MenuVersion, utcnow
-from wx_member.console import audit
+from wx_member.models import MenuVersion
+from wx_member.clock import utcnow
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
@@ -24,12 +26,11 @@ from wx_member.wechat.gateway import GatewayError, WeChatGateway
 MAX_BUTTONS, MAX_SUBS = 3, 5
 NAME_BYTES, SUB_NAME_BYTES, KEY_BYTES, URL_BYTES = 16, 60, 128, 1024
 FIELDS = {"click": ("key",), "view": ("url",), "miniprogram": ("url", "appid", "pagepath")}
-TYPES_ZH = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
-FIELDS_ZH = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
 APPID_RE = re.compile(r"^wx[0-9a-f]{16}$")
 
 
 class InvalidMenu(DomainError):
+    code = "INVALID_MENU"
     user_message = "菜单无效。"
 
     def __init__(self, problems: list[str]):
@@ -48,7 +49,7 @@ def _check_action(button: dict[str, Any], where: str, problems: list[str]) -> No
         return
     for name in FIELDS[kind]:
         if not str(button.get(name) or "").strip():
-            problems.append(f"{where}：缺少{FIELDS_ZH[name]}")
+            problems.append(f"{where}：缺少{labels.MENU_FIELDS[name]}")
     if kind == "click" and _bytes(button.get("key") or "") > KEY_BYTES:
         problems.append(f"{where}：key 不能超过 {KEY_BYTES} 字节")
     url = button.get("url") or ""

@@ -15,10 +15,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import LoginAttempt, Operator, utcnow
+from wx_member.models import LoginAttempt, Operator
 from wx_member.models.console import ROLES
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 
 WINDOW = timedelta(minutes=15)
@@ -26,7 +27,6 @@ MAX_FAILURES_PER_USER = 5  # then the account refuses logins for the rest of the
 MAX_FAILURES_PER_IP = 20  # one address trying many usernames
 MIN_PASSWORD = 10
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,40}$")
-ROLES_ZH = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified for unknown usernames, so a login takes as long whether the account exists or not.
@@ -34,14 +34,17 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
 class LoginRefused(DomainError):
+    code = "LOGIN_REFUSED"
     user_message = "用户名或密码错误。"
 
 
 class LoginThrottled(DomainError):
+    code = "LOGIN_THROTTLED"
     user_message = "登录失败次数过多，请 15 分钟后再试。"
 
 
 class InvalidOperator(DomainError):
+    code = "INVALID_OPERATOR"
     user_message = "账号信息无效。"
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from wx_member.db import insert_ignoring_duplicates
-from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, utcnow
+from wx_member.clock import local_day, utcnow
+from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.coupons import templates
 from wx_member.coupons import wallet
 from wx_member.loyalty import tiers
@@ -132,7 +133,7 @@ def issue_birthday_coupons(session: Session, tz: ZoneInfo, now: datetime | None 
     every member born on today's local month and day (29 February counts on 28 February in
     other years), once per member and year."""
     now = now or utcnow()
-    today: date = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).date()
+    today: date = local_day(now, tz)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)

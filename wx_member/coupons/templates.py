@@ -17,19 +17,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wx_member.models import CouponTemplate, utcnow
-from wx_member.replies import tier_name
+from wx_member import labels
+from wx_member.models import CouponTemplate
+from wx_member.labels import tier_name
+from wx_member.clock import utcnow
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 
-KINDS_ZH = {"amount_off": "满减", "percent_off": "折扣", "item": "兑换"}
-
-
 class InvalidTemplate(DomainError):
+    code = "INVALID_TEMPLATE"
     user_message = "优惠券模板设置无效。"
 
 
 class UnknownTemplate(DomainError):
+    code = "UNKNOWN_TEMPLATE"
     user_message = "优惠券模板不存在或已停用。"
 
 
@@ -57,8 +58,8 @@ def _whole(value, name: str, minimum: int) -> None:
 def check(spec: TemplateSpec) -> None:
     if not spec.name.strip() or len(spec.name) > 60:
         raise InvalidTemplate("a name of 1 to 60 characters is required")
-    if spec.kind not in KINDS_ZH:
-        raise InvalidTemplate(f"kind must be one of {', '.join(KINDS_ZH)}, got {spec.kind!r}")
+    if spec.kind not in labels.COUPON_KINDS:
+        raise InvalidTemplate(f"kind must be one of {', '.join(labels.COUPON_KINDS)}, got {spec.kind!r}")
     _whole(spec.min_spend_fen, "min_spend_fen", 0)
     if spec.kind == "amount_off":
         _whole(spec.amount_off_fen, "amount_off_fen", 1)
@@ -161,7 +162,7 @@ def describe(template: CouponTemplate) -> str:
 
 
 def as_dict(t: CouponTemplate) -> dict:
-    return {"id": t.id, "name": t.name, "kind": t.kind, "kind_zh": KINDS_ZH[t.kind],
+    return {"id": t.id, "name": t.name, "kind": t.kind, "kind_zh": labels.COUPON_KINDS[t.kind],
             "text": describe(t), "min_spend_fen": t.min_spend_fen,
             "amount_off_fen": t.amount_off_fen, "percent_off": t.percent_off,
             "cap_fen": t.cap_fen, "item": t.item, "min_tier": t.min_tier,

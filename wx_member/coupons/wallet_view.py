@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.models import Coupon, CouponTemplate
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.coupons import templates
 from wx_member.platform import paging
 from wx_member.coupons.wallet import CouponNotFound
-from wx_member.loyalty.points_expiry import local_date
+from wx_member.clock import local_day
 
 LISTS = ("available", "used", "expired")
-STATUS_ZH = {"available": "可使用", "used": "已使用", "expired": "已过期", "void": "已作废"}
 CODE = re.compile(r"^[A-Za-z0-9]{1,20}$")
 
 
@@ -68,14 +68,14 @@ def _status_now(coupon: Coupon, now: datetime) -> str:
 
 def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo) -> WalletCoupon:
     status = _status_now(coupon, now)
-    rules = Rules(template.kind, templates.KINDS_ZH[template.kind], template.min_spend_fen,
+    rules = Rules(template.kind, labels.COUPON_KINDS[template.kind], template.min_spend_fen,
                   template.amount_off_fen, template.percent_off, template.cap_fen, template.item,
                   template.min_tier, tier_name(template.min_tier) if template.min_tier else None)
     return WalletCoupon(
         id=coupon.id, code=coupon.code, name=template.name,
-        text=templates.describe(template), status=status, status_zh=STATUS_ZH[status],
-        first_day=local_date(coupon.valid_from, tz),
-        last_day=local_date(coupon.valid_until - timedelta(seconds=1), tz),
+        text=templates.describe(template), status=status, status_zh=labels.COUPON_STATUS[status],
+        first_day=local_day(coupon.valid_from, tz),
+        last_day=local_day(coupon.valid_until - timedelta(seconds=1), tz),
         valid_until=coupon.valid_until, issued_at=coupon.issued_at, used_at=coupon.used_at,
         order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules)
 

@@ -1,5 +1,6 @@
 """Membership KPIs over a period of local days, as set-based SQL (one aggregate query per
-figure, whatever the member count). Definitions: shared/domain.md, stated on each chart.
+figure, whatever the member count). Definitions: under the console's dashboard charts
+(web/admin/templates/admin/dashboard.html).
 
 A period is [first day 00:00, last day + 1 00:00) in the programme's zone, turned into UTC
 bounds here, so the database only compares stored UTC times.
@@ -13,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from wx_member.clock import day_start, local_day, utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Delivery, Member, Order, QrScan, utcnow
-from wx_member.pushes.planners import local_midnight_utc
+from wx_member.models import Delivery, Member, Order, QrScan
 
 COUNTED = ("paid", "partially_refunded")  # a fully refunded order is no purchase
 MAX_DAYS = 366
@@ -29,7 +30,7 @@ class Period:
 
     @classmethod
     def last_days(cls, days: int, tz: ZoneInfo, now: datetime | None = None) -> "Period":
-        today = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).date()
+        today = local_day(now or utcnow(), tz)
         return cls(today - timedelta(days=days - 1), today, tz)
 
     def __post_init__(self):
@@ -38,11 +39,11 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return local_midnight_utc(self.first, self.tz)
+        return day_start(self.first, self.tz)
 
     @property
     def end(self) -> datetime:
-        return local_midnight_utc(self.last + timedelta(days=1), self.tz)
+        return day_start(self.last + timedelta(days=1), self.tz)
 
     @property
     def days(self) -> list[date]:
@@ -178,7 +179,7 @@ def joins_per_day(session: Session, period: Period) -> list[tuple[date, int]]:
     """New members per local day: one GROUP BY over a CASE of the days' UTC bounds (exact
     across daylight-saving changes, the same SQL on every backend)."""
     days = period.days
-    bounds = [local_midnight_utc(d, period.tz) for d in days[1:]]
+    bounds = [day_start(d, period.tz) for d in days[1:]]
     bucket = case(*[(Member.joined_at < b, i) for i, b in enumerate(bounds)],
                   else_=len(days) - 1) if bounds else literal_column("0")
     rows = session.execute(select(bucket.label("bucket"), func.count())

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from wx_member.db import UnitOfWork
-from wx_member.members import membership
+from wx_member import labels
 from wx_member.models import Member
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.coupons import templates
 from wx_member.coupons import wallet
 from wx_member.payments import orders
@@ -16,16 +15,7 @@ from wx_member.payments import stored_value
 from wx_member.loyalty import tiers
 
 
-def member_report(uow: UnitOfWork, who: str, ledger_limit: int = 100) -> dict | None:
-    """Use case (a read): `member_profile` of the member whose openid or card number is
-    `who`; None when there is none."""
-    with uow.read() as session:
-        member = membership.by_openid(session, who) or membership.by_card(session, who)
-        return member_profile(session, member, ledger_limit) if member else None
-
-
 def member_profile(session: Session, member: Member, ledger_limit: int = 100) -> dict:
-    """In the caller's transaction: everything about `member`, as JSON-ready data."""
     referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
     rows = points.history(session, member.id, ledger_limit)
     return {
@@ -46,7 +36,7 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
         "subscribed": member.subscribed,
         "joined_at": member.joined_at.isoformat() + "Z",
         "ledger": [{"delta": r.delta, "reason": r.reason,
-                    "reason_zh": points.REASONS_ZH.get(r.reason, r.reason),
+                    "reason_zh": labels.POINTS_REASONS.get(r.reason, r.reason),
                     "idem_key": r.idem_key, "source": r.source,
                     "created_at": r.created_at.isoformat() + "Z",
                     "expires_at": r.expires_at.isoformat() + "Z" if r.expires_at else None}

@@ -1,6 +1,6 @@
 """RFM segments: members who bought, scored on recency (last order), frequency (orders)
 and monetary value (net spend) against the medians of those who bought; the eight classic
-segments of shared/domain.md. Set-based: a per-member aggregate, three median look-ups
+segments (SEGMENTS below). Set-based: a per-member aggregate, three median look-ups
 (ORDER BY … LIMIT 1 OFFSET n/2) and one GROUP BY over the three scores.
 
 A score is high (↑) when strictly better than the median: a later last order, more
@@ -14,16 +14,14 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, case, false, func, select
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.db import UnitOfWork
-from wx_member.models import Member, Order, utcnow
+from wx_member.models import Member, Order
+from wx_member.clock import utcnow
 from wx_member.insights.kpis import COUNTED
 
-# (R high, F high, M high) → segment, in the order operators read them.
-SEGMENTS = {
-    (1, 1, 1): "重要价值", (1, 0, 1): "重要发展", (0, 1, 1): "重要保持", (0, 0, 1): "重要挽留",
-    (1, 1, 0): "一般价值", (1, 0, 0): "一般发展", (0, 1, 0): "一般保持", (0, 0, 0): "一般挽留",
-}
-NO_ORDER = "未消费"  # members without a counted order: outside the eight segments
+# (R high, F high, M high) → segment name, and the name of members without a counted order.
+SEGMENTS, NO_ORDER = labels.RFM_SEGMENTS, labels.RFM_NO_ORDER
 
 
 @dataclass(frozen=True)

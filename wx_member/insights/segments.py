@@ -22,19 +22,21 @@ from typing import Any
 from sqlalchemy import Select, exists, extract, func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Channel, Member, MemberTag, Order, utcnow
-from wx_member.replies import tier_name
+from wx_member.models import Channel, Member, MemberTag, Order
+from wx_member.labels import tier_name
+from wx_member.clock import utcnow
 from wx_member.insights import rfm
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 from wx_member.insights.kpis import COUNTED
-from wx_member.console.member_admin import TAG_RE
+from wx_member.members.formats import TAG_RE
 
 KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel")
 MAX_DORMANT_DAYS = 3650
 
 
 class InvalidSegment(DomainError):
+    code = "INVALID_SEGMENT"
     user_message = "分群条件无效。"
 
 

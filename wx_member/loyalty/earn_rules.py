@@ -18,23 +18,23 @@ Changes apply to the next payment; orders already credited keep what they earned
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import EarnRule, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import EarnRule
 from wx_member.platform.errors import DomainError
 
 BASE = 100  # percent: no rule applies
 MAX_MULTIPLIER = 1000  # 10×; more is a typo (2000 meant 200), not a promotion
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-UTC = ZoneInfo("UTC")
 
 
 class InvalidRule(DomainError):
+    code = "INVALID_RULE"
     user_message = "积分规则无效。"
 
 
@@ -43,11 +43,6 @@ class Multiplier:
     percent: int  # 100 when no rule applies
     rule_id: int | None = None
     name: str | None = None
-
-
-def local_day(at: datetime, tz: ZoneInfo) -> date:
-    """The programme-zone date of a naive UTC time."""
-    return at.replace(tzinfo=UTC).astimezone(tz).date()
 
 
 def multiplier_on(session: Session, day: date) -> Multiplier:

@@ -1,50 +1,26 @@
-"""The points ledger: the only way a balance changes.
+"""The points ledger: the only way a points balance changes.
 
 Each entry is an append-only row with a unique idempotency key derived from its cause;
-`member.points_balance` is a cache of the ledger sum, moved in the same transaction by a
-single UPDATE so concurrent entries cannot lose each other, and a debit is refused by the
-database itself (`... WHERE points_balance >= n`) rather than by a read-then-write race.
+`member.points_balance` caches the ledger sum. The rows and the balance move through the
+ledger primitive shared with stored value (platform/ledger.py): a replay changes nothing,
+the balance moves in the same transaction as its row, and a debit below zero is refused
+by the database. What is the points' own is here: a credit is a lot that lapses.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.metrics import note_ledger_write
-from wx_member.models import Member, PointsLedger, utcnow
-from wx_member.console import audit
+from wx_member.clock import utcnow
+from wx_member.models import Member, PointsLedger
+from wx_member.platform import audit
 from wx_member.loyalty import points_expiry
 from wx_member.platform.errors import InsufficientPoints, InvalidAmount
-
-REASONS_ZH = {
-    "signup": "入会礼",
-    "referral": "推荐好友",
-    "checkin": "每日签到",
-    "adjust": "人工调整",
-    "purchase": "消费积分",
-    "refund": "退款扣回",
-    "birthday": "生日积分",
-    "erasure": "个人信息删除，积分作废",
-    "expire": "积分过期",
-    "redeem_gift": "积分兑换礼品",
-    "redeem_cash": "积分抵现",
-    "redeem_cancel": "积分抵现撤销",
-}
+from wx_member.platform.ledger import Ledger, check_delta
 
 
-_LEDGER, _MEMBER = PointsLedger.__table__, Member.__table__
-# Built once: Core statements on the tables, executed with parameters (see db.py).
-_ENTRY = insert(_LEDGER)
-_CREDIT = (update(_MEMBER).where(_MEMBER.c.id == bindparam("member"))
-           .values(points_balance=_MEMBER.c.points_balance + bindparam("delta")))
-_DEBIT = _CREDIT.where(_MEMBER.c.points_balance >= bindparam("spend"))
-_BALANCE = select(_MEMBER.c.points_balance).where(_MEMBER.c.id == bindparam("member"))
-_MOVES = {False: _CREDIT, True: _DEBIT}
-_MOVES_RETURNING = {k: m.returning(_MEMBER.c.points_balance) for k, m in _MOVES.items()}
+LEDGER = Ledger("points", PointsLedger, "delta", "points_balance", InsufficientPoints)
 
 
 def post(session: Session, member: Member, delta: int, reason: str, idem_key: str,
@@ -61,63 +37,22 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
     given back by a cancelled redemption (reason points_expiry.RESTORE) are no lot: the row
     undoes the debit, and the points keep the expiry they had.
     """
-    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise InvalidAmount(f"delta must be a non-zero integer, got {delta!r}")
+    check_delta(delta)  # before the lot's expiry is looked up
     now = now or utcnow()
     if reason == points_expiry.RESTORE:
         expires_at = None
     elif delta > 0 and expires_at is None:
         expires_at = points_expiry.lot_expiry(session, now)
-    session.flush()  # Core statements do not autoflush; the member's row must exist
-    entry = {"member_id": member.id, "delta": delta, "reason": reason, "idem_key": idem_key,
-             "source": source, "expires_at": expires_at, "created_at": now}
-    params = {"member": member.id, "delta": delta, "spend": -delta}
-    # The balance the UPDATE leaves, from the UPDATE itself where the database can say
-    # (SQLite: RETURNING), else read again after it (MariaDB): another transaction may
-    # have moved it since `member` was loaded, and this one now holds the row.
-    returning = session.get_bind().dialect.update_returning
-    if delta > 0:
-        # No savepoint: a failed statement undoes only itself (SQLite and InnoDB alike), so
-        # losing the race for the key leaves the transaction as it was; and a credit's
-        # UPDATE is never refused.
-        try:
-            entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
-        except IntegrityError:
-            return None
-        balance = _move(session, False, params, returning)
-    else:
-        try:
-            # A savepoint: a refused debit must undo the entry written before it.
-            with session.begin_nested():
-                entry_id = session.execute(_ENTRY, entry).inserted_primary_key[0]
-                balance = _move(session, True, params, returning)
-                if balance is None:
-                    raise InsufficientPoints(f"member {member.id} cannot spend {-delta}")
-        except IntegrityError:
-            return None
-    note_ledger_write(session, "points", reason)  # counted in /metrics once committed
-    set_committed_value(member, "points_balance", balance)
-    return entry_id
-
-
-def _move(session: Session, debit: bool, params: dict, returning: bool) -> int | None:
-    """Move the balance; the balance it left, or None when it moved no row (a refused
-    debit)."""
-    if returning:
-        return session.execute(_MOVES_RETURNING[debit], params).scalar()
-    if session.execute(_MOVES[debit], params).rowcount != 1:
-        return None
-    return session.scalar(_BALANCE, {"member": params["member"]})
+    return LEDGER.post(session, member, delta, reason, idem_key, now,
+                       source=source, expires_at=expires_at)
 
 
 def ledger_sum(session: Session, member_id: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(PointsLedger.delta), 0))
-                              .where(PointsLedger.member_id == member_id)))
+    return LEDGER.sum(session, member_id)
 
 
 def history(session: Session, member_id: int, limit: int = 50) -> list[PointsLedger]:
-    return list(session.scalars(select(PointsLedger).where(PointsLedger.member_id == member_id)
-                                .order_by(PointsLedger.id.desc()).limit(limit)))
+    return LEDGER.history(session, member_id, limit)
 
 
 def adjust(session: Session, member: Member, delta: int, note: str, key: str,

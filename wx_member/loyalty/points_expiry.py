@@ -45,7 +45,8 @@ from sqlalchemy import (Select, String, and_, case, cast, func, insert, literal,
 from sqlalchemy.orm import Session
 
 from wx_member.db import programme_tz, retrying
-from wx_member.models import Member, PointsLedger, utcnow
+from wx_member.clock import day_start, local_day, local_to_utc, utcnow
+from wx_member.models import Member, PointsLedger
 from wx_member.platform import settings
 
 NEVER, ROLLING, YEARLY = 0, 1, 2
@@ -55,20 +56,12 @@ EXPIRE = "expire"  # the reason of an expiry row
 # debit below), so they keep the expiry of the lots the debit had taken.
 RESTORE = "redeem_cancel"
 CHUNK = 10_000  # members per transaction in the run
-UTC = ZoneInfo("UTC")
 L = PointsLedger
 
 
-def local_date(at_utc: datetime, tz: ZoneInfo) -> date:
-    return at_utc.replace(tzinfo=UTC).astimezone(tz).date()
-
-
-def day_start_utc(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tz).astimezone(UTC).replace(tzinfo=None)
-
-
 def day_end_utc(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(23, 59, 59), tz).astimezone(UTC).replace(tzinfo=None)
+    """A lot's `expires_at`: the last second (23:59:59) of local `day`, in UTC."""
+    return local_to_utc(datetime.combine(day, time(23, 59, 59)), tz)
 
 
 def _month_day(year: int, mmdd: int) -> date:
@@ -95,7 +88,7 @@ def lot_expiry(session: Session, earned_at: datetime,
     if mode == NEVER:
         return None
     tz = tz or programme_tz(session)
-    day = last_day(local_date(earned_at, tz), mode, settings.get(session, "points_expiry_months"),
+    day = last_day(local_day(earned_at, tz), mode, settings.get(session, "points_expiry_months"),
                    settings.get(session, "points_expiry_mmdd"))
     return day_end_utc(day, tz)
 
@@ -128,8 +121,8 @@ def run(session: Session, as_of: date | None = None, *, tz: ZoneInfo | None = No
     started = _time.perf_counter()
     now = now or utcnow()
     tz = tz or programme_tz(session)
-    as_of = as_of or local_date(now, tz) - timedelta(days=1)
-    cutoff = day_start_utc(as_of + timedelta(days=1), tz)
+    as_of = as_of or local_day(now, tz) - timedelta(days=1)
+    cutoff = day_start(as_of + timedelta(days=1), tz)
     result = ExpiryResult(as_of, dry_run=dry_run)
     if dry_run:
         q, due = _due_query(cutoff)
@@ -233,7 +226,7 @@ def upcoming(session: Session, member_id: int, tz: ZoneInfo | None = None,
         taken = min(left, amount)
         left -= taken
         if amount > taken:
-            day = local_date(expires_at, tz)
+            day = local_day(expires_at, tz)
             if day not in days and len(days) == limit:
                 break
             days.setdefault(day, [0, expires_at])[0] += amount - taken

@@ -22,36 +22,44 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wx_member.db import retrying
-from wx_member.models import Gift, Member, Order, PointsRedemption, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Gift, Member, Order, PointsRedemption
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
+from wx_member.platform.ledger import lock_member
 
 
 class UnknownGift(DomainError):
+    code = "GIFT_NOT_FOUND"
     user_message = "礼品不存在或已下架。"
 
 
 class OutOfStock(DomainError):
+    code = "OUT_OF_STOCK"
     user_message = "礼品已兑完，请选择其他礼品。"
 
 
 class RedemptionConflict(DomainError):
     """The idempotency key was used before for something else."""
+    code = "REDEMPTION_CONFLICT"
     user_message = "该兑换请求已处理过，内容不一致。"
 
 
 class CashOffNotAllowed(DomainError):
+    code = "CASH_OFF_NOT_ALLOWED"
     user_message = "该订单不能使用积分抵扣。"
 
 
 class CashOffNotFound(DomainError):
+    code = "CASH_OFF_NOT_FOUND"
     user_message = "该订单没有使用积分抵扣。"
 
 
 class CashOffCancelRefused(DomainError):
     """The order was paid (and not fully refunded): its cash-off stands."""
+    code = "CASH_OFF_CANCEL_REFUSED"
     user_message = "订单已支付，积分抵扣不能撤销。"
 
 
@@ -76,8 +84,7 @@ def _positive(value: object, what: str) -> int:
 
 
 def _lock(session: Session, member_id: int) -> Member:
-    return session.scalar(select(Member).where(Member.id == member_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return lock_member(session, Member.id == member_id)
 
 
 def _existing(session: Session, key: str) -> PointsRedemption | None:

@@ -18,7 +18,7 @@ from wx_member.platform.errors import DomainError, UnknownMember
 
 
 class RedemptionNotFound(DomainError):
-    code, http_status = "REDEMPTION_NOT_FOUND", 404
+    code = "REDEMPTION_NOT_FOUND"
     user_message = "兑换记录不存在。"
 
 

@@ -30,10 +30,10 @@ from sqlalchemy import exists, extract, insert, not_, select, update
 from sqlalchemy.orm import Session
 
 from wx_member.db import retrying
-from wx_member.models import Member, TierHistory, TierReview, utcnow
+from wx_member.clock import local_day, utcnow
+from wx_member.models import Member, TierHistory, TierReview
 from wx_member.platform import settings
 from wx_member.loyalty import tiers
-from wx_member.loyalty.earn_rules import local_day
 from wx_member.platform.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ CATCH_UP_DAYS = 7  # the daily job also reviews the days before, in case it did 
 
 
 class InvalidReview(DomainError):
+    code = "INVALID_REVIEW"
     user_message = "无法复核该日期的会员等级。"
 
 

@@ -18,9 +18,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.models import Member, Order, TierHistory, utcnow
+from wx_member.clock import local_day, utcnow
+from wx_member.models import Member, Order, TierHistory
 from wx_member.platform import settings
-from wx_member.loyalty.earn_rules import BASE, local_day
+from wx_member.loyalty.earn_rules import BASE
 
 LADDER = ("normal", "silver", "gold", "diamond")  # lowest first
 

@@ -1,10 +1,12 @@
 """Members: who belongs to the programme and how they got in.
 
-Owns the member row and its card number, joining by subscribe or QR scan (`membership`),
-channel QR codes and their statistics (`channels`), referrals and a member's own referral
-code (`referrals`, `referral_codes`), daily check-in (`checkin`), the mini-program login and
-profile (`miniapp`), the dynamic member code shown at the till (`member_codes`) and CSV
-import (`member_import`).
+Owns the member row, its card number and finding a member (`membership`), joining by
+subscribe or QR scan and leaving (`joining`), channel QR codes and their statistics
+(`channels`), referrals and a member's own referral code (`referrals`, `referral_codes`),
+daily check-in (`checkin`), the mini-program login and profile (`miniapp`), the dynamic
+member code shown at the till (`member_codes`), CSV import (`member_import`), what a
+phone, openid or tag looks like (`formats`) and data-rights requests, export and erasure
+(`privacy`).
 
 Read model: `card_view` (what a member sees of their own card).
 """

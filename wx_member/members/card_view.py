@@ -12,18 +12,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.db import reading
 from wx_member.models import Member, PointsLedger, TierHistory
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.platform import paging
-from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import UnknownMember
 from wx_member.loyalty.points_expiry import Expiring
 
 EXPIRY_DATES = 3  # how many upcoming expiry dates the card lists
-TIER_REASONS_ZH = {"payment": "消费升级", "refund": "退款调整", "adjust": "人工调整"}
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def points_page(session: Session, member_id: int, before: int | None,
         rows, next_before = paging.cut(
             session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(),
             limit, lambda r: r.id)
-    entries = [PointsEntry(r.id, r.delta, r.reason, points.REASONS_ZH.get(r.reason, "其他"),
+    entries = [PointsEntry(r.id, r.delta, r.reason, labels.POINTS_REASONS.get(r.reason, "其他"),
                            r.created_at, r.expires_at) for r in rows]
     return entries, next_before
 
@@ -106,5 +105,5 @@ def tier_history(session: Session, member_id: int, limit: int = 50) -> list[dict
         rows: list[TierHistory] = tiers.history(session, member_id, limit)
     return [{"from_tier": r.from_tier, "from_name": tier_name(r.from_tier),
              "to_tier": r.to_tier, "to_name": tier_name(r.to_tier),
-             "reason": r.reason, "reason_zh": TIER_REASONS_ZH.get(r.reason, "其他"), "at": r.at}
+             "reason": r.reason, "reason_zh": labels.TIER_REASONS.get(r.reason, "其他"), "at": r.at}
             for r in rows]

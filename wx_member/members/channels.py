@@ -11,17 +11,19 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.db import insert_row
-from wx_member.models import Channel, Member, QrScan, utcnow
-from wx_member.console import audit
+from wx_member.clock import utcnow
+from wx_member.models import Channel, Member, QrScan
+from wx_member.platform import audit
 from wx_member.platform.errors import ChannelExists, DomainError
 from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
 
-KINDS = {"store": "门店", "staff": "店员", "poster": "海报", "campaign": "活动", "referral": "推荐"}
 SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class InvalidChannel(DomainError):
+    code = "INVALID_CHANNEL"
     user_message = "渠道参数无效。"
 
 
@@ -43,8 +45,8 @@ def create(session: Session, gateway: WeChatGateway, *, scene: str, name: str, k
            permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
     """Use case: an operator creates a channel QR code through WeChat and stores it
     (audited)."""
-    if kind not in KINDS:
-        raise InvalidChannel(f"kind must be one of {', '.join(KINDS)}")
+    if kind not in labels.CHANNEL_KINDS:
+        raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}")
     if not SCENE_RE.match(scene):
         raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'")
     if scene.startswith("ref_") != (kind == "referral"):

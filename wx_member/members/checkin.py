@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from wx_member.clock import local_day
 from wx_member.models import Member
 from wx_member.loyalty import points
 from wx_member.platform import settings
@@ -20,13 +21,9 @@ class CheckinResult:
     local_day: str
 
 
-def local_day(at_utc: datetime, tz: ZoneInfo) -> str:
-    return at_utc.replace(tzinfo=timezone.utc).astimezone(tz).date().isoformat()
-
-
 def check_in(session: Session, member: Member, at_utc: datetime, tz: ZoneInfo) -> CheckinResult:
     """Runs in the caller's transaction. `at_utc` is when the member tapped 签到."""
-    day = local_day(at_utc, tz)
+    day = local_day(at_utc, tz).isoformat()
     reward = settings.get(session, "checkin_points")
     row = points.post(session, member, reward, "checkin", f"checkin:{member.id}:{day}",
                       source=day, now=at_utc) if reward else None

@@ -8,18 +8,19 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from wx_member.models import Member
+from wx_member.members.membership import by_card
 from wx_member.platform import access_tokens
 from wx_member.platform.access_tokens import Signed, TokenExpired, TokenInvalid
 from wx_member.platform.errors import UnknownMember
 
 
 class MemberCodeInvalid(TokenInvalid):
-    code, http_status = "MEMBER_CODE_INVALID", 400
+    code = "MEMBER_CODE_INVALID"
     user_message = "会员码无效，请让顾客刷新后重新出示。"
 
 
 class MemberCodeExpired(TokenExpired):
-    code, http_status = "MEMBER_CODE_EXPIRED", 400
+    code = "MEMBER_CODE_EXPIRED"
     user_message = "会员码已过期，请让顾客刷新后重新出示。"
 
 
@@ -35,8 +36,6 @@ def resolve(session: Session, key: str, code: str, now: float | None = None) -> 
     """Use case: a cashier scanned a member code. Read-only."""
     card_no = access_tokens.verify(key, access_tokens.MEMBER_CODE, code.strip(), now,
                                    expired=MemberCodeExpired, invalid=MemberCodeInvalid)
-    from wx_member.members.membership import by_card
-
     member = by_card(session, card_no)
     if member is None:
         raise UnknownMember(f"no member with card {card_no}")

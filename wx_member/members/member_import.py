@@ -25,10 +25,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member.models import Member, MemberTag, utcnow
-from wx_member.console import audit
+from wx_member.clock import utcnow
+from wx_member.models import Member, MemberTag
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
-from wx_member.console.member_admin import OPENID_RE, PHONE_RE, TAG_RE
+from wx_member.members.formats import OPENID_RE, PHONE_RE, TAG_RE
 from wx_member.members.membership import card_number
 
 BATCH = 500
@@ -41,6 +42,7 @@ TAG_SPLIT = re.compile(r"[\s|;；、,，]+")
 
 
 class InvalidImport(DomainError):
+    code = "INVALID_IMPORT"
     user_message = "导入文件无效。"
 
 

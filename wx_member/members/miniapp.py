@@ -20,13 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import reading
-from wx_member.models import Member, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points
 from wx_member.members import referrals
+from wx_member.members.membership import new_member
 from wx_member.platform import settings
-from wx_member.platform.errors import DomainError, UnknownMember
+from wx_member.platform.errors import DomainError, UnknownMember, WeChatUnavailable
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
 log = logging.getLogger(__name__)
@@ -37,27 +39,22 @@ EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 class InvalidLoginCode(DomainError):
-    code, http_status = "LOGIN_CODE_INVALID", 400
+    code = "LOGIN_CODE_INVALID"
     user_message = "登录凭证无效或已使用，请重新登录。"
 
 
-class WeChatUnavailable(DomainError):
-    code, http_status = "WECHAT_UNAVAILABLE", 503
-    user_message = "微信服务暂时不可用，请稍后再试。"
-
-
 class BirthdayAlreadySet(DomainError):
-    code, http_status = "BIRTHDAY_ALREADY_SET", 409
+    code = "BIRTHDAY_ALREADY_SET"
     user_message = "生日设置后不能修改，如需更正请联系门店。"
 
 
 class InvalidBirthday(DomainError):
-    code, http_status = "BIRTHDAY_INVALID", 400
+    code = "BIRTHDAY_INVALID"
     user_message = "生日日期无效。"
 
 
 class InvalidPhoneCode(DomainError):
-    code, http_status = "PHONE_CODE_INVALID", 400
+    code = "PHONE_CODE_INVALID"
     user_message = "手机号授权已失效，请重新授权。"
 
 
@@ -72,7 +69,7 @@ def _wechat_failure(exc: GatewayError, bad_code: type[DomainError]) -> DomainErr
     if exc.errcode in BAD_CODE_ERRCODES:
         return bad_code(f"WeChat {exc.errcode}: {exc.errmsg}")
     log.warning("WeChat call failed: %s", exc)
-    return WeChatUnavailable(str(exc))
+    return exc  # a WeChatUnavailable already
 
 
 def login(session: Session, gateway: WeChatGateway, js_code: str, *, appid: str, secret: str,
@@ -130,8 +127,6 @@ def _find_or_link(session: Session, mini_openid: str,
 
 def _create(session: Session, mini_openid: str, unionid: str | None, scene: str | None,
             now: datetime) -> Member | None:
-    from wx_member.members.membership import new_member
-
     # Not following the Official Account (as far as we know): no template pushes.
     return new_member(session, now, openid=None, mini_openid=mini_openid, unionid=unionid,
                       scene=scene, subscribed=False,

@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import reading
-from wx_member.models import Channel, Member, PointsLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Channel, Member, PointsLedger
 from wx_member.members import channels
 from wx_member.members import referrals
 from wx_member.platform.errors import UnknownMember
-from wx_member.members.miniapp import WeChatUnavailable
-from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, GatewayError, WeChatGateway
+from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
 
 RENEW_BEFORE = timedelta(days=1)
 RECENT = 50
@@ -69,10 +69,8 @@ def code_for(session: Session, gateway: WeChatGateway, member_id: int,
     if ch is not None and (ch.permanent or (ch.expires_at and ch.expires_at - RENEW_BEFORE > now)):
         return _view(gateway, ch)
     session.rollback()  # no transaction stays open across the call to WeChat
-    try:
-        qr = gateway.create_qrcode(scene, expire_seconds=MAX_TEMP_QR_SECONDS)
-    except GatewayError as exc:
-        raise WeChatUnavailable(str(exc)) from None
+    # A failure is the gateway's WeChatUnavailable, answered by the surface (503 on /api).
+    qr = gateway.create_qrcode(scene, expire_seconds=MAX_TEMP_QR_SECONDS)
     # Whole seconds: MariaDB's DATETIME keeps no fraction, and the answer must not change
     # between the first request and the next.
     expires_at = now.replace(microsecond=0) + timedelta(seconds=qr.expire_seconds or MAX_TEMP_QR_SECONDS)

@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 
 from wx_member.models import Member, Order, Refund
 from wx_member.loyalty import points
+from wx_member.members.membership import by_card
 from wx_member.platform import settings
+from wx_member.platform.ledger import lock_member
 
 log = logging.getLogger(__name__)
 PREFIX = "ref_"
@@ -53,8 +55,6 @@ def credit_referrer(session: Session, referee: Member, scene: str,
     referrer attach and award nothing."""
     if not scene.startswith(PREFIX) or referee.referrer_id is not None:
         return None
-    from wx_member.members.membership import by_card  # members imports this module
-
     referrer = by_card(session, scene[len(PREFIX):])
     if referrer is None or referrer.id == referee.id or _would_loop(session, referee, referrer):
         return None
@@ -69,8 +69,7 @@ def credit_referrer(session: Session, referee: Member, scene: str,
 def _lock(session: Session, member_id: int) -> Member | None:
     # The referee's row is already locked: referee then referrer, down a tree with no
     # loops, so two payments cannot lock the same pair in opposite orders.
-    return session.scalar(select(Member).where(Member.id == member_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return lock_member(session, Member.id == member_id)
 
 
 def reward_order(session: Session, referee: Member, order: Order) -> int:

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wx_member.models.core import Base, BigId, utcnow
+from wx_member.clock import utcnow
+from wx_member.models.core import Base, BigId
 
 # scheduled → running (the planner took it) → done; scheduled → cancelled; running →
 # failed (its push kind was disabled meanwhile: nothing planned).

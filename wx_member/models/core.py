@@ -2,12 +2,12 @@
 
 Rules live in `services/`; these classes hold data only.
 
-All times are naive UTC datetimes (MySQL DATETIME has no zone); `utcnow()` is the one
-source of them.
+All times are naive UTC datetimes (MySQL DATETIME has no zone); `wx_member.clock.utcnow()`
+is the one source of them.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -23,12 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from wx_member.clock import utcnow
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
 BigId = BigInteger().with_variant(Integer, "sqlite")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

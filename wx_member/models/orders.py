@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wx_member.models.core import Base, BigId, utcnow
+from wx_member.clock import utcnow
+from wx_member.models.core import Base, BigId
 
 
 class Order(Base):
@@ -56,7 +57,7 @@ class Order(Base):
     referral_reversed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     paid_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # Fulfilment, reported by the shop system (services/fulfilment.py): not shipped while
+    # Fulfilment, reported by the shop system (pushes/fulfilment.py): not shipped while
     # shipped_at is None; delivered implies shipped.
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)

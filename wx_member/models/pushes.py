@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wx_member.models.core import Base, BigId, utcnow
+from wx_member.clock import utcnow
+from wx_member.models.core import Base, BigId
 
 # queued → sending → sent → delivered | failed; queued → skipped (never sent: unreachable,
 # no grant, outside the 48 h window, frequency cap); sending → unknown (the process died or

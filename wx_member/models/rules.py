@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wx_member.models.core import Base, BigId, utcnow
+from wx_member.clock import utcnow
+from wx_member.models.core import Base, BigId
 
 
 class EarnRule(Base):

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wx_member.models.core import Base, BigId, utcnow
+from wx_member.clock import utcnow
+from wx_member.models.core import Base, BigId
 
 
 class StoredValueLedger(Base):

@@ -26,7 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.db import programme_tz, retrying
-from wx_member.models import Member, Refund, StoredValueLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, Refund, StoredValueLedger
 from wx_member.coupons import wallet
 from wx_member.payments import orders
 from wx_member.payments import stored_value
@@ -37,19 +38,23 @@ BALANCE = orders.BALANCE
 
 
 class BalancePaymentMismatch(DomainError):
+    code = "BALANCE_PAYMENT_MISMATCH"
     user_message = "该订单已用储值支付过，金额或会员不一致。"
 
 
 class PaidOtherwise(DomainError):
     """The order number was recorded as paid by WeChat Pay (or is a recharge)."""
+    code = "PAID_OTHERWISE"
     user_message = "该订单已通过其他方式支付。"
 
 
 class NotABalancePayment(DomainError):
+    code = "NOT_A_BALANCE_PAYMENT"
     user_message = "该订单不是储值支付的订单，不能退回储值。"
 
 
 class RefundRefused(DomainError):
+    code = "REFUND_REFUSED"
     user_message = "退款金额超过订单可退金额。"
 
 

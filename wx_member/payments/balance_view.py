@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member import labels
 from wx_member.models import Member, StoredValueLedger
 from wx_member.platform import paging
 from wx_member.payments import stored_value
@@ -49,7 +50,7 @@ def page(session: Session, member_id: int, before: int | None, limit: int) -> Ba
         session.scalars(paging.newest_first(q, StoredValueLedger.id, before, limit)).all(),
         limit, lambda r: r.id)
     return BalancePage(balance, [
-        BalanceEntry(r.id, r.delta_fen, r.reason, stored_value.REASONS_ZH.get(r.reason, "其他"),
+        BalanceEntry(r.id, r.delta_fen, r.reason, labels.BALANCE_REASONS.get(r.reason, "其他"),
                      r.order_no, r.created_at) for r in rows], next_before)
 
 

@@ -29,28 +29,21 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.db import retrying
-from wx_member.models import Member, Order, Refund, utcnow
+from wx_member.clock import local_day, utcnow
+from wx_member.models import Member, Order, Refund
 from wx_member.coupons import returns
 from wx_member.loyalty import earn_rules
 from wx_member.members import membership
 from wx_member.loyalty import points
 from wx_member.members import referrals
 from wx_member.loyalty import tiers
-from wx_member.platform.errors import DomainError
+from wx_member.payments import stored_value
+from wx_member.payments.order_errors import OrderMismatch, UnknownOrder
+from wx_member.platform.ledger import lock_member
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
 log = logging.getLogger(__name__)
 BALANCE = "bal"  # `pay_order.api` of an order paid from the stored-value balance
-
-
-class OrderMismatch(DomainError):
-    """A notify disagrees with the order or refund we recorded (amount, payer, order)."""
-    user_message = "支付通知与已记录的订单不一致。"
-
-
-class UnknownOrder(DomainError):
-    """A refund of an order we never recorded: WeChat will retry, the payment may come first."""
-    user_message = "订单不存在。"
 
 
 @dataclass
@@ -66,11 +59,6 @@ class RefundResult:
     refund: Refund
     credited: bool  # False: a replay
     new_tier: str | None
-
-
-def _lock_member(session: Session, where) -> Member | None:
-    return session.scalar(select(Member).where(where).with_for_update()
-                          .execution_options(populate_existing=True))
 
 
 def _order(session: Session, out_trade_no: str, lock: bool = False) -> Order | None:
@@ -131,7 +119,7 @@ def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentR
 def _record_payment(session: Session, notice: PaymentNotice, now: datetime,
                     tz: ZoneInfo) -> PaymentResult:
     with session.begin():
-        member = _lock_member(session, membership.paid_by(notice.openid))
+        member = lock_member(session, membership.paid_by(notice.openid))
         existing = _order(session, notice.out_trade_no)
         if existing is not None:
             return _replayed_payment(existing, notice)
@@ -173,7 +161,7 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
-    rule = earn_rules.multiplier_on(session, earn_rules.local_day(order.paid_at, tz))
+    rule = earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
     earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
     if earned:
         boost = f" x{rule.percent}%" if rule.rule_id else ""
@@ -254,7 +242,7 @@ def _record_refund(session: Session, notice: RefundNotice, now: datetime,
 def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Order]:
     """Member first, then order: the lock order payments use, so the two cannot deadlock.
     Returns the member (None for a walk-in payer's order) and the order, re-read locked."""
-    member = _lock_member(session, Member.id == order.member_id) if order.member_id else None
+    member = lock_member(session, Member.id == order.member_id) if order.member_id else None
     return member, _order(session, order.out_trade_no, lock=True)
 
 
@@ -289,8 +277,6 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     if member is None:
         return RefundResult(refund, credited=True, new_tier=None)
     if order.purpose == "recharge":  # stored value: no points, no spend, take the balance
-        from wx_member.payments import stored_value
-
         stored_value.reverse_recharge(session, member, order, refund_fen, out_refund_no)
         return RefundResult(refund, credited=True, new_tier=None)
     taken = min(due, member.points_balance)

@@ -6,9 +6,10 @@ The same guarantees as points: every change is a `stored_value_ledger` row with 
 idempotency key from its cause (`recharge:<out_trade_no>`, `recharge_bonus:<out_trade_no>`,
 `pay:<order_no>`, `pay_refund:<refund no>`, `refund:<out_refund_no>`,
 `refund_bonus:<out_refund_no>`);
-`member.balance_fen` is a cache of the ledger sum moved in the same transaction by one
-UPDATE, and a debit is refused by the database (`WHERE balance_fen >= n`), so the balance
-never goes below zero, also under concurrency.
+`member.balance_fen` caches the ledger sum. The rows and the balance move through the
+ledger primitive shared with points (platform/ledger.py): a replay changes nothing, the
+balance moves in the same transaction as its row, and a debit is refused by the database
+(`WHERE balance_fen >= n`), so the balance never goes below zero, also under concurrency.
 
 A recharge arrives as a WeChat Pay payment notify with `attach` = "recharge". It is
 recorded as a `pay_order` row with purpose `recharge` (so `out_trade_no` stays unique
@@ -21,25 +22,24 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member import labels
 from wx_member.db import retrying
-from wx_member.models import Member, Order, RechargeOption, StoredValueLedger, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import Member, Order, RechargeOption, StoredValueLedger
 from wx_member.members import membership
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
-from wx_member.payments.orders import OrderMismatch, _lock_member
+from wx_member.payments.order_errors import OrderMismatch
+from wx_member.platform.ledger import Ledger, lock_member
 from wx_member.wechat.pay import PaymentNotice
 
 log = logging.getLogger(__name__)
 
-REASONS_ZH = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
-              "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
-
-
 class InsufficientBalance(DomainError):
+    code = "INSUFFICIENT_BALANCE"
     user_message = "储值余额不足。"
 
 
@@ -57,39 +57,24 @@ def _whole_fen(value, what: str) -> None:
                             user_message="金额必须是正整数（分）。")
 
 
+LEDGER = Ledger("stored_value", StoredValueLedger, "delta_fen", "balance_fen",
+                InsufficientBalance)
+
+
 def post(session: Session, member: Member, delta_fen: int, reason: str, idem_key: str,
          order_no: str | None = None, source: str | None = None) -> int | None:
     """One ledger row inside the caller's transaction; None when `idem_key` was posted
     before. Raises InsufficientBalance (nothing written) when a debit would go below zero."""
-    if not isinstance(delta_fen, int) or isinstance(delta_fen, bool) or delta_fen == 0:
-        raise InvalidAmount(f"delta must be a non-zero integer, got {delta_fen!r}")
-    move = update(Member).where(Member.id == member.id)
-    if delta_fen < 0:
-        move = move.where(Member.balance_fen >= -delta_fen)
-    move = move.values(balance_fen=Member.balance_fen + delta_fen)
-    try:
-        with session.begin_nested():
-            entry_id = session.execute(insert(StoredValueLedger).values(
-                member_id=member.id, delta_fen=delta_fen, reason=reason, idem_key=idem_key,
-                order_no=order_no, source=source, created_at=utcnow())).inserted_primary_key[0]
-            if session.execute(move.execution_options(synchronize_session=False)).rowcount != 1:
-                raise InsufficientBalance(f"member {member.id} cannot pay {-delta_fen} fen")
-    except IntegrityError:
-        return None
-    set_committed_value(member, "balance_fen", session.scalar(
-        select(Member.balance_fen).where(Member.id == member.id)))
-    return entry_id
+    return LEDGER.post(session, member, delta_fen, reason, idem_key, order_no=order_no,
+                       source=source)
 
 
 def ledger_sum(session: Session, member_id: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(StoredValueLedger.delta_fen), 0))
-                              .where(StoredValueLedger.member_id == member_id)))
+    return LEDGER.sum(session, member_id)
 
 
 def history(session: Session, member_id: int, limit: int = 50) -> list[StoredValueLedger]:
-    return list(session.scalars(select(StoredValueLedger)
-                                .where(StoredValueLedger.member_id == member_id)
-                                .order_by(StoredValueLedger.id.desc()).limit(limit)))
+    return LEDGER.history(session, member_id, limit)
 
 
 # ---- the bonus ladder ------------------------------------------------------------------
@@ -160,7 +145,7 @@ def _replayed(existing: Order | None, notice: PaymentNotice) -> RechargeResult:
 def _record_recharge(session: Session, notice: PaymentNotice, now: datetime) -> RechargeResult:
     no = notice.out_trade_no
     with session.begin():
-        member = _lock_member(session, membership.paid_by(notice.openid))
+        member = lock_member(session, membership.paid_by(notice.openid))
         existing = session.scalar(select(Order).where(Order.out_trade_no == no))
         if existing is not None:
             return _replayed(existing, notice)
@@ -216,7 +201,7 @@ def summary(session: Session, member: Member, limit: int = 50) -> dict:
         "balance_fen": member.balance_fen,
         "ledger_sum_fen": ledger_sum(session, member.id),
         "ledger": [{"delta_fen": r.delta_fen, "reason": r.reason,
-                    "reason_zh": REASONS_ZH.get(r.reason, r.reason), "idem_key": r.idem_key,
+                    "reason_zh": labels.BALANCE_REASONS.get(r.reason, r.reason), "idem_key": r.idem_key,
                     "order_no": r.order_no, "source": r.source,
                     "created_at": r.created_at.isoformat() + "Z"}
                    for r in history(session, member.id, limit)],

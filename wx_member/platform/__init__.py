@@ -1,7 +1,8 @@
 """Platform: what every area stands on.
 
-Owns domain errors (`errors`), operator-changed settings (`settings`), leases that say which
-process may act (`leases`), inbound WeChat events processed once (`events`), the
-mini-program's signed tokens (`access_tokens`), cursor paging (`paging`), routine clean-up
-(`housekeeping`) and data-rights requests (`privacy`).
+Owns domain errors (`errors`), operator-changed settings (`settings`), the audit log every
+area writes (`audit`), the ledger primitive under points and stored value and the member
+row lock (`ledger`), leases that say which process may act (`leases`), inbound WeChat
+events processed once (`events`), the mini-program's signed tokens (`access_tokens`),
+cursor paging (`paging`) and routine clean-up (`housekeeping`). It imports no other area.
 """

@@ -22,7 +22,7 @@ MEMBER_CODE = "wx-member-code"  # audience of cashier member codes
 
 
 class TokenInvalid(DomainError):
-    code, http_status = "TOKEN_INVALID", 401
+    code = "TOKEN_INVALID"
     user_message = "登录状态无效，请重新登录。"
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import retrying
-from wx_member.models import InboundEvent, Member, utcnow
+from wx_member.clock import utcnow
+from wx_member.models import InboundEvent, Member
 from wx_member.platform.errors import DomainError
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import InboundEvent, RateLimitCounter, utcnow
+from wx_member.models import InboundEvent, RateLimitCounter
 
 # WeChat retries within seconds; a week of dedup keys is ample and keeps the table small.
 EVENT_KEEP = timedelta(days=7)

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, savepoint
-from wx_member.models import SchedulerLease, utcnow
+from wx_member.models import SchedulerLease
 
 
 def acquire(uow: UnitOfWork, name: str, holder: str, ttl: timedelta,

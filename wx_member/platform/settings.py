@@ -11,12 +11,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import CouponTemplate, Setting, utcnow
-from wx_member.console import audit
+from wx_member.models import CouponTemplate, Setting
+from wx_member.platform import audit
 from wx_member.platform.errors import InvalidSetting
 
-# Defaults follow ../shared/domain.md (a neighbourhood café).
+# Defaults: a neighbourhood café's programme (the demo's; operators change them).
 DEFAULTS: dict[str, int | str] = {
     "signup_points": 10,  # once per member, on joining
     "referral_points": 10,  # to the referrer, once per referee (referral_mode fixed)
@@ -117,10 +118,8 @@ def get(session: Session, key: str):
     return _values(session)[key]
 
 
-def all_settings(uow: UnitOfWork) -> dict[str, int | str]:
-    """Use case (a read): every setting's value, defaults included."""
-    with uow.read() as session:
-        return dict(_values(session))
+def all_settings(session: Session) -> dict[str, int | str]:
+    return dict(_values(session))
 
 
 def _values(session: Session) -> dict[str, int | str]:

@@ -4,5 +4,7 @@ Owns push kinds as data (`definitions`, from templates_msg/), the greeting calen
 (`calendar`), planners that decide who gets which kind on which occasion (`planners`,
 `order_planners`) and the fan-out machinery they share (`fanout`), deliveries, each a row
 before it is an HTTP call (`deliveries`), dry runs and previews (`dry_runs`), mini-program
-subscribe-message grants (`subscriptions`) and console campaigns (`campaigns`).
+subscribe-message grants (`subscriptions`), console campaigns (`campaigns`) and shipping and
+delivery reported by the shop (`fulfilment`: shipping plans the 发货提醒 in the same
+transaction, delivery starts the usage guide's clock).
 """

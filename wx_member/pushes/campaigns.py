@@ -14,16 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
+from wx_member.clock import local_to_utc, utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member, utcnow
+from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member
 from wx_member.pushes.definitions import PushKind
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.coupons import bulk_issue
 from wx_member.coupons import templates
 from wx_member.pushes import planners
@@ -38,6 +38,7 @@ MAX_AHEAD = timedelta(days=366)
 
 
 class InvalidCampaign(DomainError):
+    code = "INVALID_CAMPAIGN"
     user_message = "活动参数无效。"
 
 
@@ -118,8 +119,7 @@ def _check(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cf
     if spec.scheduled_local is None:
         at = now
     else:
-        at = (spec.scheduled_local.replace(tzinfo=cfg.tz).astimezone(ZoneInfo("UTC"))
-              .replace(tzinfo=None))
+        at = local_to_utc(spec.scheduled_local, cfg.tz)
         if at < now - LEEWAY or at > now + MAX_AHEAD:
             raise InvalidCampaign(f"scheduled at {at} UTC, now {now}",
                                   user_message="发送时间须在现在到一年之内。")

@@ -27,12 +27,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from wx_member import db
+from wx_member.clock import to_local, utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant, utcnow
+from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.platform import settings
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
@@ -62,7 +63,7 @@ def in_quiet_hours(session: Session, now: datetime, tz: ZoneInfo) -> bool:
     start, end = settings.get(session, "quiet_start_hour"), settings.get(session, "quiet_end_hour")
     if start == end:
         return False
-    hour = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).hour
+    hour = to_local(now, tz).hour
     return start <= hour < end if start < end else (hour >= start or hour < end)
 
 
@@ -261,14 +262,6 @@ def send_due(uow: UnitOfWork, gateway: WeChatGateway, tz: ZoneInfo, *,
                 log.warning("push sending paused: %s", stats.stopped)
                 break
     return stats
-
-
-def status_counts(uow: UnitOfWork) -> list[tuple[str, str, int]]:
-    """Use case (a read): (kind, status, rows) of every delivery, by kind and status."""
-    with uow.read() as session:
-        return [(kind, status, int(n)) for kind, status, n in session.execute(
-            select(TABLE.c.kind, TABLE.c.status, func.count())
-            .group_by(TABLE.c.kind, TABLE.c.status).order_by(TABLE.c.kind, TABLE.c.status))]
 
 
 # -- WeChat's delivery report -----------------------------------------------------------

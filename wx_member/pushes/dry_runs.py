@@ -7,16 +7,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from wx_member.config import Config
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Campaign, CouponTemplate, Member, utcnow
+from wx_member.models import Campaign, CouponTemplate, Member
 from wx_member.pushes.definitions import PushKind
-from wx_member.console import audit
+from wx_member.platform import audit
 from wx_member.coupons import templates
 from wx_member.pushes import deliveries
 from wx_member.members import membership
 from wx_member.pushes import planners
 from wx_member.pushes.campaigns import InvalidCampaign, campaign_values
-from wx_member.console.member_admin import OPENID_RE
+from wx_member.members.formats import OPENID_RE
 from wx_member.pushes.fanout import member_values
 
 MAX_TEST_OPENIDS = 20

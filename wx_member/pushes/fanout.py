@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, func, not_, select
 from sqlalchemy.orm import Session
@@ -20,17 +19,17 @@ from wx_member.config import Config
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.pushes.definitions import PushKind
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.platform import settings
 from wx_member.pushes.deliveries import WINDOW_48H, insert_ignoring_duplicates
 from wx_member.platform.errors import DomainError
 from wx_member.platform.keyset import batches
 
 BATCH = 1000
-UTC = ZoneInfo("UTC")
 
 
 class PushDisabled(DomainError):
+    code = "PUSH_DISABLED"
     user_message = "该推送类型未配置，无法发送。"
 
 
@@ -41,14 +40,6 @@ class PlanResult:
     planned: int = 0  # rows written now (members already planned are not counted)
     capped: int = 0  # marketing pushes held back by the frequency cap
     dry_run: bool = False
-
-
-def local_now(now: datetime, tz: ZoneInfo) -> datetime:
-    return now.replace(tzinfo=UTC).astimezone(tz)
-
-
-def local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tz).astimezone(UTC).replace(tzinfo=None)
 
 
 # -- the audience -----------------------------------------------------------------------

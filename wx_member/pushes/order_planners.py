@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from wx_member.clock import day_start, days_bounds, local_day
 from wx_member.config import Config
 from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, Delivery, Member, Order
@@ -37,8 +38,6 @@ from wx_member.pushes.fanout import (
     PushDisabled,
     audience,
     fan_out,
-    local_midnight_utc,
-    local_now,
 )
 
 CARE_KIND = "care_repurchase"  # the schedule win-back defers to
@@ -64,8 +63,7 @@ def _not_planned(push: PushKind, occasion) -> Any:
 
 def _local_days(today: date, first: int, last: int, cfg: Config) -> tuple[datetime, datetime]:
     """UTC bounds [start, end) of the local days today-last … today-first."""
-    return (local_midnight_utc(today - timedelta(days=last), cfg.tz),
-            local_midnight_utc(today - timedelta(days=first - 1), cfg.tz))
+    return days_bounds(today - timedelta(days=last), today - timedelta(days=first), cfg.tz)
 
 
 def _order_rows(push: PushKind, now: datetime) -> Select:
@@ -92,7 +90,7 @@ def plan_order_shipped(uow: UnitOfWork, push: PushKind, cfg: Config, now: dateti
 def plan_order_guide(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                      pushes: Mapping[str, PushKind]) -> PlanResult:
     """The usage guide, `delay_days` (1) after the local day an order was delivered."""
-    today = local_now(now, cfg.tz).date()
+    today = local_day(now, cfg.tz)
     delay = int(push.options.get("delay_days", 1))
     start, end = _local_days(today, delay, delay + int(push.options.get("catch_up_days", 2)),
                              cfg)
@@ -127,7 +125,7 @@ def plan_care(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
     """Each step `day` of the kind: members whose anchor order (options.anchor: first or
     latest) was paid on the local day today - day (or up to `catch_up_days` before, for a
     missed run). Steps are at least 6 days apart, so a member gets one step a day at most."""
-    today = local_now(now, cfg.tz).date()
+    today = local_day(now, cfg.tz)
     anchor = _anchor(push.options.get("anchor", "first"))
     catch_up = int(push.options.get("catch_up_days", 2))
     result = PlanResult(push.kind, [])
@@ -183,19 +181,19 @@ def plan_winback(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
         n = settings.get(session, "winback_days")
     if n <= 0:
         return PlanResult(push.kind, [])  # 0 turns win-back off
-    today = local_now(now, cfg.tz).date()
+    today = local_day(now, cfg.tz)
     first = (care_end(pushes) // n + 1) * n  # the first period the care steps leave to us
     last_paid = (select(func.max(Order.paid_at))
                  .where(Order.member_id == Member.id, LIVE).scalar_subquery())
     q = (audience(push, now).add_columns(last_paid.label("last_paid"))
-         .where(last_paid < local_midnight_utc(today - timedelta(days=first - 1), cfg.tz),
+         .where(last_paid < day_start(today - timedelta(days=first - 1), cfg.tz),
                 ~exists().where(Delivery.member_id == Member.id, Delivery.kind == push.kind,
                                 Delivery.dry_run.is_(False),
-                                Delivery.created_at >= local_midnight_utc(
+                                Delivery.created_at >= day_start(
                                     today - timedelta(days=n - 1), cfg.tz))))
 
     def occasion(row: Any) -> str:
-        last = local_now(row.last_paid, cfg.tz).date()
+        last = local_day(row.last_paid, cfg.tz)
         return f"{last.isoformat()}+{(today - last).days // n * n}d"
 
     planned, capped = fan_out(uow, push, occasion, q, cfg, now,

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
+from wx_member.clock import day_bounds, local_day, utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Member, PointsLedger, utcnow
+from wx_member.models import Member
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
 from wx_member.loyalty import birthday_bonus
@@ -36,8 +37,6 @@ from wx_member.pushes.fanout import (  # noqa: F401  (PushDisabled, PlanResult: 
     audience,
     delivery_row,
     fan_out,
-    local_midnight_utc,
-    local_now,
     member_values,
 )
 
@@ -77,7 +76,7 @@ def plan_dry_run(session: Session, push: PushKind, occasion: str, openids: Itera
 def plan_holiday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                  pushes: Mapping[str, PushKind]) -> PlanResult:
     """Greetings for today's festivals (local date), from `calendar` plus `[[options.days]]`."""
-    today = local_now(now, cfg.tz).date()
+    today = local_day(now, cfg.tz)
     result = PlanResult(push.kind, [])
     for g in calendar.on(today, push.options.get("days", [])):
         occasion = f"{today.year}:{g.key}"
@@ -95,7 +94,7 @@ def plan_birthday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
     """Members born on today's month and day (local); 29 February counts on 28 February in
     other years. The birthday points are credited first (once a year; see
     services/birthday_bonus.py), so the message can say how many were added."""
-    today = local_now(now, cfg.tz).date()
+    today = local_day(now, cfg.tz)
     birthday_bonus.credit(uow, today)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
@@ -120,11 +119,11 @@ def plan_points_expiry(uow: UnitOfWork, push: PushKind, cfg: Config, now: dateti
     on the local day today + N. The amount is what is left of those lots after every debit
     so far took the earliest-expiring lots first (the expiry run's rule,
     services/points_expiry.py): points spent never show up as expiring."""
-    today = local_now(now, cfg.tz).date()
+    today = local_day(now, cfg.tz)
     result = PlanResult(push.kind, [])
     for n in push.options.get("days_before", [30, 7]):
         day = today + timedelta(days=int(n))
-        start, end = local_midnight_utc(day, cfg.tz), local_midnight_utc(day + timedelta(1), cfg.tz)
+        start, end = day_bounds(day, cfg.tz)
         lots = points_expiry.expiring_between(start, end).subquery()
         q = (audience(push, now).add_columns(lots.c.expiring)
              .join(lots, lots.c.member_id == Member.id))

@@ -14,8 +14,9 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, retrying
-from wx_member.models import Member, SubscribeGrant, utcnow
+from wx_member.models import Member, SubscribeGrant
 from wx_member.platform.errors import DomainError, UnknownMember
 
 TEMPLATE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -26,7 +27,7 @@ MAX_TEMPLATES = 20  # distinct templates one member may hold grants for
 
 
 class InvalidGrant(DomainError):
-    code, http_status = "SUBSCRIPTION_INVALID", 400
+    code = "SUBSCRIPTION_INVALID"
     user_message = "订阅结果无效。"
 
 

@@ -21,17 +21,19 @@ from flask import Blueprint, Response, g, jsonify, request
 from wx_member.extensions import runtime
 from wx_member.payments import orders
 from wx_member.payments import stored_value
-from wx_member.platform.errors import DomainError, UnknownMember
+from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pay", __name__, url_prefix="/pay")
 
-# Status for each refusal: 400 not authentic or malformed, 409 disagrees with our records,
-# 503 not configured (an operator must act; WeChat keeps retrying meanwhile).
-_STATUS = {orders.OrderMismatch: (409, "order mismatch"),
-           orders.UnknownOrder: (409, "unknown order"),
-           UnknownMember: (409, "recharge by a non-member")}
+# /pay's one mapping of domain errors, by code, to WeChat Pay's FAIL answer (status, reason;
+# the Chinese user_message is for members, not for WeChat Pay): 400 not authentic or
+# malformed, 409 disagrees with our records, 503 not configured (an operator must act;
+# WeChat keeps retrying meanwhile). Any other domain error: 400 "rejected".
+_STATUS = {"ORDER_MISMATCH": (409, "order mismatch"),
+           "UNKNOWN_ORDER": (409, "unknown order"),
+           "NOT_A_MEMBER": (409, "recharge by a non-member")}
 RECHARGE = "recharge"  # the `attach` the mini-program sets on a stored-value order
 
 
@@ -58,7 +60,7 @@ def _record(notice) -> None:
             orders.record_refund(g.db, notice, tz=runtime().config.tz)
     except DomainError as exc:
         log.warning("pay notify refused: %s", exc)
-        raise _Refused(*_STATUS.get(type(exc), (400, "rejected"))) from None
+        raise _Refused(*_STATUS.get(exc.code, (400, "rejected"))) from None
 
 
 def _v2_answer(code: str, msg: str, status: int = 200) -> Response:

@@ -1,4 +1,5 @@
-"""/wechat: the Official Account webhook. Parse, authenticate, hand to one handler, reply.
+"""/wechat: the Official Account webhook. Authenticate and decode into a typed event, hand it
+to its handler, reply.
 
 Always answers within WeChat's 5 s budget with either a reply or 'success'; an event we do
 not handle is logged and acknowledged, never an error page (WeChat would retry it).
@@ -6,8 +7,6 @@ not handle is logged and acknowledged, never an error page (WeChat would retry i
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-
 from flask import Blueprint, Response, abort, g, request
 
 from handlers import Context, handler_for
@@ -50,13 +49,13 @@ def receive():
         log.warning("webhook bad body: %s", exc)
         abort(400)
 
-    EVENTS.labels(message.kind).inc()
-    handler = handler_for(message.kind)
+    event = message.event
+    EVENTS.labels(event.kind).inc()
+    handler = handler_for(event)
     if handler is None:
-        log.info("no handler for %s; acknowledged", message.kind)
+        log.info("no handler for %s; acknowledged", event.kind)
         return _xml("success")
-    at = datetime.fromtimestamp(message.msg.time, timezone.utc).replace(tzinfo=None)
-    ctx = Context(replies=rt.replies, tz=rt.config.tz, now=at)
-    reply = events.process_once(g.db, message.dedup_key, message.kind, message.openid,
-                                lambda session: handler(session, message.msg, ctx))
+    ctx = Context(replies=rt.replies, tz=rt.config.tz)
+    reply = events.process_once(g.db, event.dedup_key, event.kind, event.openid,
+                                lambda session: handler(session, event, ctx))
     return _xml(inbound.encode_reply(message, reply))

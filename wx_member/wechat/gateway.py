@@ -4,6 +4,11 @@ the sandbox in tests and the demo, https://api.weixin.qq.com/ in production.
 wechatpy 1.8.18 hard-codes the token host and the `wxa` base URL, and its `auto_retry`
 recurses without a bound on a persistent 40001; this wrapper fixes the hosts, refreshes
 the token once on 40001/40014/42001 and retries the call once.
+
+Every failure to get WeChat's answer (an errcode, an HTTP error status, no connection, a
+token that cannot be refreshed) leaves as a GatewayError: a domain error (WeChatUnavailable,
+"微信服务暂时不可用，请稍后再试。") that keeps WeChat's errcode for logs and the push sender.
+Neither wechatpy's nor requests' exceptions reach a caller.
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from wx_member.config import Config
+from wx_member.errors import WeChatUnavailable
 from wx_member.wechat.http import PooledSession
+from wx_member.wechat.tokens import TokenRefreshTimeout
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +34,7 @@ TOKEN_ERRORS = {40001, 40014, 42001}
 MAX_TEMP_QR_SECONDS = 2_592_000  # 30 days, WeChat's limit
 
 
-class GatewayError(Exception):
+class GatewayError(WeChatUnavailable):
     """WeChat answered an errcode (or no usable answer: errcode None)."""
 
     def __init__(self, errcode: int | None, errmsg: str, http_status: int | None = None,
@@ -35,10 +42,20 @@ class GatewayError(Exception):
         super().__init__(f"WeChat error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
-        self.http_status = http_status  # an HTTP error status instead of a JSON answer
+        # WeChat's HTTP error status instead of a JSON answer (for logs and the sender;
+        # what our surfaces answer is theirs to decide, see wx_member/web/errors.py).
+        self.http_status = http_status
         # The request may have reached WeChat (a read timeout, a dropped connection): a
         # message must not be sent again, it may have been delivered.
         self.maybe_sent = maybe_sent
+
+
+def _failure(exc: Exception, maybe_sent: bool = False) -> GatewayError:
+    """The GatewayError for what wechatpy, requests or the token store raised."""
+    if isinstance(exc, WeChatClientException):
+        status = exc.response.status_code if exc.response is not None else None
+        return GatewayError(exc.errcode, str(exc.errmsg), http_status=status)
+    return GatewayError(None, f"{type(exc).__name__}: {exc}", maybe_sent=maybe_sent)
 
 
 def _not_sent(exc: requests.RequestException) -> bool:
@@ -134,14 +151,23 @@ class WeChatGateway:
             except WeChatClientException as exc:
                 if exc.errcode in TOKEN_ERRORS and attempt == 1:
                     log.info("access token rejected (%s), refreshing once", exc.errcode)
-                    fresh = (client.refresh_token(rejected=token) or {}).get("access_token")
+                    fresh = self._refresh(client, token)
                     continue
-                status = exc.response.status_code if exc.response is not None else None
-                raise GatewayError(exc.errcode, str(exc.errmsg), http_status=status) from exc
+                raise _failure(exc) from exc
             except requests.RequestException as exc:
-                raise GatewayError(None, f"{type(exc).__name__}: {exc}",
-                                   maybe_sent=not _not_sent(exc)) from exc
+                raise _failure(exc, maybe_sent=not _not_sent(exc)) from exc
+            except TokenRefreshTimeout as exc:  # another process is fetching, for too long
+                raise _failure(exc) from exc
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _refresh(client: _Client, rejected: str | None) -> str | None:
+        """A new token after WeChat refused `rejected`. The refused call was not carried
+        out, so a failure here means nothing was sent (maybe_sent stays False)."""
+        try:
+            return (client.refresh_token(rejected=rejected) or {}).get("access_token")
+        except (WeChatClientException, requests.RequestException, TokenRefreshTimeout) as exc:
+            raise _failure(exc) from exc
 
     # -- QR codes -------------------------------------------------------------------------
     def create_qrcode(self, scene: str | int, permanent: bool = False,
@@ -170,7 +196,7 @@ class WeChatGateway:
             res = self.http.get(self.qrcode_image_url(ticket), timeout=self.timeout)
             res.raise_for_status()
         except requests.RequestException as exc:
-            raise GatewayError(None, f"{type(exc).__name__}: {exc}") from exc
+            raise _failure(exc) from exc
         return res.content
 
     # -- menu -----------------------------------------------------------------------------
@@ -220,7 +246,7 @@ class WeChatGateway:
             res.raise_for_status()
             data = res.json()
         except (requests.RequestException, ValueError) as exc:
-            raise GatewayError(None, f"{type(exc).__name__}: {exc}") from exc
+            raise _failure(exc) from exc
         if data.get("errcode"):
             raise GatewayError(int(data["errcode"]), data.get("errmsg", ""))
         return MiniSession(data["openid"], data["session_key"], data.get("unionid"))

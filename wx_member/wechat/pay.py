@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from defusedxml import DefusedXmlException
 
+from wx_member.clock import local_to_utc, to_utc
+
 V3_MAX_SKEW = 300  # seconds; an older (or future) notify is a replay or a broken clock
 BEIJING = timezone(timedelta(hours=8))  # v2 times are Beijing wall-clock, without a zone
 _FEN = re.compile(r"[0-9]{1,15}")
@@ -76,20 +78,16 @@ def fen(value: object, name: str) -> int:
     return int(value)
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def _beijing(text: str | None, fmt: str) -> datetime | None:
     try:
-        return _utc(datetime.strptime(text, fmt).replace(tzinfo=BEIJING)) if text else None
+        return local_to_utc(datetime.strptime(text, fmt), BEIJING) if text else None
     except ValueError:
         raise PayRejected(f"bad time {text!r}") from None
 
 
 def _rfc3339(text: str | None) -> datetime | None:
     try:
-        return _utc(datetime.fromisoformat(text)) if text else None
+        return to_utc(datetime.fromisoformat(text)) if text else None
     except ValueError:
         raise PayRejected(f"bad time {text!r}") from None
 

@@ -22,8 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from wechatpy.session import SessionStorage
 
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import TokenCache, utcnow
+from wx_member.models import TokenCache
 
 log = logging.getLogger(__name__)
 

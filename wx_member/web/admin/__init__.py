@@ -4,20 +4,29 @@ Every request passes `_guard`: the console must have a secret key, every POST ca
 valid CSRF token (Flask-WTF), every page but the login needs a logged-in operator, and a
 POST needs at least the `operator` role (viewers only read); routes that need more say so
 with `requires("admin")`. Routes parse the form, call one service and render.
+
+A refusal (a domain error) is shown in Chinese, never as a 500: a route that re-renders its
+form with the message catches it itself; any other reaches `_refused`, the console's one
+mapping (a POST flashes the message and returns to its page, a GET shows the error page).
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, current_app, g, redirect, render_template, request,
+from flask import (Blueprint, Flask, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from wx_member import labels
 from wx_member.extensions import runtime
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.console import operators
-from wx_member.console.audit import ACTIONS_ZH
+from wx_member.platform.errors import DomainError
+from wx_member.web.errors import status_of
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")
 csrf = CSRFProtect()
@@ -87,6 +96,24 @@ def _csrf_error(exc: CSRFError):
                            message="页面已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), 400
 
 
+@bp.errorhandler(DomainError)
+def _refused(exc: DomainError):
+    log.info("console %s %s refused: %s %s", request.method, request.path, exc.code, exc)
+    if request.method in SAFE_METHODS:
+        return render_template("admin/error.html", title="操作未完成",
+                               message=exc.user_message), status_of(exc)
+    flash(exc.user_message, "error")
+    return redirect(_back())
+
+
+def _back() -> str:
+    """The console page a form was posted from (same host only), else the dashboard."""
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path.startswith(bp.url_prefix + "/"):
+        return ref.path + (f"?{ref.query}" if ref.query else "")
+    return url_for("admin.dashboard")
+
+
 def forbidden():
     return render_template("admin/error.html", title="没有权限",
                            message="您的账号角色无权执行此操作。"), 403
@@ -96,11 +123,6 @@ def can(role: str) -> bool:
     return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
 
 
-ORDER_STATUS_ZH = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
-DELIVERY_STATUS_ZH = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
-                      "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
-                      "unknown": "结果未知"}
-COUPON_STATUS_ZH = {"available": "可用", "used": "已使用", "expired": "已过期", "void": "已作废"}
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
        ("admin.audit_list", "审计日志")]
@@ -109,7 +131,7 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
 @bp.context_processor
 def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions]
-    return {"can": can, "roles_zh": operators.ROLES_ZH, "nav_links": links,
-            "tier_name": tier_name, "actions_zh": ACTIONS_ZH,
-            "order_status": ORDER_STATUS_ZH, "delivery_status": DELIVERY_STATUS_ZH,
-            "coupon_status": COUPON_STATUS_ZH}
+    return {"can": can, "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
+            "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
+            "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
+            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS}

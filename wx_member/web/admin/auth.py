@@ -9,11 +9,12 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from wx_member import labels
 from wx_member.console import operators
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp, forbidden
 
-ROLE_CHOICES = [SelectChoice(r, operators.ROLES_ZH[r]) for r in ("viewer", "operator", "admin")]
+ROLE_CHOICES = [SelectChoice(r, labels.OPERATOR_ROLES[r]) for r in ("viewer", "operator", "admin")]
 
 
 def requires(role: str):

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from wx_member import labels
+from wx_member.clock import to_local
 from wx_member.extensions import runtime
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.pushes import campaigns
 from wx_member.members import channels
 from wx_member.coupons import templates
@@ -20,23 +22,19 @@ from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 
-CATEGORY_ZH = {"service": "服务通知", "marketing": "营销"}
-CHANNEL_ZH = {"template": "模板消息", "subscribe": "小程序订阅消息", "custom": "客服消息（48 小时内）"}
-STATUS_ZH = {"scheduled": "待发送", "running": "发送中", "done": "已排队发送", "cancelled": "已取消",
-             "failed": "失败"}
 
 
 def _local(tz: ZoneInfo):
     def fmt(utc: datetime | None) -> str:
-        return (utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        return (to_local(utc, tz).strftime("%Y-%m-%d %H:%M")
                 if utc else "")
     return fmt
 
 
 def _render(page: str, **values):
     cfg = runtime().config
-    return render_template(page, category_zh=CATEGORY_ZH, channel_zh=CHANNEL_ZH,
-                           status_zh=STATUS_ZH, local=_local(cfg.tz), tz=cfg.tz.key,
+    return render_template(page, category_zh=labels.PUSH_CATEGORIES, channel_zh=labels.PUSH_CHANNELS,
+                           status_zh=labels.CAMPAIGN_STATUS, local=_local(cfg.tz), tz=cfg.tz.key,
                            describe=segments.describe, **values)
 
 

@@ -7,6 +7,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 
+from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.members import channels
 from wx_member.insights import kpis
@@ -20,7 +21,7 @@ REPURCHASE_DAYS = 90
 class ChannelForm(FlaskForm):
     scene = StringField("场景值（字母、数字、_、-）", validators=[DataRequired(), Length(max=64)])
     name = StringField("名称", validators=[DataRequired(), Length(max=100)])
-    kind = SelectField("类型", choices=[SelectChoice(k, v) for k, v in channels.KINDS.items()
+    kind = SelectField("类型", choices=[SelectChoice(k, v) for k, v in labels.CHANNEL_KINDS.items()
                                       if k != "referral"])
     permanent = BooleanField("永久二维码（每个公众号最多 10 万个）")
     days = IntegerField("临时码有效天数", default=30, validators=[NumberRange(1, 30)])
@@ -35,17 +36,17 @@ def channel_list():
                             name=form.name.data, kind=form.kind.data,
                             permanent=form.permanent.data, expire_days=form.days.data,
                             by=g.operator.username)
+        except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
+            flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         except DomainError as exc:
             flash(f"{exc.user_message}（{exc}）", "error")
-        except GatewayError as exc:
-            flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         else:
             flash(f"渠道码 {form.scene.data} 已创建。", "ok")
             return redirect(url_for("admin.channel_list"))
     elif form.is_submitted():
         flash("请检查表单：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
-                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS), kinds=channels.KINDS)
+                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS), kinds=labels.CHANNEL_KINDS)
 
 
 @bp.route("/channels/<scene>/qrcode.png")
@@ -55,10 +56,6 @@ def channel_qrcode(scene: str):
         return render_template("admin/error.html", title="渠道码", message="没有这个渠道码。"), 404
     ticket = ch.ticket
     g.db.rollback()  # the image comes from WeChat: no transaction open meanwhile
-    try:
-        png = runtime().gateway.qrcode_image(ticket)
-    except GatewayError as exc:
-        return render_template("admin/error.html", title="渠道码",
-                               message=f"无法从微信获取二维码图片（{exc.errmsg}）。"), 502
+    png = runtime().gateway.qrcode_image(ticket)  # a failure: the console's error page, 503
     return Response(png, mimetype="image/png",
                     headers={"Content-Disposition": f"attachment; filename=qrcode-{scene}.png"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from wx_member.extensions import runtime
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
 from wx_member.insights import kpis
 from wx_member.insights import rfm
 from wx_member.web.admin import bp, charts

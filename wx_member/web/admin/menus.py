@@ -7,9 +7,9 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.console import menus
-from wx_member.platform.errors import DomainError
 from wx_member.web.admin import bp
 from wx_member.web.admin.auth import requires
 from wx_member.wechat.gateway import GatewayError
@@ -70,7 +70,7 @@ def menu_edit():
     menu = menus.current(g.db, runtime().gateway)
     return render_template("admin/menu.html", slots=slots_from_menu(menu), preview=menu,
                            problems=[], history=menus.history(g.db), csrf_form=FlaskForm(),
-                           types=menus.TYPES_ZH)
+                           types=labels.MENU_BUTTON_TYPES)
 
 
 @bp.route("/menu", methods=["POST"])
@@ -90,7 +90,7 @@ def menu_save():
         problems = [f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未发布。"]
     return render_template("admin/menu.html", slots=slots_from_menu(menu), preview=menu,
                            problems=problems, history=menus.history(g.db),
-                           csrf_form=FlaskForm(), types=menus.TYPES_ZH, previewing=True)
+                           csrf_form=FlaskForm(), types=labels.MENU_BUTTON_TYPES, previewing=True)
 
 
 @bp.route("/menu/rollback/<int:version_id>", methods=["POST"])
@@ -98,10 +98,8 @@ def menu_save():
 def menu_rollback(version_id: int):
     try:
         menus.roll_back(g.db, runtime().gateway, version_id, g.operator.username)
-    except DomainError as exc:
-        flash(exc.user_message, "error")
     except GatewayError as exc:
         flash(f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未回滚。", "error")
     else:
         flash(f"已回滚到版本 {version_id} 的菜单。", "ok")
-    return redirect(url_for("admin.menu_edit"))
+    return redirect(url_for("admin.menu_edit"))  # other refusals: the console's _refused

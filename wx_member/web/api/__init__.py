@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, send_from_directory
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from wx_member.web.api import (balance, cashier, card, coupons, limits, login, profile,
                                redemptions, referrals, subscriptions)
-from wx_member.web.api.errors import ErrorSchema, http_error
+from wx_member.web.api.errors import ErrorSchema
 
 BLUEPRINTS = (login.bp, card.bp, profile.bp, referrals.bp, subscriptions.bp, coupons.bp,
               redemptions.bp, balance.bp, cashier.member_bp, cashier.cashier_bp)
@@ -41,8 +40,9 @@ class _Api(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
-        """flask-smorest would make every HTTP error of the app JSON; errors.http_error
-        does that for /api/ only, so the webhook and Pay surfaces keep their answers."""
+        """flask-smorest would make every HTTP error of the app JSON; web.errors.http_error
+        (registered by the app factory) does that for the JSON surfaces only, so the
+        webhook and Pay surfaces keep their answers."""
 
 
 def register(app: Flask) -> None:
@@ -60,4 +60,3 @@ def register(app: Flask) -> None:
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
     app.register_blueprint(assets)
-    app.register_error_handler(HTTPException, http_error)

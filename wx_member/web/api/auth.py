@@ -17,7 +17,7 @@ CASHIER_HEADER = "X-Cashier-Key"
 
 
 class CashierRefused(DomainError):
-    code, http_status = "CASHIER_UNAUTHORIZED", 401
+    code = "CASHIER_UNAUTHORIZED"
     user_message = "收银台密钥无效。"
 
 

@@ -2,11 +2,10 @@
 points off an order with it, or redeems one of the member's coupons on an order."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import g
 
-from wx_member.replies import tier_name
+from wx_member.labels import tier_name
+from wx_member.clock import from_timestamp
 from wx_member.payments import cashier_desk
 from wx_member.members import member_codes
 from wx_member.web.api.auth import cashier_required, member_required, secret_key
@@ -27,7 +26,7 @@ def member_code():
     """A short-lived signed code to show the cashier (refresh before it expires)."""
     signed = member_codes.issue(g.db, secret_key(), member_id(), config().member_code_ttl)
     return {"code": signed.token, "expires_in": signed.ttl,
-            "expires_at": datetime.fromtimestamp(signed.expires_at, timezone.utc)}
+            "expires_at": from_timestamp(signed.expires_at)}
 
 
 @cashier_bp.route("/resolve", methods=["POST"])

@@ -9,7 +9,7 @@ from flask import g
 from flask_smorest import Blueprint
 
 from wx_member.extensions import runtime
-from wx_member.models import utcnow
+from wx_member.clock import utcnow
 from wx_member.platform.errors import DomainError
 from wx_member.web.api.errors import domain_error
 

@@ -1,10 +1,9 @@
 """POST /api/login: a wx.login() code for an access token."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import g
 
+from wx_member.clock import from_timestamp
 from wx_member.extensions import runtime
 from wx_member.platform import access_tokens
 from wx_member.members import miniapp
@@ -35,5 +34,5 @@ def login(body):
                            secret=cfg.mini_secret, scene=body.get("scene"))
     signed = access_tokens.issue_access(key, result.member.id, cfg.api_token_ttl)
     return {"token": signed.token, "expires_in": signed.ttl,
-            "expires_at": datetime.fromtimestamp(signed.expires_at, timezone.utc),
+            "expires_at": from_timestamp(signed.expires_at),
             "card_no": result.member.card_no, "created": result.created}

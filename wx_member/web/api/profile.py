@@ -1,10 +1,9 @@
 """The member's profile: birthday (settable once) and phone (through WeChat's code)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import g
 
+from wx_member.clock import local_now
 from wx_member.extensions import runtime
 from wx_member.members import miniapp
 from wx_member.web.api.auth import member_required
@@ -32,7 +31,7 @@ def profile():
 @bp.response(200, ProfileOut)
 def birthday(body):
     """Set my birthday; once set it cannot be changed here."""
-    today = datetime.now(config().tz).date()
+    today = local_now(config().tz).date()
     return _out(miniapp.set_birthday(g.db, member_id(), body["birthday"], today))
 
 

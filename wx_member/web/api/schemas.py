@@ -3,10 +3,12 @@ and generate the OpenAPI document. Times are ISO 8601 in UTC ("Z"); local days a
 in the programme's zone; money in fen, points as integers."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate
+
+from wx_member.clock import with_zone
 
 SCENE = validate.Regexp(r"^[A-Za-z0-9_\-]{1,64}$", error="letters, digits, '_' or '-', 1-64")
 
@@ -16,7 +18,7 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = with_zone(value)
         return super()._serialize(value, attr, obj, **kwargs)
 
 

@@ -1,26 +1,12 @@
 """`wx-member points ...`: the expiry run, redemptions and the gift catalogue."""
 from __future__ import annotations
 
-import sys
 import uuid
 from datetime import timedelta
 
 import click
 
-
-def _runtime():
-    from wx_member.cli import _runtime as runtime
-
-    return runtime()
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _refused(exc) -> None:
-    _fail(f"{exc} ({exc.user_message})")
+from wx_member.cli.common import fail, refused, runtime
 
 
 @click.group("points")
@@ -37,23 +23,13 @@ def expire(dry_run: bool, at) -> None:
     """Expire lapsed points (idempotent: a second run the same day writes nothing)."""
     from wx_member.loyalty import points_expiry
 
-    rt = _runtime()
+    rt = runtime()
     as_of = at.date() - timedelta(days=1) if at else None
-    with rt.sessions() as session:
-        r = points_expiry.run(session, as_of, tz=rt.config.tz, dry_run=dry_run)
+    with rt.sessions() as uow:
+        r = points_expiry.run(uow, as_of, tz=rt.config.tz, dry_run=dry_run)
     verb = "would expire" if dry_run else "expired"
     click.echo(f"as of {r.as_of} (end of day, {rt.config.timezone}): {verb} {r.points} points "
                f"of {r.members} members in {r.seconds:.2f} s")
-
-
-def _member(session, who: str):
-    from wx_member.members import membership
-
-    found = membership.by_openid(session, who) or membership.by_card(session, who)
-    if found is None:
-        _fail(f"no member with openid or card number {who!r}")
-    session.rollback()  # the use case owns its transaction
-    return found
 
 
 @points_group.command("redeem")
@@ -69,24 +45,27 @@ def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_
            amount_fen: int | None, want: int | None) -> None:
     """Redeem points for a gift (--gift ID) or as cash off an order (--cash-off NO --amount FEN)."""
     from wx_member.loyalty import redemption
+    from wx_member.members import lookup_view
     from wx_member.platform.errors import DomainError
 
     if (gift_id is None) == (order_no is None):
-        _fail("give exactly one of --gift ID or --cash-off ORDER_NO")
+        fail("give exactly one of --gift ID or --cash-off ORDER_NO")
     if order_no is not None and amount_fen is None:
-        _fail("--cash-off needs --amount FEN (the order's amount)")
-    rt = _runtime()
-    with rt.sessions() as session:
-        member = _member(session, who)
+        fail("--cash-off needs --amount FEN (the order's amount)")
+    rt = runtime()
+    with rt.sessions() as uow:
+        member = lookup_view.find(uow, who)
+        if member is None:
+            fail(f"no member with openid or card number {who!r}")
         try:
             if gift_id is not None:
-                r = redemption.redeem_gift(session, member, gift_id, key or uuid.uuid4().hex,
+                r = redemption.redeem_gift(uow, member, gift_id, key or uuid.uuid4().hex,
                                            quantity)
             else:
-                r = redemption.cash_off(session, member, order_no, amount_fen, want)
+                r = redemption.cash_off(uow, member, order_no, amount_fen, want)
         except DomainError as exc:
-            _refused(exc)
-        balance = member.points_balance
+            refused(exc)
+        balance = member.points_balance  # the row the redemption locked and changed
     what = (f"gift {gift_id} × {quantity}" if gift_id is not None
             else f"{r.fen_off} fen off order {order_no}")
     again = " (already redeemed: nothing changed)" if r.replayed else ""
@@ -102,11 +81,11 @@ def cancel_cash_off(order_no: str, reason: str) -> None:
     from wx_member.loyalty import redemption
     from wx_member.platform.errors import DomainError
 
-    with _runtime().sessions() as session:
+    with runtime().sessions() as uow:
         try:
-            r = redemption.cancel_cash_off(session, order_no, reason)
+            r = redemption.cancel_cash_off(uow, order_no, reason)
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
     again = " (already cancelled: nothing changed)" if r.replayed else ""
     click.echo(f"{r.points} points given back for order {order_no}{again}")
 
@@ -121,14 +100,15 @@ def gift_group() -> None:
 @click.option("--points", "cost", type=int, required=True, help="points for one")
 @click.option("--stock", type=int, required=True)
 def gift_add(name: str, cost: int, stock: int) -> None:
+    """Add gift NAME, costing --points each, with --stock in hand."""
     from wx_member.loyalty import redemption
     from wx_member.platform.errors import DomainError
 
-    with _runtime().sessions() as session:
+    with runtime().sessions() as uow:
         try:
-            gift = redemption.add_gift(session, name, cost, stock)
+            gift = redemption.add_gift(uow, name, cost, stock)
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
     click.echo(f"gift {gift.id}: {gift.name}, {gift.points} points, stock {gift.stock}")
 
 
@@ -140,21 +120,22 @@ def gift_restock(gift_id: int, delta: int) -> None:
     from wx_member.loyalty import redemption
     from wx_member.platform.errors import DomainError
 
-    with _runtime().sessions() as session:
+    with runtime().sessions() as uow:
         try:
-            gift = redemption.restock(session, gift_id, delta)
+            gift = redemption.restock(uow, gift_id, delta)
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
     click.echo(f"gift {gift.id}: stock {gift.stock}")
 
 
 @gift_group.command("list")
 @click.option("--all", "include_inactive", is_flag=True, help="also gifts taken off the list")
 def gift_list(include_inactive: bool) -> None:
-    from wx_member.loyalty import redemption
+    """The gifts on offer: id, points, stock, name."""
+    from wx_member.loyalty import catalogue_view
 
-    with _runtime().sessions() as session:
-        gifts = redemption.catalogue(session, include_inactive)
+    with runtime().sessions() as uow:
+        gifts = catalogue_view.gifts(uow, include_inactive)
     click.echo(f"{'id':>5} {'points':>8} {'stock':>7}  name")
     for g in gifts:
         click.echo(f"{g.id:>5} {g.points:>8} {g.stock:>7}  {g.name}{'' if g.active else ' (off)'}")

@@ -12,44 +12,29 @@ from xml.parsers.expat import ExpatError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from wechatpy import create_reply, parse_message
+from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from wx_member.config import Config
+from wx_member.wechat.inbound.events import Event
+from wx_member.wechat.inbound.kinds import BadMessage, to_event
 
 
 class BadSignature(Exception):
     """The request does not come from WeChat (or from someone who knows our token)."""
 
 
-class BadMessage(Exception):
-    """The body is not a well-formed WeChat message."""
-
-
-@dataclass
+@dataclass(frozen=True)
 class Inbound:
-    msg: object  # a wechatpy message or event
+    """A verified message: its typed `event`, and what a passive reply to it needs."""
+    event: Event
+    account: str | None  # ToUserName: our account, the reply's sender
     crypto: WeChatCrypto | None
     nonce: str
     timestamp: str
-
-    @property
-    def kind(self) -> str:
-        """'subscribe', 'subscribe_scan', 'scan', 'click', ... for events; 'text', ... otherwise."""
-        return self.msg.event if self.msg.type == "event" else self.msg.type
-
-    @property
-    def openid(self) -> str:
-        return self.msg.source
-
-    @property
-    def dedup_key(self) -> str:
-        # WeChat's own advice: MsgId for messages, FromUserName + CreateTime for events.
-        if self.msg.type != "event" and self.msg.id:
-            return f"msg:{self.msg.id}"
-        return f"evt:{self.msg.source}:{self.msg.time}:{self.kind}"
 
 
 def _check_plain(cfg: Config, args: Mapping[str, str]) -> None:
@@ -96,19 +81,18 @@ def decode(cfg: Config, args: Mapping[str, str], body: bytes) -> Inbound:
     _safe_parse(body)
     try:
         msg = parse_message(body)
-        msg.time, msg.id  # typed fields convert lazily: fail here, not mid-transaction
+        account = msg.target
     except (ExpatError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise BadMessage(f"not a WeChat message: {type(exc).__name__}") from None
-    if not msg.source or len(msg.source) > 64:
-        raise BadMessage("message without FromUserName")
-    return Inbound(msg=msg, crypto=crypto, nonce=nonce, timestamp=timestamp)
+    # Every field is read and checked here: fail now, not mid-transaction.
+    return Inbound(to_event(msg), account, crypto, nonce, timestamp)
 
 
 def encode_reply(inbound: Inbound, text: str | None) -> str:
     """A passive text reply, encrypted in safe mode; 'success' when there is nothing to say."""
     if not text:
         return "success"
-    xml = create_reply(text, inbound.msg).render()
+    xml = TextReply(source=inbound.account, target=inbound.event.openid, content=text).render()
     if inbound.crypto is not None:
         return inbound.crypto.encrypt_message(xml, inbound.nonce, inbound.timestamp)
     return xml

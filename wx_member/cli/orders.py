@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from wx_member.cli.common import fail, runtime
+
 
 @click.group("order")
 def order_group() -> None:
@@ -26,17 +28,16 @@ def _report(result) -> None:
 def ship(out_trade_no: str, carrier: str | None, tracking: str | None) -> None:
     """Mark OUT_TRADE_NO shipped and queue the member's shipping reminder (sent by the
     scheduler's next send, within a minute; quiet hours hold it)."""
-    from wx_member.cli import _fail, _runtime
-    from wx_member.payments import fulfilment
+    from wx_member.pushes import fulfilment
     from wx_member.platform.errors import DomainError
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    rt = runtime(pushes=True)  # queues the member's shipping reminder
+    with rt.sessions() as uow:
         try:
-            result = fulfilment.mark_shipped(session, rt.pushes, rt.config, out_trade_no,
+            result = fulfilment.mark_shipped(uow, rt.pushes, rt.config, out_trade_no,
                                              carrier=carrier, tracking_no=tracking)
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     _report(result)
 
 
@@ -44,14 +45,12 @@ def ship(out_trade_no: str, carrier: str | None, tracking: str | None) -> None:
 @click.argument("out_trade_no")
 def deliver(out_trade_no: str) -> None:
     """Mark OUT_TRADE_NO delivered (the usage guide follows the next day)."""
-    from wx_member.cli import _fail, _runtime
-    from wx_member.payments import fulfilment
+    from wx_member.pushes import fulfilment
     from wx_member.platform.errors import DomainError
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    with runtime().sessions() as uow:
         try:
-            result = fulfilment.mark_delivered(session, out_trade_no)
+            result = fulfilment.mark_delivered(uow, out_trade_no)
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     _report(result)

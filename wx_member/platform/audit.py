@@ -1,7 +1,9 @@
 """The audit log: who changed what, when, before and after.
 
 `record` is called by a use case inside its own transaction, so a change and its audit
-row are committed together or not at all.
+row are committed together or not at all. Use cases of every area record here (settings,
+points, channels, imports, campaigns, the console's own), so it sits in platform, below
+them all; the console shows it.
 """
 from __future__ import annotations
 
@@ -11,25 +13,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import AuditLog, utcnow
-
-ACTIONS_ZH = {
-    "setting.change": "修改规则",
-    "points.adjust": "调整积分",
-    "member.tag": "添加标签",
-    "member.untag": "移除标签",
-    "menu.publish": "发布菜单",
-    "menu.rollback": "回滚菜单",
-    "channel.create": "创建渠道码",
-    "operator.create": "新增账号",
-    "operator.update": "修改账号",
-    "member.export": "导出会员",
-    "campaign.dry_run": "活动试发",
-    "campaign.create": "创建活动",
-    "campaign.cancel": "取消活动",
-    "member.import": "导入会员",
-}
+from wx_member.models import AuditLog
 
 
 def record(session: Session, actor: str, action: str, target: str, before: Any = None,

@@ -9,7 +9,9 @@ Shipping plans the member's 发货提醒 (`order_shipped`) in the same transacti
 records it: once the shop has been told "shipped", the reminder exists as a delivery row
 and the sender delivers it (quiet hours apply: see templates_msg/order_shipped.toml).
 Delivery only records the time; the usage guide is planned the next day by
-`order_push_jobs.plan_order_guide`.
+`order_planners.plan_order_guide`. Here in pushes rather than payments because shipping
+plans a push: payments stay below pushes (campaigns target insights' segments, and
+insights read payments).
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
-from wx_member.models import Order, utcnow
+from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
+from wx_member.models import Order
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform.errors import DomainError
 from wx_member.pushes.order_planners import order_occasion, order_values
@@ -34,14 +38,17 @@ CARRIER_MAX, TRACKING_MAX = 40, 64  # the columns' lengths
 
 
 class OrderNotFound(DomainError):
+    code = "ORDER_NOT_FOUND"
     user_message = "订单不存在。"
 
 
 class WrongOrderState(DomainError):
+    code = "WRONG_ORDER_STATE"
     user_message = "订单当前状态不允许此操作。"
 
 
 class InvalidShipment(DomainError):
+    code = "INVALID_SHIPMENT"
     user_message = "快递公司或运单号无效。"
 
 
@@ -76,7 +83,7 @@ def _locked_order(session: Session, out_trade_no: str) -> Order:
     return order
 
 
-def mark_shipped(session: Session, pushes: Mapping[str, PushKind], cfg: Config,
+def mark_shipped(uow: UnitOfWork, pushes: Mapping[str, PushKind], cfg: Config,
                  out_trade_no: str, carrier: str | None = None,
                  tracking_no: str | None = None, now: datetime | None = None
                  ) -> FulfilmentResult:
@@ -85,7 +92,7 @@ def mark_shipped(session: Session, pushes: Mapping[str, PushKind], cfg: Config,
     carrier = _clean(carrier, "carrier", CARRIER_MAX)
     tracking_no = _clean(tracking_no, "tracking_no", TRACKING_MAX)
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         order = _locked_order(session, out_trade_no)
         if order.shipped_at is not None:
             if (carrier or order.carrier) != order.carrier or (
@@ -113,12 +120,12 @@ def _plan_reminder(session: Session, pushes: Mapping[str, PushKind], cfg: Config
     return "queued" if reached else "unreachable"
 
 
-def mark_delivered(session: Session, out_trade_no: str,
+def mark_delivered(uow: UnitOfWork, out_trade_no: str,
                    now: datetime | None = None) -> FulfilmentResult:
     """Use case: the order reached the member (the usage guide follows the next day).
     Refused before it was shipped; repeating it changes nothing."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         order = _locked_order(session, out_trade_no)
         if order.shipped_at is None:
             raise WrongOrderState(f"order {out_trade_no} has not been shipped",

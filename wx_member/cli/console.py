@@ -5,13 +5,7 @@ import sys
 
 import click
 
-from wx_member.config import Config
-
-
-def _sessions():
-    from wx_member.db import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(Config.from_env().database_url))
+from wx_member.cli.common import runtime
 
 
 @click.command("create-admin")
@@ -24,18 +18,16 @@ def create_admin_command(username: str, role: str, password_stdin: bool) -> None
     from wx_member.console import operators
     from wx_member.platform.errors import DomainError
 
+    rt = runtime()  # a database without the schema fails before the password is asked for
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    with _sessions()() as session:
+    with rt.sessions() as uow:
         try:
-            operators.create(session, username, password, role, by="cli")
+            operators.create(uow, username, password, role, by="cli")
         except DomainError as exc:
             click.echo(f"error: {exc.user_message} ({exc})", err=True)
             sys.exit(2)
     click.echo(f"created {role} {username}; log in at /admin/login")
 
-
-def register(main: click.Group) -> None:
-    main.add_command(create_admin_command)

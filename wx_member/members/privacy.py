@@ -29,6 +29,8 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from wx_member import labels
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import (
     Delivery,
@@ -42,7 +44,6 @@ from wx_member.models import (
     Refund,
     SubscribeGrant,
     TierHistory,
-    utcnow,
 )
 from wx_member.loyalty import points
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -51,6 +52,7 @@ TOMBSTONE = "erased:"
 
 
 class AlreadyErased(DomainError):
+    code = "ALREADY_ERASED"
     user_message = "该会员的个人信息已删除。"
 
 
@@ -116,7 +118,7 @@ def _collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
             "erased_at": _t(member.erased_at),
         },
         "ledger": [{"delta": r.delta, "reason": r.reason,
-                    "reason_zh": points.REASONS_ZH.get(r.reason, r.reason), "key": r.idem_key,
+                    "reason_zh": labels.POINTS_REASONS.get(r.reason, r.reason), "key": r.idem_key,
                     "source": r.source, "expires_at": _t(r.expires_at),
                     "created_at": _t(r.created_at)}
                    for r in session.scalars(by_member(PointsLedger).order_by(PointsLedger.id))],

@@ -1,5 +1,6 @@
 """`wx-member serve`: the main job, web server and scheduler in one process; with --demo also
-the WeChat sandbox, a fresh SQLite file and demo members."""
+the WeChat sandbox, a fresh SQLite file and demo members. `wx-member scheduler`: the
+scheduler alone (production: beside gunicorn, see docs/deploy.md)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +12,9 @@ from pathlib import Path
 import click
 from werkzeug.serving import make_server
 
-from wx_member.config import REPO_ROOT, Config
+from wx_member.cli.common import config as config_from_env
+from wx_member.cli.common import runtime
+from wx_member.config import Config, instance_dir
 
 
 DEMO_PUSH_KINDS = ("birthday", "points_expiry", "order_shipped", "order_guide",
@@ -38,38 +41,65 @@ def _demo_config(base: Config, db_path: Path) -> Config:
     )
 
 
+@click.command("scheduler")
+@click.option("--ttl", default=30.0, show_default=True, help="lease length, seconds")
+@click.option("--renew", default=10.0, show_default=True, help="renew the lease every N seconds")
+@click.option("--send-every", default=60.0, show_default=True,
+              help="send due pushes every N seconds")
+def scheduler_command(ttl: float, renew: float, send_every: float) -> None:
+    """Run the scheduled jobs (pushes, housekeeping); stands by while another process leads."""
+    import signal
+
+    from wx_member import logs
+    from wx_member.scheduler import SchedulerRunner
+
+    logs.configure()
+    runner = SchedulerRunner(runtime(pushes=True), ttl=ttl, renew=renew, send_every=send_every)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @click.option("--demo", is_flag=True, help="start the WeChat sandbox and load demo data")
 @click.option("--sandbox-port", default=8800, show_default=True)
-@click.option("--demo-db", type=click.Path(dir_okay=False, path_type=Path),
-              default=REPO_ROOT / "instance" / "demo.db", show_default=True,
-              help="the demo's SQLite file, made afresh on every start")
-def serve_command(host: str, port: int, demo: bool, sandbox_port: int, demo_db: Path) -> None:
-    """Run the web server and the scheduler (production: use gunicorn, see README)."""
+@click.option("--demo-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the demo's SQLite file, made afresh on every start  [default: "
+                   "instance/demo.db under the working directory, or $WX_MEMBER_INSTANCE/demo.db]")
+def serve_command(host: str, port: int, demo: bool, sandbox_port: int,
+                  demo_db: Path | None) -> None:
+    """Run the web server and the scheduler (production: gunicorn, see docs/deploy.md)."""
     from wx_member import migrate
     from wx_member.app import create_app
-    from wx_member.extensions import runtime
+    from wx_member.extensions import runtime as app_runtime
     from wx_member.scheduler import SchedulerRunner
 
-    config, sandbox = Config.from_env(), None
+    config, sandbox = config_from_env(), None
     if demo:
         os.environ.setdefault("WX_LOG_FORMAT", "text")  # a person reads the demo's log
         from wx_member.sandbox import Sandbox
 
+        demo_db = demo_db or instance_dir() / "demo.db"
         demo_db.parent.mkdir(parents=True, exist_ok=True)
         demo_db.unlink(missing_ok=True)
         config = _demo_config(config, demo_db.resolve())
         sandbox = Sandbox(appid=config.appid, secret=config.secret, port=sandbox_port,
                           mini_appid=config.mini_appid, mini_secret=config.mini_secret).start()
         config = config.with_(api_base=sandbox.url, mp_base=sandbox.url)
-    migrate.upgrade(config.database_url)
+    migrate.upgrade(config.database_url)  # a development server makes its schema on start
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
     webhook = f"http://{host}:{server.port}/wechat"
     with app.app_context():
-        rt = runtime()
+        rt = app_runtime()
     # Stands by if another process (`wx-member scheduler`, another host) holds the lease.
     scheduler = SchedulerRunner(rt).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -81,10 +111,10 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int, demo_db: 
                         encoding_aes_key=config.encoding_aes_key)
         openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/")
         admin_password = secrets.token_urlsafe(12)
-        with rt.sessions() as session:
+        with rt.sessions() as uow:
             from wx_member.console import operators
 
-            operators.create(session, "admin", admin_password, "admin", by="demo")
+            operators.create(uow, "admin", admin_password, "admin", by="demo")
         opts = (f"--url {webhook} --token {config.token} --appid {config.appid} "
                 f"--aes-key {config.encoding_aes_key}")
         click.echo(f"""

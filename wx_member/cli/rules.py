@@ -2,40 +2,22 @@
 review): parse, call one service, print."""
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 import click
 
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _runtime():
-    from wx_member.cli import _runtime as build
-
-    return build()
-
-
-def _date(_ctx, _param, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"expected a date like 2026-11-11, got {value!r}") from None
+from wx_member.cli.common import fail, parse_date, runtime
 
 
 def _run(use_case):
+    """Run one use case with a fresh unit of work; a refusal prints its reason."""
     from wx_member.platform.errors import DomainError
 
-    with _runtime().sessions() as session:
+    with runtime().sessions() as uow:
         try:
-            return use_case(session)
+            return use_case(uow)
         except DomainError as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
 
 @click.group("rules")
@@ -44,8 +26,8 @@ def rules_group() -> None:
 
 
 @rules_group.command("add-day")
-@click.argument("start", callback=_date)
-@click.argument("end", required=False, callback=_date)
+@click.argument("start", callback=parse_date)
+@click.argument("end", required=False, callback=parse_date)
 @click.option("--multiplier", default=200, show_default=True,
               help="percent of the usual points (200 = double)")
 @click.option("--name", default="双倍积分日", show_default=True)
@@ -54,8 +36,8 @@ def rules_add_day(start: date, end: date | None, multiplier: int, name: str, by:
     """Multiply points on START (to END, inclusive; local dates)."""
     from wx_member.loyalty import earn_rules
 
-    rule = _run(lambda s: earn_rules.add_days(s, start, end, multiplier=multiplier, name=name,
-                                              by=by))
+    rule = _run(lambda uow: earn_rules.add_days(uow, start, end, multiplier=multiplier,
+                                                name=name, by=by))
     click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
 
 
@@ -64,16 +46,16 @@ def rules_add_day(start: date, end: date | None, multiplier: int, name: str, by:
 @click.option("--multiplier", default=200, show_default=True,
               help="percent of the usual points (200 = double)")
 @click.option("--name", default="会员日", show_default=True)
-@click.option("--from", "starts_on", callback=_date, help="first local date it applies")
-@click.option("--until", "ends_on", callback=_date, help="last local date it applies")
+@click.option("--from", "starts_on", callback=parse_date, help="first local date it applies")
+@click.option("--until", "ends_on", callback=parse_date, help="last local date it applies")
 @click.option("--by", default="cli", help="who adds it")
 def rules_add_weekday(weekday: str, multiplier: int, name: str, starts_on: date | None,
                       ends_on: date | None, by: str) -> None:
     """Multiply points every WEEKDAY (1-7, Monday = 1, or tue, tuesday, 周二)."""
     from wx_member.loyalty import earn_rules
 
-    def use_case(session):
-        return earn_rules.add_weekday(session, earn_rules.parse_weekday(weekday),
+    def use_case(uow):
+        return earn_rules.add_weekday(uow, earn_rules.parse_weekday(weekday),
                                       multiplier=multiplier, name=name, starts_on=starts_on,
                                       ends_on=ends_on, by=by)
 
@@ -85,9 +67,9 @@ def rules_add_weekday(weekday: str, multiplier: int, name: str, starts_on: date 
 @click.option("--all", "include_disabled", is_flag=True, help="disabled rules too")
 def rules_list(include_disabled: bool) -> None:
     """Earn rules in force (and, with --all, disabled ones)."""
-    from wx_member.loyalty import earn_rules
+    from wx_member.loyalty import earn_rules, earn_rules_view
 
-    for rule in _run(lambda s: earn_rules.rules(s, include_disabled)):
+    for rule in _run(lambda uow: earn_rules_view.listed(uow, include_disabled)):
         click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
 
 
@@ -98,7 +80,7 @@ def rules_disable(rule_id: int, by: str) -> None:
     """Stop rule RULE_ID from the next payment on (orders keep what they earned)."""
     from wx_member.loyalty import earn_rules
 
-    rule = _run(lambda s: earn_rules.disable(s, rule_id, by))
+    rule = _run(lambda uow: earn_rules.disable(uow, rule_id, by))
     click.echo(f"{rule.id}  {earn_rules.describe(rule)}")
 
 
@@ -108,20 +90,20 @@ def tiers_group() -> None:
 
 
 @tiers_group.command("review")
-@click.option("--at", "day", callback=_date, help="review date (local; default today)")
+@click.option("--at", "day", callback=parse_date, help="review date (local; default today)")
 def tiers_review(day: date | None) -> None:
-    """Review the members whose tier anniversary is DATE (idempotent per member and date)."""
-    from wx_member.models import utcnow
+    """Review the members whose tier anniversary is the --at date (default today; idempotent
+    per member and date)."""
+    from wx_member.clock import local_day, utcnow
     from wx_member.loyalty import tier_review
-    from wx_member.loyalty.earn_rules import local_day
 
-    rt = _runtime()
+    rt = runtime()
     day = day or local_day(utcnow(), rt.config.tz)
-    with rt.sessions() as session:
+    with rt.sessions() as uow:
         try:
-            result = tier_review.review(session, day, rt.config.tz)
+            result = tier_review.review(uow, day, rt.config.tz)
         except tier_review.InvalidReview as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if result.mode != "yearly":
         click.echo(f"tier_review is {result.mode!r}: nothing reviewed "
                    f"(wx-member settings set tier_review yearly)")
@@ -130,7 +112,3 @@ def tiers_review(day: date | None) -> None:
     click.echo(f"{day}: reviewed {result.reviewed}, lowered {sum(result.lowered.values())}"
                f"{f' ({lowered})' if lowered else ''}")
 
-
-def register(main: click.Group) -> None:
-    main.add_command(rules_group)
-    main.add_command(tiers_group)

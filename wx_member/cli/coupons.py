@@ -1,0 +1,180 @@
+"""`wx-member coupon …`: coupon templates, issuing, redeeming and expiring coupons. Each
+command parses its input, calls one use case, and prints the result (`--json` for machines)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from wx_member.cli.common import echo, fail, run, runtime
+from wx_member.clock import day_start
+
+
+@click.group("coupon")
+def coupon_group() -> None:
+    """Coupons: templates, issuing, redeeming, expiry."""
+
+
+@coupon_group.group("template")
+def template_group() -> None:
+    """Coupon templates (满减, 折扣, 兑换)."""
+
+
+@template_group.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["amount_off", "percent_off", "item"]), required=True,
+              help="amount_off 满减, percent_off 折扣, item 兑换")
+@click.option("--off", "amount_off_fen", type=int, help="amount_off: fen off")
+@click.option("--percent", "percent_off", type=int, help="percent_off: percent off (20 = 8折)")
+@click.option("--cap", "cap_fen", type=int, help="percent_off: the most it takes off, fen")
+@click.option("--item", help="item: what the coupon is exchanged for")
+@click.option("--min-spend", "min_spend_fen", type=int, default=0, show_default=True,
+              help="minimum order amount, fen")
+@click.option("--tier", "min_tier", type=click.Choice(["normal", "silver", "gold", "diamond"]),
+              help="only members of this tier or above")
+@click.option("--days", "valid_days", type=int, help="valid N days (×24 h) from issue")
+@click.option("--from", "from_day", type=click.DateTime(["%Y-%m-%d"]),
+              help="fixed window: first local day")
+@click.option("--until", "until_day", type=click.DateTime(["%Y-%m-%d"]),
+              help="fixed window: last local day (inclusive)")
+@click.option("--by", default="cli")
+@click.option("--json", "as_json", is_flag=True)
+def template_add(name, kind, amount_off_fen, percent_off, cap_fen, item, min_spend_fen,
+                 min_tier, valid_days, from_day, until_day, by, as_json) -> None:
+    """Define a coupon template NAME."""
+    from wx_member.coupons import templates as ct
+
+    rt = runtime()
+    tz = rt.config.tz
+    spec = ct.TemplateSpec(
+        name=name, kind=kind, min_spend_fen=min_spend_fen, amount_off_fen=amount_off_fen,
+        percent_off=percent_off, cap_fen=cap_fen, item=item, min_tier=min_tier,
+        valid_days=valid_days,
+        valid_from=day_start(from_day.date(), tz) if from_day else None,
+        valid_until=day_start(until_day.date() + timedelta(days=1), tz)
+        if until_day else None)
+    with rt.sessions() as uow:
+        t = run(lambda: ct.add(uow, spec, by))
+    echo(ct.as_dict(t), as_json, f"template {t.id}: {t.name} ({ct.describe(t)})")
+
+
+@template_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def template_list(as_json: bool) -> None:
+    """Every template, active or not."""
+    from wx_member.coupons import templates_view
+
+    with runtime().sessions() as uow:
+        rows = templates_view.all_templates(uow)
+
+    def line(r: dict) -> str:
+        valid = (f"{r['valid_days']} days" if r["valid_days"]
+                 else f"{r['valid_from']}..{r['valid_until']}")
+        return (f"{r['id']:>4}  {'active  ' if r['active'] else 'disabled'}  {r['kind_zh']}  "
+                f"{r['name']}  ({r['text']}; {valid})")
+
+    echo(rows, as_json, "\n".join(line(r) for r in rows))
+
+
+@template_group.command("disable")
+@click.argument("template_id", type=int)
+def template_disable(template_id: int) -> None:
+    """Stop issuing TEMPLATE_ID (coupons already issued stay valid)."""
+    from wx_member.coupons import templates as ct
+
+    with runtime().sessions() as uow:
+        run(lambda: ct.set_active(uow, template_id, False))
+    click.echo(f"template {template_id} disabled")
+
+
+@template_group.command("enable")
+@click.argument("template_id", type=int)
+def template_enable(template_id: int) -> None:
+    """Issue TEMPLATE_ID again."""
+    from wx_member.coupons import templates as ct
+
+    with runtime().sessions() as uow:
+        run(lambda: ct.set_active(uow, template_id, True))
+    click.echo(f"template {template_id} enabled")
+
+
+@coupon_group.command("issue")
+@click.argument("member")
+@click.argument("template_id", type=int)
+@click.option("--key", required=True, help="once per key: the same key again issues nothing")
+@click.option("--note", default="")
+@click.option("--by", default="cli")
+def coupon_issue(member: str, template_id: int, key: str, note: str, by: str) -> None:
+    """Give MEMBER (openid or card number) a coupon of TEMPLATE_ID."""
+    from wx_member.coupons import wallet
+
+    with runtime().sessions() as uow:
+        c = run(lambda: wallet.issue(uow, member, template_id, key, by, note or None))
+    click.echo(f"issued {c.code}, valid until {c.valid_until}Z" if c
+               else f"nothing issued: key {key!r} was issued before")
+
+
+@coupon_group.command("campaign")
+@click.argument("template_id", type=int)
+@click.argument("key")
+@click.option("--members", default="", help="comma-separated member ids")
+@click.option("--file", "ids_file", type=click.File("r"), help="member ids, one per line")
+@click.option("--tier", type=click.Choice(["normal", "silver", "gold", "diamond"]),
+              help="every member of this tier or above")
+def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) -> None:
+    """Issue TEMPLATE_ID to a list of members or a tier, once per member and campaign KEY."""
+    from wx_member.coupons import bulk_issue
+
+    ids = None
+    if members or ids_file:
+        text = members.replace(",", "\n") + "\n" + (ids_file.read() if ids_file else "")
+        try:
+            ids = [int(x) for x in text.split() if x.strip()]
+        except ValueError as exc:
+            fail(f"member ids must be numbers: {exc}")
+    with runtime().sessions() as uow:
+        r = run(lambda: bulk_issue.issue_campaign(uow, template_id, key,
+                                                  member_ids=ids, min_tier=tier))
+    click.echo(f"campaign {key}: issued {r.issued}, already had it {r.already}, "
+               f"below tier {r.below_tier}, not members {r.unknown}")
+
+
+@coupon_group.command("redeem")
+@click.argument("code")
+@click.option("--member", required=True, help="openid or card number of the holder")
+@click.option("--order", "order_no", required=True, help="the order's out_trade_no")
+@click.option("--amount", "amount_fen", type=int, required=True, help="order amount, fen")
+@click.option("--json", "as_json", is_flag=True)
+def coupon_redeem(code, member, order_no, amount_fen, as_json) -> None:
+    """Use coupon CODE on an order; prints the discount in fen."""
+    from wx_member.coupons import wallet
+
+    with runtime().sessions() as uow:
+        r = run(lambda: wallet.redeem(uow, code, member, order_no, amount_fen))
+    data = {"code": r.coupon.code, "order_no": order_no, "amount_fen": amount_fen,
+            "discount_fen": r.discount_fen, "item": r.item, "replayed": r.replayed}
+    echo(data, as_json, f"{r.coupon.code}: {r.discount_fen} fen off order {order_no}"
+         + (f", hand over {r.item}" if r.item else "") + (" (already redeemed)" if r.replayed else ""))
+
+
+@coupon_group.command("void")
+@click.argument("code")
+@click.option("--reason", required=True)
+@click.option("--by", default="cli")
+def coupon_void(code: str, reason: str, by: str) -> None:
+    """Withdraw an available coupon."""
+    from wx_member.coupons import wallet
+
+    with runtime().sessions() as uow:
+        run(lambda: wallet.void(uow, code, reason, by))
+    click.echo(f"{code} void")
+
+
+@coupon_group.command("expire")
+def coupon_expire() -> None:
+    """Expire every available coupon past its validity (the daily job does this at 00:05)."""
+    from wx_member.coupons import wallet
+
+    with runtime().sessions() as uow:
+        n = wallet.expire_due(uow)
+    click.echo(f"expired {n} coupons")

@@ -1,0 +1,117 @@
+"""`wx-member member …`: look a member up, import a member list, and a member's data rights
+requests (export, erase; members/privacy.py)."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from wx_member.cli.common import fail, runtime
+
+
+@click.group()
+def member() -> None:
+    """Members: show one, import a list, export or erase one's data."""
+
+
+@member.command("show")
+@click.argument("who", metavar="OPENID|CARD")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def member_show(who: str, as_json: bool) -> None:
+    """Card number, tier, points balance, referrer, channel and ledger of the member with
+    this openid or card number."""
+    from wx_member.insights import profile_view
+
+    with runtime().sessions() as uow:
+        profile = profile_view.member_report(uow, who)
+    if profile is None:
+        fail(f"no member with openid or card number {who!r}")
+    if as_json:
+        click.echo(json.dumps(profile, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{profile['card_no']}  {profile['tier_name']}  {profile['points']} 积分  "
+               f"channel={profile['channel']}  referrer={profile['referrer_card_no']}")
+    click.echo(f"  储值余额 {profile['stored_value']['balance_fen'] / 100:.2f} 元  "
+               f"可用优惠券 {sum(c['status'] == 'available' for c in profile['coupons'])} 张")
+    for row in profile["ledger"]:
+        click.echo(f"  {row['created_at']}  {row['delta']:+d}  {row['reason_zh']}")
+
+
+@member.command("import")
+@click.argument("path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", default="cli", show_default=True, help="who imports (audit log)")
+@click.option("--skip-invalid", is_flag=True,
+              help="import the good rows even if some are bad (default: import nothing)")
+def import_command(path: str, by: str, skip_invalid: bool) -> None:
+    """Import members: columns openid (required), phone, birthday (YYYY-MM-DD), tags
+    (separated by spaces or |). Idempotent by openid."""
+    from wx_member.members import member_import
+    from wx_member.platform.errors import DomainError
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        rows, errors = member_import.parse(data)
+    except DomainError as exc:
+        click.echo(f"error: {exc.user_message}", err=True)
+        sys.exit(2)
+    for line, message in errors:
+        click.echo(f"第 {line} 行：{message}", err=True)
+    if errors and not skip_invalid:
+        click.echo(f"error: {len(errors)} bad rows; nothing imported (fix them, or "
+                   f"--skip-invalid to import the {len(rows)} good ones)", err=True)
+        sys.exit(1)
+    with runtime().sessions() as uow, \
+            click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+        report = member_import.import_rows(uow, rows, by, progress=bar.update)
+    click.echo(f"imported {report.rows} rows: {report.created} new members, {report.updated} "
+               f"updated, {report.unchanged} unchanged, {report.tags_added} tags added"
+               + (f"; {len(errors)} bad rows skipped" if errors else ""))
+
+
+@member.command("export")
+@click.argument("who", metavar="OPENID|CARD")
+@click.option("--by", required=True, help="the operator handling the request (recorded)")
+@click.option("--note", default=None, help="e.g. the request's ticket number (recorded)")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="write the JSON here instead of standard output")
+def export_command(who: str, by: str, note: str | None, out: str | None) -> None:
+    """Everything held about one member, as JSON: profile, ledger, orders, deliveries."""
+    from wx_member.members import privacy
+    from wx_member.platform.errors import DomainError
+
+    with runtime().sessions() as uow:
+        try:
+            data = privacy.export_member(uow, who, by=by, note=note)
+        except DomainError as exc:
+            fail(str(exc))
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        click.echo(f"exported member {data['profile']['card_no']} to {out}")
+    else:
+        click.echo(text)
+
+
+@member.command("erase")
+@click.argument("who", metavar="OPENID|CARD")
+@click.option("--by", required=True, help="the operator handling the request (recorded)")
+@click.option("--note", default=None, help="e.g. the request's ticket number (recorded)")
+@click.option("--yes", is_flag=True, help="confirm: this cannot be undone")
+def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
+    """Erase one member's personal data; ledger and orders stay, anonymised."""
+    from wx_member.members import privacy
+    from wx_member.platform.errors import DomainError
+
+    if not yes:
+        fail("erasure cannot be undone; add --yes to confirm")
+    with runtime().sessions() as uow:
+        try:
+            result = privacy.erase_member(uow, who, by=by, note=note)
+        except DomainError as exc:
+            fail(str(exc))
+    click.echo(f"member {result.member_id} erased: {result.forfeited_points} points forfeited, "
+               f"{result.orders_kept} orders and {result.deliveries_kept} deliveries kept "
+               "anonymised")

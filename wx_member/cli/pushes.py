@@ -1,0 +1,73 @@
+"""`wx-member push …`: plan and send a push kind now, send what is due, see statuses."""
+from __future__ import annotations
+
+import click
+
+from wx_member.cli.common import fail, runtime
+
+
+@click.group()
+def push() -> None:
+    """Pushes: plan and send a kind now, send what is due, see statuses."""
+
+
+@push.command("run")
+@click.argument("kind")
+@click.option("--dry-run", is_flag=True,
+              help="send only to test openids (--to or WX_PUSH_TEST_OPENIDS)")
+@click.option("--to", "to", default="", help="comma-separated test openids for --dry-run")
+@click.option("--occasion", default="test", show_default=True, help="a dry run's occasion label")
+def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
+    """Plan today's KIND pushes (idempotent) and send what is due."""
+    from wx_member.pushes import deliveries
+    from wx_member.pushes import planners
+    from wx_member.platform.errors import DomainError
+
+    rt = runtime(pushes=True)
+    push_def = rt.pushes.get(kind)
+    if push_def is None:
+        fail(f"unknown push kind {kind!r}; known: {', '.join(rt.pushes)}")
+    with rt.sessions() as uow:
+        try:
+            if dry_run:
+                openids = [o for o in to.split(",") if o] or list(rt.config.push_test_openids)
+                if not openids:
+                    fail("--dry-run needs --to OPENID,... or WX_PUSH_TEST_OPENIDS")
+                if push_def.disabled:
+                    fail(push_def.disabled)
+                result = planners.dry_run(uow, push_def, occasion, openids, rt.config,
+                                          planners.utcnow())
+            else:
+                result = planners.plan(uow, rt.pushes, kind, rt.config)
+        except DomainError as exc:
+            fail(str(exc))
+    with rt.sessions() as uow:
+        stats = deliveries.send_due(uow, rt.gateway, rt.config.tz,
+                                    kinds=[kind] if dry_run else None)
+    click.echo(f"{kind} {', '.join(result.occasions) or '(no occasion today)'}: planned "
+               f"{result.planned}, capped {result.capped}; sent now: {dict(stats.counts)}")
+
+
+@push.command("send")
+@click.option("--batch", default=200, show_default=True, help="rows claimed per batch")
+@click.option("--workers", default=8, show_default=True, help="concurrent calls to WeChat")
+def push_send(batch: int, workers: int) -> None:
+    """Send every delivery that is due (retries, postponed, newly planned)."""
+    from wx_member.pushes import deliveries
+
+    rt = runtime(pushes=True)
+    with rt.sessions() as uow:
+        stats = deliveries.send_due(uow, rt.gateway, rt.config.tz, batch=batch,
+                                    workers=workers)
+    click.echo(f"{dict(stats.counts)}{f' (stopped: {stats.stopped})' if stats.stopped else ''}")
+
+
+@push.command("status")
+def push_status() -> None:
+    """Deliveries by kind and status."""
+    from wx_member.pushes import status_view
+
+    with runtime().sessions() as uow:
+        rows = status_view.delivery_counts(uow)
+    for kind, status, n in rows:
+        click.echo(f"{kind:<16} {status:<10} {n:>8}")

@@ -1,0 +1,112 @@
+"""Every Chinese label a member or operator reads for a stored code, one dictionary per idea.
+
+Bottom layer (beside models and config): read models, the console, the API and replies all
+look labels up here, so a tier, a status or a reason is called the same everywhere. Keys
+are the codes stored in the database (or used in configuration); a code missing from its
+dictionary is shown by each caller as it chooses (the code itself, or 其他).
+Error messages are not labels: they live with their DomainError (`user_message`).
+"""
+from __future__ import annotations
+
+# -- members ------------------------------------------------------------------------------
+TIER_NAMES = {"normal": "普通会员", "silver": "银卡会员", "gold": "金卡会员", "diamond": "钻石会员"}
+# Why a member's tier changed (tier_history.reason).
+TIER_REASONS = {"payment": "消费升级", "refund": "退款调整", "adjust": "人工调整"}
+# Where a member came from (channel.kind).
+CHANNEL_KINDS = {"store": "门店", "staff": "店员", "poster": "海报", "campaign": "活动",
+                 "referral": "推荐"}
+
+# -- points and stored value (ledger reasons) ---------------------------------------------
+POINTS_REASONS = {
+    "signup": "入会礼",
+    "referral": "推荐好友",
+    "checkin": "每日签到",
+    "adjust": "人工调整",
+    "purchase": "消费积分",
+    "refund": "退款扣回",
+    "birthday": "生日积分",
+    "erasure": "个人信息删除，积分作废",
+    "expire": "积分过期",
+    "redeem_gift": "积分兑换礼品",
+    "redeem_cash": "积分抵现",
+    "redeem_cancel": "积分抵现撤销",
+}
+BALANCE_REASONS = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
+                   "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
+
+# -- orders and coupons -------------------------------------------------------------------
+ORDER_STATUS = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
+COUPON_KINDS = {"amount_off": "满减", "percent_off": "折扣", "item": "兑换"}
+# 可使用, as the mini-program has always shown it (the console said 可用).
+COUPON_STATUS = {"available": "可使用", "used": "已使用", "expired": "已过期", "void": "已作废"}
+
+# -- pushes and campaigns -----------------------------------------------------------------
+PUSH_CATEGORIES = {"service": "服务通知", "marketing": "营销"}
+PUSH_CHANNELS = {"template": "模板消息", "subscribe": "小程序订阅消息",
+                 "custom": "客服消息（48 小时内）"}
+DELIVERY_STATUS = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
+                   "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
+                   "unknown": "结果未知"}
+CAMPAIGN_STATUS = {"scheduled": "待发送", "running": "发送中", "done": "已排队发送",
+                   "cancelled": "已取消", "failed": "失败"}
+
+# -- insights -----------------------------------------------------------------------------
+# RFM segments by (R high, F high, M high), in the order operators read them. The names are
+# also the values a campaign's segment stores: renaming one needs a data migration.
+RFM_SEGMENTS = {
+    (1, 1, 1): "重要价值", (1, 0, 1): "重要发展", (0, 1, 1): "重要保持", (0, 0, 1): "重要挽留",
+    (1, 1, 0): "一般价值", (1, 0, 0): "一般发展", (0, 1, 0): "一般保持", (0, 0, 0): "一般挽留",
+}
+RFM_NO_ORDER = "未消费"  # members without a counted order: outside the eight segments
+
+# -- console ------------------------------------------------------------------------------
+OPERATOR_ROLES = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
+AUDIT_ACTIONS = {
+    "setting.change": "修改规则",
+    "points.adjust": "调整积分",
+    "member.tag": "添加标签",
+    "member.untag": "移除标签",
+    "menu.publish": "发布菜单",
+    "menu.rollback": "回滚菜单",
+    "channel.create": "创建渠道码",
+    "operator.create": "新增账号",
+    "operator.update": "修改账号",
+    "member.export": "导出会员",
+    "campaign.dry_run": "活动试发",
+    "campaign.create": "创建活动",
+    "campaign.cancel": "取消活动",
+    "member.import": "导入会员",
+}
+MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
+MENU_FIELDS = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
+# Programme settings (the `setting` table): label and unit, as the rules page shows them.
+SETTINGS = {
+    "signup_points": ("入会赠送积分", "分"),
+    "referral_points": ("推荐好友奖励积分（给推荐人）", "分"),
+    "checkin_points": ("每日签到积分", "分"),
+    "points_per_yuan": ("普通会员每消费 1 元得积分", "分"),
+    "tier_silver_fen": ("银卡门槛（累计消费）", "分钱"),
+    "tier_gold_fen": ("金卡门槛（累计消费）", "分钱"),
+    "tier_diamond_fen": ("钻石卡门槛（累计消费）", "分钱"),
+    "tier_normal_rate": ("普通会员积分倍率", "%"),
+    "tier_silver_rate": ("银卡积分倍率", "%"),
+    "tier_gold_rate": ("金卡积分倍率", "%"),
+    "tier_diamond_rate": ("钻石卡积分倍率", "%"),
+    "quiet_start_hour": ("免打扰开始（本地时）", "时"),
+    "quiet_end_hour": ("免打扰结束（本地时）", "时"),
+    "marketing_pushes_per_week": ("每位会员 7 天内最多营销推送", "条"),
+    "referral_mode": ("推荐奖励方式（fixed 固定 / percent 按被推荐人前几单积分比例）", ""),
+    "referral_percent": ("推荐奖励比例", "%"),
+    "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
+    "birthday_points": ("生日月赠送积分（0 为不送）", "分"),
+    "tier_window_months": ("等级统计期（0 为累计消费）", "个月"),
+    "tier_review": ("降级复核（never 不降级 / yearly 每年周年日）", ""),
+    "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
+    "signup_coupon_template": ("入会赠送优惠券模板编号（0 为不送）", ""),
+    "birthday_coupon_template": ("生日赠送优惠券模板编号（0 为不送）", ""),
+    "winback_coupon_template": ("唤回消息附赠优惠券模板编号（0 为不送）", ""),
+}
+
+
+def tier_name(tier: str) -> str:
+    return TIER_NAMES.get(tier, tier)

@@ -1,0 +1,27 @@
+"""The webhook's inbound side: a signed (and in safe mode encrypted) POST from WeChat →
+`decode` → an `Inbound` whose `event` is one typed dataclass per kind (`events`) →
+a handler → `encode_reply`.
+
+wechatpy and defusedxml parse inside this package (`codec`, `kinds`); nothing outside
+wx_member/wechat/ sees wechatpy's message objects.
+"""
+from wx_member.wechat.inbound.codec import (  # noqa: F401
+    BadSignature,
+    Inbound,
+    decode,
+    encode_reply,
+    verify_handshake,
+)
+from wx_member.wechat.inbound.events import (  # noqa: F401
+    MESSAGE_KINDS,
+    Event,
+    LinkViewed,
+    MenuClicked,
+    MessageReceived,
+    Scanned,
+    Subscribed,
+    TemplateSendFinished,
+    Unhandled,
+    Unsubscribed,
+)
+from wx_member.wechat.inbound.kinds import BadMessage, to_event  # noqa: F401

@@ -1,0 +1,83 @@
+"""What WeChat told us, typed: one small frozen dataclass per kind the app handles.
+
+`codec.decode` builds them from a verified message (wechatpy parses, `kinds` converts);
+handlers receive them and never see wechatpy's objects. Every event has:
+- `openid`: the follower (FromUserName);
+- `at`: when it happened (CreateTime), naive UTC as stored;
+- `dedup_key`: `msg:<MsgId>` for a message, `evt:<openid>:<CreateTime>:<kind>` for an
+  event (WeChat's own advice; its retries carry the same key);
+- `kind`: wechatpy's lower-case name (`subscribe`, `subscribe_scan`, `scan`, `click`,
+  `text`, ...); it is what `inbound_event.kind` and the metrics record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    openid: str
+    at: datetime
+    dedup_key: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed(Event):
+    """A follow (`subscribe`), or a follow by scanning a channel's QR code
+    (`subscribe_scan`: EventKey `qrscene_<scene>`, the prefix removed here)."""
+    scene: str | None = None
+    ticket: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned(Event):
+    """SCAN: a follower scanned a channel's QR code (EventKey is the raw scene)."""
+    scene: str | None = None
+    ticket: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribed(Event):
+    """An unfollow; WeChat delivers no reply to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class MenuClicked(Event):
+    """CLICK on a custom-menu button; `key` is the button's key."""
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkViewed(Event):
+    """VIEW: a menu button that opens `url`."""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSendFinished(Event):
+    """TEMPLATESENDJOBFINISH: WeChat's delivery report for a template message we sent
+    (`msgid` is what message/template/send answered; `status` e.g. `success`,
+    `failed:user block`, `failed: system failed`)."""
+    msgid: int = 0
+    status: str = ""
+
+
+# The kinds of message a follower sends us (not events).
+MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location"})
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(Event):
+    """A follower sent a message: `kind` is one of MESSAGE_KINDS; `content` is a text's
+    words, `media_id` an image's, voice's or video's media."""
+    msgid: int = 0
+    content: str = ""
+    media_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unhandled(Event):
+    """Any other well-formed message or event: acknowledged, not acted on. `kind` is
+    wechatpy's name for it, or `unknown` (never raw input: it labels a metric)."""
