@@ -5,5 +5,6 @@ recharges (`stored_value`), paying from the balance (`balance_payments`) and the
 member-code lookup (`cashier_desk`). Money is integer fen. Shipping and delivery, which
 plan the order reminders, are in pushes (`pushes.fulfilment`).
 
-Read model: `balance_view` (a member's stored value and its history).
+Read models: `balance_view` (a member's stored value and its history), `recharge_view`
+(the recharge ladder).
 """
