@@ -102,7 +102,7 @@ def main() -> None:
         send_s = time.perf_counter() - started
         cpu = time.process_time() - cpu
         sandbox_cpu = cpu_seconds(sandbox.pid) - sandbox_cpu
-        with rt.sessions() as s:
+        with rt.sessions() as s, s.read():
             counts = dict(s.execute(select(Delivery.status, func.count())
                                     .group_by(Delivery.status)).all())
         at_sandbox = requests.get(api + "_sandbox/stats").json()["sent"].get("custom", 0)

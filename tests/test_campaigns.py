@@ -81,9 +81,9 @@ def test_scheduled_campaign_is_planned_once_at_its_time(vips, sandbox):
     [(cid, result)] = plan_due(app, SENDS).items()
     assert cid == c.id and (result.planned, result.capped) == (2, 1)
     assert plan_due(app, SENDS + timedelta(minutes=1)) == {}  # done: nothing again
-    with app.session() as s:  # a planner that died mid-way leaves it running: re-run adds none
+    # A planner that died mid-way leaves it running: a re-run adds none.
+    with app.session() as s, s.write():
         s.get(Campaign, c.id).status = "running"
-        s.commit()
     assert plan_due(app, SENDS + timedelta(minutes=2))[c.id].planned == 0
     mine = [d for d in rows(app) if d.kind == "campaign"]
     assert sorted((d.openid, d.status, d.occasion) for d in mine) == [
@@ -94,7 +94,7 @@ def test_scheduled_campaign_is_planned_once_at_its_time(vips, sandbox):
     assert set(said) == {"oVip1", "oVip2"}
     assert said["oVip1"].startswith(f"【会员俱乐部】{TEXT}\n送您一张优惠券：满50减10，已放入您的账户。")
     assert "会员卡号 800000001，当前积分 10" in said["oVip1"]
-    with app.session() as s:  # the coupon went to the whole segment, once each
+    with app.session() as s, s.read():  # the coupon went to the whole segment, once each
         causes = sorted(s.scalars(select(Coupon.cause).where(Coupon.template_id == 2)))
         vip_ids = sorted(s.scalars(select(Member.id).where(Member.openid.like("oVip%"))))
         assert causes == sorted(f"campaign:seg-{c.id}:{i}" for i in vip_ids)
@@ -118,7 +118,7 @@ def test_cancelled_before_its_time_plans_nothing(vips, sandbox):
     with app.session() as s, pytest.raises(InvalidCampaign) as exc:
         campaigns.cancel(s, other.id, "otto")  # already planned: too late
     assert exc.value.user_message.startswith("活动已开始")
-    with app.session() as s:
+    with app.session() as s, s.read():
         actions = s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
         assert actions == ["campaign.create", "campaign.cancel", "campaign.create"]
         assert s.get(Campaign, c.id).status == "cancelled"
@@ -165,7 +165,7 @@ def test_preview_renders_for_the_segments_first_member(vips):
 def test_bad_campaigns_are_refused_and_write_nothing(app, changes, error):
     with app.session() as s, pytest.raises(error):
         campaigns.create(s, app.rt.pushes, spec(**changes), app.config, "otto", now=CREATED)
-    with app.session() as s:
+    with app.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0
         assert s.scalar(select(func.count()).select_from(AuditLog)) == 0
 

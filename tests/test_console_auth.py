@@ -58,7 +58,7 @@ def test_login_is_rate_limited_per_username(console):
     refused = b.login("bob")  # the right password, too late
     assert refused.status_code == 401 and "登录失败次数过多" in refused.text
     assert b.login("carol").status_code == 302  # another account is not locked
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(LoginAttempt).filter_by(username="bob", ok=False).count() == 5
 
 
@@ -84,10 +84,10 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(console):
     assert res.status_code == 400 and "CSRF" in res.text
     res = b.post("/admin/operators", {**form, "csrf_token": "forged"})
     assert res.status_code == 400
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(Operator).filter_by(username="mallory").count() == 0
     assert b.post("/admin/operators", form).status_code == 302
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(Operator).filter_by(username="mallory").one().role == "admin"
         assert s.query(AuditLog).filter_by(action="operator.create", target="mallory").count() == 1
 
@@ -111,7 +111,7 @@ def test_roles_viewer_reads_only_operator_no_admin_pages(console):
 def test_deactivating_an_operator_ends_their_session(console):
     victim = logged_in(console, "eve", "operator")
     admin = logged_in(console, "ada", "admin")
-    with console.session() as s:
+    with console.session() as s, s.read():
         eve = s.query(Operator).filter_by(username="eve").one()
     page = admin.get("/admin/operators")
     assert page.status_code == 200

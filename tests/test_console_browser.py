@@ -94,7 +94,7 @@ def test_operator_adjusts_points_creates_a_channel_and_dry_runs_a_push(page, app
     with page.expect_download() as download:
         page.locator("#channels").get_by_role("link", name="下载").click()
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
-    with app.session() as s:
+    with app.session() as s, s.read():
         assert s.query(Channel).filter_by(scene="poster_winter", kind="poster").count() == 1
     with app.session() as s:
         settings.change(s, "quiet_start_hour", 0, "test")  # no quiet hours: clock-independent
@@ -158,7 +158,7 @@ def test_operator_schedules_a_segment_campaign(page, app, sandbox):
     row = page.locator("#campaigns tbody tr").first
     assert "VIP 会员日" in row.inner_text() and "待发送" in row.inner_text()
     assert when.strftime("%Y-%m-%d 10:00") in row.inner_text()
-    with app.session() as s:
+    with app.session() as s, s.read():
         c = s.scalars(select(Campaign)).one()
         assert (c.segment, c.kind, c.coupon_template_id) == ({"tag": "VIP"}, "campaign", 2)
         assert c.scheduled_at == when.astimezone(timezone.utc).replace(tzinfo=None)

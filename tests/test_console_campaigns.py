@@ -44,7 +44,7 @@ def test_preview_for_a_member_and_dry_run_to_test_openids(app, sandbox):
     page = b.get("/admin/campaigns?kind=points_expiry").text
     assert "试发 2 条" in page, page.split("<main>")[1][:400]
     assert sorted(m["request"]["touser"] for m in sandbox.sent("template")) == ["oAmy", "oTester01"]
-    with app.session() as s:
+    with app.session() as s, s.read():
         assert {d.openid for d in s.query(Delivery)} == {"oAmy", "oTester01"}
         assert all(d.dry_run for d in s.query(Delivery))
         entry = s.query(AuditLog).filter_by(action="campaign.dry_run").one()
@@ -95,7 +95,7 @@ def test_operator_previews_schedules_watches_and_cancels_a_campaign(app, vip, sa
     assert res.status_code == 200
     assert f"分群：标签「VIP」，当前 1 人。按会员 {vip.card_no} 的数据渲染。" in res.text
     assert "周六会员日8折。\\n送您一张优惠券：满50减10" in res.text
-    with app.session() as s:
+    with app.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0  # preview writes nothing
     b.get("/admin/campaigns/new")
     res = b.post("/admin/campaigns/new", _campaign_form(app))
@@ -105,7 +105,7 @@ def test_operator_previews_schedules_watches_and_cancels_a_campaign(app, vip, sa
     assert "已创建" in page and "待发送" in page and "标签「VIP」" in page
     listing = b.get("/admin/campaigns").text.split('id="campaigns"')[1].split("</table>")[0]
     assert "会员日" in listing and "待发送" in listing
-    with app.session() as s:
+    with app.session() as s, s.read():
         c = s.scalars(select(Campaign)).one()
         assert (c.kind, c.segment, c.coupon_template_id, c.created_by) == (
             "campaign", {"tag": "VIP"}, 2, "otto")
@@ -158,7 +158,7 @@ def test_campaign_forms_need_csrf_a_role_and_good_input(app, vip):
         b.get("/admin/campaigns/new")
         res = b.post("/admin/campaigns/new", _campaign_form(app, **bad))
         assert res.status_code == 400 and message in res.text, bad
-    with app.session() as s:
+    with app.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0
     with app.session() as s:
         c = campaigns.create(s, app.rt.pushes, campaigns.CampaignSpec(

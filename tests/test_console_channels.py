@@ -45,7 +45,8 @@ def test_create_download_and_report(console, sandbox):
     assert "解放路门店" in page and "90 天内回购" in page
     with console.session() as s:
         [row] = kpis.channel_report(s)
-        assert (row.scans, row.scanners, row.joins, row.first_orders, row.repurchased) == (4, 3, 3, 2, 1)
+    assert (row.scans, row.scanners, row.joins, row.first_orders, row.repurchased) == (4, 3, 3, 2, 1)
+    with console.session() as s, s.read():
         assert s.query(AuditLog).filter_by(action="channel.create", target="store_02",
                                            actor="otto").count() == 1
 

@@ -64,7 +64,7 @@ def test_points_adjustment_once_per_form_with_reason_and_audit(console):
     b.post(path, {"delta": "-100", "note": "兑换", "key": "k" * 16})
     assert "积分不足" in b.get(f"/admin/members/{anna.id}").text
     assert balance_and_sum(console, "oAnna") == (35, 35)
-    with console.session() as s:
+    with console.session() as s, s.read():
         row = s.query(AuditLog).filter_by(action="points.adjust").one()
         assert (row.actor, row.target) == ("oscar", anna.card_no)
         assert row.before == {"points": 10} and row.after["points"] == 35
@@ -89,7 +89,7 @@ def test_tags_and_export_csv(console):
     b.post(f"/admin/members/{ben.id}/tags", {"tag": "VIP"})  # twice: one tag
     b.post(f"/admin/members/{people['oAnna'].id}/tags", {"tag": "=cmd()"})  # refused
     assert "标签须为" in b.get(f"/admin/members/{people['oAnna'].id}").text
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert [(t.member_id, t.tag) for t in s.query(MemberTag)] == [(ben.id, "VIP")]
     listed = b.get("/admin/members?tag=VIP").text
     assert "oBen" in listed and "oAnna" not in listed
@@ -101,7 +101,7 @@ def test_tags_and_export_csv(console):
     everyone = b.post("/admin/members/export", {"tag": ""}).content.decode("utf-8-sig")
     assert len(list(csv.reader(io.StringIO(everyone)))) == 4
     b.post(f"/admin/members/{ben.id}/tags", {"remove": "VIP"})
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(MemberTag).count() == 0
         actions = [a.action for a in s.query(AuditLog).order_by(AuditLog.id)
                    if a.action.startswith("member.")]

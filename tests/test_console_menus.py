@@ -65,13 +65,13 @@ def test_publish_preview_history_and_rollback_over_http(console, sandbox):
     second = {**first, "b0_name": "签到", "b0_value": "CHECKIN"}
     b.post("/admin/menu", form_for(second))
     assert sandbox.menu["button"][0]["key"] == "CHECKIN"
-    with console.session() as s:
+    with console.session() as s, s.read():
         v1, v2 = s.query(MenuVersion).order_by(MenuVersion.id).all()
     assert b.post(f"/admin/menu/rollback/{v1.id}").status_code == 302
     assert sandbox.menu["button"][0]["key"] == "CARD"
     page = b.get("/admin/menu").text
     assert f"回滚自 {v1.id}" in page
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert [a.action for a in s.query(AuditLog).filter(AuditLog.target == "menu")
                 .order_by(AuditLog.id)] == ["menu.publish", "menu.publish", "menu.rollback"]
 
@@ -87,7 +87,7 @@ def test_invalid_menu_or_wechat_refusal_publishes_and_records_nothing(console, s
                                           "b0_value": "CHECKIN"}))
     assert "微信拒绝了菜单（40018" in res.text
     assert sandbox.sent("menu") == []
-    with console.session() as s:
+    with console.session() as s, s.read():
         assert s.query(MenuVersion).count() == 0
 
 

@@ -91,12 +91,11 @@ def test_a_ledger_write_rolled_back_is_not_counted(live):
     live.simulator().subscribe("oRollback1")
     before = metric(live.url, "wx_member_ledger_writes_total", ledger="points", reason="adjust")
     with live.session() as s:
-        member = membership.require(s, "oRollback1")
-        s.rollback()  # end the read: the use case opens its own transaction
-        with pytest.raises(RuntimeError), s.begin():
+        with s.read():
+            member = membership.require(s, "oRollback1")
+        with pytest.raises(RuntimeError), s.write():
             points.post(s, member, 5, "adjust", "adjust:test-rollback")
             raise RuntimeError("the use case failed after writing")
-        s.rollback()
         points.adjust(s, member, 5, "goodwill", "test-commit", by="test")
     assert metric(live.url, "wx_member_ledger_writes_total", ledger="points",
                   reason="adjust") == before + 1

@@ -51,7 +51,7 @@ def notifier(url, config, platform_cert) -> PayNotifier:
 
 
 def ledger_of(session_factory, openid):
-    with session_factory() as s:
+    with session_factory() as s, s.read():
         m = membership.require(s, openid)
         rows = [(r.delta, r.reason, r.idem_key) for r in s.scalars(
             select(PointsLedger).where(PointsLedger.member_id == m.id).order_by(PointsLedger.id))]
@@ -167,7 +167,7 @@ def test_previous_release_still_works_on_the_upgraded_schema(db_url, sandbox, pl
     sessions = make_session_factory(engine)
     balance, total, rows = ledger_of(sessions, "oOldRelease")
     assert balance == total == 10 + 1 + 50
-    with sessions() as s:
+    with sessions() as s, s.read():
         assert s.scalar(select(Order.amount_fen).where(Order.out_trade_no == "O1")) == 5000
         assert s.scalar(select(Member.erased_at).where(Member.openid == "oOldRelease")) is None
     with sessions() as s:

@@ -43,14 +43,14 @@ def alice(live_pay, pay_sim, payer):
 
 
 def totals(live) -> tuple[int, int]:
-    with live.session() as s:
+    with live.session() as s, s.read():
         return (int(s.scalar(select(func.coalesce(func.sum(PointsLedger.delta), 0)))),
                 int(s.scalar(select(func.coalesce(func.sum(Member.points_balance), 0)))))
 
 
 def everything_stored(live) -> str:
     """Every row of every table, as text: personal data left anywhere shows up here."""
-    with live.session() as s:
+    with live.session() as s, s.read():
         return "\n".join(repr(tuple(row)) for table in Base.metadata.sorted_tables
                          for row in s.execute(select(table)))
 
@@ -69,7 +69,7 @@ def test_export_holds_profile_ledger_orders_and_deliveries(live_pay, alice):
     assert data["orders"][1]["refunds"][0]["amount_fen"] == 5000
     assert [(d["kind"], d["status"]) for d in data["deliveries"]] == [("holiday", "queued")]
     assert "快乐" in data["deliveries"][0]["content"]["text"]  # what the message says
-    with live_pay.session() as s:
+    with live_pay.session() as s, s.read():
         assert [(r.kind, r.requested_by) for r in s.scalars(select(PrivacyRequest))] == [
             ("export", "ops:li")]
 
@@ -94,7 +94,7 @@ def test_erasure_removes_personal_data_and_keeps_the_accounts(live_pay, pay_sim,
     # The ledger keeps every row plus the forfeit; totals still reconcile.
     ledger_after, balances_after = totals(live_pay)
     assert ledger_after == balances_after == ledger_before - result.forfeited_points
-    with live_pay.session() as s:
+    with live_pay.session() as s, s.read():
         reasons = [r for (r,) in s.execute(select(PointsLedger.reason)
                                            .where(PointsLedger.member_id == alice.id)
                                            .order_by(PointsLedger.id))]

@@ -137,7 +137,7 @@ def test_winback_issues_its_coupon_once_and_the_message_names_it(shop, wx, payer
     buy(payer, "oA", "T1", "2026-01-10 14:00")
     run_days(shop, wx, sandbox, payer, date(2026, 7, 9), date(2026, 7, 9), ["winback"])
     assert plan(shop, "winback", at("2026-07-09 12:00")).planned == 0
-    with shop.session() as s:
+    with shop.session() as s, s.read():
         oa = s.scalar(select(Member.id).where(Member.openid == "oA"))
         got = [(c.member_id, c.cause, c.template_id, c.status, c.issued_at)
                for c in s.scalars(select(Coupon).where(Coupon.cause.like("winback:%")))]
@@ -153,13 +153,13 @@ def test_winback_without_a_coupon_template_or_below_its_tier_offers_nothing(shop
     join(wx, ["oA", "oB"], at("2025-12-01 09:00"), sandbox)
     buy(payer, "oA", "T1", "2026-01-10 14:00")
     buy(payer, "oB", "B1", "2026-01-10 15:00")
-    with shop.session() as s:
+    with shop.session() as s, s.read():
         assert settings.get(s, "winback_coupon_template") == 0  # the default: none
     run_days(shop, wx, sandbox, payer, date(2026, 7, 9), date(2026, 7, 9), ["winback"])
     with shop.session() as s:
         settings.change(s, "winback_coupon_template", 4, by="test")  # 满50减20, 金卡 and up
     run_days(shop, wx, sandbox, payer, date(2026, 9, 7), date(2026, 9, 7), ["winback"])
-    with shop.session() as s:
+    with shop.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Coupon)
                         .where(Coupon.cause.like("winback:%"))) == 0
     said = [text for _, text in sends(sandbox, "custom")]
@@ -169,7 +169,7 @@ def test_winback_without_a_coupon_template_or_below_its_tier_offers_nothing(shop
 def test_winback_coupon_template_must_exist(shop):
     with shop.session() as s, pytest.raises(InvalidSetting):
         settings.change(s, "winback_coupon_template", 999, by="test")
-    with shop.session() as s:
+    with shop.session() as s, s.read():
         assert settings.get(s, "winback_coupon_template") == 0
 
 

@@ -103,7 +103,7 @@ def test_birthday_and_wechat_delivery_reports(app, wx, sandbox):
     wx.template_finished("oA", msgid["oA"], "success")
     wx.template_finished("oB", msgid["oB"], "failed:user block")
     assert statuses(app, "birthday") == {"oA": "delivered", "oB": "failed"}
-    with app.session() as s:
+    with app.session() as s, s.read():
         blocked = s.scalars(select(MemberReach.channel)
                             .join(Member, Member.id == MemberReach.member_id)
                             .where(Member.openid == "oB")).all()

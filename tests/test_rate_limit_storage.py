@@ -45,7 +45,7 @@ def limiters(engines, clock):
 
 
 def rows(engine) -> list[RateLimitCounter]:
-    with make_session_factory(engine)() as s:
+    with make_session_factory(engine)() as s, s.read():
         return list(s.scalars(select(RateLimitCounter)))
 
 

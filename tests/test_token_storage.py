@@ -76,6 +76,6 @@ def test_app_keeps_the_token_in_redis_when_configured(redis_url, sandbox, tmp_pa
     stored = redis.Redis.from_url(redis_url).get(f"wx-member:{rt.config.appid}_access_token")
     assert stored is not None
     # Not in the database: a second host without the database's token table still shares it.
-    with rt.sessions() as s:
+    with rt.sessions() as s, s.read():
         assert s.scalar(select(func.count()).select_from(TokenCache)) == 0
     rt.engine.dispose()

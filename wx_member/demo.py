@@ -6,8 +6,8 @@ from __future__ import annotations
 from wx_member.extensions import Runtime
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.members import channels
-from wx_member.members import membership
+from wx_member.members import channels, lookup_view
+from wx_member.platform.errors import ChannelExists
 
 DEMO_CHANNELS = [
     ("store_01", "人民路门店", "store"),
@@ -28,15 +28,17 @@ DEMO_ORDERS = [("oDemoAlice", "DEMO-1001", 128), ("oDemoAlice", "DEMO-1002", 96)
 
 def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None) -> list[str]:
     """Returns the openids of the demo members. Safe to run again."""
-    with rt.sessions() as session:
+    with rt.sessions() as uow:
         for scene, name, kind in DEMO_CHANNELS:
-            if channels.by_scene(session, scene) is None:
-                channels.create(session, rt.gateway, scene=scene, name=name, kind=kind)
+            try:
+                channels.create(uow, rt.gateway, scene=scene, name=name, kind=kind)
+            except ChannelExists:
+                pass  # seeded by an earlier run
     rt.gateway.create_menu(DEFAULT_MENU)
     sim.subscribe("oDemoAlice", scene="store_01")
     sim.subscribe("oDemoBob", scene="poster_autumn")
-    with rt.sessions() as session:
-        alice = membership.by_openid(session, "oDemoAlice")
+    with rt.sessions() as uow:
+        alice = lookup_view.find(uow, "oDemoAlice")
     sim.subscribe("oDemoCarol", scene=f"ref_{alice.card_no}")  # Carol was referred by Alice
     sim.click("oDemoAlice", "CHECKIN")
     if pay_url and rt.config.pay_api_key:

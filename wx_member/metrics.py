@@ -18,8 +18,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from wx_member.db import READ_ONLY
 from wx_member.clock import timestamp, utcnow
+from wx_member.db import make_session_factory
 from wx_member.models import SchedulerLease
 
 # WeChat waits 5 s: the buckets are finest below that.
@@ -78,15 +78,16 @@ class SchedulerCollector:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.sessions = make_session_factory(engine)
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         now = utcnow()
-        with self.engine.connect() as conn:
-            conn.execution_options(**{READ_ONLY: True})  # never waits behind a writer
+        with self.sessions() as uow, uow.read() as session:  # never waits behind a writer
             # APScheduler keeps next_run_time as a Unix timestamp (float).
-            earliest = conn.execute(text("SELECT MIN(next_run_time) FROM apscheduler_jobs")).scalar()
-            expires = conn.scalar(select(func.max(SchedulerLease.expires_at))
-                                  .where(SchedulerLease.name == "scheduler"))  # scheduler.LEASE
+            earliest = session.execute(
+                text("SELECT MIN(next_run_time) FROM apscheduler_jobs")).scalar()
+            expires = session.scalar(select(func.max(SchedulerLease.expires_at))
+                                     .where(SchedulerLease.name == "scheduler"))  # scheduler.LEASE
         now_ts = timestamp(now)
         overdue = GaugeMetricFamily("wx_member_scheduler_overdue_seconds",
                                     "Seconds the earliest scheduled job is overdue")

@@ -8,9 +8,10 @@ UPDATE on MariaDB; SQLite's BEGIN IMMEDIATE holds the database's write lock), so
 concurrent hits from any number of processes count exactly. Two first hits racing to
 create a row meet at its primary key: the loser starts again and then finds the row.
 
-Every call is its own short transaction on the app's engine, apart from the request's
-session: a refused or failed request does not roll its hit back, and SQLite's write lock
-is held for two statements. Flask-Limiter checks a route's limits before the view opens
+Every call is its own short unit of work (`write`, or `read` for a look that changes
+nothing) on the app's engine, apart from the request's session: a refused or failed
+request does not roll its hit back, and SQLite's write lock is held for two statements.
+Flask-Limiter checks a route's limits before the view opens
 its use case's transaction; a check inside an open SQLite write transaction would wait for
 that transaction's own lock.
 
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from wx_member.clock import from_timestamp
-from wx_member.db import READ_ONLY, retrying
+from wx_member.db import make_session_factory, retrying
 from wx_member.models import RateLimitCounter
 
 KEY_LENGTH = 255  # RateLimitCounter.key
@@ -47,6 +48,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
                  wrap_exceptions: bool = False):
         super().__init__(wrap_exceptions=wrap_exceptions)
         self.engine = engine
+        self.sessions = make_session_factory(engine)
         self.clock = clock  # Unix time, as limits' strategies compute reset times with
 
     @property
@@ -67,10 +69,9 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(time of the oldest hit in the window, hits in the window); (now, 0) if none."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{READ_ONLY: True})  # no write lock for a read
-            hits = conn.scalar(select(RateLimitCounter.hits)
-                               .where(RateLimitCounter.key == row_key(key)))
+        with self.sessions() as uow, uow.read() as session:  # no write lock for a read
+            hits = session.scalar(select(RateLimitCounter.hits)
+                                  .where(RateLimitCounter.key == row_key(key)))
         now = self.clock()
         live = _in_window(hits, now, expiry)
         return (live[0], len(live)) if live else (now, 0)
@@ -79,10 +80,10 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         for attempt in range(1, _ROW_RACES + 1):
             row = None
             try:
-                with self.engine.begin() as conn:
-                    row = conn.execute(select(RateLimitCounter.hits)
-                                        .where(RateLimitCounter.key == key)
-                                        .with_for_update()).first()
+                with self.sessions() as uow, uow.write() as session:
+                    row = session.execute(select(RateLimitCounter.hits)
+                                          .where(RateLimitCounter.key == key)
+                                          .with_for_update()).first()
                     now = self.clock()  # after the lock: hits are recorded in lock order
                     live = _in_window(row.hits if row else None, now, expiry)
                     if len(live) + amount > limit:
@@ -91,10 +92,10 @@ class DatabaseStorage(Storage, MovingWindowSupport):
                     values = {"hits": " ".join(f"{t:.6f}" for t in kept),
                               "expires_at": _utc(now + expiry)}
                     if row is None:
-                        conn.execute(insert(RateLimitCounter).values(key=key, **values))
+                        session.execute(insert(RateLimitCounter).values(key=key, **values))
                     else:
-                        conn.execute(update(RateLimitCounter)
-                                     .where(RateLimitCounter.key == key).values(**values))
+                        session.execute(update(RateLimitCounter)
+                                        .where(RateLimitCounter.key == key).values(**values))
                     return True
             except IntegrityError:
                 if row is not None or attempt == _ROW_RACES:
@@ -103,21 +104,21 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     # -- Storage -----------------------------------------------------------------------------
     def clear(self, key: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(RateLimitCounter).where(RateLimitCounter.key == row_key(key)))
+        with self.sessions() as uow, uow.write() as session:
+            session.execute(delete(RateLimitCounter)
+                            .where(RateLimitCounter.key == row_key(key)))
 
     def reset(self) -> int | None:
         """Forget every count; returns how many rows there were."""
-        with self.engine.begin() as conn:
-            count = conn.scalar(select(func.count()).select_from(RateLimitCounter))
-            conn.execute(delete(RateLimitCounter))
+        with self.sessions() as uow, uow.write() as session:
+            count = session.scalar(select(func.count()).select_from(RateLimitCounter))
+            session.execute(delete(RateLimitCounter))
         return int(count or 0)
 
     def check(self) -> bool:
         try:
-            with self.engine.connect() as conn:
-                conn.execution_options(**{READ_ONLY: True})
-                conn.execute(text("SELECT 1"))
+            with self.sessions() as uow, uow.read() as session:
+                session.execute(text("SELECT 1"))
             return True
         except SQLAlchemyError:
             return False

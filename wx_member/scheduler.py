@@ -55,30 +55,30 @@ def _rt() -> Runtime:
 
 # -- jobs (module-level functions: the job store keeps them by name) --------------------
 def prune_job() -> None:
-    with _rt().sessions() as session:
-        removed = housekeeping.prune_inbound_events(session)
-        counters = housekeeping.prune_rate_limit_counters(session)
+    with _rt().sessions() as uow:
+        removed = housekeeping.prune_inbound_events(uow)
+        counters = housekeeping.prune_rate_limit_counters(uow)
     log.info("pruned %d old inbound events and %d expired rate-limit counters", removed,
              counters)
 
 
 def coupon_expiry_job() -> None:
-    with _rt().sessions() as session:
-        expired = wallet.expire_due(session)
+    with _rt().sessions() as uow:
+        expired = wallet.expire_due(uow)
     log.info("expired %d coupons", expired)
 
 
 def birthday_coupons_job() -> None:
     rt = _rt()
-    with rt.sessions() as session:
-        bulk_issue.issue_birthday_coupons(session, rt.config.tz)
+    with rt.sessions() as uow:
+        bulk_issue.issue_birthday_coupons(uow, rt.config.tz)
 
 
 def expire_points_job() -> None:
     """Just after local midnight: lots whose last day was yesterday lapse."""
     rt = _rt()
-    with rt.sessions() as session:
-        r = points_expiry.run(session, tz=rt.config.tz)
+    with rt.sessions() as uow:
+        r = points_expiry.run(uow, tz=rt.config.tz)
     log.info("points expiry as of %s: %d points of %d members in %.1f s", r.as_of, r.points,
              r.members, r.seconds)
 
@@ -86,16 +86,16 @@ def expire_points_job() -> None:
 def plan_job(kind: str) -> None:
     """Plan one kind's pushes for today, then send what is due."""
     rt = _rt()
-    with rt.sessions() as session:
-        planners.plan(session, rt.pushes, kind, rt.config)
+    with rt.sessions() as uow:
+        planners.plan(uow, rt.pushes, kind, rt.config)
     send_job()
 
 
 def campaigns_job() -> None:
     """Plan the console campaigns whose time has come, then send what is due."""
     rt = _rt()
-    with rt.sessions() as session:
-        planned = campaigns.plan_due(session, rt.pushes, rt.config)
+    with rt.sessions() as uow:
+        planned = campaigns.plan_due(uow, rt.pushes, rt.config)
     if planned:
         log.info("campaigns planned: %s", {cid: r.planned for cid, r in planned.items()})
         send_job()
@@ -103,8 +103,8 @@ def campaigns_job() -> None:
 
 def send_job() -> None:
     rt = _rt()
-    with rt.sessions() as session:
-        stats = deliveries.send_due(session, rt.gateway, rt.config.tz)
+    with rt.sessions() as uow:
+        stats = deliveries.send_due(uow, rt.gateway, rt.config.tz)
     metrics.count_pushes(stats.counts)
     if stats.counts:
         log.info("pushes: %s%s", dict(stats.counts),
@@ -115,15 +115,15 @@ def tier_review_job() -> None:
     """The yearly tier review of today's anniversaries (and missed days); nothing while
     the `tier_review` setting is `never`."""
     rt = _rt()
-    with rt.sessions() as session:
-        tier_review.review_due(session, rt.config.tz)
+    with rt.sessions() as uow:
+        tier_review.review_due(uow, rt.config.tz)
 
 
 def birthday_points_job() -> None:
     """Birthday points of members whose birthday has come this month (once a year)."""
     rt = _rt()
-    with rt.sessions() as session:
-        birthday_bonus.credit(session, local_day(utcnow(), rt.config.tz))
+    with rt.sessions() as uow:
+        birthday_bonus.credit(uow, local_day(utcnow(), rt.config.tz))
 
 
 def _observe_lag(event: JobSubmissionEvent) -> None:
@@ -205,13 +205,13 @@ class SchedulerRunner:
             self._step_down()
             if self._started:
                 self.scheduler.shutdown(wait=False)
-            with self.rt.sessions() as session:
-                leases.release(session, LEASE, self.me)
+            with self.rt.sessions() as uow:
+                leases.release(uow, LEASE, self.me)
 
     def tick(self) -> None:
         try:
-            with self.rt.sessions() as session:
-                held = leases.acquire(session, LEASE, self.me, self.ttl)
+            with self.rt.sessions() as uow:
+                held = leases.acquire(uow, LEASE, self.me, self.ttl)
         except Exception:  # the database is unreachable: we cannot know we still hold it
             log.exception("scheduler %s: lease check failed", self.me)
             held = False

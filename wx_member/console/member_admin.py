@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberTag
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
@@ -17,6 +18,7 @@ from wx_member.members import membership
 from wx_member.members.formats import PHONE_RE, TAG_RE
 from wx_member.loyalty import points
 from wx_member.insights import reports
+from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
@@ -30,9 +32,9 @@ class InvalidTag(DomainError):
     user_message = "标签须为 1-20 个汉字、字母、数字、'_' 或 '-'。"
 
 
-def search(session: Session, query: str, tag: str = "", limit: int = 50) -> list[Member]:
-    """A card number (check digit valid), a phone number, an openid (or its beginning),
-    optionally only members with `tag`. Empty query: the newest members."""
+def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50) -> list[Member]:
+    """Use case (a read): a card number (check digit valid), a phone number, an openid (or
+    its beginning), optionally only members with `tag`. Empty query: the newest members."""
     q = select(Member).order_by(Member.id.desc()).limit(limit)
     text = query.strip()
     if text:
@@ -44,7 +46,8 @@ def search(session: Session, query: str, tag: str = "", limit: int = 50) -> list
             q = q.where(or_(Member.openid == text, Member.openid.startswith(text, autoescape=True)))
     if tag.strip():
         q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag.strip())))
-    return list(session.scalars(q))
+    with uow.read() as session:
+        return list(session.scalars(q))
 
 
 def tags_of(session: Session, member_id: int) -> list[str]:
@@ -52,16 +55,21 @@ def tags_of(session: Session, member_id: int) -> list[str]:
                                 .order_by(MemberTag.tag)))
 
 
-def all_tags(session: Session) -> list[tuple[str, int]]:
-    return [(t, int(n)) for t, n in session.execute(
-        select(MemberTag.tag, func.count()).group_by(MemberTag.tag).order_by(MemberTag.tag))]
+def all_tags(uow: UnitOfWork) -> list[tuple[str, int]]:
+    """Use case (a read): every tag in use and how many members have it."""
+    with uow.read() as session:
+        return [(t, int(n)) for t, n in session.execute(
+            select(MemberTag.tag, func.count()).group_by(MemberTag.tag).order_by(MemberTag.tag))]
 
 
-def profile(session: Session, member_id: int, limit: int = 100) -> dict:
-    """Everything the member page shows: card, ledger, orders, tiers, pushes, tags."""
-    member = session.get(Member, member_id)
-    if member is None:
-        raise UnknownMember(f"no member {member_id}", user_message="会员不存在。")
+def profile(uow: UnitOfWork, member_id: int, limit: int = 100) -> dict:
+    """Use case (a read): everything the member page shows: card, ledger, orders, tiers,
+    pushes, tags."""
+    with uow.read() as session:
+        return _profile(session, _member(session, member_id), limit)
+
+
+def _profile(session: Session, member: Member, limit: int) -> dict:
     data = reports.member_profile(session, member, limit)
     data.update(
         id=member.id, phone=member.phone, tags=tags_of(session, member.id),
@@ -70,51 +78,55 @@ def profile(session: Session, member_id: int, limit: int = 100) -> dict:
                      "created_at": d.created_at, "sent_at": d.sent_at}
                     for d in session.scalars(select(Delivery).where(Delivery.member_id == member.id)
                                              .order_by(Delivery.id.desc()).limit(limit))],
-        audit=audit.recent(session, 20, target=member.card_no or member.openid),
+        audit=audit.entries(session, 20, target=member.card_no or member.openid),
     )
     return data
 
 
-def _load(session: Session, member_id: int) -> Member:
-    with session.begin():
-        member = session.get(Member, member_id)
+def _member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
     if member is None:
         raise UnknownMember(f"no member {member_id}", user_message="会员不存在。")
     return member
 
 
-def adjust_points(session: Session, member_id: int, delta: int, note: str, key: str,
+def adjust_points(uow: UnitOfWork, member_id: int, delta: int, note: str, key: str,
                   by: str) -> int | None:
     """Use case: a manual adjustment from the console. `key` comes with the form, so a
-    double submit posts once. Returns the ledger entry id, None for a replay."""
+    double submit posts once. Returns the ledger entry id, None for a replay. The member is
+    looked up first (a read), then `points.adjust` posts (its own transaction)."""
     if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_ADJUST:
         raise InvalidAmount(f"bad delta {delta!r}",
                             user_message=f"调整数量须为非零整数，且不超过 {MAX_ADJUST:,}。")
     if not re.fullmatch(r"[A-Za-z0-9_\-]{8,64}", key):
         raise InvalidAmount(f"bad key {key!r}", user_message="表单已失效，请刷新后重试。")
-    return points.adjust(session, _load(session, member_id), delta, note.strip(), key, by)
+    with uow.read() as session:
+        member = _member(session, member_id)
+    return points.adjust(uow, member, delta, note.strip(), key, by)
 
 
-def add_tag(session: Session, member_id: int, tag: str, by: str) -> bool:
-    """Use case: tag a member. False when the member had the tag already."""
+def add_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
+    """Use case: tag a member. False when the member had the tag already (the duplicate
+    key rolls the transaction back: nothing else was written in it)."""
     tag = tag.strip()
     if not TAG_RE.match(tag):
         raise InvalidTag(f"bad tag {tag!r}")
-    member = _load(session, member_id)
     try:
-        with session.begin():
-            with session.begin_nested():
-                session.add(MemberTag(member_id=member.id, tag=tag, created_by=by,
-                                      created_at=utcnow()))
+        with uow.write() as session:
+            member = _member(session, member_id)
+            session.add(MemberTag(member_id=member.id, tag=tag, created_by=by,
+                                  created_at=utcnow()))
+            session.flush()
             audit.record(session, by, "member.tag", member.card_no or member.openid, None, tag)
     except IntegrityError:
         return False
     return True
 
 
-def remove_tag(session: Session, member_id: int, tag: str, by: str) -> bool:
-    member = _load(session, member_id)
-    with session.begin():
+def remove_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
+    """Use case: untag a member. False when the member did not have the tag."""
+    with uow.write() as session:
+        member = _member(session, member_id)
         gone = session.execute(delete(MemberTag).where(MemberTag.member_id == member.id,
                                                        MemberTag.tag == tag)).rowcount
         if gone:
@@ -122,24 +134,22 @@ def remove_tag(session: Session, member_id: int, tag: str, by: str) -> bool:
     return bool(gone)
 
 
-def record_export(session: Session, by: str, tag: str) -> None:
+def record_export(uow: UnitOfWork, by: str, tag: str) -> None:
     """Use case: an operator downloads the member list (personal data): audited first."""
-    with session.begin():
+    with uow.write() as session:
         audit.record(session, by, "member.export", tag or "*", None, {"tag": tag or None})
 
 
-def export_rows(session: Session, tag: str = "") -> Iterator[tuple]:
-    """The CSV rows, streamed in batches (keyset on id): bounded memory at any size."""
+def export_rows(uow: UnitOfWork, tag: str = "") -> Iterator[tuple]:
+    """Use case (reads, in batches): the CSV rows, streamed a read transaction per batch
+    (`platform.keyset`): bounded memory at any size, and no transaction held between
+    batches."""
     yield EXPORT_COLUMNS
-    last = 0
-    while True:
-        q = select(Member).where(Member.id > last).order_by(Member.id).limit(EXPORT_BATCH)
-        if tag:
-            q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag)))
-        batch = list(session.scalars(q))
-        if not batch:
-            return
-        last = batch[-1].id
+    q = select(Member)
+    if tag:
+        q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag)))
+    for session, batch in keyset.batches(uow.read, q, Member.id, size=EXPORT_BATCH,
+                                         scalars=True):
         tags: dict[int, list[str]] = {}
         for member_id, t in session.execute(select(MemberTag.member_id, MemberTag.tag).where(
                 MemberTag.member_id.in_([m.id for m in batch])).order_by(MemberTag.tag)):
@@ -149,4 +159,3 @@ def export_rows(session: Session, tag: str = "") -> Iterator[tuple]:
                    f"{m.total_spend_fen / 100:.2f}", "是" if m.subscribed else "否",
                    m.joined_at.strftime("%Y-%m-%d %H:%M:%S"), m.scene or "",
                    " ".join(tags.get(m.id, [])))
-        session.rollback()  # end the batch's read transaction (SQLite: frees the lock)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
+from wx_member.db import UnitOfWork
 from wx_member.models import MenuVersion
 from wx_member.clock import utcnow
 from wx_member.platform import audit
@@ -89,9 +90,10 @@ def latest(session: Session) -> MenuVersion | None:
     return session.scalar(select(MenuVersion).order_by(MenuVersion.id.desc()).limit(1))
 
 
-def current(session: Session, gateway: WeChatGateway) -> dict[str, Any] | None:
-    """The menu to edit: the newest published here, else what WeChat has (none: None)."""
-    with session.begin():  # ended before the call to WeChat (its token lives in the database)
+def current(uow: UnitOfWork, gateway: WeChatGateway) -> dict[str, Any] | None:
+    """Use case (a read): the menu to edit, the newest published here, else what WeChat
+    has (none: None)."""
+    with uow.read() as session:  # ended before the call to WeChat (its token lives in the database)
         version = latest(session)
     if version is not None:
         return version.menu
@@ -101,18 +103,21 @@ def current(session: Session, gateway: WeChatGateway) -> dict[str, Any] | None:
         return None
 
 
-def history(session: Session, limit: int = 20) -> list[MenuVersion]:
-    return list(session.scalars(select(MenuVersion).order_by(MenuVersion.id.desc()).limit(limit)))
+def history(uow: UnitOfWork, limit: int = 20) -> list[MenuVersion]:
+    """Use case (a read): the versions published, newest first."""
+    with uow.read() as session:
+        return list(session.scalars(select(MenuVersion).order_by(MenuVersion.id.desc())
+                                    .limit(limit)))
 
 
-def publish(session: Session, gateway: WeChatGateway, menu: dict[str, Any], by: str,
+def publish(uow: UnitOfWork, gateway: WeChatGateway, menu: dict[str, Any], by: str,
             rollback_of: int | None = None) -> MenuVersion:
     """Use case: publish a menu to WeChat and record it as the newest version (audited).
-    A GatewayError (WeChat refused it, or could not be reached) records nothing."""
+    A GatewayError (WeChat refused it, or could not be reached) records nothing. No
+    transaction is open during the call to WeChat."""
     validate(menu)
-    session.rollback()  # no transaction may stay open across the call to WeChat
     gateway.create_menu(menu)
-    with session.begin():
+    with uow.write() as session:
         before = latest(session)
         version = MenuVersion(menu=menu, published_at=utcnow(), published_by=by,
                               rollback_of=rollback_of)
@@ -122,10 +127,11 @@ def publish(session: Session, gateway: WeChatGateway, menu: dict[str, Any], by: 
     return version
 
 
-def roll_back(session: Session, gateway: WeChatGateway, version_id: int, by: str) -> MenuVersion:
-    """Use case: publish an earlier version again (a new version that says which one)."""
-    with session.begin():
+def roll_back(uow: UnitOfWork, gateway: WeChatGateway, version_id: int, by: str) -> MenuVersion:
+    """Use case: publish an earlier version again (a new version that says which one). The
+    version is read first, and that read ended, before `publish` calls WeChat."""
+    with uow.read() as session:
         old = session.get(MenuVersion, version_id)
     if old is None:
         raise InvalidMenu(["没有这个菜单版本"])
-    return publish(session, gateway, old.menu, by, rollback_of=old.id)
+    return publish(uow, gateway, old.menu, by, rollback_of=old.id)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import LoginAttempt, Operator
 from wx_member.models.console import ROLES
 from wx_member.platform import audit
@@ -57,7 +58,7 @@ def _check_password(password: str) -> None:
                               user_message=f"密码至少 {MIN_PASSWORD} 个字符。")
 
 
-def create(session: Session, username: str, password: str, role: str, by: str) -> Operator:
+def create(uow: UnitOfWork, username: str, password: str, role: str, by: str) -> Operator:
     """Use case: an admin (or `wx-member create-admin`) adds an account."""
     username = username.strip()
     if not USERNAME_RE.match(username):
@@ -67,7 +68,7 @@ def create(session: Session, username: str, password: str, role: str, by: str) -
         raise InvalidOperator(f"bad role {role!r}", user_message="角色无效。")
     _check_password(password)
     hashed = _hasher.hash(password)
-    with session.begin():
+    with uow.write() as session:
         if session.scalar(select(Operator.id).where(Operator.username == username)):
             raise InvalidOperator(f"{username} exists", user_message="用户名已存在。")
         op = Operator(username=username, password_hash=hashed, role=role, active=True,
@@ -77,19 +78,28 @@ def create(session: Session, username: str, password: str, role: str, by: str) -
     return op
 
 
-def count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Operator)))
+def count(uow: UnitOfWork) -> int:
+    """Use case (a read): how many accounts there are."""
+    with uow.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Operator)))
 
 
-def all_operators(session: Session) -> list[Operator]:
-    return list(session.scalars(select(Operator).order_by(Operator.id)))
+def all_operators(uow: UnitOfWork) -> list[Operator]:
+    """Use case (a read): every account."""
+    with uow.read() as session:
+        return list(session.scalars(select(Operator).order_by(Operator.id)))
 
 
-def current(session: Session, operator_id: int, generation: int) -> Operator | None:
-    """The operator a session cookie names, if still active and of the same generation.
-    Its own short transaction: the request's use case then starts on a clean session."""
-    with session.begin():
+def current(uow: UnitOfWork, operator_id: int, generation: int) -> Operator | None:
+    """Use case (a read): the operator a session cookie names, if still active and of the
+    same generation. Its own short transaction: the request's use case then starts on a
+    clean session. Returned detached, so it stays readable for the whole request even
+    after a later use case of the request rolls back (a rollback expires every object
+    still in the session)."""
+    with uow.read() as session:
         op = session.get(Operator, operator_id)
+        if op is not None:
+            session.expunge(op)
     if op is None or not op.active or op.generation != generation:
         return None
     return op
@@ -100,13 +110,13 @@ def _failures(session: Session, column, value: str, since: datetime) -> int:
         column == value, LoginAttempt.ok.is_(False), LoginAttempt.at >= since)))
 
 
-def authenticate(session: Session, username: str, password: str, ip: str,
+def authenticate(uow: UnitOfWork, username: str, password: str, ip: str,
                  now: datetime | None = None) -> Operator:
     """Use case: a login. Raises LoginThrottled or LoginRefused; records every attempt
-    that was checked."""
+    that was checked. A read, the password check outside any transaction, then a write."""
     now = now or utcnow()
     username = username.strip()[:40]
-    with session.begin():
+    with uow.read() as session:
         since = now - WINDOW
         if (_failures(session, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
                 or _failures(session, LoginAttempt.ip, ip, since) >= MAX_FAILURES_PER_IP):
@@ -117,7 +127,7 @@ def authenticate(session: Session, username: str, password: str, ip: str,
         ok = _hasher.verify(stored, password) and op is not None and op.active
     except (VerificationError, InvalidHashError):
         ok = False
-    with session.begin():
+    with uow.write() as session:
         session.add(LoginAttempt(username=username, ip=ip[:45], ok=ok, at=now))
         if ok:
             op = session.get(Operator, op.id)
@@ -129,7 +139,7 @@ def authenticate(session: Session, username: str, password: str, ip: str,
     return op
 
 
-def update(session: Session, operator_id: int, by: str, *, role: str | None = None,
+def update(uow: UnitOfWork, operator_id: int, by: str, *, role: str | None = None,
            active: bool | None = None, password: str | None = None) -> Operator:
     """Use case: an admin changes an account's role, status or password. Every session of
     that account ends (its generation moves on). The last active admin stays an admin."""
@@ -138,7 +148,7 @@ def update(session: Session, operator_id: int, by: str, *, role: str | None = No
     if password is not None:
         _check_password(password)
     hashed = _hasher.hash(password) if password is not None else None
-    with session.begin():
+    with uow.write() as session:
         op = session.get(Operator, operator_id, with_for_update=True)
         if op is None:
             raise InvalidOperator(f"no operator {operator_id}", user_message="账号不存在。")

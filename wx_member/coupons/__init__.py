@@ -4,5 +4,6 @@ Owns coupon templates (`templates`), issuing, redeeming, expiring and voiding a 
 (`wallet`), issuing in bulk to a list or a tier (`bulk_issue`) and giving coupons back when
 their order is refunded (`returns`).
 
-Read model: `wallet_view` (a member's own coupons, as the mini-program shows them).
+Read models: `wallet_view` (a member's own coupons, as the mini-program shows them),
+`templates_view` (templates as operators list them).
 """

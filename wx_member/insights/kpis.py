@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import day_start, local_day, utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, Order, QrScan
 
 COUNTED = ("paid", "partially_refunded")  # a fully refunded order is no purchase
@@ -117,8 +118,15 @@ def _count(session: Session, q) -> int:
     return int(session.scalar(q) or 0)
 
 
-def compute(session: Session, period: Period, conversion_days: int = 30, churn_days: int = 90,
+def compute(uow: UnitOfWork, period: Period, conversion_days: int = 30, churn_days: int = 90,
             active_days: int = 30, now: datetime | None = None) -> Kpis:
+    """Use case (a read): every KPI of the period, as of one snapshot."""
+    with uow.read() as session:
+        return _compute(session, period, conversion_days, churn_days, active_days, now)
+
+
+def _compute(session: Session, period: Period, conversion_days: int, churn_days: int,
+             active_days: int, now: datetime | None) -> Kpis:
     now = now or utcnow()
     start, end = period.start, period.end
     k = Kpis(period, conversion_days, churn_days, active_days)
@@ -181,9 +189,11 @@ def joins_per_day(session: Session, period: Period) -> list[tuple[date, int]]:
     return [(d, counts.get(i, 0)) for i, d in enumerate(days)]
 
 
-def tier_distribution(session: Session) -> list[tuple[str, int]]:
-    return [(t, int(n)) for t, n in session.execute(
-        select(Member.tier, func.count()).group_by(Member.tier).order_by(func.count().desc()))]
+def tier_distribution(uow: UnitOfWork) -> list[tuple[str, int]]:
+    """Use case (a read): members per tier, most first."""
+    with uow.read() as session:
+        return [(t, int(n)) for t, n in session.execute(
+            select(Member.tier, func.count()).group_by(Member.tier).order_by(func.count().desc()))]
 
 
 @dataclass(frozen=True)
@@ -206,17 +216,19 @@ class DeliveryRates:
         return self.delivered / self.attempted if self.attempted else None
 
 
-def delivery_rates(session: Session, period: Period) -> list[DeliveryRates]:
-    """Per push kind, deliveries planned in the period (dry runs excluded), by outcome."""
+def delivery_rates(uow: UnitOfWork, period: Period) -> list[DeliveryRates]:
+    """Use case (a read): per push kind, deliveries planned in the period (dry runs
+    excluded), by outcome."""
     def n(*statuses):
         return func.sum(case((Delivery.status.in_(statuses), 1), else_=0))
 
-    rows = session.execute(
-        select(Delivery.kind, func.count(), n("delivered"), n("sent"), n("failed"), n("skipped"),
-               n("queued", "sending"), n("unknown"))
-        .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
-               Delivery.created_at < period.end)
-        .group_by(Delivery.kind).order_by(Delivery.kind))
+    stmt = (select(Delivery.kind, func.count(), n("delivered"), n("sent"), n("failed"),
+                   n("skipped"), n("queued", "sending"), n("unknown"))
+            .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
+                   Delivery.created_at < period.end)
+            .group_by(Delivery.kind).order_by(Delivery.kind))
+    with uow.read() as session:
+        rows = session.execute(stmt).all()
     return [DeliveryRates(kind, *(int(v or 0) for v in rest)) for kind, *rest in rows]
 
 
@@ -238,9 +250,15 @@ class ChannelReport:
         return self.repurchased / self.first_orders if self.first_orders else None
 
 
-def channel_report(session: Session, days: int = 90) -> list[ChannelReport]:
-    """Per channel QR: scans, distinct scanners, joins, members with a first order, and
-    how many of those bought again within `days` of it. Three grouped queries."""
+def channel_report(uow: UnitOfWork, days: int = 90) -> list[ChannelReport]:
+    """Use case (a read): per channel QR, scans, distinct scanners, joins, members with a
+    first order, and how many of those bought again within `days` of it. Three grouped
+    queries."""
+    with uow.read() as session:
+        return _channel_report(session, days)
+
+
+def _channel_report(session: Session, days: int) -> list[ChannelReport]:
     from wx_member.models import Channel
     from wx_member.members import channels
 

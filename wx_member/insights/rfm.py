@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, case, false, func, select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
+from wx_member.db import UnitOfWork
 from wx_member.models import Member, Order
 from wx_member.clock import utcnow
 from wx_member.insights.kpis import COUNTED
@@ -48,8 +49,13 @@ def _median(session: Session, agg, column, n: int):
                           .limit(1).offset((n - 1) // 2))
 
 
-def segment_sizes(session: Session, as_of: datetime | None = None) -> Rfm:
-    as_of = as_of or utcnow()
+def segment_sizes(uow: UnitOfWork, as_of: datetime | None = None) -> Rfm:
+    """Use case (a read): how many members each segment has as of `as_of`."""
+    with uow.read() as session:
+        return _segment_sizes(session, as_of or utcnow())
+
+
+def _segment_sizes(session: Session, as_of: datetime) -> Rfm:
     agg = _aggregate(as_of)
     n = int(session.scalar(select(func.count()).select_from(agg)) or 0)
     members = int(session.scalar(select(func.count()).select_from(Member)

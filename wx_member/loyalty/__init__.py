@@ -5,6 +5,6 @@ expiry (`points_expiry`), tiers and what a payment earns (`tiers`), dated earn r
 double-points days (`earn_rules`), the yearly tier review (`tier_review`), birthday points
 (`birthday_bonus`) and spending points on cash off or gifts (`redemption`).
 
-Read model: `redemptions_view` (the mini-program's gift catalogue and a member's
-redemptions).
+Read models: `redemptions_view` (the mini-program's gift catalogue and a member's
+redemptions), `catalogue_view` and `earn_rules_view` (what operators list).
 """

@@ -8,5 +8,6 @@ member code shown at the till (`member_codes`), CSV import (`member_import`), wh
 phone, openid or tag looks like (`formats`) and data-rights requests, export and erasure
 (`privacy`).
 
-Read model: `card_view` (what a member sees of their own card).
+Read models: `card_view` (what a member sees of their own card), `lookup_view` (a member by
+openid or card number), `channels_view` (what each channel brought).
 """

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from wx_member import labels
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import (
     Delivery,
     InboundEvent,
@@ -81,12 +82,12 @@ def _orders(session: Session, member: Member) -> list[Order]:
 
 # ---- export ------------------------------------------------------------------------------
 
-def export_member(session: Session, who: str, by: str, note: str | None = None,
+def export_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
                   now: datetime | None = None) -> dict[str, Any]:
     """Use case: all we hold about the member `who` (openid or card number), recorded as an
     export request handled by `by`."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         member = _find(session, who)
         data = _collect(session, member, now)
         session.add(PrivacyRequest(member_id=member.id, kind="export", requested_by=by,
@@ -155,12 +156,12 @@ class ErasureResult:
     deliveries_kept: int
 
 
-def erase_member(session: Session, who: str, by: str, note: str | None = None,
+def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
                  now: datetime | None = None) -> ErasureResult:
     """Use case: remove the personal data of the member `who` (openid or card number) and
     keep the accounts (module docstring)."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         m = _find(session, who, lock=True)
         if m.erased_at is not None:
             raise AlreadyErased(f"member {m.id} was erased at {m.erased_at}")

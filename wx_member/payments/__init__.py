@@ -1,9 +1,11 @@
 """Payments: orders and money.
 
 Owns purchases and refunds whatever pays them (`orders`), the stored-value ledger and
-recharges (`stored_value`), paying from the balance (`balance_payments`) and the till's
+recharges (`stored_value`), paying from the balance (`balance_payments`), what a notify may disagree with
+(`order_errors`) and the till's
 member-code lookup (`cashier_desk`). Money is integer fen. Shipping and delivery, which
 plan the order reminders, are in pushes (`pushes.fulfilment`).
 
-Read model: `balance_view` (a member's stored value and its history).
+Read models: `balance_view` (a member's stored value and its history), `recharge_view`
+(the recharge ladder).
 """

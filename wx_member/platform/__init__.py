@@ -1,8 +1,10 @@
 """Platform: what every area stands on.
 
-Owns domain errors (`errors`), operator-changed settings (`settings`), the audit log every
+Owns domain errors (`errors`), operator-changed settings (`settings`, read by
+`settings_view`), the audit log every
 area writes (`audit`), the ledger primitive under points and stored value and the member
 row lock (`ledger`), leases that say which process may act (`leases`), inbound WeChat
 events processed once (`events`), the mini-program's signed tokens (`access_tokens`),
-cursor paging (`paging`) and routine clean-up (`housekeeping`). It imports no other area.
+keyset batches for jobs that walk a large table (`keyset`), cursor paging for what a member
+reads page by page (`paging`) and routine clean-up (`housekeeping`). It imports no other area.
 """

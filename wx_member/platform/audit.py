@@ -14,7 +14,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import AuditLog
+
 
 def record(session: Session, actor: str, action: str, target: str, before: Any = None,
            after: Any = None, now: datetime | None = None) -> None:
@@ -23,8 +25,17 @@ def record(session: Session, actor: str, action: str, target: str, before: Any =
                                             before=before, after=after))
 
 
-def recent(session: Session, limit: int = 100, action_prefix: str | None = None,
+def recent(uow: UnitOfWork, limit: int = 100, action_prefix: str | None = None,
            target: str | None = None) -> list[AuditLog]:
+    """Use case (a read): the newest entries, optionally of actions starting with
+    `action_prefix` or of one `target`."""
+    with uow.read() as session:
+        return entries(session, limit, action_prefix, target)
+
+
+def entries(session: Session, limit: int = 100, action_prefix: str | None = None,
+            target: str | None = None) -> list[AuditLog]:
+    """In the caller's transaction: as `recent`."""
     q = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if action_prefix:
         q = q.where(AuditLog.action.startswith(action_prefix))

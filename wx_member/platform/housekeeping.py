@@ -4,26 +4,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
-
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import InboundEvent, RateLimitCounter
 
 # WeChat retries within seconds; a week of dedup keys is ample and keeps the table small.
 EVENT_KEEP = timedelta(days=7)
 
 
-def prune_inbound_events(session: Session, keep: timedelta = EVENT_KEEP) -> int:
+def prune_inbound_events(uow: UnitOfWork, keep: timedelta = EVENT_KEEP) -> int:
     """Use case: forget dedup keys older than `keep`. Returns how many were removed."""
-    with session.begin():
+    with uow.write() as session:
         return session.execute(delete(InboundEvent)
                                .where(InboundEvent.received_at < utcnow() - keep)).rowcount
 
 
-def prune_rate_limit_counters(session: Session, now: datetime | None = None) -> int:
+def prune_rate_limit_counters(uow: UnitOfWork, now: datetime | None = None) -> int:
     """Use case: delete the rate-limit rows (ratelimit_storage) whose every hit has left its
     window; they count nothing. A row a hit is renewing is locked by it, and the DELETE
     then sees its new expiry. Returns how many were removed."""
-    with session.begin():
+    with uow.write() as session:
         return session.execute(delete(RateLimitCounter)
                                .where(RateLimitCounter.expires_at < (now or utcnow()))).rowcount

@@ -11,17 +11,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork, savepoint
 from wx_member.models import SchedulerLease
 
 
-def acquire(session: Session, name: str, holder: str, ttl: timedelta,
+def acquire(uow: UnitOfWork, name: str, holder: str, ttl: timedelta,
             now: datetime | None = None) -> bool:
     """Use case: take or renew the lease; True while `holder` has it."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         took = session.execute(
             update(SchedulerLease)
             .where(SchedulerLease.name == name, or_(
@@ -36,29 +35,31 @@ def acquire(session: Session, name: str, holder: str, ttl: timedelta,
             .execution_options(synchronize_session=False)).rowcount == 1
         if took:
             return True
-        exists = session.scalar(select(SchedulerLease.name).where(SchedulerLease.name == name))
-    if exists is not None:
-        return False
-    try:  # a lease nobody has used yet (the migration seeds "scheduler")
-        with session.begin():
-            session.execute(insert(SchedulerLease).values(
-                name=name, holder=holder, expires_at=now + ttl, acquired_at=now, renewed_at=now))
+        if session.scalar(select(SchedulerLease.name)
+                          .where(SchedulerLease.name == name)) is not None:
+            return False
+        try:  # a lease nobody has used yet (the migration seeds "scheduler")
+            with savepoint(session):
+                session.execute(insert(SchedulerLease).values(
+                    name=name, holder=holder, expires_at=now + ttl, acquired_at=now,
+                    renewed_at=now))
+        except IntegrityError:  # another process made it first, and holds it
+            return False
         return True
-    except IntegrityError:
-        return False
 
 
-def release(session: Session, name: str, holder: str) -> None:
+def release(uow: UnitOfWork, name: str, holder: str) -> None:
     """Use case: a clean stop hands over at once instead of after the lease expires."""
-    with session.begin():
+    with uow.write() as session:
         session.execute(update(SchedulerLease)
                         .where(SchedulerLease.name == name, SchedulerLease.holder == holder)
                         .values(holder=None, expires_at=utcnow())
                         .execution_options(synchronize_session=False))
 
 
-def holder(session: Session, name: str) -> tuple[str | None, datetime | None]:
-    row = session.execute(select(SchedulerLease.holder, SchedulerLease.expires_at)
-                          .where(SchedulerLease.name == name)).first()
-    session.rollback()
+def holder(uow: UnitOfWork, name: str) -> tuple[str | None, datetime | None]:
+    """Use case (a read): who holds the lease `name`, until when."""
+    with uow.read() as session:
+        row = session.execute(select(SchedulerLease.holder, SchedulerLease.expires_at)
+                              .where(SchedulerLease.name == name)).first()
     return (row.holder, row.expires_at) if row else (None, None)

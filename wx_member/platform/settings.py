@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import CouponTemplate, Setting
 from wx_member.platform import audit
 from wx_member.platform.errors import InvalidSetting
@@ -163,10 +164,10 @@ def _check(key: str, value) -> None:
         raise InvalidSetting(f"{key}: {value} is out of range", user_message=VALID[key][1])
 
 
-def change(session: Session, key: str, value: int | str, by: str) -> None:
+def change(uow: UnitOfWork, key: str, value: int | str, by: str) -> None:
     """Use case: an operator changes one rule; the change is in the audit log."""
     _check(key, value)
-    with session.begin():
+    with uow.write() as session:
         if key in ASCENDING:
             ladder = [value if k == key else get(session, k) for k in ASCENDING]
             if ladder != sorted(ladder):

@@ -7,4 +7,6 @@ before it is an HTTP call (`deliveries`), dry runs and previews (`dry_runs`), mi
 subscribe-message grants (`subscriptions`), console campaigns (`campaigns`) and shipping and
 delivery reported by the shop (`fulfilment`: shipping plans the 发货提醒 in the same
 transaction, delivery starts the usage guide's clock).
+
+Read model: `status_view` (deliveries counted by kind and status).
 """

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.config import Config
 from wx_member.clock import local_to_utc, utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import Campaign, Coupon, CouponTemplate, Delivery, Member
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform import audit
@@ -27,6 +28,7 @@ from wx_member.coupons import bulk_issue
 from wx_member.coupons import templates
 from wx_member.pushes import planners
 from wx_member.insights import segments
+from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError
 from wx_member.pushes.fanout import BATCH, audience, fan_out, member_values
 
@@ -124,12 +126,13 @@ def _check(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cf
     return segment, push, template, at
 
 
-def preview(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
+def preview(uow: UnitOfWork, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
             now: datetime | None = None) -> Preview:
-    """The campaign's message as the segment's first member would read it (the kind's
-    samples when the segment is empty), and how many members the segment has now."""
+    """Use case (a read): the campaign's message as the segment's first member would read
+    it (the kind's samples when the segment is empty), and how many members the segment
+    has now."""
     now = now or utcnow()
-    with session.begin():
+    with uow.read() as session:
         segment, push, template, _ = _check(session, pushes, spec, cfg, now)
         member = segments.sample(session, segment, now)
         offer = (templates.describe(template) if template and (
@@ -140,11 +143,11 @@ def preview(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, c
                        member, push.render(values, cfg.mini_appid))
 
 
-def create(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
+def create(uow: UnitOfWork, pushes: dict[str, PushKind], spec: CampaignSpec, cfg: Config,
            by: str, now: datetime | None = None) -> Campaign:
     """Use case: schedule a campaign (audited)."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         segment, push, template, at = _check(session, pushes, spec, cfg, now)
         campaign = Campaign(name=spec.name.strip(), segment=segment, kind=push.kind,
                             message=spec.message.strip() or None,
@@ -159,10 +162,10 @@ def create(session: Session, pushes: dict[str, PushKind], spec: CampaignSpec, cf
         return campaign
 
 
-def cancel(session: Session, campaign_id: int, by: str, now: datetime | None = None) -> None:
+def cancel(uow: UnitOfWork, campaign_id: int, by: str, now: datetime | None = None) -> None:
     """Use case: withdraw a campaign that has not started. Raises once it has."""
     now = now or utcnow()
-    with session.begin():
+    with uow.write() as session:
         done = session.execute(
             update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "scheduled")
             .values(status="cancelled", cancelled_by=by, cancelled_at=now)).rowcount
@@ -173,30 +176,31 @@ def cancel(session: Session, campaign_id: int, by: str, now: datetime | None = N
                      "cancelled", now=now)
 
 
-def plan_due(session: Session, pushes: dict[str, PushKind], cfg: Config,
+def plan_due(uow: UnitOfWork, pushes: dict[str, PushKind], cfg: Config,
              now: datetime | None = None) -> dict[int, planners.PlanResult]:
-    """Use case (scheduler, every minute): plan every campaign whose time has come. A
-    campaign left `running` by a process that died is planned again: only members not yet
-    planned are added."""
+    """Use case, in batches (scheduler, every minute): plan every campaign whose time has
+    come. Each campaign is taken (and its segment fixed) in one transaction, its coupons
+    and deliveries are written a transaction per batch of members, and it is marked done
+    in a last one. A campaign left `running` by a process that died is planned again:
+    only members not yet planned are added."""
     now = now or utcnow()
-    with session.begin():
+    with uow.read() as session:
         due = list(session.scalars(select(Campaign.id).where(
             Campaign.status.in_(("scheduled", "running")), Campaign.scheduled_at <= now)
             .order_by(Campaign.scheduled_at, Campaign.id)))
     return {cid: result for cid in due
-            if (result := _run(session, pushes, cfg, cid, now)) is not None}
+            if (result := _run(uow, pushes, cfg, cid, now)) is not None}
 
 
 def _finish(session: Session, campaign_id: int, status: str, now: datetime,
             **values: Any) -> None:
-    with session.begin():
-        session.execute(update(Campaign).where(Campaign.id == campaign_id)
-                        .values(status=status, finished_at=now, **values))
+    session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                    .values(status=status, finished_at=now, **values))
 
 
-def _run(session: Session, pushes: dict[str, PushKind], cfg: Config, campaign_id: int,
+def _run(uow: UnitOfWork, pushes: dict[str, PushKind], cfg: Config, campaign_id: int,
          now: datetime) -> planners.PlanResult | None:
-    with session.begin():
+    with uow.write() as session:
         took = session.execute(
             update(Campaign).where(Campaign.id == campaign_id,
                                    Campaign.status.in_(("scheduled", "running")))
@@ -208,11 +212,11 @@ def _run(session: Session, pushes: dict[str, PushKind], cfg: Config, campaign_id
         segment, kind, message = campaign.segment, campaign.kind, campaign.message or ""
         template = (session.get(CouponTemplate, campaign.coupon_template_id)
                     if campaign.coupon_template_id else None)
-    push = campaign_kinds(pushes).get(kind)
-    if push is None:
-        _finish(session, campaign_id, "failed", now, note=f"push kind {kind} not available")
-        return None
-    with session.begin():  # the segment as of now; RFM medians are looked up once
+        push = campaign_kinds(pushes).get(kind)
+        if push is None:
+            _finish(session, campaign_id, "failed", now, note=f"push kind {kind} not available")
+            return None
+        # The segment as of now; RFM medians are looked up once, here.
         size = segments.count(session, segment, now)
         prefix = coupon_prefix(campaign_id)
         # The member's coupon of this campaign (its cause is the prefix + their id).
@@ -225,47 +229,53 @@ def _run(session: Session, pushes: dict[str, PushKind], cfg: Config, campaign_id
                 Delivery.occasion == key))
         holders = segments.query(session, segment, now)
     if template is not None and template.active:
-        _issue_coupons(session, template, holders, prefix, now)
+        _issue_coupons(uow, template, holders, prefix, now)
     offer = templates.describe(template) if template is not None else ""
     planned, capped = fan_out(
-        session, push, key, recipients, cfg, now,
+        uow, push, key, recipients, cfg, now,
         extra=lambda row: campaign_values(push, message, offer if row.holds_coupon else ""))
-    _finish(session, campaign_id, "done", now, members=size)
+    with uow.write() as session:
+        _finish(session, campaign_id, "done", now, members=size)
     return planners.PlanResult(push.kind, [key], planned, capped)
 
 
-def _issue_coupons(session: Session, template: CouponTemplate, holders, prefix: str,
+def _issue_coupons(uow: UnitOfWork, template: CouponTemplate, holders, prefix: str,
                    now: datetime) -> bulk_issue.BulkResult:
-    """The campaign's coupon for every member of the segment, 1,000 per transaction."""
+    """The campaign's coupon for every member of the segment, a transaction per batch of
+    BATCH members."""
     result = bulk_issue.BulkResult()
-    last = 0
-    while True:
-        with session.begin():
-            rows = session.execute(holders.where(Member.id > last).order_by(Member.id)
-                                   .limit(BATCH)).all()
-            if not rows:
-                return result
-            last = rows[-1].id
-            bulk_issue.issue_many(session, template, {f"{prefix}{m.id}": m for m in rows},
-                                        "campaign", now, result)
+    for session, rows in keyset.batches(uow.write, holders, Member.id, size=BATCH):
+        bulk_issue.issue_many(session, template, {f"{prefix}{m.id}": m for m in rows},
+                              "campaign", now, result)
+    return result
 
 
 # ---- reading ----------------------------------------------------------------------------
 
-def recent(session: Session, limit: int = 50) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
+def recent(uow: UnitOfWork, limit: int = 50) -> list[Campaign]:
+    """Use case (a read): the newest campaigns."""
+    with uow.read() as session:
+        return list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
 
 
-def get(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
+def get(uow: UnitOfWork, campaign_id: int) -> Campaign:
+    """Use case (a read): one campaign."""
+    with uow.read() as session:
+        campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise InvalidCampaign(f"no campaign {campaign_id}", user_message="活动不存在。")
     return campaign
 
 
-def progress(session: Session, campaigns: list[Campaign]) -> dict[int, Progress]:
-    """Delivery rows by status (dry runs excluded) and coupons issued, per campaign: one
-    grouped query for the deliveries, one count per campaign with a coupon."""
+def progress(uow: UnitOfWork, campaigns: list[Campaign]) -> dict[int, Progress]:
+    """Use case (a read): delivery rows by status (dry runs excluded) and coupons issued,
+    per campaign: one grouped query for the deliveries, one count per campaign with a
+    coupon."""
+    with uow.read() as session:
+        return _progress(session, campaigns)
+
+
+def _progress(session: Session, campaigns: list[Campaign]) -> dict[int, Progress]:
     out = {c.id: Progress() for c in campaigns}
     by_occasion = {occasion(c.id): c.id for c in campaigns}
     if by_occasion:

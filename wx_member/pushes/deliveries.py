@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from wx_member import db
 from wx_member.clock import to_local, utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.platform import settings
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
@@ -88,42 +89,42 @@ class _Result:
 
 
 def recover_stale(session: Session, now: datetime) -> int:
-    """Use case: rows left `sending` by a sender that died become `unknown` (see above)."""
-    with session.begin():
-        return session.execute(
-            update(TABLE).where(TABLE.c.status == "sending", TABLE.c.claimed_until < now)
-            .values(status="unknown", finished_at=now,
-                    error="interrupted while sending: may have reached WeChat, not resent")
-        ).rowcount
+    """In the caller's transaction: rows left `sending` by a sender that died become
+    `unknown` (see above)."""
+    return session.execute(
+        update(TABLE).where(TABLE.c.status == "sending", TABLE.c.claimed_until < now)
+        .values(status="unknown", finished_at=now,
+                error="interrupted while sending: may have reached WeChat, not resent")
+    ).rowcount
 
 
 def _claim(session: Session, now: datetime, limit: int, urgent_only: bool,
            kinds: list[str] | None) -> tuple[list[Any], str, list[_Result]]:
-    """Returns the rows to send, the claim token and the rows skipped by the precheck."""
+    """In the caller's transaction. Returns the rows to send, the claim token and the rows
+    skipped by the precheck."""
     token = uuid.uuid4().hex
-    with session.begin():
-        due = (select(TABLE.c.id).where(TABLE.c.status == "queued", TABLE.c.next_attempt_at <= now)
-               .order_by(TABLE.c.next_attempt_at, TABLE.c.id).limit(limit))
-        if urgent_only:
-            due = due.where(TABLE.c.urgent.is_(True))
-        if kinds:
-            due = due.where(TABLE.c.kind.in_(kinds))
-        ids = list(session.scalars(due))
-        if not ids:
-            return [], token, []
-        session.execute(update(TABLE).where(TABLE.c.id.in_(ids), TABLE.c.status == "queued")
-                        .values(status="sending", claim=token, claimed_until=now + CLAIM,
-                                attempts=TABLE.c.attempts + 1))
-        rows = session.execute(
-            select(TABLE.c.id, TABLE.c.member_id, TABLE.c.openid, TABLE.c.channel,
-                   TABLE.c.payload, TABLE.c.attempts, Member.last_seen_at)
-            .outerjoin(Member, Member.id == TABLE.c.member_id)
-            # By id first: `claim` has no index, and a scan per batch made a million-row
-            # fan-out quadratic.
-            .where(TABLE.c.id.in_(ids), TABLE.c.claim == token)).all()
-        ready, skipped = _precheck(session, rows, now)
-        if skipped:
-            _record(session, token, skipped, now)
+    due = (select(TABLE.c.id).where(TABLE.c.status == "queued", TABLE.c.next_attempt_at <= now)
+           .order_by(TABLE.c.next_attempt_at, TABLE.c.id).limit(limit))
+    if urgent_only:
+        due = due.where(TABLE.c.urgent.is_(True))
+    if kinds:
+        due = due.where(TABLE.c.kind.in_(kinds))
+    ids = list(session.scalars(due))
+    if not ids:
+        return [], token, []
+    session.execute(update(TABLE).where(TABLE.c.id.in_(ids), TABLE.c.status == "queued")
+                    .values(status="sending", claim=token, claimed_until=now + CLAIM,
+                            attempts=TABLE.c.attempts + 1))
+    rows = session.execute(
+        select(TABLE.c.id, TABLE.c.member_id, TABLE.c.openid, TABLE.c.channel,
+               TABLE.c.payload, TABLE.c.attempts, Member.last_seen_at)
+        .outerjoin(Member, Member.id == TABLE.c.member_id)
+        # By id first: `claim` has no index, and a scan per batch made a million-row
+        # fan-out quadratic.
+        .where(TABLE.c.id.in_(ids), TABLE.c.claim == token)).all()
+    ready, skipped = _precheck(session, rows, now)
+    if skipped:
+        _record(session, token, skipped, now)
     return ready, token, skipped
 
 
@@ -228,28 +229,32 @@ def mark_unreachable(session: Session, member_id: int, channels: tuple[str, ...]
     session.flush()
 
 
-def send_due(session: Session, gateway: WeChatGateway, tz: ZoneInfo, *,
+def send_due(uow: UnitOfWork, gateway: WeChatGateway, tz: ZoneInfo, *,
              now: datetime | None = None, limit: int | None = None, batch: int = BATCH,
              workers: int = WORKERS, kinds: list[str] | None = None) -> SendStats:
-    """Use case: send what is due, batch by batch, until nothing is due, `limit` rows were
-    handled or WeChat's quota ran out. `now` is fixed for the run (tests freeze it)."""
+    """Use case, in batches: send what is due, batch by batch, until nothing is due,
+    `limit` rows were handled or WeChat's quota ran out. Each batch is two transactions,
+    the claim (with recovery and the quiet-hours check) and the record, with the calls to
+    WeChat between them and no transaction open. `now` is fixed for the run (tests
+    freeze it)."""
     fixed = now
     stats = SendStats()
     done = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push") as pool:
         while limit is None or done < limit:
             now = fixed or utcnow()
-            stats.counts["unknown"] += recover_stale(session, now)
-            quiet = in_quiet_hours(session, now, tz)
-            session.rollback()  # end the settings read's transaction before claiming
             size = batch if limit is None else min(batch, limit - done)
-            rows, token, skipped = _claim(session, now, size, urgent_only=quiet, kinds=kinds)
+            with uow.write() as session:
+                stats.counts["unknown"] += recover_stale(session, now)
+                quiet = in_quiet_hours(session, now, tz)
+                rows, token, skipped = _claim(session, now, size, urgent_only=quiet,
+                                              kinds=kinds)
             stats.counts.update(r.status for r in skipped)
             done += len(rows) + len(skipped)
             if not rows and not skipped:
                 break
             results = list(pool.map(lambda row: _call(gateway, row), rows))
-            with session.begin():
+            with uow.write() as session:
                 _record(session, token, results, fixed or utcnow(), {r.id: r for r in rows})
             stats.counts.update(r.status for r in results)
             if any(r.errcode == 45009 for r in results):

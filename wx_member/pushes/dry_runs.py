@@ -6,10 +6,9 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from wx_member.config import Config
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import Campaign, CouponTemplate, Member
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform import audit
@@ -24,13 +23,15 @@ from wx_member.pushes.fanout import member_values
 MAX_TEST_OPENIDS = 20
 
 
-def kind_preview(session: Session, push: PushKind, who: str, cfg: Config
+def kind_preview(uow: UnitOfWork, push: PushKind, who: str, cfg: Config
                  ) -> tuple[dict, Member | None]:
-    """The request body the kind would send to `who` (card number or openid); the kind's
-    sample values when `who` is empty or no member."""
+    """Use case (a read): the request body the kind would send to `who` (card number or
+    openid); the kind's sample values when `who` is empty or no member."""
     member = None
     if who.strip():
-        member = membership.by_card(session, who.strip()) or membership.by_openid(session, who.strip())
+        with uow.read() as session:
+            member = (membership.by_card(session, who.strip())
+                      or membership.by_openid(session, who.strip()))
     values = {**push.sample, **(member_values(cfg, member) if member else {})}
     return push.render(values, cfg.mini_appid), member
 
@@ -44,18 +45,18 @@ def parse_openids(text: str) -> list[str]:
     return list(dict.fromkeys(openids))
 
 
-def dry_run(session: Session, gateway, push: PushKind, openids: list[str], cfg: Config,
+def dry_run(uow: UnitOfWork, gateway, push: PushKind, openids: list[str], cfg: Config,
             tz: ZoneInfo, by: str, now: datetime | None = None,
             campaign_id: int | None = None) -> tuple[planners.PlanResult, deliveries.SendStats]:
     """Use case: send KIND (or campaign `campaign_id`'s message, whose kind `push` is) to
-    test openids only, now (quiet hours still hold non-urgent messages), audited."""
+    test openids only, now (quiet hours still hold non-urgent messages), audited. The rows
+    and the audit entry are one transaction; the sending that follows is `send_due`'s."""
     if push.disabled:
         raise planners.PushDisabled(push.disabled)
     now = now or utcnow()
-    session.rollback()
     extra, label, target = None, f"console-{by}", push.kind
-    if campaign_id is not None:
-        with session.begin():
+    with uow.write() as session:
+        if campaign_id is not None:
             campaign = session.get(Campaign, campaign_id)
             if campaign is None or campaign.kind != push.kind:
                 raise InvalidCampaign(f"no campaign {campaign_id} of kind {push.kind}",
@@ -64,10 +65,10 @@ def dry_run(session: Session, gateway, push: PushKind, openids: list[str], cfg: 
                         if campaign.coupon_template_id else None)
             extra = campaign_values(push, campaign.message or "",
                                     templates.describe(template) if template else "")
-        label, target = f"campaign-{campaign_id}", f"campaign:{campaign_id}"
-    result = planners.dry_run(session, push, label[:40], openids, cfg, now, extra=extra)
-    with session.begin():
+            label, target = f"campaign-{campaign_id}", f"campaign:{campaign_id}"
+        result = planners.plan_dry_run(session, push, label[:40], openids, cfg, now,
+                                       extra=extra)
         audit.record(session, by, "campaign.dry_run", target, None,
                      {"openids": openids, "occasion": result.occasions[0]})
-    stats = deliveries.send_due(session, gateway, tz, kinds=[push.kind])
+    stats = deliveries.send_due(uow, gateway, tz, kinds=[push.kind])
     return result, stats

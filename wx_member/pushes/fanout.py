@@ -1,7 +1,8 @@
 """The machinery every push planner uses: who a channel can reach, fanning a kind out to
-its members in batches, the frequency cap, and one member's row inside another use case.
+its members in batches (a use case: a transaction per batch), the frequency cap, and one
+member's row inside another use case (a rule: the caller's transaction).
 
-Planners (`push_jobs.py`, `order_push_jobs.py`) choose the members and the occasion key;
+Planners (`planners`, `order_planners`) choose the members and the occasion key;
 this module writes the delivery rows. Times: `now` is naive UTC; days are local.
 """
 from __future__ import annotations
@@ -15,12 +16,14 @@ from sqlalchemy import Select, exists, func, not_, select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
+from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.pushes.definitions import PushKind
 from wx_member.labels import tier_name
 from wx_member.platform import settings
 from wx_member.pushes.deliveries import WINDOW_48H, insert_ignoring_duplicates
 from wx_member.platform.errors import DomainError
+from wx_member.platform.keyset import batches
 
 BATCH = 1000
 
@@ -80,38 +83,33 @@ Occasion = str | Callable[[Any], str]  # one for all, or each row's own (an orde
 Perk = Callable[[Session, int, str, datetime], dict[str, Any]]
 
 
-def fan_out(session: Session, push: PushKind, occasion: Occasion, query: Select, cfg: Config,
+def fan_out(uow: UnitOfWork, push: PushKind, occasion: Occasion, query: Select, cfg: Config,
             now: datetime, extra: Callable[[Any], dict[str, Any]] = lambda row: {},
             batch: int = BATCH, keyset: tuple[Any, str] = (Member.id, "id"),
             perk: Perk | None = None) -> tuple[int, int]:
-    """Write a delivery row per row of `query` (which selects Member.id first); one
-    transaction per batch. `keyset`: the unique, ordered column the batches page on and its
-    name in a row (an order's id when a member may appear once per order). `perk`: called,
-    in the batch's transaction, only for members actually planned (not held back by the
-    cap), e.g. to issue a coupon; its values join the message's. Returns (rows planned,
-    members capped)."""
+    """Use case, in batches: write a delivery row per row of `query` (which selects
+    Member.id first), one transaction per batch (`platform.keyset`), so a million members
+    never make one giant transaction. `keyset`: the unique, ordered column the batches
+    page on and its name in a row (an order's id when a member may appear once per order).
+    `perk`: called, in the batch's transaction, only for members actually planned (not
+    held back by the cap), e.g. to issue a coupon; its values join the message's. Returns
+    (rows planned, members capped)."""
     planned = capped = 0
     column, name = keyset
-    last = 0
-    while True:
-        with session.begin():
-            rows = session.execute(query.where(column > last).order_by(column)
-                                   .limit(batch)).all()
-            if not rows:
-                return planned, capped
-            last = getattr(rows[-1], name)
-            held = capped_members(session, list({r.id for r in rows}), now) if push.marketing else set()
-            out = []
-            for row in rows:
-                key = occasion(row) if callable(occasion) else occasion
-                values = {**member_values(cfg, row), **extra(row)}
-                if perk is not None and row.id not in held:
-                    values.update(perk(session, row.id, key, now))
-                out.append(delivery_row(push, row.id, row.openid, key, values, cfg, now,
-                                skipped="frequency cap" if row.id in held else None))
-            insert_ignoring_duplicates(session, out)
-            planned += len(rows) - len(held)
-            capped += len(held)
+    for session, rows in batches(uow.write, query, column, key=name, size=batch):
+        held = capped_members(session, list({r.id for r in rows}), now) if push.marketing else set()
+        out = []
+        for row in rows:
+            key = occasion(row) if callable(occasion) else occasion
+            values = {**member_values(cfg, row), **extra(row)}
+            if perk is not None and row.id not in held:
+                values.update(perk(session, row.id, key, now))
+            out.append(delivery_row(push, row.id, row.openid, key, values, cfg, now,
+                            skipped="frequency cap" if row.id in held else None))
+        insert_ignoring_duplicates(session, out)
+        planned += len(rows) - len(held)
+        capped += len(held)
+    return planned, capped
 
 
 def plan_member(session: Session, push: PushKind, member_id: int, occasion: str,

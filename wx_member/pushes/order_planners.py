@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from wx_member.clock import day_start, days_bounds, local_day
 from wx_member.config import Config
+from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, Delivery, Member, Order
 from wx_member.pushes.definitions import PushKind
 from wx_member.coupons import templates
@@ -74,19 +75,19 @@ def _order_rows(push: PushKind, now: datetime) -> Select:
 
 
 # -- delivery reminders -------------------------------------------------------------------
-def plan_order_shipped(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_order_shipped(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                        pushes: Mapping[str, PushKind]) -> PlanResult:
     """Catch-up: orders shipped in the last `catch_up_hours` without a reminder."""
     since = now - timedelta(hours=int(push.options.get("catch_up_hours", 24)))
     occasion = literal("order:") + Order.out_trade_no
     q = _order_rows(push, now).where(Order.shipped_at >= since, Order.shipped_at <= now,
                                      _not_planned(push, occasion))
-    planned, capped = fan_out(session, push, lambda row: order_occasion(row.out_trade_no), q,
+    planned, capped = fan_out(uow, push, lambda row: order_occasion(row.out_trade_no), q,
                               cfg, now, extra=order_values, keyset=(Order.id, "order_id"))
     return PlanResult(push.kind, [f"shipped since {since:%Y-%m-%d %H:%M} UTC"], planned, capped)
 
 
-def plan_order_guide(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_order_guide(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                      pushes: Mapping[str, PushKind]) -> PlanResult:
     """The usage guide, `delay_days` (1) after the local day an order was delivered."""
     today = local_day(now, cfg.tz)
@@ -96,7 +97,7 @@ def plan_order_guide(session: Session, push: PushKind, cfg: Config, now: datetim
     occasion = literal("order:") + Order.out_trade_no
     q = _order_rows(push, now).where(Order.delivered_at >= start, Order.delivered_at < end,
                                      _not_planned(push, occasion))
-    planned, capped = fan_out(session, push, lambda row: order_occasion(row.out_trade_no), q,
+    planned, capped = fan_out(uow, push, lambda row: order_occasion(row.out_trade_no), q,
                               cfg, now, extra=order_values, keyset=(Order.id, "order_id"))
     return PlanResult(push.kind, [f"delivered {today - timedelta(days=delay)}"], planned,
                       capped)
@@ -119,7 +120,7 @@ def _anchor(which: str) -> Any:
                            other.purpose == "purchase", beats)
 
 
-def plan_care(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_care(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
               pushes: Mapping[str, PushKind]) -> PlanResult:
     """Each step `day` of the kind: members whose anchor order (options.anchor: first or
     latest) was paid on the local day today - day (or up to `catch_up_days` before, for a
@@ -136,7 +137,7 @@ def plan_care(session: Session, push: PushKind, cfg: Config, now: datetime,
              .where(LIVE, Order.paid_at >= start, Order.paid_at < end, anchor,
                     _not_planned(push, literal(prefix) + Order.out_trade_no)))
         planned, capped = fan_out(
-            session, push, lambda row, prefix=prefix: prefix + row.out_trade_no, q, cfg, now,
+            uow, push, lambda row, prefix=prefix: prefix + row.out_trade_no, q, cfg, now,
             extra=lambda row, values=values: {**values, "out_trade_no": row.out_trade_no})
         result.occasions.append(f"{prefix}{today - timedelta(days=day)}")
         result.planned += planned
@@ -171,12 +172,12 @@ def care_end(pushes: Mapping[str, PushKind]) -> int:
     return max(care.steps) if care and care.steps and not care.disabled else 0
 
 
-def plan_winback(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_winback(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                  pushes: Mapping[str, PushKind]) -> PlanResult:
     """Members whose last live order is N×k days old (N = `winback_days`, k ≥ 1) with N×k
     past the care schedule's last step, and no win-back in the last N local days. A missed
     run is made up the next day (the occasion is the period, not the day)."""
-    with session.begin():  # a transaction of its own: fan_out opens one per batch
+    with uow.read() as session:  # a transaction of its own: fan_out opens one per batch
         n = settings.get(session, "winback_days")
     if n <= 0:
         return PlanResult(push.kind, [])  # 0 turns win-back off
@@ -195,7 +196,7 @@ def plan_winback(session: Session, push: PushKind, cfg: Config, now: datetime,
         last = local_day(row.last_paid, cfg.tz)
         return f"{last.isoformat()}+{(today - last).days // n * n}d"
 
-    planned, capped = fan_out(session, push, occasion, q, cfg, now,
+    planned, capped = fan_out(uow, push, occasion, q, cfg, now,
                               extra=lambda row: {"offer": ""}, perk=winback_offer)
     return PlanResult(push.kind, [f"no order for {first}+ days (every {n})"], planned, capped)
 

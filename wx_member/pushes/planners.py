@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.config import Config
 from wx_member.clock import day_bounds, local_day, utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import Member
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
@@ -44,27 +45,35 @@ __all__ = ["PLANNERS", "PlanResult", "PushDisabled", "dry_run", "plan", "utcnow"
 
 
 # -- dry runs ---------------------------------------------------------------------------
-def dry_run(session: Session, push: PushKind, occasion: str, openids: Iterable[str],
+def dry_run(uow: UnitOfWork, push: PushKind, occasion: str, openids: Iterable[str],
             cfg: Config, now: datetime, extra: dict[str, Any] | None = None) -> PlanResult:
-    """Use case: the kind's message to test openids only (a member's own values when the
-    openid is a member's, the definition's samples otherwise). Each dry run is its own
-    occasion, so it can be repeated and never uses up the real one."""
+    """Use case: the kind's message to test openids only (see `plan_dry_run`)."""
+    with uow.write() as session:
+        return plan_dry_run(session, push, occasion, openids, cfg, now, extra)
+
+
+def plan_dry_run(session: Session, push: PushKind, occasion: str, openids: Iterable[str],
+                 cfg: Config, now: datetime, extra: dict[str, Any] | None = None
+                 ) -> PlanResult:
+    """In the caller's transaction: the kind's message to test openids only (a member's
+    own values when the openid is a member's, the definition's samples otherwise). Each
+    dry run is its own occasion, so it can be repeated and never uses up the real one."""
+    openids = list(openids)
     key = f"dry:{occasion}:{now:%Y%m%d%H%M%S}"[:80]
-    with session.begin():
-        members = {m.openid: m for m in session.scalars(
-            select(Member).where(Member.openid.in_(list(openids))))}
-        rows = []
-        for openid in openids:
-            m = members.get(openid)
-            values = {**push.sample, **(member_values(cfg, m) if m else {}), **(extra or {})}
-            rows.append(delivery_row(push, m.id if m else None, openid, key, values, cfg,
-                                     now, dry_run=True))
-        insert_ignoring_duplicates(session, rows)
+    members = {m.openid: m for m in session.scalars(
+        select(Member).where(Member.openid.in_(openids)))}
+    rows = []
+    for openid in openids:
+        m = members.get(openid)
+        values = {**push.sample, **(member_values(cfg, m) if m else {}), **(extra or {})}
+        rows.append(delivery_row(push, m.id if m else None, openid, key, values, cfg,
+                                 now, dry_run=True))
+    insert_ignoring_duplicates(session, rows)
     return PlanResult(push.kind, [key], planned=len(rows), dry_run=True)
 
 
 # -- planners ---------------------------------------------------------------------------
-def plan_holiday(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_holiday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                  pushes: Mapping[str, PushKind]) -> PlanResult:
     """Greetings for today's festivals (local date), from `calendar` plus `[[options.days]]`."""
     today = local_day(now, cfg.tz)
@@ -72,7 +81,7 @@ def plan_holiday(session: Session, push: PushKind, cfg: Config, now: datetime,
     for g in calendar.on(today, push.options.get("days", [])):
         occasion = f"{today.year}:{g.key}"
         result.occasions.append(occasion)
-        planned, capped = fan_out(session, push, occasion, audience(push, now), cfg, now,
+        planned, capped = fan_out(uow, push, occasion, audience(push, now), cfg, now,
                                   extra=lambda row, g=g: {"holiday": g.name,
                                                           "greeting": g.greeting})
         result.planned += planned
@@ -80,13 +89,13 @@ def plan_holiday(session: Session, push: PushKind, cfg: Config, now: datetime,
     return result
 
 
-def plan_birthday(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_birthday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                   pushes: Mapping[str, PushKind]) -> PlanResult:
     """Members born on today's month and day (local); 29 February counts on 28 February in
     other years. The birthday points are credited first (once a year; see
     services/birthday_bonus.py), so the message can say how many were added."""
     today = local_day(now, cfg.tz)
-    birthday_bonus.credit(session, today)
+    birthday_bonus.credit(uow, today)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)
@@ -95,7 +104,7 @@ def plan_birthday(session: Session, push: PushKind, cfg: Config, now: datetime,
          .where(extract("month", Member.birthday) == today.month,
                 extract("day", Member.birthday).in_(days)))
     occasion = str(today.year)
-    planned, capped = fan_out(session, push, occasion, q, cfg, now,
+    planned, capped = fan_out(uow, push, occasion, q, cfg, now,
                               extra=lambda row: {"birthday_points": row.birthday_points or 0})
     return PlanResult(push.kind, [occasion], planned, capped)
 
@@ -104,7 +113,7 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def plan_points_expiry(session: Session, push: PushKind, cfg: Config, now: datetime,
+def plan_points_expiry(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                        pushes: Mapping[str, PushKind]) -> PlanResult:
     """For each N in `options.days_before` (e.g. 30 and 7): members with points expiring
     on the local day today + N. The amount is what is left of those lots after every debit
@@ -121,7 +130,7 @@ def plan_points_expiry(session: Session, push: PushKind, cfg: Config, now: datet
         occasion = f"{day.isoformat()}:{n}d"
         result.occasions.append(occasion)
         planned, capped = fan_out(
-            session, push, occasion, q, cfg, now,
+            uow, push, occasion, q, cfg, now,
             extra=lambda row, day=day: {"amount": int(row.expiring),
                                         "expires_on": day.isoformat()})
         result.planned += planned
@@ -129,9 +138,10 @@ def plan_points_expiry(session: Session, push: PushKind, cfg: Config, now: datet
     return result
 
 
-# A planner: (session, its kind, config, now, every kind loaded: for kinds that defer to
-# another, as win-back does to the care schedule) → what it planned.
-Planner = Callable[[Session, PushKind, Config, datetime, Mapping[str, PushKind]], PlanResult]
+# A planner, a use case in batches (its fan-outs open a transaction per batch): (the unit of
+# work, its kind, config, now, every kind loaded: for kinds that defer to another, as
+# win-back does to the care schedule) → what it planned.
+Planner = Callable[[UnitOfWork, PushKind, Config, datetime, Mapping[str, PushKind]], PlanResult]
 PLANNERS: dict[str, Planner] = {
     "holiday": plan_holiday,
     "birthday": plan_birthday,
@@ -140,16 +150,17 @@ PLANNERS: dict[str, Planner] = {
 }
 
 
-def plan(session: Session, pushes: dict[str, PushKind], kind: str, cfg: Config,
+def plan(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
          now: datetime | None = None) -> PlanResult:
-    """Use case: plan today's pushes of one kind (idempotent; see the module docstring)."""
+    """Use case, in batches: plan today's pushes of one kind, a transaction per batch of
+    members (idempotent; see the module docstring)."""
     now = now or utcnow()
     push = pushes.get(kind)
     if push is None or kind not in PLANNERS:
         raise PushDisabled(f"no planner for push kind {kind!r}; known: {', '.join(PLANNERS)}")
     if push.disabled:
         raise PushDisabled(push.disabled)
-    result = PLANNERS[kind](session, push, cfg, now, pushes)
+    result = PLANNERS[kind](uow, push, cfg, now, pushes)
     log.info("planned %s %s: %d rows, %d capped", kind, result.occasions, result.planned,
              result.capped)
     return result

@@ -14,8 +14,8 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from wx_member.db import reading, retrying
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Member, SubscribeGrant
 from wx_member.platform.errors import DomainError, UnknownMember
 
@@ -31,7 +31,7 @@ class InvalidGrant(DomainError):
     user_message = "订阅结果无效。"
 
 
-def record(session: Session, member_id: int, results: dict[str, str]) -> dict[str, int]:
+def record(uow: UnitOfWork, member_id: int, results: dict[str, str]) -> dict[str, int]:
     """Use case: the member answered a subscribe request ({template id: accept | reject |
     ban | filter}, as wx.requestSubscribeMessage reports it). The template ids are the
     mini-program's own (it asks for them); bad shapes and more than MAX_TEMPLATES distinct
@@ -40,11 +40,11 @@ def record(session: Session, member_id: int, results: dict[str, str]) -> dict[st
         if not TEMPLATE_RE.match(template_id) or answer not in RESULTS:
             raise InvalidGrant(f"bad subscribe result {template_id!r}: {answer!r}")
     return retrying(f"subscribe grants of member {member_id}",
-                    lambda: _record(session, member_id, results))
+                    lambda: _record(uow, member_id, results))
 
 
-def _record(session: Session, member_id: int, results: dict[str, str]) -> dict[str, int]:
-    with session.begin():
+def _record(uow: UnitOfWork, member_id: int, results: dict[str, str]) -> dict[str, int]:
+    with uow.write() as session:
         if session.get(Member, member_id) is None:
             raise UnknownMember(f"no member {member_id}")
         held = set(session.scalars(select(SubscribeGrant.template_id)
@@ -82,10 +82,10 @@ def _add_one(session: Session, member_id: int, template_id: str) -> None:
     session.execute(stmt)
 
 
-def remaining(session: Session, member_id: int) -> dict[str, int]:
+def remaining(uow: UnitOfWork, member_id: int) -> dict[str, int]:
     """Use case: the grants the member has left, by template (a read: no write lock on
     SQLite)."""
-    with reading(session):
+    with uow.read() as session:
         return _remaining(session, member_id)
 
 

@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from wechatpy.session import SessionStorage
 
 from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
 from wx_member.models import TokenCache
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ class TokenRefreshTimeout(Exception):
 
 
 class DbTokenStorage(SessionStorage):
-    def __init__(self, sessions: sessionmaker[Session]):
+    """Each call is its own short unit of work (`write` or `read`), apart from any request's."""
+
+    def __init__(self, sessions: sessionmaker[UnitOfWork]):
         self.sessions = sessions
         self.me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._cache: dict[str, tuple[str, float]] = {}  # key → (value, monotonic read time)
@@ -48,7 +51,7 @@ class DbTokenStorage(SessionStorage):
         cached = self._cache.get(key)
         if cached and time.monotonic() - cached[1] < CACHE_SECONDS:
             return cached[0]
-        with self.sessions() as s:
+        with self.sessions() as uow, uow.read() as s:
             row = s.execute(select(TokenCache.value, TokenCache.expires_at)
                             .where(TokenCache.key == key)).first()
         if row is None or not row.value or (row.expires_at and row.expires_at - EARLY < utcnow()):
@@ -62,12 +65,12 @@ class DbTokenStorage(SessionStorage):
         values = {"value": value, "fetched_at": now, "refreshing_until": None, "refresher": None,
                   "expires_at": now + timedelta(seconds=ttl) if ttl else None}
         self._ensure_row(key)
-        with self.sessions() as s, s.begin():
+        with self.sessions() as uow, uow.write() as s:
             s.execute(update(TokenCache).where(TokenCache.key == key).values(**values))
         self._cache[key] = (value, time.monotonic())
 
     def delete(self, key: str) -> None:
-        with self.sessions() as s, s.begin():
+        with self.sessions() as uow, uow.write() as s:
             s.execute(update(TokenCache).where(TokenCache.key == key)
                       .values(value=None, expires_at=None))
         self._cache.pop(key, None)
@@ -81,7 +84,7 @@ class DbTokenStorage(SessionStorage):
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             now = utcnow()
-            with self.sessions() as s, s.begin():
+            with self.sessions() as uow, uow.write() as s:
                 row = s.get(TokenCache, key)
                 if (row.value and row.value != rejected
                         and (row.expires_at is None or row.expires_at - EARLY > now)):
@@ -110,18 +113,18 @@ class DbTokenStorage(SessionStorage):
             log.info("fetching a new access token for %s", key)
             return fetch()  # stores the token through set(), which ends the lease
         except BaseException:
-            with self.sessions() as s, s.begin():
+            with self.sessions() as uow, uow.write() as s:
                 s.execute(update(TokenCache).where(TokenCache.key == key,
                                                    TokenCache.refresher == self.me)
                           .values(refreshing_until=None, refresher=None))
             raise
 
     def _ensure_row(self, key: str) -> None:
-        with self.sessions() as s:
+        with self.sessions() as uow, uow.read() as s:
             if s.scalar(select(TokenCache.key).where(TokenCache.key == key)) is not None:
                 return
         try:
-            with self.sessions() as s, s.begin():
+            with self.sessions() as uow, uow.write() as s:
                 s.execute(insert(TokenCache).values(key=key))
         except IntegrityError:
             pass  # another process made it
