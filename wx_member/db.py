@@ -140,14 +140,6 @@ def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionm
 
 
 @contextmanager
-def reading(session: Session) -> Iterator[Session]:
-    """Deprecated spelling of `UnitOfWork.read`, kept while callers move over."""
-    with session.begin():
-        session.connection(execution_options={READ_ONLY: True})
-        yield session
-
-
-@contextmanager
 def savepoint(session: Session) -> Iterator[Session]:
     """A SAVEPOINT inside the caller's transaction: the block's writes are undone if it
     raises (a duplicate key), the transaction goes on. For rule functions, which never
