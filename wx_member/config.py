@@ -1,7 +1,7 @@
 """Deployment configuration, read from the environment (a `.env` file may set it).
 
 Only deployment facts and secrets live here. Rules that operators change (sign-up points,
-referral points, ...) live in the database, see `services/settings.py`.
+referral points, ...) live in the database, see `platform/settings.py`.
 """
 from __future__ import annotations
 
@@ -44,13 +44,13 @@ class Config:
     timezone: str = "Asia/Shanghai"
     programme_name: str = "会员俱乐部"
     max_body_bytes: int = 64 * 1024  # WeChat events are a few hundred bytes
-    # WeChat Pay (services/orders.py): merchant id, v2 API key, APIv3 key, and the path of
+    # WeChat Pay (payments/orders.py): merchant id, v2 API key, APIv3 key, and the path of
     # the platform certificate (PEM) v3 notifies are signed with. Empty → notifies refused.
     mch_id: str = ""
     pay_api_key: str = ""
     pay_apiv3_key: str = ""
     pay_platform_cert: str = ""
-    # Pushes (services/deliveries.py): the message template id of each push kind in this
+    # Pushes (pushes/deliveries.py): the message template id of each push kind in this
     # account (WX_TEMPLATE_<KIND>, e.g. WX_TEMPLATE_POINTS_EXPIRY), the mini-program appid
     # for template links that open a page, and the openids a dry run sends to.
     template_ids: dict[str, str] = field(default_factory=dict)

@@ -163,7 +163,7 @@ def template_by_setting(session: Session, key: str) -> CouponTemplate | None:
 def issue_signup(session: Session, member: Member,
                  now: datetime | None = None) -> tuple[Coupon, str] | None:
     """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member, and
-    what it is in the member's words. Runs in the join's transaction (services/members.py)."""
+    what it is in the member's words. Runs in the join's transaction (members/membership.py)."""
     template = template_by_setting(session, "signup_coupon_template")
     if template is None:
         return None

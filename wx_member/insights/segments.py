@@ -4,14 +4,14 @@ A segment is a dict of criteria, all of which a member must meet (none: every me
 
     tier            "gold"          the member's tier (normal | silver | gold | diamond)
     tag             "VIP"           an operator's tag on the member
-    rfm             "重要价值"       an RFM segment (services/rfm.py), or 未消费 (no order)
+    rfm             "重要价值"       an RFM segment (insights/rfm.py), or 未消费 (no order)
     dormant_days    90              bought before, but no order in the last N days
     birthday_month  5               born in that month
     channel         "store_a"       joined through that channel QR code (its scene)
 
 `query` turns one into a WHERE on `Member`, so a campaign's count, its sample member, its
 coupons and its pushes all select the same members, set-based, at any member count.
-Erased members (services/privacy.py) are in no segment.
+Erased members (members/privacy.py) are in no segment.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Credited from the birthday itself (local date, 29 February on 28 February in oth
 until the end of that month: the daily job credits everyone whose birthday has come this
 month and who has no entry yet, so a day the scheduler missed is made up the next day. The
 ledger key `birthday:<member id>:<year>` makes it once per member and year, whoever runs
-it and however often. The birthday push (services/push_jobs.py) runs this first and tells
+it and however often. The birthday push (pushes/planners.py) runs this first and tells
 the member how many points were added.
 """
 from __future__ import annotations

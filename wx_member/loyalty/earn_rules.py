@@ -8,7 +8,7 @@ optionally only between two dates. The payment's time (WeChat's `time_end` /
 
 When several rules apply to one day, **the highest multiplier wins**; multipliers are not
 stacked (a 200 % member day on a 300 % double day earns 300 %, not 600 %). Ties go to the
-older rule. The multiplier joins the earn rule's single rounding (services/tiers.py):
+older rule. The multiplier joins the earn rule's single rounding (loyalty/tiers.py):
 
     points = floor(amount_fen × points_per_yuan × tier_rate% × multiplier% ÷ 1,000,000)
 

@@ -4,7 +4,7 @@ drops, on the anniversary of the day they reached it, to the tier it does reach.
 Setting `tier_review`: `never` (default: tiers only go down on refunds) or `yearly`. The
 member's anniversary is `member.tier_since` (the local day of their last tier change);
 29 February is reviewed on 28 February in other years. Qualifying spend is that of
-services/tiers.py (cumulative, or the last `tier_window_months` months up to the moment the
+loyalty/tiers.py (cumulative, or the last `tier_window_months` months up to the moment the
 review runs): the yearly review is what makes a rolling window bite. With cumulative spend
 it only applies thresholds raised since the member reached their tier.
 

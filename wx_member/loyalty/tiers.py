@@ -5,7 +5,7 @@ Qualifying spend (setting `tier_window_months`): 0 (default) = `member.total_spe
 cumulative paid minus refunded; N = what the member's orders paid in the last N months,
 minus their refunds. Tiers start at the thresholds in settings (defaults: 银卡 200, 金卡
 500, 钻石 1,000 yuan). A payment can only raise a tier; a refund may lower it (see
-`after_refund`); the yearly review (services/tier_review.py) lowers tiers whose spend no
+`after_refund`); the yearly review (loyalty/tier_review.py) lowers tiers whose spend no
 longer qualifies. Every change is a `tier_history` row and sets `member.tier_since`.
 """
 from __future__ import annotations

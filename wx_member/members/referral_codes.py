@@ -1,5 +1,5 @@
 """A member's own referral QR code (an Official Account code with scene `ref_<card_no>`,
-see services/referrals.py) and what it brought them.
+see members/referrals.py) and what it brought them.
 
 The code is a temporary QR code (30 days, WeChat's longest; permanent codes are limited to
 100,000 per account, too few to spend on members), stored as a `referral` channel and

@@ -1,7 +1,7 @@
 """Console campaigns: a message (and optionally a coupon) for a segment of members at a
 scheduled time.
 
-Rules live in `services/campaigns.py` and `services/segments.py`; this class holds data
+Rules live in `pushes/campaigns.py` and `insights/segments.py`; this class holds data
 only. What each member received is in `delivery` (occasion `campaign:<id>`) and `coupon`
 (cause `campaign:seg-<id>:<member>`), not here.
 """
@@ -27,7 +27,7 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
-    segment: Mapped[dict] = mapped_column(JSON)  # services/segments.py criteria
+    segment: Mapped[dict] = mapped_column(JSON)  # insights/segments.py criteria
     kind: Mapped[str] = mapped_column(String(40))  # a push kind (templates_msg/)
     message: Mapped[str | None] = mapped_column(String(300))  # the kind's `message` value
     coupon_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_template.id"))

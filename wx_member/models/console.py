@@ -1,8 +1,8 @@
 """Operator console: operators and their login attempts, the audit log, member tags and
 the custom menu's versions.
 
-Rules live in `services/operators.py`, `services/audit.py`, `services/member_admin.py` and
-`services/menus.py`; these classes hold data only.
+Rules live in `console/operators.py`, `platform/audit.py`, `console/member_admin.py` and
+`console/menus.py`; these classes hold data only.
 """
 from __future__ import annotations
 

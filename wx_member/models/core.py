@@ -1,6 +1,6 @@
 """Foundation tables: members, channels, scans, inbound events, the points ledger, settings.
 
-Rules live in `services/`; these classes hold data only.
+Rules live in the area packages (wx_member/members, loyalty, …); these classes hold data only.
 
 All times are naive UTC datetimes (MySQL DATETIME has no zone); `wx_member.clock.utcnow()`
 is the one source of them.
@@ -65,7 +65,7 @@ class Member(Base):
     card_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     tier: Mapped[str] = mapped_column(String(20), default="normal")
     # The local date the member reached their current tier: its anniversary is the day of
-    # the yearly tier review (services/tier_review.py). None at 普通会员 until a change.
+    # the yearly tier review (loyalty/tier_review.py). None at 普通会员 until a change.
     tier_since: Mapped[date | None] = mapped_column(Date)
     points_balance: Mapped[int] = mapped_column(BigInteger, default=0)  # = sum(points_ledger.delta)
     # Sum of paid minus refunded order amounts (fen): what the tier is decided on.
@@ -81,7 +81,7 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Set when the member's personal data was erased on request (services/privacy.py).
+    # Set when the member's personal data was erased on request (members/privacy.py).
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     referrer: Mapped[Member | None] = relationship(remote_side=[id])
@@ -117,7 +117,7 @@ class InboundEvent(Base):
 
 class PointsLedger(Base):
     """Append-only. A member's balance is the sum of their rows. A positive row is a lot
-    that lapses at `expires_at` (None: never); see services/points_expiry.py."""
+    that lapses at `expires_at` (None: never); see loyalty/points_expiry.py."""
 
     __tablename__ = "points_ledger"
     # Covers the per-member aggregates of the expiry run and balance checks: an index-only

@@ -1,7 +1,7 @@
 """Coupons: templates operators define, coupons issued to members, and the ledger of every
 coupon state change.
 
-Rules live in `services/coupon_templates.py` and `services/coupons.py`; these classes hold
+Rules live in `coupons/templates.py` and `coupons/wallet.py`; these classes hold
 data only. Money is integer fen; times are naive UTC.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Payments: orders paid through WeChat Pay, their refunds, and members' tier changes.
 
-Rules live in `services/orders.py` and `services/tiers.py`; these classes hold data only.
+Rules live in `payments/orders.py` and `loyalty/tiers.py`; these classes hold data only.
 The table is `pay_order`, not `order`: ORDER is an SQL keyword, and raw SQL in reports
 should not need quoting.
 """
@@ -46,7 +46,7 @@ class Order(Base):
     # Sum of the reversals refunds were due (shortfalls included), so the next partial
     # refund's share is computed against what was already taken back.
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The dated earn rule the payment's local day matched (services/earn_rules.py), as a
+    # The dated earn rule the payment's local day matched (loyalty/earn_rules.py), as a
     # percentage applied on top of the tier rate: 100 when none applied.
     earn_multiplier: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     # Not a foreign key, so migrations can add and drop it in place: rules are never deleted.

@@ -1,6 +1,6 @@
 """Points redemption: the gift catalogue and every redemption (a gift or cash off an order).
 
-Rules live in `services/redemption.py`; these classes hold data only. The points themselves
+Rules live in `loyalty/redemption.py`; these classes hold data only. The points themselves
 move only through the ledger (`points_ledger`); a redemption row records what the points
 bought, under the same idempotency key as its ledger row.
 """

@@ -1,6 +1,6 @@
 """Data rights (PIPL): the record of each export or erasure a member asked for.
 
-Rules live in `services/privacy.py`; this class holds data only, and no personal data: the
+Rules live in `members/privacy.py`; this class holds data only, and no personal data: the
 member is a row id, which after an erasure points at an anonymised member.
 """
 from __future__ import annotations

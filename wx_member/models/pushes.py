@@ -2,7 +2,7 @@
 on which channel, mini-program subscription grants, the scheduler's lease and the shared
 access token.
 
-Rules live in `services/deliveries.py`, `services/push_jobs.py` and `services/leases.py`;
+Rules live in `pushes/deliveries.py`, `pushes/planners.py` and `platform/leases.py`;
 these classes hold data only.
 """
 from __future__ import annotations

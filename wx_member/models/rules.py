@@ -1,7 +1,7 @@
 """Earning and tier rules: dated earn rules (double-points days, member days) and the
 outcome of each yearly tier review.
 
-Rules live in `services/earn_rules.py` and `services/tier_review.py`; these classes hold
+Rules live in `loyalty/earn_rules.py` and `loyalty/tier_review.py`; these classes hold
 data only.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Stored value (储值): the balance ledger and the recharge bonus ladder.
 
 `member.balance_fen` is a cache of the member's ledger sum, moved in the same transaction
-as each row (services/stored_value.py). Principal and bonus are separate rows (reasons
+as each row (payments/stored_value.py). Principal and bonus are separate rows (reasons
 `recharge` and `recharge_bonus`), so refunds and reports can tell them apart.
 """
 from __future__ import annotations

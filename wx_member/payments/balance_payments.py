@@ -5,7 +5,7 @@ A purchase is a purchase, whatever pays it: a payment from the balance is record
 (`orders.credit_purchase`), so it earns points at the tier rate and the day's earn rule,
 counts towards tier spend and the referrer's share, in the one transaction that also takes
 the money (`pay:<order_no>` on the stored-value ledger). The recharge that put the money
-there earned nothing (services/stored_value.py): the money counts once, when spent.
+there earned nothing (payments/stored_value.py): the money counts once, when spent.
 
 A refund of such a payment goes through `orders.apply_refund` like a WeChat refund (points
 back in proportion, key `refund:<refund no>`; spend, tier, the coupons of a fully refunded

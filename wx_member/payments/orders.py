@@ -1,9 +1,9 @@
 """Purchases and their refunds, whatever pays them (WeChat Pay notifies here, the
-stored-value balance in services/balance_payments.py, both through `credit_purchase` and
+stored-value balance in payments/balance_payments.py, both through `credit_purchase` and
 `apply_refund`): credit each payment once, reverse points proportionally on refund, give
 back the coupons of a fully refunded order, keep tiers in step with qualifying spend
-(services/tiers.py), apply the day's earn rule (services/earn_rules.py) and the referrer's
-share (services/referrals.py).
+(loyalty/tiers.py), apply the day's earn rule (loyalty/earn_rules.py) and the referrer's
+share (members/referrals.py).
 
 WeChat Pay repeats a notify until it is acknowledged (up to 15 times over 24 h) and two
 workers may receive the same retry at once. A payment is credited in the transaction that
@@ -257,7 +257,7 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     Points: after each refund the order has given back floor(points_earned × refunded ÷
     amount) in all (ledger key `refund:<out_refund_no>`), never below zero; the referrer's
     share likewise; the spend; the tier may go down. A full refund gives back the coupons
-    redeemed on the order (services/returns.py); a recharge takes back stored value.
+    redeemed on the order (coupons/returns.py); a recharge takes back stored value.
     Returns None, with nothing written, when `out_refund_no` is already recorded."""
     refund = Refund(out_refund_no=out_refund_no, refund_id=refund_id, order_id=order.id,
                     amount_fen=refund_fen, points_reversed=0, points_shortfall=0,

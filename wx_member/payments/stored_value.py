@@ -1,6 +1,6 @@
 """Stored value (储值): the balance ledger, recharges through WeChat Pay with a bonus ladder,
 refunds of recharges. Paying from the balance (a purchase like any other) and refunding such
-a payment are in services/balance_payments.py.
+a payment are in payments/balance_payments.py.
 
 The same guarantees as points: every change is a `stored_value_ledger` row with a unique
 idempotency key from its cause (`recharge:<out_trade_no>`, `recharge_bonus:<out_trade_no>`,
@@ -174,7 +174,7 @@ def _record_recharge(uow: UnitOfWork, notice: PaymentNotice, now: datetime) -> R
 
 def reverse_recharge(session: Session, member: Member, order: Order, refund_fen: int,
                      out_refund_no: str) -> None:
-    """A refund of a recharge, inside services/orders.py's refund transaction (member and
+    """A refund of a recharge, inside payments/orders.py's refund transaction (member and
     order locked, `order.refunded_fen` already includes this refund): take back the
     principal refunded and the bonus in proportion (after each refund the bonus taken back
     adds up to floor(bonus × refunded ÷ amount)). What the member has already spent is not

@@ -21,17 +21,17 @@ from wx_member.platform.errors import InvalidSetting
 DEFAULTS: dict[str, int | str] = {
     "signup_points": 10,  # once per member, on joining
     "referral_points": 10,  # to the referrer, once per referee (referral_mode fixed)
-    # Referral reward (services/referrals.py): `fixed` = referral_points when the referee
+    # Referral reward (members/referrals.py): `fixed` = referral_points when the referee
     # joins; `percent` = referral_percent % of the points each of the referee's first
     # referral_orders orders earns, credited on each payment, reversed on its refunds.
     "referral_mode": "fixed",
     "referral_percent": 10,
     "referral_orders": 3,
-    # Birthday bonus (services/birthday_bonus.py): points once a year in the birthday
+    # Birthday bonus (loyalty/birthday_bonus.py): points once a year in the birthday
     # month, to subscribed members with a birthday set; 0 = none.
     "birthday_points": 0,
     "checkin_points": 1,  # daily check-in, once per local day
-    # Payments and tiers (services/tiers.py): points per yuan at 普通会员, a tier's rate
+    # Payments and tiers (loyalty/tiers.py): points per yuan at 普通会员, a tier's rate
     # as a percentage of that, and the cumulative spend (fen) at which each tier starts.
     "points_per_yuan": 1,
     "tier_silver_fen": 20000,
@@ -41,37 +41,37 @@ DEFAULTS: dict[str, int | str] = {
     "tier_silver_rate": 120,
     "tier_gold_rate": 150,
     "tier_diamond_rate": 200,
-    # Tier basis (services/tiers.py): 0 = cumulative spend; N = spend in the last N months.
+    # Tier basis (loyalty/tiers.py): 0 = cumulative spend; N = spend in the last N months.
     "tier_window_months": 0,
-    # Downgrade review (services/tier_review.py): `never`, or `yearly` on the anniversary
+    # Downgrade review (loyalty/tier_review.py): `never`, or `yearly` on the anniversary
     # of the day a member reached their tier.
     "tier_review": "never",
-    # Pushes (services/deliveries.py, push_jobs.py): quiet hours, local, postpone pushes
+    # Pushes (pushes/deliveries.py, pushes/planners.py): quiet hours, local, postpone pushes
     # that are not urgent (21 → 9 wraps midnight; equal hours: no quiet time), and the most
     # marketing pushes a member receives in any 7 days.
     "quiet_start_hour": 21,
     "quiet_end_hour": 9,
     "marketing_pushes_per_week": 2,
-    # Win-back (services/order_push_jobs.py): members without an order for this many days
+    # Win-back (pushes/order_planners.py): members without an order for this many days
     # get 好久不见, at most once per this many days; 0 turns it off.
     "winback_days": 60,
-    # Coupons (services/coupons.py): the template issued on joining and on a member's
+    # Coupons (coupons/wallet.py): the template issued on joining and on a member's
     # birthday, by id (0: none). The defaults are the migration's 10-yuan sign-up voucher
     # and the birthday coffee for 银卡 and up.
     "signup_coupon_template": 1,
     "birthday_coupon_template": 5,
-    # Points expiry (services/points_expiry.py), stamped on each lot when it is earned:
+    # Points expiry (loyalty/points_expiry.py), stamped on each lot when it is earned:
     # mode 0 = never, 1 = rolling (a lot lapses at the end of the local day
     # `points_expiry_months` after it was earned), 2 = yearly clearing (lots earned in local
     # year Y lapse at the end of month-day `points_expiry_mmdd` of Y+1; 1231 = 31 Dec).
     "points_expiry_mode": 1,
     "points_expiry_months": 12,
     "points_expiry_mmdd": 1231,
-    # Redemption (services/redemption.py): points per yuan taken off an order, and the most
+    # Redemption (loyalty/redemption.py): points per yuan taken off an order, and the most
     # of an order's amount (percent) that points may pay.
     "points_cash_off_rate": 100,
     "points_cash_off_max_percent": 50,
-    # Win-back (services/order_push_jobs.py: winback_offer): the template issued with each
+    # Win-back (pushes/order_planners.py: winback_offer): the template issued with each
     # 好久不见 message, once per member and occasion (0: none).
     "winback_coupon_template": 0,
 }

@@ -1,5 +1,5 @@
 """Campaigns from the console: a marketing push kind (and optionally a coupon) for a
-segment of members (services/segments.py) at a scheduled local time.
+segment of members (insights/segments.py) at a scheduled local time.
 
 Lifecycle: `create` (scheduled) → `plan_due` at or after its time (running → done), or
 `cancel` before it ran. Planning goes through the push machinery (`fan_out`): occasion

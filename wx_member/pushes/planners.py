@@ -93,7 +93,7 @@ def plan_birthday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
                   pushes: Mapping[str, PushKind]) -> PlanResult:
     """Members born on today's month and day (local); 29 February counts on 28 February in
     other years. The birthday points are credited first (once a year; see
-    services/birthday_bonus.py), so the message can say how many were added."""
+    loyalty/birthday_bonus.py), so the message can say how many were added."""
     today = local_day(now, cfg.tz)
     birthday_bonus.credit(uow, today)
     days = [today.day]
@@ -118,7 +118,7 @@ def plan_points_expiry(uow: UnitOfWork, push: PushKind, cfg: Config, now: dateti
     """For each N in `options.days_before` (e.g. 30 and 7): members with points expiring
     on the local day today + N. The amount is what is left of those lots after every debit
     so far took the earliest-expiring lots first (the expiry run's rule,
-    services/points_expiry.py): points spent never show up as expiring."""
+    loyalty/points_expiry.py): points spent never show up as expiring."""
     today = local_day(now, cfg.tz)
     result = PlanResult(push.kind, [])
     for n in push.options.get("days_before", [30, 7]):

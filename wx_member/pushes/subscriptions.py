@@ -1,6 +1,6 @@
 """Mini-program subscribe-message grants: each time a member accepts a template in
 wx.requestSubscribeMessage, WeChat allows us one message of it; `subscribe_grant` counts
-what is left (services/deliveries.py spends them, and zeroes a count WeChat refuses).
+what is left (pushes/deliveries.py spends them, and zeroes a count WeChat refuses).
 
 WeChat gives no id for an acceptance, so a repeated report counts twice; a count that runs
 ahead of WeChat's costs one refused send (43101), after which the count is zero again.
