@@ -23,6 +23,7 @@ from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.coupons import templates
 from wx_member.coupons import wallet
 from wx_member.loyalty import tiers
+from wx_member.platform import keyset
 from wx_member.platform.errors import InvalidAmount
 
 log = logging.getLogger(__name__)
@@ -113,17 +114,10 @@ def issue_campaign(uow: UnitOfWork, template_id: int, key: str, *,
                            "campaign", now, result)
     else:
         ranks = [t for t in tiers.LADDER if tiers.rank(t) >= tiers.rank(min_tier)]
-        last = 0
-        while True:  # keyset on id: bounded memory at any member count
-            with uow.write() as session:
-                found = session.execute(select(Member.id, Member.tier)
-                                        .where(Member.tier.in_(ranks), Member.id > last)
-                                        .order_by(Member.id).limit(BATCH)).all()
-                if not found:
-                    break
-                last = found[-1].id
-                issue_many(session, template, {f"campaign:{key}:{m.id}": m for m in found},
-                           "campaign", now, result)
+        query = select(Member.id, Member.tier).where(Member.tier.in_(ranks))
+        for session, found in keyset.batches(uow.write, query, Member.id, size=BATCH):
+            issue_many(session, template, {f"campaign:{key}:{m.id}": m for m in found},
+                       "campaign", now, result)
     log.info("campaign %s (template %s): %s", key, template_id, result)
     return result
 
@@ -142,19 +136,11 @@ def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None =
         template = wallet.template_by_setting(session, "birthday_coupon_template")
     if template is None:
         return result
-    last = 0
-    while True:
-        with uow.write() as session:
-            found = session.execute(
-                select(Member.id, Member.tier).where(
-                    extract("month", Member.birthday) == today.month,
-                    extract("day", Member.birthday).in_(days), Member.id > last)
-                .order_by(Member.id).limit(BATCH)).all()
-            if not found:
-                break
-            last = found[-1].id
-            issue_many(session, template, {f"birthday:{m.id}:{today.year}": m for m in found},
-                       "birthday", now, result)
+    born_today = select(Member.id, Member.tier).where(
+        extract("month", Member.birthday) == today.month, extract("day", Member.birthday).in_(days))
+    for session, found in keyset.batches(uow.write, born_today, Member.id, size=BATCH):
+        issue_many(session, template, {f"birthday:{m.id}:{today.year}": m for m in found},
+                   "birthday", now, result)
     log.info("birthday coupons %s: %s", today, result)
     return result
 

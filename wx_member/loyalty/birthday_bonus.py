@@ -18,7 +18,7 @@ from sqlalchemy import exists, extract, not_, select
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, PointsLedger
 from wx_member.loyalty import points
-from wx_member.platform import settings
+from wx_member.platform import keyset, settings
 
 log = logging.getLogger(__name__)
 BATCH = 1000
@@ -59,18 +59,12 @@ def credit(uow: UnitOfWork, today: date, batch: int = BATCH) -> int:
         extract("month", Member.birthday) == today.month,
         extract("day", Member.birthday) <= last_day,
         not_(exists().where(*_entry_of(today.year)))))
-    credited, last = 0, 0
-    while True:
-        with uow.write() as session:
-            members = list(session.scalars(due.where(Member.id > last).order_by(Member.id)
-                                           .limit(batch)))
-            if not members:
-                break
-            last = members[-1].id
-            for m in members:
-                if points.post(session, m, amount, "birthday", key_for(m.id, today.year),
-                               source=f"{today.year}"):
-                    credited += 1
+    credited = 0
+    for session, members in keyset.batches(uow.write, due, Member.id, size=batch, scalars=True):
+        for m in members:
+            if points.post(session, m, amount, "birthday", key_for(m.id, today.year),
+                           source=f"{today.year}"):
+                credited += 1
     if credited:
         log.info("birthday points: %d members credited %d each", credited, amount)
     return credited

@@ -31,7 +31,7 @@ from sqlalchemy import exists, extract, insert, not_, select, update
 from wx_member.db import UnitOfWork, retrying
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Member, TierHistory, TierReview
-from wx_member.platform import settings
+from wx_member.platform import keyset, settings
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 
@@ -112,8 +112,8 @@ def _review_batch(uow: UnitOfWork, day: date, now: datetime, after_id: int,
     """One batch in one transaction: (last member id, members reviewed, lowerings by
     (from, to)), or None when no member is left."""
     with uow.write() as session:
-        rows = session.execute(_due(day).where(Member.id > after_id).order_by(Member.id)
-                               .limit(batch).with_for_update()).all()
+        rows = session.execute(keyset.after(_due(day), Member.id, after_id, batch)
+                               .with_for_update()).all()
         if not rows:
             return None
         ids = [r.id for r in rows]
