@@ -66,10 +66,10 @@ def balance_refund(order_no: str, amount_fen: int, refund_no: str, by: str,
 @click.option("--json", "as_json", is_flag=True)
 def balance_options(as_json: bool) -> None:
     """The recharge ladder offered to members (充500送50, ...)."""
-    from wx_member.payments import recharge_view
+    from wx_member.payments import balance_view
 
     with runtime().sessions() as uow:
-        rows = [asdict(o) for o in recharge_view.recharge_ladder(uow)]
+        rows = [asdict(o) for o in balance_view.recharge_choices(uow)]
     echo(rows, as_json, "\n".join(f"{r['amount_fen']:>10}  {r['bonus_fen']:>8}  {r['text']}"
                                   for r in rows))
 

@@ -6,6 +6,5 @@ recharges (`stored_value`), paying from the balance (`balance_payments`), what a
 member-code lookup (`cashier_desk`). Money is integer fen. Shipping and delivery, which
 plan the order reminders, are in pushes (`pushes.fulfilment`).
 
-Read models: `balance_view` (a member's stored value and its history), `recharge_view`
-(the recharge ladder).
+Read model: `balance_view` (a member's stored value, its history and the recharge ladder).
 """
