@@ -8,13 +8,6 @@ rendering holds no lock. It never commits: the transaction belongs to
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
-from sqlalchemy.orm import Session
-
-from wx_member.replies import Replies
 from wx_member.wechat.inbound import (
     Event,
     MenuClicked,
@@ -24,29 +17,17 @@ from wx_member.wechat.inbound import (
     Unsubscribed,
 )
 
+# One module per event kind; `Context` is re-exported for the webhook.
+from handlers import click, scan, subscribe, template_finished, unsubscribe
+from handlers.context import Context, Handler  # noqa: F401
 
-@dataclass(frozen=True)
-class Context:
-    replies: Replies
-    tz: ZoneInfo  # the programme's zone (the event's own time is `event.at`, UTC)
-
-
-Handler = Callable[[Session, Event, Context], "str | None | Callable[[], str | None]"]
-
-
-def _registry() -> dict[type[Event], Handler]:
-    from handlers import click, scan, subscribe, template_finished, unsubscribe
-
-    return {
-        Subscribed: subscribe.handle,  # plain, and by a channel's QR code
-        Scanned: scan.handle,
-        Unsubscribed: unsubscribe.handle,
-        MenuClicked: click.handle,
-        TemplateSendFinished: template_finished.handle,
-    }
-
-
-HANDLERS: dict[type[Event], Handler] = _registry()
+HANDLERS: dict[type[Event], Handler] = {
+    Subscribed: subscribe.handle,  # plain, and by a channel's QR code
+    Scanned: scan.handle,
+    Unsubscribed: unsubscribe.handle,
+    MenuClicked: click.handle,
+    TemplateSendFinished: template_finished.handle,
+}
 
 
 def handler_for(event: Event) -> Handler | None:

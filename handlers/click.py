@@ -1,5 +1,5 @@
 """CLICK on a custom-menu button. Keys are the contract with the menu definition."""
-from handlers import Context
+from handlers.context import Context
 from wx_member.labels import tier_name
 from wx_member.members import checkin
 from wx_member.members import membership

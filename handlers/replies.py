@@ -1,5 +1,5 @@
 """Reply texts shared by the join handlers."""
-from handlers import Context
+from handlers.context import Context
 from wx_member.members.joining import JoinResult
 
 

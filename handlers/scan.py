@@ -1,5 +1,5 @@
 """SCAN: a follower scanned a channel QR code (EventKey is the raw scene)."""
-from handlers import Context
+from handlers.context import Context
 from handlers.replies import joined_reply
 from wx_member.members import joining
 from wx_member.wechat.inbound import Scanned

@@ -1,5 +1,5 @@
 """subscribe (plain, or by scanning a QR code: EventKey qrscene_<scene>)."""
-from handlers import Context
+from handlers.context import Context
 from handlers.replies import joined_reply
 from wx_member.members import joining
 from wx_member.wechat.inbound import Subscribed

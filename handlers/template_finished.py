@@ -1,5 +1,5 @@
 """TEMPLATESENDJOBFINISH: WeChat's delivery report for a template message we sent."""
-from handlers import Context
+from handlers.context import Context
 from wx_member.pushes import deliveries
 from wx_member.wechat.inbound import TemplateSendFinished
 

@@ -1,5 +1,5 @@
 """unsubscribe: keep the member and card, mark them unreachable (no reply is delivered)."""
-from handlers import Context
+from handlers.context import Context
 from wx_member.members import joining
 from wx_member.wechat.inbound import Unsubscribed
 

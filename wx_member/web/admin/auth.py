@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from wx_member import labels
 from wx_member.console import operators
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import bp, forbidden
+from wx_member.web.admin.blueprint import bp, forbidden
 
 ROLE_CHOICES = [SelectChoice(r, labels.OPERATOR_ROLES[r]) for r in ("viewer", "operator", "admin")]
 

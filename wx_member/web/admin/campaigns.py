@@ -20,7 +20,7 @@ from wx_member.console import member_admin
 from wx_member.insights import segments
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import bp
+from wx_member.web.admin.blueprint import bp
 
 
 

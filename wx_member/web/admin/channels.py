@@ -12,7 +12,7 @@ from wx_member.extensions import runtime
 from wx_member.members import channels
 from wx_member.insights import kpis
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import bp
+from wx_member.web.admin.blueprint import bp
 from wx_member.wechat.gateway import GatewayError
 
 REPURCHASE_DAYS = 90

@@ -7,7 +7,8 @@ from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.insights import kpis
 from wx_member.insights import rfm
-from wx_member.web.admin import bp, charts
+from wx_member.web.admin import charts
+from wx_member.web.admin.blueprint import bp
 
 PERIODS = (7, 30, 90)
 

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wx_member.console import member_admin
 from wx_member.members import member_import
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import bp
+from wx_member.web.admin.blueprint import bp
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.console import menus
-from wx_member.web.admin import bp
+from wx_member.web.admin.blueprint import bp
 from wx_member.web.admin.auth import requires
 from wx_member.wechat.gateway import GatewayError
 

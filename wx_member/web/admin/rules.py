@@ -10,7 +10,7 @@ from wx_member.platform import audit
 from wx_member.platform import settings
 from wx_member.platform import settings_view
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import bp
+from wx_member.web.admin.blueprint import bp
 from wx_member.web.admin.auth import requires
 
 

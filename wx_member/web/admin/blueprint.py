@@ -1,0 +1,117 @@
+"""The console's blueprint and what every /admin request passes through.
+
+Every request passes `_guard`: the console must have a secret key, every POST carries a
+valid CSRF token (Flask-WTF), every page but the login needs a logged-in operator, and a
+POST needs at least the `operator` role (viewers only read); routes that need more say so
+with `requires("admin")`. Routes parse the form, call one service and render.
+
+A refusal (a domain error) is shown in Chinese, never as a 500: a route that re-renders its
+form with the message catches it itself; any other reaches `_refused`, the console's one
+mapping (a POST flashes the message and returns to its page, a GET shows the error page).
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from wx_member import labels
+from wx_member.extensions import runtime
+from wx_member.labels import tier_name
+from wx_member.console import operators
+from wx_member.platform.errors import DomainError
+from wx_member.web.errors import status_of
+
+log = logging.getLogger(__name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+csrf = CSRFProtect()
+
+PUBLIC = {"admin.login", "admin.static"}
+ANY_ROLE_POSTS = {"admin.logout"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# No external resources: scripts and styles come from /admin/static only; charts are SVG.
+CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
+@bp.before_request
+def _guard():
+    if not runtime().config.secret_key:
+        return render_template("admin/disabled.html"), 503
+    if request.method not in SAFE_METHODS:
+        csrf.protect()
+    op_id, generation = session.get("op"), session.get("gen")
+    g.operator = (operators.current(g.db, op_id, generation)
+                  if isinstance(op_id, int) and isinstance(generation, int) else None)
+    if request.endpoint in PUBLIC:
+        return None
+    if g.operator is None:
+        session.clear()
+        return redirect(url_for("admin.login", next=request.full_path
+                                if request.method == "GET" else None))
+    if (request.method not in SAFE_METHODS and request.endpoint not in ANY_ROLE_POSTS
+            and not operators.role_at_least(g.operator.role, "operator")):
+        return forbidden()
+    return None
+
+
+@bp.after_request
+def _headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    return render_template("admin/error.html", title="请求无效",
+                           message="页面已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), 400
+
+
+@bp.errorhandler(DomainError)
+def _refused(exc: DomainError):
+    log.info("console %s %s refused: %s %s", request.method, request.path, exc.code, exc)
+    if request.method in SAFE_METHODS:
+        return render_template("admin/error.html", title="操作未完成",
+                               message=exc.user_message), status_of(exc)
+    flash(exc.user_message, "error")
+    return redirect(_back())
+
+
+def _back() -> str:
+    """The console page a form was posted from (same host only), else the dashboard."""
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path.startswith(bp.url_prefix + "/"):
+        return ref.path + (f"?{ref.query}" if ref.query else "")
+    return url_for("admin.dashboard")
+
+
+def forbidden():
+    return render_template("admin/error.html", title="没有权限",
+                           message="您的账号角色无权执行此操作。"), 403
+
+
+def can(role: str) -> bool:
+    return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
+
+
+NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
+       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
+       ("admin.audit_list", "审计日志")]
+
+
+@bp.context_processor
+def _context():
+    links = [(e, label) for e, label in NAV if e in current_app.view_functions]
+    return {"can": can, "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
+            "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
+            "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
+            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS}
