@@ -35,6 +35,8 @@ def cached_and_sum(session, ledger, member_id: int) -> tuple[int, int]:
 @pytest.fixture(params=[True, False], ids=["returning", "read-after"])
 def returning(request, session, monkeypatch):
     """Whether the dialect says what an UPDATE left (MariaDB cannot: the read-after path)."""
+    if request.param and session.get_bind().dialect.name != "sqlite":
+        pytest.skip("MariaDB has no UPDATE ... RETURNING: only the read-after path exists there")
     monkeypatch.setattr(session.get_bind().dialect, "update_returning", request.param)
     return request.param
 

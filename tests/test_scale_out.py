@@ -111,7 +111,7 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
         assert all(r.status_code in (200, 204) and "FAIL" not in r.text
                    for pair in paid for r in pair)
 
-        with rt.sessions() as s:
+        with rt.sessions() as s, s.read():
             assert s.scalar(select(func.count()).select_from(Member)) == MEMBERS
             assert s.scalar(select(func.count()).select_from(InboundEvent)) == MEMBERS + CHECKINS
             assert s.scalar(select(func.count()).select_from(Order)) == PAYERS
@@ -141,12 +141,12 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
 
         def settled():
             """Nothing queued, and no batch in flight but the one the dead leader held."""
-            with rt.sessions() as s:
+            with rt.sessions() as s, s.read():
                 left = Counter(s.execute(select(Delivery.status)).scalars())
                 claims = set(s.scalars(select(Delivery.claim).where(Delivery.status == "sending")))
             return left["queued"] == 0 and len(claims) <= 1
         assert wait_for(settled, 60), "the standby did not send the rest"
-        with rt.sessions() as s:
+        with rt.sessions() as s, s.read():
             rows = list(s.execute(select(Delivery.openid, Delivery.status, Delivery.claim)))
         received = Counter(e["request"]["touser"] for e in sandbox.sent("custom"))
         assert max(received.values()) == 1  # nobody got the greeting twice
