@@ -8,7 +8,9 @@ const ROOT = path.resolve(__dirname, '../..')
 
 function install(routes) {
   const state = { requests: [], dialogs: [], toasts: [], logins: 0, storage: new Map(),
-    routes: Object.assign({}, routes), held: [] }
+    routes: Object.assign({}, routes), held: [], warnings: [] }
+  // utils/api.js logs a failed call (method, path, status, code): kept here, off the output
+  console.warn = (...args) => state.warnings.push(args.join(' '))
   Object.assign(global.wx, {
     request(opts) {
       const rel = opts.url.replace(/^https?:\/\/[^/]+\/api\//, '')
@@ -57,9 +59,12 @@ function loginRoute(req, state) {
     expires_at: '2026-12-02T12:00:00Z', card_no: '80000001234', created: false } }
 }
 
+// A page's definition, loaded once per test file (jest keeps required files: a second
+// simulate.load of the same page would not run its Component() again).
+const loaded = {}
 function load(page) {
-  return simulate.load(path.join(ROOT, page), { rootPath: ROOT,
-    usingComponents: { qrcode: '/components/qrcode/index' } })
+  if (!loaded[page]) loaded[page] = simulate.load(path.join(ROOT, page), { rootPath: ROOT })
+  return loaded[page]
 }
 
 function render(id) {
