@@ -184,4 +184,6 @@ module.exports = {
   // The recharge endpoints of issue 14 (branch wxpay): docs/miniprogram.md#recharge
   createRecharge: (body) => request('POST', 'me/recharges', { data: body }),
   order: (outTradeNo) => get('me/orders/' + encodeURIComponent(outTradeNo), { quiet: true }),
+  cancelOrder: (outTradeNo) => request('POST', 'me/orders/' + encodeURIComponent(outTradeNo) +
+    '/cancel', { quiet: true }),
 }

@@ -8,11 +8,12 @@ const { yuan, dateTime } = require('../../utils/format.js')
 
 const POLL_MS = 1500
 const POLLS = 10
-const PAID = ['paid', 'SUCCESS']
+const PAID = 'paid'
+const GIVEN_UP = ['closed', 'failed'] // the order will not be paid: stop polling
 
-// What wx.requestPayment needs, from the answer (nested under `payment`, or at its top).
+// What wx.requestPayment needs, from the answer ({order, payment, reused}).
 function paymentParams(res) {
-  const p = res.payment || res
+  const p = res.payment
   return { timeStamp: String(p.timeStamp), nonceStr: p.nonceStr, package: p.package,
     signType: p.signType || 'RSA', paySign: p.paySign }
 }
@@ -44,11 +45,15 @@ Component({
       const amount = Number(e.currentTarget.dataset.amount)
       this.setData({ paying: amount, state: '' })
       return subscribe.askFor('recharge')
-        .then(() => api.createRecharge({ amount_fen: amount }))
-        .then((order) => pay(paymentParams(order)).then(() => this.waitPaid(order.out_trade_no),
+        .then(() => api.createRecharge({ option_fen: amount }))
+        .then((res) => pay(paymentParams(res)).then(() => this.waitPaid(res.order.out_trade_no),
           (err) => {
             const cancelled = /cancel/.test((err && err.errMsg) || '')
             this.setData({ state: cancelled ? '已取消支付' : '支付未完成，请稍后再试' })
+            // Closed at WeChat Pay now rather than in 15 minutes (one paid meanwhile is
+            // credited all the same).
+            if (cancelled) return api.cancelOrder(res.order.out_trade_no).catch(() => null)
+            return null
           }))
         .catch(() => null) // the API's message was shown by utils/api.js
         .finally(() => this.setData({ paying: 0 }))
@@ -57,10 +62,14 @@ Component({
       this.setData({ state: '支付成功，正在入账…' })
       for (let i = 0; i < POLLS; i += 1) {
         const order = await api.order(outTradeNo).catch(() => null)
-        if (order && PAID.includes(order.status)) {
+        if (order && order.status === PAID) {
           this.setData({ state: '充值成功' })
           wx.showToast({ title: '充值成功', icon: 'success' })
           return this.load()
+        }
+        if (order && GIVEN_UP.includes(order.status)) {
+          this.setData({ state: `支付未完成（${order.status_zh}）` })
+          return null
         }
         await sleep(POLL_MS)
       }

@@ -77,3 +77,31 @@ test('a refusal shows the API message and the next tap is a new attempt', async 
   const keys = redemptions(wx).map((r) => r.header['Idempotency-Key'])
   expect(new Set(keys).size).toBe(2)
 })
+
+test('the subscribe prompt comes in the tap itself, its answer is recorded, then the redemption', async () => {
+  const config = require('../../config.js')
+  config.subscribeTemplates.redeem = ['tmpl_gift_shipped']
+  try {
+    const { wx, comp } = await giftsPage({
+      'POST me/redemptions': redeemed,
+      'POST me/subscriptions': (req) => ({ data: { remaining: { tmpl_gift_shipped: 1 } } }),
+    })
+    const asked = []
+    global.wx.requestSubscribeMessage = (opts) => {
+      asked.push(opts.tmplIds)
+      setTimeout(() => opts.success({ errMsg: 'requestSubscribeMessage:ok',
+        tmpl_gift_shipped: 'accept' }), 0)
+    }
+    // The tap's handler, called as WeChat calls it: the prompt is asked before it returns
+    // (WeChat shows it only from a tap), before anything is sent.
+    comp.instance.redeem({ currentTarget: { dataset: { id: 7 } } })
+    expect(asked).toEqual([['tmpl_gift_shipped']])
+    expect(wx.requests.filter((r) => r.method === 'POST')).toEqual([])
+    await settle(20)
+    const posts = wx.requests.filter((r) => r.method === 'POST')
+    expect(posts.map((r) => r.path)).toEqual(['me/subscriptions', 'me/redemptions'])
+    expect(posts[0].data).toEqual({ results: { tmpl_gift_shipped: 'accept' } })
+  } finally {
+    config.subscribeTemplates.redeem = []
+  }
+})

@@ -32,8 +32,9 @@ test('a recharge pays with what the API answers, then polls the order until paid
       text: '充500送50' }] } }),
     'GET me/balance': () => ({ data: { balance_fen: polls > 1 ? 55000 : 0, entries: [],
       next_before: null } }),
-    'POST me/recharges': () => ({ data: { out_trade_no: 'RC20261202ABC', payment: {
-      timeStamp: '1764650000', nonceStr: 'n0nce', package: 'prepay_id=wx201410272009395522657a690389285100',
+    'POST me/recharges': () => ({ status: 201, data: { order: { out_trade_no: 'RC20261202ABC',
+      status: 'created' }, reused: false, payment: { appId: 'wxmini', timeStamp: '1764650000',
+      nonceStr: 'n0nce', package: 'prepay_id=wx201410272009395522657a690389285100',
       signType: 'RSA', paySign: 'c2lnbmF0dXJl' } } }),
     'GET me/orders/RC20261202ABC': () => {
       polls += 1
@@ -56,7 +57,7 @@ test('a recharge pays with what the API answers, then polls the order until paid
     expect(paid[0]).toMatchObject({ timeStamp: '1764650000', nonceStr: 'n0nce',
       package: 'prepay_id=wx201410272009395522657a690389285100', signType: 'RSA',
       paySign: 'c2lnbmF0dXJl' })
-    expect(wx.requests.find((r) => r.path === 'me/recharges').data).toEqual({ amount_fen: 50000 })
+    expect(wx.requests.find((r) => r.path === 'me/recharges').data).toEqual({ option_fen: 50000 })
     expect(polls).toBe(2)
     expect(comp.dom.textContent).toContain('充值成功')
     expect(comp.querySelector('.balance').dom.textContent).toBe('¥550.00')
@@ -65,13 +66,15 @@ test('a recharge pays with what the API answers, then polls the order until paid
   }
 })
 
-test('a cancelled payment polls nothing and says so', async () => {
+test('a cancelled payment polls nothing, closes the order and says so', async () => {
   const page = load('pages/recharge/recharge')
   const wx = install({
     'GET recharge/options': () => ({ data: { options: [{ amount_fen: 10000, bonus_fen: 0, text: '充100' }] } }),
     'GET me/balance': () => ({ data: { balance_fen: 0, entries: [], next_before: null } }),
-    'POST me/recharges': () => ({ data: { out_trade_no: 'RC1', timeStamp: '1', nonceStr: 'n',
-      package: 'prepay_id=x', signType: 'RSA', paySign: 's' } }),
+    'POST me/recharges': () => ({ status: 201, data: { order: { out_trade_no: 'RC1' },
+      payment: { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA',
+        paySign: 's' } } }),
+    'POST me/orders/RC1/cancel': () => ({ data: { out_trade_no: 'RC1', status: 'closed' } }),
   })
   loggedIn(wx)
   global.wx.requestPayment = (opts) => setTimeout(() => opts.fail({ errMsg: 'requestPayment:fail cancel' }), 0)
@@ -80,7 +83,8 @@ test('a cancelled payment polls nothing and says so', async () => {
   await settle()
   comp.querySelector('.option').dispatchEvent('tap')
   await settle(20)
-  expect(wx.requests.filter((r) => r.path.startsWith('me/orders'))).toHaveLength(0)
+  expect(wx.requests.filter((r) => r.path.startsWith('me/orders')).map((r) => r.method + ' ' + r.path))
+    .toEqual(['POST me/orders/RC1/cancel'])
   expect(comp.dom.textContent).toContain('已取消支付')
 })
 
