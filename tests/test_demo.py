@@ -60,6 +60,13 @@ def test_demo_starts_with_members_orders_and_every_surface(tmp_path):
                                "--scene", "store_01"], capture_output=True, text=True,
                               timeout=60, env=env)
         assert sent.returncode == 0 and "会员" in sent.stdout, sent.stdout + sent.stderr
+        # The mini-program settings it prints work: a login as miniprogram/utils/api.js does
+        # it with sandboxUrl set (a code from the sandbox, then /api/login).
+        mini = re.search(r"baseUrl: '(\S+)', sandboxUrl: '(\S+)'", out)
+        code = requests.post(mini.group(2) + "_sandbox/login-code", json={"openid": "oMini"},
+                             timeout=10).json()["code"]
+        login = requests.post(mini.group(1) + "login", json={"code": code}, timeout=10)
+        assert login.status_code == 200 and login.json()["created"], login.text
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

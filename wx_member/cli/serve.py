@@ -125,6 +125,8 @@ wx-member demo is running.
   health         http://{host}:{server.port}/readyz
   console        http://{host}:{server.port}/admin/   (user admin, password {admin_password})
   demo members   {', '.join(openids)}
+  mini-program   miniprogram/ in WeChat developer tools (docs/miniprogram.md), its config.js set to
+                 baseUrl: 'http://{host}:{server.port}/api/', sandboxUrl: '{sandbox.url}'
 
 Try, in another terminal (after `. .venv/bin/activate`):
   wx-member simulate {opts} subscribe oYou --scene store_01

@@ -1,0 +1,80 @@
+// 储值充值: the recharge ladder, paying through wx.requestPayment with what
+// POST /api/me/recharges answers, then polling GET /api/me/orders/{no} until the payment is
+// credited (the notify may arrive after the payment sheet closes). The two endpoints are
+// issue 14's (docs/miniprogram.md#recharge); the balance and the ladder are on main.
+const api = require('../../utils/api.js')
+const subscribe = require('../../utils/subscribe.js')
+const { yuan, dateTime } = require('../../utils/format.js')
+
+const POLL_MS = 1500
+const POLLS = 10
+const PAID = 'paid'
+const GIVEN_UP = ['closed', 'failed'] // the order will not be paid: stop polling
+
+// What wx.requestPayment needs, from the answer ({order, payment, reused}).
+function paymentParams(res) {
+  const p = res.payment
+  return { timeStamp: String(p.timeStamp), nonceStr: p.nonceStr, package: p.package,
+    signType: p.signType || 'RSA', paySign: p.paySign }
+}
+
+function pay(params) {
+  return new Promise((resolve, reject) => wx.requestPayment(Object.assign({}, params, {
+    success: resolve, fail: reject,
+  })))
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+Component({
+  data: { options: [], balance: null, entries: [], paying: 0, state: '' },
+  methods: {
+    onShow() { return this.load() },
+    load() {
+      return Promise.all([
+        api.rechargeOptions().then((r) => this.setData({ options: r.options.map((o) => ({
+          amount: o.amount_fen, text: o.text, yuan: yuan(o.amount_fen),
+          bonus: o.bonus_fen ? yuan(o.bonus_fen) : '' })) }), () => null),
+        api.balance().then((b) => this.setData({ balance: yuan(b.balance_fen),
+          entries: b.entries.map((e) => ({ id: e.id, delta: yuan(e.delta_fen),
+            reason: e.reason_zh, at: dateTime(e.created_at) })) }), () => null),
+      ])
+    },
+    recharge(e) {
+      if (this.data.paying) return Promise.resolve()
+      const amount = Number(e.currentTarget.dataset.amount)
+      this.setData({ paying: amount, state: '' })
+      return subscribe.askFor('recharge')
+        .then(() => api.createRecharge({ option_fen: amount }))
+        .then((res) => pay(paymentParams(res)).then(() => this.waitPaid(res.order.out_trade_no),
+          (err) => {
+            const cancelled = /cancel/.test((err && err.errMsg) || '')
+            this.setData({ state: cancelled ? '已取消支付' : '支付未完成，请稍后再试' })
+            // Closed at WeChat Pay now rather than in 15 minutes (one paid meanwhile is
+            // credited all the same).
+            if (cancelled) return api.cancelOrder(res.order.out_trade_no).catch(() => null)
+            return null
+          }))
+        .catch(() => null) // the API's message was shown by utils/api.js
+        .finally(() => this.setData({ paying: 0 }))
+    },
+    async waitPaid(outTradeNo) {
+      this.setData({ state: '支付成功，正在入账…' })
+      for (let i = 0; i < POLLS; i += 1) {
+        const order = await api.order(outTradeNo).catch(() => null)
+        if (order && order.status === PAID) {
+          this.setData({ state: '充值成功' })
+          wx.showToast({ title: '充值成功', icon: 'success' })
+          return this.load()
+        }
+        if (order && GIVEN_UP.includes(order.status)) {
+          this.setData({ state: `支付未完成（${order.status_zh}）` })
+          return null
+        }
+        await sleep(POLL_MS)
+      }
+      this.setData({ state: '支付已完成，到账可能稍有延迟，请稍后刷新' })
+      return null
+    },
+  },
+})

@@ -1,0 +1,121 @@
+// utils/api.js against the live server and the WeChat sandbox over HTTP, as the pages use
+// it. Started by tests/test_miniprogram.py, which makes the server, the sandbox, the member
+// (OPENID, CARD_NO, with points) and two gifts, and checks the database afterwards.
+const { install } = require('./wx-node')
+
+const env = (name) => {
+  if (!process.env[name]) throw new Error(`${name} is not set (run through tests/test_miniprogram.py)`)
+  return process.env[name]
+}
+
+const config = require('../../config.js')
+config.baseUrl = env('BASE_URL')
+config.sandboxUrl = env('SANDBOX_URL')
+config.sandboxOpenid = env('OPENID')
+const api = require('../../utils/api.js')
+const { newKey } = require('../../utils/keys.js')
+
+const CARD_NO = env('CARD_NO')
+const GIFT_ID = Number(env('GIFT_ID'))
+const DEAR_GIFT_ID = Number(env('DEAR_GIFT_ID'))
+let wx
+
+beforeAll(() => { wx = install() })
+
+test('login by a sandbox code gives the member\'s token', async () => {
+  const s = await api.login()
+  expect(s.cardNo).toBe(CARD_NO)
+  expect(s.token.split('.')).toHaveLength(3)
+  expect(s.expiresAt).toBeGreaterThan(Date.now() + 60 * 1000)
+})
+
+test('the card has what the card page shows', async () => {
+  const card = await api.card()
+  expect(card.card_no).toBe(CARD_NO)
+  expect(card.tier_name).toMatch(/[\u4e00-\u9fa5]/)
+  expect(card.points).toBe(510)
+  expect(card.balance_fen).toBe(0)
+  expect(card.next_tier).toEqual(expect.objectContaining({ name: expect.any(String),
+    remaining_fen: expect.any(Number), progress_percent: expect.any(Number) }))
+  expect(Array.isArray(card.expiring)).toBe(true)
+})
+
+test('points history pages by next_before', async () => {
+  const first = await api.points(undefined, 1)
+  expect(first.entries).toHaveLength(1)
+  expect(first.next_before).toEqual(expect.any(Number))
+  const second = await api.points(first.next_before, 1)
+  expect(second.entries).toHaveLength(1)
+  expect(second.entries[0].id).toBeLessThan(first.entries[0].id)
+  const reasons = [first.entries[0], second.entries[0]].map((e) => e.reason_zh)
+  reasons.forEach((r) => expect(r).toMatch(/[\u4e00-\u9fa5]/))
+  expect((await api.tiers()).changes).toEqual(expect.any(Array))
+})
+
+test('a redemption sent twice with one key redeems once', async () => {
+  const gifts = (await api.gifts()).gifts
+  expect(gifts.map((g) => g.id)).toEqual(expect.arrayContaining([GIFT_ID, DEAR_GIFT_ID]))
+  const key = newKey()
+  const [a, b] = await Promise.all([api.redeem(GIFT_ID, 1, key), api.redeem(GIFT_ID, 1, key)])
+  expect([a.replayed, b.replayed].sort()).toEqual([false, true])
+  expect(a.redemption.id).toBe(b.redemption.id)
+  const again = await api.redeem(GIFT_ID, 1, key)
+  expect(again.replayed).toBe(true)
+  expect(again.points_balance).toBe(500)
+  expect((await api.card()).points).toBe(500)
+  const mine = await api.redemptions()
+  expect(mine.redemptions.filter((r) => r.gift_id === GIFT_ID)).toHaveLength(1)
+})
+
+test('a refusal is an ApiError carrying the API\'s Chinese message, shown once', async () => {
+  const before = wx.shown.length
+  await expect(api.redeem(DEAR_GIFT_ID, 1, newKey())).rejects.toMatchObject({
+    status: 409, code: 'INSUFFICIENT_POINTS', message: expect.stringContaining('积分不足') })
+  expect(wx.shown.slice(before)).toEqual([expect.stringContaining('积分不足')])
+  await expect(api.redeem(GIFT_ID, 1, 'bad key!')).rejects.toMatchObject({
+    status: 422, code: 'VALIDATION_FAILED' })
+})
+
+test('a token the server refuses is replaced by one new login, and the call goes through', async () => {
+  const s = wx.storage.get('wxm_session')
+  wx.storage.set('wxm_session', Object.assign({}, s, { token: s.token.slice(0, -4) + 'AAAA' }))
+  const card = await api.card()
+  expect(card.card_no).toBe(CARD_NO)
+  expect(wx.storage.get('wxm_session').token).not.toBe(s.token.slice(0, -4) + 'AAAA')
+})
+
+test('the member code, profile, subscriptions, referral, coupons and stored value', async () => {
+  const code = await api.memberCode()
+  expect(code.code.length).toBeGreaterThan(20)
+  expect(code.expires_in).toBeGreaterThan(10)
+  // The till resolves the code to this member (what the cashier's scanner does).
+  const res = await fetch(config.baseUrl + 'cashier/resolve', { method: 'POST',
+    headers: { 'content-type': 'application/json', 'X-Cashier-Key': env('CASHIER_KEY') },
+    body: JSON.stringify({ code: code.code }) })
+  expect((await res.json()).card_no).toBe(CARD_NO)
+
+  const profile = await api.profile()
+  expect(profile.birthday_settable).toBe(true)
+  expect((await api.setBirthday('1990-06-15')).birthday).toBe('1990-06-15')
+  await expect(api.setBirthday('1991-01-01')).rejects.toMatchObject({ code: 'BIRTHDAY_ALREADY_SET' })
+  const phoneCode = await (await fetch(config.sandboxUrl + '_sandbox/phone-code', { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone: '13800138000' }) })).json()
+  expect((await api.setPhone(phoneCode.code)).phone).toMatch(/138/)
+
+  const granted = await api.recordSubscriptions({ tmpl_points_expiry: 'accept', tmpl_other: 'reject' })
+  expect(granted.remaining).toEqual({ tmpl_points_expiry: 1 })
+
+  const ref = await api.referralCode()
+  expect(ref.scene).toBe('ref_' + CARD_NO)
+  expect((await api.referralResults()).referees).toBe(0)
+
+  for (const status of ['available', 'used', 'expired']) {
+    const page = await api.coupons(status)
+    expect(page.coupons).toEqual(expect.any(Array))
+    page.coupons.forEach((c) => expect(c.rules).toEqual(expect.objectContaining({
+      kind_zh: expect.any(String), min_spend_fen: expect.any(Number) })))
+  }
+  const balance = await api.balance()
+  expect(balance.balance_fen).toBe(0)
+  expect((await api.rechargeOptions()).options).toEqual(expect.any(Array))
+})

@@ -1,0 +1,74 @@
+"""The mini-program (miniprogram/): its jest unit tests (pages and components rendered by
+miniprogram-simulate), and its API module in Node against this app and the WeChat sandbox
+over HTTP, so a change of the API that breaks the client fails here.
+
+Needs Node and `npm ci` in miniprogram/ (scripts/test does both and sets
+WX_MEMBER_REQUIRE_NODE=1, so a missing Node fails instead of skipping)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api_helpers import (CASHIER_KEY, ApiClient, add_gift, api_config, give_points,  # noqa: F401
+                         member_id, mini_sandbox)
+from conftest import serve
+from wx_member.models import PointsLedger, PointsRedemption
+
+ROOT = Path(__file__).resolve().parent.parent / "miniprogram"
+JEST = ROOT / "node_modules" / ".bin" / "jest"
+NODE = shutil.which("node")
+
+if not (NODE and JEST.exists()):
+    reason = ("node is not installed" if not NODE else
+              "miniprogram/node_modules is missing: run `npm ci` in miniprogram/")
+    if os.environ.get("WX_MEMBER_REQUIRE_NODE") == "1":
+        pytest.fail(f"{reason} (scripts/test installs it)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def jest(project: str, env: dict[str, str] | None = None) -> str:
+    """Runs one jest project in miniprogram/; fails the test with jest's output if it fails."""
+    done = subprocess.run([NODE, str(JEST), "--selectProjects", project, "--ci"],
+                          cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True,
+                          text=True, timeout=300)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-6000:]
+    return out
+
+
+def test_pages_and_components_unit_tests():
+    out = jest("unit")
+    assert " failed" not in out.split("Tests:")[-1], out[-3000:]
+
+
+@pytest.fixture
+def live_mini(tmp_path, mini_sandbox):
+    """The app on SQLite (the client's calls do not depend on the backend)."""
+    yield from serve(api_config(f"sqlite:///{tmp_path / 'mini.db'}", mini_sandbox))
+
+
+def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox):
+    api = ApiClient(live_mini, mini_sandbox)
+    openid = "oMiniLiveTest"
+    member = api.login(openid)  # the member the Node client will log in as
+    give_points(live_mini, member.card_no, 500, "mini-live-setup")
+    cheap = add_gift(live_mini, "帆布袋", 10, 3)
+    dear = add_gift(live_mini, "保温杯", 100000, 3)
+
+    jest("live", {"BASE_URL": api.base, "SANDBOX_URL": mini_sandbox.url, "OPENID": openid,
+                  "CARD_NO": member.card_no, "GIFT_ID": str(cheap), "DEAR_GIFT_ID": str(dear),
+                  "CASHIER_KEY": CASHIER_KEY})
+
+    # What the server holds after the client's double redemption: one, and the books agree.
+    mid = member_id(live_mini, member.card_no)
+    with live_mini.session() as s, s.read() as session:
+        redemptions = session.scalar(select(func.count()).select_from(PointsRedemption)
+                                     .where(PointsRedemption.member_id == mid))
+        ledger = session.scalar(select(func.sum(PointsLedger.delta))
+                                .where(PointsLedger.member_id == mid))
+    assert (redemptions, ledger) == (1, 500)
