@@ -80,12 +80,15 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
     return channel
 
 
-def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str) -> bytes:
+def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str,
+                 store_id: int | None = None) -> bytes:
     """Use case: the channel's QR code as a PNG, from WeChat (no transaction open meanwhile).
-    Raises UnknownChannel for a scene without a stored code, WeChatUnavailable when WeChat
-    fails."""
+    Raises UnknownChannel for a scene without a stored code (or, with `store_id`, one not
+    standing in that store), WeChatUnavailable when WeChat fails."""
     with uow.read() as session:
         ch = by_scene(session, scene)
+        if ch is not None and store_id is not None and ch.store_id != store_id:
+            ch = None
         ticket = ch.ticket if ch is not None else None
     if not ticket:
         raise UnknownChannel(f"no channel QR code {scene!r}")

@@ -164,10 +164,10 @@ def rows(session: Session, store_id: int | None = None) -> list[StoreRow]:
             for s, m, c in session.execute(q)]
 
 
-def choices(uow: UnitOfWork) -> list[tuple[int, str]]:
-    """Use case (a read): (id, "code name") of every store, for the console's selects."""
+def choices(uow: UnitOfWork) -> list[tuple[int, str, str]]:
+    """Use case (a read): (id, code, name) of every store, for the console's selects."""
     with uow.read() as session:
-        return [(i, f"{c} {n}") for i, c, n in session.execute(
+        return [(i, c, n) for i, c, n in session.execute(
             select(Store.id, Store.code, Store.name).order_by(Store.code))]
 
 
