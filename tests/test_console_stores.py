@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from console_helpers import Browser, PASSWORD, console, logged_in  # noqa: F401
 from wx_member.console import operators
 from wx_member.members import channels, membership, stores
-from wx_member.models import AuditLog, Member, MemberTag, PointsLedger, TillKey
+from wx_member.models import AuditLog, Channel, Member, MemberTag, PointsLedger, TillKey
 from wx_member.payments import till_keys
 
 
@@ -81,6 +81,7 @@ def test_a_store_manager_cannot_reach_another_stores_members(console):
     assert [r[0] for r in rows[1:]] == [sh.card_no]
     # Moving members between stores, importing, rules, campaigns, audit: headquarters only.
     assert b.post(f"/admin/members/{sh.id}/home-store", {"store": "BJ001"}).status_code == 403
+    assert b.post("/admin/channels/store_sh/store", {"store": "BJ001"}).status_code == 403
     for path in ("/admin/campaigns", "/admin/rules", "/admin/audit", "/admin/members/import",
                  "/admin/menu", "/admin/operators"):
         assert b.get(path).status_code == 403, path
@@ -175,6 +176,14 @@ def test_headquarters_runs_the_stores_and_filters_by_store(console):
     b.post("/admin/stores/GZ001/edit", {"edit-name": "天河城店", "edit-city": "广州",
                                          "edit-address": "天河路 1 号", "edit-status": "closed"})
     assert "已关闭" in b.get("/admin/stores/GZ001").text
+    # A channel code put in another store from the channel list, audited.
+    b.get("/admin/channels")
+    b.post("/admin/channels/store_sh/store", {"store": "GZ001"})  # closed: refused
+    assert "门店已关闭" in b.get("/admin/channels").text
+    b.post("/admin/channels/store_sh/store", {"store": "BJ001"})
+    with console.session() as s, s.read():
+        assert s.scalar(select(Channel.store_id).where(Channel.scene == "store_sh")) == data[
+            "stores"]["BJ001"]
     # A member moved to another home store from their page, audited.
     b.get(f"/admin/members/{sh.id}")
     b.post(f"/admin/members/{sh.id}/home-store", {"store": "BJ001"})
@@ -185,4 +194,4 @@ def test_headquarters_runs_the_stores_and_filters_by_store(console):
             AuditLog.actor == "hq_admin").order_by(AuditLog.id))]
     assert actions == [("store.create", "hq_admin"), ("till_key.issue", "hq_admin"),
                        ("till_key.revoke", "hq_admin"), ("store.close", "hq_admin"),
-                       ("member.home_store", "hq_admin")]
+                       ("channel.store", "hq_admin"), ("member.home_store", "hq_admin")]

@@ -270,6 +270,7 @@ class ChannelReport:
     joins: int  # members who joined through the channel
     first_orders: int  # of them, members with an order
     repurchased: int  # of those, a second order within `days` of the first
+    store_id: int | None = None  # the store the code stands in
 
     @property
     def repurchase_rate(self) -> float | None:
@@ -309,5 +310,5 @@ def _channel_report(session: Session, days: int, store_id: int | None = None) ->
         n_first, n_again = buyers.get(ch.scene, (0, 0))
         out.append(ChannelReport(ch.scene, ch.name, ch.kind, ch.permanent, ch.expires_at,
                                  st.scans if st else 0, st.scanners if st else 0,
-                                 int(joined.get(ch.scene, 0)), n_first, n_again))
+                                 int(joined.get(ch.scene, 0)), n_first, n_again, ch.store_id))
     return out

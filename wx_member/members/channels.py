@@ -66,10 +66,10 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
         if by_scene(session, scene) is not None:
             raise ChannelExists(f"scene {scene!r} exists")
         if store:
-            stores.require(session, store)
+            stores.require_open(session, store)
     qr = gateway.create_qrcode(scene, permanent=permanent, expire_seconds=expire_seconds)
     with uow.write() as session:
-        store_id = stores.require(session, store).id if store else None
+        store_id = stores.require_open(session, store).id if store else None
         channel = Channel(scene=scene, name=name.strip(), kind=kind, permanent=permanent,
                           ticket=qr.ticket, qr_url=qr.url, store_id=store_id,
                           expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))

@@ -81,10 +81,11 @@ def require(session: Session, code: str) -> Store:
     return store
 
 
-def require_id(session: Session, store_id: int) -> Store:
-    store = session.get(Store, store_id)
-    if store is None:
-        raise UnknownStore(f"no store id {store_id}")
+def require_open(session: Session, code: str) -> Store:
+    """An open store by code: a closed one takes no new channel codes or keys."""
+    store = require(session, code)
+    if store.status != "open":
+        raise InvalidStore(f"store {store.code} is closed", user_message="门店已关闭。")
     return store
 
 
@@ -202,7 +203,7 @@ def assign_channel(uow: UnitOfWork, scene: str, store_code: str | None, by: str 
         channel = session.scalar(select(Channel).where(Channel.scene == scene))
         if channel is None or channel.kind == "referral":
             raise UnknownStore(f"no channel {scene!r}", user_message="没有这个渠道码。")
-        new = require(session, store_code) if store_code else None
+        new = require_open(session, store_code) if store_code else None
         old = session.get(Store, channel.store_id) if channel.store_id else None
         if (new.id if new else None) != channel.store_id:
             channel.store_id = new.id if new else None

@@ -1,7 +1,7 @@
 """Channel QR codes: create (through WeChat), download the image, what each brings."""
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -57,7 +57,18 @@ def channel_list():
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
                            rows=kpis.channel_report(g.db, REPURCHASE_DAYS, store_id=store),
                            kinds=labels.CHANNEL_KINDS, store=store,
-                           store_choices=choices if scope() is None else [])
+                           store_choices=choices if scope() is None else [],
+                           store_codes={i: c for i, c, _ in choices})
+
+
+@bp.route("/channels/<scene>/store", methods=["POST"])
+def channel_store(scene: str):
+    """Headquarters puts a channel code in a store (or in none), audited: joins through it
+    from now on get that home store."""
+    code = request.form.get("store", "").strip() or None
+    stores.assign_channel(g.db, scene, code, by=g.operator.username)
+    flash(f"渠道码 {scene} 已归入门店 {code}。" if code else f"渠道码 {scene} 已不属于任何门店。", "ok")
+    return redirect(url_for("admin.channel_list"))
 
 
 @bp.route("/channels/<scene>/qrcode.png")
