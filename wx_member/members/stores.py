@@ -182,7 +182,7 @@ def set_home_store(uow: UnitOfWork, member_id: int, store_code: str | None, by: 
         member = session.get(Member, member_id, with_for_update=True)
         if member is None or (scope_store_id is not None
                               and member.home_store_id != scope_store_id):
-            raise UnknownMember(f"no member {member_id} in scope")
+            raise UnknownMember(f"no member {member_id} in scope", user_message="会员不存在。")
         if scope_store_id is not None:
             raise InvalidStore("store-scoped operators cannot move members",
                                user_message="只有总部账号可以修改会员的归属门店。")
