@@ -182,7 +182,9 @@ def touch(uow: UnitOfWork, till: Till, now: datetime | None = None) -> None:
     """Use case: note that `till`'s key was used, when it was last noted a minute or more
     ago (the caller asks `till.needs_touch` first, so most calls write nothing). Several
     workers racing write it once at most: the UPDATE is conditional."""
-    now = now or utcnow()
+    # Whole seconds: MariaDB's DATETIME keeps none, SQLite would keep them, and the time
+    # read back must be the time written on both.
+    now = (now or utcnow()).replace(microsecond=0)
     with uow.write() as session:
         mark_used(session, till.key_id, now)
 
