@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from coupon_helpers import factory
-from till_helpers import (THURSDAY, counts, coupon_status, line, member, order, quote, refund,
+from pricing_helpers import (THURSDAY, counts, coupon_status, line, member, order, quote, refund,
                           signup_coupon, state)
 from wx_member.coupons.wallet import CouponNotYours, CouponUsed
 from wx_member.payments import basket, stored_value, till_orders
@@ -194,7 +194,7 @@ def test_the_quote_is_what_the_order_records(session, lines, tier, day, use_coup
 def _notify(session, out_trade_no, openid, fen, tx=None):
     from wx_member.payments import orders
     from wx_member.wechat.pay import PaymentNotice
-    from till_helpers import SHANGHAI
+    from pricing_helpers import SHANGHAI
     return orders.record_payment(session, PaymentNotice(
         "v3", out_trade_no, tx or f"tx-{out_trade_no}", openid, fen, THURSDAY, True),
         now=THURSDAY, tz=SHANGHAI)

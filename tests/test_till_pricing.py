@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from till_helpers import (T0, THURSDAY, counts, line, member, quote, signup_coupon)
+from pricing_helpers import (T0, THURSDAY, counts, line, member, quote, signup_coupon)
 from wx_member.models import Coupon
 from wx_member.coupons.wallet import BelowMinimumSpend, CouponNotYours
 from wx_member.payments import basket, benefits

@@ -22,7 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     except migrate.SchemaNotReady:
         rt.engine.dispose()
         raise
-    from wx_member.web import admin, api, errors, health, observability, pay, shop, webhook
+    from wx_member.web import admin, api, errors, health, observability, pay, shop, till, webhook
 
     observability.init_app(app)  # request ids and metrics first: they wrap everything else
 
@@ -40,8 +40,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pay.bp)
     app.register_blueprint(shop.bp)
-    api.register(app)  # /api/: the mini-program member API and its OpenAPI document
+    documented = api.register(app)  # /api/: the mini-program member API and its OpenAPI document
+    till.register(documented)  # /till/v1/: the tills' API, in the same document
     admin.init_app(app)  # the operator console: blueprint, CSRF, session cookie
-    # JSON errors under the JSON surfaces (/api, /shop), Flask's pages elsewhere.
+    # JSON errors under the JSON surfaces (/api, /shop, /till), Flask's pages elsewhere.
     app.register_error_handler(HTTPException, errors.http_error)
     return app

@@ -76,7 +76,16 @@ AUDIT_ACTIONS = {
     "campaign.create": "创建活动",
     "campaign.cancel": "取消活动",
     "member.import": "导入会员",
+    "store.create": "新建门店",
+    "store.edit": "修改门店",
+    "store.close": "关闭门店",
+    "store.reopen": "重新开业",
+    "till_key.issue": "发放收银台密钥",
+    "till_key.revoke": "停用收银台密钥",
+    "member.home_store": "修改归属门店",
+    "channel.store": "修改渠道码门店",
 }
+STORE_STATUS = {"open": "营业中", "closed": "已关闭"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 MENU_FIELDS = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
 # Programme settings (the `setting` table): label and unit, as the rules page shows them.

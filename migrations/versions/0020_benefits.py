@@ -5,7 +5,7 @@ price lists (operators' configuration, seeded with the café programme of
 Additive only: new tables, so the previous release keeps working on this schema.
 
 Revision ID: 0020_benefits
-Revises: 0018_loyalty2
+Revises: 0019_stores
 Create Date: 2026-12-02
 """
 from datetime import datetime
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision: str = "0020_benefits"
-down_revision: Union[str, Sequence[str], None] = "0018_loyalty2"
+down_revision: Union[str, Sequence[str], None] = "0019_stores"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

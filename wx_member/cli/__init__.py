@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from wx_member.cli import (balance, channels, console, coupons, db, members, orders, points,
-                           pushes, rules, serve, settings)
+                           pushes, rules, serve, settings, stores)
 from wx_member.sandbox.commands import sandbox_command, simulate_group
 
 
@@ -20,7 +20,7 @@ for command in (db.db, members.member, channels.channel, settings.settings_group
                 pushes.push, serve.scheduler_command, serve.serve_command, points.points_group,
                 coupons.coupon_group, balance.balance_group, rules.rules_group,
                 rules.tiers_group, orders.order_group, console.create_admin_command,
-                sandbox_command, simulate_group):
+                sandbox_command, simulate_group, stores.stores_group):
     main.add_command(command)
 
 from wx_member.cli import benefits  # noqa: E402  (the till's benefits, issue 13)

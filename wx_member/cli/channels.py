@@ -17,7 +17,9 @@ def channel() -> None:
 @click.option("--kind", type=click.Choice(["store", "staff", "poster", "campaign"]), default="store")
 @click.option("--permanent", is_flag=True, help="a permanent code (at most 100,000 per account)")
 @click.option("--days", default=30, show_default=True, help="validity of a temporary code")
-def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int) -> None:
+@click.option("--store", help="the code of the store it stands in (its joiners' home store)")
+def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int,
+                   store: str | None) -> None:
     """Create a channel QR code SCENE called NAME through WeChat."""
     from wx_member.members import channels
     from wx_member.platform.errors import DomainError
@@ -27,7 +29,7 @@ def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int)
     with rt.sessions() as uow:
         try:
             ch = channels.create(uow, rt.gateway, scene=scene, name=name, kind=kind,
-                                 permanent=permanent, expire_days=days)
+                                 permanent=permanent, expire_days=days, store=store)
         except (DomainError, GatewayError) as exc:
             fail(str(exc))
     click.echo(f"{ch.scene}: {rt.gateway.qrcode_image_url(ch.ticket)}")

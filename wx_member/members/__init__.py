@@ -2,7 +2,7 @@
 
 Owns the member row, its card number and finding a member (`membership`), joining by
 subscribe or QR scan and leaving (`joining`), channel QR codes and their statistics
-(`channels`), referrals and a member's own referral code (`referrals`, `referral_codes`),
+(`channels`), the chain's stores and a member's home store (`stores`), referrals and a member's own referral code (`referrals`, `referral_codes`),
 daily check-in (`checkin`), the mini-program login and profile (`miniapp`), the dynamic
 member code shown at the till (`member_codes`), CSV import (`member_import`), what a
 phone, openid or tag looks like (`formats`) and data-rights requests, export and erasure

@@ -15,6 +15,7 @@ from wx_member import labels
 from wx_member.db import UnitOfWork, insert_row
 from wx_member.clock import utcnow
 from wx_member.models import Channel, Member, QrScan
+from wx_member.members import stores
 from wx_member.platform import audit
 from wx_member.platform.errors import ChannelExists, DomainError
 from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
@@ -47,9 +48,11 @@ def by_scene(session: Session, scene: str) -> Channel | None:
 
 
 def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
-           permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
+           permanent: bool = False, expire_days: int = 30, by: str = "cli",
+           store: str | None = None) -> Channel:
     """Use case: an operator creates a channel QR code through WeChat and stores it
-    (audited). No transaction is open while WeChat is called: a read, the call, a write."""
+    (audited). No transaction is open while WeChat is called: a read, the call, a write.
+    `store`: the code of the store it stands in (its joiners' home store)."""
     if kind not in labels.CHANNEL_KINDS:
         raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}")
     if not SCENE_RE.match(scene):
@@ -62,14 +65,18 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
     with uow.read() as session:
         if by_scene(session, scene) is not None:
             raise ChannelExists(f"scene {scene!r} exists")
+        if store:
+            stores.require(session, store)
     qr = gateway.create_qrcode(scene, permanent=permanent, expire_seconds=expire_seconds)
     with uow.write() as session:
+        store_id = stores.require(session, store).id if store else None
         channel = Channel(scene=scene, name=name.strip(), kind=kind, permanent=permanent,
-                          ticket=qr.ticket, qr_url=qr.url,
+                          ticket=qr.ticket, qr_url=qr.url, store_id=store_id,
                           expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))
         session.add(channel)
         audit.record(session, by, "channel.create", scene, None,
-                     {"name": channel.name, "kind": kind, "permanent": permanent})
+                     {"name": channel.name, "kind": kind, "permanent": permanent,
+                      "store": store or None})
     return channel
 
 

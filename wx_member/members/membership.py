@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from wx_member.db import insert_row, loaded
-from wx_member.models import Member
+from wx_member.models import Channel, Member
 from wx_member.platform.errors import UnknownMember
 
 CARD_PREFIX = "8"
@@ -32,6 +32,11 @@ def is_card_number(text: str) -> bool:
 _BY_OPENID = select(Member).where(Member.openid == bindparam("openid"))
 _M = Member.__table__
 _NUMBER = update(_M).where(_M.c.id == bindparam("member")).values(card_no=bindparam("card"))
+# Joining through a channel code: the same statement gives the member the channel's store
+# as their home store (归属门店), so a join costs no extra statement for it.
+_CHANNEL = Channel.__table__
+_NUMBER_HOME = _NUMBER.values(home_store_id=select(_CHANNEL.c.store_id).where(
+    _CHANNEL.c.id == bindparam("channel")).scalar_subquery())
 
 
 def by_openid(session: Session, openid: str) -> Member | None:
@@ -67,5 +72,10 @@ def new_member(session: Session, now: datetime, **values) -> Member | None:
     except IntegrityError:
         return None
     row["card_no"] = card_number(row["id"])
-    session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
+    if row.get("channel_id") is None:
+        session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
+    else:
+        session.execute(_NUMBER_HOME, {"member": row["id"], "card": row["card_no"],
+                                       "channel": row["channel_id"]})
+        del row["home_store_id"]  # the database's: loaded when first read
     return loaded(session, Member, row)

@@ -26,6 +26,9 @@ class Operator(Base):
     username: Mapped[str] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, PHC string
     role: Mapped[str] = mapped_column(String(12))  # viewer | operator | admin
+    # A store-scoped account (store roles): sees and changes that store's data only.
+    # None: headquarters (HQ), everything.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped when the password, role or status changes: sessions carrying an older
     # generation are logged out.

@@ -43,6 +43,9 @@ class Channel(Base):
     scene: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))  # store | staff | poster | campaign | referral
+    # The store the code stands in (required for kind store): who joins through it gets
+    # it as their home store (member.home_store_id).
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)
     permanent: Mapped[bool] = mapped_column(Boolean, default=False)
     ticket: Mapped[str | None] = mapped_column(String(200))
     qr_url: Mapped[str | None] = mapped_column(String(200))
@@ -77,6 +80,8 @@ class Member(Base):
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     scene: Mapped[str | None] = mapped_column(String(64))  # the QR scene they joined through
+    # 归属门店: the store of the channel they joined through, changed by operators (audited).
+    home_store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)

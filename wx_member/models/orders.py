@@ -56,6 +56,8 @@ class Order(Base):
     referral_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     referral_reversed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     paid_at: Mapped[datetime] = mapped_column(DateTime)
+    # The store whose till recorded it (/till/v1); None for online and older orders.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Fulfilment, reported by the shop system (pushes/fulfilment.py): not shipped while
     # shipped_at is None; delivered implies shipped.

@@ -1,6 +1,7 @@
-"""What a shop's till does with a member code the customer shows (the mini-program's
-dynamic code, scanned at the counter): take points off the order, or redeem one of the
-member's coupons on it. The scanned code is the member's consent: a till cannot spend the
+"""What a shop's till does with a member at the counter: identify them (`identify`: by the
+mini-program's dynamic code, the card number, or a phone number with the card's last four
+digits), and with the member code the customer shows (scanned at the counter): take points
+off the order, or redeem one of the member's coupons on it. The scanned code is the member's consent: a till cannot spend the
 points or coupons of someone who is not standing there with their phone (a card number
 alone does not do). The rules are `redemption.cash_off`'s and `wallet.redeem`'s; both are
 once per order, so a till retrying after a lost answer gets the first answer again (within
@@ -11,13 +12,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork, retrying
-from wx_member.models import Member, utcnow
+from wx_member.models import Member, Store, utcnow
 from wx_member.coupons import wallet
 from wx_member.members import member_codes
+from wx_member.members.formats import PHONE_RE
+from wx_member.members.membership import by_card, is_card_number
 from wx_member.loyalty import redemption
+from wx_member.platform.errors import DomainError
+
+MEANS = ("code", "card", "phone")
+
+
+class MemberNotIdentified(DomainError):
+    """One answer for every miss (unknown card, unknown phone, wrong last four digits, a
+    phone shared by several cards): the till learns nothing about which part was wrong."""
+    code = "MEMBER_NOT_IDENTIFIED"
+    user_message = "未找到该会员，请核对后重试，或请顾客出示会员码。"
+
+
+@dataclass(frozen=True)
+class Identified:
+    id: int
+    card_no: str
+    tier: str
+    points: int
+    balance_fen: int
+    phone: str | None  # masked: 138****5678
+    home_store_code: str | None
+    home_store_name: str | None
+    means: str  # code | card | phone
+    # Only the scanned member code is the member's consent to spend their points,
+    # coupons or stored value: a card number or a phone can be read off or overheard.
+    can_spend: bool
 
 
 @dataclass(frozen=True)
@@ -79,3 +109,51 @@ def redeem_coupon(uow: UnitOfWork, key: str, member_code: str, coupon_code: str,
         text = wallet.describe(session, done.coupon)
     return CouponUse(member.card_no, done.coupon.code, text, order_no, done.discount_fen,
                      done.item, done.replayed)
+
+
+def _masked(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def _phones(phone: str) -> set[str]:
+    """The ways a mainland number may have been stored: with or without +86."""
+    bare = phone[3:] if phone.startswith("+86") else phone
+    return {phone, bare, "+86" + bare}
+
+
+def identify(uow: UnitOfWork, key: str, *, code: str | None = None,
+             card_no: str | None = None, phone: str | None = None,
+             card_last4: str | None = None, now: datetime | None = None) -> Identified:
+    """Use case (a read): the member at the counter, by exactly one means: the scanned
+    member code, the card number, or a phone number with the last four digits of the card
+    as a second factor. Raises MemberCodeInvalid/Expired for a bad code (the customer
+    refreshes it) and MemberNotIdentified for every other miss."""
+    given = [m for m, v in (("code", code), ("card", card_no), ("phone", phone)) if v]
+    if len(given) != 1 or (phone and not card_last4):
+        raise MemberNotIdentified(f"identify needs exactly one means, got {given}")
+    with uow.read() as session:
+        if code:
+            member = _scanned(session, key, code, now)
+        elif card_no:
+            card_no = card_no.strip()
+            member = by_card(session, card_no) if is_card_number(card_no) else None
+        else:
+            member = _by_phone(session, phone.strip(), card_last4.strip())
+        if member is None or member.erased_at is not None or not member.card_no:
+            raise MemberNotIdentified(f"no member by {given[0]}")
+        store = session.get(Store, member.home_store_id) if member.home_store_id else None
+        return Identified(member.id, member.card_no, member.tier, member.points_balance,
+                          member.balance_fen, _masked(member.phone),
+                          store.code if store else None, store.name if store else None,
+                          given[0], given[0] == "code")
+
+
+def _by_phone(session: Session, phone: str, last4: str) -> Member | None:
+    if not PHONE_RE.match(phone) or not (len(last4) == 4 and last4.isdigit()):
+        return None
+    found = list(session.scalars(select(Member).where(
+        Member.phone.in_(sorted(_phones(phone))), Member.erased_at.is_(None)).limit(20)))
+    matching = [m for m in found if m.card_no and m.card_no[-4:] == last4]
+    return matching[0] if len(matching) == 1 else None

@@ -1,4 +1,4 @@
-"""The one error answer of the JSON surfaces (/api, /shop, and any later one):
+"""The one error answer of the JSON surfaces (/api, /shop, /till, and any later one):
 
     {"code": "COUPON_USED", "message": "优惠券已使用。", "errors": {...}}
 
@@ -21,15 +21,19 @@ from wx_member.errors import DomainError
 log = logging.getLogger(__name__)
 
 # Paths whose every error is JSON; the webhook, WeChat Pay and the console keep their own.
-JSON_PREFIXES = ("/api/", "/shop/")
+JSON_PREFIXES = ("/api/", "/shop/", "/till/")
 
 DEFAULT_STATUS = 400  # a code not listed: the request was refused as it stands
 STATUS: dict[str, int] = {
     # 401: who is calling is not established
     "TOKEN_INVALID": 401, "TOKEN_EXPIRED": 401, "CASHIER_UNAUTHORIZED": 401,
+    "TILL_UNAUTHORIZED": 401, "TILL_KEY_REVOKED": 401,
+    # 403: who is calling is known, and may not do this
+    "STORE_CLOSED": 403, "TILL_WRONG_STORE": 403,
     # 404: what the request names does not exist (for this caller)
     "NOT_A_MEMBER": 404, "COUPON_NOT_FOUND": 404, "GIFT_NOT_FOUND": 404,
-    "REDEMPTION_NOT_FOUND": 404, "ORDER_NOT_FOUND": 404,
+    "REDEMPTION_NOT_FOUND": 404, "ORDER_NOT_FOUND": 404, "MEMBER_NOT_IDENTIFIED": 404,
+    "STORE_NOT_FOUND": 404, "TILL_KEY_NOT_FOUND": 404,
     # 409: valid, but the state of things refuses it
     "INSUFFICIENT_POINTS": 409, "OUT_OF_STOCK": 409, "REDEMPTION_CONFLICT": 409,
     "CASH_OFF_NOT_ALLOWED": 409, "BIRTHDAY_ALREADY_SET": 409, "WRONG_ORDER_STATE": 409,

@@ -25,7 +25,9 @@ SECURITY_SCHEMES = {
     "member": {"type": "http", "scheme": "bearer",
                "description": "the token from POST /api/login"},
     "cashier": {"type": "apiKey", "in": "header", "name": "X-Cashier-Key",
-                "description": "the shared secret WX_CASHIER_API_KEY"},
+                "description": "the shared secret WX_CASHIER_API_KEY (deprecated: /till/v1)"},
+    "till": {"type": "http", "scheme": "bearer",
+             "description": "a till key of one store (wx-member stores key issue)"},
 }
 
 assets = Blueprint("api_docs_assets", __name__)
@@ -45,7 +47,9 @@ class _Api(Api):
         webhook and Pay surfaces keep their answers."""
 
 
-def register(app: Flask) -> None:
+def register(app: Flask) -> Api:
+    """The API extension and /api's blueprints; the app factory registers /till/v1's on
+    the returned Api too, so one OpenAPI document holds both."""
     app.config.update(
         API_TITLE="wx-member mini-program API", API_VERSION="1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
@@ -60,3 +64,4 @@ def register(app: Flask) -> None:
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
     app.register_blueprint(assets)
+    return api

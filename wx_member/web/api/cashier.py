@@ -1,8 +1,12 @@
 """The dynamic member code: the member shows it, the cashier's system resolves it, takes
-points off an order with it, or redeems one of the member's coupons on an order."""
+points off an order with it, or redeems one of the member's coupons on an order.
+
+/api/cashier/* is deprecated: the same calls live under /till/v1 (wx_member/web/till/) with a
+key per till and store. It keeps working with the shared X-Cashier-Key, documented as
+deprecated, and its answers carry `Deprecation: true` and a Link to the successor."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 
 from wx_member.labels import tier_name
 from wx_member.clock import from_timestamp
@@ -16,8 +20,19 @@ from wx_member.web.api.wallet_schemas import CashOffIn, CashOffOut, CouponUseIn,
 member_bp = blueprint("member_code", __name__, "/api/me", "Dynamic member code",
                       auth=member_required)
 cashier_bp = blueprint("cashier", __name__, "/api/cashier",
-                       "Cashier: a scanned member code, points off an order, coupons",
-                       auth=cashier_required)
+                       "Cashier (deprecated: use /till/v1): a scanned member code, points "
+                       "off an order, coupons", auth=cashier_required)
+SUCCESSOR = {"resolve": "/till/v1/members/identify", "cash_off": "/till/v1/cash-off",
+             "redeem_coupon": "/till/v1/coupons/redeem"}
+
+
+@cashier_bp.after_request
+def _deprecated(response):
+    response.headers["Deprecation"] = "true"
+    successor = SUCCESSOR.get((request.endpoint or "").rpartition(".")[2])
+    if successor:
+        response.headers["Link"] = f'<{successor}>; rel="successor-version"'
+    return response
 
 
 @member_bp.route("/member-code")
@@ -30,7 +45,7 @@ def member_code():
 
 
 @cashier_bp.route("/resolve", methods=["POST"])
-@cashier_bp.doc(security=CASHIER_SECURITY)
+@cashier_bp.doc(security=CASHIER_SECURITY, deprecated=True)
 @cashier_bp.arguments(CashierIn)
 @cashier_bp.response(200, CashierMemberOut)
 def resolve(body):
@@ -41,7 +56,7 @@ def resolve(body):
 
 
 @cashier_bp.route("/cash-off", methods=["POST"])
-@cashier_bp.doc(security=CASHIER_SECURITY)
+@cashier_bp.doc(security=CASHIER_SECURITY, deprecated=True)
 @cashier_bp.arguments(CashOffIn)
 @cashier_bp.response(200, CashOffOut)
 def cash_off(body):
@@ -52,7 +67,7 @@ def cash_off(body):
 
 
 @cashier_bp.route("/coupons/redeem", methods=["POST"])
-@cashier_bp.doc(security=CASHIER_SECURITY)
+@cashier_bp.doc(security=CASHIER_SECURITY, deprecated=True)
 @cashier_bp.arguments(CouponUseIn)
 @cashier_bp.response(200, CouponUseOut)
 def redeem_coupon(body):
