@@ -147,7 +147,8 @@ def record(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int 
     parts = basket.parts(body.get("payments"))
     out_trade_no = order_key(store_id, number)
     digest = basket.body_hash(store=store_id, member=member_id, order=number, lines=b.lines,
-                              coupons=b.coupons, points=b.points, at=b.at, parts=parts)
+                              coupons=b.coupons, points=b.points, parts=parts,
+                              at=b.at if body.get("at") is not None else None)  # default: now
     spends = b.coupons or b.points or any(p.method == "balance" for p in parts)
     if spends and not consent:
         raise MemberConsentRequired(f"order {number} spends without the member's code")
@@ -231,6 +232,7 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         raise TillRequestConflict(f"order {out_trade_no} is already recorded otherwise",
                                   user_message="该单号已被其他订单使用。")
     order = result.order
+    order.store_id = store_id
     session.execute(insert(OrderLine), [
         {"order_id": order.id, "sku": line["sku"], "name": line["name"],
          "category": line["category"], "quantity": line["quantity"],
