@@ -15,8 +15,20 @@ from wx_member.payments import stored_value, till_orders, till_refunds
 THURSDAY = T0 + timedelta(days=2)  # no member day
 
 
+def ensure_stores(session) -> None:
+    """Stores 1 and 2 (the tests' `store` ids), made as operators make them."""
+    from wx_member.members import stores
+    from wx_member.models import Store
+
+    with session.read():
+        have = session.scalar(select(func.count()).select_from(Store))
+    for code in ("SH001", "BJ001")[have:]:
+        stores.create(session, code, f"{code} 店", by="test")
+
+
 def member(session, openid: str, tier: str = "normal", points_: int = 0,
            balance_fen: int = 0) -> Member:
+    ensure_stores(session)
     m = join(session, openid, tier)
     with session.write():
         m = session.get(Member, m.id)
@@ -40,11 +52,13 @@ def ident(m) -> int | None:
 
 
 def quote(session, body, m=None, store=1, now=THURSDAY):
+    ensure_stores(session)
     return till_orders.quote(session, body, member_id=ident(m), store_id=store,
                              tz=SHANGHAI, now=now)
 
 
 def order(session, body, m=None, store=1, now=THURSDAY, consent=True):
+    ensure_stores(session)
     return till_orders.record(session, body, member_id=ident(m), store_id=store,
                               consent=consent, tz=SHANGHAI, now=now)
 

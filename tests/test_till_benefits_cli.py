@@ -24,3 +24,13 @@ def test_benefits_commands(tmp_path):
     good.write_text("\ufeffsku,tier,price_fen\nLATTE-M,金卡会员,2500\n", encoding="utf-8")
     assert "1 prices imported" in run("benefits", "prices-import", str(good), db_url=url).stdout
     assert "price LATTE-M  gold  2500" in run("benefits", "show", db_url=url).stdout
+
+
+def test_tag_rule_commands(tmp_path):
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    migrate.upgrade(url)
+    out = run("tags", "rule-add", "拿铁爱好者", "--category", "拿铁", db_url=url)
+    assert out.returncode == 0 and "拿铁爱好者：90 天内购买品类「拿铁」至少 3 次" in out.stdout
+    assert run("tags", "rule-add", "x", db_url=url).returncode == 2
+    out = run("tags", "run", db_url=url)
+    assert out.returncode == 0 and "拿铁爱好者  +0  -0" in out.stdout

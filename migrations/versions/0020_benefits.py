@@ -1,6 +1,7 @@
 """The till's pricing and purchases (issue 13): tier discounts, member days and member
 price lists (operators' configuration, seeded with the café programme of
-/work/shared/domain.md), order lines, payment parts and the till's requests.
+/work/shared/domain.md), order lines, payment parts, the till's requests, and preference
+tag rules.
 
 Additive only: new tables, so the previous release keeps working on this schema.
 
@@ -106,6 +107,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idem_key"),
     )
+    op.create_table(
+        "tag_rule",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("tag", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("value", sa.String(length=40), nullable=False),
+        sa.Column("min_purchases", sa.Integer(), nullable=False),
+        sa.Column("within_days", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=60), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("tag"),
+    )
     # The café programme's defaults (domain.md): 银卡 95折, 金卡 9折, 钻石 85折 every day;
     # member days 银卡 every Tuesday 8折, 金卡 Monday to Wednesday 7折; nothing excluded.
     op.bulk_insert(discounts, [
@@ -121,6 +136,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("tag_rule")
     op.drop_table("till_request")
     op.drop_index("ix_payment_part_order_id", table_name="payment_part")
     op.drop_table("payment_part")

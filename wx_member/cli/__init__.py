@@ -26,3 +26,4 @@ for command in (db.db, members.member, channels.channel, settings.settings_group
 from wx_member.cli import benefits  # noqa: E402  (the till's benefits, issue 13)
 
 main.add_command(benefits.benefits_group)
+main.add_command(benefits.tags_group)

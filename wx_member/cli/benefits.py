@@ -116,3 +116,55 @@ def benefits_price_remove(sku: str, tier: str, by: str) -> None:
 
     click.echo("removed" if _run(lambda uow: benefits.remove_price(uow, sku, tier, by))
                else "no such price")
+
+
+@click.group("tags")
+def tags_group() -> None:
+    """Preference tag rules (拿铁爱好者 = 3 purchases of 拿铁 in 90 days) and their run."""
+
+
+@tags_group.command("rule-add")
+@click.argument("tag")
+@click.option("--category", help="purchases with a line of this category")
+@click.option("--sku", help="purchases with a line of this SKU")
+@click.option("--min", "min_purchases", type=int, default=3, show_default=True)
+@click.option("--days", type=int, default=90, show_default=True)
+@click.option("--by", default="cli")
+def tags_rule_add(tag, category, sku, min_purchases, days, by) -> None:
+    """Tag TAG on members with at least --min purchases of --category or --sku in --days."""
+    from wx_member.console import tag_rules
+
+    if (category is None) == (sku is None):
+        fail("give --category or --sku")
+    rule = _run(lambda uow: tag_rules.add(uow, tag, "category" if category else "sku",
+                                          category or sku, min_purchases, days, by))
+    click.echo(f"{rule.id}  {tag_rules.describe(rule)}")
+
+
+@tags_group.command("rules")
+def tags_rules() -> None:
+    """Every tag rule."""
+    from wx_member.console import tag_rules
+
+    for rule in _run(tag_rules.rules):
+        click.echo(f"{rule.id}  {tag_rules.describe(rule)}")
+
+
+@tags_group.command("rule-disable")
+@click.argument("rule_id", type=int)
+@click.option("--by", default="cli")
+def tags_rule_disable(rule_id: int, by: str) -> None:
+    """Stop rule RULE_ID (its tags go at the next run)."""
+    from wx_member.console import tag_rules
+
+    rule = _run(lambda uow: tag_rules.disable(uow, rule_id, by))
+    click.echo(f"{rule.id}  {tag_rules.describe(rule)}")
+
+
+@tags_group.command("run")
+def tags_run() -> None:
+    """Tag and untag now (the scheduler does it daily at 01:00)."""
+    from wx_member.console import tag_rules
+
+    for t in _run(tag_rules.run):
+        click.echo(f"{t.tag}  +{t.added}  -{t.removed}")

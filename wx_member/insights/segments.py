@@ -8,6 +8,8 @@ A segment is a dict of criteria, all of which a member must meet (none: every me
     dormant_days    90              bought before, but no order in the last N days
     birthday_month  5               born in that month
     channel         "store_a"       joined through that channel QR code (its scene)
+    category        "拿铁"           bought a line of that category (an order not fully refunded)
+    sku             "LATTE-M"       bought that SKU (likewise)
 
 `query` turns one into a WHERE on `Member`, so a campaign's count, its sample member, its
 coupons and its pushes all select the same members, set-based, at any member count.
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import Select, exists, extract, func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Channel, Member, MemberTag, Order
+from wx_member.models import Channel, Member, MemberTag, Order, OrderLine
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.insights import rfm
@@ -31,7 +33,7 @@ from wx_member.platform.errors import DomainError
 from wx_member.insights.kpis import COUNTED
 from wx_member.members.formats import TAG_RE
 
-KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel")
+KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel", "category", "sku")
 MAX_DORMANT_DAYS = 3650
 
 
@@ -87,6 +89,12 @@ def parse(session: Session, raw: Mapping[str, Any]) -> dict[str, Any]:
         if session.scalar(select(Channel.id).where(Channel.scene == scene)) is None:
             raise InvalidSegment(f"no channel {scene!r}", user_message="渠道不存在。")
         segment["channel"] = scene
+    for key, message in (("category", "品类须为 1–30 个字。"), ("sku", "商品编码无效。")):
+        if key in given:
+            text = str(given[key]).strip()
+            if not text or len(text) > (30 if key == "category" else 40):
+                raise InvalidSegment(f"bad {key} {text!r}", user_message=message)
+            segment[key] = text
     return segment
 
 
@@ -105,6 +113,10 @@ def describe(segment: Mapping[str, Any]) -> str:
         parts.append(f"{segment['birthday_month']} 月生日")
     if "channel" in segment:
         parts.append(f"渠道 {segment['channel']}")
+    if "category" in segment:
+        parts.append(f"买过品类「{segment['category']}」")
+    if "sku" in segment:
+        parts.append(f"买过商品 {segment['sku']}")
     return " 且 ".join(parts) or "全部会员"
 
 
@@ -131,6 +143,11 @@ def query(session: Session, segment: Mapping[str, Any], now: datetime | None = N
     if "channel" in segment:
         q = q.where(Member.channel_id.in_(select(Channel.id)
                                           .where(Channel.scene == segment["channel"])))
+    for key, column in (("category", OrderLine.category), ("sku", OrderLine.sku)):
+        if key in segment:
+            q = q.where(Member.id.in_(
+                select(Order.member_id).join(OrderLine, OrderLine.order_id == Order.id)
+                .where(column == segment[key], Order.status != "refunded")))
     return q
 
 

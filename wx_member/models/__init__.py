@@ -26,3 +26,4 @@ from wx_member.models.ratelimit import RateLimitCounter  # noqa: F401
 from wx_member.models.stores import Store, TillKey  # noqa: F401
 from wx_member.models.benefits import MemberDay, MemberPrice, TierDiscount  # noqa: F401
 from wx_member.models.till_orders import OrderLine, PaymentPart, TillRequest  # noqa: F401
+from wx_member.models.preferences import TagRule  # noqa: F401

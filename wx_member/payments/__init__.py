@@ -6,5 +6,6 @@ recharges (`stored_value`), paying from the balance (`balance_payments`), what a
 member-code lookup (`cashier_desk`), the keys tills call /till/v1 with (`till_keys`). Money is integer fen. Shipping and delivery, which
 plan the order reminders, are in pushes (`pushes.fulfilment`).
 
-Read model: `balance_view` (a member's stored value, its history and the recharge ladder).
+Read models: `balance_view` (a member's stored value, its history and the recharge ladder),
+`benefits_view` (the benefits configuration).
 """
