@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from helpers import member
-from test_cli import run
+from test_cli import BIN, run
 from wx_member.clock import utcnow
 from wx_member.members import channels, stores
 from wx_member.models import AuditLog, Member, Store, TillKey
@@ -152,3 +154,19 @@ def test_stores_command_line(live, db_url, sim):
     with live.session() as s, s.read():
         assert s.scalar(select(Store.status)) == "closed"
         assert s.scalar(select(Member.home_store_id)) is not None
+
+
+def run_stdin(text: str, *args, db_url):
+    env = {**os.environ, "DATABASE_URL": db_url, "WX_API_BASE": "http://127.0.0.1:9/"}
+    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True,
+                          timeout=60, input=text)
+
+
+def test_create_admin_makes_a_store_account(live, db_url):
+    run("stores", "create", "SH001", "人民广场店", db_url=db_url)
+    out = run_stdin("correct horse battery\n", "create-admin", "sh_boss", "--role", "manager",
+                    "--store", "SH001", "--password-stdin", db_url=db_url)
+    assert out.returncode == 0, out.stderr
+    out = run_stdin("correct horse battery\n", "create-admin", "no_store", "--role", "clerk",
+                    "--password-stdin", db_url=db_url)
+    assert out.returncode == 2 and "门店角色须指定所属门店" in out.stderr

@@ -203,3 +203,16 @@ def test_till_operations_keep_to_the_document(api, live_api):
             case.call_and_validate(headers=given_headers,
                                    excluded_checks=[positive_data_acceptance])
         check()
+
+
+def test_a_member_joining_in_the_mini_program_through_a_store_code_has_that_home_store(
+        api, live_api):
+    from wx_member.members import channels
+
+    sh1, _, _ = _tills(live_api)
+    with live_api.session() as uow:
+        channels.create(uow, live_api.rt.gateway, scene="store_sh", name="人民广场店桌牌",
+                        kind="store", store="SH001")
+    me = api.login("oMiniJoin", scene="store_sh")
+    found = sh1.identify(card_no=me.card_no).json()
+    assert (found["home_store"], found["home_store_name"]) == ("SH001", "人民广场店")

@@ -60,7 +60,8 @@ RFM_SEGMENTS = {
 RFM_NO_ORDER = "未消费"  # members without a counted order: outside the eight segments
 
 # -- console ------------------------------------------------------------------------------
-OPERATOR_ROLES = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
+OPERATOR_ROLES = {"viewer": "只读", "operator": "运营", "admin": "管理员", "clerk": "门店店员",
+                  "manager": "门店店长"}
 AUDIT_ACTIONS = {
     "setting.change": "修改规则",
     "points.adjust": "调整积分",

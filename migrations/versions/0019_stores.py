@@ -63,8 +63,9 @@ def upgrade() -> None:
         column = _column(table)
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column(column, BigId, nullable=True))
-            batch_op.create_foreign_key(fk, "store", [column], ["id"])
+            # The index before the key, so MySQL does not add an index of its own for it.
             batch_op.create_index(f"ix_{table}_{column}", [column], unique=False)
+            batch_op.create_foreign_key(fk, "store", [column], ["id"])
 
 
 def downgrade() -> None:

@@ -1,5 +1,9 @@
 """What operators do with members in the console: find them, see everything about one,
-adjust points with a reason, tag them, export them."""
+adjust points with a reason, tag them, export them.
+
+`store_id` (a store-scoped operator's store, None for HQ) narrows every use case to the
+members whose home store it is, in the query itself: a member of another store is "not
+found" (the same answer as an id that does not exist), whatever id a request names."""
 from __future__ import annotations
 
 import re
@@ -10,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork
-from wx_member.models import Delivery, Member, MemberTag
+from wx_member.models import Delivery, Member, MemberTag, Store
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.platform import audit
@@ -32,10 +36,15 @@ class InvalidTag(DomainError):
     user_message = "标签须为 1-20 个汉字、字母、数字、'_' 或 '-'。"
 
 
-def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50) -> list[Member]:
+def _in_store(q, store_id: int | None):
+    return q if store_id is None else q.where(Member.home_store_id == store_id)
+
+
+def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50,
+           store_id: int | None = None) -> list[Member]:
     """Use case (a read): a card number (check digit valid), a phone number, an openid (or
     its beginning), optionally only members with `tag`. Empty query: the newest members."""
-    q = select(Member).order_by(Member.id.desc()).limit(limit)
+    q = _in_store(select(Member).order_by(Member.id.desc()).limit(limit), store_id)
     text = query.strip()
     if text:
         if membership.is_card_number(text):
@@ -55,18 +64,22 @@ def tags_of(session: Session, member_id: int) -> list[str]:
                                 .order_by(MemberTag.tag)))
 
 
-def all_tags(uow: UnitOfWork) -> list[tuple[str, int]]:
+def all_tags(uow: UnitOfWork, store_id: int | None = None) -> list[tuple[str, int]]:
     """Use case (a read): every tag in use and how many members have it."""
+    q = select(MemberTag.tag, func.count()).group_by(MemberTag.tag).order_by(MemberTag.tag)
+    if store_id is not None:
+        q = q.join(Member, Member.id == MemberTag.member_id).where(
+            Member.home_store_id == store_id)
     with uow.read() as session:
-        return [(t, int(n)) for t, n in session.execute(
-            select(MemberTag.tag, func.count()).group_by(MemberTag.tag).order_by(MemberTag.tag))]
+        return [(t, int(n)) for t, n in session.execute(q)]
 
 
-def profile(uow: UnitOfWork, member_id: int, limit: int = 100) -> dict:
+def profile(uow: UnitOfWork, member_id: int, limit: int = 100,
+            store_id: int | None = None) -> dict:
     """Use case (a read): everything the member page shows: card, ledger, orders, tiers,
-    pushes, tags."""
+    pushes, tags, home store."""
     with uow.read() as session:
-        return _profile(session, _member(session, member_id), limit)
+        return _profile(session, _member(session, member_id, store_id), limit)
 
 
 def _profile(session: Session, member: Member, limit: int) -> dict:
@@ -79,19 +92,21 @@ def _profile(session: Session, member: Member, limit: int) -> dict:
                     for d in session.scalars(select(Delivery).where(Delivery.member_id == member.id)
                                              .order_by(Delivery.id.desc()).limit(limit))],
         audit=audit.entries(session, 20, target=member.card_no or member.openid),
+        home_store=(session.get(Store, member.home_store_id) if member.home_store_id
+                    else None),
     )
     return data
 
 
-def _member(session: Session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
+def _member(session: Session, member_id: int, store_id: int | None = None) -> Member:
+    member = session.scalar(_in_store(select(Member).where(Member.id == member_id), store_id))
     if member is None:
         raise UnknownMember(f"no member {member_id}", user_message="会员不存在。")
     return member
 
 
 def adjust_points(uow: UnitOfWork, member_id: int, delta: int, note: str, key: str,
-                  by: str) -> int | None:
+                  by: str, store_id: int | None = None) -> int | None:
     """Use case: a manual adjustment from the console. `key` comes with the form, so a
     double submit posts once. Returns the ledger entry id, None for a replay. The member is
     looked up first (a read), then `points.adjust` posts (its own transaction)."""
@@ -101,11 +116,12 @@ def adjust_points(uow: UnitOfWork, member_id: int, delta: int, note: str, key: s
     if not re.fullmatch(r"[A-Za-z0-9_\-]{8,64}", key):
         raise InvalidAmount(f"bad key {key!r}", user_message="表单已失效，请刷新后重试。")
     with uow.read() as session:
-        member = _member(session, member_id)
+        member = _member(session, member_id, store_id)
     return points.adjust(uow, member, delta, note.strip(), key, by)
 
 
-def add_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
+def add_tag(uow: UnitOfWork, member_id: int, tag: str, by: str,
+            store_id: int | None = None) -> bool:
     """Use case: tag a member. False when the member had the tag already (the duplicate
     key rolls the transaction back: nothing else was written in it)."""
     tag = tag.strip()
@@ -113,7 +129,7 @@ def add_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
         raise InvalidTag(f"bad tag {tag!r}")
     try:
         with uow.write() as session:
-            member = _member(session, member_id)
+            member = _member(session, member_id, store_id)
             session.add(MemberTag(member_id=member.id, tag=tag, created_by=by,
                                   created_at=utcnow()))
             session.flush()
@@ -123,10 +139,11 @@ def add_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
     return True
 
 
-def remove_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
+def remove_tag(uow: UnitOfWork, member_id: int, tag: str, by: str,
+               store_id: int | None = None) -> bool:
     """Use case: untag a member. False when the member did not have the tag."""
     with uow.write() as session:
-        member = _member(session, member_id)
+        member = _member(session, member_id, store_id)
         gone = session.execute(delete(MemberTag).where(MemberTag.member_id == member.id,
                                                        MemberTag.tag == tag)).rowcount
         if gone:
@@ -134,18 +151,19 @@ def remove_tag(uow: UnitOfWork, member_id: int, tag: str, by: str) -> bool:
     return bool(gone)
 
 
-def record_export(uow: UnitOfWork, by: str, tag: str) -> None:
+def record_export(uow: UnitOfWork, by: str, tag: str, store_id: int | None = None) -> None:
     """Use case: an operator downloads the member list (personal data): audited first."""
+    after = {"tag": tag or None} | ({"store_id": store_id} if store_id is not None else {})
     with uow.write() as session:
-        audit.record(session, by, "member.export", tag or "*", None, {"tag": tag or None})
+        audit.record(session, by, "member.export", tag or "*", None, after)
 
 
-def export_rows(uow: UnitOfWork, tag: str = "") -> Iterator[tuple]:
+def export_rows(uow: UnitOfWork, tag: str = "", store_id: int | None = None) -> Iterator[tuple]:
     """Use case (reads, in batches): the CSV rows, streamed a read transaction per batch
     (`platform.keyset`): bounded memory at any size, and no transaction held between
     batches."""
     yield EXPORT_COLUMNS
-    q = select(Member)
+    q = _in_store(select(Member), store_id)
     if tag:
         q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag)))
     for session, batch in keyset.batches(uow.read, q, Member.id, size=EXPORT_BATCH,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import LoginAttempt, Operator
-from wx_member.models.console import ROLES
+from wx_member.members import stores
+from wx_member.models.console import ROLES, STORE_ROLES
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 
@@ -49,7 +50,23 @@ class InvalidOperator(DomainError):
 
 
 def role_at_least(role: str, needed: str) -> bool:
+    """A store role counts as the HQ role it mirrors (STORE_ROLES); what it may reach is
+    narrowed to its store elsewhere (the console's guard and the scoped queries)."""
+    role = STORE_ROLES.get(role, role)
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def _store_for(session: Session, role: str, store_code: str | None) -> int | None:
+    """The store a role needs: one for a store role, none for an HQ role."""
+    if role in STORE_ROLES:
+        if not store_code:
+            raise InvalidOperator("store role without a store",
+                                  user_message="门店角色须指定所属门店。")
+        return stores.require(session, store_code).id
+    if store_code:
+        raise InvalidOperator("HQ role with a store",
+                              user_message="总部角色不属于任何门店，请选择门店角色。")
+    return None
 
 
 def _check_password(password: str) -> None:
@@ -58,23 +75,27 @@ def _check_password(password: str) -> None:
                               user_message=f"密码至少 {MIN_PASSWORD} 个字符。")
 
 
-def create(uow: UnitOfWork, username: str, password: str, role: str, by: str) -> Operator:
-    """Use case: an admin (or `wx-member create-admin`) adds an account."""
+def create(uow: UnitOfWork, username: str, password: str, role: str, by: str,
+           store: str | None = None) -> Operator:
+    """Use case: an admin (or `wx-member create-admin`) adds an account; a store role
+    (clerk, manager) names its store by code."""
     username = username.strip()
     if not USERNAME_RE.match(username):
         raise InvalidOperator(f"bad username {username!r}",
                               user_message="用户名须为 3-40 个字母、数字、'_'、'.' 或 '-'。")
-    if role not in ROLES:
+    if role not in ROLES and role not in STORE_ROLES:
         raise InvalidOperator(f"bad role {role!r}", user_message="角色无效。")
     _check_password(password)
     hashed = _hasher.hash(password)
     with uow.write() as session:
         if session.scalar(select(Operator.id).where(Operator.username == username)):
             raise InvalidOperator(f"{username} exists", user_message="用户名已存在。")
+        store_id = _store_for(session, role, store)
         op = Operator(username=username, password_hash=hashed, role=role, active=True,
-                      generation=1, created_at=utcnow())
+                      generation=1, created_at=utcnow(), store_id=store_id)
         session.add(op)
-        audit.record(session, by, "operator.create", username, None, {"role": role})
+        audit.record(session, by, "operator.create", username, None,
+                     {"role": role, "store": store} if store_id else {"role": role})
     return op
 
 
@@ -140,10 +161,12 @@ def authenticate(uow: UnitOfWork, username: str, password: str, ip: str,
 
 
 def update(uow: UnitOfWork, operator_id: int, by: str, *, role: str | None = None,
-           active: bool | None = None, password: str | None = None) -> Operator:
-    """Use case: an admin changes an account's role, status or password. Every session of
-    that account ends (its generation moves on). The last active admin stays an admin."""
-    if role is not None and role not in ROLES:
+           active: bool | None = None, password: str | None = None,
+           store: str | None = None) -> Operator:
+    """Use case: an admin changes an account's role (with its store, for a store role),
+    status or password. Every session of that account ends (its generation moves on). The
+    last active admin stays an admin."""
+    if role is not None and role not in ROLES and role not in STORE_ROLES:
         raise InvalidOperator(f"bad role {role!r}", user_message="角色无效。")
     if password is not None:
         _check_password(password)
@@ -152,20 +175,21 @@ def update(uow: UnitOfWork, operator_id: int, by: str, *, role: str | None = Non
         op = session.get(Operator, operator_id, with_for_update=True)
         if op is None:
             raise InvalidOperator(f"no operator {operator_id}", user_message="账号不存在。")
-        before = {"role": op.role, "active": op.active}
+        before = {"role": op.role, "active": op.active, "store_id": op.store_id}
         if op.role == "admin" and op.active and (role not in (None, "admin") or active is False):
             admins = session.scalar(select(func.count()).select_from(Operator).where(
                 Operator.role == "admin", Operator.active.is_(True)))
             if admins <= 1:
                 raise InvalidOperator("last admin", user_message="至少保留一个启用的管理员。")
         if role is not None:
+            op.store_id = _store_for(session, role, store)
             op.role = role
         if active is not None:
             op.active = active
         if hashed is not None:
             op.password_hash = hashed
         op.generation += 1
-        after = {"role": op.role, "active": op.active}
+        after = {"role": op.role, "active": op.active, "store_id": op.store_id}
         if hashed is not None:
             after["password"] = "changed"
         audit.record(session, by, "operator.update", op.username, before, after)

@@ -4,6 +4,9 @@ figure, whatever the member count). Definitions: under the console's dashboard c
 
 A period is [first day 00:00, last day + 1 00:00) in the programme's zone, turned into UTC
 bounds here, so the database only compares stored UTC times.
+
+`store_id` narrows every figure to one store: its members (home store, 归属门店), their
+orders wherever they paid, and the scans of its channel codes. None: the whole programme.
 """
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from wx_member.clock import day_start, local_day, utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Delivery, Member, Order, QrScan
+from wx_member.models import Channel, Delivery, Member, Order, QrScan
 
 COUNTED = ("paid", "partially_refunded")  # a fully refunded order is no purchase
 MAX_DAYS = 366
@@ -118,30 +121,48 @@ def _count(session: Session, q) -> int:
     return int(session.scalar(q) or 0)
 
 
+def store_members(store_id: int):
+    """The ids of one store's members (home store), for an IN (...) semi-join."""
+    return select(Member.id).where(Member.home_store_id == store_id)
+
+
+def of_store(column, store_id: int | None):
+    """A condition on a member id column: the member is of `store_id` (None: anyone)."""
+    return true() if store_id is None else column.in_(store_members(store_id))
+
+
 def compute(uow: UnitOfWork, period: Period, conversion_days: int = 30, churn_days: int = 90,
-            active_days: int = 30, now: datetime | None = None) -> Kpis:
+            active_days: int = 30, now: datetime | None = None,
+            store_id: int | None = None) -> Kpis:
     """Use case (a read): every KPI of the period, as of one snapshot."""
     with uow.read() as session:
-        return _compute(session, period, conversion_days, churn_days, active_days, now)
+        return _compute(session, period, conversion_days, churn_days, active_days, now,
+                        store_id)
 
 
 def _compute(session: Session, period: Period, conversion_days: int, churn_days: int,
-             active_days: int, now: datetime | None) -> Kpis:
+             active_days: int, now: datetime | None, store_id: int | None = None) -> Kpis:
     now = now or utcnow()
     start, end = period.start, period.end
     k = Kpis(period, conversion_days, churn_days, active_days)
     n_members = select(func.count()).select_from(Member)
+    if store_id is not None:
+        n_members = n_members.where(Member.home_store_id == store_id)
     k.members_total = _count(session, n_members.where(Member.joined_at < end))
     k.members_at_start = _count(session, n_members.where(Member.joined_at < start))
     new = and_(Member.joined_at >= start, Member.joined_at < end)
     k.new_members = _count(session, n_members.where(new))
 
     in_scans = and_(QrScan.created_at >= start, QrScan.created_at < end)
+    if store_id is not None:
+        in_scans = and_(in_scans, QrScan.channel_id.in_(
+            select(Channel.id).where(Channel.store_id == store_id)))
     k.scanners = _count(session, select(func.count(func.distinct(QrScan.openid))).where(in_scans))
     k.scan_joins = _count(session, select(func.count(func.distinct(QrScan.openid)))
                           .where(in_scans, QrScan.joined.is_(True)))
 
-    counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
+    counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase",  # not recharges
+                   of_store(Order.member_id, store_id))
     first = (select(Order.member_id, func.min(Order.paid_at).label("first_at"),
                     func.max(Order.paid_at).label("last_at"))
              .where(Order.member_id.is_not(None), counted, Order.paid_at < end)
@@ -171,11 +192,12 @@ def _compute(session: Session, period: Period, conversion_days: int, churn_days:
     ordered = select(Order.member_id).where(Order.paid_at >= since, Order.member_id.is_not(None))
     k.active = _count(session, n_members.where(Member.joined_at < end, or_(
         Member.last_seen_at >= since, Member.id.in_(ordered))))
-    k.joins_per_day = joins_per_day(session, period)
+    k.joins_per_day = joins_per_day(session, period, store_id)
     return k
 
 
-def joins_per_day(session: Session, period: Period) -> list[tuple[date, int]]:
+def joins_per_day(session: Session, period: Period,
+                  store_id: int | None = None) -> list[tuple[date, int]]:
     """New members per local day: one GROUP BY over a CASE of the days' UTC bounds (exact
     across daylight-saving changes, the same SQL on every backend)."""
     days = period.days
@@ -183,17 +205,20 @@ def joins_per_day(session: Session, period: Period) -> list[tuple[date, int]]:
     bucket = case(*[(Member.joined_at < b, i) for i, b in enumerate(bounds)],
                   else_=len(days) - 1) if bounds else literal_column("0")
     rows = session.execute(select(bucket.label("bucket"), func.count())
-                           .where(Member.joined_at >= period.start, Member.joined_at < period.end)
+                           .where(Member.joined_at >= period.start, Member.joined_at < period.end,
+                                  of_store(Member.id, store_id))
                            .group_by(literal_column("bucket"))).all()
     counts = {int(i): int(n) for i, n in rows}
     return [(d, counts.get(i, 0)) for i, d in enumerate(days)]
 
 
-def tier_distribution(uow: UnitOfWork) -> list[tuple[str, int]]:
+def tier_distribution(uow: UnitOfWork, store_id: int | None = None) -> list[tuple[str, int]]:
     """Use case (a read): members per tier, most first."""
+    q = select(Member.tier, func.count()).group_by(Member.tier).order_by(func.count().desc())
+    if store_id is not None:
+        q = q.where(Member.home_store_id == store_id)
     with uow.read() as session:
-        return [(t, int(n)) for t, n in session.execute(
-            select(Member.tier, func.count()).group_by(Member.tier).order_by(func.count().desc()))]
+        return [(t, int(n)) for t, n in session.execute(q)]
 
 
 @dataclass(frozen=True)
@@ -216,7 +241,8 @@ class DeliveryRates:
         return self.delivered / self.attempted if self.attempted else None
 
 
-def delivery_rates(uow: UnitOfWork, period: Period) -> list[DeliveryRates]:
+def delivery_rates(uow: UnitOfWork, period: Period,
+                   store_id: int | None = None) -> list[DeliveryRates]:
     """Use case (a read): per push kind, deliveries planned in the period (dry runs
     excluded), by outcome."""
     def n(*statuses):
@@ -225,7 +251,7 @@ def delivery_rates(uow: UnitOfWork, period: Period) -> list[DeliveryRates]:
     stmt = (select(Delivery.kind, func.count(), n("delivered"), n("sent"), n("failed"),
                    n("skipped"), n("queued", "sending"), n("unknown"))
             .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
-                   Delivery.created_at < period.end)
+                   Delivery.created_at < period.end, of_store(Delivery.member_id, store_id))
             .group_by(Delivery.kind).order_by(Delivery.kind))
     with uow.read() as session:
         rows = session.execute(stmt).all()
@@ -244,22 +270,23 @@ class ChannelReport:
     joins: int  # members who joined through the channel
     first_orders: int  # of them, members with an order
     repurchased: int  # of those, a second order within `days` of the first
+    store_id: int | None = None  # the store the code stands in
 
     @property
     def repurchase_rate(self) -> float | None:
         return self.repurchased / self.first_orders if self.first_orders else None
 
 
-def channel_report(uow: UnitOfWork, days: int = 90) -> list[ChannelReport]:
+def channel_report(uow: UnitOfWork, days: int = 90,
+                   store_id: int | None = None) -> list[ChannelReport]:
     """Use case (a read): per channel QR, scans, distinct scanners, joins, members with a
     first order, and how many of those bought again within `days` of it. Three grouped
-    queries."""
+    queries. `store_id`: only the channel codes standing in that store."""
     with uow.read() as session:
-        return _channel_report(session, days)
+        return _channel_report(session, days, store_id)
 
 
-def _channel_report(session: Session, days: int) -> list[ChannelReport]:
-    from wx_member.models import Channel
+def _channel_report(session: Session, days: int, store_id: int | None = None) -> list[ChannelReport]:
     from wx_member.members import channels
 
     counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
@@ -275,10 +302,13 @@ def _channel_report(session: Session, days: int) -> list[ChannelReport]:
     joined = dict(session.execute(select(Member.scene, func.count()).group_by(Member.scene)).all())
     scans = {s.scene: s for s in channels.stats(session)}
     out = []
-    for ch in session.scalars(select(Channel).where(Channel.kind != "referral").order_by(Channel.id)):
+    shown = select(Channel).where(Channel.kind != "referral").order_by(Channel.id)
+    if store_id is not None:
+        shown = shown.where(Channel.store_id == store_id)
+    for ch in session.scalars(shown):
         st = scans.get(ch.scene)
         n_first, n_again = buyers.get(ch.scene, (0, 0))
         out.append(ChannelReport(ch.scene, ch.name, ch.kind, ch.permanent, ch.expires_at,
                                  st.scans if st else 0, st.scanners if st else 0,
-                                 int(joined.get(ch.scene, 0)), n_first, n_again))
+                                 int(joined.get(ch.scene, 0)), n_first, n_again, ch.store_id))
     return out

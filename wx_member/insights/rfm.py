@@ -18,7 +18,7 @@ from wx_member import labels
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, Order
 from wx_member.clock import utcnow
-from wx_member.insights.kpis import COUNTED
+from wx_member.insights.kpis import COUNTED, of_store
 
 # (R high, F high, M high) → segment name, and the name of members without a counted order.
 SEGMENTS, NO_ORDER = labels.RFM_SEGMENTS, labels.RFM_NO_ORDER
@@ -35,12 +35,13 @@ class Rfm:
     sizes: dict[str, int]  # segment name → members, every segment present
 
 
-def _aggregate(as_of: datetime):
+def _aggregate(as_of: datetime, store_id: int | None = None):
     return (select(Order.member_id.label("member_id"),
                    func.max(Order.paid_at).label("r"), func.count().label("f"),
                    func.sum(Order.amount_fen - Order.refunded_fen).label("m"))
             .where(Order.member_id.is_not(None), Order.status.in_(COUNTED),
-                   Order.purpose == "purchase", Order.paid_at < as_of)  # not recharges
+                   Order.purpose == "purchase", Order.paid_at < as_of,  # not recharges
+                   of_store(Order.member_id, store_id))
             .group_by(Order.member_id).subquery())
 
 
@@ -49,17 +50,20 @@ def _median(session: Session, agg, column, n: int):
                           .limit(1).offset((n - 1) // 2))
 
 
-def segment_sizes(uow: UnitOfWork, as_of: datetime | None = None) -> Rfm:
-    """Use case (a read): how many members each segment has as of `as_of`."""
+def segment_sizes(uow: UnitOfWork, as_of: datetime | None = None,
+                  store_id: int | None = None) -> Rfm:
+    """Use case (a read): how many members each segment has as of `as_of`. `store_id`:
+    among one store's members (home store), scored against their own medians."""
     with uow.read() as session:
-        return _segment_sizes(session, as_of or utcnow())
+        return _segment_sizes(session, as_of or utcnow(), store_id)
 
 
-def _segment_sizes(session: Session, as_of: datetime) -> Rfm:
-    agg = _aggregate(as_of)
+def _segment_sizes(session: Session, as_of: datetime, store_id: int | None = None) -> Rfm:
+    agg = _aggregate(as_of, store_id)
     n = int(session.scalar(select(func.count()).select_from(agg)) or 0)
     members = int(session.scalar(select(func.count()).select_from(Member)
-                                 .where(Member.joined_at < as_of)) or 0)
+                                 .where(Member.joined_at < as_of,
+                                        of_store(Member.id, store_id))) or 0)
     sizes = {name: 0 for name in SEGMENTS.values()}
     if n == 0:
         return Rfm(as_of, 0, members, None, None, None, sizes)

@@ -8,6 +8,7 @@ A segment is a dict of criteria, all of which a member must meet (none: every me
     dormant_days    90              bought before, but no order in the last N days
     birthday_month  5               born in that month
     channel         "store_a"       joined through that channel QR code (its scene)
+    store           "SH001"         whose home store (归属门店) it is (the store's code)
     category        "拿铁"           bought a line of that category (an order not fully refunded)
     sku             "LATTE-M"       bought that SKU (likewise)
 
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, exists, extract, func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Channel, Member, MemberTag, Order, OrderLine
+from wx_member.models import Channel, Member, MemberTag, Order, OrderLine, Store
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.insights import rfm
@@ -33,7 +34,8 @@ from wx_member.platform.errors import DomainError
 from wx_member.insights.kpis import COUNTED
 from wx_member.members.formats import TAG_RE
 
-KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel", "category", "sku")
+KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel", "store",
+        "category", "sku")
 MAX_DORMANT_DAYS = 3650
 
 
@@ -89,6 +91,11 @@ def parse(session: Session, raw: Mapping[str, Any]) -> dict[str, Any]:
         if session.scalar(select(Channel.id).where(Channel.scene == scene)) is None:
             raise InvalidSegment(f"no channel {scene!r}", user_message="渠道不存在。")
         segment["channel"] = scene
+    if "store" in given:
+        code = str(given["store"]).strip()
+        if session.scalar(select(Store.id).where(Store.code == code)) is None:
+            raise InvalidSegment(f"no store {code!r}", user_message="门店不存在。")
+        segment["store"] = code
     for key, message in (("category", "品类须为 1–30 个字。"), ("sku", "商品编码无效。")):
         if key in given:
             text = str(given[key]).strip()
@@ -113,6 +120,8 @@ def describe(segment: Mapping[str, Any]) -> str:
         parts.append(f"{segment['birthday_month']} 月生日")
     if "channel" in segment:
         parts.append(f"渠道 {segment['channel']}")
+    if "store" in segment:
+        parts.append(f"门店 {segment['store']}")
     if "category" in segment:
         parts.append(f"买过品类「{segment['category']}」")
     if "sku" in segment:
@@ -143,6 +152,9 @@ def query(session: Session, segment: Mapping[str, Any], now: datetime | None = N
     if "channel" in segment:
         q = q.where(Member.channel_id.in_(select(Channel.id)
                                           .where(Channel.scene == segment["channel"])))
+    if "store" in segment:
+        q = q.where(Member.home_store_id.in_(select(Store.id)
+                                             .where(Store.code == segment["store"])))
     for key, column in (("category", OrderLine.category), ("sku", OrderLine.sku)):
         if key in segment:
             q = q.where(Member.id.in_(

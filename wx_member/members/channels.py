@@ -66,10 +66,10 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
         if by_scene(session, scene) is not None:
             raise ChannelExists(f"scene {scene!r} exists")
         if store:
-            stores.require(session, store)
+            stores.require_open(session, store)
     qr = gateway.create_qrcode(scene, permanent=permanent, expire_seconds=expire_seconds)
     with uow.write() as session:
-        store_id = stores.require(session, store).id if store else None
+        store_id = stores.require_open(session, store).id if store else None
         channel = Channel(scene=scene, name=name.strip(), kind=kind, permanent=permanent,
                           ticket=qr.ticket, qr_url=qr.url, store_id=store_id,
                           expires_at=None if permanent else utcnow() + timedelta(seconds=expire_seconds))
@@ -80,12 +80,15 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
     return channel
 
 
-def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str) -> bytes:
+def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str,
+                 store_id: int | None = None) -> bytes:
     """Use case: the channel's QR code as a PNG, from WeChat (no transaction open meanwhile).
-    Raises UnknownChannel for a scene without a stored code, WeChatUnavailable when WeChat
-    fails."""
+    Raises UnknownChannel for a scene without a stored code (or, with `store_id`, one not
+    standing in that store), WeChatUnavailable when WeChat fails."""
     with uow.read() as session:
         ch = by_scene(session, scene)
+        if ch is not None and store_id is not None and ch.store_id != store_id:
+            ch = None
         ticket = ch.ticket if ch is not None else None
     if not ticket:
         raise UnknownChannel(f"no channel QR code {scene!r}")

@@ -81,10 +81,11 @@ def require(session: Session, code: str) -> Store:
     return store
 
 
-def require_id(session: Session, store_id: int) -> Store:
-    store = session.get(Store, store_id)
-    if store is None:
-        raise UnknownStore(f"no store id {store_id}")
+def require_open(session: Session, code: str) -> Store:
+    """An open store by code: a closed one takes no new channel codes or keys."""
+    store = require(session, code)
+    if store.status != "open":
+        raise InvalidStore(f"store {store.code} is closed", user_message="门店已关闭。")
     return store
 
 
@@ -164,10 +165,10 @@ def rows(session: Session, store_id: int | None = None) -> list[StoreRow]:
             for s, m, c in session.execute(q)]
 
 
-def choices(uow: UnitOfWork) -> list[tuple[int, str]]:
-    """Use case (a read): (id, "code name") of every store, for the console's selects."""
+def choices(uow: UnitOfWork) -> list[tuple[int, str, str]]:
+    """Use case (a read): (id, code, name) of every store, for the console's selects."""
     with uow.read() as session:
-        return [(i, f"{c} {n}") for i, c, n in session.execute(
+        return [(i, c, n) for i, c, n in session.execute(
             select(Store.id, Store.code, Store.name).order_by(Store.code))]
 
 
@@ -181,7 +182,7 @@ def set_home_store(uow: UnitOfWork, member_id: int, store_code: str | None, by: 
         member = session.get(Member, member_id, with_for_update=True)
         if member is None or (scope_store_id is not None
                               and member.home_store_id != scope_store_id):
-            raise UnknownMember(f"no member {member_id} in scope")
+            raise UnknownMember(f"no member {member_id} in scope", user_message="会员不存在。")
         if scope_store_id is not None:
             raise InvalidStore("store-scoped operators cannot move members",
                                user_message="只有总部账号可以修改会员的归属门店。")
@@ -202,7 +203,7 @@ def assign_channel(uow: UnitOfWork, scene: str, store_code: str | None, by: str 
         channel = session.scalar(select(Channel).where(Channel.scene == scene))
         if channel is None or channel.kind == "referral":
             raise UnknownStore(f"no channel {scene!r}", user_message="没有这个渠道码。")
-        new = require(session, store_code) if store_code else None
+        new = require_open(session, store_code) if store_code else None
         old = session.get(Store, channel.store_id) if channel.store_id else None
         if (new.id if new else None) != channel.store_id:
             channel.store_id = new.id if new else None

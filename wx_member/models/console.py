@@ -15,6 +15,9 @@ from wx_member.clock import utcnow
 from wx_member.models.core import Base, BigId
 
 ROLES = ("viewer", "operator", "admin")  # each can do what the ones before it can
+# Store-scoped roles (operator.store_id set): a clerk reads like a viewer, a manager acts
+# like an operator, both on their own store's members, channel codes and till keys only.
+STORE_ROLES = {"clerk": "viewer", "manager": "operator"}
 
 
 class Operator(Base):
@@ -25,7 +28,7 @@ class Operator(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, PHC string
-    role: Mapped[str] = mapped_column(String(12))  # viewer | operator | admin
+    role: Mapped[str] = mapped_column(String(12))  # viewer | operator | admin | clerk | manager
     # A store-scoped account (store roles): sees and changes that store's data only.
     # None: headquarters (HQ), everything.
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"), index=True)

@@ -96,15 +96,19 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue(uow: UnitOfWork, store_code: str, label: str = "", by: str = "cli") -> Issued:
+def issue(uow: UnitOfWork, store_code: str, label: str = "", by: str = "cli",
+          scope_store_id: int | None = None) -> Issued:
     """Use case: a new key for a till of an open store, audited (without the key). The
-    answer holds the key itself: show it once; only its hash is kept."""
+    answer holds the key itself: show it once; only its hash is kept. `scope_store_id`: a
+    store-scoped operator's store (another store is not found)."""
     label = (label or "").strip()
     if len(label) > 40:
         raise stores.InvalidStore("label too long", user_message="收银台名称最多 40 个字符。")
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with uow.write() as session:
         store = stores.require(session, store_code)
+        if scope_store_id is not None and store.id != scope_store_id:
+            raise stores.UnknownStore(f"store {store_code} outside the operator's scope")
         if store.status != "open":
             raise StoreClosed(f"store {store.code} is closed",
                               user_message="门店已关闭，不能发放收银台密钥。")

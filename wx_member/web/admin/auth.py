@@ -11,10 +11,13 @@ from wtforms.validators import DataRequired, Length
 
 from wx_member import labels
 from wx_member.console import operators
+from wx_member.members import stores
+from wx_member.models.console import STORE_ROLES
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp, forbidden
 
-ROLE_CHOICES = [SelectChoice(r, labels.OPERATOR_ROLES[r]) for r in ("viewer", "operator", "admin")]
+ROLE_CHOICES = [SelectChoice(r, labels.OPERATOR_ROLES[r])
+                for r in ("viewer", "operator", "admin", "clerk", "manager")]
 
 
 def requires(role: str):
@@ -37,12 +40,21 @@ class OperatorForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired(), Length(max=40)])
     password = PasswordField("初始密码", validators=[DataRequired(), Length(max=200)])
     role = SelectField("角色", choices=ROLE_CHOICES)
+    store = StringField("所属门店编号（门店角色必填）", validators=[Length(max=20)])
 
 
 class OperatorUpdateForm(FlaskForm):
     role = SelectField("角色", choices=ROLE_CHOICES)
+    store = StringField("门店", validators=[Length(max=20)])
     active = BooleanField("启用")
     password = PasswordField("新密码（留空不改）", validators=[Length(max=200)])
+
+
+def _store_of(form) -> str | None:
+    """The store field counts for store roles only (a role moved to HQ drops its store)."""
+    if form.role.data not in STORE_ROLES:
+        return None
+    return (form.store.data or "").strip() or None
 
 
 def _safe_next(target: str | None) -> str:
@@ -85,7 +97,7 @@ def operator_list():
     if form.validate_on_submit():
         try:
             operators.create(g.db, form.username.data, form.password.data, form.role.data,
-                             by=g.operator.username)
+                             by=g.operator.username, store=_store_of(form))
         except DomainError as exc:
             flash(exc.user_message, "error")
         else:
@@ -93,7 +105,8 @@ def operator_list():
             return redirect(url_for("admin.operator_list"))
     return render_template("admin/operators.html", form=form,
                            operators=operators.all_operators(g.db),
-                           update_form=OperatorUpdateForm)
+                           update_form=OperatorUpdateForm,
+                           store_codes={i: c for i, c, _ in stores.choices(g.db)})
 
 
 @bp.route("/operators/<int:operator_id>", methods=["POST"])
@@ -103,7 +116,8 @@ def operator_update(operator_id: int):
     if form.validate_on_submit():
         try:
             operators.update(g.db, operator_id, g.operator.username, role=form.role.data,
-                             active=form.active.data, password=form.password.data or None)
+                             active=form.active.data, password=form.password.data or None,
+                             store=_store_of(form))
         except DomainError as exc:
             flash(exc.user_message, "error")
         else:

@@ -5,6 +5,10 @@ valid CSRF token (Flask-WTF), every page but the login needs a logged-in operato
 POST needs at least the `operator` role (viewers only read); routes that need more say so
 with `requires("admin")`. Routes parse the form, call one service and render.
 
+Store-scoped accounts (店长, 店员: `operator.store_id` set) reach only STORE_ENDPOINTS, and
+those pass `scope()` (their store) to the use cases, which narrow their queries to it: a
+page built later is headquarters-only until it is listed here and scoped.
+
 A refusal (a domain error) is shown in Chinese, never as a 500: a route that re-renders its
 form with the message catches it itself; any other reaches `_refused`, the console's one
 mapping (a POST flashes the message and returns to its page, a GET shows the error page).
@@ -31,6 +35,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 csrf = CSRFProtect()
 
 PUBLIC = {"admin.login", "admin.static"}
+# What a store-scoped account may open; each of these scopes its queries by `scope()`.
+STORE_ENDPOINTS = {"admin.dashboard", "admin.member_search", "admin.member_detail",
+                   "admin.member_adjust", "admin.member_tag", "admin.member_export",
+                   "admin.channel_list", "admin.channel_qrcode", "admin.store_list",
+                   "admin.store_detail", "admin.till_key_issue", "admin.till_key_revoke",
+                   "admin.logout"}
 ANY_ROLE_POSTS = {"admin.logout"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # No external resources: scripts and styles come from /admin/static only; charts are SVG.
@@ -56,7 +66,23 @@ def _guard():
     if (request.method not in SAFE_METHODS and request.endpoint not in ANY_ROLE_POSTS
             and not operators.role_at_least(g.operator.role, "operator")):
         return forbidden()
+    if g.operator.store_id is not None and request.endpoint not in STORE_ENDPOINTS:
+        return forbidden()
     return None
+
+
+def scope() -> int | None:
+    """The store a store-scoped operator sees (None: headquarters, everything)."""
+    return g.operator.store_id
+
+
+def store_filter() -> int | None:
+    """The store a page shows: a store-scoped operator's own, whatever the query says;
+    for headquarters the `store` query argument (a store id), if any."""
+    if g.operator.store_id is not None:
+        return g.operator.store_id
+    value = request.args.get("store", "")
+    return int(value) if value.isdigit() else None
 
 
 @bp.after_request
@@ -103,15 +129,18 @@ def can(role: str) -> bool:
     return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
 
 
-NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
+NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), ("admin.store_list", "门店"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
        ("admin.audit_list", "审计日志")]
 
 
 @bp.context_processor
 def _context():
-    links = [(e, label) for e, label in NAV if e in current_app.view_functions]
+    links = [(e, label) for e, label in NAV if e in current_app.view_functions
+             and (g.get("operator") is None or g.operator.store_id is None
+                  or e in STORE_ENDPOINTS)]
     return {"can": can, "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
             "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
             "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
-            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS}
+            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS,
+            "store_status": labels.STORE_STATUS}

@@ -13,7 +13,7 @@ from wx_member.clock import to_local
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.pushes import campaigns
-from wx_member.members import channels
+from wx_member.members import channels, stores
 from wx_member.coupons import templates
 from wx_member.pushes import dry_runs
 from wx_member.console import member_admin
@@ -79,6 +79,7 @@ def _form_page(preview=None, status=200):
         kinds=campaigns.campaign_kinds(rt.pushes),
         tiers=[(t, tier_name(t)) for t in tiers.LADDER], tags=member_admin.all_tags(g.db),
         rfm_names=segments.rfm_names(), channel_choices=channels.choices(g.db),
+        store_choices=[(s.code, s.name) for s in stores.all_stores(g.db)],
         templates=templates.issuing(g.db),
         describe_template=templates.describe), status
 

@@ -1,7 +1,7 @@
 """Channel QR codes: create (through WeChat), download the image, what each brings."""
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -9,10 +9,10 @@ from wtforms.validators import DataRequired, Length, NumberRange
 
 from wx_member import labels
 from wx_member.extensions import runtime
-from wx_member.members import channels
+from wx_member.members import channels, stores
 from wx_member.insights import kpis
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin.blueprint import bp
+from wx_member.web.admin.blueprint import bp, scope, store_filter
 from wx_member.wechat.gateway import GatewayError
 
 REPURCHASE_DAYS = 90
@@ -25,17 +25,25 @@ class ChannelForm(FlaskForm):
                                       if k != "referral"])
     permanent = BooleanField("永久二维码（每个公众号最多 10 万个）")
     days = IntegerField("临时码有效天数", default=30, validators=[NumberRange(1, 30)])
+    store = SelectField("所属门店（入会会员的归属门店）", choices=[], validate_choice=False)
 
 
 @bp.route("/channels", methods=["GET", "POST"])
 def channel_list():
     form = ChannelForm()
+    choices = stores.choices(g.db)
+    own = next((code for i, code, _ in choices if i == scope()), None)
+    form.store.choices = ([SelectChoice(own, own)] if scope() is not None else
+                          [SelectChoice("", "不属于门店")] +
+                          [SelectChoice(code, f"{code} {name}") for _, code, name in choices])
     if form.validate_on_submit():
         try:
+            # A store account's codes stand in its own store, whatever the form says.
+            store = own if scope() is not None else (form.store.data or None)
             channels.create(g.db, runtime().gateway, scene=form.scene.data.strip(),
                             name=form.name.data, kind=form.kind.data,
                             permanent=form.permanent.data, expire_days=form.days.data,
-                            by=g.operator.username)
+                            by=g.operator.username, store=store)
         except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
             flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         except DomainError as exc:
@@ -45,14 +53,28 @@ def channel_list():
             return redirect(url_for("admin.channel_list"))
     elif form.is_submitted():
         flash("请检查表单：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+    store = store_filter()
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
-                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS), kinds=labels.CHANNEL_KINDS)
+                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS, store_id=store),
+                           kinds=labels.CHANNEL_KINDS, store=store,
+                           store_choices=choices if scope() is None else [],
+                           store_codes={i: c for i, c, _ in choices})
+
+
+@bp.route("/channels/<scene>/store", methods=["POST"])
+def channel_store(scene: str):
+    """Headquarters puts a channel code in a store (or in none), audited: joins through it
+    from now on get that home store."""
+    code = request.form.get("store", "").strip() or None
+    stores.assign_channel(g.db, scene, code, by=g.operator.username)
+    flash(f"渠道码 {scene} 已归入门店 {code}。" if code else f"渠道码 {scene} 已不属于任何门店。", "ok")
+    return redirect(url_for("admin.channel_list"))
 
 
 @bp.route("/channels/<scene>/qrcode.png")
 def channel_qrcode(scene: str):
     try:  # WeChat failing: the console's error page, 503
-        png = channels.qrcode_image(g.db, runtime().gateway, scene)
+        png = channels.qrcode_image(g.db, runtime().gateway, scene, store_id=scope())
     except channels.UnknownChannel as exc:
         return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
     return Response(png, mimetype="image/png",

@@ -8,7 +8,8 @@ from wx_member.labels import tier_name
 from wx_member.insights import kpis
 from wx_member.insights import rfm
 from wx_member.web.admin import charts
-from wx_member.web.admin.blueprint import bp
+from wx_member.members import stores
+from wx_member.web.admin.blueprint import bp, scope, store_filter
 
 PERIODS = (7, 30, 90)
 
@@ -26,12 +27,17 @@ def dashboard():
     conversion_days = _int_arg("conversion_days", 30, 1, 365)
     churn_days = _int_arg("churn_days", 90, 1, 730)
     period = kpis.Period.last_days(days, runtime().config.tz)
-    k = kpis.compute(g.db, period, conversion_days=conversion_days, churn_days=churn_days)
-    segments = rfm.segment_sizes(g.db, as_of=period.end)
-    tiers = [(tier_name(t), n) for t, n in kpis.tier_distribution(g.db)]
-    rates = kpis.delivery_rates(g.db, period)
+    store = store_filter()  # a store account: its own store, whatever the query says
+    k = kpis.compute(g.db, period, conversion_days=conversion_days, churn_days=churn_days,
+                     store_id=store)
+    segments = rfm.segment_sizes(g.db, as_of=period.end, store_id=store)
+    tiers = [(tier_name(t), n) for t, n in kpis.tier_distribution(g.db, store_id=store)]
+    rates = kpis.delivery_rates(g.db, period, store_id=store)
+    choices = stores.choices(g.db)
     return render_template(
         "admin/dashboard.html", k=k, period=period, days=days, periods=PERIODS, rfm=segments,
+        store=store, store_choices=choices if scope() is None else [],
+        store_label=next((f"{c} {n}" for i, c, n in choices if i == store), None),
         joins_chart=charts.columns([(f"{d:%m-%d}", n) for d, n in k.joins_per_day], "每日新会员"),
         rfm_chart=charts.bars(list(segments.sizes.items()) + [("未消费", segments.non_buyers)],
                               "RFM 分群", unit=" 人"),

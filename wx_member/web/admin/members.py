@@ -11,9 +11,9 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wx_member.console import member_admin
-from wx_member.members import member_import
+from wx_member.members import member_import, stores
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin.blueprint import bp
+from wx_member.web.admin.blueprint import bp, scope, store_filter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,20 +31,24 @@ class TagForm(FlaskForm):
 @bp.route("/members")
 def member_search():
     q, tag = request.args.get("q", ""), request.args.get("tag", "")
-    found = member_admin.search(g.db, q, tag)
+    store = store_filter()
+    found = member_admin.search(g.db, q, tag, store_id=store)
     return render_template("admin/members.html", q=q, tag=tag, members=found,
-                           tags=member_admin.all_tags(g.db), csrf_form=FlaskForm())
+                           tags=member_admin.all_tags(g.db, store_id=store),
+                           csrf_form=FlaskForm(), store=store,
+                           store_choices=stores.choices(g.db) if scope() is None else [])
 
 
 @bp.route("/members/<int:member_id>")
 def member_detail(member_id: int):
     try:
-        data = member_admin.profile(g.db, member_id)
+        data = member_admin.profile(g.db, member_id, store_id=scope())
     except DomainError as exc:
         return render_template("admin/error.html", title="会员", message=exc.user_message), 404
     adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
     return render_template("admin/member.html", m=data, adjust=adjust, tag_form=TagForm(),
-                           csrf_form=FlaskForm())
+                           csrf_form=FlaskForm(),
+                           store_choices=stores.choices(g.db) if scope() is None else [])
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
@@ -55,7 +59,8 @@ def member_adjust(member_id: int):
     else:
         try:
             entry = member_admin.adjust_points(g.db, member_id, form.delta.data, form.note.data,
-                                               form.key.data or "", g.operator.username)
+                                               form.key.data or "", g.operator.username,
+                                               store_id=scope())
         except DomainError as exc:
             flash(exc.user_message, "error")
         else:
@@ -68,14 +73,30 @@ def member_tag(member_id: int):
     form = TagForm()
     try:
         if request.form.get("remove"):
-            member_admin.remove_tag(g.db, member_id, request.form["remove"], g.operator.username)
+            member_admin.remove_tag(g.db, member_id, request.form["remove"], g.operator.username,
+                                    store_id=scope())
         elif form.validate():
-            member_admin.add_tag(g.db, member_id, form.tag.data, g.operator.username)
+            member_admin.add_tag(g.db, member_id, form.tag.data, g.operator.username,
+                                 store_id=scope())
         else:
             flash("请填写标签。", "error")
     except DomainError as exc:
         flash(exc.user_message, "error")
     return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+@bp.route("/members/<int:member_id>/home-store", methods=["POST"])
+def member_home_store(member_id: int):
+    """Headquarters moves a member to another home store (归属门店), audited."""
+    code = request.form.get("store", "").strip() or None
+    stores.set_home_store(g.db, member_id, code, g.operator.username, scope_store_id=scope())
+    flash(f"归属门店已改为 {code}。" if code else "已清除归属门店。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+def _form_store() -> int | None:
+    value = request.form.get("store", "")
+    return int(value) if value.isdigit() else None
 
 
 def _cell(value) -> str:
@@ -87,7 +108,8 @@ def _cell(value) -> str:
 @bp.route("/members/export", methods=["POST"])
 def member_export():
     tag = request.form.get("tag", "").strip()
-    member_admin.record_export(g.db, g.operator.username, tag)
+    store = scope() if scope() is not None else _form_store()
+    member_admin.record_export(g.db, g.operator.username, tag, store_id=store)
     # The response streams after the request's teardown has closed its unit of work: a
     # closed one holds nothing and begins again, and export_rows reads batch by batch,
     # each in a transaction of its own.
@@ -97,7 +119,7 @@ def member_export():
         buf = io.StringIO()
         writer = csv.writer(buf)
         yield "\ufeff"  # a BOM, so spreadsheet programs read the Chinese as UTF-8
-        for row in member_admin.export_rows(uow, tag):
+        for row in member_admin.export_rows(uow, tag, store_id=store):
             writer.writerow([_cell(v) for v in row])
             yield buf.getvalue()
             buf.seek(0)
