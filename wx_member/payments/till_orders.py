@@ -29,7 +29,7 @@ from wx_member import labels
 from wx_member.clock import local_day, utcnow
 from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.coupons import wallet
-from wx_member.loyalty import redemption
+from wx_member.loyalty import earn_rules, redemption
 from wx_member.models import Member, OrderLine, PaymentPart, TillRequest
 from wx_member.payments import basket, orders, pricing, stored_value, wechat_parts
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -84,6 +84,11 @@ def _member(session: Session, member_id: int | None, lock: bool) -> Member | Non
 
 def price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
           options: bool = True) -> dict:
+    return _price(session, member, b, tz, options)[0]
+
+
+def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
+           options: bool = True) -> tuple[dict, earn_rules.Multiplier]:
     """The quote of basket `b` for `member` (None: a walk-in), inside the caller's
     transaction, writing nothing: payments/pricing.py's steps in order. `options`: also
     the member's usable coupons and the most points usable (the quote; not a purchase)."""
@@ -121,7 +126,7 @@ def price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
         "points_to_earn": pricing.points_for(session, member, payable, rule),
         "points_multiplier": rule.percent,
         "rounding": dict(pricing.ROUNDING),
-    }
+    }, rule
 
 
 def quote(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int | None,
@@ -205,7 +210,7 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
     if member is None and any(p.method == "balance" for p in parts):
         raise MemberConsentRequired("a walk-in cannot pay from stored value",
                                     user_message="非会员不能使用储值支付。")
-    quoted = price(session, member, b, tz, options=False)
+    quoted, rule = _price(session, member, b, tz, options=False)
     basket.check_adds_up(parts, quoted["payable_fen"])
     left = quoted["lines_fen"]
     for code in b.coupons:  # redeemed in order, each on what the ones before it left
@@ -225,9 +230,7 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         else f"store:{store_id or 0}"
     result = orders.credit_purchase(
         session, member, order_no=out_trade_no, openid=payer, amount_fen=credited,
-        paid_at=b.at, api=API, tz=tz, now=now,
-        rule=pricing.multiplier(session, local_day(b.at, tz), pricing.benefits_for(
-            session, member.tier if member else None, local_day(b.at, tz), [])))
+        paid_at=b.at, api=API, tz=tz, now=now, rule=rule)
     if result is None:
         raise TillRequestConflict(f"order {out_trade_no} is already recorded otherwise",
                                   user_message="该单号已被其他订单使用。")
