@@ -45,3 +45,22 @@ def card():
         abort(401)
     return jsonify(card_no="8" + claims["sub"].zfill(9), tier="normal", tier_name="普通会员",
                    points=0, total_spend_fen=0, next_tier=None, expiring=[])
+
+
+# The ceiling for bench/till.py: a till's Bearer key hashed (as the real check does, without
+# the database lookup), the JSON body parsed, an order-shaped JSON answer.
+@app.post("/till/v1/orders")
+def till_order():
+    import hashlib
+
+    from flask import jsonify
+
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        abort(401)
+    hashlib.sha256(key.encode()).hexdigest()
+    body = request.get_json()
+    payable = sum(line["quantity"] * line["unit_price_fen"] for line in body["lines"])
+    return jsonify(order_no=body["order_no"], payable_fen=payable, credited_fen=payable,
+                   points_earned=payable // 100, points_balance=0, tier="normal",
+                   tier_name="普通会员", balance_fen=0, replayed=False)

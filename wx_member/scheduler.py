@@ -126,6 +126,15 @@ def birthday_points_job() -> None:
         birthday_bonus.credit(uow, local_day(utcnow(), rt.config.tz))
 
 
+def tag_rules_job() -> None:
+    from wx_member.console import tag_rules
+
+    with _rt().sessions() as uow:
+        done = tag_rules.run(uow)
+    log.info("preference tags: %s", ", ".join(f"{t.tag} +{t.added} -{t.removed}"
+                                              for t in done) or "no rules")
+
+
 def _observe_lag(event: JobSubmissionEvent) -> None:
     """A coalesced run stands in for every missed time: its lag counts from the first."""
     if event.scheduled_run_times:
@@ -171,6 +180,9 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
                       replace_existing=True)
     scheduler.add_job(campaigns_job, "interval", seconds=CAMPAIGN_EVERY_SECONDS,
                       id="plan_campaigns", replace_existing=True)
+    # Preference tags (console/tag_rules.py): after the night's other jobs.
+    scheduler.add_job(tag_rules_job, "cron", hour=1, minute=0, id="tag_rules",
+                      replace_existing=True)
     scheduler.add_listener(_observe_lag, EVENT_JOB_SUBMITTED)
     return scheduler
 

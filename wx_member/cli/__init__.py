@@ -22,3 +22,8 @@ for command in (db.db, members.member, channels.channel, settings.settings_group
                 rules.tiers_group, orders.order_group, console.create_admin_command,
                 sandbox_command, simulate_group, stores.stores_group):
     main.add_command(command)
+
+from wx_member.cli import benefits  # noqa: E402  (the till's benefits, issue 13)
+
+main.add_command(benefits.benefits_group)
+main.add_command(benefits.tags_group)

@@ -232,6 +232,26 @@ def check_redeem(out_trade_no: str, amount_fen: int) -> None:
                             user_message="请填写订单号。")
 
 
+def check_usable(coupon: Coupon, template: CouponTemplate, member: Member, amount_fen: int,
+                 now: datetime) -> None:
+    """Raises the CouponRefused that using `coupon` (of `member`) on an amount of
+    `amount_fen` at `now` meets: status, validity window, minimum spend, tier. The till's
+    quote asks the same questions as a redemption (payments/pricing.py)."""
+    if coupon.status != "available":
+        _refuse_by_status(coupon)
+    if now < coupon.valid_from:
+        raise CouponNotYetValid(f"coupon {coupon.code} valid from {coupon.valid_from}")
+    if now >= coupon.valid_until:
+        raise CouponExpired(f"coupon {coupon.code} expired at {coupon.valid_until}")
+    if amount_fen < template.min_spend_fen:
+        raise BelowMinimumSpend(
+            f"order {amount_fen} fen below {template.min_spend_fen}",
+            user_message=f"满{template.min_spend_fen / 100:g}元可用，本单未达到使用门槛。")
+    if not templates.tier_allows(template, member.tier):
+        raise TierTooLow(f"member {member.id} is {member.tier}, needs {template.min_tier}",
+                         user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
+
+
 def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: str,
               amount_fen: int, now: datetime) -> Redemption:
     """`redeem` inside the caller's transaction, its arguments checked (check_redeem)."""
@@ -248,19 +268,7 @@ def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: st
     if coupon.status == "used" and coupon.order_no == out_trade_no \
             and coupon.order_fen == amount_fen:
         return Redemption(coupon, coupon.discount_fen, template.item, replayed=True)
-    if coupon.status != "available":
-        _refuse_by_status(coupon)
-    if now < coupon.valid_from:
-        raise CouponNotYetValid(f"coupon {code} valid from {coupon.valid_from}")
-    if now >= coupon.valid_until:
-        raise CouponExpired(f"coupon {code} expired at {coupon.valid_until}")
-    if amount_fen < template.min_spend_fen:
-        raise BelowMinimumSpend(
-            f"order {amount_fen} fen below {template.min_spend_fen}",
-            user_message=f"满{template.min_spend_fen / 100:g}元可用，本单未达到使用门槛。")
-    if not templates.tier_allows(template, member.tier):
-        raise TierTooLow(f"member {member.id} is {member.tier}, needs {template.min_tier}",
-                         user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
+    check_usable(coupon, template, member, amount_fen, now)
     if session.scalar(select(CouponEvent.id).where(
             CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
         raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",

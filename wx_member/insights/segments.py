@@ -9,6 +9,8 @@ A segment is a dict of criteria, all of which a member must meet (none: every me
     birthday_month  5               born in that month
     channel         "store_a"       joined through that channel QR code (its scene)
     store           "SH001"         whose home store (归属门店) it is (the store's code)
+    category        "拿铁"           bought a line of that category (an order not fully refunded)
+    sku             "LATTE-M"       bought that SKU (likewise)
 
 `query` turns one into a WHERE on `Member`, so a campaign's count, its sample member, its
 coupons and its pushes all select the same members, set-based, at any member count.
@@ -23,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, exists, extract, func, select
 from sqlalchemy.orm import Session
 
-from wx_member.models import Channel, Member, MemberTag, Order, Store
+from wx_member.models import Channel, Member, MemberTag, Order, OrderLine, Store
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.insights import rfm
@@ -32,7 +34,8 @@ from wx_member.platform.errors import DomainError
 from wx_member.insights.kpis import COUNTED
 from wx_member.members.formats import TAG_RE
 
-KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel", "store")
+KEYS = ("tier", "tag", "rfm", "dormant_days", "birthday_month", "channel", "store",
+        "category", "sku")
 MAX_DORMANT_DAYS = 3650
 
 
@@ -93,6 +96,12 @@ def parse(session: Session, raw: Mapping[str, Any]) -> dict[str, Any]:
         if session.scalar(select(Store.id).where(Store.code == code)) is None:
             raise InvalidSegment(f"no store {code!r}", user_message="门店不存在。")
         segment["store"] = code
+    for key, message in (("category", "品类须为 1–30 个字。"), ("sku", "商品编码无效。")):
+        if key in given:
+            text = str(given[key]).strip()
+            if not text or len(text) > (30 if key == "category" else 40):
+                raise InvalidSegment(f"bad {key} {text!r}", user_message=message)
+            segment[key] = text
     return segment
 
 
@@ -113,6 +122,10 @@ def describe(segment: Mapping[str, Any]) -> str:
         parts.append(f"渠道 {segment['channel']}")
     if "store" in segment:
         parts.append(f"门店 {segment['store']}")
+    if "category" in segment:
+        parts.append(f"买过品类「{segment['category']}」")
+    if "sku" in segment:
+        parts.append(f"买过商品 {segment['sku']}")
     return " 且 ".join(parts) or "全部会员"
 
 
@@ -142,6 +155,11 @@ def query(session: Session, segment: Mapping[str, Any], now: datetime | None = N
     if "store" in segment:
         q = q.where(Member.home_store_id.in_(select(Store.id)
                                              .where(Store.code == segment["store"])))
+    for key, column in (("category", OrderLine.category), ("sku", OrderLine.sku)):
+        if key in segment:
+            q = q.where(Member.id.in_(
+                select(Order.member_id).join(OrderLine, OrderLine.order_id == Order.id)
+                .where(column == segment[key], Order.status != "refunded")))
     return q
 
 

@@ -139,6 +139,26 @@ def cash_off(uow: UnitOfWork, member: Member, order_no: str, order_amount_fen: i
     return retrying(f"cash off {order_no}", attempt)
 
 
+def cash_off_check(session: Session, member: Member, amount_fen: int,
+                   want: int | None) -> tuple[int, int]:
+    """(points, fen) a cash-off of `want` points (None: as many as may be used) takes off
+    an order of `amount_fen` for `member`, or the refusal: InsufficientPoints,
+    CashOffNotAllowed. Writes nothing (the till's quote asks it too)."""
+    if want is not None and want > member.points_balance:
+        raise InsufficientPoints(f"member {member.id} has {member.points_balance}, "
+                                 f"wants {want}", user_message=f"积分不足，当前仅有 "
+                                 f"{member.points_balance} 积分。")
+    used, fen = cash_off_quote(session, member.points_balance, amount_fen, want)
+    if fen <= 0:
+        if amount_fen * settings.get(session, "points_cash_off_max_percent") // 100 == 0:
+            raise CashOffNotAllowed(f"order of {amount_fen} fen: cap leaves nothing to take off")
+        rate = settings.get(session, "points_cash_off_rate")
+        raise InsufficientPoints(f"member {member.id}: too few points for 1 fen",
+                                 user_message=f"积分不足，至少需要 {(rate + 99) // 100} "
+                                 f"积分才能抵扣。")
+    return used, fen
+
+
 def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int,
                 want: int | None, now: datetime) -> Redemption:
     """`cash_off` inside the caller's transaction, its arguments checked (check_cash_off)."""
@@ -155,18 +175,7 @@ def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int
             raise CashOffNotAllowed(f"order {order_no}: its cash-off was cancelled",
                                     user_message="该订单的积分抵扣已撤销。")
         return Redemption(done, replayed=True)
-    if want is not None and want > member.points_balance:
-        raise InsufficientPoints(f"member {member_id} has {member.points_balance}, "
-                                 f"wants {want}", user_message=f"积分不足，当前仅有 "
-                                 f"{member.points_balance} 积分。")
-    used, fen = cash_off_quote(session, member.points_balance, amount_fen, want)
-    if fen <= 0:
-        if amount_fen * settings.get(session, "points_cash_off_max_percent") // 100 == 0:
-            raise CashOffNotAllowed(f"order {order_no}: cap leaves nothing to take off")
-        rate = settings.get(session, "points_cash_off_rate")
-        raise InsufficientPoints(f"member {member_id}: too few points for 1 fen",
-                                 user_message=f"积分不足，至少需要 {(rate + 99) // 100} "
-                                 f"积分才能抵扣。")
+    used, fen = cash_off_check(session, member, amount_fen, want)
     _debit(session, member, used, "redeem_cash", key, f"order {order_no}: {fen} fen off", now)
     row = PointsRedemption(member_id=member_id, kind="cash_off", idem_key=key, points=used,
                            order_no=order_no, order_amount_fen=amount_fen, fen_off=fen,
@@ -216,14 +225,23 @@ def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
         order = session.scalar(select(Order).where(Order.out_trade_no == order_no))
         if order is not None and order.status != "refunded":
             raise CashOffCancelRefused(f"order {order_no} is {order.status}")
-        if points.post(session, member, done.points, points_expiry.RESTORE,
-                       f"cashoff-cancel:{order_no}", source=f"order {order_no}: {reason}"[:100],
-                       now=now) is None:
-            raise RedemptionConflict(f"ledger key cashoff-cancel:{order_no} exists without "
-                                     f"a cancelled redemption")
-        done.cancelled_at, done.cancel_reason = now, reason
-        session.flush()
-        return Redemption(done, replayed=False)
+        return Redemption(restore_cash_off(session, member, done, reason, now), replayed=False)
+
+
+def restore_cash_off(session: Session, member: Member, done: PointsRedemption, reason: str,
+                     now: datetime) -> PointsRedemption:
+    """Give back the points of cash-off `done` (not yet cancelled), inside the caller's
+    transaction, which holds the member's row: `cancel_cash_off`'s body, and a full till
+    refund's (payments/till_refunds.py)."""
+    order_no = done.order_no
+    if points.post(session, member, done.points, points_expiry.RESTORE,
+                   f"cashoff-cancel:{order_no}", source=f"order {order_no}: {reason}"[:100],
+                   now=now) is None:
+        raise RedemptionConflict(f"ledger key cashoff-cancel:{order_no} exists without "
+                                 f"a cancelled redemption")
+    done.cancelled_at, done.cancel_reason = now, reason[:100]
+    session.flush()
+    return done
 
 
 # -- the gift catalogue -----------------------------------------------------------------

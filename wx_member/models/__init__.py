@@ -24,3 +24,6 @@ from wx_member.models.privacy import PrivacyRequest  # noqa: F401
 from wx_member.models.campaigns import Campaign  # noqa: F401
 from wx_member.models.ratelimit import RateLimitCounter  # noqa: F401
 from wx_member.models.stores import Store, TillKey  # noqa: F401
+from wx_member.models.benefits import MemberDay, MemberPrice, TierDiscount  # noqa: F401
+from wx_member.models.till_orders import OrderLine, PaymentPart, TillRequest  # noqa: F401
+from wx_member.models.preferences import TagRule  # noqa: F401

@@ -3,8 +3,13 @@
 Owns purchases and refunds whatever pays them (`orders`), the stored-value ledger and
 recharges (`stored_value`), paying from the balance (`balance_payments`), what a notify may disagree with
 (`order_errors`) and the till's
-member-code lookup (`cashier_desk`), the keys tills call /till/v1 with (`till_keys`). Money is integer fen. Shipping and delivery, which
+member-code lookup (`cashier_desk`), the keys tills call /till/v1 with (`till_keys`). The
+till's member benefits (`benefits`: tier discounts, member days, price lists), what a
+basket costs a member (`pricing`), the till's quote and purchases (`till_orders`, input
+checks in `basket`) and refunds (`till_refunds`), a WeChat Pay transaction credited once by
+its notify or a till's part (`wechat_parts`). Money is integer fen. Shipping and delivery, which
 plan the order reminders, are in pushes (`pushes.fulfilment`).
 
-Read model: `balance_view` (a member's stored value, its history and the recharge ladder).
+Read models: `balance_view` (a member's stored value, its history and the recharge ladder),
+`benefits_view` (the benefits configuration).
 """

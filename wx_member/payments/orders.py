@@ -37,7 +37,7 @@ from wx_member.members import membership
 from wx_member.loyalty import points
 from wx_member.members import referrals
 from wx_member.loyalty import tiers
-from wx_member.payments import stored_value
+from wx_member.payments import stored_value, wechat_parts
 from wx_member.payments.order_errors import OrderMismatch, UnknownOrder
 from wx_member.platform.ledger import lock_member
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
@@ -118,11 +118,27 @@ def _replayed_payment(existing: Order | None, notice: PaymentNotice) -> PaymentR
 
 def _record_payment(uow: UnitOfWork, notice: PaymentNotice, now: datetime,
                     tz: ZoneInfo) -> PaymentResult:
+    for _ in range(2):  # again once when a till claimed the transaction meanwhile
+        try:
+            return _record_payment_once(uow, notice, now, tz)
+        except wechat_parts.ClaimedMeanwhile:
+            continue
+    raise AssertionError("unreachable: a claim, once committed, is seen on the next try")
+
+
+def _record_payment_once(uow: UnitOfWork, notice: PaymentNotice, now: datetime,
+                         tz: ZoneInfo) -> PaymentResult:
     with uow.write() as session:
         member = lock_member(session, membership.paid_by(notice.openid))
         existing = _order(session, notice.out_trade_no)
         if existing is not None:
             return _replayed_payment(existing, notice)
+        # The transaction was a part of a till's purchase, which credited it first.
+        till = wechat_parts.claimed_by(session, notice.out_trade_no, notice.transaction_id)
+        if till is not None:
+            log.info("payment %s was credited by till order %s; notify acknowledged",
+                     notice.out_trade_no, till.out_trade_no)
+            return PaymentResult(till, credited=False, points=0, new_tier=None)
         # A payer who is not a member holds no lock: two workers may race for the key.
         result = credit_purchase(session, member, order_no=notice.out_trade_no,
                                  openid=notice.openid, amount_fen=notice.amount_fen,
@@ -130,20 +146,23 @@ def _record_payment(uow: UnitOfWork, notice: PaymentNotice, now: datetime,
                                  transaction_id=notice.transaction_id or None)
         if result is None:
             return _replayed_payment(_order(session, notice.out_trade_no), notice)
+        wechat_parts.claim(session, result.order, notice.amount_fen, notice.out_trade_no,
+                           notice.transaction_id or None)
         return result
 
 
 def credit_purchase(session: Session, member: Member | None, *, order_no: str, openid: str,
                     amount_fen: int, paid_at: datetime, api: str, tz: ZoneInfo,
-                    now: datetime, transaction_id: str | None = None) -> PaymentResult | None:
+                    now: datetime, transaction_id: str | None = None,
+                    rule: earn_rules.Multiplier | None = None) -> PaymentResult | None:
     """Record purchase `order_no` and credit it, inside the caller's transaction, which
     holds `member`'s row (None: a walk-in payer, recorded, earning nothing). The one body
     every way of paying shares: a WeChat Pay notify (`api` v2/v3) and the stored-value
     balance (`api` "bal"): a purchase is a purchase, whatever pays it.
 
     Points at the tier held when paying, times the earn rule of the local day (in `tz`) of
-    `paid_at`, under ledger key `order:<order_no>` and stamped with the lot expiry of that
-    time; the referrer's share; the spend; the tier move (from the next order on).
+    `paid_at` (or `rule`, the till's day multiplier: payments/pricing.py), under ledger key
+    `order:<order_no>` and stamped with the lot expiry of that time; the referrer's share; the spend; the tier move (from the next order on).
 
     Returns None, with nothing written, when the order number (or WeChat's transaction id)
     is already recorded: the caller tells a replay from a conflict."""
@@ -161,7 +180,7 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
-    rule = earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
+    rule = rule or earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
     earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
     if earned:
         boost = f" x{rule.percent}%" if rule.rule_id else ""

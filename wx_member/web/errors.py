@@ -40,6 +40,9 @@ STATUS: dict[str, int] = {
     "COUPON_REFUSED": 409, "COUPON_NOT_YOURS": 409, "COUPON_USED": 409, "COUPON_EXPIRED": 409,
     "COUPON_VOID": 409, "COUPON_NOT_YET_VALID": 409, "BELOW_MINIMUM_SPEND": 409,
     "TIER_TOO_LOW": 409,
+    # The till's purchases (payments/till_orders.py, till_refunds.py)
+    "TILL_ORDER_NOT_FOUND": 404, "TILL_REQUEST_CONFLICT": 409, "MEMBER_CODE_REQUIRED": 403,
+    "INSUFFICIENT_BALANCE": 409, "REFUND_REFUSED": 409,
     # 503: try again later, or an operator must act
     "WECHAT_UNAVAILABLE": 503, "API_NOT_CONFIGURED": 503,
 }

@@ -17,7 +17,9 @@ from flask_smorest import Api
 
 from wx_member.web.till import desk, members
 
-BLUEPRINTS = (members.bp, desk.bp)
+from wx_member.web.till import orders  # noqa: E402  (quote, purchases, refunds)
+
+BLUEPRINTS = (members.bp, desk.bp, orders.bp)
 
 
 def register(api: Api) -> None:

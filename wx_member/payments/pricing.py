@@ -1,0 +1,225 @@
+"""What a basket costs a member at the till: rule functions, writing nothing. The quote
+(payments/till_orders.py `quote`) and recording the purchase call the same functions, so a
+purchase recorded when nothing changed costs exactly what it was quoted.
+
+The order of application, per line and then per order:
+
+1. **One benefit per line, the best**: the line's list amount (quantity × unit price) is
+   compared with each benefit that applies to it, and the lowest wins; benefits never stack
+   (a member price is not discounted again, a member-day discount replaces the tier
+   discount rather than multiplying it):
+   - member price: the price list's price for the member's tier (else for the nearest
+     tier below that has one) × quantity, exact;
+   - tier discount: the list amount × the tier's percent, unless the line's category is
+     excluded;
+   - member day: the list amount × the best discount of the member days of that local day
+     (weekday or day of the month, for the member's tier or all) that do not exclude the
+     category.
+   A percentage is applied to the line's whole list amount and rounded **half up to a whole
+   fen** once per line: (amount × percent + 50) ÷ 100. Ties go to member price, then member
+   day, then tier discount. A walk-in (no member) pays list prices.
+2. **Coupons**, in the order given, each on what is left after the ones before it
+   (its minimum spend is checked against that amount): coupons/templates.py
+   `discount_fen` (满减 exact, 折扣 rounded **down** to a whole fen, never more than is left).
+3. **Points as cash off** on what is left after the coupons: loyalty/redemption.py
+   `cash_off_quote` (at most `points_cash_off_max_percent` % of it; the fen off rounded
+   **down**, the points it costs rounded **up**).
+4. **Payable** = lines − coupons − points' fen: what the payment parts must add up to. The
+   purchase earns points on it (money, the stored-value balance included; not on coupons
+   or points), at the tier held and the day's multiplier: the highest of the day's earn
+   rule and the member days' multipliers, never stacked; rounded **down** once
+   (loyalty/tiers.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from wx_member.coupons import templates, wallet
+from wx_member.coupons.wallet import CouponNotFound, CouponNotYours
+from wx_member.loyalty import earn_rules, redemption, tiers
+from wx_member.models import Coupon, CouponTemplate, Member, MemberDay, MemberPrice, TierDiscount
+from wx_member.platform import settings
+
+# Stated in every quote: how each figure was rounded.
+ROUNDING = {
+    "line_discount": "half_up_fen",  # (list amount × percent + 50) // 100, once per line
+    "member_price": "exact",
+    "coupon_percent_off": "down_fen",
+    "points_cash_off": "fen_down_points_up",
+    "points_earned": "down",
+}
+BENEFIT_ORDER = ("member_price", "member_day", "tier")  # who wins a tie
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    unit_price_fen: int
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    line: Line
+    list_fen: int
+    amount_fen: int
+    benefit: str | None  # member_price | member_day | tier | None
+    detail: str | None  # e.g. "95%" or "member price 1800"
+
+    def as_dict(self) -> dict:
+        return {"sku": self.line.sku, "name": self.line.name, "category": self.line.category,
+                "quantity": self.line.quantity, "unit_price_fen": self.line.unit_price_fen,
+                "list_fen": self.list_fen, "amount_fen": self.amount_fen,
+                "saving_fen": self.list_fen - self.amount_fen, "benefit": self.benefit,
+                "benefit_detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Benefits:
+    """What applies to one member on one local day: read once, applied to every line."""
+    tier_percent: int = 100
+    tier_excluded: frozenset = frozenset()
+    days: tuple = ()  # (name, discount percent, excluded categories), discounting days only
+    prices: dict = field(default_factory=dict)  # sku -> member price (fen)
+    points_percent: int = earn_rules.BASE  # the best member day's multiplier (100: none)
+
+
+def day_matches(row: MemberDay, day: date) -> bool:
+    return (row.kind == "weekday" and row.day == day.isoweekday()) or \
+        (row.kind == "monthday" and row.day == day.day)
+
+
+def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefits:
+    """The benefits of a member of `tier` on local date `day` for the given SKUs (None:
+    a walk-in, no benefits)."""
+    if tier is None:
+        return Benefits()
+    discount = session.scalar(select(TierDiscount).where(TierDiscount.tier == tier))
+    rows = session.scalars(select(MemberDay).where(
+        MemberDay.enabled.is_(True), or_(MemberDay.tier.is_(None), MemberDay.tier == tier)))
+    days = [r for r in rows if day_matches(r, day)]
+    # The member's tier and those below it: the nearest tier's price wins.
+    ladder = tiers.LADDER[:tiers.rank(tier) + 1]
+    prices: dict[str, tuple[int, int]] = {}
+    for sku, row_tier, price in session.execute(
+            select(MemberPrice.sku, MemberPrice.tier, MemberPrice.price_fen)
+            .where(MemberPrice.sku.in_(sorted(set(skus))), MemberPrice.tier.in_(ladder))):
+        rank = tiers.rank(row_tier)
+        if sku not in prices or rank > prices[sku][0]:
+            prices[sku] = (rank, price)
+    return Benefits(
+        tier_percent=discount.percent if discount else 100,
+        tier_excluded=frozenset(discount.excluded_categories if discount else ()),
+        days=tuple((r.name, r.discount_percent, frozenset(r.excluded_categories))
+                   for r in days if r.discount_percent),
+        prices={sku: price for sku, (_, price) in prices.items()},
+        points_percent=max([r.points_percent for r in days if r.points_percent],
+                           default=earn_rules.BASE))
+
+
+def percent_of(amount_fen: int, percent: int) -> int:
+    """`percent` % of `amount_fen`, rounded half up to a whole fen."""
+    return (amount_fen * percent + 50) // 100
+
+
+def price_line(benefits: Benefits, line: Line) -> PricedLine:
+    """One line at its best benefit (module docstring, step 1)."""
+    list_fen = line.quantity * line.unit_price_fen
+    options: list[tuple[int, int, str, str]] = []  # (amount, tie rank, benefit, detail)
+    if line.sku in benefits.prices:
+        price = benefits.prices[line.sku]
+        options.append((price * line.quantity, 0, "member_price", f"member price {price}"))
+    days = [(pct, name) for name, pct, excluded in benefits.days
+            if line.category not in excluded]
+    if days:
+        pct, name = min(days)
+        options.append((percent_of(list_fen, pct), 1, "member_day", f"{name} {pct}%"))
+    if benefits.tier_percent < 100 and line.category not in benefits.tier_excluded:
+        options.append((percent_of(list_fen, benefits.tier_percent), 2, "tier",
+                        f"tier {benefits.tier_percent}%"))
+    best = min(options, default=None)
+    if best is None or best[0] >= list_fen:
+        return PricedLine(line, list_fen, list_fen, None, None)
+    return PricedLine(line, list_fen, best[0], best[2], best[3])
+
+
+def price_lines(benefits: Benefits, lines: list[Line]) -> list[PricedLine]:
+    return [price_line(benefits, line) for line in lines]
+
+
+def coupon_of(session: Session, member: Member, code: str) -> tuple[Coupon, CouponTemplate]:
+    """The member's coupon `code` and its template (read, not locked)."""
+    coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper()))
+    if coupon is None:
+        raise CouponNotFound(f"no coupon {code!r}")
+    if coupon.member_id != member.id:
+        raise CouponNotYours(f"coupon {code} belongs to member {coupon.member_id}")
+    return coupon, session.get(CouponTemplate, coupon.template_id)
+
+
+def apply_coupons(session: Session, member: Member, codes: list[str], amount_fen: int,
+                  now: datetime) -> list[tuple[str, int, int]]:
+    """(code, amount before it, discount) for each coupon in turn (step 2), as redeeming
+    them would: raises the CouponRefused a redemption would."""
+    applied = []
+    for code in codes:
+        coupon, template = coupon_of(session, member, code)
+        wallet.check_usable(coupon, template, member, amount_fen, now)
+        off = templates.discount_fen(template, amount_fen)
+        applied.append((coupon.code, amount_fen, off))
+        amount_fen -= off
+    return applied
+
+
+def usable_coupons(session: Session, member: Member, amount_fen: int,
+                   now: datetime) -> list[dict]:
+    """The member's coupons usable on `amount_fen` now, each with its saving alone."""
+    out = []
+    for coupon, template in wallet.coupons_of(session, member.id):
+        if coupon.status != "available":
+            continue
+        try:
+            wallet.check_usable(coupon, template, member, amount_fen, now)
+        except wallet.CouponRefused:
+            continue
+        out.append({"code": coupon.code, "text": templates.describe(template),
+                    "saving_fen": templates.discount_fen(template, amount_fen),
+                    "item": template.item, "valid_until": coupon.valid_until.isoformat() + "Z"})
+    return sorted(out, key=lambda c: -c["saving_fen"])
+
+
+def points_cash_off(session: Session, member: Member, amount_fen: int,
+                    want: int | None) -> tuple[int, int]:
+    """(points, fen off) on what is left after the coupons (step 3); (0, 0) when nothing is
+    left. With `want`, raises what a cash-off would (InsufficientPoints ...)."""
+    if want is None:
+        if amount_fen <= 0:
+            return 0, 0
+        used, fen = redemption.cash_off_quote(session, member.points_balance, amount_fen)
+        return (used, fen) if fen > 0 else (0, 0)
+    redemption.check_cash_off("quote", amount_fen, want)
+    return redemption.cash_off_check(session, member, amount_fen, want)
+
+
+def multiplier(session: Session, day: date, benefits: Benefits) -> earn_rules.Multiplier:
+    """The day's points multiplier: the earn rule's or the member day's, the highest."""
+    rule = earn_rules.multiplier_on(session, day)
+    if benefits.points_percent > rule.percent:
+        return earn_rules.Multiplier(benefits.points_percent, None, "member day")
+    return rule
+
+
+def points_for(session: Session, member: Member | None, payable_fen: int,
+               rule: earn_rules.Multiplier) -> int:
+    return 0 if member is None else tiers.points_for(session, payable_fen, member.tier,
+                                                     rule.percent)
+
+
+def cash_off_rate(session: Session) -> int:
+    return settings.get(session, "points_cash_off_rate")
