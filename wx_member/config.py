@@ -85,6 +85,12 @@ class Config:
         return ZoneInfo(self.timezone)
 
     @property
+    def pay_appids(self) -> tuple[str, ...]:
+        """The appids a WeChat Pay notify may name: the Official Account's (payments in its
+        pages) and the mini-program's (payments inside it). Any other is not ours."""
+        return tuple(a for a in (self.appid, self.mini_appid) if a)
+
+    @property
     def safe_mode(self) -> bool:
         return bool(self.encoding_aes_key)
 

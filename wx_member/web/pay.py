@@ -76,7 +76,7 @@ def _v2(decode) -> Response:
             log.error("WeChat Pay v2 notify, but WX_APPID/WXPAY_MCH_ID/WXPAY_API_KEY are not set")
             raise _Refused(503, "payments not configured")
         try:
-            notice = decode(_body(), cfg.appid, cfg.mch_id, cfg.pay_api_key)
+            notice = decode(_body(), cfg.pay_appids, cfg.mch_id, cfg.pay_api_key)
         except pay.PayRejected as exc:
             log.warning("pay notify refused: %s", exc)
             raise _Refused(400, "invalid notify") from None
@@ -113,7 +113,7 @@ def v3_notify():
         cert = _platform_cert(cfg.pay_platform_cert, os.stat(cfg.pay_platform_cert).st_mtime_ns)
         try:
             notice = pay.v3_notify(request.headers, _body(), cert, cfg.pay_apiv3_key,
-                                   cfg.appid, cfg.mch_id)
+                                   cfg.pay_appids, cfg.mch_id)
         except pay.PayRejected as exc:
             log.warning("pay v3 notify refused: %s", exc)
             raise _Refused(400, "invalid notify") from None

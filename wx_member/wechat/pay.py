@@ -20,7 +20,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -116,8 +116,18 @@ def parse_xml(body: bytes | str, root_tag: str = "xml") -> dict[str, str]:
     return {child.tag: (child.text or "").strip() for child in root}
 
 
-def check_merchant(fields: Mapping[str, str], appid: str, mch_id: str) -> None:
-    if fields.get("appid") != appid:
+Appids = str | Collection[str]
+
+
+def _ours(appid: object, appids: Appids) -> bool:
+    """A notify names the appid that took the payment: the Official Account's for a payment
+    in its pages, the mini-program's for one inside the mini-program. Both are ours."""
+    owned = (appids,) if isinstance(appids, str) else tuple(appids)
+    return isinstance(appid, str) and bool(appid) and appid in owned
+
+
+def check_merchant(fields: Mapping[str, str], appids: Appids, mch_id: str) -> None:
+    if not _ours(fields.get("appid"), appids):
         raise PayRejected(f"appid {fields.get('appid')!r} is not ours")
     if fields.get("mch_id") != mch_id:
         raise PayRejected(f"mch_id {fields.get('mch_id')!r} is not ours")
@@ -129,14 +139,15 @@ def verify_v2(fields: Mapping[str, str], api_key: str) -> None:
         raise PayRejected("bad sign")
 
 
-def v2_payment(body: bytes, appid: str, mch_id: str, api_key: str) -> PaymentNotice | None:
+def v2_payment(body: bytes, appids: Appids, mch_id: str,
+               api_key: str) -> PaymentNotice | None:
     """A verified v2 payment notify; None for a `return_code=FAIL` one, which carries no
     signed business fields (WeChat's own communication error: acknowledge, record nothing)."""
     fields = parse_xml(body)
     if fields.get("return_code") != "SUCCESS":
         return None
     verify_v2(fields, api_key)
-    check_merchant(fields, appid, mch_id)
+    check_merchant(fields, appids, mch_id)
     for name in ("out_trade_no", "openid"):
         if not fields.get(name):
             raise PayRejected(f"{name} missing")
@@ -165,12 +176,12 @@ def decrypt_req_info(req_info: str, api_key: str) -> dict[str, str]:
     return parse_xml(plain, "root")
 
 
-def v2_refund(body: bytes, appid: str, mch_id: str, api_key: str) -> RefundNotice | None:
+def v2_refund(body: bytes, appids: Appids, mch_id: str, api_key: str) -> RefundNotice | None:
     """A decrypted v2 refund notify (no sign: only the holder of the key can encrypt)."""
     fields = parse_xml(body)
     if fields.get("return_code") != "SUCCESS":
         return None
-    check_merchant(fields, appid, mch_id)
+    check_merchant(fields, appids, mch_id)
     info = decrypt_req_info(fields.get("req_info", ""), api_key)
     for name in ("out_trade_no", "out_refund_no"):
         if not info.get(name):
@@ -226,7 +237,8 @@ def decrypt_resource(resource: Mapping[str, str], apiv3_key: str) -> dict:
 
 
 def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
-              apiv3_key: str, appid: str, mch_id: str) -> PaymentNotice | RefundNotice | None:
+              apiv3_key: str, appids: Appids,
+              mch_id: str) -> PaymentNotice | RefundNotice | None:
     """A verified v3 notify as a payment or refund; None for an event type we do not use."""
     verify_v3(headers, body, cert)
     try:
@@ -241,7 +253,7 @@ def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
         raise PayRejected(f"mchid {data.get('mchid')!r} is not ours")
     amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
     if event_type.startswith("TRANSACTION."):
-        if data.get("appid") != appid:
+        if not _ours(data.get("appid"), appids):
             raise PayRejected(f"appid {data.get('appid')!r} is not ours")
         payer = data.get("payer") if isinstance(data.get("payer"), dict) else {}
         if not data.get("out_trade_no") or not payer.get("openid"):
