@@ -12,10 +12,8 @@ log has the details.
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 
-from cryptography import x509
 from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
@@ -23,6 +21,7 @@ from wx_member.payments import orders
 from wx_member.payments import stored_value
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
+from wx_member.wechat.pay_keys import PlatformKeys
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pay", __name__, url_prefix="/pay")
@@ -96,23 +95,31 @@ def v2_refund():
     return _v2(pay.v2_refund)
 
 
+def _platform_keys():
+    """The merchant client's key ring (platform certificates downloaded and rotated, or the
+    WeChat Pay public key); without a merchant client, the certificate file alone."""
+    rt = runtime()
+    if rt.wxpay is not None:
+        return rt.wxpay.keys.key_for
+    return _file_keys(rt.config.pay_platform_cert).key_for
+
+
 @lru_cache(maxsize=4)
-def _platform_cert(path: str, _mtime_ns: int) -> x509.Certificate:
-    # Keyed by mtime too: replacing the file (certificate rotation) needs no restart.
-    with open(path, "rb") as f:
-        return pay.load_platform_cert(f.read())
+def _file_keys(path: str) -> PlatformKeys:
+    return PlatformKeys(cert_path=path)  # re-reads the file when it changes (rotation)
 
 
 @bp.post("/v3/notify")
 def v3_notify():
     cfg = runtime().config
     try:
-        if not (cfg.appid and cfg.mch_id and cfg.pay_apiv3_key and cfg.pay_platform_cert):
-            log.error("WeChat Pay v3 notify, but WXPAY_APIV3_KEY/WXPAY_PLATFORM_CERT are not set")
+        if not (cfg.appid and cfg.mch_id and cfg.pay_apiv3_key
+                and (cfg.pay_platform_cert or runtime().wxpay is not None)):
+            log.error("WeChat Pay v3 notify, but WXPAY_APIV3_KEY and WXPAY_PLATFORM_CERT or the "
+                      "merchant key (WXPAY_PRIVATE_KEY, WXPAY_CERT_SERIAL) are not set")
             raise _Refused(503, "payments not configured")
-        cert = _platform_cert(cfg.pay_platform_cert, os.stat(cfg.pay_platform_cert).st_mtime_ns)
         try:
-            notice = pay.v3_notify(request.headers, _body(), cert, cfg.pay_apiv3_key,
+            notice = pay.v3_notify(request.headers, _body(), _platform_keys(), cfg.pay_apiv3_key,
                                    cfg.pay_appids, cfg.mch_id)
         except pay.PayRejected as exc:
             log.warning("pay v3 notify refused: %s", exc)

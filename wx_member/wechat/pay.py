@@ -20,7 +20,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from defusedxml import DefusedXmlException
@@ -205,38 +206,66 @@ def cert_serial(cert: x509.Certificate) -> str:
     return format(cert.serial_number, "X")
 
 
-def verify_v3(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
+KeyFor = Callable[[str], RSAPublicKey | None]
+
+
+def _key_lookup(keys: x509.Certificate | KeyFor) -> KeyFor:
+    if isinstance(keys, x509.Certificate):
+        cert = keys
+        return lambda serial: cert.public_key() if serial.upper() == cert_serial(cert) else None
+    return keys
+
+
+def verify_v3(headers: Mapping[str, str], body: bytes, keys: x509.Certificate | KeyFor,
               now: float | None = None) -> None:
+    """A v3 notify's or answer's signature, by the key `Wechatpay-Serial` names: a platform
+    certificate, or a function from serial to key (wechat/pay_keys.py: several certificates
+    during a rotation, or the WeChat Pay public key)."""
     ts, nonce = headers.get("Wechatpay-Timestamp", ""), headers.get("Wechatpay-Nonce", "")
     signature, serial = headers.get("Wechatpay-Signature", ""), headers.get("Wechatpay-Serial", "")
     if not (ts.isascii() and ts.isdigit() and nonce and signature):
         raise PayRejected("Wechatpay-* headers missing")
     if abs((now if now is not None else time.time()) - int(ts)) > V3_MAX_SKEW:
         raise PayRejected(f"stale timestamp {ts}")
-    if serial.upper() != cert_serial(cert):
-        # WeChat rotates platform certificates: a new serial means a certificate to install.
+    key = _key_lookup(keys)(serial)
+    if key is None:
+        # WeChat rotates platform certificates: a new serial means a certificate to fetch.
         raise PayRejected(f"unknown platform certificate serial {serial!r}")
     try:
-        cert.public_key().verify(base64.b64decode(signature, validate=True),
-                                 b"%s\n%s\n%s\n" % (ts.encode(), nonce.encode(), body),
-                                 rsa_padding.PKCS1v15(), hashes.SHA256())
+        key.verify(base64.b64decode(signature, validate=True),
+                   b"%s\n%s\n%s\n" % (ts.encode(), nonce.encode(), body),
+                   rsa_padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError):
         raise PayRejected("bad Wechatpay-Signature") from None
 
 
-def decrypt_resource(resource: Mapping[str, str], apiv3_key: str) -> dict:
+def decrypt_resource_bytes(resource: Mapping[str, str], apiv3_key: str) -> bytes:
+    """AEAD_AES_256_GCM under the APIv3 key: a notify's `resource`, or an
+    `encrypt_certificate` of /v3/certificates."""
     if resource.get("algorithm") != "AEAD_AES_256_GCM":
         raise PayRejected(f"unknown algorithm {resource.get('algorithm')!r}")
     try:
-        plain = AESGCM(apiv3_key.encode("utf-8")).decrypt(
+        return AESGCM(apiv3_key.encode("utf-8")).decrypt(
             resource["nonce"].encode("utf-8"), base64.b64decode(resource["ciphertext"]),
             (resource.get("associated_data") or "").encode("utf-8"))
-        return json.loads(plain)
     except (InvalidTag, KeyError, ValueError, TypeError, AttributeError):
         raise PayRejected("resource does not decrypt with our APIv3 key") from None
 
 
-def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
+def decrypt_resource(resource: Mapping[str, str], apiv3_key: str) -> dict:
+    plain = decrypt_resource_bytes(resource, apiv3_key)
+    try:
+        return json.loads(plain)
+    except ValueError:
+        raise PayRejected("resource is not JSON") from None
+
+
+def rfc3339(text: str | None) -> datetime | None:
+    """A v3 time (RFC 3339 with its offset) as naive UTC."""
+    return _rfc3339(text)
+
+
+def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate | KeyFor,
               apiv3_key: str, appids: Appids,
               mch_id: str) -> PaymentNotice | RefundNotice | None:
     """A verified v3 notify as a payment or refund; None for an event type we do not use."""
