@@ -146,3 +146,34 @@ def test_no_private_key_is_committed():
     tracked = subprocess.run(["git", "grep", "-l", "-I", "-E", "BEGIN (RSA |EC )?PRIVATE KEY"],
                              cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert [p for p in tracked if not p.startswith("tests/")] == []
+
+
+def test_simulate_pay_from_the_command_line(client, sandbox):
+    from click.testing import CliRunner
+
+    from wx_member.sandbox.commands import simulate_group
+
+    order(client, "CL000010")
+    order(client, "CL000011")
+    runner = CliRunner()
+    lost = runner.invoke(simulate_group, ["pay", "CL000010", "--sandbox", sandbox.url,
+                                          "--no-notify"])
+    assert lost.exit_code == 0 and "notify withheld" in lost.output
+    failed = runner.invoke(simulate_group, ["pay", "CL000011", "--sandbox", sandbox.url,
+                                            "--fail"])
+    assert failed.exit_code == 0 and "payment failed" in failed.output
+    assert [client.query(n).trade_state for n in ("CL000010", "CL000011")] == ["SUCCESS",
+                                                                              "PAYERROR"]
+    again = runner.invoke(simulate_group, ["pay", "CL000010", "--sandbox", sandbox.url])
+    assert again.exit_code == 1 and "not NOTPAY" in again.output
+    unknown = runner.invoke(simulate_group, ["pay", "NOSUCHORDER", "--sandbox", sandbox.url])
+    assert unknown.exit_code == 1
+
+
+def test_webhook_simulation_still_needs_a_token():
+    from click.testing import CliRunner
+
+    from wx_member.sandbox.commands import simulate_group
+
+    result = CliRunner().invoke(simulate_group, ["subscribe", "oX"], env={"WX_TOKEN": ""})
+    assert result.exit_code == 2 and "--token" in result.output

@@ -41,7 +41,7 @@ OUT_TRADE_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
 Answer = tuple[int, dict[str, str], bytes]
 
 
-class _Refuse(Exception):
+class _Refuse(ValueError):  # a ValueError: the control API answers 400
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
