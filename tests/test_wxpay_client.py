@@ -20,8 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def client(sandbox, merchant_cert, tmp_path) -> WeChatPayClient:  # noqa: F811
-    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path,
-                             pay_notify_url="https://shop.example.com/pay/v3/notify")
+    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path)
     return WeChatPayClient(config)
 
 
@@ -62,8 +61,7 @@ def test_wx_request_payment_parameters_are_signed_by_the_merchant(client, mercha
 
 
 def test_a_request_signed_by_another_key_gets_sign_error(sandbox, merchant_cert, tmp_path):  # noqa: F811
-    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path,
-                             pay_notify_url="https://shop.example.com/pay/v3/notify")
+    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path)
     other = tmp_path / "other_key.pem"
     other.write_bytes(make_platform_cert().private_key_pem)
     impostor = WeChatPayClient(config.with_(pay_private_key=str(other)))
@@ -107,8 +105,7 @@ def test_public_key_mode(sandbox, merchant_cert, tmp_path):  # noqa: F811
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path,
-                             pay_notify_url="https://shop.example.com/pay/v3/notify")
+    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path)
     signer = sandbox.merchant.use_public_key("PUB_KEY_ID_0114232134912410000000000000")
     pub = tmp_path / "pub_key.pem"
     pub.write_bytes(x509.load_pem_x509_certificate(signer.cert_pem).public_key().public_bytes(
@@ -123,8 +120,7 @@ def test_public_key_mode(sandbox, merchant_cert, tmp_path):  # noqa: F811
 def test_the_private_key_never_appears_in_logs_errors_or_reprs(sandbox, merchant_cert,  # noqa: F811
                                                                tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path,
-                             pay_notify_url="https://shop.example.com/pay/v3/notify")
+    config = merchant_config("sqlite://", sandbox, merchant_cert, tmp_path)
     client = WeChatPayClient(config)
     secret_lines = [line for line in merchant_cert.private_key_pem.decode().splitlines()
                     if "PRIVATE KEY" not in line]

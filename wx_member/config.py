@@ -105,7 +105,7 @@ class Config:
     def pay_merchant(self) -> bool:
         """Whether this deployment creates WeChat Pay orders (merchant API v3)."""
         return bool(self.mch_id and self.pay_apiv3_key and self.pay_private_key
-                    and self.pay_cert_serial)
+                    and self.pay_cert_serial and self.pay_notify_url)
 
     @property
     def safe_mode(self) -> bool:

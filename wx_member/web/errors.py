@@ -36,6 +36,9 @@ STATUS: dict[str, int] = {
     "COUPON_REFUSED": 409, "COUPON_NOT_YOURS": 409, "COUPON_USED": 409, "COUPON_EXPIRED": 409,
     "COUPON_VOID": 409, "COUPON_NOT_YET_VALID": 409, "BELOW_MINIMUM_SPEND": 409,
     "TIER_TOO_LOW": 409,
+    # WeChat Pay orders (payments/wxpay_orders.py, wechat/pay_client.py)
+    "ORDER_PAID": 409, "ORDER_CLOSED": 409, "UNKNOWN_RECHARGE_OPTION": 404,
+    "NO_MINI_OPENID": 409,
     # 503: try again later, or an operator must act
     "WECHAT_UNAVAILABLE": 503, "API_NOT_CONFIGURED": 503,
 }

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
 from wx_member.payments import orders
-from wx_member.payments import stored_value
+from wx_member.payments import wxpay_orders
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
 from wx_member.wechat.pay_keys import PlatformKeys
@@ -32,7 +32,8 @@ bp = Blueprint("pay", __name__, url_prefix="/pay")
 # WeChat keeps retrying meanwhile). Any other domain error: 400 "rejected".
 _STATUS = {"ORDER_MISMATCH": (409, "order mismatch"),
            "UNKNOWN_ORDER": (409, "unknown order"),
-           "NOT_A_MEMBER": (409, "recharge by a non-member")}
+           "NOT_A_MEMBER": (409, "recharge by a non-member"),
+           "WECHAT_UNAVAILABLE": (503, "try again later")}
 RECHARGE = "recharge"  # the `attach` the mini-program sets on a stored-value order
 
 
@@ -52,7 +53,8 @@ def _body() -> bytes:
 def _record(notice) -> None:
     try:
         if isinstance(notice, pay.PaymentNotice) and notice.attach == RECHARGE:
-            stored_value.record_recharge(g.db, notice)
+            # An order we closed meanwhile is checked with WeChat Pay before it is credited.
+            wxpay_orders.record_notified(g.db, runtime().wxpay, notice)
         elif isinstance(notice, pay.PaymentNotice):
             orders.record_payment(g.db, notice, tz=runtime().config.tz)
         elif isinstance(notice, pay.RefundNotice):

@@ -1,0 +1,54 @@
+"""WeChat Pay orders we create (issue 14): `jsapi_order`, one row per JSAPI order made for
+the mini-program (recharges), written before WeChat Pay is called; the bonus is fixed on it.
+
+Revision ID: 0021_wxpay
+Revises: 0018_loyalty2
+Create Date: 2026-12-02
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision: str = "0021_wxpay"
+down_revision: Union[str, Sequence[str], None] = "0018_loyalty2"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "jsapi_order",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("out_trade_no", sa.String(length=32), nullable=False),
+        sa.Column("member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  sa.ForeignKey("member.id"), nullable=False),
+        sa.Column("appid", sa.String(length=32), nullable=False),
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=12), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.Column("bonus_fen", sa.BigInteger(), nullable=False),
+        sa.Column("option_fen", sa.BigInteger(), nullable=True),
+        sa.Column("description", sa.String(length=127), nullable=False),
+        sa.Column("attach", sa.String(length=127), nullable=False),
+        sa.Column("prepay_id", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("error", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("paid_at", sa.DateTime(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.Column("checked_at", sa.DateTime(), nullable=True),
+        sa.UniqueConstraint("out_trade_no"),
+    )
+    op.create_index("ix_jsapi_order_status_created", "jsapi_order", ["status", "created_at"])
+    op.create_index("ix_jsapi_order_member_status", "jsapi_order", ["member_id", "status"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_jsapi_order_member_status", table_name="jsapi_order")
+    op.drop_index("ix_jsapi_order_status_created", table_name="jsapi_order")
+    op.drop_table("jsapi_order")
