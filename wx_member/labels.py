@@ -32,7 +32,8 @@ POINTS_REASONS = {
     "redeem_cancel": "积分抵现撤销",
 }
 BALANCE_REASONS = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
-                   "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
+                   "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款",
+                   "refund_undone": "退款未成功退回", "refund_bonus_undone": "退款未成功退回赠送"}
 
 # -- orders and coupons -------------------------------------------------------------------
 ORDER_STATUS = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}

@@ -1,5 +1,7 @@
 """WeChat Pay orders we create (issue 14): `jsapi_order`, one row per JSAPI order made for
 the mini-program (recharges), written before WeChat Pay is called; the bonus is fixed on it.
+`recharge_refund`: refunds of recharges the shop starts, the money held until WeChat Pay's
+refund notify completes them.
 
 Revision ID: 0021_wxpay
 Revises: 0018_loyalty2
@@ -46,9 +48,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_jsapi_order_status_created", "jsapi_order", ["status", "created_at"])
     op.create_index("ix_jsapi_order_member_status", "jsapi_order", ["member_id", "status"])
+    op.create_table(
+        "recharge_refund",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("out_refund_no", sa.String(length=64), nullable=False),
+        sa.Column("out_trade_no", sa.String(length=64), nullable=False),
+        sa.Column("member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  sa.ForeignKey("member.id"), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.Column("bonus_fen", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("error", sa.String(length=64), nullable=True),
+        sa.Column("requested_by", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("completed_at", sa.DateTime(), nullable=True),
+        sa.UniqueConstraint("out_refund_no"),
+    )
+    op.create_index("ix_recharge_refund_out_trade_no", "recharge_refund", ["out_trade_no"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_recharge_refund_out_trade_no", table_name="recharge_refund")
+    op.drop_table("recharge_refund")
     op.drop_index("ix_jsapi_order_member_status", table_name="jsapi_order")
     op.drop_index("ix_jsapi_order_status_created", table_name="jsapi_order")
     op.drop_table("jsapi_order")

@@ -46,3 +46,24 @@ class JsapiOrder(Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     checked_at: Mapped[datetime | None] = mapped_column(DateTime)  # last query to WeChat Pay
+
+
+class RechargeRefund(Base):
+    """A refund of a recharge the shop started (payments/recharge_refunds.py): the money
+    leaves the balance when it is asked for (bonus first, then the cash refunded), WeChat
+    Pay's refund notify completes it; a refusal by WeChat Pay puts the money back."""
+
+    __tablename__ = "recharge_refund"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # cash back to the payer
+    bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # bonus taken back
+    # requested (money held) | processing (WeChat Pay accepted) | succeeded | failed
+    status: Mapped[str] = mapped_column(String(12), default="requested")
+    error: Mapped[str | None] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from wx_member import labels
 from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.clock import utcnow
-from wx_member.models import JsapiOrder, Member, Order, RechargeOption, StoredValueLedger
+from wx_member.models import (JsapiOrder, Member, Order, RechargeOption, RechargeRefund,
+                              StoredValueLedger)
 from wx_member.members import membership
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 from wx_member.payments.order_errors import OrderMismatch
@@ -195,7 +196,15 @@ def reverse_recharge(session: Session, member: Member, order: Order, refund_fen:
     order locked, `order.refunded_fen` already includes this refund): take back the
     principal refunded and the bonus in proportion (after each refund the bonus taken back
     adds up to floor(bonus × refunded ÷ amount)). What the member has already spent is not
-    pushed below zero: the row's source records the shortfall."""
+    pushed below zero: the row's source records the shortfall.
+
+    A refund the shop started (payments/recharge_refunds.py) took its money, bonus first,
+    when it was asked for: its notify only marks it succeeded."""
+    started = session.scalar(select(RechargeRefund).where(
+        RechargeRefund.out_refund_no == out_refund_no).with_for_update())
+    if started is not None:
+        started.status, started.completed_at = "succeeded", utcnow()
+        return
     granted = int(session.scalar(select(func.coalesce(func.sum(StoredValueLedger.delta_fen), 0))
                                  .where(StoredValueLedger.idem_key == f"recharge_bonus:{order.out_trade_no}")))
     before = order.refunded_fen - refund_fen
