@@ -10,14 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from api_helpers import ApiClient, api_config
+from conftest import serve
+from console_helpers import logged_in
 from pay_helpers import count
 from test_recharge_wxpay import balance, ledger, recharge
-from wx_member.models import Order, RechargeRefund, Refund
+from wx_member.models import Member, Order, RechargeRefund, Refund
 from wx_member.payments import balance_payments
 from wx_member.sandbox.pay import PayNotifier
-from wxpay_helpers import live_shop, merchant_cert, mini_sandbox, shop  # noqa: F401
+from wxpay_helpers import (live_shop, merchant_cert, merchant_settings,  # noqa: F401
+                           mini_sandbox, shop)
 
 BIN = Path(sys.executable).parent / "wx-member"
 
@@ -104,3 +109,44 @@ def test_only_recharges_are_refunded_this_way(shop, live_shop, mini_sandbox):  #
     assert out.returncode != 0 and "只能退款会员通过微信支付的储值充值订单" in out.stderr
     unknown = cli(live_shop, "balance", "refund-recharge", "NOPE-1")
     assert unknown.returncode != 0
+
+
+@pytest.fixture
+def console_shop(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
+    """The console and the mini-program API of a WeChat Pay merchant (plain HTTP cookies)."""
+    gen = serve(api_config(db_url, mini_sandbox, cookie_secure=False,
+                           **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
+    live = next(gen)
+    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
+    try:
+        yield live
+    finally:
+        gen.close()
+
+
+def test_an_admin_refunds_a_recharge_from_the_console(console_shop, mini_sandbox):
+    shop = ApiClient(console_shop, mini_sandbox)
+    cy = shop.login("oMiniCy")
+    no = paid_recharge(shop, mini_sandbox, cy, 50000)
+    with console_shop.session() as uow:
+        balance_payments.pay(uow, cy.card_no, 50000, "SHOP-2", "till", tz=console_shop.config.tz)
+    with console_shop.session() as s, s.read():
+        member_id = s.scalar(select(Member.id).where(Member.mini_openid == "oMiniCy"))
+    page = f"/admin/members/{member_id}"
+    viewer = logged_in(console_shop, "vic", "operator")
+    assert "储值原路退款" not in viewer.get(page).text  # money out: admins only
+    assert viewer.post(page + "/recharge-refund", {"out_trade_no": no}).status_code == 403
+    admin = logged_in(console_shop, "ada", "admin")
+    admin.get(page)
+    admin.post(page + "/recharge-refund", {"out_trade_no": no, "amount_fen": "1"})
+    # 550 − 500 spent = 50 left, all of it the bonus: nothing may go back.
+    assert "最多可退 0.00 元" in admin.get(page).text
+    with console_shop.session() as uow:
+        balance_payments.refund(uow, "SHOP-2", 20000, "SHOP-2-R1", "till",
+                                tz=console_shop.config.tz)
+    admin.get(page)
+    res = admin.post(page + "/recharge-refund", {"out_trade_no": no, "amount_fen": ""})
+    assert res.status_code == 302
+    assert "已申请退款 200.00 元（扣回赠送 50.00 元）" in admin.get(page).text
+    assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
+    assert balance(console_shop, "oMiniCy") == (0, 0)
