@@ -249,6 +249,16 @@ def test_platform_certificate_rotation_while_notifies_arrive(shop, live_shop,  #
     assert mini_sandbox.merchant.pay(nos[3]).status == 204
     assert balance(live_shop, "oMiniLee") == (4006, 4006)
     assert len(live_shop.rt.wxpay.keys.serials()) == 2
+    # Later (an unknown serial refetches at most once a minute), notifies in flight while
+    # WeChat Pay rotates again: every one is accepted, once.
+    more = [recharge(shop, lee, amount_fen=2000 + i)["order"]["out_trade_no"] for i in range(6)]
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=2)), \
+            ThreadPoolExecutor(max_workers=3) as pool:
+        early = [pool.submit(mini_sandbox.merchant.pay, no) for no in more[:3]]
+        mini_sandbox.merchant.rotate()
+        late = [pool.submit(mini_sandbox.merchant.pay, no) for no in more[3:]]
+        assert {f.result().status for f in early + late} == {204}
+    assert balance(live_shop, "oMiniLee") == (4006 + 12015, 4006 + 12015)
 
 
 def test_the_scheduler_reconciles_every_minute_when_wechat_pay_is_configured(live_shop):  # noqa: F811
