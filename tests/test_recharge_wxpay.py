@@ -203,8 +203,8 @@ def test_a_member_without_a_mini_program_openid_cannot_recharge(shop, live_shop)
 
 
 @pytest.mark.parametrize("status, wx_code, http, code, message", [
-    (500, "SYSTEM_ERROR", 503, "WECHAT_UNAVAILABLE", "微信支付系统繁忙，请稍后再试。"),
-    (429, "FREQUENCY_LIMITED", 503, "WECHAT_UNAVAILABLE", "操作太频繁，请稍后再试。"),
+    (500, "SYSTEM_ERROR", 503, "WXPAY_UNAVAILABLE", "微信支付系统繁忙，请稍后再试。"),
+    (429, "FREQUENCY_LIMITED", 503, "WXPAY_UNAVAILABLE", "操作太频繁，请稍后再试。"),
     (400, "ORDERPAID", 409, "ORDER_PAID", "该订单已支付，请勿重复支付。"),
     (400, "ORDER_CLOSED", 409, "ORDER_CLOSED", "该订单已关闭，请重新下单。"),
 ])
@@ -230,7 +230,7 @@ def test_the_member_cancels_an_unpaid_order(shop, live_shop, mini_sandbox):  # n
     assert res.status_code == 200 and res.json()["status"] == "closed"
     assert mini_sandbox.merchant.orders[no]["trade_state"] == "CLOSED"
     again = shop.post(f"me/orders/{no}/cancel", jo)
-    assert (again.status_code, again.json()["code"]) == (409, "WRONG_ORDER_STATE")
+    assert (again.status_code, again.json()["code"]) == (409, "PAY_ORDER_NOT_OPEN")
     other = shop.login("oMiniKim")
     assert shop.get(f"me/orders/{no}", other).status_code == 404
 

@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 OPEN = ("requested", "processing")
 
 
-class RefundRefused(DomainError):
-    code = "REFUND_REFUSED"
+class RechargeRefundRefused(DomainError):
+    code = "RECHARGE_REFUND_REFUSED"
     user_message = "该订单不能退款。"
 
 
@@ -71,7 +71,7 @@ def refund_recharge(uow: UnitOfWork, client: WeChatPayClient, out_trade_no: str,
                     amount_fen: int | None = None, reason: str = "",
                     now: datetime | None = None) -> RechargeRefundView:
     """Use case: refund `amount_fen` (default: all that may go back) of recharge
-    `out_trade_no` to the payer's WeChat. Raises RefundRefused (Chinese, nothing changed)
+    `out_trade_no` to the payer's WeChat. Raises RechargeRefundRefused (Chinese, nothing changed)
     when the amount is more than the unspent part after the bonus, PayApiError when WeChat
     Pay refuses (the money is back on the balance)."""
     now = now or utcnow()
@@ -102,19 +102,19 @@ class _Held:
 def _hold(uow: UnitOfWork, no: str, by: str, amount_fen: int | None,
           now: datetime) -> _Held:
     if amount_fen is not None and (not isinstance(amount_fen, int) or amount_fen <= 0):
-        raise RefundRefused(f"refund amount {amount_fen!r}", user_message="退款金额必须是正整数（分）。")
+        raise RechargeRefundRefused(f"refund amount {amount_fen!r}", user_message="退款金额必须是正整数（分）。")
     with uow.write() as session:
         order = orders.order_by_no(session, no)
         if order is None:
             raise UnknownOrder(f"no order {no}")
         if order.purpose != "recharge" or order.api not in ("v2", "v3") or not order.member_id:
-            raise RefundRefused(f"order {no} is not a member's WeChat Pay recharge",
+            raise RechargeRefundRefused(f"order {no} is not a member's WeChat Pay recharge",
                                 user_message="只能退款会员通过微信支付的储值充值订单。")
         member, order = orders.lock_for_refund(session, order)
         cash, bonus = refundable(session, order, member.balance_fen)
         amount = cash if amount_fen is None else amount_fen
         if amount <= 0 or amount > cash:
-            raise RefundRefused(
+            raise RechargeRefundRefused(
                 f"refund of {amount} fen asked, {cash} fen refundable",
                 user_message=f"该充值最多可退 {cash / 100:.2f} 元（先扣回赠送金额，已消费部分不退）。")
         rno = "RF" + now.strftime("%Y%m%d%H%M%S") + secrets.token_hex(4).upper()

@@ -55,12 +55,12 @@ class NoMiniProgramOpenid(DomainError):
 
 
 class PaymentOrderNotFound(DomainError):
-    code = "ORDER_NOT_FOUND"
+    code = "PAY_ORDER_NOT_FOUND"
     user_message = "订单不存在。"
 
 
 class OrderNotOpen(DomainError):
-    code = "WRONG_ORDER_STATE"
+    code = "PAY_ORDER_NOT_OPEN"
     user_message = "订单已支付或已关闭。"
 
 

@@ -33,7 +33,7 @@ bp = Blueprint("pay", __name__, url_prefix="/pay")
 _STATUS = {"ORDER_MISMATCH": (409, "order mismatch"),
            "UNKNOWN_ORDER": (409, "unknown order"),
            "NOT_A_MEMBER": (409, "recharge by a non-member"),
-           "WECHAT_UNAVAILABLE": (503, "try again later")}
+           "WXPAY_UNAVAILABLE": (503, "try again later")}
 RECHARGE = "recharge"  # the `attach` the mini-program sets on a stored-value order
 
 

@@ -46,12 +46,11 @@ from wx_member.wechat.pay_keys import PlatformCertificate, PlatformKeys
 
 log = logging.getLogger(__name__)
 SCHEMA = "WECHATPAY2-SHA256-RSA2048"
-# WeChat Pay's codes whose member-facing meaning is "this order's state refuses it".
-STATE_CODES = {"ORDERPAID": "ORDER_PAID", "ORDER_CLOSED": "ORDER_CLOSED"}
-
-
 class PayApiError(WeChatUnavailable):
-    """WeChat Pay refused or did not answer (`wx_code` None: no usable answer)."""
+    """WeChat Pay refused or did not answer (`wx_code` None: no usable answer). Raise it
+    through `PayApiError.of`, which picks the subclass of an order-state refusal."""
+
+    code = "WXPAY_UNAVAILABLE"
 
     def __init__(self, wx_code: str | None, detail: str, http_status: int | None = None,
                  maybe_sent: bool = False):
@@ -59,8 +58,23 @@ class PayApiError(WeChatUnavailable):
                          user_message=labels.WXPAY_ERRORS.get(wx_code or "",
                                                        labels.WXPAY_ERRORS[""]))
         self.wx_code, self.http_status, self.maybe_sent = wx_code, http_status, maybe_sent
-        if wx_code in STATE_CODES:
-            self.code = STATE_CODES[wx_code]
+
+    @staticmethod
+    def of(wx_code: str | None, detail: str, http_status: int | None = None,
+           maybe_sent: bool = False) -> PayApiError:
+        cls = {"ORDERPAID": OrderPaidAtWeChat, "ORDER_CLOSED": OrderClosedAtWeChat}.get(
+            wx_code or "", PayApiError)
+        return cls(wx_code, detail, http_status, maybe_sent)
+
+
+class OrderPaidAtWeChat(PayApiError):
+    """ORDERPAID: the order was paid already (a second payment or a close refused)."""
+    code = "ORDER_PAID"
+
+
+class OrderClosedAtWeChat(PayApiError):
+    """ORDER_CLOSED: the order was closed; a new one is needed."""
+    code = "ORDER_CLOSED"
 
 
 @dataclass(frozen=True)
@@ -168,8 +182,8 @@ class WeChatPayClient:
             message = data.get("message", "") if isinstance(data, dict) else ""
             log.warning("WeChat Pay %s %s: HTTP %s %s %s", method, path, res.status_code, code,
                         message)
-            raise PayApiError(code, f"{method} {path}: HTTP {res.status_code} {message}",
-                              res.status_code)
+            raise PayApiError.of(code, f"{method} {path}: HTTP {res.status_code} {message}",
+                                 res.status_code)
         if verify:
             try:
                 pay.verify_v3(res.headers, raw, self.keys.key_for)
