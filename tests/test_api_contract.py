@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api_helpers import (CASHIER_KEY, add_gift, api, api_config, give_points,  # noqa: F401
                          mini_sandbox)
 from conftest import serve
+from wxpay_helpers import merchant_cert, merchant_settings  # noqa: F401
 
 # positive_data_acceptance is left out: the document gives shapes, and a well-shaped input
 # can still be refused by the rules with a 4xx (a login code WeChat never issued, a
@@ -26,10 +27,13 @@ EXAMPLES = 30  # per operation, mode and backend: about 1,300 requests, a few se
 
 
 @pytest.fixture
-def live_api(db_url, mini_sandbox):
+def live_api(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
     """The API with a redeem limit no generated run reaches, so that redemption inputs are
-    judged by the rules, not all answered 429 after the tenth."""
-    yield from serve(api_config(db_url, mini_sandbox, redeem_rate_limit="3000/minute"))  # the database storage keeps up to 3,000
+    judged by the rules, not all answered 429 after the tenth; a WeChat Pay merchant, so
+    that recharges reach WeChat Pay (the sandbox) rather than answer 503."""
+    yield from serve(api_config(db_url, mini_sandbox, redeem_rate_limit="3000/minute",
+                                # the database storage keeps up to 3,000
+                                **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
 
 
 def test_every_operation_keeps_to_the_document(api, live_api):

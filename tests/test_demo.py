@@ -54,6 +54,14 @@ def test_demo_starts_with_members_orders_and_every_surface(tmp_path):
         assert (alice["tier"], alice["total_spend_fen"], len(alice["orders"])) == (
             "silver", 22400, 2)
         assert alice["points"] == alice["ledger_sum"] > 224  # purchases + sign-up + referral
+        # Dana recharged 充500送50 in the mini-program, paid through the sandbox's WeChat Pay.
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT balance_fen FROM member WHERE mini_openid = "
+                                "'oDemoDana'").fetchone() == (55000,)
+            assert conn.execute("SELECT status FROM jsapi_order").fetchall() == [("paid",)]
+        assert "wx-member simulate pay OUT_TRADE_NO --sandbox" in out
         # The printed simulate command works against the running demo.
         command = re.search(r"wx-member simulate (.*) subscribe oYou", out).group(1).split()
         sent = subprocess.run([str(BIN), "simulate", *command, "subscribe", "oYou",

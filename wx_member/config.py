@@ -50,6 +50,17 @@ class Config:
     pay_api_key: str = ""
     pay_apiv3_key: str = ""
     pay_platform_cert: str = ""
+    # WeChat Pay merchant API v3 (wechat/pay_client.py: JSAPI orders, refunds): the
+    # merchant private key (a PEM path, never its content), its certificate serial, the
+    # WeChat Pay public key (PEM path) and its id when the merchant uses that mode instead
+    # of platform certificates, where the API is (the sandbox in tests) and the public URL
+    # of /pay/v3/notify that WeChat Pay posts to. No private key → no orders are created.
+    pay_private_key: str = ""
+    pay_cert_serial: str = ""
+    pay_public_key: str = ""
+    pay_public_key_id: str = ""
+    pay_api_base: str = "https://api.mch.weixin.qq.com/"
+    pay_notify_url: str = ""
     # Pushes (pushes/deliveries.py): the message template id of each push kind in this
     # account (WX_TEMPLATE_<KIND>, e.g. WX_TEMPLATE_POINTS_EXPIRY), the mini-program appid
     # for template links that open a page, and the openids a dry run sends to.
@@ -85,6 +96,18 @@ class Config:
         return ZoneInfo(self.timezone)
 
     @property
+    def pay_appids(self) -> tuple[str, ...]:
+        """The appids a WeChat Pay notify may name: the Official Account's (payments in its
+        pages) and the mini-program's (payments inside it). Any other is not ours."""
+        return tuple(a for a in (self.appid, self.mini_appid) if a)
+
+    @property
+    def pay_merchant(self) -> bool:
+        """Whether this deployment creates WeChat Pay orders (merchant API v3)."""
+        return bool(self.mch_id and self.pay_apiv3_key and self.pay_private_key
+                    and self.pay_cert_serial and self.pay_notify_url)
+
+    @property
     def safe_mode(self) -> bool:
         return bool(self.encoding_aes_key)
 
@@ -117,6 +140,12 @@ class Config:
             pay_api_key=_env("WXPAY_API_KEY"),
             pay_apiv3_key=_env("WXPAY_APIV3_KEY"),
             pay_platform_cert=_env("WXPAY_PLATFORM_CERT"),
+            pay_private_key=_env("WXPAY_PRIVATE_KEY"),
+            pay_cert_serial=_env("WXPAY_CERT_SERIAL"),
+            pay_public_key=_env("WXPAY_PUBLIC_KEY"),
+            pay_public_key_id=_env("WXPAY_PUBLIC_KEY_ID"),
+            pay_api_base=_env("WXPAY_API_BASE", "https://api.mch.weixin.qq.com/"),
+            pay_notify_url=_env("WXPAY_NOTIFY_URL"),
             template_ids={name.removeprefix("WX_TEMPLATE_").lower(): value.strip()
                           for name, value in os.environ.items()
                           if name.startswith("WX_TEMPLATE_") and value.strip()},

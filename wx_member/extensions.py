@@ -11,6 +11,7 @@ from wx_member.config import Config
 from wx_member.pushes.definitions import PushKind
 from wx_member.replies import Replies
 from wx_member.wechat.gateway import WeChatGateway
+from wx_member.wechat.pay_client import WeChatPayClient
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Runtime:
     gateway: WeChatGateway
     replies: Replies
     pushes: dict[str, PushKind] = field(default_factory=dict)  # push kinds, checked at start-up
+    wxpay: WeChatPayClient | None = None  # WeChat Pay's merchant API, when configured
 
 
 def build_runtime(config: Config, *, load_pushes: bool = True) -> Runtime:
@@ -46,7 +48,8 @@ def build_runtime(config: Config, *, load_pushes: bool = True) -> Runtime:
                    gateway=WeChatGateway(config, storage=storage),
                    replies=Replies(config.templates_dir, config.programme_name),
                    pushes=definitions.load(config.templates_dir, config.template_ids)
-                   if load_pushes else {})
+                   if load_pushes else {},
+                   wxpay=WeChatPayClient(config) if config.pay_merchant else None)
 
 
 def runtime() -> Runtime:

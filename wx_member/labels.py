@@ -32,7 +32,8 @@ POINTS_REASONS = {
     "redeem_cancel": "积分抵现撤销",
 }
 BALANCE_REASONS = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
-                   "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款"}
+                   "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款",
+                   "refund_undone": "退款未成功退回", "refund_bonus_undone": "退款未成功退回赠送"}
 
 # -- orders and coupons -------------------------------------------------------------------
 ORDER_STATUS = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
@@ -120,3 +121,21 @@ SETTINGS = {
 
 def tier_name(tier: str) -> str:
     return TIER_NAMES.get(tier, tier)
+
+# WeChat Pay merchant API v3 (wechat/pay_client.py): what a member reads when WeChat Pay
+# refuses a call, by WeChat Pay's error code ("" : no usable answer).
+WXPAY_ERRORS = {
+    "": "微信支付暂时不可用，请稍后再试。",
+    "SYSTEM_ERROR": "微信支付系统繁忙，请稍后再试。",
+    "FREQUENCY_LIMITED": "操作太频繁，请稍后再试。",
+    "ORDERPAID": "该订单已支付，请勿重复支付。",
+    "ORDER_CLOSED": "该订单已关闭，请重新下单。",
+    "SIGN_ERROR": "微信支付配置有误，请联系商家。",
+    "NOAUTH": "商户暂不支持微信支付，请联系商家。",
+    "PARAM_ERROR": "支付参数有误，请联系商家。",
+    "INVALID_REQUEST": "支付请求无效，请重新下单。",
+    "NOT_ENOUGH": "可退款余额不足。",
+}
+# A WeChat Pay order we created (payments/wxpay_orders.py), as the mini-program shows it.
+PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关闭", "failed": "支付失败",
+                 "refunded": "已退款"}

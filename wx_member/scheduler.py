@@ -38,12 +38,14 @@ from wx_member.platform import leases
 from wx_member.loyalty import points_expiry
 from wx_member.pushes import planners
 from wx_member.loyalty import tier_review
+from wx_member.payments import wxpay_orders
 
 log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 SEND_EVERY_SECONDS = 60  # retries, postponed (quiet hours) and newly planned rows
 CAMPAIGN_EVERY_SECONDS = 60  # console campaigns start within a minute of their time
+RECONCILE_EVERY_SECONDS = 60  # WeChat Pay orders without a notify (payments/wxpay_orders.py)
 _RUNTIME: Runtime | None = None
 
 
@@ -135,6 +137,16 @@ def tag_rules_job() -> None:
                                               for t in done) or "no rules")
 
 
+def reconcile_payments_job() -> None:
+    """WeChat Pay orders unpaid after 5 minutes: queried, credited once if paid (a lost
+    notify), closed after 15 minutes."""
+    rt = _rt()
+    if rt.wxpay is None:
+        return
+    with rt.sessions() as uow:
+        wxpay_orders.reconcile(uow, rt.wxpay)
+
+
 def _observe_lag(event: JobSubmissionEvent) -> None:
     """A coalesced run stands in for every missed time: its lag counts from the first."""
     if event.scheduled_run_times:
@@ -183,6 +195,9 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
     # Preference tags (console/tag_rules.py): after the night's other jobs.
     scheduler.add_job(tag_rules_job, "cron", hour=1, minute=0, id="tag_rules",
                       replace_existing=True)
+    if rt.wxpay is not None:
+        scheduler.add_job(reconcile_payments_job, "interval", seconds=RECONCILE_EVERY_SECONDS,
+                          id="reconcile_payments", replace_existing=True)
     scheduler.add_listener(_observe_lag, EVENT_JOB_SUBMITTED)
     return scheduler
 

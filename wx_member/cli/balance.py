@@ -88,3 +88,29 @@ def balance_option(amount_fen: int, bonus_fen: int, disable: bool, by: str) -> N
                                                 active=not disable))
     click.echo(f"{stored_value.option_text(o)}{' (disabled)' if disable else ''}")
 
+
+
+@balance_group.command("refund-recharge")
+@click.argument("out_trade_no")
+@click.option("--amount", "amount_fen", type=int, default=None,
+              help="fen to refund (default: all that may go back)")
+@click.option("--reason", default="", help="shown to the payer by WeChat Pay")
+@click.option("--by", default="cli", help="who refunds, kept on the ledger rows")
+@click.option("--json", "as_json", is_flag=True)
+def balance_refund_recharge(out_trade_no: str, amount_fen: int | None, reason: str, by: str,
+                            as_json: bool) -> None:
+    """Refund recharge OUT_TRADE_NO to the payer's WeChat through WeChat Pay: only the
+    unspent part, the bonus taken back first. WeChat Pay's refund notify completes it."""
+    from wx_member.cli.common import fail
+    from wx_member.payments import recharge_refunds
+
+    rt = runtime()
+    if rt.wxpay is None:
+        fail("WeChat Pay's merchant API is not configured (WXPAY_PRIVATE_KEY, "
+             "WXPAY_CERT_SERIAL, WXPAY_NOTIFY_URL)")
+    with rt.sessions() as uow:
+        r = run(lambda: recharge_refunds.refund_recharge(uow, rt.wxpay, out_trade_no, by=by,
+                                                         amount_fen=amount_fen, reason=reason))
+    echo(asdict(r), as_json, f"refund {r.out_refund_no} of {out_trade_no}: {r.amount_fen} fen "
+         f"to WeChat, bonus {r.bonus_fen} fen taken back, balance {r.balance_fen} fen; "
+         f"{r.status} (WeChat Pay's notify completes it)")

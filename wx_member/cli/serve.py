@@ -41,6 +41,24 @@ def _demo_config(base: Config, db_path: Path) -> Config:
     )
 
 
+def _demo_merchant(config: Config, sandbox, directory: Path, host: str, port: int) -> Config:
+    """WeChat Pay's merchant API in the sandbox: a fresh merchant key every run, kept in the
+    instance directory (git-ignored), its certificate given to the sandbox."""
+    from wx_member.sandbox.pay import make_platform_cert
+
+    merchant = make_platform_cert("Demo merchant " + config.mch_id)
+    key = directory / "demo_merchant_key.pem"
+    key.write_bytes(merchant.private_key_pem)
+    key.chmod(0o600)
+    apiv3 = secrets.token_hex(16)
+    sandbox.merchant.enable(mch_id=config.mch_id, apiv3_key=apiv3,
+                            merchant_cert_pem=merchant.cert_pem,
+                            appids=(config.appid, config.mini_appid))
+    return config.with_(pay_apiv3_key=apiv3, pay_private_key=str(key),
+                        pay_cert_serial=merchant.serial, pay_api_base=sandbox.url,
+                        pay_notify_url=f"http://{host}:{port}/pay/v3/notify")
+
+
 @click.command("scheduler")
 @click.option("--ttl", default=30.0, show_default=True, help="lease length, seconds")
 @click.option("--renew", default=10.0, show_default=True, help="renew the lease every N seconds")
@@ -94,12 +112,15 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int,
         sandbox = Sandbox(appid=config.appid, secret=config.secret, port=sandbox_port,
                           mini_appid=config.mini_appid, mini_secret=config.mini_secret).start()
         config = config.with_(api_base=sandbox.url, mp_base=sandbox.url)
+        config = _demo_merchant(config, sandbox, demo_db.parent, host, port)
     migrate.upgrade(config.database_url)  # a development server makes its schema on start
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
     webhook = f"http://{host}:{server.port}/wechat"
     with app.app_context():
         rt = app_runtime()
+    if demo and rt.wxpay is not None:  # the port is known now (0 picks one)
+        rt.wxpay.notify_url = f"http://{host}:{server.port}/pay/v3/notify"
     # Stands by if another process (`wx-member scheduler`, another host) holds the lease.
     scheduler = SchedulerRunner(rt).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -109,7 +130,7 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int,
 
         sim = Simulator(webhook, token=config.token, appid=config.appid,
                         encoding_aes_key=config.encoding_aes_key)
-        openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/")
+        openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/", sandbox=sandbox)
         admin_password = secrets.token_urlsafe(12)
         with rt.sessions() as uow:
             from wx_member.console import operators
@@ -135,6 +156,7 @@ Try, in another terminal (after `. .venv/bin/activate`):
   DATABASE_URL={config.database_url} wx-member channel stats
   curl -X POST -H 'Authorization: Bearer {config.shop_api_key}' http://{host}:{server.port}/shop/orders/DEMO-1002/shipped
   mini-program API docs: http://{host}:{server.port}/api/docs
+  wx-member simulate pay OUT_TRADE_NO --sandbox {sandbox.url}   (pay a recharge; --fail, --no-notify)
 Ctrl-C stops everything.""")
     else:
         click.echo(f"wx-member serving {webhook}; WeChat API at {config.api_base}")

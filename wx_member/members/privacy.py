@@ -35,6 +35,7 @@ from wx_member.db import UnitOfWork
 from wx_member.models import (
     Delivery,
     InboundEvent,
+    JsapiOrder,
     Member,
     MemberReach,
     Order,
@@ -176,6 +177,9 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         orders = session.execute(update(Order).where(
             or_(Order.member_id == m.id, Order.openid == openid)).values(openid=tomb)
             .execution_options(synchronize_session=False)).rowcount
+        # WeChat Pay orders made in the mini-program name the payer too.
+        session.execute(update(JsapiOrder).where(JsapiOrder.member_id == m.id)
+                        .values(openid=tomb).execution_options(synchronize_session=False))
         deliveries = session.execute(update(Delivery).where(
             or_(Delivery.member_id == m.id, Delivery.openid == openid))
             .values(openid=tomb, payload={"erased": True})

@@ -27,3 +27,4 @@ from wx_member.models.stores import Store, TillKey  # noqa: F401
 from wx_member.models.benefits import MemberDay, MemberPrice, TierDiscount  # noqa: F401
 from wx_member.models.till_orders import OrderLine, PaymentPart, TillRequest  # noqa: F401
 from wx_member.models.preferences import TagRule  # noqa: F401
+from wx_member.models.wxpay import JsapiOrder, RechargeRefund  # noqa: F401

@@ -57,7 +57,7 @@ def page(uow: UnitOfWork, member_id: int, before: int | None, limit: int) -> Bal
 
 def recharge_choices(uow: UnitOfWork) -> list[RechargeChoice]:
     """The active rungs of the ladder, lowest first. A recharge of any amount is possible;
-    the bonus is the highest rung reached when WeChat Pay's notify arrives."""
+    the bonus is the highest rung reached when the order is made (payments/wxpay_orders.py)."""
     with uow.read() as session:
         return [RechargeChoice(o.amount_fen, o.bonus_fen, stored_value.option_text(o))
                 for o in stored_value.options(session)]

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from wx_member import labels
 from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.clock import utcnow
-from wx_member.models import Member, Order, RechargeOption, StoredValueLedger
+from wx_member.models import (JsapiOrder, Member, Order, RechargeOption, RechargeRefund,
+                              StoredValueLedger)
 from wx_member.members import membership
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 from wx_member.payments.order_errors import OrderMismatch
@@ -162,14 +163,31 @@ def _record_recharge(uow: UnitOfWork, notice: PaymentNotice, now: datetime) -> R
                 session.flush()
         except IntegrityError:
             return _replayed(session.scalar(select(Order).where(Order.out_trade_no == no)), notice)
-        bonus = bonus_for(session, notice.amount_fen)
+        bonus, fixed = _bonus_of(session, member, notice, now)
         post(session, member, notice.amount_fen, "recharge", f"recharge:{no}", no,
              source=f"{notice.api} {no}")
         if bonus:
             post(session, member, bonus, "recharge_bonus", f"recharge_bonus:{no}", no,
-                 source=f"ladder at {notice.amount_fen} fen")
+                 source="fixed when ordered" if fixed else f"ladder at {notice.amount_fen} fen")
         return RechargeResult(order, credited=True, principal_fen=notice.amount_fen,
                               bonus_fen=bonus)
+
+
+def _bonus_of(session: Session, member: Member, notice: PaymentNotice,
+              now: datetime) -> tuple[int, bool]:
+    """The bonus of this recharge: the one fixed when we created its WeChat Pay order
+    (payments/wxpay_orders.py; a ladder changed since does not matter), which is marked
+    paid; for a recharge paid elsewhere, the ladder's now. (bonus, fixed)"""
+    ordered = session.scalar(select(JsapiOrder).where(
+        JsapiOrder.out_trade_no == notice.out_trade_no).with_for_update())
+    if ordered is None:
+        return bonus_for(session, notice.amount_fen), False
+    if (ordered.amount_fen, ordered.member_id) != (notice.amount_fen, member.id):
+        raise OrderMismatch(f"recharge {notice.out_trade_no}: ordered {ordered.amount_fen} fen "
+                            f"by member {ordered.member_id}, paid {notice.amount_fen} fen by "
+                            f"{notice.openid}")
+    ordered.status, ordered.paid_at = "paid", notice.paid_at or now
+    return ordered.bonus_fen, True
 
 
 def reverse_recharge(session: Session, member: Member, order: Order, refund_fen: int,
@@ -178,7 +196,15 @@ def reverse_recharge(session: Session, member: Member, order: Order, refund_fen:
     order locked, `order.refunded_fen` already includes this refund): take back the
     principal refunded and the bonus in proportion (after each refund the bonus taken back
     adds up to floor(bonus × refunded ÷ amount)). What the member has already spent is not
-    pushed below zero: the row's source records the shortfall."""
+    pushed below zero: the row's source records the shortfall.
+
+    A refund the shop started (payments/recharge_refunds.py) took its money, bonus first,
+    when it was asked for: its notify only marks it succeeded."""
+    started = session.scalar(select(RechargeRefund).where(
+        RechargeRefund.out_refund_no == out_refund_no).with_for_update())
+    if started is not None:
+        started.status, started.completed_at = "succeeded", utcnow()
+        return
     granted = int(session.scalar(select(func.coalesce(func.sum(StoredValueLedger.delta_fen), 0))
                                  .where(StoredValueLedger.idem_key == f"recharge_bonus:{order.out_trade_no}")))
     before = order.refunded_fen - refund_fen

@@ -79,3 +79,10 @@ class SandboxClient:
 
     def issue_phone_code(self, phone: str, country_code: str = "86") -> str:
         return self._call("POST", "phone-code", phone=phone, country_code=country_code)["code"]
+
+    # -- WeChat Pay (sandbox/merchant.py) -------------------------------------------------
+    def pay(self, out_trade_no: str, fail: bool = False, notify: bool = True) -> dict[str, Any]:
+        return self._call("POST", "pay", out_trade_no=out_trade_no, fail=fail, notify=notify)
+
+    def settle_refunds(self) -> list[dict[str, Any]]:
+        return self._call("POST", "settle-refunds")

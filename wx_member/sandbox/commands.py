@@ -33,13 +33,16 @@ def sandbox_command(host: str, port: int, appid: str, secret: str) -> None:
 @click.group("simulate")
 @click.option("--url", envvar="WX_MEMBER_WEBHOOK_URL", default="http://127.0.0.1:5000/wechat",
               show_default=True, help="the app's webhook")
-@click.option("--token", envvar="WX_TOKEN", required=True, help="the webhook token")
+@click.option("--token", envvar="WX_TOKEN", default="",
+              help="the webhook token (required but for `pay`)")
 @click.option("--appid", envvar="WX_APPID", default="wxsandbox", show_default=True)
 @click.option("--aes-key", envvar="WX_ENCODING_AES_KEY", default="",
               help="EncodingAESKey: safe mode (AES); empty: plain mode")
 @click.pass_context
 def simulate_group(ctx: click.Context, url: str, token: str, appid: str, aes_key: str) -> None:
-    """Send the app's webhook an event as WeChat would."""
+    """Send the app's webhook an event as WeChat would; or pay a WeChat Pay order."""
+    if not token and ctx.invoked_subcommand != "pay":
+        raise click.UsageError("Missing option '--token' (or WX_TOKEN).")
     ctx.obj = Simulator(url, token=token, appid=appid, encoding_aes_key=aes_key or None)
 
 
@@ -98,3 +101,30 @@ def simulate_click(sim: Simulator, openid: str, key: str) -> None:
 def simulate_text(sim: Simulator, openid: str, content: str) -> None:
     """OPENID writes CONTENT to the account."""
     _send(lambda: sim.text(openid, content))
+
+
+@simulate_group.command("pay")
+@click.argument("out_trade_no")
+@click.option("--sandbox", "sandbox_url", envvar="WXPAY_API_BASE",
+              default="http://127.0.0.1:8800/", show_default=True,
+              help="the sandbox standing in for WeChat Pay")
+@click.option("--fail", is_flag=True, help="the payment fails (no notify)")
+@click.option("--no-notify", is_flag=True, help="paid, but WeChat Pay's notify is lost")
+def simulate_pay(out_trade_no: str, sandbox_url: str, fail: bool, no_notify: bool) -> None:
+    """The member pays WeChat Pay order OUT_TRADE_NO in the sandbox; WeChat Pay notifies
+    the app (the order's notify_url) unless --fail or --no-notify."""
+    from wx_member.sandbox.client import SandboxClient, SandboxError
+
+    try:
+        done = SandboxClient(sandbox_url).pay(out_trade_no, fail=fail, notify=not no_notify)
+    except (SandboxError, requests.RequestException) as exc:
+        raise click.ClickException(str(exc)) from exc
+    answer = done.get("answer")
+    if fail:
+        click.echo(f"{out_trade_no}: payment failed")
+    elif answer is None:
+        click.echo(f"{out_trade_no}: paid; notify withheld")
+    else:
+        click.echo(f"{out_trade_no}: paid; notify answered HTTP {answer['status']}")
+        if answer["status"] >= 400:
+            raise SystemExit(1)

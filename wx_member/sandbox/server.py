@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import segno
 
 from wx_member.sandbox.api import ROUTES
+from wx_member.sandbox.merchant import MerchantSandbox
 from wx_member.sandbox.state import ApiError, SandboxState
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,15 @@ CONTROL: dict[str, tuple[str, Control]] = {
     "grant": ("POST", lambda sb, q, b: sb.grant_subscribe(**b)),
     "login-code": ("POST", lambda sb, q, b: {"code": sb.issue_login_code(**b)}),
     "phone-code": ("POST", lambda sb, q, b: {"code": sb.issue_phone_code(**b)}),
+    # WeChat Pay (sandbox/merchant.py): the payer pays, fails, or the notify is lost.
+    "pay": ("POST", lambda sb, q, b: _paid(sb.merchant.pay(**b))),
+    "settle-refunds": ("POST", lambda sb, q, b: [_paid(r) for r in sb.merchant.settle_refunds()]),
 }
+
+
+def _paid(result) -> dict[str, Any]:
+    return {"notified": result is not None,
+            "answer": None if result is None else {"status": result.status, "body": result.body}}
 
 
 Reply = tuple[int, str, bytes]  # HTTP status, content type, body
@@ -76,6 +85,10 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if url.path.startswith("/v3/"):  # WeChat Pay's merchant API: signed both ways
+            self._answer(*self.server.sandbox.merchant.handle(
+                self.command, self.path, dict(self.headers.items()), body))
+            return
         try:
             status, content_type, payload = self.server.sandbox.handle(
                 self.command, url.path.strip("/"), dict(parse_qsl(url.query)), body)
@@ -89,6 +102,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     do_GET = do_POST = _serve
+
+    def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -125,6 +146,7 @@ class Sandbox(SandboxState):
         self.host = host
         self.port = port
         self._server: _Server | None = None
+        self.merchant = MerchantSandbox()  # WeChat Pay's /v3/... once enabled
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:

@@ -12,17 +12,16 @@ log has the details.
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 
-from cryptography import x509
 from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
 from wx_member.payments import orders
-from wx_member.payments import stored_value
+from wx_member.payments import wxpay_orders
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
+from wx_member.wechat.pay_keys import PlatformKeys
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pay", __name__, url_prefix="/pay")
@@ -33,7 +32,8 @@ bp = Blueprint("pay", __name__, url_prefix="/pay")
 # WeChat keeps retrying meanwhile). Any other domain error: 400 "rejected".
 _STATUS = {"ORDER_MISMATCH": (409, "order mismatch"),
            "UNKNOWN_ORDER": (409, "unknown order"),
-           "NOT_A_MEMBER": (409, "recharge by a non-member")}
+           "NOT_A_MEMBER": (409, "recharge by a non-member"),
+           "WXPAY_UNAVAILABLE": (503, "try again later")}
 RECHARGE = "recharge"  # the `attach` the mini-program sets on a stored-value order
 
 
@@ -53,7 +53,8 @@ def _body() -> bytes:
 def _record(notice) -> None:
     try:
         if isinstance(notice, pay.PaymentNotice) and notice.attach == RECHARGE:
-            stored_value.record_recharge(g.db, notice)
+            # An order we closed meanwhile is checked with WeChat Pay before it is credited.
+            wxpay_orders.record_notified(g.db, runtime().wxpay, notice)
         elif isinstance(notice, pay.PaymentNotice):
             orders.record_payment(g.db, notice, tz=runtime().config.tz)
         elif isinstance(notice, pay.RefundNotice):
@@ -76,7 +77,7 @@ def _v2(decode) -> Response:
             log.error("WeChat Pay v2 notify, but WX_APPID/WXPAY_MCH_ID/WXPAY_API_KEY are not set")
             raise _Refused(503, "payments not configured")
         try:
-            notice = decode(_body(), cfg.appid, cfg.mch_id, cfg.pay_api_key)
+            notice = decode(_body(), cfg.pay_appids, cfg.mch_id, cfg.pay_api_key)
         except pay.PayRejected as exc:
             log.warning("pay notify refused: %s", exc)
             raise _Refused(400, "invalid notify") from None
@@ -96,24 +97,32 @@ def v2_refund():
     return _v2(pay.v2_refund)
 
 
+def _platform_keys():
+    """The merchant client's key ring (platform certificates downloaded and rotated, or the
+    WeChat Pay public key); without a merchant client, the certificate file alone."""
+    rt = runtime()
+    if rt.wxpay is not None:
+        return rt.wxpay.keys.key_for
+    return _file_keys(rt.config.pay_platform_cert).key_for
+
+
 @lru_cache(maxsize=4)
-def _platform_cert(path: str, _mtime_ns: int) -> x509.Certificate:
-    # Keyed by mtime too: replacing the file (certificate rotation) needs no restart.
-    with open(path, "rb") as f:
-        return pay.load_platform_cert(f.read())
+def _file_keys(path: str) -> PlatformKeys:
+    return PlatformKeys(cert_path=path)  # re-reads the file when it changes (rotation)
 
 
 @bp.post("/v3/notify")
 def v3_notify():
     cfg = runtime().config
     try:
-        if not (cfg.appid and cfg.mch_id and cfg.pay_apiv3_key and cfg.pay_platform_cert):
-            log.error("WeChat Pay v3 notify, but WXPAY_APIV3_KEY/WXPAY_PLATFORM_CERT are not set")
+        if not (cfg.appid and cfg.mch_id and cfg.pay_apiv3_key
+                and (cfg.pay_platform_cert or runtime().wxpay is not None)):
+            log.error("WeChat Pay v3 notify, but WXPAY_APIV3_KEY and WXPAY_PLATFORM_CERT or the "
+                      "merchant key (WXPAY_PRIVATE_KEY, WXPAY_CERT_SERIAL) are not set")
             raise _Refused(503, "payments not configured")
-        cert = _platform_cert(cfg.pay_platform_cert, os.stat(cfg.pay_platform_cert).st_mtime_ns)
         try:
-            notice = pay.v3_notify(request.headers, _body(), cert, cfg.pay_apiv3_key,
-                                   cfg.appid, cfg.mch_id)
+            notice = pay.v3_notify(request.headers, _body(), _platform_keys(), cfg.pay_apiv3_key,
+                                   cfg.pay_appids, cfg.mch_id)
         except pay.PayRejected as exc:
             log.warning("pay v3 notify refused: %s", exc)
             raise _Refused(400, "invalid notify") from None

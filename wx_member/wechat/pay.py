@@ -20,7 +20,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from defusedxml import DefusedXmlException
@@ -116,8 +117,18 @@ def parse_xml(body: bytes | str, root_tag: str = "xml") -> dict[str, str]:
     return {child.tag: (child.text or "").strip() for child in root}
 
 
-def check_merchant(fields: Mapping[str, str], appid: str, mch_id: str) -> None:
-    if fields.get("appid") != appid:
+Appids = str | Collection[str]
+
+
+def _ours(appid: object, appids: Appids) -> bool:
+    """A notify names the appid that took the payment: the Official Account's for a payment
+    in its pages, the mini-program's for one inside the mini-program. Both are ours."""
+    owned = (appids,) if isinstance(appids, str) else tuple(appids)
+    return isinstance(appid, str) and bool(appid) and appid in owned
+
+
+def check_merchant(fields: Mapping[str, str], appids: Appids, mch_id: str) -> None:
+    if not _ours(fields.get("appid"), appids):
         raise PayRejected(f"appid {fields.get('appid')!r} is not ours")
     if fields.get("mch_id") != mch_id:
         raise PayRejected(f"mch_id {fields.get('mch_id')!r} is not ours")
@@ -129,14 +140,15 @@ def verify_v2(fields: Mapping[str, str], api_key: str) -> None:
         raise PayRejected("bad sign")
 
 
-def v2_payment(body: bytes, appid: str, mch_id: str, api_key: str) -> PaymentNotice | None:
+def v2_payment(body: bytes, appids: Appids, mch_id: str,
+               api_key: str) -> PaymentNotice | None:
     """A verified v2 payment notify; None for a `return_code=FAIL` one, which carries no
     signed business fields (WeChat's own communication error: acknowledge, record nothing)."""
     fields = parse_xml(body)
     if fields.get("return_code") != "SUCCESS":
         return None
     verify_v2(fields, api_key)
-    check_merchant(fields, appid, mch_id)
+    check_merchant(fields, appids, mch_id)
     for name in ("out_trade_no", "openid"):
         if not fields.get(name):
             raise PayRejected(f"{name} missing")
@@ -165,12 +177,12 @@ def decrypt_req_info(req_info: str, api_key: str) -> dict[str, str]:
     return parse_xml(plain, "root")
 
 
-def v2_refund(body: bytes, appid: str, mch_id: str, api_key: str) -> RefundNotice | None:
+def v2_refund(body: bytes, appids: Appids, mch_id: str, api_key: str) -> RefundNotice | None:
     """A decrypted v2 refund notify (no sign: only the holder of the key can encrypt)."""
     fields = parse_xml(body)
     if fields.get("return_code") != "SUCCESS":
         return None
-    check_merchant(fields, appid, mch_id)
+    check_merchant(fields, appids, mch_id)
     info = decrypt_req_info(fields.get("req_info", ""), api_key)
     for name in ("out_trade_no", "out_refund_no"):
         if not info.get(name):
@@ -194,39 +206,68 @@ def cert_serial(cert: x509.Certificate) -> str:
     return format(cert.serial_number, "X")
 
 
-def verify_v3(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
+KeyFor = Callable[[str], RSAPublicKey | None]
+
+
+def _key_lookup(keys: x509.Certificate | KeyFor) -> KeyFor:
+    if isinstance(keys, x509.Certificate):
+        cert = keys
+        return lambda serial: cert.public_key() if serial.upper() == cert_serial(cert) else None
+    return keys
+
+
+def verify_v3(headers: Mapping[str, str], body: bytes, keys: x509.Certificate | KeyFor,
               now: float | None = None) -> None:
+    """A v3 notify's or answer's signature, by the key `Wechatpay-Serial` names: a platform
+    certificate, or a function from serial to key (wechat/pay_keys.py: several certificates
+    during a rotation, or the WeChat Pay public key)."""
     ts, nonce = headers.get("Wechatpay-Timestamp", ""), headers.get("Wechatpay-Nonce", "")
     signature, serial = headers.get("Wechatpay-Signature", ""), headers.get("Wechatpay-Serial", "")
     if not (ts.isascii() and ts.isdigit() and nonce and signature):
         raise PayRejected("Wechatpay-* headers missing")
     if abs((now if now is not None else time.time()) - int(ts)) > V3_MAX_SKEW:
         raise PayRejected(f"stale timestamp {ts}")
-    if serial.upper() != cert_serial(cert):
-        # WeChat rotates platform certificates: a new serial means a certificate to install.
+    key = _key_lookup(keys)(serial)
+    if key is None:
+        # WeChat rotates platform certificates: a new serial means a certificate to fetch.
         raise PayRejected(f"unknown platform certificate serial {serial!r}")
     try:
-        cert.public_key().verify(base64.b64decode(signature, validate=True),
-                                 b"%s\n%s\n%s\n" % (ts.encode(), nonce.encode(), body),
-                                 rsa_padding.PKCS1v15(), hashes.SHA256())
+        key.verify(base64.b64decode(signature, validate=True),
+                   b"%s\n%s\n%s\n" % (ts.encode(), nonce.encode(), body),
+                   rsa_padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError):
         raise PayRejected("bad Wechatpay-Signature") from None
 
 
-def decrypt_resource(resource: Mapping[str, str], apiv3_key: str) -> dict:
+def decrypt_resource_bytes(resource: Mapping[str, str], apiv3_key: str) -> bytes:
+    """AEAD_AES_256_GCM under the APIv3 key: a notify's `resource`, or an
+    `encrypt_certificate` of /v3/certificates."""
     if resource.get("algorithm") != "AEAD_AES_256_GCM":
         raise PayRejected(f"unknown algorithm {resource.get('algorithm')!r}")
     try:
-        plain = AESGCM(apiv3_key.encode("utf-8")).decrypt(
+        return AESGCM(apiv3_key.encode("utf-8")).decrypt(
             resource["nonce"].encode("utf-8"), base64.b64decode(resource["ciphertext"]),
             (resource.get("associated_data") or "").encode("utf-8"))
-        return json.loads(plain)
     except (InvalidTag, KeyError, ValueError, TypeError, AttributeError):
         raise PayRejected("resource does not decrypt with our APIv3 key") from None
 
 
-def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
-              apiv3_key: str, appid: str, mch_id: str) -> PaymentNotice | RefundNotice | None:
+def decrypt_resource(resource: Mapping[str, str], apiv3_key: str) -> dict:
+    plain = decrypt_resource_bytes(resource, apiv3_key)
+    try:
+        return json.loads(plain)
+    except ValueError:
+        raise PayRejected("resource is not JSON") from None
+
+
+def rfc3339(text: str | None) -> datetime | None:
+    """A v3 time (RFC 3339 with its offset) as naive UTC."""
+    return _rfc3339(text)
+
+
+def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate | KeyFor,
+              apiv3_key: str, appids: Appids,
+              mch_id: str) -> PaymentNotice | RefundNotice | None:
     """A verified v3 notify as a payment or refund; None for an event type we do not use."""
     verify_v3(headers, body, cert)
     try:
@@ -241,7 +282,7 @@ def v3_notify(headers: Mapping[str, str], body: bytes, cert: x509.Certificate,
         raise PayRejected(f"mchid {data.get('mchid')!r} is not ours")
     amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
     if event_type.startswith("TRANSACTION."):
-        if data.get("appid") != appid:
+        if not _ours(data.get("appid"), appids):
             raise PayRejected(f"appid {data.get('appid')!r} is not ours")
         payer = data.get("payer") if isinstance(data.get("payer"), dict) else {}
         if not data.get("out_trade_no") or not payer.get("openid"):

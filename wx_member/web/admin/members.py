@@ -1,4 +1,5 @@
-"""Members: search, profile, manual points adjustment, tags, CSV export."""
+"""Members: search, profile, manual points adjustment, tags, CSV export, refunds of
+recharges through WeChat Pay."""
 from __future__ import annotations
 
 import csv
@@ -8,11 +9,12 @@ import secrets
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from wx_member.console import member_admin
 from wx_member.members import member_import, stores
 from wx_member.platform.errors import DomainError
+from wx_member.web.admin.auth import requires
 from wx_member.web.admin.blueprint import bp, scope, store_filter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,7 +49,7 @@ def member_detail(member_id: int):
         return render_template("admin/error.html", title="会员", message=exc.user_message), 404
     adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
     return render_template("admin/member.html", m=data, adjust=adjust, tag_form=TagForm(),
-                           csrf_form=FlaskForm(),
+                           csrf_form=FlaskForm(), refund_form=RechargeRefundForm(formdata=None),
                            store_choices=stores.choices(g.db) if scope() is None else [])
 
 
@@ -144,3 +146,35 @@ def member_import_page():
                 flash(exc.user_message, "error")
     return render_template("admin/member_import.html", report=report,
                            max_rows=member_import.MAX_ROWS), 400 if report and not report.imported else 200
+
+
+class RechargeRefundForm(FlaskForm):
+    out_trade_no = StringField("充值订单号", validators=[DataRequired(), Length(max=64)])
+    amount_fen = IntegerField("退款金额（分，留空为全部可退）", validators=[Optional()])
+    reason = StringField("退款原因", validators=[Length(max=80)])
+
+
+@bp.route("/members/<int:member_id>/recharge-refund", methods=["POST"])
+@requires("admin")
+def member_recharge_refund(member_id: int):
+    """A recharge back to the payer's WeChat (WeChat Pay): unspent part, bonus first."""
+    from wx_member.extensions import runtime
+    from wx_member.payments import recharge_refunds
+
+    form = RechargeRefundForm()
+    client = runtime().wxpay
+    if client is None:
+        flash("未配置微信支付商户接口，无法原路退款。", "error")
+    elif not form.validate():
+        flash("请填写充值订单号；退款金额须为整数（分）。", "error")
+    else:
+        try:
+            r = recharge_refunds.refund_recharge(
+                g.db, client, form.out_trade_no.data.strip(), by=g.operator.username,
+                amount_fen=form.amount_fen.data, reason=form.reason.data or "")
+        except DomainError as exc:
+            flash(exc.user_message, "error")
+        else:
+            flash(f"已申请退款 {r.amount_fen / 100:.2f} 元（扣回赠送 {r.bonus_fen / 100:.2f} 元），"
+                  f"等待微信支付退款结果。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))

@@ -25,5 +25,5 @@ def balance(query):
 @bp.response(200, RechargeOptionsOut)
 def recharge_options():
     """The recharge ladder (充500送50 …), lowest first; the bonus is the highest rung a
-    recharge reaches when its payment arrives."""
+    recharge reaches, fixed when POST /api/me/recharges makes its order."""
     return {"options": balance_view.recharge_choices(g.db)}
