@@ -1,0 +1,32 @@
+"""Identity: one person, one member. Member codes spent at the till, and the card numbers a
+member held before (lost cards, merged duplicates).
+
+Rules live in `members/member_codes.py`, `members/cards.py` and `members/merging.py`;
+these classes hold data only.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wx_member.clock import utcnow
+from wx_member.models.core import Base, BigId
+
+
+class MemberCodeUse(Base):
+    """A member code spent at the till: the primary key makes a code single use under
+    concurrency (two tills racing insert one row, the loser sees the winner's). The code is
+    bound to the order it was spent on, so the till's retry of that order still answers.
+    Rows are worthless once the code expired; housekeeping deletes them."""
+
+    __tablename__ = "member_code_use"
+    __table_args__ = (Index("ix_member_code_use_expires_at", "expires_at"),)
+
+    # sha256 of the signed claims (subject and issue time), so no re-encoding of the token
+    # passes as another code, and no card number is stored here.
+    code_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
