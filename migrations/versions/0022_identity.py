@@ -1,4 +1,5 @@
-"""Identity: member codes spent at the till (single use).
+"""Identity: member codes spent at the till (single use); card numbers a member held before
+(lost cards, merged duplicates).
 
 Additive only: new tables, which the previous release ignores.
 
@@ -30,8 +31,28 @@ def upgrade() -> None:
     with op.batch_alter_table("member_code_use", schema=None) as batch_op:
         batch_op.create_index("ix_member_code_use_expires_at", ["expires_at"], unique=False)
 
+    op.create_table(
+        "card_history",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
+        sa.Column("card_no", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("by", sa.String(length=60), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("card_no"),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("card_history", schema=None) as batch_op:
+        batch_op.create_index("ix_card_history_member_id", ["member_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("card_history", schema=None) as batch_op:
+        batch_op.drop_index("ix_card_history_member_id")
+    op.drop_table("card_history")
     with op.batch_alter_table("member_code_use", schema=None) as batch_op:
         batch_op.drop_index("ix_member_code_use_expires_at")
     op.drop_table("member_code_use")

@@ -30,3 +30,20 @@ class MemberCodeUse(Base):
     order_no: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CardHistory(Base):
+    """A card number a member held before and what became of it: `lost` (挂失: refused at
+    the till, a new number was issued) or `merged` (the number of a duplicate member merged
+    into this one: still finds this member). The number stays unique across `member` and
+    here, so it is never given to anyone else."""
+
+    __tablename__ = "card_history"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    card_no: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # lost | merged
+    by: Mapped[str] = mapped_column(String(60))  # operator, "member" or "auto"
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
