@@ -18,7 +18,7 @@ from wx_member.models import Member, PointsLedger, StoredValueLedger
 NOT_BUILT = {
     "tier_review": "the yearly review job, on a member's tier anniversary",
     "member_reach": "a push WeChat refused with 43004 / user block",
-    "card_history": "a lost card or a merge (tests of those erase too)",
+    "card_history": "a lost card or a merge (test_card_loss.py, test_merging.py)",
     "privacy_request": "the export below writes the first",
 }
 

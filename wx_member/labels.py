@@ -61,7 +61,13 @@ RFM_NO_ORDER = "未消费"  # members without a counted order: outside the eight
 
 # -- console ------------------------------------------------------------------------------
 OPERATOR_ROLES = {"viewer": "只读", "operator": "运营", "admin": "管理员"}
+# A card number a member held before (members/cards.py, merging.py).
+CARD_KINDS = {"lost": "已挂失", "merged": "合并并入"}
+
 AUDIT_ACTIONS = {
+    "card.lost": "挂失补卡",
+    "member.merge": "合并会员",
+    "member.unmerge": "撤销合并",
     "setting.change": "修改规则",
     "points.adjust": "调整积分",
     "member.tag": "添加标签",

@@ -115,3 +115,24 @@ def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     click.echo(f"member {result.member_id} erased: {result.forfeited_points} points forfeited, "
                f"{result.orders_kept} orders and {result.deliveries_kept} deliveries kept "
                "anonymised")
+
+
+@member.command("card-lost")
+@click.argument("who", metavar="OPENID|CARD")
+@click.option("--by", required=True, help="the operator handling the report (audited)")
+@click.option("--yes", is_flag=True, help="confirm: the old card stops working at once")
+def card_lost_command(who: str, by: str, yes: bool) -> None:
+    """Report a member's card lost (挂失): the number is blocked at the till and a new one
+    issued (补卡); points, balance, coupons and history stay with the member."""
+    from wx_member.members import cards
+    from wx_member.platform.errors import DomainError
+
+    if not yes:
+        fail("the old card stops working at once; add --yes to confirm")
+    with runtime().sessions() as uow:
+        try:
+            done = cards.report_lost(uow, who, by=by)
+        except DomainError as exc:
+            fail(f"{exc} ({exc.user_message})")
+    click.echo(f"member {done.member_id}: card {done.old_card_no} blocked, new card "
+               f"{done.card_no}")

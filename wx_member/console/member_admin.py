@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberTag
+from wx_member.members import cards
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.platform import audit
@@ -73,6 +74,7 @@ def _profile(session: Session, member: Member, limit: int) -> dict:
     data = reports.member_profile(session, member, limit)
     data.update(
         id=member.id, phone=member.phone, tags=tags_of(session, member.id),
+        card_history=cards.history_rows(session, member.id),
         deliveries=[{"kind": d.kind, "occasion": d.occasion, "channel": d.channel,
                      "status": d.status, "dry_run": d.dry_run, "error": d.error,
                      "created_at": d.created_at, "sent_at": d.sent_at}

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
+from wx_member.members import cards, referrals
 from wx_member.models import (
     Channel,
     Coupon,
@@ -80,7 +81,6 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
     for e in mine(CouponEvent):
         events.setdefault(e.coupon_id, []).append(e)
     names = dict(session.execute(select(CouponTemplate.id, CouponTemplate.name)).all())
-    from wx_member.members import cards  # the card numbers they held (card loss, merges)
     return {
         "exported_at": _t(now),
         "profile": {
@@ -166,6 +166,5 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
 
 
 def _referral_scenes(session: Session, member: Member) -> list[str]:
-    from wx_member.members import cards, referrals
     numbers = [member.card_no] + [r["card_no"] for r in cards.history_rows(session, member.id)]
     return [referrals.PREFIX + n for n in numbers if n]

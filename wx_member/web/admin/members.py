@@ -10,8 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from wx_member import labels
 from wx_member.console import member_admin
-from wx_member.members import member_import
+from wx_member.members import cards, member_import
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp
 
@@ -44,7 +45,7 @@ def member_detail(member_id: int):
         return render_template("admin/error.html", title="会员", message=exc.user_message), 404
     adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
     return render_template("admin/member.html", m=data, adjust=adjust, tag_form=TagForm(),
-                           csrf_form=FlaskForm())
+                           csrf_form=FlaskForm(), card_kinds=labels.CARD_KINDS)
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
@@ -75,6 +76,21 @@ def member_tag(member_id: int):
             flash("请填写标签。", "error")
     except DomainError as exc:
         flash(exc.user_message, "error")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+@bp.route("/members/<int:member_id>/card-lost", methods=["POST"])
+def member_card_lost(member_id: int):
+    """挂失补卡: block the member's card number and issue a new one (cards.report_lost)."""
+    if not FlaskForm().validate():
+        flash("表单已失效，请刷新后重试。", "error")
+    else:
+        try:
+            done = cards.report_lost(g.db, member_id, g.operator.username)
+        except DomainError as exc:
+            flash(exc.user_message, "error")
+        else:
+            flash(f"卡号 {done.old_card_no} 已挂失，新卡号 {done.card_no}。", "ok")
     return redirect(url_for("admin.member_detail", member_id=member_id))
 
 
