@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import ForeignKey, String, Text, JSON, select, update
+from sqlalchemy import JSON, String, Text, select, update
 
 from api_helpers import CASHIER, ApiClient, add_gift, api_config, member_code
 from conftest import MCH_ID, serve
@@ -36,7 +36,7 @@ def live_all(db_url, mini_sandbox, platform_cert, tmp_path):
     """The app with WeChat Pay and the mini-program API configured."""
     cert = tmp_path / "wechatpay_platform.pem"
     cert.write_bytes(platform_cert.cert_pem)
-    yield from serve(api_config(db_url, mini_sandbox, mch_id=MCH_ID,
+    yield from serve(api_config(db_url, mini_sandbox, mch_id=MCH_ID, cookie_secure=False,
                                 pay_api_key=secrets.token_hex(16),
                                 pay_apiv3_key=secrets.token_hex(16),
                                 pay_platform_cert=str(cert)))

@@ -18,8 +18,9 @@ from wx_member.models import Member, PointsLedger, StoredValueLedger
 NOT_BUILT = {
     "tier_review": "the yearly review job, on a member's tier anniversary",
     "member_reach": "a push WeChat refused with 43004 / user block",
-    "card_history": "a lost card or a merge (test_card_loss.py, test_merging.py)",
+    "card_history": "a lost card or a merge (test_merging.py merges, then erases)",
     "privacy_request": "the export below writes the first",
+    "member_merge": "a merge (test_merging.py merges, then erases)",
 }
 
 

@@ -22,7 +22,8 @@ Erasure removes the person and keeps the accounts:
   on their coupons are cleared;
 - the audit log keeps every entry (who did what, when), with the member's openids,
   unionid and phone replaced by the tombstone wherever an entry names them (a console dry
-  run lists the openids it sent to).
+  run lists the openids it sent to); merges keep their record without the snapshot an
+  undo would need (so they can no longer be undone).
 The card number is the account's number (derived from the never-reused member id, like
 the id itself): it stays on the member row, in its card history and where the audit log
 names the account. `ERASURE` says what happens to each table holding personal data,
@@ -47,6 +48,7 @@ from wx_member.models import (
     Delivery,
     InboundEvent,
     Member,
+    MemberMerge,
     MemberReach,
     MemberTag,
     Order,
@@ -58,6 +60,7 @@ from wx_member.models import (
 from wx_member.loyalty import points
 from wx_member.members import privacy_export
 from wx_member.members.privacy_export import openids
+from wx_member.platform import card_numbers
 from wx_member.platform.errors import DomainError, UnknownMember
 
 TOMBSTONE = "erased:"
@@ -90,6 +93,7 @@ ERASURE: dict[str, str] = {
     "audit_log": "kept; the member's openids, unionid and phone replaced by the tombstone",
     "stored_value_ledger": "refused while a balance is left; rows kept by member id",
     "coupon_event": "kept; operator notes cleared",
+    "member_merge": "kept; the snapshot (the identifiers an undo would restore) removed",
 }
 # Tables that reference a member but hold nothing of the person, and why.
 NOT_PERSONAL: dict[str, str] = {
@@ -108,12 +112,15 @@ def tombstone(member_id: int) -> str:
 
 
 def _find(session: Session, who: str, lock: bool = False) -> Member:
-    """By openid (either appid's) or card number (what a member can tell an operator)."""
+    """By openid (either appid's) or card number, also a former one (what a member can tell
+    an operator)."""
     q = select(Member).where(or_(Member.openid == who, Member.mini_openid == who,
                                  Member.card_no == who))
     if lock:  # queue behind an event or payment of theirs in flight
         q = q.with_for_update()
     member = session.scalar(q.execution_options(populate_existing=True))
+    if member is None:  # a former card number (lost, or a merged duplicate's)
+        member = card_numbers.member_of_former(session, who, refuse_lost=False, lock=lock)
     if member is None:
         raise UnknownMember(f"no member with openid or card number {who!r}")
     return member
@@ -184,6 +191,9 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
                      delete(MemberTag).where(MemberTag.member_id == m.id)):
             session.execute(stmt.execution_options(**quiet))
         _scrub_audit(session, personal, tomb)
+        session.execute(update(MemberMerge).where(or_(MemberMerge.survivor_id == m.id,
+                                                      MemberMerge.absorbed_id == m.id))
+                        .values(snapshot={"erased": True}).execution_options(**quiet))
         m.openid, m.mini_openid, m.unionid, m.phone = tomb, None, None, None
         m.birthday, m.last_seen_at = None, None
         m.subscribed, m.unsubscribed_at, m.erased_at = False, m.unsubscribed_at or now, now

@@ -23,6 +23,7 @@ from wx_member.models import (
     CouponTemplate,
     Delivery,
     Member,
+    MemberMerge,
     MemberReach,
     MemberTag,
     Order,
@@ -45,7 +46,7 @@ SECTIONS: dict[str, str] = {
     "stored_value_ledger": "stored_value", "member_tag": "tags",
     "points_redemption": "redemptions", "subscribe_grant": "subscribe_grants",
     "member_reach": "unreachable", "privacy_request": "requests", "channel": "referral_code",
-    "card_history": "cards",
+    "card_history": "cards", "member_merge": "merges",
 }
 
 
@@ -162,6 +163,12 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
                               Channel.scene.in_(_referral_scenes(session, member))))],
         "requests": [{"kind": r.kind, "by": r.requested_by, "at": _t(r.at)}
                      for r in mine(PrivacyRequest)],
+        "merges": [{"survivor": r.survivor_id == member.id, "reason": r.reason, "by": r.by,
+                    "card_no": (r.snapshot or {}).get("card_no"), "at": _t(r.at),
+                    "undone_at": _t(r.undone_at)}
+                   for r in session.scalars(select(MemberMerge).where(
+                       or_(MemberMerge.survivor_id == member.id,
+                           MemberMerge.absorbed_id == member.id)).order_by(MemberMerge.id))],
     }
 
 

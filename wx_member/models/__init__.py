@@ -23,4 +23,4 @@ from wx_member.models.console import AuditLog, LoginAttempt, MemberTag, MenuVers
 from wx_member.models.privacy import PrivacyRequest  # noqa: F401
 from wx_member.models.campaigns import Campaign  # noqa: F401
 from wx_member.models.ratelimit import RateLimitCounter  # noqa: F401
-from wx_member.models.identity import CardHistory, MemberCodeUse  # noqa: F401
+from wx_member.models.identity import CardHistory, MemberCodeUse, MemberMerge  # noqa: F401

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.clock import utcnow
@@ -47,3 +47,22 @@ class CardHistory(Base):
     kind: Mapped[str] = mapped_column(String(10))  # lost | merged
     by: Mapped[str] = mapped_column(String(60))  # operator, "member" or "auto"
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MemberMerge(Base):
+    """One duplicate member (`absorbed`) merged into another (`survivor`): why, by whom,
+    and a snapshot of what moved (the rows re-pointed, the fields taken over), which is
+    what undoing it within 7 days puts back. `undone_at` set: undone."""
+
+    __tablename__ = "member_merge"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    absorbed_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(10))  # unionid | phone | operator
+    by: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(60))
