@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
-from wx_member.db import UnitOfWork
+from wx_member.db import UnitOfWork, retrying
 from wx_member.loyalty.tiers import rank
 from wx_member.models import (
     CardHistory, Coupon, CouponEvent, Delivery, Member, MemberMerge, MemberTag, Order,
@@ -123,8 +123,10 @@ def merge_in(session: Session, survivor: Member, absorbed: Member, reason: str, 
                             .values(member_id=survivor.id)
                             .execution_options(synchronize_session=False))
             snap["rows"][model.__tablename__] = ids
-    snap["referees"] = list(session.scalars(select(Member.id)
-                                            .where(Member.referrer_id == absorbed.id)))
+    # (The survivor itself, if the absorbed member referred it, keeps that link: repointing
+    # it would make the survivor its own referrer.)
+    snap["referees"] = list(session.scalars(select(Member.id).where(
+        Member.referrer_id == absorbed.id, Member.id != survivor.id)))
     if snap["referees"]:
         session.execute(update(Member).where(Member.id.in_(snap["referees"]))
                         .values(referrer_id=survivor.id)
@@ -255,9 +257,12 @@ def merge(uow: UnitOfWork, survivor_id: int, absorbed_id: int, by: str,
           now: datetime | None = None) -> Merged:
     """Use case: an operator merges member `absorbed_id` into `survivor_id`."""
     now = now or utcnow()
-    with uow.write() as session:
-        survivor, absorbed = lock_both(session, survivor_id, absorbed_id)
-        return merge_in(session, survivor, absorbed, "operator", by, now)
+
+    def attempt() -> Merged:
+        with uow.write() as session:
+            survivor, absorbed = lock_both(session, survivor_id, absorbed_id)
+            return merge_in(session, survivor, absorbed, "operator", by, now)
+    return retrying(f"merge {absorbed_id} into {survivor_id}", attempt)
 
 
 def merge_named(uow: UnitOfWork, survivor_id: int, other: str, by: str,
