@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api_helpers import mini_sandbox  # noqa: F401
+from test_cli import run
 from privacy_helpers import (ALICE, build_everything, everything_holding, live_all,  # noqa: F401
                              member_tables, notifier)
 from wx_member.members import privacy, privacy_export
@@ -87,7 +88,7 @@ def test_export_then_erasure_are_complete(live_all, mini_sandbox, notifier):
 
 
 def test_erasure_with_stored_value_left_is_refused_with_the_amount(live_all, mini_sandbox,
-                                                                   notifier):
+                                                                   notifier, db_url):
     sim = live_all.simulator()
     sim.subscribe(ALICE.openid)
     assert notifier.v2_payment(ALICE.openid, "SV9", 10000, attach="recharge").ok
@@ -99,6 +100,8 @@ def test_erasure_with_stored_value_left_is_refused_with_the_amount(live_all, min
         m = s.scalar(select(Member).where(Member.openid == ALICE.openid))
         assert m.erased_at is None and m.balance_fen == 10000
         assert s.scalar(select(func.sum(StoredValueLedger.delta_fen))) == 10000
+    res = run("member", "erase", ALICE.openid, "--by", "ops:li", "--yes", db_url=db_url)
+    assert res.returncode == 2 and "储值余额 100.00 元" in res.stderr and "退款" in res.stderr
     # Refunded through WeChat Pay, the balance is gone and erasure goes through.
     assert notifier.v2_refund("SV9", "SVR9", 10000, 10000).ok
     with live_all.session() as uow:

@@ -110,8 +110,8 @@ def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     with runtime().sessions() as uow:
         try:
             result = privacy.erase_member(uow, who, by=by, note=note)
-        except DomainError as exc:
-            fail(str(exc))
+        except DomainError as exc:  # with the Chinese message: what to do (refund first)
+            fail(f"{exc} ({exc.user_message})")
     click.echo(f"member {result.member_id} erased: {result.forfeited_points} points forfeited, "
                f"{result.orders_kept} orders and {result.deliveries_kept} deliveries kept "
                "anonymised")
