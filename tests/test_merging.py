@@ -196,3 +196,26 @@ def test_merge_then_erase_leaves_nothing_of_either(live_all, mini_sandbox, notif
     with live.session() as uow, pytest.raises(merging.MergeRefused):
         unmerging.undo(uow, merge_id, "ops:li")
     _consistent(live, oa.id, _member(live, card_no=me.card_no).id)
+
+
+def test_the_cli_merges_and_unmerges(live_all, mini_sandbox, notifier, db_url):
+    from test_cli import run
+
+    live = live_all
+    oa = _oa_member(live, notifier, ALICE)
+    me = ApiClient(live, mini_sandbox).login(ALICE.mini_openid)
+    res = run("member", "merge", oa.card_no, me.card_no, "--by", "ops:li", db_url=db_url)
+    assert res.returncode == 2 and "--yes" in res.stderr
+    res = run("member", "merge", oa.card_no, oa.card_no, "--by", "ops:li", "--yes", db_url=db_url)
+    assert res.returncode == 2 and "不能与自己合并" in res.stderr
+    res = run("member", "merge", oa.card_no, me.card_no, "--by", "ops:li", "--yes", db_url=db_url)
+    assert res.returncode == 0, res.stderr
+    assert f"merged into {oa.id}" in res.stdout
+    with live.session() as s, s.read():
+        merge_id = s.scalar(select(MemberMerge.id))
+        assert membership.by_card(s, me.card_no).id == oa.id
+    res = run("member", "unmerge", str(merge_id), "--by", "ops:li", db_url=db_url)
+    assert res.returncode == 0, res.stderr
+    res = run("member", "unmerge", str(merge_id), "--by", "ops:li", db_url=db_url)
+    assert res.returncode == 2 and "已撤销" in res.stderr
+    assert _member(live, card_no=me.card_no).mini_openid == ALICE.mini_openid

@@ -136,3 +136,44 @@ def card_lost_command(who: str, by: str, yes: bool) -> None:
             fail(f"{exc} ({exc.user_message})")
     click.echo(f"member {done.member_id}: card {done.old_card_no} blocked, new card "
                f"{done.card_no}")
+
+
+@member.command("merge")
+@click.argument("survivor", metavar="SURVIVOR_CARD")
+@click.argument("other", metavar="DUPLICATE_OPENID|CARD")
+@click.option("--by", required=True, help="the operator merging (audited)")
+@click.option("--yes", is_flag=True, help="confirm (undoable within 7 days: member unmerge)")
+def merge_command(survivor: str, other: str, by: str, yes: bool) -> None:
+    """Merge a duplicate member into SURVIVOR_CARD's: points, stored value, coupons,
+    orders, tags and history move; the duplicate's card number finds the survivor."""
+    from wx_member.members import lookup_view, merging
+    from wx_member.platform.errors import DomainError
+
+    if not yes:
+        fail("add --yes to confirm (member unmerge undoes it within 7 days)")
+    with runtime().sessions() as uow:
+        try:
+            found = lookup_view.find(uow, survivor)
+            if found is None:
+                fail(f"no member {survivor!r}")
+            done = merging.merge_named(uow, found.id, other, by)
+        except DomainError as exc:
+            fail(f"{exc} ({exc.user_message})")
+    click.echo(f"merge {done.merge_id}: member {done.absorbed_id} merged into "
+               f"{done.survivor_id} ({done.points} points, {done.balance_fen} fen moved)")
+
+
+@member.command("unmerge")
+@click.argument("merge_id", type=int)
+@click.option("--by", required=True, help="the operator undoing it (audited)")
+def unmerge_command(merge_id: int, by: str) -> None:
+    """Undo merge MERGE_ID (within 7 days)."""
+    from wx_member.members import unmerging
+    from wx_member.platform.errors import DomainError
+
+    with runtime().sessions() as uow:
+        try:
+            row = unmerging.undo(uow, merge_id, by)
+        except DomainError as exc:
+            fail(f"{exc} ({exc.user_message})")
+    click.echo(f"merge {row.id} undone: member {row.absorbed_id} is separate again")
