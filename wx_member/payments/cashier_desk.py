@@ -44,6 +44,12 @@ class CouponUse:
     replayed: bool
 
 
+def _scanned(session: Session, key: str, member_code: str, now: datetime | None) -> Member:
+    """Who the code names, without spending it (the till identifying the customer)."""
+    return member_codes.scanned_member(session, key, member_code,
+                                       now.timestamp() if now else None)
+
+
 def _spent(session: Session, key: str, member_code: str, order_no: str,
            now: datetime | None) -> Member:
     return member_codes.spent_member(session, key, member_code, order_no,
