@@ -185,10 +185,13 @@ def test_points_off_an_order_at_the_till_once_per_order(api, live_api):
     res = api.post("cashier/cash-off", json={**body, "amount_fen": 4000}, headers=CASHIER)
     assert (res.status_code, res.json()["code"]) == (409, "REDEMPTION_CONFLICT")
     assert res.json()["message"] == "该订单已使用过积分抵扣。"
-    # As many as allowed: at most half of a 4-yuan order, 200 fen for 200 points.
+    # As many as allowed: at most half of a 4-yuan order, 200 fen for 200 points. (A code
+    # is spent on its order: another order needs the member's fresh code.)
+    code = member_code(api, me)
     res = api.post("cashier/cash-off", json={"code": code, "order_no": "POS-1002",
                                              "amount_fen": 400}, headers=CASHIER)
     assert (res.json()["fen_off"], res.json()["points_balance"]) == (200, 100)
+    body["code"] = member_code(api, me)
     res = api.post("cashier/cash-off", json={**body, "order_no": "POS-1003", "points": 101},
                    headers=CASHIER)
     assert (res.status_code, res.json()["code"]) == (409, "INSUFFICIENT_POINTS")

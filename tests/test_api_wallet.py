@@ -116,7 +116,9 @@ def test_coupons_are_used_at_the_till_by_their_owner_only(api, live_api):
                           "order_no": "POS-7", "discount_fen": 1000, "item": None,
                           "replayed": False}
     assert api.post("cashier/coupons/redeem", json=body, headers=CASHIER).json()["replayed"]
-    res = api.post("cashier/coupons/redeem", json={**body, "order_no": "POS-8"}, headers=CASHIER)
+    res = api.post("cashier/coupons/redeem", json={**body, "order_no": "POS-8",
+                                                   "code": member_code(api, alice)},
+                   headers=CASHIER)
     assert (res.status_code, res.json()) == (409, {"code": "COUPON_USED",
                                                    "message": "优惠券已使用。"})
     assert (_codes(api, alice), _codes(api, alice, "used")) == ([alice_gift], [hers])

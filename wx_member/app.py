@@ -45,4 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     admin.init_app(app)  # the operator console: blueprint, CSRF, session cookie
     # JSON errors under the JSON surfaces (/api, /shop, /till), Flask's pages elsewhere.
     app.register_error_handler(HTTPException, errors.http_error)
+    # The client's address from a trusted proxy's X-Forwarded-For only (web/proxy.py).
+    from wx_member.web.proxy import TrustedProxyFix
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, config.forwarded_allow_ips)
     return app

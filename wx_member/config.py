@@ -90,6 +90,10 @@ class Config:
     redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
+    # WX_FORWARDED_ALLOW_IPS (as gunicorn reads it): the proxies whose X-Forwarded-For is
+    # believed (addresses or networks, comma-separated; "*" any). From any other peer the
+    # header is ignored, so a client cannot pick the address rate limits count it under.
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -161,6 +165,9 @@ class Config:
             login_rate_limit=_env("WX_API_LOGIN_LIMIT", "10/minute"),
             redeem_rate_limit=_env("WX_API_REDEEM_LIMIT", "10/minute"),
             redis_url=_env("REDIS_URL"),
+            forwarded_allow_ips=tuple(a.strip() for a in
+                                      _env("WX_FORWARDED_ALLOW_IPS", "127.0.0.1").split(",")
+                                      if a.strip()),
         )
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:

@@ -63,7 +63,16 @@ RFM_NO_ORDER = "未消费"  # members without a counted order: outside the eight
 # -- console ------------------------------------------------------------------------------
 OPERATOR_ROLES = {"viewer": "只读", "operator": "运营", "admin": "管理员", "clerk": "门店店员",
                   "manager": "门店店长"}
+# A card number a member held before (members/cards.py, merging.py).
+CARD_KINDS = {"lost": "已挂失", "merged": "合并并入"}
+# Why two members were merged (members/merging.py).
+MERGE_REASONS = {"unionid": "同一微信用户（UnionID）", "phone": "同一手机号", "operator": "人工合并"}
+MERGE_STATUS = {"survivor": "并入本会员", "absorbed": "已并入其他会员", "undone": "已撤销"}
+
 AUDIT_ACTIONS = {
+    "card.lost": "挂失补卡",
+    "member.merge": "合并会员",
+    "member.unmerge": "撤销合并",
     "setting.change": "修改规则",
     "points.adjust": "调整积分",
     "member.tag": "添加标签",

@@ -60,8 +60,9 @@ def prune_job() -> None:
     with _rt().sessions() as uow:
         removed = housekeeping.prune_inbound_events(uow)
         counters = housekeeping.prune_rate_limit_counters(uow)
-    log.info("pruned %d old inbound events and %d expired rate-limit counters", removed,
-             counters)
+        codes = housekeeping.prune_member_code_uses(uow)
+    log.info("pruned %d old inbound events, %d expired rate-limit counters and %d spent "
+             "member codes", removed, counters, codes)
 
 
 def coupon_expiry_job() -> None:

@@ -110,8 +110,70 @@ def erase_command(who: str, by: str, note: str | None, yes: bool) -> None:
     with runtime().sessions() as uow:
         try:
             result = privacy.erase_member(uow, who, by=by, note=note)
-        except DomainError as exc:
-            fail(str(exc))
+        except DomainError as exc:  # with the Chinese message: what to do (refund first)
+            fail(f"{exc} ({exc.user_message})")
     click.echo(f"member {result.member_id} erased: {result.forfeited_points} points forfeited, "
                f"{result.orders_kept} orders and {result.deliveries_kept} deliveries kept "
                "anonymised")
+
+
+@member.command("card-lost")
+@click.argument("who", metavar="OPENID|CARD")
+@click.option("--by", required=True, help="the operator handling the report (audited)")
+@click.option("--yes", is_flag=True, help="confirm: the old card stops working at once")
+def card_lost_command(who: str, by: str, yes: bool) -> None:
+    """Report a member's card lost (挂失): the number is blocked at the till and a new one
+    issued (补卡); points, balance, coupons and history stay with the member."""
+    from wx_member.members import cards
+    from wx_member.platform.errors import DomainError
+
+    if not yes:
+        fail("the old card stops working at once; add --yes to confirm")
+    with runtime().sessions() as uow:
+        try:
+            done = cards.report_lost(uow, who, by=by)
+        except DomainError as exc:
+            fail(f"{exc} ({exc.user_message})")
+    click.echo(f"member {done.member_id}: card {done.old_card_no} blocked, new card "
+               f"{done.card_no}")
+
+
+@member.command("merge")
+@click.argument("survivor", metavar="SURVIVOR_CARD")
+@click.argument("other", metavar="DUPLICATE_OPENID|CARD")
+@click.option("--by", required=True, help="the operator merging (audited)")
+@click.option("--yes", is_flag=True, help="confirm (undoable within 7 days: member unmerge)")
+def merge_command(survivor: str, other: str, by: str, yes: bool) -> None:
+    """Merge a duplicate member into SURVIVOR_CARD's: points, stored value, coupons,
+    orders, tags and history move; the duplicate's card number finds the survivor."""
+    from wx_member.members import lookup_view, merging
+    from wx_member.platform.errors import DomainError
+
+    if not yes:
+        fail("add --yes to confirm (member unmerge undoes it within 7 days)")
+    with runtime().sessions() as uow:
+        try:
+            found = lookup_view.find(uow, survivor)
+            if found is None:
+                fail(f"no member {survivor!r}")
+            done = merging.merge_named(uow, found.id, other, by)
+        except DomainError as exc:
+            fail(f"{exc} ({exc.user_message})")
+    click.echo(f"merge {done.merge_id}: member {done.absorbed_id} merged into "
+               f"{done.survivor_id} ({done.points} points, {done.balance_fen} fen moved)")
+
+
+@member.command("unmerge")
+@click.argument("merge_id", type=int)
+@click.option("--by", required=True, help="the operator undoing it (audited)")
+def unmerge_command(merge_id: int, by: str) -> None:
+    """Undo merge MERGE_ID (within 7 days)."""
+    from wx_member.members import unmerging
+    from wx_member.platform.errors import DomainError
+
+    with runtime().sessions() as uow:
+        try:
+            row = unmerging.undo(uow, merge_id, by)
+        except DomainError as exc:
+            fail(f"{exc} ({exc.user_message})")
+    click.echo(f"merge {row.id} undone: member {row.absorbed_id} is separate again")

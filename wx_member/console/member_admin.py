@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberTag, Store
+from wx_member.members import cards, merging
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.platform import audit
@@ -86,6 +87,8 @@ def _profile(session: Session, member: Member, limit: int) -> dict:
     data = reports.member_profile(session, member, limit)
     data.update(
         id=member.id, phone=member.phone, tags=tags_of(session, member.id),
+        card_history=cards.history_rows(session, member.id),
+        merges=merging.history(session, member.id),
         deliveries=[{"kind": d.kind, "occasion": d.occasion, "channel": d.channel,
                      "status": d.status, "dry_run": d.dry_run, "error": d.error,
                      "created_at": d.created_at, "sent_at": d.sent_at}

@@ -25,7 +25,7 @@ from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.coupons import templates
-from wx_member.platform import settings
+from wx_member.platform import card_numbers, settings
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
 log = logging.getLogger(__name__)
@@ -94,14 +94,16 @@ def new_code() -> str:
 
 
 def holder(session: Session, openid_or_card: str, lock: bool = False) -> Member:
-    """The member a cashier or the mini-program names, by openid or card number. `lock`:
+    """The member a cashier or the mini-program names, by openid or card number (a lost
+    card's refused: CardLost; a merged duplicate's finds the survivor). `lock`:
     hold their row (FOR UPDATE) for a use case that moves a balance cached on it."""
     stmt = select(Member).where(or_(Member.openid == openid_or_card,
                                     Member.card_no == openid_or_card))
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    found = session.scalar(stmt)
-    if found is None:
+    found = session.scalar(stmt) or card_numbers.member_of_former(session, openid_or_card,
+                                                                    lock=lock)
+    if found is None:  # (a lost card's number raised CardLost just now)
         raise UnknownMember(f"no member with openid or card number {openid_or_card!r}")
     return found
 

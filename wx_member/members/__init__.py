@@ -4,9 +4,10 @@ Owns the member row, its card number and finding a member (`membership`), joinin
 subscribe or QR scan and leaving (`joining`), channel QR codes and their statistics
 (`channels`), the chain's stores and a member's home store (`stores`), referrals and a member's own referral code (`referrals`, `referral_codes`),
 daily check-in (`checkin`), the mini-program login and profile (`miniapp`), the dynamic
-member code shown at the till (`member_codes`), CSV import (`member_import`), what a
-phone, openid or tag looks like (`formats`) and data-rights requests, export and erasure
-(`privacy`).
+member code shown at the till, single use (`member_codes`), CSV import (`member_import`),
+what a phone, openid or tag looks like (`formats`), data-rights requests, export and
+erasure (`privacy`, `privacy_export`), card loss and reissue (`cards`), and one person, one
+member: merging duplicates and undoing a merge (`merging`, `unmerging`).
 
 Read models: `card_view` (what a member sees of their own card), `lookup_view` (a member by
 openid or card number), `channels_view` (what each channel brought).

@@ -9,8 +9,9 @@ from wx_member.members import membership
 
 
 def find_in(session: Session, who: str) -> Member | None:
-    """The member whose openid, or else whose card number, is `who`."""
-    return membership.by_openid(session, who) or membership.by_card(session, who)
+    """The member whose openid, or else whose card number (also a former one), is `who`."""
+    return (membership.by_openid(session, who)
+            or membership.by_card(session, who, refuse_lost=False))
 
 
 def find(uow: UnitOfWork, who: str) -> Member | None:

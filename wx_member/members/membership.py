@@ -12,6 +12,7 @@ from stdnum import luhn
 
 from wx_member.db import insert_row, loaded
 from wx_member.models import Channel, Member
+from wx_member.platform import card_numbers
 from wx_member.platform.errors import UnknownMember
 
 CARD_PREFIX = "8"
@@ -57,8 +58,11 @@ def require(session: Session, openid: str) -> Member:
     return member
 
 
-def by_card(session: Session, card_no: str) -> Member | None:
-    return session.scalar(select(Member).where(Member.card_no == card_no))
+def by_card(session: Session, card_no: str, refuse_lost: bool = True) -> Member | None:
+    """The member holding `card_no`, or whom a former number of theirs names (a merged
+    duplicate's); CardLost for a number reported lost, unless `refuse_lost` is False."""
+    found = session.scalar(select(Member).where(Member.card_no == card_no))
+    return found or card_numbers.member_of_former(session, card_no, refuse_lost)
 
 
 def new_member(session: Session, now: datetime, **values) -> Member | None:

@@ -5,7 +5,8 @@ The mini-program has its own appid, so WeChat gives the same person another open
 the unionid (present when both apps are bound to one Open Platform account) links the two.
 A login therefore finds the member by mini-program openid, else links the Official Account
 member with the same unionid, else creates a member (with a card and sign-up points, as a
-join by QR code does). WeChat's `session_key` is dropped here: it is never stored, logged
+join by QR code does). A duplicate found later (the same unionid given to a login, the
+same phone verified) is merged into the logged-in member (`merging`). WeChat's `session_key` is dropped here: it is never stored, logged
 or returned.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from wx_member.models import Member
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points
-from wx_member.members import referrals
+from wx_member.members import merging, referrals
 from wx_member.members.membership import new_member
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, UnknownMember, WeChatUnavailable
@@ -86,7 +87,8 @@ def login(uow: UnitOfWork, gateway: WeChatGateway, js_code: str, *, appid: str, 
         for _ in range(2):  # a second pass finds the row a concurrent first login created
             found = _find_or_link(session, wx.openid, wx.unionid)
             if found is not None:
-                return LoginResult(found[0], created=False, linked=found[1])
+                merged = merging.merge_same_unionid(session, found[0], now)
+                return LoginResult(found[0], created=False, linked=found[1] or bool(merged))
             member = _create(session, wx.openid, wx.unionid, scene, now)
             if member is not None:
                 signup = settings.get(session, "signup_points")
@@ -177,4 +179,6 @@ def set_phone(uow: UnitOfWork, gateway: WeChatGateway, member_id: int, code: str
     with uow.write() as session:
         member = _get(session, member_id)
         member.phone = phone.phone[:20]
+        session.flush()
+        merging.merge_same_phone(session, member, utcnow())
     return member

@@ -1,23 +1,34 @@
 """Data rights under PIPL: a member's data exported on request, and erased on request.
 
-Export: everything we hold about one member as JSON-ready data: profile, points ledger,
-orders with their refunds, pushes (deliveries), tier changes and QR scans.
+Export: everything we hold about one member as JSON-ready data (`privacy_export`: one
+section per table that holds their personal data).
 
 Erasure removes the person and keeps the accounts:
+- refused while stored value is left (StoredValueLeft: the amount, and that the recharge
+  is refunded first, through WeChat Pay): that money is theirs, not ours to forfeit;
 - the member row stays (ids, card number, tier, spend, join date and channel are what
   totals and referral records hang on) but loses its openid (replaced by the tombstone
-  `erased:<member id>`, not an openid shape, unique), unionid, phone, birthday and last
-  visit; it is unsubscribed and marked `erased_at`;
+  `erased:<member id>`, not an openid shape, unique), mini-program openid, unionid, phone,
+  birthday and last visit; it is unsubscribed and marked `erased_at`;
 - the points ledger stays: its rows name the member only by id; free-text operator notes
   (`adjust` sources) are cleared, and the remaining balance is forfeited by one more ledger
   row (`erasure:<member id>`), so balance = ledger sum still holds and the points liability
   reconciles;
 - orders and refunds stay (bookkeeping law keeps transaction records), with the payer's
-  openid replaced by the tombstone, also on orders paid before they joined;
+  openid (either appid's) replaced by the tombstone, also on orders paid before they joined;
 - deliveries keep their status (send statistics) with the tombstone and without payload;
   QR scans keep their channel with the tombstone; inbound event keys (which embed the
-  openid), reachability marks and subscription grants are deleted.
-Tables added later that hold personal data must join both functions here (README).
+  openid), reachability marks, subscription grants and tags are deleted; operators' notes
+  on their coupons are cleared;
+- the audit log keeps every entry (who did what, when), with the member's openids,
+  unionid and phone replaced by the tombstone wherever an entry names them (a console dry
+  run lists the openids it sent to); merges keep their record without the snapshot an
+  undo would need (so they can no longer be undone).
+The card number is the account's number (derived from the never-reused member id, like
+the id itself): it stays on the member row, in its card history and where the audit log
+names the account. `ERASURE` says what happens to each table holding personal data,
+`NOT_PERSONAL` why the other tables that reference a member hold none; a test fails when a
+table referencing `member` is in neither, so a table added later has to join here.
 Whoever follows the account with the same openid afterwards is a new member.
 """
 from __future__ import annotations
@@ -26,27 +37,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from wx_member import labels
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import (
+    AuditLog,
+    CouponEvent,
     Delivery,
     InboundEvent,
     JsapiOrder,
     Member,
+    MemberMerge,
     MemberReach,
+    MemberTag,
     Order,
     PointsLedger,
     PrivacyRequest,
     QrScan,
-    Refund,
     SubscribeGrant,
-    TierHistory,
 )
 from wx_member.loyalty import points
+from wx_member.members import privacy_export
+from wx_member.members.privacy_export import openids
+from wx_member.platform import card_numbers
 from wx_member.platform.errors import DomainError, UnknownMember
 
 TOMBSTONE = "erased:"
@@ -57,28 +72,59 @@ class AlreadyErased(DomainError):
     user_message = "该会员的个人信息已删除。"
 
 
+class StoredValueLeft(DomainError):
+    code = "STORED_VALUE_LEFT"
+
+    def __init__(self, message: str, balance_fen: int):
+        super().__init__(message, user_message=(
+            f"该会员尚有储值余额 {balance_fen / 100:.2f} 元，不能直接删除个人信息。请先在微信支付"
+            "商户平台为其储值充值订单办理退款，退款到账、余额为零后再删除。"))
+        self.balance_fen = balance_fen
+
+
+# What erasure does to each table holding a member's personal data (module docstring).
+ERASURE: dict[str, str] = {
+    "member": "openids, unionid, phone, birthday, last visit removed; tombstone openid",
+    "points_ledger": "kept by member id; operator notes cleared; balance forfeited",
+    "pay_order": "kept; payer openid replaced by the tombstone",
+    "delivery": "kept for statistics; tombstone openid, payload removed",
+    "qr_scan": "kept for channel statistics; tombstone openid",
+    "inbound_event": "deleted (dedup keys embed the openid)",
+    "member_reach": "deleted", "subscribe_grant": "deleted", "member_tag": "deleted",
+    "audit_log": "kept; the member's openids, unionid and phone replaced by the tombstone",
+    "stored_value_ledger": "refused while a balance is left; rows kept by member id",
+    "coupon_event": "kept; operator notes cleared",
+    "member_merge": "kept; the snapshot (the identifiers an undo would restore) removed",
+}
+# Tables that reference a member but hold nothing of the person, and why.
+NOT_PERSONAL: dict[str, str] = {
+    "refund": "amounts of an order, which is anonymised",
+    "tier_history": "tier moves by member id", "tier_review": "reviews by member id",
+    "coupon": "coupons by member id (codes are ours)",
+    "points_redemption": "what points bought, by member id",
+    "privacy_request": "the record of the request itself, by member id",
+    "card_history": "account numbers (like the id) the member held before",
+    "member_code_use": "a hash of a spent member code, gone a minute later",
+}
+
+
 def tombstone(member_id: int) -> str:
     return f"{TOMBSTONE}{member_id}"
 
 
-def _t(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
-
-
 def _find(session: Session, who: str, lock: bool = False) -> Member:
-    """By openid or card number (what a member can tell an operator)."""
-    q = select(Member).where(or_(Member.openid == who, Member.card_no == who))
+    """By openid (either appid's) or card number, also a former one (what a member can tell
+    an operator)."""
+    q = select(Member).where(or_(Member.openid == who, Member.mini_openid == who,
+                                 Member.card_no == who))
     if lock:  # queue behind an event or payment of theirs in flight
         q = q.with_for_update()
     member = session.scalar(q.execution_options(populate_existing=True))
+    if member is None:  # a former card number (lost, or a merged duplicate's)
+        member = card_numbers.member_of_former(session, who, refuse_lost=False, lock=lock)
     if member is None:
         raise UnknownMember(f"no member with openid or card number {who!r}")
     return member
-
-
-def _orders(session: Session, member: Member) -> list[Order]:
-    return list(session.scalars(select(Order).where(
-        or_(Order.member_id == member.id, Order.openid == member.openid)).order_by(Order.id)))
 
 
 # ---- export ------------------------------------------------------------------------------
@@ -90,61 +136,10 @@ def export_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
     now = now or utcnow()
     with uow.write() as session:
         member = _find(session, who)
-        data = _collect(session, member, now)
+        data = privacy_export.collect(session, member, now)
         session.add(PrivacyRequest(member_id=member.id, kind="export", requested_by=by,
                                    note=note, at=now))
     return data
-
-
-def _collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
-    referrer = session.get(Member, member.referrer_id) if member.referrer_id else None
-    orders = _orders(session, member)
-    refunds: dict[int, list[Refund]] = {}
-    if orders:
-        for r in session.scalars(select(Refund).where(Refund.order_id.in_([o.id for o in orders]))
-                                 .order_by(Refund.id)):
-            refunds.setdefault(r.order_id, []).append(r)
-    by_member = lambda model: select(model).where(model.member_id == member.id)  # noqa: E731
-    return {
-        "exported_at": _t(now),
-        "profile": {
-            "openid": member.openid, "unionid": member.unionid, "card_no": member.card_no,
-            "phone": member.phone, "birthday": member.birthday.date().isoformat()
-            if member.birthday else None, "tier": member.tier,
-            "points_balance": member.points_balance, "total_spend_fen": member.total_spend_fen,
-            "subscribed": member.subscribed, "joined_at": _t(member.joined_at),
-            "unsubscribed_at": _t(member.unsubscribed_at), "last_seen_at": _t(member.last_seen_at),
-            "joined_through_scene": member.scene,
-            "referrer_card_no": referrer.card_no if referrer else None,
-            "erased_at": _t(member.erased_at),
-        },
-        "ledger": [{"delta": r.delta, "reason": r.reason,
-                    "reason_zh": labels.POINTS_REASONS.get(r.reason, r.reason), "key": r.idem_key,
-                    "source": r.source, "expires_at": _t(r.expires_at),
-                    "created_at": _t(r.created_at)}
-                   for r in session.scalars(by_member(PointsLedger).order_by(PointsLedger.id))],
-        "orders": [{"out_trade_no": o.out_trade_no, "transaction_id": o.transaction_id,
-                    "amount_fen": o.amount_fen, "refunded_fen": o.refunded_fen,
-                    "status": o.status, "points_earned": o.points_earned,
-                    "points_reversed": o.points_reversed, "paid_at": _t(o.paid_at),
-                    "refunds": [{"out_refund_no": r.out_refund_no, "amount_fen": r.amount_fen,
-                                 "points_reversed": r.points_reversed,
-                                 "refunded_at": _t(r.refunded_at)}
-                                for r in refunds.get(o.id, [])]}
-                   for o in orders],
-        "deliveries": [{"kind": d.kind, "occasion": d.occasion, "channel": d.channel,
-                        "status": d.status, "content": d.payload, "created_at": _t(d.created_at),
-                        "sent_at": _t(d.sent_at), "finished_at": _t(d.finished_at)}
-                       for d in session.scalars(select(Delivery).where(
-                           or_(Delivery.member_id == member.id, Delivery.openid == member.openid))
-                           .order_by(Delivery.id))],
-        "tier_history": [{"from": h.from_tier, "to": h.to_tier, "reason": h.reason,
-                          "cause": h.cause, "at": _t(h.at)}
-                         for h in session.scalars(by_member(TierHistory).order_by(TierHistory.id))],
-        "scans": [{"scene": s.scene, "joined": s.joined, "at": _t(s.created_at)}
-                  for s in session.scalars(select(QrScan).where(QrScan.openid == member.openid)
-                                           .order_by(QrScan.id))],
-    }
 
 
 # ---- erasure -----------------------------------------------------------------------------
@@ -166,32 +161,74 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         m = _find(session, who, lock=True)
         if m.erased_at is not None:
             raise AlreadyErased(f"member {m.id} was erased at {m.erased_at}")
-        openid, tomb = m.openid, tombstone(m.id)
+        if m.balance_fen > 0:
+            raise StoredValueLeft(f"member {m.id} has {m.balance_fen} fen of stored value",
+                                  m.balance_fen)
+        tomb, ids = tombstone(m.id), openids(m)
+        personal = [v for v in (*ids, m.unionid, m.phone) if v]
         forfeited = m.points_balance
         if forfeited > 0:
             points.post(session, m, -forfeited, "erasure", f"erasure:{m.id}",
                         source="personal data erased on request")
+        quiet = {"synchronize_session": False}
         session.execute(update(PointsLedger).where(PointsLedger.member_id == m.id,
                                                    PointsLedger.reason == "adjust")
-                        .values(source=None).execution_options(synchronize_session=False))
+                        .values(source=None).execution_options(**quiet))
+        session.execute(update(CouponEvent).where(CouponEvent.member_id == m.id,
+                                                  CouponEvent.note.is_not(None))
+                        .values(note=None).execution_options(**quiet))
         orders = session.execute(update(Order).where(
-            or_(Order.member_id == m.id, Order.openid == openid)).values(openid=tomb)
-            .execution_options(synchronize_session=False)).rowcount
+            or_(Order.member_id == m.id, Order.openid.in_(ids))).values(openid=tomb)
+            .execution_options(**quiet)).rowcount
         # WeChat Pay orders made in the mini-program name the payer too.
-        session.execute(update(JsapiOrder).where(JsapiOrder.member_id == m.id)
-                        .values(openid=tomb).execution_options(synchronize_session=False))
+        session.execute(update(JsapiOrder).where(or_(JsapiOrder.member_id == m.id,
+                                                     JsapiOrder.openid.in_(ids)))
+                        .values(openid=tomb).execution_options(**quiet))
         deliveries = session.execute(update(Delivery).where(
-            or_(Delivery.member_id == m.id, Delivery.openid == openid))
+            or_(Delivery.member_id == m.id, Delivery.openid.in_(ids)))
             .values(openid=tomb, payload={"erased": True})
-            .execution_options(synchronize_session=False)).rowcount
-        session.execute(update(QrScan).where(QrScan.openid == openid).values(openid=tomb)
-                        .execution_options(synchronize_session=False))
-        for stmt in (delete(InboundEvent).where(InboundEvent.openid == openid),
+            .execution_options(**quiet)).rowcount
+        session.execute(update(QrScan).where(QrScan.openid.in_(ids)).values(openid=tomb)
+                        .execution_options(**quiet))
+        for stmt in (delete(InboundEvent).where(InboundEvent.openid.in_(ids)),
                      delete(MemberReach).where(MemberReach.member_id == m.id),
-                     delete(SubscribeGrant).where(SubscribeGrant.member_id == m.id)):
-            session.execute(stmt.execution_options(synchronize_session=False))
-        m.openid, m.unionid, m.phone, m.birthday, m.last_seen_at = tomb, None, None, None, None
+                     delete(SubscribeGrant).where(SubscribeGrant.member_id == m.id),
+                     delete(MemberTag).where(MemberTag.member_id == m.id)):
+            session.execute(stmt.execution_options(**quiet))
+        _scrub_audit(session, personal, tomb)
+        session.execute(update(MemberMerge).where(or_(MemberMerge.survivor_id == m.id,
+                                                      MemberMerge.absorbed_id == m.id))
+                        .values(snapshot={"erased": True}).execution_options(**quiet))
+        m.openid, m.mini_openid, m.unionid, m.phone = tomb, None, None, None
+        m.birthday, m.last_seen_at = None, None
         m.subscribed, m.unsubscribed_at, m.erased_at = False, m.unsubscribed_at or now, now
         session.add(PrivacyRequest(member_id=m.id, kind="erase", requested_by=by, note=note,
                                    at=now))
     return ErasureResult(m.id, forfeited, orders, deliveries)
+
+
+def _scrub_audit(session: Session, personal: list[str], tomb: str) -> None:
+    """Replace the member's identifiers wherever an audit entry names them (target, before,
+    after). The audit log is operators' actions, not members' events: a scan of it is the
+    price of finding identifiers in free JSON, paid once per erasure."""
+    if not personal:
+        return
+    text = [cast(col, String) for col in (AuditLog.before, AuditLog.after)]
+    hits = or_(AuditLog.target.in_(personal),
+               *[t.contains(p, autoescape=True) for t in text for p in personal])
+    for entry in session.scalars(select(AuditLog).where(hits)):
+        entry.target = tomb if entry.target in personal else entry.target
+        entry.before = _replaced(entry.before, personal, tomb)
+        entry.after = _replaced(entry.after, personal, tomb)
+
+
+def _replaced(value: Any, personal: list[str], tomb: str) -> Any:
+    if isinstance(value, str):
+        for p in personal:
+            value = value.replace(p, tomb)
+        return value
+    if isinstance(value, list):
+        return [_replaced(v, personal, tomb) for v in value]
+    if isinstance(value, dict):
+        return {k: _replaced(v, personal, tomb) for k, v in value.items()}
+    return value

@@ -55,7 +55,7 @@ def credit_referrer(session: Session, referee: Member, scene: str,
     referrer attach and award nothing."""
     if not scene.startswith(PREFIX) or referee.referrer_id is not None:
         return None
-    referrer = by_card(session, scene[len(PREFIX):])
+    referrer = by_card(session, scene[len(PREFIX):], refuse_lost=False)
     if referrer is None or referrer.id == referee.id or _would_loop(session, referee, referrer):
         return None
     referee.referrer_id = referrer.id

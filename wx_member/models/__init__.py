@@ -28,3 +28,4 @@ from wx_member.models.benefits import MemberDay, MemberPrice, TierDiscount  # no
 from wx_member.models.till_orders import OrderLine, PaymentPart, TillRequest  # noqa: F401
 from wx_member.models.preferences import TagRule  # noqa: F401
 from wx_member.models.wxpay import JsapiOrder, RechargeRefund  # noqa: F401
+from wx_member.models.identity import CardHistory, MemberCodeUse, MemberMerge  # noqa: F401

@@ -5,7 +5,9 @@ off the order, or redeem one of the member's coupons on it. The scanned code is 
 points or coupons of someone who is not standing there with their phone (a card number
 alone does not do). The rules are `redemption.cash_off`'s and `wallet.redeem`'s; both are
 once per order, so a till retrying after a lost answer gets the first answer again (within
-the code's lifetime, a minute by default).
+the code's lifetime, a minute by default). A code is spent on the order it was first
+used on (`member_codes.spent_member`): on another order it is refused (MemberCodeUsed),
+so a code seen over the counter cannot be replayed; a refused request spends nothing.
 """
 from __future__ import annotations
 
@@ -73,8 +75,15 @@ class CouponUse:
 
 
 def _scanned(session: Session, key: str, member_code: str, now: datetime | None) -> Member:
+    """Who the code names, without spending it (the till identifying the customer)."""
     return member_codes.scanned_member(session, key, member_code,
                                        now.timestamp() if now else None)
+
+
+def _spent(session: Session, key: str, member_code: str, order_no: str,
+           now: datetime | None) -> Member:
+    return member_codes.spent_member(session, key, member_code, order_no,
+                                     now.timestamp() if now else None)
 
 
 def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_fen: int,
@@ -82,13 +91,13 @@ def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_
     """Use case: pay part of order `order_no` with the points of the member whose code was
     scanned, in one transaction. Raises MemberCodeInvalid/Expired, UnknownMember,
     InsufficientPoints, CashOffNotAllowed, RedemptionConflict or InvalidAmount, changing
-    nothing."""
+    nothing; MemberCodeUsed when the code was spent on another order."""
     at = now or utcnow()
 
     def attempt() -> CashOff:
         with uow.write() as session:
-            member = _scanned(session, key, member_code, now)
             no = redemption.check_cash_off(order_no, amount_fen, want_points)
+            member = _spent(session, key, member_code, no, now)
             done = redemption.cash_off_in(session, member, no, amount_fen, want_points, at)
             row = done.redemption
             return CashOff(member.card_no, row.order_no, row.order_amount_fen, row.points,
@@ -102,8 +111,8 @@ def redeem_coupon(uow: UnitOfWork, key: str, member_code: str, coupon_code: str,
     transaction. Another member's coupon is refused (CouponNotYours), as is any coupon
     `wallet.redeem` refuses."""
     with uow.write() as session:
-        member = _scanned(session, key, member_code, now)
         wallet.check_redeem(order_no, amount_fen)
+        member = _spent(session, key, member_code, order_no, now)
         done = wallet.redeem_in(session, coupon_code, member.card_no, order_no, amount_fen,
                                 now or utcnow())
         text = wallet.describe(session, done.coupon)

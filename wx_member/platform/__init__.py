@@ -6,5 +6,6 @@ area writes (`audit`), the ledger primitive under points and stored value and th
 row lock (`ledger`), leases that say which process may act (`leases`), inbound WeChat
 events processed once (`events`), the mini-program's signed tokens (`access_tokens`),
 keyset batches for jobs that walk a large table (`keyset`), cursor paging for what a member
-reads page by page (`paging`) and routine clean-up (`housekeeping`). It imports no other area.
+reads page by page (`paging`), routine clean-up (`housekeeping`) and what a former card
+number names, lost or merged (`card_numbers`). It imports no other area.
 """

@@ -9,6 +9,7 @@ reason about time without sleeping.
 """
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -38,9 +39,14 @@ class Signed:
     ttl: int
 
 
-def sign(key: str, audience: str, subject: str, ttl: int, now: float | None = None) -> Signed:
+def sign(key: str, audience: str, subject: str, ttl: int, now: float | None = None,
+         nonce: bool = False) -> Signed:
+    """`nonce`: a random `jti` claim, so two tokens issued in one second differ (a
+    single-use member code)."""
     issued = int(time.time() if now is None else now)
     claims = {"sub": subject, "aud": audience, "iat": issued, "exp": issued + ttl}
+    if nonce:
+        claims["jti"] = secrets.token_hex(8)
     return Signed(jwt.encode(claims, key, algorithm=ALGORITHM), issued + ttl, ttl)
 
 
@@ -49,6 +55,13 @@ def verify(key: str, audience: str, token: str, now: float | None = None,
            invalid: type[TokenInvalid] = TokenInvalid) -> str:
     """The token's subject, or `invalid` (bad signature, other audience, garbage) or
     `expired` (past its `exp`, by `now`)."""
+    return str(verified_claims(key, audience, token, now, expired, invalid)["sub"])
+
+
+def verified_claims(key: str, audience: str, token: str, now: float | None = None,
+                    expired: type[TokenExpired] = TokenExpired,
+                    invalid: type[TokenInvalid] = TokenInvalid) -> dict:
+    """As `verify`, all the claims (sub, iat, exp): what a single-use check keys on."""
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience,
                             options={"verify_exp": False, "require": ["sub", "exp", "iat"]})
@@ -56,7 +69,7 @@ def verify(key: str, audience: str, token: str, now: float | None = None,
         raise invalid(f"{type(exc).__name__}: {exc}") from None
     if not isinstance(claims["exp"], int) or (time.time() if now is None else now) >= claims["exp"]:
         raise expired("token expired")
-    return str(claims["sub"])
+    return claims
 
 
 def issue_access(key: str, member_id: int, ttl: int, now: float | None = None) -> Signed:

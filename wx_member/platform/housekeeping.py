@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import InboundEvent, RateLimitCounter
+from wx_member.models import InboundEvent, MemberCodeUse, RateLimitCounter
 
 # WeChat retries within seconds; a week of dedup keys is ample and keeps the table small.
 EVENT_KEEP = timedelta(days=7)
@@ -26,3 +26,11 @@ def prune_rate_limit_counters(uow: UnitOfWork, now: datetime | None = None) -> i
     with uow.write() as session:
         return session.execute(delete(RateLimitCounter)
                                .where(RateLimitCounter.expires_at < (now or utcnow()))).rowcount
+
+
+def prune_member_code_uses(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Use case: forget the member codes spent at the till whose code has expired (it is
+    refused as expired from then on). Returns how many were removed."""
+    with uow.write() as session:
+        return session.execute(delete(MemberCodeUse)
+                               .where(MemberCodeUse.expires_at < (now or utcnow()))).rowcount

@@ -11,8 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from wx_member import labels
 from wx_member.console import member_admin
-from wx_member.members import member_import, stores
+from wx_member.members import cards, member_import, merging, stores, unmerging
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
 from wx_member.web.admin.blueprint import bp, scope, store_filter
@@ -50,7 +51,10 @@ def member_detail(member_id: int):
     adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
     return render_template("admin/member.html", m=data, adjust=adjust, tag_form=TagForm(),
                            csrf_form=FlaskForm(), refund_form=RechargeRefundForm(formdata=None),
-                           store_choices=stores.choices(g.db) if scope() is None else [])
+                           store_choices=stores.choices(g.db) if scope() is None else [],
+                           card_kinds=labels.CARD_KINDS,
+                           merge_reasons=labels.MERGE_REASONS,
+                           merge_status=labels.MERGE_STATUS)
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
@@ -99,6 +103,52 @@ def member_home_store(member_id: int):
 def _form_store() -> int | None:
     value = request.form.get("store", "")
     return int(value) if value.isdigit() else None
+
+
+@bp.route("/members/<int:member_id>/card-lost", methods=["POST"])
+def member_card_lost(member_id: int):
+    """挂失补卡: block the member's card number and issue a new one (cards.report_lost)."""
+    if not FlaskForm().validate():
+        flash("表单已失效，请刷新后重试。", "error")
+    else:
+        try:
+            done = cards.report_lost(g.db, member_id, g.operator.username)
+        except DomainError as exc:
+            flash(exc.user_message, "error")
+        else:
+            flash(f"卡号 {done.old_card_no} 已挂失，新卡号 {done.card_no}。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+@bp.route("/members/<int:member_id>/merge", methods=["POST"])
+def member_merge(member_id: int):
+    """Merge a duplicate (named by card number or openid) into this member."""
+    if not FlaskForm().validate():
+        flash("表单已失效，请刷新后重试。", "error")
+    else:
+        try:
+            done = merging.merge_named(g.db, member_id, request.form.get("other", ""),
+                                       g.operator.username)
+        except DomainError as exc:
+            flash(exc.user_message, "error")
+        else:
+            flash(f"已合并：积分 {done.points}、储值 ¥{done.balance_fen / 100:.2f} 等已转入本会员，"
+                  "7 天内可撤销。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+@bp.route("/members/<int:member_id>/merges/<int:merge_id>/undo", methods=["POST"])
+def member_unmerge(member_id: int, merge_id: int):
+    if not FlaskForm().validate():
+        flash("表单已失效，请刷新后重试。", "error")
+    else:
+        try:
+            unmerging.undo(g.db, merge_id, g.operator.username)
+        except DomainError as exc:
+            flash(exc.user_message, "error")
+        else:
+            flash("合并已撤销。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
 
 
 def _cell(value) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import g
 from marshmallow import RAISE
 
-from wx_member.members import card_view
+from wx_member.members import card_view, cards
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, config, member_id
-from wx_member.web.api.schemas import CardOut, PointsPageOut, PointsQuery, TierHistoryOut
+from wx_member.web.api.schemas import (CardLostOut, CardOut, PointsPageOut, PointsQuery,
+                                       TierHistoryOut)
 
 bp = blueprint("card", __name__, "/api/me", "The member's card, points and tiers",
                auth=member_required)
@@ -37,3 +38,12 @@ def points(query):
 def tiers():
     """My tier changes, newest first."""
     return {"changes": card_view.tier_history(g.db, member_id())}
+
+
+@bp.route("/card/lost", methods=["POST"])
+@bp.response(200, CardLostOut)
+def card_lost():
+    """Report my card lost (挂失): its number is blocked at the till at once and a new
+    number issued (补卡). Points, balance, coupons and history stay mine."""
+    done = cards.report_lost(g.db, member_id(), "member")
+    return {"card_no": done.card_no, "old_card_no": done.old_card_no}

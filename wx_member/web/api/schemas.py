@@ -172,3 +172,9 @@ class CashierMemberOut(ma.Schema):
     tier = fields.String(required=True)
     tier_name = fields.String(required=True)
     points = fields.Integer(required=True)
+
+
+class CardLostOut(ma.Schema):
+    card_no = fields.String(required=True, metadata={"description": "the new card number"})
+    old_card_no = fields.String(required=True, metadata={
+        "description": "the number now blocked: refused at the till"})

@@ -1,0 +1,130 @@
+"""One member with one row of every kind, built through the real surfaces (the webhook,
+WeChat Pay's notifies, the mini-program API, the till, the console's use cases), for the
+data-rights tests: export completeness, erasure completeness, merge then erase."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import JSON, String, Text, select, update
+
+from api_helpers import CASHIER, ApiClient, add_gift, api_config, member_code
+from conftest import MCH_ID, serve
+from wx_member.models import Base, Member
+
+
+@dataclass(frozen=True)
+class Person:
+    openid: str
+    mini_openid: str
+    unionid: str
+    phone: str
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        return (self.openid, self.mini_openid, self.unionid, self.phone)
+
+
+ALICE = Person("oAl1ceOAXXXXXXXXXXXXXXXXXXX1", "oMiniAl1ceYYYYYYYYYYYYYYYYY1",
+               "uAl1ceUNIONZZZZZZZZZZZZZZZZ1", "13812345678")
+
+
+@pytest.fixture
+def live_all(db_url, mini_sandbox, platform_cert, tmp_path):
+    """The app with WeChat Pay and the mini-program API configured."""
+    cert = tmp_path / "wechatpay_platform.pem"
+    cert.write_bytes(platform_cert.cert_pem)
+    yield from serve(api_config(db_url, mini_sandbox, mch_id=MCH_ID, cookie_secure=False,
+                                pay_api_key=secrets.token_hex(16),
+                                pay_apiv3_key=secrets.token_hex(16),
+                                pay_platform_cert=str(cert)))
+
+
+@pytest.fixture
+def notifier(live_all, platform_cert):
+    from wx_member.sandbox.pay import PayNotifier
+
+    cfg = live_all.config
+    return PayNotifier(live_all.url, cfg.appid, cfg.mch_id, api_key=cfg.pay_api_key,
+                       apiv3_key=cfg.pay_apiv3_key,
+                       platform_private_key=platform_cert.private_key_pem,
+                       platform_serial=platform_cert.serial)
+
+
+def member_tables() -> list:
+    """Tables that reference a member: a foreign key to member.id."""
+    return [t for t in Base.metadata.sorted_tables
+            if any(fk.column.table.name == "member" for fk in t.foreign_keys)
+            and t.name != "member"]
+
+
+def text_columns() -> list:
+    return [(t, c) for t in Base.metadata.sorted_tables for c in t.columns
+            if isinstance(c.type, (String, Text, JSON))]
+
+
+def everything_holding(live, needles) -> list[tuple[str, str, str]]:
+    """(table, column, needle) wherever a text or JSON column of any table holds a needle."""
+    found = []
+    with live.session() as s, s.read():
+        for table, col in text_columns():
+            for (value,) in s.execute(select(col).where(col.is_not(None))):
+                text = value if isinstance(value, str) else repr(value)
+                found += [(table.name, col.name, n) for n in needles if n in text]
+    return sorted(set(found))
+
+
+def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClient:
+    """Every kind of row for `who`, through the surfaces people and systems use."""
+    from wx_member.coupons import wallet
+    from wx_member.console import member_admin
+    from wx_member.members import channels
+    from wx_member.payments import balance_payments
+    from wx_member.pushes import dry_runs
+
+    api = ApiClient(live, sandbox)
+    with live.session() as uow:
+        channels.create(uow, live.rt.gateway, scene="store_1", name="一号店", kind="store")
+    assert payer.v2_payment(who.openid, "T0", 990).ok  # a walk-in payment before joining
+    sim.subscribe(who.openid, scene="store_1")  # a scan and a join
+    sim.click(who.openid, "CHECKIN")
+    # WeChat tells us the unionid (as user info would); the mini-program login links.
+    with live.session() as s, s.begin():
+        s.execute(update(Member).where(Member.openid == who.openid).values(unionid=who.unionid))
+    me = api.login(who.mini_openid, who.unionid)
+    assert me.body["created"] is False
+    code = sandbox.issue_phone_code(who.phone)
+    assert api.put("me/profile/phone", me, json={"code": code}).status_code == 200
+    assert api.put("me/profile/birthday", me, json={"birthday": "1990-05-20"}).status_code == 200
+    assert api.post("me/subscriptions", me,
+                    json={"results": {"TPL_A": "accept"}}).status_code == 200
+    assert api.get("me/referral/code", me).status_code == 200
+    assert payer.v2_payment(who.openid, "T1", 20000).ok
+    assert payer.v2_refund("T1", "R1", 5000, 20000).ok
+    assert payer.v2_payment(who.mini_openid, "T2", 3000).ok  # paid in the mini-program
+    assert payer.v2_payment(who.openid, "SV1", 10000, attach="recharge").ok
+    with live.session() as uow:
+        with uow.read():
+            mid, balance = uow.execute(select(Member.id, Member.balance_fen)
+                                       .where(Member.openid == who.openid)).one()
+        balance_payments.pay(uow, me.card_no, balance, "SHOP-1", by="till 1")
+        member_admin.add_tag(uow, mid, "VIP", by="ops:li")
+        member_admin.adjust_points(uow, mid, 500, f"电话 {who.phone} 投诉补偿",
+                                   uuid.uuid4().hex, by="ops:li")
+        coupon = wallet.issue(uow, me.card_no, 1, "gift-1", by="ops:li", note="生日礼")
+        dry_runs.dry_run(uow, live.rt.gateway, live.rt.pushes["holiday"], [who.openid],
+                         live.config, live.config.tz, by="ops:li")
+    gift = add_gift(live, "马克杯", 50, 5)
+    res = api.post("me/redemptions", me, json={"gift_id": gift},
+                   headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert res.status_code in (200, 201), res.text
+    res = api.post("cashier/cash-off", json={"code": member_code(api, me), "order_no": "POS-1",
+                                             "amount_fen": 3000, "points": 100}, headers=CASHIER)
+    assert res.status_code == 200, res.text
+    res = api.post("cashier/coupons/redeem", headers=CASHIER, json={
+        "code": member_code(api, me), "coupon_code": coupon.code, "order_no": "POS-2",
+        "amount_fen": 100000})
+    assert res.status_code == 200, res.text
+    return api
