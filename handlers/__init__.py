@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from wx_member.wechat.inbound import (
     Event,
+    LinkViewed,
     MenuClicked,
+    MessageReceived,
     Scanned,
     Subscribed,
     TemplateSendFinished,
@@ -18,7 +20,7 @@ from wx_member.wechat.inbound import (
 )
 
 # One module per event kind; `Context` is re-exported for the webhook.
-from handlers import click, scan, subscribe, template_finished, unsubscribe
+from handlers import click, message, scan, subscribe, template_finished, unsubscribe, view
 from handlers.context import Context, Handler  # noqa: F401
 
 HANDLERS: dict[type[Event], Handler] = {
@@ -27,6 +29,8 @@ HANDLERS: dict[type[Event], Handler] = {
     Unsubscribed: unsubscribe.handle,
     MenuClicked: click.handle,
     TemplateSendFinished: template_finished.handle,
+    MessageReceived: message.handle,  # text, image, voice, video, location, link
+    LinkViewed: view.handle,
 }
 
 

@@ -81,6 +81,9 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The last time the member did what opens WeChat's 48-hour customer-service window
+    # (platform/events.py: WINDOW_OPENERS, a WeChat Pay payment); a VIEW tap does not.
+    window_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when the member's personal data was erased on request (members/privacy.py).
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 

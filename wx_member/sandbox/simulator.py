@@ -102,11 +102,36 @@ class Simulator:
     def text(self, openid: str, content: str, msg_id: int | None = None,
              create_time: int | None = None) -> SimResult:
         """A text message; messages are deduplicated by MsgId, unique unless given."""
+        return self.message(openid, "text", msg_id, create_time, Content=content)
+
+    def message(self, openid: str, msg_type: str, msg_id: int | None = None,
+                create_time: int | None = None, **fields: str | int) -> SimResult:
+        """Any message a follower sends, in WeChat's layout (MsgId last), e.g.
+        message("o1", "location", Location_X="31.23", Location_Y="121.47", Scale=15,
+        Label="上海"), message("o1", "link", Title=…, Description=…, Url=…)."""
         at = self._create_time(openid, create_time)
         xml = _to_xml([("ToUserName", self.account), ("FromUserName", openid), ("CreateTime", at),
-                       ("MsgType", "text"), ("Content", content),
+                       ("MsgType", msg_type), *fields.items(),
                        ("MsgId", msg_id if msg_id is not None else next(self._msg_ids))])
         return self.post_xml(xml, create_time=at, openid=openid)
+
+    def image(self, openid: str, media_id: str = "m-image", **kw) -> SimResult:
+        return self.message(openid, "image", PicUrl="http://mmbiz.qpic.cn/sandbox.jpg",
+                            MediaId=media_id, **kw)
+
+    def voice(self, openid: str, media_id: str = "m-voice", **kw) -> SimResult:
+        return self.message(openid, "voice", MediaId=media_id, Format="amr", **kw)
+
+    def video(self, openid: str, media_id: str = "m-video", **kw) -> SimResult:
+        return self.message(openid, "video", MediaId=media_id, ThumbMediaId="m-thumb", **kw)
+
+    def location(self, openid: str, x: str = "31.23", y: str = "121.47",
+                 label: str = "上海", **kw) -> SimResult:
+        return self.message(openid, "location", Location_X=x, Location_Y=y, Scale=15,
+                            Label=label, **kw)
+
+    def link(self, openid: str, url: str, title: str = "链接", **kw) -> SimResult:
+        return self.message(openid, "link", Title=title, Description=title, Url=url, **kw)
 
     def replay(self, result: SimResult) -> SimResult:
         """WeChat's retry: the same message and CreateTime, a fresh timestamp and nonce."""

@@ -65,13 +65,13 @@ class TemplateSendFinished(Event):
 
 
 # The kinds of message a follower sends us (not events).
-MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location"})
+MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived(Event):
     """A follower sent a message: `kind` is one of MESSAGE_KINDS; `content` is a text's
-    words, `media_id` an image's, voice's or video's media."""
+    words (a link's URL), `media_id` an image's, voice's or video's media."""
     msgid: int = 0
     content: str = ""
     media_id: str = ""

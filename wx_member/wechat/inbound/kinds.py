@@ -71,9 +71,9 @@ _BUILDERS: dict[str, Callable[..., Event]] = {
 
 
 def _message(msg, **common) -> MessageReceived:
-    text = common["kind"] == "text"
+    content = {"text": "Content", "link": "Url"}.get(common["kind"])
     return MessageReceived(**common, msgid=_int(msg, "MsgId"),
-                           content=(_text(msg, "Content") or "") if text else "",
+                           content=(_text(msg, content) or "") if content else "",
                            media_id=_text(msg, "MediaId") or "")
 
 
