@@ -28,20 +28,21 @@ from wx_member.models import Member
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
 from wx_member.loyalty import birthday_bonus
-from wx_member.pushes import order_planners
+from wx_member.pushes import order_planners, reach
 from wx_member.loyalty import points_expiry
 from wx_member.pushes.deliveries import insert_ignoring_duplicates
 from wx_member.pushes.fanout import (  # noqa: F401  (PushDisabled, PlanResult: API)
     PlanResult,
     PushDisabled,
     audience,
+    counting_channels,
     delivery_row,
     fan_out,
     member_values,
 )
 
 log = logging.getLogger(__name__)
-__all__ = ["PLANNERS", "PlanResult", "PushDisabled", "dry_run", "plan", "utcnow"]
+__all__ = ["PLANNERS", "PlanResult", "PushDisabled", "dry_run", "forecast", "plan", "utcnow"]
 
 
 # -- dry runs ---------------------------------------------------------------------------
@@ -95,7 +96,8 @@ def plan_birthday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
     other years. The birthday points are credited first (once a year; see
     loyalty/birthday_bonus.py), so the message can say how many were added."""
     today = local_day(now, cfg.tz)
-    birthday_bonus.credit(uow, today)
+    if reach.forecasting() is None:  # a forecast writes nothing
+        birthday_bonus.credit(uow, today)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)
@@ -150,17 +152,35 @@ PLANNERS: dict[str, Planner] = {
 }
 
 
-def plan(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
-         now: datetime | None = None) -> PlanResult:
-    """Use case, in batches: plan today's pushes of one kind, a transaction per batch of
-    members (idempotent; see the module docstring)."""
+def forecast(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
+             now: datetime | None = None) -> reach.Forecast:
+    """Use case, reads only: what `plan` would do now: members targeted, reachable by
+    each channel, held by the weekly cap, unreachable and why (see pushes/reach.py)."""
     now = now or utcnow()
+    push = _plannable(pushes, kind)
+    with reach.gather(kind) as result:
+        PLANNERS[kind](uow, push, cfg, now, pushes)
+    return result
+
+
+def _plannable(pushes: dict[str, PushKind], kind: str) -> PushKind:
     push = pushes.get(kind)
     if push is None or kind not in PLANNERS:
         raise PushDisabled(f"no planner for push kind {kind!r}; known: {', '.join(PLANNERS)}")
     if push.disabled:
         raise PushDisabled(push.disabled)
-    result = PLANNERS[kind](uow, push, cfg, now, pushes)
+    return push
+
+
+def plan(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
+         now: datetime | None = None) -> PlanResult:
+    """Use case, in batches: plan today's pushes of one kind, a transaction per batch of
+    members (idempotent; see the module docstring)."""
+    now = now or utcnow()
+    push = _plannable(pushes, kind)
+    with counting_channels() as counts:
+        result = PLANNERS[kind](uow, push, cfg, now, pushes)
+    result.by_channel = counts
     log.info("planned %s %s: %d rows, %d capped", kind, result.occasions, result.planned,
              result.capped)
     return result

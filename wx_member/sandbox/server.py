@@ -21,11 +21,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import segno
 
-from wx_member.sandbox.api import ROUTES
+from wx_member.sandbox import reach
+from wx_member.sandbox.api import ROUTES as BASIC_ROUTES
 from wx_member.sandbox.state import ApiError, SandboxState
 
 log = logging.getLogger(__name__)
 
+ROUTES = {**BASIC_ROUTES, **reach.ROUTES}  # mass sends, bizsend, user tags: sandbox/reach.py
 ERRMSGS = {-1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
            42001: "access_token expired", 45009: "reach max api daily quota limit",
            45011: "api minute-quota reach limit, must slower, retry next minute"}
@@ -46,6 +48,8 @@ CONTROL: dict[str, tuple[str, Control]] = {
     "grant": ("POST", lambda sb, q, b: sb.grant_subscribe(**b)),
     "login-code": ("POST", lambda sb, q, b: {"code": sb.issue_login_code(**b)}),
     "phone-code": ("POST", lambda sb, q, b: {"code": sb.issue_phone_code(**b)}),
+    "report-to": ("POST", lambda sb, q, b: sb.reach.report_to(**b)),
+    "flush-reports": ("POST", lambda sb, q, b: {"posted": sb.reach.flush_reports()}),
 }
 
 
@@ -125,6 +129,7 @@ class Sandbox(SandboxState):
         self.host = host
         self.port = port
         self._server: _Server | None = None
+        self.reach = reach.ReachState(self)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -136,6 +141,9 @@ class Sandbox(SandboxState):
         return self
 
     def stop(self) -> None:
+        self.reach.report_delay = None  # no MASSSENDJOBFINISH after the sandbox stopped
+        if self.reach._timer is not None:
+            self.reach._timer.cancel()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -190,6 +198,9 @@ class Sandbox(SandboxState):
                     raise ApiError(47001, "data format error: body is not JSON") from None
             return _json(route.handler(self, args, data))
         except ApiError as exc:
+            extra = getattr(exc, "extra", None)  # 45065's earlier msg_id
+            if extra:
+                return _json({"errcode": exc.errcode, "errmsg": exc.errmsg, **extra})
             return _error(exc.errcode, exc.errmsg)
 
     def _show_qrcode(self, args: dict[str, str]) -> Reply:

@@ -99,6 +99,14 @@ class Simulator:
         return self._event(openid, "TEMPLATESENDJOBFINISH", create_time, MsgID=int(msgid),
                            Status=status)
 
+    def mass_finished(self, openid: str, msgid: int, status: str = "send success",
+                      total: int = 0, filtered: int = 0, sent: int = 0, errors: int = 0,
+                      create_time: int | None = None) -> SimResult:
+        """WeChat's report on a mass send (MASSSENDJOBFINISH, MsgID with a capital ID)."""
+        return self._event(openid, "MASSSENDJOBFINISH", create_time, MsgID=int(msgid),
+                           Status=status, TotalCount=int(total), FilterCount=int(filtered),
+                           SentCount=int(sent), ErrorCount=int(errors))
+
     def text(self, openid: str, content: str, msg_id: int | None = None,
              create_time: int | None = None) -> SimResult:
         """A text message; messages are deduplicated by MsgId, unique unless given."""

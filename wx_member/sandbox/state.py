@@ -17,7 +17,8 @@ from typing import Any
 
 TOKEN_TTL = 7200
 WINDOW_48H = 48 * 3600
-SENT_KINDS = ("template", "custom", "subscribe", "menu", "qrcode")
+SENT_KINDS = ("template", "custom", "subscribe", "menu", "qrcode", "mass", "preview",
+              "bizsend", "tags")
 
 
 class ApiError(Exception):

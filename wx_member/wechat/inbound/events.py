@@ -64,6 +64,19 @@ class TemplateSendFinished(Event):
     status: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MassSendFinished(Event):
+    """MASSSENDJOBFINISH: WeChat's report on a mass send (`msgid`: what message/mass/send
+    answered as msg_id; `status` e.g. `send success`, `send fail`, `err(30003)`), with
+    its counts: recipients, filtered out (the monthly limit, unfollowed), sent, failed."""
+    msgid: int = 0
+    status: str = ""
+    total: int = 0
+    filtered: int = 0
+    sent: int = 0
+    errors: int = 0
+
+
 # The kinds of message a follower sends us (not events).
 MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 

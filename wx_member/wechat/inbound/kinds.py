@@ -14,6 +14,7 @@ from wx_member.wechat.inbound.events import (
     MESSAGE_KINDS,
     Event,
     LinkViewed,
+    MassSendFinished,
     MenuClicked,
     MessageReceived,
     Scanned,
@@ -67,6 +68,10 @@ _BUILDERS: dict[str, Callable[..., Event]] = {
     # MsgID with a capital ID here, unlike a message's MsgId
     "templatesendjobfinish": lambda msg, **c: TemplateSendFinished(
         **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or ""),
+    "masssendjobfinish": lambda msg, **c: MassSendFinished(
+        **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or "",
+        total=_int(msg, "TotalCount"), filtered=_int(msg, "FilterCount"),
+        sent=_int(msg, "SentCount"), errors=_int(msg, "ErrorCount")),
 }
 
 
