@@ -190,3 +190,18 @@ def test_the_sandbox_keeps_the_monthly_limit_of_mass_messages(sandbox, app):
         gw.mass_send(text, f"limit-{n}", openids=["oA", "oB"])
     assert sandbox.reach.mass_received("oA") == 4  # the fifth was filtered
     assert [len(m["request"]["touser"]) for m in sandbox.sent("mass")] == [2, 2, 2, 2, 0]
+
+
+def test_a_member_who_wrote_an_hour_ago_gets_a_customer_service_message(app, sandbox):
+    quiet_off(app)
+    wx = dormant(app, sandbox, ["oA", "oB", "oC"])
+    assert wx.text("oA", "你好，在吗？").status == 200
+    sandbox.interact("oA")
+    an_hour_later = utcnow() + timedelta(hours=1)
+    f = forecast(app, now=an_hour_later)
+    assert f.by_channel == {"custom": 1, "mass": 2}
+    assert plan(app, now=an_hour_later).by_channel == f.by_channel
+    send(app, now=an_hour_later)
+    [custom] = sandbox.sent("custom")
+    assert custom["request"]["touser"] == "oA" and "好久不见" in custom["request"]["text"]["content"]
+    assert at_wechat(sandbox) == f.by_channel

@@ -58,9 +58,18 @@ def upgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mass_job_id", sa.BigInteger(), nullable=True))
         batch_op.create_index("ix_delivery_mass_job_id", ["mass_job_id"], unique=False)
+    # The service notices' planners read recent adjustments and tier changes.
+    with op.batch_alter_table("points_ledger", schema=None) as batch_op:
+        batch_op.create_index("ix_points_ledger_reason_at", ["reason", "created_at"], unique=False)
+    with op.batch_alter_table("tier_history", schema=None) as batch_op:
+        batch_op.create_index("ix_tier_history_at", ["at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tier_history", schema=None) as batch_op:
+        batch_op.drop_index("ix_tier_history_at")
+    with op.batch_alter_table("points_ledger", schema=None) as batch_op:
+        batch_op.drop_index("ix_points_ledger_reason_at")
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_mass_job_id")
         batch_op.drop_column("mass_job_id")

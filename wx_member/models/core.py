@@ -126,7 +126,9 @@ class PointsLedger(Base):
     # Covers the per-member aggregates of the expiry run and balance checks: an index-only
     # range scan instead of a table lookup per row (it also serves the member_id FK).
     __table_args__ = (Index("ix_points_ledger_lots", "member_id", "expires_at", "delta",
-                            "reason"),)
+                            "reason"),
+                      # Recent operator adjustments (pushes/notice_planners.py, every minutes).
+                      Index("ix_points_ledger_reason_at", "reason", "created_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))

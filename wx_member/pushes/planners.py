@@ -28,7 +28,7 @@ from wx_member.models import Member
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
 from wx_member.loyalty import birthday_bonus
-from wx_member.pushes import order_planners, reach
+from wx_member.pushes import notice_planners, order_planners, reach
 from wx_member.loyalty import points_expiry
 from wx_member.pushes.deliveries import insert_ignoring_duplicates
 from wx_member.pushes.fanout import (  # noqa: F401  (PushDisabled, PlanResult: API)
@@ -149,6 +149,7 @@ PLANNERS: dict[str, Planner] = {
     "birthday": plan_birthday,
     "points_expiry": plan_points_expiry,
     **order_planners.PLANNERS,
+    **notice_planners.PLANNERS,
 }
 
 
