@@ -205,3 +205,30 @@ def test_a_member_who_wrote_an_hour_ago_gets_a_customer_service_message(app, san
     [custom] = sandbox.sent("custom")
     assert custom["request"]["touser"] == "oA" and "好久不见" in custom["request"]["text"]["content"]
     assert at_wechat(sandbox) == f.by_channel
+
+
+def test_the_cli_forecasts_and_previews_a_mass_send(app, sandbox):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import SECRET
+
+    quiet_off(app)
+    dormant(app, sandbox, ["oA", "oB"])
+    env = {**os.environ, "DATABASE_URL": app.config.database_url, "WX_API_BASE": sandbox.url,
+           "WX_APPID": APPID, "WX_SECRET": SECRET}
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [str(Path(sys.executable).parent / "wx-member"), *args], env=env, capture_output=True,
+        text=True, timeout=60)
+    out = run("push", "forecast", "winback")
+    assert out.returncode == 0, out.stderr
+    assert "targeted 2, reachable 2, capped 0, unreachable 0" in out.stdout
+    assert "群发消息 (mass): 2" in out.stdout
+    assert rows(app, "winback") == []
+    out = run("push", "run", "winback", "--dry-run", "--to", "oTester", "--channel", "mass")
+    assert out.returncode == 0, out.stderr
+    [preview] = sandbox.sent("preview")
+    assert preview["request"]["touser"] == "oTester" and sandbox.sent("mass") == []
+    assert "好久不见" in preview["request"]["text"]["content"]

@@ -17,7 +17,9 @@ def push() -> None:
               help="send only to test openids (--to or WX_PUSH_TEST_OPENIDS)")
 @click.option("--to", "to", default="", help="comma-separated test openids for --dry-run")
 @click.option("--occasion", default="test", show_default=True, help="a dry run's occasion label")
-def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
+@click.option("--channel", default=None,
+              help="a dry run's channel (default: the kind's first); mass: message/mass/preview")
+def push_run(kind: str, dry_run: bool, to: str, occasion: str, channel: str | None) -> None:
     """Plan today's KIND pushes (idempotent) and send what is due."""
     from wx_member.pushes import deliveries
     from wx_member.pushes import planners
@@ -35,8 +37,11 @@ def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
                     fail("--dry-run needs --to OPENID,... or WX_PUSH_TEST_OPENIDS")
                 if push_def.disabled:
                     fail(push_def.disabled)
+                if channel is not None and channel not in push_def.channels:
+                    fail(f"{kind} cannot use channel {channel!r} here; it uses "
+                         f"{', '.join(push_def.channels)}")
                 result = planners.dry_run(uow, push_def, occasion, openids, rt.config,
-                                          planners.utcnow())
+                                          planners.utcnow(), channel=channel)
             else:
                 result = planners.plan(uow, rt.pushes, kind, rt.config)
         except DomainError as exc:
@@ -71,3 +76,31 @@ def push_status() -> None:
         rows = status_view.delivery_counts(uow)
     for kind, status, n in rows:
         click.echo(f"{kind:<16} {status:<10} {n:>8}")
+
+
+@push.command("forecast")
+@click.argument("kind")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="the forecast of this console campaign (of kind KIND) instead")
+def push_forecast(kind: str, campaign_id: int | None) -> None:
+    """What planning KIND (or a campaign) now would do, before anything is sent: members
+    targeted, reachable by each channel, held by the weekly cap, unreachable and why."""
+    from wx_member.labels import PUSH_CHANNELS, REACH_REASONS
+    from wx_member.platform.errors import DomainError
+    from wx_member.pushes import campaigns, planners
+
+    rt = runtime(pushes=True)
+    with rt.sessions() as uow:
+        try:
+            f = (campaigns.forecast(uow, rt.pushes, campaign_id, rt.config)
+                 if campaign_id is not None else planners.forecast(uow, rt.pushes, kind, rt.config))
+        except DomainError as exc:
+            fail(str(exc))
+    click.echo(f"{kind}: targeted {f.targeted}, reachable {f.reachable}, capped {f.capped}, "
+               f"unreachable {f.unreachable_total}")
+    for channel, n in f.by_channel.most_common():
+        click.echo(f"  {PUSH_CHANNELS.get(channel, channel)} ({channel}): {n}")
+    for reasons, n in f.unreachable.most_common():
+        why = "；".join(f"{PUSH_CHANNELS.get(c, c)}：{REACH_REASONS.get(r, r)}"
+                       for c, r in (x.split(":", 1) for x in reasons))
+        click.echo(f"  unreachable {n}: {why}")

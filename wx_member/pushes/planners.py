@@ -47,18 +47,20 @@ __all__ = ["PLANNERS", "PlanResult", "PushDisabled", "dry_run", "forecast", "pla
 
 # -- dry runs ---------------------------------------------------------------------------
 def dry_run(uow: UnitOfWork, push: PushKind, occasion: str, openids: Iterable[str],
-            cfg: Config, now: datetime, extra: dict[str, Any] | None = None) -> PlanResult:
+            cfg: Config, now: datetime, extra: dict[str, Any] | None = None,
+            channel: str | None = None) -> PlanResult:
     """Use case: the kind's message to test openids only (see `plan_dry_run`)."""
     with uow.write() as session:
-        return plan_dry_run(session, push, occasion, openids, cfg, now, extra)
+        return plan_dry_run(session, push, occasion, openids, cfg, now, extra, channel)
 
 
 def plan_dry_run(session: Session, push: PushKind, occasion: str, openids: Iterable[str],
-                 cfg: Config, now: datetime, extra: dict[str, Any] | None = None
-                 ) -> PlanResult:
+                 cfg: Config, now: datetime, extra: dict[str, Any] | None = None,
+                 channel: str | None = None) -> PlanResult:
     """In the caller's transaction: the kind's message to test openids only (a member's
     own values when the openid is a member's, the definition's samples otherwise). Each
-    dry run is its own occasion, so it can be repeated and never uses up the real one."""
+    dry run is its own occasion, so it can be repeated and never uses up the real one.
+    `channel`: one of the kind's (default its first); `mass` goes to message/mass/preview."""
     openids = list(openids)
     key = f"dry:{occasion}:{now:%Y%m%d%H%M%S}"[:80]
     members = {m.openid: m for m in session.scalars(
@@ -68,7 +70,7 @@ def plan_dry_run(session: Session, push: PushKind, occasion: str, openids: Itera
         m = members.get(openid)
         values = {**push.sample, **(member_values(cfg, m) if m else {}), **(extra or {})}
         rows.append(delivery_row(push, m.id if m else None, openid, key, values, cfg,
-                                 now, dry_run=True))
+                                 now, dry_run=True, channel=channel))
     insert_ignoring_duplicates(session, rows)
     return PlanResult(push.kind, [key], planned=len(rows), dry_run=True)
 
