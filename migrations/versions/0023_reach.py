@@ -2,6 +2,8 @@
 
 `mass_job`: one mass-send call (群发) with its clientmsgid and WeChat's report;
 `delivery.mass_job_id`: the call a mass row went out in.
+`wechat_tag`, `wechat_tag_member`: programme tags as WeChat user tags and who carries them
+at WeChat (a sync sends only the difference).
 `member.window_at`: when the member last opened WeChat's 48-hour customer-service window
 (a message, a menu click, a subscribe, a scan, a WeChat Pay payment), apart from
 `last_seen_at`, which a link tap (VIEW) also moves (activity).
@@ -58,6 +60,26 @@ def upgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mass_job_id", sa.BigInteger(), nullable=True))
         batch_op.create_index("ix_delivery_mass_job_id", ["mass_job_id"], unique=False)
+    op.create_table(
+        "wechat_tag",
+        sa.Column("name", sa.String(length=30), nullable=False),
+        sa.Column("wechat_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+        sa.UniqueConstraint("wechat_id"),
+    )
+    op.create_table(
+        "wechat_tag_member",
+        sa.Column("tag", sa.String(length=30), nullable=False),
+        sa.Column("member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
+        sa.Column("tagged_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
+        sa.ForeignKeyConstraint(["tag"], ["wechat_tag.name"]),
+        sa.PrimaryKeyConstraint("tag", "member_id"),
+    )
+    with op.batch_alter_table("wechat_tag_member", schema=None) as batch_op:
+        batch_op.create_index("ix_wechat_tag_member_member_id", ["member_id"], unique=False)
     # The service notices' planners read recent adjustments and tier changes.
     with op.batch_alter_table("points_ledger", schema=None) as batch_op:
         batch_op.create_index("ix_points_ledger_reason_at", ["reason", "created_at"], unique=False)
@@ -73,6 +95,8 @@ def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_mass_job_id")
         batch_op.drop_column("mass_job_id")
+    op.drop_table("wechat_tag_member")
+    op.drop_table("wechat_tag")
     op.drop_table("mass_job")
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.drop_column("window_at")

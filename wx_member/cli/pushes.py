@@ -104,3 +104,42 @@ def push_forecast(kind: str, campaign_id: int | None) -> None:
         why = "；".join(f"{PUSH_CHANNELS.get(c, c)}：{REACH_REASONS.get(r, r)}"
                        for c, r in (x.split(":", 1) for x in reasons))
         click.echo(f"  unreachable {n}: {why}")
+
+
+@push.command("sync-tags")
+def push_sync_tags() -> None:
+    """Bring WeChat's user tags in line with the programme's tags (idempotent, resumable)."""
+    from wx_member.platform.errors import DomainError
+    from wx_member.pushes import wechat_tags
+
+    rt = runtime()
+    with rt.sessions() as uow:
+        try:
+            r = wechat_tags.sync(uow, rt.gateway)
+        except DomainError as exc:
+            fail(f"{exc} (run it again: it goes on from where it stopped)")
+    click.echo(f"tags created {r.created}, members tagged {r.tagged}, untagged {r.untagged}, "
+               f"calls {r.calls}, left out: {r.over_limit} members with 20 tags, "
+               f"{r.tags_left_out} tags over the account's 100")
+
+
+@push.command("mass-tag")
+@click.argument("tag")
+@click.argument("text")
+@click.option("--occasion", required=True,
+              help="names this send: repeated after a timeout, WeChat sends it once")
+def push_mass_tag(tag: str, text: str, occasion: str) -> None:
+    """A mass text (群发) to everyone with programme tag TAG at WeChat (sync-tags first)."""
+    from wx_member.platform.errors import DomainError
+    from wx_member.pushes import mass_sends, wechat_tags
+
+    rt = runtime()
+    with rt.sessions() as uow:
+        tag_id = wechat_tags.wechat_id(uow, tag)
+        if tag_id is None:
+            fail(f"tag {tag!r} is not at WeChat yet: run `wx-member push sync-tags`")
+        try:
+            job = mass_sends.send_to_tag(uow, rt.gateway, tag_id, text, occasion)
+        except DomainError as exc:
+            fail(f"{exc} (run it again with the same --occasion: WeChat sends it once)")
+    click.echo(f"mass send {job.occasion}: {job.status}, msg_id {job.msg_id}")

@@ -23,4 +23,4 @@ from wx_member.models.console import AuditLog, LoginAttempt, MemberTag, MenuVers
 from wx_member.models.privacy import PrivacyRequest  # noqa: F401
 from wx_member.models.campaigns import Campaign  # noqa: F401
 from wx_member.models.ratelimit import RateLimitCounter  # noqa: F401
-from wx_member.models.reach import MassJob  # noqa: F401
+from wx_member.models.reach import MassJob, WechatTag, WechatTagMember  # noqa: F401

@@ -1,9 +1,10 @@
-"""Reaching followers in bulk: mass sends (群发). Rules live in `pushes/mass_sends.py`."""
+"""Reaching followers in bulk: mass sends (群发) and the WeChat user tags the programme's
+tags become. Rules live in `pushes/mass_sends.py` and `pushes/wechat_tags.py`."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.clock import utcnow
@@ -42,3 +43,25 @@ class MassJob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WechatTag(Base):
+    """A programme tag (member_tag.tag) as a WeChat user tag: its id at WeChat once
+    tags/create answered."""
+
+    __tablename__ = "wechat_tag"
+
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    wechat_id: Mapped[int] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WechatTagMember(Base):
+    """Who carries a tag at WeChat, as far as we told it: batchtagging adds the rows,
+    batchuntagging removes them, so a sync sends only the difference and resumes."""
+
+    __tablename__ = "wechat_tag_member"
+
+    tag: Mapped[str] = mapped_column(ForeignKey("wechat_tag.name"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True, index=True)
+    tagged_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

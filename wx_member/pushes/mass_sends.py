@@ -168,6 +168,32 @@ def _previews(uow: UnitOfWork, gateway: WeChatGateway, now: datetime,
     return stats
 
 
+def send_to_tag(uow: UnitOfWork, gateway: WeChatGateway, tag_id: int, text: str,
+                occasion: str, now: datetime | None = None) -> MassJob:
+    """Use case, in steps: a text to everyone with WeChat user tag `tag_id`
+    (message/mass/sendall; pushes/wechat_tags.py syncs the programme's tags). `occasion`
+    names the send: called again with it (after a timeout), the same job is called again
+    with its clientmsgid, so WeChat sends it once."""
+    now = now or utcnow()
+    with uow.write() as session:
+        job = session.scalars(select(MassJob).where(MassJob.kind == "tag",
+                                                    MassJob.occasion == occasion)).first()
+        if job is None:
+            job = MassJob(clientmsgid=uuid.uuid4().hex, kind="tag", occasion=occasion,
+                          tag_id=tag_id, recipients=0, status="sending", attempts=0,
+                          payload=content({"text": text}), created_at=now)
+            session.add(job)
+        job.attempts += 1
+        session.flush()
+        session.expunge(job)
+    if job.status != "sending":
+        return job
+    msg_id, data_id = gateway.mass_send(job.payload, job.clientmsgid, tag_id=job.tag_id)
+    with uow.write() as session:
+        _finish(session, job, "sent", now, rows="sent", msg_id=msg_id, data_id=data_id)
+        return session.get(MassJob, job.id)
+
+
 # -- WeChat's report --------------------------------------------------------------------
 def finished(session: Session, msg_id: int, status: str, total: int, filtered: int,
              sent: int, errors: int, now: datetime) -> bool:

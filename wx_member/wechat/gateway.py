@@ -287,6 +287,20 @@ class WeChatGateway:
         res = self._call("post", "message/mass/preview", data={**content, "touser": openid})
         return int(res["msg_id"]) if res.get("msg_id") else None
 
+    # -- user tags ------------------------------------------------------------------------
+    def create_tag(self, name: str) -> int:
+        """tags/create → the tag's id (45157: the name exists; 45056: 100 tags already)."""
+        return int(self._call("post", "tags/create", data={"tag": {"name": name}})["tag"]["id"])
+
+    def get_tags(self) -> dict[str, int]:
+        """The account's tags, name → id."""
+        return {t["name"]: int(t["id"]) for t in self._call("get", "tags/get").get("tags", [])}
+
+    def tag_users(self, tag_id: int, openids: list[str], untag: bool = False) -> None:
+        """tags/members/batchtagging (or batchuntagging): at most 50 openids a call."""
+        self._call("post", f"tags/members/{'batchuntagging' if untag else 'batchtagging'}",
+                   data={"openid_list": list(openids), "tagid": int(tag_id)})
+
     # -- mini-program ---------------------------------------------------------------------
     def code_to_session(self, js_code: str, appid: str, secret: str) -> MiniSession:
         """jscode2session takes the mini-program's own credentials, not an access token."""
