@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import segno
 
-from wx_member.sandbox import reach
+from wx_member.sandbox import phone, reach
 from wx_member.sandbox.api import ROUTES as BASIC_ROUTES
 from wx_member.sandbox.state import ApiError, SandboxState
 
@@ -48,6 +48,7 @@ CONTROL: dict[str, tuple[str, Control]] = {
     "grant": ("POST", lambda sb, q, b: sb.grant_subscribe(**b)),
     "login-code": ("POST", lambda sb, q, b: {"code": sb.issue_login_code(**b)}),
     "phone-code": ("POST", lambda sb, q, b: {"code": sb.issue_phone_code(**b)}),
+    "note": ("POST", lambda sb, q, b: sb.note(**b)),
     "report-to": ("POST", lambda sb, q, b: sb.reach.report_to(**b)),
     "flush-reports": ("POST", lambda sb, q, b: {"posted": sb.reach.flush_reports()}),
 }
@@ -167,6 +168,9 @@ class Sandbox(SandboxState):
             return self._control(method, path.removeprefix("_sandbox/"), args, body)
         if path == "cgi-bin/showqrcode":
             return self._show_qrcode(args)
+        if path == "" and method == "GET":  # what each follower's WeChat shows
+            html = phone.page(self.sent(), self.notes(), args.get("openid"))
+            return 200, "text/html; charset=utf-8", html.encode("utf-8")
         return self._api(method, path, args, body)
 
     def _api(self, method: str, path: str, args: dict[str, str], body: bytes) -> Reply:

@@ -52,8 +52,12 @@ def _to_xml(fields: list[tuple[str, str | int]]) -> str:
 class Simulator:
     def __init__(self, webhook_url: str, token: str, appid: str = "wxsandbox",
                  encoding_aes_key: str | None = None, account: str = "gh_sandbox",
-                 session: requests.Session | None = None, timeout: float = 10.0):
-        """`encoding_aes_key` (43 characters) switches to safe mode; None or "" is plain."""
+                 session: requests.Session | None = None, timeout: float = 10.0,
+                 sandbox: Any = None):
+        """`encoding_aes_key` (43 characters) switches to safe mode; None or "" is plain.
+        `sandbox` (a Sandbox or SandboxClient): each message and its reply is noted there,
+        for the sandbox's conversation page."""
+        self.sandbox = sandbox
         self.webhook_url = webhook_url
         self.token = token
         self.appid = appid
@@ -157,7 +161,25 @@ class Simulator:
                              headers={"Content-Type": "text/xml"}, timeout=self.timeout)
         text = res.content.decode("utf-8", "replace")
         reply = self._decode_reply(text) if res.status_code == 200 else None
+        if self.sandbox is not None and openid:
+            self._note(openid, xml, reply)
         return SimResult(res.status_code, text, reply, create_time, xml, openid)
+
+    def _note(self, openid: str, xml: str, reply: dict[str, Any] | None) -> None:
+        fields = dict(xmltodict.parse(xml)["xml"])
+        kind = fields.get("MsgType", "")
+        if kind == "event":
+            kind = str(fields.get("Event", "")).lower()
+            if kind.endswith("jobfinish"):
+                return  # WeChat's reports: nothing the follower sees
+            said = {"subscribe": "[关注公众号]", "unsubscribe": "[取消关注]", "scan": "[扫码]",
+                    "click": f"[点击菜单 {fields.get('EventKey', '')}]",
+                    "view": f"[打开链接 {fields.get('EventKey', '')}]"}.get(kind, f"[{kind}]")
+        else:
+            said = fields.get("Content") or fields.get("Url") or f"[{kind}]"
+        self.sandbox.note(openid, "user", kind, str(said))
+        if reply and reply.get("Content"):
+            self.sandbox.note(openid, "account", "reply", str(reply["Content"]))
 
     def prepare(self, xml: str, sign: bool = True, signature: str | None = None,
                 encrypt: bool | None = None, openid: str | None = None) -> tuple[dict, bytes]:
