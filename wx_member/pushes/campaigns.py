@@ -66,6 +66,7 @@ class Preview:
 class Progress:
     counts: dict[str, int] = field(default_factory=dict)  # delivery status → rows
     coupons: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)  # channel → rows
 
     @property
     def planned(self) -> int:
@@ -306,12 +307,14 @@ def _progress(session: Session, campaigns: list[Campaign]) -> dict[int, Progress
     out = {c.id: Progress() for c in campaigns}
     by_occasion = {occasion(c.id): c.id for c in campaigns}
     if by_occasion:
-        for occ, status, n in session.execute(
-                select(Delivery.occasion, Delivery.status, func.count())
+        for occ, status, channel, n in session.execute(
+                select(Delivery.occasion, Delivery.status, Delivery.channel, func.count())
                 .where(Delivery.kind.in_({c.kind for c in campaigns}),
                        Delivery.occasion.in_(list(by_occasion)), Delivery.dry_run.is_(False))
-                .group_by(Delivery.occasion, Delivery.status)):
-            out[by_occasion[occ]].counts[status] = int(n)
+                .group_by(Delivery.occasion, Delivery.status, Delivery.channel)):
+            p = out[by_occasion[occ]]
+            p.counts[status] = p.counts.get(status, 0) + int(n)
+            p.by_channel[channel] = p.by_channel.get(channel, 0) + int(n)
     for c in campaigns:
         if c.coupon_template_id:
             out[c.id].coupons = int(session.scalar(

@@ -111,8 +111,12 @@ def campaign_detail(campaign_id: int):
     rt = runtime()
     template = (templates.by_id(g.db, campaign.coupon_template_id)
                 if campaign.coupon_template_id else None)
+    forecast = None
+    if campaign.status == "scheduled" and campaign.kind in campaigns.campaign_kinds(rt.pushes):
+        forecast = campaigns.forecast(g.db, rt.pushes, campaign.id, rt.config)
     return _render("admin/campaign.html", c=campaign, push=rt.pushes.get(campaign.kind),
                    p=campaigns.progress(g.db, [campaign])[campaign.id], template=template,
+                   forecast=forecast, reasons_zh=labels.REACH_REASONS,
                    describe_template=templates.describe,
                    test_openids=", ".join(rt.config.push_test_openids))
 
