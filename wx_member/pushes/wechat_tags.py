@@ -8,7 +8,8 @@ stopped halfway (a crash, WeChat's quota) goes on from where it was on the next 
    after a crash between the call and our record, is looked up with tags/get), at most
    100 per account (WeChat's limit, 45056);
 2. followers who carry the tag here but not there are tagged, 50 openids a call
-   (batchtagging), each batch recorded in its own transaction; a member who already holds
+   (batchtagging), a round of 1,000 (20 calls at once) recorded in one transaction, the
+   calls WeChat took recorded even when another of the round failed; a member who already holds
    20 WeChat tags (WeChat's limit, 45059) is left out and counted;
 3. those tagged there whose tag was removed here (or who left) are untagged, 50 a call.
 Calls happen with no transaction open.
@@ -16,6 +17,7 @@ Calls happen with no transaction open.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
@@ -29,6 +31,8 @@ from wx_member.wechat.gateway import GatewayError, WeChatGateway
 log = logging.getLogger(__name__)
 
 BATCH = 50  # openids per batchtagging call
+ROUND = 1000  # members read, tagged (20 calls at once) and recorded per step
+WORKERS = 8
 MAX_TAGS = 100  # per account
 MAX_TAGS_PER_USER = 20
 
@@ -82,14 +86,16 @@ def _to_tag(session: Session, tag: str, after: int) -> list[tuple[int, str, int]
     WeChat tags each holds already."""
     held = (select(func.count()).select_from(WechatTagMember)
             .where(WechatTagMember.member_id == Member.id).scalar_subquery())
+    # Driven by the member's primary key (the keyset), the tag probed per member: each
+    # batch starts where the last stopped, so a sync reads the members once in all.
     return list(session.execute(
         select(Member.id, Member.openid, held)
-        .join(MemberTag, MemberTag.member_id == Member.id)
-        .where(MemberTag.tag == tag, Member.id > after, Member.subscribed.is_(True),
-               Member.openid.is_not(None),
+        .where(Member.id > after, Member.subscribed.is_(True), Member.openid.is_not(None),
+               select(MemberTag.member_id).where(MemberTag.member_id == Member.id,
+                                                 MemberTag.tag == tag).exists(),
                ~select(WechatTagMember.member_id).where(
                    WechatTagMember.tag == tag, WechatTagMember.member_id == Member.id).exists())
-        .order_by(Member.id).limit(BATCH)))
+        .order_by(Member.id).limit(ROUND)))
 
 
 def _to_untag(session: Session, tag: str, after: int) -> list[tuple[int, str]]:
@@ -99,9 +105,29 @@ def _to_untag(session: Session, tag: str, after: int) -> list[tuple[int, str]]:
     return list(session.execute(
         select(Member.id, Member.openid)
         .join(WechatTagMember, WechatTagMember.member_id == Member.id)
-        .where(WechatTagMember.tag == tag, Member.id > after,
+        .where(WechatTagMember.tag == tag, WechatTagMember.member_id > after,
                (~kept.exists()) | Member.subscribed.is_not(True))
-        .order_by(Member.id).limit(BATCH)))
+        .order_by(WechatTagMember.member_id).limit(BATCH)))
+
+
+def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str]],
+               result: TagSync) -> tuple[list[int], GatewayError | None]:
+    """Up to ROUND members, BATCH openids a call, several calls at once (no transaction
+    open). Returns the member ids WeChat tagged and the first failure, if any."""
+    chunks = [fits[i:i + BATCH] for i in range(0, len(fits), BATCH)]
+    result.calls += len(chunks)
+
+    def call(chunk: list[tuple[int, str]]) -> GatewayError | None:
+        try:
+            gateway.tag_users(wechat_id, [openid for _, openid in chunk])
+        except GatewayError as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tags") as pool:
+        failures = list(pool.map(call, chunks))
+    done = [mid for chunk, f in zip(chunks, failures) if f is None for mid, _ in chunk]
+    return done, next((f for f in failures if f is not None), None)
 
 
 def sync(uow: UnitOfWork, gateway: WeChatGateway) -> TagSync:
@@ -119,14 +145,14 @@ def sync(uow: UnitOfWork, gateway: WeChatGateway) -> TagSync:
             after = rows[-1][0]
             fits = [(mid, openid) for mid, openid, held in rows if held < MAX_TAGS_PER_USER]
             result.over_limit += len(rows) - len(fits)
-            if not fits:
-                continue
-            result.calls += 1
-            gateway.tag_users(wechat_id, [openid for _, openid in fits])
-            with uow.write() as session:
-                session.execute(insert(WechatTagMember), [
-                    {"tag": tag, "member_id": mid, "tagged_at": utcnow()} for mid, _ in fits])
-            result.tagged += len(fits)
+            done, failure = _tag_round(gateway, wechat_id, fits, result)
+            if done:  # what WeChat took is recorded even when a call of the round failed
+                with uow.write() as session:
+                    session.execute(insert(WechatTagMember), [
+                        {"tag": tag, "member_id": mid, "tagged_at": utcnow()} for mid in done])
+                result.tagged += len(done)
+            if failure is not None:
+                raise failure
         after = 0
         while True:
             with uow.read() as session:
