@@ -121,7 +121,8 @@ def test_media_and_location_messages_are_one_type_with_their_kind(kind, fields):
 def test_mass_send_job_finish_carries_its_counts():
     got = event("MASSSENDJOBFINISH", MsgID=5, Status="send success", TotalCount=10,
                 FilterCount=2, SentCount=8, ErrorCount=0).event
-    assert got == MassSendFinished(openid="oA", at=AT, dedup_key=evt_key("masssendjobfinish"),
+    assert got == MassSendFinished(openid="oA", at=AT,
+                                   dedup_key=evt_key("masssendjobfinish") + ":5",
                                    kind="masssendjobfinish", msgid=5, status="send success",
                                    total=10, filtered=2, sent=8, errors=0)
 

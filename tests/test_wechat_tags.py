@@ -91,3 +91,15 @@ def test_a_mass_send_by_tag_goes_out_once_even_after_a_timeout(live, sandbox):
     assert (job.status, job.msg_id, job.attempts) == ("sent", sent["msgid"], 2)
     with live.session() as s, s.read():
         assert s.query(MassJob).count() == 1
+
+
+def test_an_image_goes_to_a_tag_as_wechat_shapes_it(live, sandbox):
+    members(live, 2, "VIP")
+    sync(live)
+    with live.session() as uow:
+        job = mass_sends.send_to_tag(uow, live.rt.gateway, wechat_tags.wechat_id(uow, "VIP"),
+                                     "", "vip-poster", media_id="MEDIA_POSTER")
+    [sent] = sandbox.sent("mass")
+    assert sent["request"]["msgtype"] == "image" and job.status == "sent"
+    assert sent["request"]["image"] == {"media_id": "MEDIA_POSTER"}
+    assert sent["request"]["filter"] == {"is_to_all": False, "tag_id": job.tag_id}

@@ -128,8 +128,11 @@ def push_sync_tags() -> None:
 @click.argument("text")
 @click.option("--occasion", required=True,
               help="names this send: repeated after a timeout, WeChat sends it once")
-def push_mass_tag(tag: str, text: str, occasion: str) -> None:
-    """A mass text (群发) to everyone with programme tag TAG at WeChat (sync-tags first)."""
+@click.option("--image", "media_id", default=None,
+              help="send this image (a media_id from WeChat's media library) instead of TEXT")
+def push_mass_tag(tag: str, text: str, occasion: str, media_id: str | None) -> None:
+    """A mass text or image (群发) to everyone with programme tag TAG at WeChat (sync-tags
+    first)."""
     from wx_member.platform.errors import DomainError
     from wx_member.pushes import mass_sends, wechat_tags
 
@@ -139,7 +142,8 @@ def push_mass_tag(tag: str, text: str, occasion: str) -> None:
         if tag_id is None:
             fail(f"tag {tag!r} is not at WeChat yet: run `wx-member push sync-tags`")
         try:
-            job = mass_sends.send_to_tag(uow, rt.gateway, tag_id, text, occasion)
+            job = mass_sends.send_to_tag(uow, rt.gateway, tag_id, text, occasion,
+                                         media_id=media_id)
         except DomainError as exc:
             fail(f"{exc} (run it again with the same --occasion: WeChat sends it once)")
     click.echo(f"mass send {job.occasion}: {job.status}, msg_id {job.msg_id}")

@@ -169,8 +169,10 @@ def _previews(uow: UnitOfWork, gateway: WeChatGateway, now: datetime,
 
 
 def send_to_tag(uow: UnitOfWork, gateway: WeChatGateway, tag_id: int, text: str,
-                occasion: str, now: datetime | None = None) -> MassJob:
-    """Use case, in steps: a text to everyone with WeChat user tag `tag_id`
+                occasion: str, now: datetime | None = None,
+                media_id: str | None = None) -> MassJob:
+    """Use case, in steps: a text (or, with `media_id`, an image uploaded to WeChat's
+    media library) to everyone with WeChat user tag `tag_id`
     (message/mass/sendall; pushes/wechat_tags.py syncs the programme's tags). `occasion`
     names the send: called again with it (after a timeout), the same job is called again
     with its clientmsgid, so WeChat sends it once."""
@@ -181,7 +183,8 @@ def send_to_tag(uow: UnitOfWork, gateway: WeChatGateway, tag_id: int, text: str,
         if job is None:
             job = MassJob(clientmsgid=uuid.uuid4().hex, kind="tag", occasion=occasion,
                           tag_id=tag_id, recipients=0, status="sending", attempts=0,
-                          payload=content({"text": text}), created_at=now)
+                          payload=content({"text": text, "media_id": media_id}),
+                          created_at=now)
             session.add(job)
         job.attempts += 1
         session.flush()

@@ -4,7 +4,8 @@
 handlers receive them and never see wechatpy's objects. Every event has:
 - `openid`: the follower (FromUserName);
 - `at`: when it happened (CreateTime), naive UTC as stored;
-- `dedup_key`: `msg:<MsgId>` for a message, `evt:<openid>:<CreateTime>:<kind>` for an
+- `dedup_key`: `msg:<MsgId>` for a message, `evt:<openid>:<CreateTime>:<kind>` (plus
+  `:<MsgID>` for a mass send's report) for an
   event (WeChat's own advice; its retries carry the same key);
 - `kind`: wechatpy's lower-case name (`subscribe`, `subscribe_scan`, `scan`, `click`,
   `text`, ...); it is what `inbound_event.kind` and the metrics record.

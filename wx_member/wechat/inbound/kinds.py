@@ -97,6 +97,8 @@ def to_event(msg) -> Event:
     msgid = _int(msg, "MsgId")
     # WeChat's own advice: MsgId for messages, FromUserName + CreateTime for events.
     dedup_key = f"msg:{msgid}" if not is_event and msgid else f"evt:{openid}:{created}:{kind}"
+    if kind == "masssendjobfinish":  # several jobs may finish in one second: by MsgID too
+        dedup_key += f":{_int(msg, 'MsgID')}"
     common = {"openid": openid, "at": at, "dedup_key": dedup_key, "kind": kind}
     if not is_event and kind in MESSAGE_KINDS:
         return _message(msg, **common)
