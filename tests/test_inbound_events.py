@@ -127,6 +127,12 @@ def test_mass_send_job_finish_carries_its_counts():
                                    total=10, filtered=2, sent=8, errors=0)
 
 
+def test_a_scan_code_menu_button_is_a_menu_click():
+    got = event("scancode_waitmsg", EventKey="SCAN1").event
+    assert got == MenuClicked(openid="oA", at=AT, dedup_key=evt_key("scancode_waitmsg"),
+                              kind="scancode_waitmsg", key="SCAN1")
+
+
 def test_a_link_message_carries_its_url():
     got = message("link", msg_id=8, Title="t", Description="d", Url="https://x.cn/a").event
     assert got == MessageReceived(openid="oA", at=AT, dedup_key="msg:8", kind="link", msgid=8,
@@ -141,9 +147,9 @@ def test_events_are_frozen():
 
 # -- what we do not act on ---------------------------------------------------------------
 def test_other_events_and_messages_are_unhandled_with_a_bounded_kind():
-    push = event("scancode_push", EventKey="SCAN1").event
-    assert push == Unhandled(openid="oA", at=AT, dedup_key=evt_key("scancode_push"),
-                             kind="scancode_push")
+    photo = event("pic_sysphoto", EventKey="PHOTO").event
+    assert photo == Unhandled(openid="oA", at=AT, dedup_key=evt_key("pic_sysphoto"),
+                              kind="pic_sysphoto")
     assert event("LOCATION", Latitude="31.2", Longitude="121.4").event.kind == "location"
     assert isinstance(event("LOCATION").event, Unhandled)  # the event, not a message
     # Names wechatpy does not know are never echoed (the kind labels a metric).

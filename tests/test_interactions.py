@@ -37,6 +37,7 @@ SENDS = {
     "location": lambda sim, o: sim.location(o),
     "link": lambda sim, o: sim.link(o, "https://example.com/a"),
     "click": lambda sim, o: sim.click(o, "NOT_A_BUTTON"),
+    "scancode_push": lambda sim, o: sim._event(o, "scancode_push", None, EventKey="SCAN1"),
     "scan": lambda sim, o: sim.scan(o, "store_01"),
     "subscribe": lambda sim, o: sim.subscribe(o),
 }

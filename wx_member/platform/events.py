@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 # What opens WeChat's 48-hour customer-service window (its list: a message sent, a menu
 # click, a subscribe, a QR scan; a successful payment is `seen` by payments): these set
 # both `last_seen_at` (activity) and `window_at` (the window).
-WINDOW_OPENERS = {"subscribe", "subscribe_scan", "scan", "click", "text", "image", "voice",
-                  "video", "shortvideo", "location", "link"}
+WINDOW_OPENERS = {"subscribe", "subscribe_scan", "scan", "click", "scancode_push",
+                  "scancode_waitmsg", "text", "image", "voice", "video", "shortvideo",
+                  "location", "link"}
 # What counts as the member interacting with us (活跃度, `last_seen_at`): the openers, and
 # a tap on a link button of the menu (VIEW), which WeChat does not count for the window.
 INTERACTIONS = WINDOW_OPENERS | {"view"}

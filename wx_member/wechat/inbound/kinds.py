@@ -65,6 +65,9 @@ _BUILDERS: dict[str, Callable[..., Event]] = {
     "unsubscribe": lambda msg, **c: Unsubscribed(**c),
     "click": lambda msg, **c: MenuClicked(**c, key=_text(msg, "EventKey") or ""),
     "view": lambda msg, **c: LinkViewed(**c, url=_text(msg, "EventKey") or ""),
+    # Scan-code menu buttons: clicks WeChat counts for the customer-service window.
+    "scancode_push": lambda msg, **c: MenuClicked(**c, key=_text(msg, "EventKey") or ""),
+    "scancode_waitmsg": lambda msg, **c: MenuClicked(**c, key=_text(msg, "EventKey") or ""),
     # MsgID with a capital ID here, unlike a message's MsgId
     "templatesendjobfinish": lambda msg, **c: TemplateSendFinished(
         **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or ""),
