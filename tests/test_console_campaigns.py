@@ -192,3 +192,27 @@ def test_a_scheduled_campaign_shows_its_forecast_and_the_dashboard_its_reach(app
     assert 'id="by-channel"' in page and "客服消息（48 小时内） 1" in page
     reach = b.get("/admin/").text.split('id="reach"')[1].split("</table>")[0]
     assert "campaign" in reach and "客服消息（48 小时内）" in reach
+
+
+def test_a_kinds_forecast_on_request(app, sandbox):
+    """Reach (issue 15): a push kind's page forecasts, on request, whom each channel reaches
+    today and why the rest cannot be reached."""
+    from wx_member.clock import local_now
+    from wx_member.models import Member
+
+    for openid in ("oA", "oB", "oGone"):
+        app.simulator().subscribe(openid)
+    app.simulator().unsubscribe("oGone")
+    today = local_now(app.config.tz).replace(year=1990, hour=12, tzinfo=None)
+    with app.session() as s, s.begin():  # born today: today's birthday greetings
+        s.execute(Member.__table__.update().values(birthday=today))
+    b = logged_in(app, "otto", "operator")
+    page = b.get("/admin/campaigns?kind=birthday").text
+    assert "触达预估" in page and 'id="forecast"' not in page  # a link, not computed
+    page = b.get("/admin/campaigns?kind=birthday&forecast=1").text
+    forecast = page.split('id="forecast"')[1].split("</table>")[0]
+    assert '目标人数</div><div class="v">3' in forecast
+    assert '模板消息</div><div class="v">2' in forecast
+    assert "模板消息：未关注公众号" in forecast
+    with app.session() as s, s.read():
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 0  # nothing planned
