@@ -66,7 +66,7 @@ def seed(rt, n: int, chunk: int = 20_000) -> float:
             conn.execute(insert(Member), [
                 {"openid": f"oFan{i:08d}", "card_no": f"9{i:09d}", "tier": "normal",
                  "points_balance": i % 500, "subscribed": True, "joined_at": seen,
-                 "last_seen_at": seen} for i in range(start, min(n, start + chunk))])
+                 "last_seen_at": seen, "window_at": seen} for i in range(start, min(n, start + chunk))])
     return time.perf_counter() - started
 
 

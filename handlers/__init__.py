@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from wx_member.wechat.inbound import (
     Event,
+    LinkViewed,
+    MassSendFinished,
     MenuClicked,
+    MessageReceived,
     Scanned,
     Subscribed,
     TemplateSendFinished,
@@ -18,7 +21,8 @@ from wx_member.wechat.inbound import (
 )
 
 # One module per event kind; `Context` is re-exported for the webhook.
-from handlers import click, scan, subscribe, template_finished, unsubscribe
+from handlers import (click, mass_finished, message, scan, subscribe, template_finished,
+                      unsubscribe, view)
 from handlers.context import Context, Handler  # noqa: F401
 
 HANDLERS: dict[type[Event], Handler] = {
@@ -27,6 +31,9 @@ HANDLERS: dict[type[Event], Handler] = {
     Unsubscribed: unsubscribe.handle,
     MenuClicked: click.handle,
     TemplateSendFinished: template_finished.handle,
+    MessageReceived: message.handle,  # text, image, voice, video, location, link
+    LinkViewed: view.handle,
+    MassSendFinished: mass_finished.handle,
 }
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from conftest import make_config, serve
 from push_helpers import at, rows, send
-from wx_member.models import AuditLog, Campaign, Coupon, Delivery, Member, MemberTag, utcnow
+from wx_member.models import (AuditLog, Campaign, Coupon, Delivery, Member, MemberTag, Setting,
+                              utcnow)
 from wx_member.pushes import campaigns
 from wx_member.platform import settings
 from wx_member.pushes.campaigns import CampaignSpec, InvalidCampaign
@@ -31,13 +32,16 @@ def app(db_url, sandbox):
 def vips(app, sandbox):
     """Four VIPs and one other member. oVip1-3 wrote to the account within 48 hours of the
     send; oVip4 did not (a customer-service message cannot reach them); oVip3 had two
-    marketing pushes this week already (the cap)."""
+    marketing pushes this week already (the cap). No mass sends (群发) in this programme:
+    the 48-hour rule alone decides who a campaign reaches."""
     with app.session() as s, s.begin():
+        s.add(Setting(key="mass_sends_per_month", value=0, updated_by="test"))
         for i, openid in enumerate(["oVip1", "oVip2", "oVip3", "oVip4", "oOther"], 1):
             recent = openid != "oVip4"
             m = Member(openid=openid, card_no=f"80000000{i}", tier="normal", points_balance=10 * i,
                        subscribed=True, joined_at=CREATED - timedelta(days=30),
-                       last_seen_at=SENDS - timedelta(hours=2 if recent else 72))
+                       last_seen_at=SENDS - timedelta(hours=2 if recent else 72),
+                       window_at=SENDS - timedelta(hours=2 if recent else 72))
             s.add(m)
             s.flush()
             if openid.startswith("oVip"):
@@ -130,7 +134,7 @@ def test_quiet_hours_hold_a_late_campaign_until_morning(vips, sandbox):
     late = at("2026-12-04 22:30")
     with app.session() as s, s.begin():  # the members wrote at 21:00 that evening
         for m in s.scalars(select(Member).where(Member.openid != "oVip4")):
-            m.last_seen_at = late - timedelta(hours=1)
+            m.last_seen_at = m.window_at = late - timedelta(hours=1)
     assert plan_due(app, late)[c.id].planned == 2
     assert send(app, late).sent == 0  # 21:00 → 09:00 quiet hours (defaults)
     assert send(app, at("2026-12-05 09:00")).sent == 2
@@ -195,7 +199,7 @@ def test_the_scheduler_job_plans_a_campaign_due_now(vips, sandbox):
         c = campaigns.create(s, app.rt.pushes, spec(scheduled_local=None), app.config, "otto")
     with app.session() as s, s.begin():
         for m in s.scalars(select(Member)):
-            m.last_seen_at = utcnow() - timedelta(hours=1)
+            m.last_seen_at = m.window_at = utcnow() - timedelta(hours=1)
     scheduler.campaigns_job()
     assert sorted(m["request"]["touser"] for m in sandbox.sent("custom")) == ["oVip1", "oVip2"]
     assert progress(app, c.id)["sent"] == 2

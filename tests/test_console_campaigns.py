@@ -14,8 +14,8 @@ from helpers import member
 from push_helpers import TEMPLATE_IDS
 
 from wx_member import scheduler
-from wx_member.models import AuditLog, Campaign, Delivery
-from wx_member.pushes import campaigns
+from wx_member.models import AuditLog, Campaign, Delivery, utcnow
+from wx_member.pushes import campaigns, deliveries
 from wx_member.console import member_admin
 from wx_member.platform import settings
 
@@ -166,3 +166,53 @@ def test_campaign_forms_need_csrf_a_role_and_good_input(app, vip):
     assert viewer.post(f"/admin/campaigns/{c.id}/cancel").status_code == 403
     assert "待发送" in viewer.get(f"/admin/campaigns/{c.id}").text
     assert b.get("/admin/campaigns/999").status_code == 404
+
+
+def test_a_scheduled_campaign_shows_its_forecast_and_the_dashboard_its_reach(app, vip, sandbox):
+    """Reach (issue 15): before it runs, a campaign's page says whom each channel reaches;
+    after, its progress and the dashboard say it per channel."""
+    with app.session() as s:
+        settings.change(s, "quiet_start_hour", 0, "test")
+        settings.change(s, "quiet_end_hour", 0, "test")
+    sandbox.interact("oVip")
+    b = logged_in(app, "otto", "operator")
+    b.get("/admin/campaigns/new")
+    detail = b.post("/admin/campaigns/new",
+                    _campaign_form(app, scheduled_at="")).headers["Location"]  # now
+    page = b.get(detail).text
+    forecast = page.split('id="forecast"')[1].split("</div>\n</div>")[0]
+    assert "触达预估" in page and "客服消息（48 小时内）" in forecast
+    with app.session() as s, s.read():
+        c = s.scalars(select(Campaign)).one()
+    with app.session() as s:
+        campaigns.plan_due(s, app.rt.pushes, app.config, now=max(c.scheduled_at, utcnow()))
+    with app.session() as s:
+        deliveries.send_due(s, app.rt.gateway, app.config.tz)
+    page = b.get(detail).text
+    assert 'id="by-channel"' in page and "客服消息（48 小时内） 1" in page
+    reach = b.get("/admin/").text.split('id="reach"')[1].split("</table>")[0]
+    assert "campaign" in reach and "客服消息（48 小时内）" in reach
+
+
+def test_a_kinds_forecast_on_request(app, sandbox):
+    """Reach (issue 15): a push kind's page forecasts, on request, whom each channel reaches
+    today and why the rest cannot be reached."""
+    from wx_member.clock import local_now
+    from wx_member.models import Member
+
+    for openid in ("oA", "oB", "oGone"):
+        app.simulator().subscribe(openid)
+    app.simulator().unsubscribe("oGone")
+    today = local_now(app.config.tz).replace(year=1990, hour=12, tzinfo=None)
+    with app.session() as s, s.begin():  # born today: today's birthday greetings
+        s.execute(Member.__table__.update().values(birthday=today))
+    b = logged_in(app, "otto", "operator")
+    page = b.get("/admin/campaigns?kind=birthday").text
+    assert "触达预估" in page and 'id="forecast"' not in page  # a link, not computed
+    page = b.get("/admin/campaigns?kind=birthday&forecast=1").text
+    forecast = page.split('id="forecast"')[1].split("</table>")[0]
+    assert '目标人数</div><div class="v">3' in forecast
+    assert '模板消息</div><div class="v">2' in forecast
+    assert "模板消息：未关注公众号" in forecast
+    with app.session() as s, s.read():
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 0  # nothing planned

@@ -18,6 +18,7 @@ from wx_member.sandbox import Simulator
 from wx_member.wechat import inbound
 from wx_member.wechat.inbound import (
     LinkViewed,
+    MassSendFinished,
     MenuClicked,
     MessageReceived,
     Scanned,
@@ -117,6 +118,27 @@ def test_media_and_location_messages_are_one_type_with_their_kind(kind, fields):
                                   content="", media_id=fields.get("MediaId", ""))
 
 
+def test_mass_send_job_finish_carries_its_counts():
+    got = event("MASSSENDJOBFINISH", MsgID=5, Status="send success", TotalCount=10,
+                FilterCount=2, SentCount=8, ErrorCount=0).event
+    assert got == MassSendFinished(openid="oA", at=AT,
+                                   dedup_key=evt_key("masssendjobfinish") + ":5",
+                                   kind="masssendjobfinish", msgid=5, status="send success",
+                                   total=10, filtered=2, sent=8, errors=0)
+
+
+def test_a_scan_code_menu_button_is_a_menu_click():
+    got = event("scancode_waitmsg", EventKey="SCAN1").event
+    assert got == MenuClicked(openid="oA", at=AT, dedup_key=evt_key("scancode_waitmsg"),
+                              kind="scancode_waitmsg", key="SCAN1")
+
+
+def test_a_link_message_carries_its_url():
+    got = message("link", msg_id=8, Title="t", Description="d", Url="https://x.cn/a").event
+    assert got == MessageReceived(openid="oA", at=AT, dedup_key="msg:8", kind="link", msgid=8,
+                                  content="https://x.cn/a", media_id="")
+
+
 def test_events_are_frozen():
     got = event("CLICK", EventKey="CARD").event
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -125,9 +147,9 @@ def test_events_are_frozen():
 
 # -- what we do not act on ---------------------------------------------------------------
 def test_other_events_and_messages_are_unhandled_with_a_bounded_kind():
-    mass = event("MASSSENDJOBFINISH", MsgID=5, Status="send success").event
-    assert mass == Unhandled(openid="oA", at=AT, dedup_key=evt_key("masssendjobfinish"),
-                             kind="masssendjobfinish")
+    photo = event("pic_sysphoto", EventKey="PHOTO").event
+    assert photo == Unhandled(openid="oA", at=AT, dedup_key=evt_key("pic_sysphoto"),
+                              kind="pic_sysphoto")
     assert event("LOCATION", Latitude="31.2", Longitude="121.4").event.kind == "location"
     assert isinstance(event("LOCATION").event, Unhandled)  # the event, not a message
     # Names wechatpy does not know are never echoed (the kind labels a metric).

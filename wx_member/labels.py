@@ -44,7 +44,12 @@ COUPON_STATUS = {"available": "可使用", "used": "已使用", "expired": "已�
 # -- pushes and campaigns -----------------------------------------------------------------
 PUSH_CATEGORIES = {"service": "服务通知", "marketing": "营销"}
 PUSH_CHANNELS = {"template": "模板消息", "subscribe": "小程序订阅消息",
-                 "custom": "客服消息（48 小时内）"}
+                 "bizsend": "公众号订阅通知", "custom": "客服消息（48 小时内）",
+                 "mass": "群发消息"}
+# Why a channel cannot reach a member (pushes/reach.py: REASONS).
+REACH_REASONS = {"no_openid": "无对应 openid", "unfollowed": "未关注公众号",
+                 "blocked": "微信告知无法送达", "no_grant": "无剩余订阅次数",
+                 "window": "超过 48 小时未互动", "mass_limit": "本月群发次数已满"}
 DELIVERY_STATUS = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
                    "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
                    "unknown": "结果未知"}

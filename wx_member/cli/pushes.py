@@ -17,7 +17,9 @@ def push() -> None:
               help="send only to test openids (--to or WX_PUSH_TEST_OPENIDS)")
 @click.option("--to", "to", default="", help="comma-separated test openids for --dry-run")
 @click.option("--occasion", default="test", show_default=True, help="a dry run's occasion label")
-def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
+@click.option("--channel", default=None,
+              help="a dry run's channel (default: the kind's first); mass: message/mass/preview")
+def push_run(kind: str, dry_run: bool, to: str, occasion: str, channel: str | None) -> None:
     """Plan today's KIND pushes (idempotent) and send what is due."""
     from wx_member.pushes import deliveries
     from wx_member.pushes import planners
@@ -35,8 +37,11 @@ def push_run(kind: str, dry_run: bool, to: str, occasion: str) -> None:
                     fail("--dry-run needs --to OPENID,... or WX_PUSH_TEST_OPENIDS")
                 if push_def.disabled:
                     fail(push_def.disabled)
+                if channel is not None and channel not in push_def.channels:
+                    fail(f"{kind} cannot use channel {channel!r} here; it uses "
+                         f"{', '.join(push_def.channels)}")
                 result = planners.dry_run(uow, push_def, occasion, openids, rt.config,
-                                          planners.utcnow())
+                                          planners.utcnow(), channel=channel)
             else:
                 result = planners.plan(uow, rt.pushes, kind, rt.config)
         except DomainError as exc:
@@ -71,3 +76,74 @@ def push_status() -> None:
         rows = status_view.delivery_counts(uow)
     for kind, status, n in rows:
         click.echo(f"{kind:<16} {status:<10} {n:>8}")
+
+
+@push.command("forecast")
+@click.argument("kind")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="the forecast of this console campaign (of kind KIND) instead")
+def push_forecast(kind: str, campaign_id: int | None) -> None:
+    """What planning KIND (or a campaign) now would do, before anything is sent: members
+    targeted, reachable by each channel, held by the weekly cap, unreachable and why."""
+    from wx_member.labels import PUSH_CHANNELS, REACH_REASONS
+    from wx_member.platform.errors import DomainError
+    from wx_member.pushes import campaigns, planners
+
+    rt = runtime(pushes=True)
+    with rt.sessions() as uow:
+        try:
+            f = (campaigns.forecast(uow, rt.pushes, campaign_id, rt.config)
+                 if campaign_id is not None else planners.forecast(uow, rt.pushes, kind, rt.config))
+        except DomainError as exc:
+            fail(str(exc))
+    click.echo(f"{kind}: targeted {f.targeted}, reachable {f.reachable}, capped {f.capped}, "
+               f"unreachable {f.unreachable_total}")
+    for channel, n in f.by_channel.most_common():
+        click.echo(f"  {PUSH_CHANNELS.get(channel, channel)} ({channel}): {n}")
+    for reasons, n in f.unreachable.most_common():
+        why = "；".join(f"{PUSH_CHANNELS.get(c, c)}：{REACH_REASONS.get(r, r)}"
+                       for c, r in (x.split(":", 1) for x in reasons))
+        click.echo(f"  unreachable {n}: {why}")
+
+
+@push.command("sync-tags")
+def push_sync_tags() -> None:
+    """Bring WeChat's user tags in line with the programme's tags (idempotent, resumable)."""
+    from wx_member.platform.errors import DomainError
+    from wx_member.pushes import wechat_tags
+
+    rt = runtime()
+    with rt.sessions() as uow:
+        try:
+            r = wechat_tags.sync(uow, rt.gateway)
+        except DomainError as exc:
+            fail(f"{exc} (run it again: it goes on from where it stopped)")
+    click.echo(f"tags created {r.created}, members tagged {r.tagged}, untagged {r.untagged}, "
+               f"calls {r.calls}, left out: {r.over_limit} members with 20 tags, "
+               f"{r.tags_left_out} tags over the account's 100")
+
+
+@push.command("mass-tag")
+@click.argument("tag")
+@click.argument("text")
+@click.option("--occasion", required=True,
+              help="names this send: repeated after a timeout, WeChat sends it once")
+@click.option("--image", "media_id", default=None,
+              help="send this image (a media_id from WeChat's media library) instead of TEXT")
+def push_mass_tag(tag: str, text: str, occasion: str, media_id: str | None) -> None:
+    """A mass text or image (群发) to everyone with programme tag TAG at WeChat (sync-tags
+    first)."""
+    from wx_member.platform.errors import DomainError
+    from wx_member.pushes import mass_sends, wechat_tags
+
+    rt = runtime()
+    with rt.sessions() as uow:
+        tag_id = wechat_tags.wechat_id(uow, tag)
+        if tag_id is None:
+            fail(f"tag {tag!r} is not at WeChat yet: run `wx-member push sync-tags`")
+        try:
+            job = mass_sends.send_to_tag(uow, rt.gateway, tag_id, text, occasion,
+                                         media_id=media_id)
+        except DomainError as exc:
+            fail(f"{exc} (run it again with the same --occasion: WeChat sends it once)")
+    click.echo(f"mass send {job.occasion}: {job.status}, msg_id {job.msg_id}")

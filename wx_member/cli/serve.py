@@ -129,7 +129,9 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int,
         from wx_member.sandbox import Simulator
 
         sim = Simulator(webhook, token=config.token, appid=config.appid,
-                        encoding_aes_key=config.encoding_aes_key)
+                        encoding_aes_key=config.encoding_aes_key, sandbox=sandbox)
+        sandbox.reach.report_to(webhook, config.token, config.appid,
+                                config.encoding_aes_key or None)
         openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/", sandbox=sandbox)
         admin_password = secrets.token_urlsafe(12)
         with rt.sessions() as uow:
@@ -141,7 +143,7 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int,
         click.echo(f"""
 wx-member demo is running.
   webhook        {webhook}   (safe mode: AES)
-  WeChat sandbox {sandbox.url}   (what was sent: {sandbox.url}_sandbox/sent)
+  WeChat sandbox {sandbox.url}   (each follower's WeChat, as a phone: {sandbox.url})
   database       {config.database_url}
   health         http://{host}:{server.port}/readyz
   console        http://{host}:{server.port}/admin/   (user admin, password {admin_password})

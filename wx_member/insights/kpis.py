@@ -259,6 +259,33 @@ def delivery_rates(uow: UnitOfWork, period: Period,
 
 
 @dataclass(frozen=True)
+class ChannelReach:
+    kind: str
+    channel: str  # template | subscribe | bizsend | custom | mass
+    planned: int
+    sent: int  # sent or delivered
+    delivered: int
+    failed: int  # failed, unknown or skipped (never reached WeChat's phone)
+
+
+def reach_by_channel(uow: UnitOfWork, period: Period) -> list[ChannelReach]:
+    """Use case (a read): per push kind and channel, deliveries planned in the period (dry
+    runs excluded): how many each channel carried and what became of them."""
+    def n(*statuses):
+        return func.sum(case((Delivery.status.in_(statuses), 1), else_=0))
+
+    stmt = (select(Delivery.kind, Delivery.channel, func.count(), n("sent", "delivered"),
+                   n("delivered"), n("failed", "unknown", "skipped"))
+            .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
+                   Delivery.created_at < period.end)
+            .group_by(Delivery.kind, Delivery.channel).order_by(Delivery.kind, Delivery.channel))
+    with uow.read() as session:
+        rows = session.execute(stmt).all()
+    return [ChannelReach(kind, channel, *(int(v or 0) for v in rest))
+            for kind, channel, *rest in rows]
+
+
+@dataclass(frozen=True)
 class ChannelReport:
     scene: str
     name: str

@@ -6,16 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
-from wx_member.models import Member
+from wx_member.models import Member, MemberReach
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points
 from wx_member.members import referrals
 from wx_member.members.membership import by_openid, new_member, require
 from wx_member.platform import settings
+
+
+UNFOLLOWED = "43004"  # how pushes/deliveries.py words a 43004 mark (its reason's start)
 
 
 @dataclass
@@ -31,7 +35,7 @@ class JoinResult:
 def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
             channel_id: int | None, now: datetime) -> Member | None:
     return new_member(session, now, openid=openid, unionid=unionid, scene=scene,
-                      channel_id=channel_id, subscribed=True, last_seen_at=now)
+                      channel_id=channel_id, subscribed=True, last_seen_at=now, window_at=now)
 
 
 def join(session: Session, openid: str, *, unionid: str | None = None,
@@ -50,6 +54,9 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
         restored = not member.subscribed
         member.subscribed, member.unsubscribed_at = True, None
         member.unionid = member.unionid or unionid
+        # Following again undoes WeChat's 43004 (not following): reachable again.
+        session.execute(delete(MemberReach).where(
+            MemberReach.member_id == member.id, MemberReach.reason.startswith(UNFOLLOWED)))
     if scene:
         channels.record_scan(session, channel_id, scene, openid, joined=created, now=now)
     signup = settings.get(session, "signup_points")

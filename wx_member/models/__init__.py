@@ -29,3 +29,4 @@ from wx_member.models.till_orders import OrderLine, PaymentPart, TillRequest  # 
 from wx_member.models.preferences import TagRule  # noqa: F401
 from wx_member.models.wxpay import JsapiOrder, RechargeRefund  # noqa: F401
 from wx_member.models.identity import CardHistory, MemberCodeUse, MemberMerge  # noqa: F401
+from wx_member.models.reach import MassJob, WechatTag, WechatTagMember  # noqa: F401

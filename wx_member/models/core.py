@@ -86,6 +86,9 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The last time the member did what opens WeChat's 48-hour customer-service window
+    # (platform/events.py: WINDOW_OPENERS, a WeChat Pay payment); a VIEW tap does not.
+    window_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when the member's personal data was erased on request (members/privacy.py).
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -128,7 +131,9 @@ class PointsLedger(Base):
     # Covers the per-member aggregates of the expiry run and balance checks: an index-only
     # range scan instead of a table lookup per row (it also serves the member_id FK).
     __table_args__ = (Index("ix_points_ledger_lots", "member_id", "expires_at", "delta",
-                            "reason"),)
+                            "reason"),
+                      # Recent operator adjustments (pushes/notice_planners.py, every minutes).
+                      Index("ix_points_ledger_reason_at", "reason", "created_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))

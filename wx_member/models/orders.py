@@ -96,4 +96,5 @@ class TierHistory(Base):
     # order:<no> | refund:<no> | review:<date>
     cause: Mapped[str | None] = mapped_column(String(100))
     total_spend_fen: Mapped[int] = mapped_column(BigInteger)  # what the decision saw
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Indexed: the tier notices look at recent changes every few minutes.
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -65,6 +65,8 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A mass-send row: the call (mass_job) that carries it, with up to 10,000 others.
+    mass_job_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class MemberReach(Base):

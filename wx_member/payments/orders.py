@@ -39,6 +39,7 @@ from wx_member.members import referrals
 from wx_member.loyalty import tiers
 from wx_member.payments import stored_value, wechat_parts
 from wx_member.payments.order_errors import OrderMismatch, UnknownOrder
+from wx_member.platform import events
 from wx_member.platform.ledger import lock_member
 from wx_member.wechat.pay import PaymentNotice, RefundNotice
 
@@ -180,6 +181,8 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
+    if api != BALANCE:  # a WeChat Pay payment opens the customer-service window too
+        events.seen(session, member.id, order.paid_at)
     rule = rule or earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
     earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
     if earned:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,15 @@ from wx_member.platform.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-# What counts as the member interacting with us (WeChat's 48-hour customer-service window).
-INTERACTIONS = {"subscribe", "subscribe_scan", "scan", "click", "view", "text", "image",
-                "voice", "video", "location"}
-
+# What opens WeChat's 48-hour customer-service window (its list: a message sent, a menu
+# click, a subscribe, a QR scan; a successful payment is `seen` by payments): these set
+# both `last_seen_at` (activity) and `window_at` (the window).
+WINDOW_OPENERS = {"subscribe", "subscribe_scan", "scan", "click", "scancode_push",
+                  "scancode_waitmsg", "text", "image", "voice", "video", "shortvideo",
+                  "location", "link"}
+# What counts as the member interacting with us (活跃度, `last_seen_at`): the openers, and
+# a tap on a link button of the menu (VIEW), which WeChat does not count for the window.
+INTERACTIONS = WINDOW_OPENERS | {"view"}
 
 
 class _Duplicate(Exception):
@@ -35,6 +40,8 @@ class _Duplicate(Exception):
 _CLAIM = insert(InboundEvent.__table__)
 _M = Member.__table__
 _SEEN = update(_M).where(_M.c.openid == bindparam("who")).values(last_seen_at=bindparam("at"))
+_OPENED = (update(_M).where(_M.c.openid == bindparam("who"))
+           .values(last_seen_at=bindparam("at"), window_at=bindparam("at")))
 
 
 def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: datetime) -> None:
@@ -74,7 +81,8 @@ def _process(uow: UnitOfWork, dedup_key: str, kind: str, openid: str,
             reply = action(session)
             if kind in INTERACTIONS:
                 session.flush()  # a Core statement does not autoflush (free when clean)
-                session.execute(_SEEN, {"who": openid, "at": now})
+                session.execute(_OPENED if kind in WINDOW_OPENERS else _SEEN,
+                                {"who": openid, "at": now})
         return reply() if callable(reply) else reply
     except _Duplicate:
         log.info("duplicate event %s ignored", dedup_key)
@@ -82,3 +90,18 @@ def _process(uow: UnitOfWork, dedup_key: str, kind: str, openid: str,
     except DomainError as exc:
         log.info("event %s refused: %s", dedup_key, exc)
         return exc.user_message
+
+
+def seen(session: Session, member_id: int, at: datetime, window: bool = True) -> None:
+    """Inside the caller's transaction: the member interacted at `at` outside the webhook
+    (a successful WeChat Pay payment): activity, and with `window` WeChat's 48-hour
+    customer-service window. Never moves either back in time (a late notify)."""
+    values = {"last_seen_at": _latest(_M.c.last_seen_at, at)}
+    if window:
+        values["window_at"] = _latest(_M.c.window_at, at)
+    session.flush()
+    session.execute(update(_M).where(_M.c.id == member_id).values(**values))
+
+
+def _latest(column, at: datetime):
+    return case((column.is_(None), at), (column < at, at), else_=column)

@@ -74,6 +74,9 @@ DEFAULTS: dict[str, int | str] = {
     # Win-back (pushes/order_planners.py: winback_offer): the template issued with each
     # 好久不见 message, once per member and occasion (0: none).
     "winback_coupon_template": 0,
+    # Mass sends (群发, pushes/reach.py): how many a follower may receive in a local
+    # calendar month (WeChat: 4 for a 服务号); a member at the limit is not sent one.
+    "mass_sends_per_month": 4,
 }
 
 # Settings whose value is one of a few words rather than a number.

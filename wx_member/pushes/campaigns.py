@@ -30,7 +30,8 @@ from wx_member.pushes import planners
 from wx_member.insights import segments
 from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError
-from wx_member.pushes.fanout import BATCH, audience, fan_out, member_values
+from wx_member.pushes import reach
+from wx_member.pushes.fanout import BATCH, audience, counting_channels, fan_out, member_values
 
 MAX_MESSAGE = 300
 LEEWAY = timedelta(minutes=5)  # "now" typed into a minute-precise form is already past
@@ -65,6 +66,7 @@ class Preview:
 class Progress:
     counts: dict[str, int] = field(default_factory=dict)  # delivery status → rows
     coupons: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)  # channel → rows
 
     @property
     def planned(self) -> int:
@@ -219,24 +221,50 @@ def _run(uow: UnitOfWork, pushes: dict[str, PushKind], cfg: Config, campaign_id:
         # The segment as of now; RFM medians are looked up once, here.
         size = segments.count(session, segment, now)
         prefix = coupon_prefix(campaign_id)
-        # The member's coupon of this campaign (its cause is the prefix + their id).
-        holds = exists().where(Coupon.member_id == Member.id,
-                               Coupon.cause.startswith(prefix, autoescape=True))
         key = occasion(campaign_id)
-        recipients = segments.query(session, segment, now, audience(push, now).add_columns(
-            holds.label("holds_coupon"))).where(~exists().where(
-                Delivery.openid == Member.openid, Delivery.kind == push.kind,
-                Delivery.occasion == key))
+        recipients = _recipients(session, segment, push, campaign_id, now)
         holders = segments.query(session, segment, now)
     if template is not None and template.active:
         _issue_coupons(uow, template, holders, prefix, now)
     offer = templates.describe(template) if template is not None else ""
-    planned, capped = fan_out(
-        uow, push, key, recipients, cfg, now,
-        extra=lambda row: campaign_values(push, message, offer if row.holds_coupon else ""))
+    with counting_channels() as counts:
+        planned, capped = fan_out(
+            uow, push, key, recipients, cfg, now,
+            extra=lambda row: campaign_values(push, message, offer if row.holds_coupon else ""))
     with uow.write() as session:
         _finish(session, campaign_id, "done", now, members=size)
-    return planners.PlanResult(push.kind, [key], planned, capped)
+    return planners.PlanResult(push.kind, [key], planned, capped, by_channel=counts)
+
+
+def _recipients(session: Session, segment: dict, push: PushKind, campaign_id: int,
+                now: datetime):
+    """The segment's members the campaign has not planned yet, each with the channel
+    chosen for them (`reach.audience`) and whether they hold its coupon."""
+    # The member's coupon of this campaign (its cause is the prefix + their id).
+    holds = exists().where(Coupon.member_id == Member.id,
+                           Coupon.cause.startswith(coupon_prefix(campaign_id), autoescape=True))
+    return segments.query(session, segment, now, audience(push, now).add_columns(
+        holds.label("holds_coupon"))).where(~exists().where(
+            Delivery.member_id == Member.id, Delivery.kind == push.kind,
+            Delivery.occasion == occasion(campaign_id)))
+
+
+def forecast(uow: UnitOfWork, pushes: dict[str, PushKind], campaign_id: int, cfg: Config,
+             now: datetime | None = None) -> reach.Forecast:
+    """Use case, reads only: what planning the campaign now would do: its segment's
+    members targeted, reachable by each channel, held by the weekly cap, unreachable and
+    why (pushes/reach.py). Planning it at the same moment plans exactly these."""
+    now = now or utcnow()
+    campaign = get(uow, campaign_id)
+    push = campaign_kinds(pushes).get(campaign.kind)
+    if push is None:
+        raise InvalidCampaign(f"push kind {campaign.kind} not available",
+                              user_message="该活动的推送类型未配置。")
+    with reach.gather(push.kind) as result:
+        with uow.read() as session:
+            recipients = _recipients(session, campaign.segment, push, campaign_id, now)
+        fan_out(uow, push, occasion(campaign_id), recipients, cfg, now)
+    return result
 
 
 def _issue_coupons(uow: UnitOfWork, template: CouponTemplate, holders, prefix: str,
@@ -279,12 +307,14 @@ def _progress(session: Session, campaigns: list[Campaign]) -> dict[int, Progress
     out = {c.id: Progress() for c in campaigns}
     by_occasion = {occasion(c.id): c.id for c in campaigns}
     if by_occasion:
-        for occ, status, n in session.execute(
-                select(Delivery.occasion, Delivery.status, func.count())
+        for occ, status, channel, n in session.execute(
+                select(Delivery.occasion, Delivery.status, Delivery.channel, func.count())
                 .where(Delivery.kind.in_({c.kind for c in campaigns}),
                        Delivery.occasion.in_(list(by_occasion)), Delivery.dry_run.is_(False))
-                .group_by(Delivery.occasion, Delivery.status)):
-            out[by_occasion[occ]].counts[status] = int(n)
+                .group_by(Delivery.occasion, Delivery.status, Delivery.channel)):
+            p = out[by_occasion[occ]]
+            p.counts[status] = p.counts.get(status, 0) + int(n)
+            p.by_channel[channel] = p.by_channel.get(channel, 0) + int(n)
     for c in campaigns:
         if c.coupon_template_id:
             out[c.id].coupons = int(session.scalar(

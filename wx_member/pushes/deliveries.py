@@ -35,6 +35,7 @@ from wx_member.clock import to_local, utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.platform import settings
+from wx_member.pushes import mass_sends
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ MAX_ATTEMPTS = 6
 WINDOW_48H = timedelta(hours=48)
 RETRY_ERRCODES = {-1, 45009, 45011, 40001, 40014, 42001}  # busy, quota, token trouble
 UNREACHABLE = {43004: "43004 not following the account"}
+OA_CHANNELS = ("template", "bizsend", "custom", "mass")  # what 43004 closes
+GRANTED = ("subscribe", "bizsend")  # each send uses one of the member's one-time grants
 TABLE = Delivery.__table__
 
 
@@ -105,6 +108,8 @@ def _claim(session: Session, now: datetime, limit: int, urgent_only: bool,
     token = uuid.uuid4().hex
     due = (select(TABLE.c.id).where(TABLE.c.status == "queued", TABLE.c.next_attempt_at <= now)
            .order_by(TABLE.c.next_attempt_at, TABLE.c.id).limit(limit))
+    # Mass rows go out together, by openid list (pushes/mass_sends.py), not one by one.
+    due = due.where(TABLE.c.channel != "mass")
     if urgent_only:
         due = due.where(TABLE.c.urgent.is_(True))
     if kinds:
@@ -117,7 +122,7 @@ def _claim(session: Session, now: datetime, limit: int, urgent_only: bool,
                             attempts=TABLE.c.attempts + 1))
     rows = session.execute(
         select(TABLE.c.id, TABLE.c.member_id, TABLE.c.openid, TABLE.c.channel,
-               TABLE.c.payload, TABLE.c.attempts, Member.last_seen_at)
+               TABLE.c.payload, TABLE.c.attempts, Member.window_at)
         .outerjoin(Member, Member.id == TABLE.c.member_id)
         # By id first: `claim` has no index, and a scan per batch made a million-row
         # fan-out quadratic.
@@ -134,9 +139,9 @@ def _precheck(session: Session, rows: list[Any], now: datetime
     ready, skipped = [], []
     for row in rows:
         if row.channel == "custom" and row.member_id is not None and (
-                row.last_seen_at is None or now - row.last_seen_at > WINDOW_48H):
+                row.window_at is None or now - row.window_at > WINDOW_48H):
             skipped.append(_Result(row.id, "skipped", error="outside the 48-hour window"))
-        elif row.channel == "subscribe" and row.member_id is not None and session.execute(
+        elif row.channel in GRANTED and row.member_id is not None and session.execute(
                 update(SubscribeGrant).where(
                     SubscribeGrant.member_id == row.member_id,
                     SubscribeGrant.template_id == row.payload["template_id"],
@@ -158,6 +163,9 @@ def _call(gateway: WeChatGateway, row: Any) -> _Result:
             return _Result(row.id, "sent", msgid=msgid)
         if row.channel == "subscribe":
             gateway.send_subscribe(row.openid, p["template_id"], p["data"], page=p.get("page"))
+        elif row.channel == "bizsend":
+            gateway.send_bizsend(row.openid, p["template_id"], p["data"], page=p.get("page"),
+                                 miniprogram=p.get("miniprogram"))
         else:
             gateway.send_text(row.openid, p["text"])
         return _Result(row.id, "sent")
@@ -209,9 +217,8 @@ def _record(session: Session, token: str, results: list[_Result], now: datetime,
     for r in results:
         row = rows[r.id]
         if r.errcode in UNREACHABLE and row.member_id:
-            mark_unreachable(session, row.member_id, ("template", "custom"),
-                             UNREACHABLE[r.errcode], now)
-        if row.channel == "subscribe" and row.member_id and (r.retry or r.errcode == 43101):
+            mark_unreachable(session, row.member_id, OA_CHANNELS, UNREACHABLE[r.errcode], now)
+        if row.channel in GRANTED and row.member_id and (r.retry or r.errcode == 43101):
             # A retried send gets its grant back; 43101 says none is left at WeChat.
             stmt = update(SubscribeGrant).where(
                 SubscribeGrant.member_id == row.member_id,
@@ -261,6 +268,11 @@ def send_due(uow: UnitOfWork, gateway: WeChatGateway, tz: ZoneInfo, *,
                 stats.stopped = "45009 daily API quota reached"
                 log.warning("push sending paused: %s", stats.stopped)
                 break
+    if stats.stopped is None and (limit is None or done < limit):
+        with uow.read() as session:
+            quiet = in_quiet_hours(session, fixed or utcnow(), tz)
+        if not quiet:  # mass sends are marketing: never urgent
+            stats.counts.update(mass_sends.send_due(uow, gateway, now=fixed, kinds=kinds))
     return stats
 
 

@@ -1,6 +1,7 @@
-"""The machinery every push planner uses: who a channel can reach, fanning a kind out to
-its members in batches (a use case: a transaction per batch), the frequency cap, and one
-member's row inside another use case (a rule: the caller's transaction).
+"""The machinery every push planner uses: fanning a kind out to its members in batches (a
+use case: a transaction per batch) on the channel chosen for each (`reach`), the frequency
+cap, and one member's row inside another use case (a rule: the caller's transaction).
+While a forecast is gathered (`reach.gather`), `fan_out` counts instead of writing.
 
 Planners (`planners`, `order_planners`) choose the members and the occasion key;
 this module writes the delivery rows. Times: `now` is naive UTC; days are local.
@@ -8,20 +9,24 @@ this module writes the delivery rows. Times: `now` is naive UTC; days are local.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, not_, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from wx_member.config import Config
 from wx_member.db import UnitOfWork
-from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
+from wx_member.models import Member
 from wx_member.pushes.definitions import PushKind
 from wx_member.labels import tier_name
-from wx_member.platform import settings
-from wx_member.pushes.deliveries import WINDOW_48H, insert_ignoring_duplicates
+from wx_member.pushes import reach
+from wx_member.pushes.deliveries import insert_ignoring_duplicates
+from wx_member.pushes.reach import audience, capped_members  # noqa: F401  (planners' API)
 from wx_member.platform.errors import DomainError
 from wx_member.platform.keyset import batches
 
@@ -40,42 +45,27 @@ class PlanResult:
     planned: int = 0  # rows written now (members already planned are not counted)
     capped: int = 0  # marketing pushes held back by the frequency cap
     dry_run: bool = False
+    by_channel: Counter = field(default_factory=Counter)  # channel → rows planned on it
 
 
-# -- the audience -----------------------------------------------------------------------
-def audience(push: PushKind, now: datetime) -> Select:
-    """Members the kind's channel can reach: following (template, custom), not marked
-    unreachable on the channel, inside the 48 h window (custom), holding a grant (subscribe)."""
-    # Subscribe messages go to the mini-program's openid (another appid, another openid).
-    openid = Member.mini_openid if push.channel == "subscribe" else Member.openid
-    q = select(Member.id, openid.label("openid"), Member.card_no, Member.tier,
-               Member.points_balance).where(openid.is_not(None))
-    if push.channel in ("template", "custom"):
-        q = q.where(Member.subscribed.is_(True))
-    q = q.where(not_(exists().where(MemberReach.member_id == Member.id,
-                                    MemberReach.channel == push.channel)))
-    if push.channel == "custom":
-        q = q.where(Member.last_seen_at >= now - WINDOW_48H)
-    if push.channel == "subscribe":
-        q = q.where(exists().where(SubscribeGrant.member_id == Member.id,
-                                   SubscribeGrant.template_id == push.template_id,
-                                   SubscribeGrant.remaining > 0))
-    return q
+_counting: ContextVar[Counter | None] = ContextVar("push_channel_counts", default=None)
+
+
+@contextmanager
+def counting_channels():
+    """Within: every row `fan_out` plans (not held back) is counted by its channel in the
+    yielded Counter (PlanResult.by_channel)."""
+    counts: Counter = Counter()
+    token = _counting.set(counts)
+    try:
+        yield counts
+    finally:
+        _counting.reset(token)
 
 
 def member_values(cfg: Config, row: Any) -> dict[str, Any]:
     return {"programme": cfg.programme_name, "card_no": row.card_no or "",
             "tier": tier_name(row.tier), "points": row.points_balance}
-
-
-def capped_members(session: Session, member_ids: list[int], now: datetime) -> set[int]:
-    cap = settings.get(session, "marketing_pushes_per_week")
-    counted = (select(Delivery.member_id).where(
-        Delivery.member_id.in_(member_ids), Delivery.marketing.is_(True),
-        Delivery.dry_run.is_(False), Delivery.created_at >= now - timedelta(days=7),
-        Delivery.status.not_in(("skipped", "failed")))
-        .group_by(Delivery.member_id).having(func.count() >= cap))
-    return set(session.scalars(counted))
 
 
 Occasion = str | Callable[[Any], str]  # one for all, or each row's own (an order's)
@@ -94,21 +84,37 @@ def fan_out(uow: UnitOfWork, push: PushKind, occasion: Occasion, query: Select, 
     `perk`: called, in the batch's transaction, only for members actually planned (not
     held back by the cap), e.g. to issue a coupon; its values join the message's. Returns
     (rows planned, members capped)."""
+    gathering = reach.forecasting()
+    if gathering is not None:  # a forecast: count, write nothing
+        with uow.read() as session:
+            reach.add_forecast(session, gathering, push, query, now, cfg.tz)
+        return 0, 0
     planned = capped = 0
     column, name = keyset
     for session, rows in batches(uow.write, query, column, key=name, size=batch):
-        held = capped_members(session, list({r.id for r in rows}), now) if push.marketing else set()
+        ids = list({r.id for r in rows})
+        full = (reach.mass_full(session, [r.id for r in rows if r.channel == "mass"], now,
+                                cfg.tz) if "mass" in push.channels else set())
+        held = capped_members(session, ids, now) if push.marketing else set()
         out = []
         for row in rows:
+            if row.channel == "mass" and row.id in full:
+                continue  # this month's mass sends used up, and mass is the last channel
             key = occasion(row) if callable(occasion) else occasion
             values = {**member_values(cfg, row), **extra(row)}
             if perk is not None and row.id not in held:
                 values.update(perk(session, row.id, key, now))
             out.append(delivery_row(push, row.id, row.openid, key, values, cfg, now,
-                            skipped="frequency cap" if row.id in held else None))
+                                    skipped="frequency cap" if row.id in held else None,
+                                    channel=row.channel))
+            if row.id in held:
+                capped += 1
+            else:
+                planned += 1
+                counting = _counting.get()
+                if counting is not None:
+                    counting[row.channel] += 1
         insert_ignoring_duplicates(session, out)
-        planned += len(rows) - len(held)
-        capped += len(held)
     return planned, capped
 
 
@@ -118,21 +124,24 @@ def plan_member(session: Session, push: PushKind, member_id: int, occasion: str,
     member's delivery row, if the channel can reach them. Returns whether they are reachable
     (a row for the occasion now exists)."""
     row = session.execute(audience(push, now).where(Member.id == member_id)).first()
-    if row is None:
+    if row is None or (row.channel == "mass" and reach.mass_full(session, [member_id], now,
+                                                                 cfg.tz)):
         return False
     held = capped_members(session, [member_id], now) if push.marketing else set()
     insert_ignoring_duplicates(session, [delivery_row(push, row.id, row.openid, occasion,
                                               {**member_values(cfg, row), **values}, cfg, now,
-                                              skipped="frequency cap" if held else None)])
+                                              skipped="frequency cap" if held else None,
+                                              channel=row.channel)])
     return True
 
 
 def delivery_row(push: PushKind, member_id: int | None, openid: str, occasion: str,
          values: dict[str, Any], cfg: Config, now: datetime, skipped: str | None = None,
-         dry_run: bool = False) -> dict[str, Any]:
+         dry_run: bool = False, channel: str | None = None) -> dict[str, Any]:
+    channel = channel or (push.channels[0] if push.channels else push.channel)
     return {"member_id": member_id, "openid": openid, "kind": push.kind, "occasion": occasion,
-            "channel": push.channel, "marketing": push.marketing, "urgent": push.urgent,
-            "dry_run": dry_run, "payload": push.render(values, cfg.mini_appid),
+            "channel": channel, "marketing": push.marketing, "urgent": push.urgent,
+            "dry_run": dry_run, "payload": push.render(values, cfg.mini_appid, channel),
             "status": "skipped" if skipped else "queued", "error": skipped, "attempts": 0,
             "next_attempt_at": now, "created_at": now, "finished_at": now if skipped else None}
 

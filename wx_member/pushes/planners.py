@@ -28,36 +28,39 @@ from wx_member.models import Member
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
 from wx_member.loyalty import birthday_bonus
-from wx_member.pushes import order_planners
+from wx_member.pushes import notice_planners, order_planners, reach
 from wx_member.loyalty import points_expiry
 from wx_member.pushes.deliveries import insert_ignoring_duplicates
 from wx_member.pushes.fanout import (  # noqa: F401  (PushDisabled, PlanResult: API)
     PlanResult,
     PushDisabled,
     audience,
+    counting_channels,
     delivery_row,
     fan_out,
     member_values,
 )
 
 log = logging.getLogger(__name__)
-__all__ = ["PLANNERS", "PlanResult", "PushDisabled", "dry_run", "plan", "utcnow"]
+__all__ = ["PLANNERS", "PlanResult", "PushDisabled", "dry_run", "forecast", "plan", "utcnow"]
 
 
 # -- dry runs ---------------------------------------------------------------------------
 def dry_run(uow: UnitOfWork, push: PushKind, occasion: str, openids: Iterable[str],
-            cfg: Config, now: datetime, extra: dict[str, Any] | None = None) -> PlanResult:
+            cfg: Config, now: datetime, extra: dict[str, Any] | None = None,
+            channel: str | None = None) -> PlanResult:
     """Use case: the kind's message to test openids only (see `plan_dry_run`)."""
     with uow.write() as session:
-        return plan_dry_run(session, push, occasion, openids, cfg, now, extra)
+        return plan_dry_run(session, push, occasion, openids, cfg, now, extra, channel)
 
 
 def plan_dry_run(session: Session, push: PushKind, occasion: str, openids: Iterable[str],
-                 cfg: Config, now: datetime, extra: dict[str, Any] | None = None
-                 ) -> PlanResult:
+                 cfg: Config, now: datetime, extra: dict[str, Any] | None = None,
+                 channel: str | None = None) -> PlanResult:
     """In the caller's transaction: the kind's message to test openids only (a member's
     own values when the openid is a member's, the definition's samples otherwise). Each
-    dry run is its own occasion, so it can be repeated and never uses up the real one."""
+    dry run is its own occasion, so it can be repeated and never uses up the real one.
+    `channel`: one of the kind's (default its first); `mass` goes to message/mass/preview."""
     openids = list(openids)
     key = f"dry:{occasion}:{now:%Y%m%d%H%M%S}"[:80]
     members = {m.openid: m for m in session.scalars(
@@ -67,7 +70,7 @@ def plan_dry_run(session: Session, push: PushKind, occasion: str, openids: Itera
         m = members.get(openid)
         values = {**push.sample, **(member_values(cfg, m) if m else {}), **(extra or {})}
         rows.append(delivery_row(push, m.id if m else None, openid, key, values, cfg,
-                                 now, dry_run=True))
+                                 now, dry_run=True, channel=channel))
     insert_ignoring_duplicates(session, rows)
     return PlanResult(push.kind, [key], planned=len(rows), dry_run=True)
 
@@ -95,7 +98,8 @@ def plan_birthday(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
     other years. The birthday points are credited first (once a year; see
     loyalty/birthday_bonus.py), so the message can say how many were added."""
     today = local_day(now, cfg.tz)
-    birthday_bonus.credit(uow, today)
+    if reach.forecasting() is None:  # a forecast writes nothing
+        birthday_bonus.credit(uow, today)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)
@@ -147,7 +151,28 @@ PLANNERS: dict[str, Planner] = {
     "birthday": plan_birthday,
     "points_expiry": plan_points_expiry,
     **order_planners.PLANNERS,
+    **notice_planners.PLANNERS,
 }
+
+
+def forecast(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
+             now: datetime | None = None) -> reach.Forecast:
+    """Use case, reads only: what `plan` would do now: members targeted, reachable by
+    each channel, held by the weekly cap, unreachable and why (see pushes/reach.py)."""
+    now = now or utcnow()
+    push = _plannable(pushes, kind)
+    with reach.gather(kind) as result:
+        PLANNERS[kind](uow, push, cfg, now, pushes)
+    return result
+
+
+def _plannable(pushes: dict[str, PushKind], kind: str) -> PushKind:
+    push = pushes.get(kind)
+    if push is None or kind not in PLANNERS:
+        raise PushDisabled(f"no planner for push kind {kind!r}; known: {', '.join(PLANNERS)}")
+    if push.disabled:
+        raise PushDisabled(push.disabled)
+    return push
 
 
 def plan(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
@@ -155,12 +180,10 @@ def plan(uow: UnitOfWork, pushes: dict[str, PushKind], kind: str, cfg: Config,
     """Use case, in batches: plan today's pushes of one kind, a transaction per batch of
     members (idempotent; see the module docstring)."""
     now = now or utcnow()
-    push = pushes.get(kind)
-    if push is None or kind not in PLANNERS:
-        raise PushDisabled(f"no planner for push kind {kind!r}; known: {', '.join(PLANNERS)}")
-    if push.disabled:
-        raise PushDisabled(push.disabled)
-    result = PLANNERS[kind](uow, push, cfg, now, pushes)
+    push = _plannable(pushes, kind)
+    with counting_channels() as counts:
+        result = PLANNERS[kind](uow, push, cfg, now, pushes)
+    result.by_channel = counts
     log.info("planned %s %s: %d rows, %d capped", kind, result.occasions, result.planned,
              result.capped)
     return result

@@ -77,6 +77,9 @@ class SandboxClient:
     def issue_login_code(self, openid: str, unionid: str | None = None) -> str:
         return self._call("POST", "login-code", openid=openid, unionid=unionid)["code"]
 
+    def note(self, openid: str, who: str, kind: str, text: str) -> None:
+        self._call("POST", "note", openid=openid, who=who, kind=kind, text=text)
+
     def issue_phone_code(self, phone: str, country_code: str = "86") -> str:
         return self._call("POST", "phone-code", phone=phone, country_code=country_code)["code"]
 

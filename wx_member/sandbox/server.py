@@ -21,12 +21,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import segno
 
-from wx_member.sandbox.api import ROUTES
+from wx_member.sandbox import phone, reach
+from wx_member.sandbox.api import ROUTES as BASIC_ROUTES
 from wx_member.sandbox.merchant import MerchantSandbox
 from wx_member.sandbox.state import ApiError, SandboxState
 
 log = logging.getLogger(__name__)
 
+ROUTES = {**BASIC_ROUTES, **reach.ROUTES}  # mass sends, bizsend, user tags: sandbox/reach.py
 ERRMSGS = {-1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
            42001: "access_token expired", 45009: "reach max api daily quota limit",
            45011: "api minute-quota reach limit, must slower, retry next minute"}
@@ -50,6 +52,9 @@ CONTROL: dict[str, tuple[str, Control]] = {
     # WeChat Pay (sandbox/merchant.py): the payer pays, fails, or the notify is lost.
     "pay": ("POST", lambda sb, q, b: _paid(sb.merchant.pay(**b))),
     "settle-refunds": ("POST", lambda sb, q, b: [_paid(r) for r in sb.merchant.settle_refunds()]),
+    "note": ("POST", lambda sb, q, b: sb.note(**b)),
+    "report-to": ("POST", lambda sb, q, b: sb.reach.report_to(**b)),
+    "flush-reports": ("POST", lambda sb, q, b: {"posted": sb.reach.flush_reports()}),
 }
 
 
@@ -147,6 +152,7 @@ class Sandbox(SandboxState):
         self.port = port
         self._server: _Server | None = None
         self.merchant = MerchantSandbox()  # WeChat Pay's /v3/... once enabled
+        self.reach = reach.ReachState(self)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -158,6 +164,9 @@ class Sandbox(SandboxState):
         return self
 
     def stop(self) -> None:
+        self.reach.report_delay = None  # no MASSSENDJOBFINISH after the sandbox stopped
+        if self.reach._timer is not None:
+            self.reach._timer.cancel()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -181,6 +190,9 @@ class Sandbox(SandboxState):
             return self._control(method, path.removeprefix("_sandbox/"), args, body)
         if path == "cgi-bin/showqrcode":
             return self._show_qrcode(args)
+        if path == "" and method == "GET":  # what each follower's WeChat shows
+            html = phone.page(self.sent(), self.notes(), args.get("openid"))
+            return 200, "text/html; charset=utf-8", html.encode("utf-8")
         return self._api(method, path, args, body)
 
     def _api(self, method: str, path: str, args: dict[str, str], body: bytes) -> Reply:
@@ -212,6 +224,9 @@ class Sandbox(SandboxState):
                     raise ApiError(47001, "data format error: body is not JSON") from None
             return _json(route.handler(self, args, data))
         except ApiError as exc:
+            extra = getattr(exc, "extra", None)  # 45065's earlier msg_id
+            if extra:
+                return _json({"errcode": exc.errcode, "errmsg": exc.errmsg, **extra})
             return _error(exc.errcode, exc.errmsg)
 
     def _show_qrcode(self, args: dict[str, str]) -> Reply:

@@ -52,8 +52,12 @@ def _to_xml(fields: list[tuple[str, str | int]]) -> str:
 class Simulator:
     def __init__(self, webhook_url: str, token: str, appid: str = "wxsandbox",
                  encoding_aes_key: str | None = None, account: str = "gh_sandbox",
-                 session: requests.Session | None = None, timeout: float = 10.0):
-        """`encoding_aes_key` (43 characters) switches to safe mode; None or "" is plain."""
+                 session: requests.Session | None = None, timeout: float = 10.0,
+                 sandbox: Any = None):
+        """`encoding_aes_key` (43 characters) switches to safe mode; None or "" is plain.
+        `sandbox` (a Sandbox or SandboxClient): each message and its reply is noted there,
+        for the sandbox's conversation page."""
+        self.sandbox = sandbox
         self.webhook_url = webhook_url
         self.token = token
         self.appid = appid
@@ -99,14 +103,47 @@ class Simulator:
         return self._event(openid, "TEMPLATESENDJOBFINISH", create_time, MsgID=int(msgid),
                            Status=status)
 
+    def mass_finished(self, openid: str, msgid: int, status: str = "send success",
+                      total: int = 0, filtered: int = 0, sent: int = 0, errors: int = 0,
+                      create_time: int | None = None) -> SimResult:
+        """WeChat's report on a mass send (MASSSENDJOBFINISH, MsgID with a capital ID)."""
+        return self._event(openid, "MASSSENDJOBFINISH", create_time, MsgID=int(msgid),
+                           Status=status, TotalCount=int(total), FilterCount=int(filtered),
+                           SentCount=int(sent), ErrorCount=int(errors))
+
     def text(self, openid: str, content: str, msg_id: int | None = None,
              create_time: int | None = None) -> SimResult:
         """A text message; messages are deduplicated by MsgId, unique unless given."""
+        return self.message(openid, "text", msg_id, create_time, Content=content)
+
+    def message(self, openid: str, msg_type: str, msg_id: int | None = None,
+                create_time: int | None = None, **fields: str | int) -> SimResult:
+        """Any message a follower sends, in WeChat's layout (MsgId last), e.g.
+        message("o1", "location", Location_X="31.23", Location_Y="121.47", Scale=15,
+        Label="上海"), message("o1", "link", Title=…, Description=…, Url=…)."""
         at = self._create_time(openid, create_time)
         xml = _to_xml([("ToUserName", self.account), ("FromUserName", openid), ("CreateTime", at),
-                       ("MsgType", "text"), ("Content", content),
+                       ("MsgType", msg_type), *fields.items(),
                        ("MsgId", msg_id if msg_id is not None else next(self._msg_ids))])
         return self.post_xml(xml, create_time=at, openid=openid)
+
+    def image(self, openid: str, media_id: str = "m-image", **kw) -> SimResult:
+        return self.message(openid, "image", PicUrl="http://mmbiz.qpic.cn/sandbox.jpg",
+                            MediaId=media_id, **kw)
+
+    def voice(self, openid: str, media_id: str = "m-voice", **kw) -> SimResult:
+        return self.message(openid, "voice", MediaId=media_id, Format="amr", **kw)
+
+    def video(self, openid: str, media_id: str = "m-video", **kw) -> SimResult:
+        return self.message(openid, "video", MediaId=media_id, ThumbMediaId="m-thumb", **kw)
+
+    def location(self, openid: str, x: str = "31.23", y: str = "121.47",
+                 label: str = "上海", **kw) -> SimResult:
+        return self.message(openid, "location", Location_X=x, Location_Y=y, Scale=15,
+                            Label=label, **kw)
+
+    def link(self, openid: str, url: str, title: str = "链接", **kw) -> SimResult:
+        return self.message(openid, "link", Title=title, Description=title, Url=url, **kw)
 
     def replay(self, result: SimResult) -> SimResult:
         """WeChat's retry: the same message and CreateTime, a fresh timestamp and nonce."""
@@ -124,7 +161,25 @@ class Simulator:
                              headers={"Content-Type": "text/xml"}, timeout=self.timeout)
         text = res.content.decode("utf-8", "replace")
         reply = self._decode_reply(text) if res.status_code == 200 else None
+        if self.sandbox is not None and openid:
+            self._note(openid, xml, reply)
         return SimResult(res.status_code, text, reply, create_time, xml, openid)
+
+    def _note(self, openid: str, xml: str, reply: dict[str, Any] | None) -> None:
+        fields = dict(xmltodict.parse(xml)["xml"])
+        kind = fields.get("MsgType", "")
+        if kind == "event":
+            kind = str(fields.get("Event", "")).lower()
+            if kind.endswith("jobfinish"):
+                return  # WeChat's reports: nothing the follower sees
+            said = {"subscribe": "[关注公众号]", "unsubscribe": "[取消关注]", "scan": "[扫码]",
+                    "click": f"[点击菜单 {fields.get('EventKey', '')}]",
+                    "view": f"[打开链接 {fields.get('EventKey', '')}]"}.get(kind, f"[{kind}]")
+        else:
+            said = fields.get("Content") or fields.get("Url") or f"[{kind}]"
+        self.sandbox.note(openid, "user", kind, str(said))
+        if reply and reply.get("Content"):
+            self.sandbox.note(openid, "account", "reply", str(reply["Content"]))
 
     def prepare(self, xml: str, sign: bool = True, signature: str | None = None,
                 encrypt: bool | None = None, openid: str | None = None) -> tuple[dict, bytes]:

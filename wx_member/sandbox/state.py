@@ -17,7 +17,8 @@ from typing import Any
 
 TOKEN_TTL = 7200
 WINDOW_48H = 48 * 3600
-SENT_KINDS = ("template", "custom", "subscribe", "menu", "qrcode")
+SENT_KINDS = ("template", "custom", "subscribe", "menu", "qrcode", "mass", "preview",
+              "bizsend", "tags")
 
 
 class ApiError(Exception):
@@ -73,6 +74,9 @@ class SandboxState:
 
     def _reset_log(self) -> None:
         self._sent: deque[dict[str, Any]] = deque(maxlen=self._max_sent)
+        # What followers did and were answered (Simulator(sandbox=…)): the root page's.
+        self._notes: deque[dict[str, Any]] = deque(maxlen=self._max_sent)
+        self._seq = itertools.count(1)
         self._sent_counts: Counter[str] = Counter()
         self._calls: Counter[str] = Counter()
         self._injections: dict[str, deque[Injection]] = defaultdict(deque)
@@ -260,8 +264,20 @@ class SandboxState:
         if msgid is not None:
             entry["msgid"] = msgid
         with self._lock:
+            entry["seq"] = next(self._seq)
             self._sent.append(entry)
             self._sent_counts[kind] += 1
+
+    def note(self, openid: str, who: str, kind: str, text: str) -> None:
+        """A follower's message or event (`who` user) or the account's passive reply
+        (`who` account, kind `reply`), for the conversation page."""
+        with self._lock:
+            self._notes.append({"openid": openid, "who": who, "kind": kind, "text": text,
+                                "seq": next(self._seq)})
+
+    def notes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._notes)
 
     def sent(self, kind: str | None = None) -> list[dict[str, Any]]:
         if kind is not None and kind not in SENT_KINDS:

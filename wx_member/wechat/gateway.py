@@ -38,8 +38,9 @@ class GatewayError(WeChatUnavailable):
     """WeChat answered an errcode (or no usable answer: errcode None)."""
 
     def __init__(self, errcode: int | None, errmsg: str, http_status: int | None = None,
-                 maybe_sent: bool = False):
+                 maybe_sent: bool = False, data: dict | None = None):
         super().__init__(f"WeChat error {errcode}: {errmsg}")
+        self.data = data or {}  # WeChat's whole answer (45065 carries the earlier msg_id)
         self.errcode = errcode
         self.errmsg = errmsg
         # WeChat's HTTP error status instead of a JSON answer (for logs and the sender;
@@ -54,7 +55,12 @@ def _failure(exc: Exception, maybe_sent: bool = False) -> GatewayError:
     """The GatewayError for what wechatpy, requests or the token store raised."""
     if isinstance(exc, WeChatClientException):
         status = exc.response.status_code if exc.response is not None else None
-        return GatewayError(exc.errcode, str(exc.errmsg), http_status=status)
+        try:
+            data = exc.response.json() if exc.response is not None else None
+        except ValueError:
+            data = None
+        return GatewayError(exc.errcode, str(exc.errmsg), http_status=status,
+                            data=data if isinstance(data, dict) else None)
     return GatewayError(None, f"{type(exc).__name__}: {exc}", maybe_sent=maybe_sent)
 
 
@@ -232,9 +238,68 @@ class WeChatGateway:
             body["page"] = page
         self._call("post", "message/subscribe/send", data=body)
 
+    def send_bizsend(self, openid: str, template_id: str, data: dict[str, Any],
+                     page: str | None = None, miniprogram: dict | None = None) -> None:
+        """An Official Account subscribe message (message/subscribe/bizsend): uses one of
+        the follower's one-time grants; `page` is a web link, `miniprogram` a page."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if page:
+            body["page"] = page
+        if miniprogram:
+            body["miniprogram"] = miniprogram
+        self._call("post", "message/subscribe/bizsend", data=body)
+
     def send_text(self, openid: str, content: str) -> None:
         self._call("post", "message/custom/send",
                    data={"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    # -- mass sends (群发) -----------------------------------------------------------------
+    MASS_DUPLICATE = 45065  # the clientmsgid was used in the last 24 hours
+
+    def mass_send(self, content: dict[str, Any], clientmsgid: str, openids: list[str] | None = None,
+                  tag_id: int | None = None) -> tuple[int, int | None]:
+        """A mass message (`content`: {"msgtype": "text", "text": {"content": …}} or an
+        image's {"msgtype": "image", "image": {"media_id": …}}) to 2–10,000 openids
+        (message/mass/send) or to everyone with a user tag (message/mass/sendall).
+        `clientmsgid` makes a retried call safe: WeChat answers 45065 with the msg_id of
+        the call it already has, returned here as if sent now. → (msg_id, msg_data_id)."""
+        body: dict[str, Any] = {**content, "clientmsgid": clientmsgid}
+        if openids is not None:
+            body["touser"] = list(openids)
+            endpoint = "message/mass/send"
+        else:
+            body["filter"] = {"is_to_all": False, "tag_id": int(tag_id or 0)}
+            endpoint = "message/mass/sendall"
+        body.setdefault("send_ignore_reprint", 0)
+        try:
+            res = self._call("post", endpoint, data=body)
+        except GatewayError as exc:
+            if exc.errcode == self.MASS_DUPLICATE and exc.data.get("msg_id"):
+                log.info("mass send %s already at WeChat as %s", clientmsgid, exc.data["msg_id"])
+                res = exc.data
+            else:
+                raise
+        data_id = res.get("msg_data_id")
+        return int(res["msg_id"]), int(data_id) if data_id else None
+
+    def mass_preview(self, openid: str, content: dict[str, Any]) -> int | None:
+        """message/mass/preview: the mass message to one follower only (a test)."""
+        res = self._call("post", "message/mass/preview", data={**content, "touser": openid})
+        return int(res["msg_id"]) if res.get("msg_id") else None
+
+    # -- user tags ------------------------------------------------------------------------
+    def create_tag(self, name: str) -> int:
+        """tags/create → the tag's id (45157: the name exists; 45056: 100 tags already)."""
+        return int(self._call("post", "tags/create", data={"tag": {"name": name}})["tag"]["id"])
+
+    def get_tags(self) -> dict[str, int]:
+        """The account's tags, name → id."""
+        return {t["name"]: int(t["id"]) for t in self._call("get", "tags/get").get("tags", [])}
+
+    def tag_users(self, tag_id: int, openids: list[str], untag: bool = False) -> None:
+        """tags/members/batchtagging (or batchuntagging): at most 50 openids a call."""
+        self._call("post", f"tags/members/{'batchuntagging' if untag else 'batchtagging'}",
+                   data={"openid_list": list(openids), "tagid": int(tag_id)})
 
     # -- mini-program ---------------------------------------------------------------------
     def code_to_session(self, js_code: str, appid: str, secret: str) -> MiniSession:

@@ -12,7 +12,7 @@ from wx_member import labels
 from wx_member.clock import to_local
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
-from wx_member.pushes import campaigns
+from wx_member.pushes import campaigns, planners
 from wx_member.members import channels, stores
 from wx_member.coupons import templates
 from wx_member.pushes import dry_runs
@@ -47,8 +47,13 @@ def campaigns_page():
     body, sample_member = (dry_runs.kind_preview(g.db, push, who, rt.config) if push
                            else (None, None))
     recent = campaigns.recent(g.db)
+    plannable = push is not None and not push.disabled and kind in planners.PLANNERS
+    # On request only: a forecast reads every targeted member.
+    forecast = (planners.forecast(g.db, rt.pushes, kind, rt.config)
+                if plannable and request.args.get("forecast") else None)
     return _render(
         "admin/campaigns.html", pushes=rt.pushes, kind=kind, push=push, who=who,
+        plannable=plannable, forecast=forecast, reasons_zh=labels.REACH_REASONS,
         body=json.dumps(body, ensure_ascii=False, indent=2) if body else "",
         sample_member=sample_member, test_openids=", ".join(rt.config.push_test_openids),
         campaigns=recent, progress=campaigns.progress(g.db, recent))
@@ -112,8 +117,12 @@ def campaign_detail(campaign_id: int):
     rt = runtime()
     template = (templates.by_id(g.db, campaign.coupon_template_id)
                 if campaign.coupon_template_id else None)
+    forecast = None
+    if campaign.status == "scheduled" and campaign.kind in campaigns.campaign_kinds(rt.pushes):
+        forecast = campaigns.forecast(g.db, rt.pushes, campaign.id, rt.config)
     return _render("admin/campaign.html", c=campaign, push=rt.pushes.get(campaign.kind),
                    p=campaigns.progress(g.db, [campaign])[campaign.id], template=template,
+                   forecast=forecast, reasons_zh=labels.REACH_REASONS,
                    describe_template=templates.describe,
                    test_openids=", ".join(rt.config.push_test_openids))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from wx_member.extensions import runtime
-from wx_member.labels import tier_name
+from wx_member.labels import PUSH_CHANNELS, tier_name
 from wx_member.insights import kpis
 from wx_member.insights import rfm
 from wx_member.web.admin import charts
@@ -45,7 +45,7 @@ def dashboard():
         delivery_chart=charts.bars([(r.kind, round(100 * r.delivery_rate, 1))
                                     for r in rates if r.delivery_rate is not None],
                                    "推送送达率", unit="%"),
-        rates=rates)
+        rates=rates, reach=kpis.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS)
 
 
 @bp.app_template_filter("pct")

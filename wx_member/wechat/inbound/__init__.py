@@ -16,6 +16,7 @@ from wx_member.wechat.inbound.events import (  # noqa: F401
     MESSAGE_KINDS,
     Event,
     LinkViewed,
+    MassSendFinished,
     MenuClicked,
     MessageReceived,
     Scanned,

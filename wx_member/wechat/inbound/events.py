@@ -4,7 +4,8 @@
 handlers receive them and never see wechatpy's objects. Every event has:
 - `openid`: the follower (FromUserName);
 - `at`: when it happened (CreateTime), naive UTC as stored;
-- `dedup_key`: `msg:<MsgId>` for a message, `evt:<openid>:<CreateTime>:<kind>` for an
+- `dedup_key`: `msg:<MsgId>` for a message, `evt:<openid>:<CreateTime>:<kind>` (plus
+  `:<MsgID>` for a mass send's report) for an
   event (WeChat's own advice; its retries carry the same key);
 - `kind`: wechatpy's lower-case name (`subscribe`, `subscribe_scan`, `scan`, `click`,
   `text`, ...); it is what `inbound_event.kind` and the metrics record.
@@ -64,14 +65,27 @@ class TemplateSendFinished(Event):
     status: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MassSendFinished(Event):
+    """MASSSENDJOBFINISH: WeChat's report on a mass send (`msgid`: what message/mass/send
+    answered as msg_id; `status` e.g. `send success`, `send fail`, `err(30003)`), with
+    its counts: recipients, filtered out (the monthly limit, unfollowed), sent, failed."""
+    msgid: int = 0
+    status: str = ""
+    total: int = 0
+    filtered: int = 0
+    sent: int = 0
+    errors: int = 0
+
+
 # The kinds of message a follower sends us (not events).
-MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location"})
+MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived(Event):
     """A follower sent a message: `kind` is one of MESSAGE_KINDS; `content` is a text's
-    words, `media_id` an image's, voice's or video's media."""
+    words (a link's URL), `media_id` an image's, voice's or video's media."""
     msgid: int = 0
     content: str = ""
     media_id: str = ""

@@ -14,6 +14,7 @@ from wx_member.wechat.inbound.events import (
     MESSAGE_KINDS,
     Event,
     LinkViewed,
+    MassSendFinished,
     MenuClicked,
     MessageReceived,
     Scanned,
@@ -64,16 +65,23 @@ _BUILDERS: dict[str, Callable[..., Event]] = {
     "unsubscribe": lambda msg, **c: Unsubscribed(**c),
     "click": lambda msg, **c: MenuClicked(**c, key=_text(msg, "EventKey") or ""),
     "view": lambda msg, **c: LinkViewed(**c, url=_text(msg, "EventKey") or ""),
+    # Scan-code menu buttons: clicks WeChat counts for the customer-service window.
+    "scancode_push": lambda msg, **c: MenuClicked(**c, key=_text(msg, "EventKey") or ""),
+    "scancode_waitmsg": lambda msg, **c: MenuClicked(**c, key=_text(msg, "EventKey") or ""),
     # MsgID with a capital ID here, unlike a message's MsgId
     "templatesendjobfinish": lambda msg, **c: TemplateSendFinished(
         **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or ""),
+    "masssendjobfinish": lambda msg, **c: MassSendFinished(
+        **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or "",
+        total=_int(msg, "TotalCount"), filtered=_int(msg, "FilterCount"),
+        sent=_int(msg, "SentCount"), errors=_int(msg, "ErrorCount")),
 }
 
 
 def _message(msg, **common) -> MessageReceived:
-    text = common["kind"] == "text"
+    content = {"text": "Content", "link": "Url"}.get(common["kind"])
     return MessageReceived(**common, msgid=_int(msg, "MsgId"),
-                           content=(_text(msg, "Content") or "") if text else "",
+                           content=(_text(msg, content) or "") if content else "",
                            media_id=_text(msg, "MediaId") or "")
 
 
@@ -92,6 +100,8 @@ def to_event(msg) -> Event:
     msgid = _int(msg, "MsgId")
     # WeChat's own advice: MsgId for messages, FromUserName + CreateTime for events.
     dedup_key = f"msg:{msgid}" if not is_event and msgid else f"evt:{openid}:{created}:{kind}"
+    if kind == "masssendjobfinish":  # several jobs may finish in one second: by MsgID too
+        dedup_key += f":{_int(msg, 'MsgID')}"
     common = {"openid": openid, "at": at, "dedup_key": dedup_key, "kind": kind}
     if not is_event and kind in MESSAGE_KINDS:
         return _message(msg, **common)

@@ -1,0 +1,179 @@
+"""The programme's tags (member_tag, set by operators) as WeChat user tags, so a mass send
+can go to a tag (message/mass/sendall) and WeChat's own admin sees them.
+
+`sync` sends WeChat only the difference from what it was told before (`wechat_tag`,
+`wechat_tag_member`), so running it twice does nothing the second time, and a sync that
+stopped halfway (a crash, WeChat's quota) goes on from where it was on the next run:
+1. each tag not yet at WeChat is created (tags/create; a name WeChat already has, 45157,
+   after a crash between the call and our record, is looked up with tags/get), at most
+   100 per account (WeChat's limit, 45056);
+2. followers who carry the tag here but not there are tagged, 50 openids a call
+   (batchtagging), a round of 1,000 (20 calls at once) recorded in one transaction, the
+   calls WeChat took recorded even when another of the round failed; a member who already holds
+   20 WeChat tags (WeChat's limit, 45059) is left out and counted;
+3. those tagged there whose tag was removed here (or who left) are untagged, 50 a call.
+Calls happen with no transaction open.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from wx_member.clock import utcnow
+from wx_member.db import UnitOfWork
+from wx_member.models import Member, MemberTag, WechatTag, WechatTagMember
+from wx_member.wechat.gateway import GatewayError, WeChatGateway
+
+log = logging.getLogger(__name__)
+
+BATCH = 50  # openids per batchtagging call
+ROUND = 1000  # members read, tagged (20 calls at once) and recorded per step
+WORKERS = 8
+MAX_TAGS = 100  # per account
+MAX_TAGS_PER_USER = 20
+
+
+@dataclass
+class TagSync:
+    created: int = 0  # tags created at WeChat now
+    tagged: int = 0  # members tagged now
+    untagged: int = 0
+    calls: int = 0
+    over_limit: int = 0  # members left out: 20 WeChat tags already
+    tags_left_out: int = 0  # tags not created: the account has 100
+
+
+def _ids(uow: UnitOfWork) -> dict[str, int]:
+    with uow.read() as session:
+        return {n: i for n, i in session.execute(select(WechatTag.name, WechatTag.wechat_id))}
+
+
+def _create_tags(uow: UnitOfWork, gateway: WeChatGateway, result: TagSync) -> dict[str, int]:
+    with uow.read() as session:
+        names = sorted(set(session.scalars(select(MemberTag.tag).distinct())))
+    known = _ids(uow)
+    for name in names:
+        if name in known:
+            continue
+        if len(known) >= MAX_TAGS:
+            result.tags_left_out += 1
+            continue
+        try:
+            result.calls += 1
+            wechat_id = gateway.create_tag(name)
+            result.created += 1
+        except GatewayError as exc:
+            if exc.errcode in (45056, 45158):  # 100 tags already; a name over 30 bytes
+                log.warning("tag %s not created at WeChat: %s", name, exc)
+                result.tags_left_out += 1
+                continue
+            if exc.errcode != 45157:  # "the name exists" is handled below
+                raise
+            result.calls += 1
+            wechat_id = gateway.get_tags()[name]  # made before a crash: WeChat has it
+        with uow.write() as session:
+            session.add(WechatTag(name=name, wechat_id=wechat_id, created_at=utcnow()))
+        known[name] = wechat_id
+    return known
+
+
+def _to_tag(session: Session, tag: str, after: int) -> list[tuple[int, str, int]]:
+    """The next BATCH followers carrying `tag` here and not yet at WeChat, with how many
+    WeChat tags each holds already."""
+    held = (select(func.count()).select_from(WechatTagMember)
+            .where(WechatTagMember.member_id == Member.id).scalar_subquery())
+    # Driven by the member's primary key (the keyset), the tag probed per member: each
+    # batch starts where the last stopped, so a sync reads the members once in all.
+    return list(session.execute(
+        select(Member.id, Member.openid, held)
+        .where(Member.id > after, Member.subscribed.is_(True), Member.openid.is_not(None),
+               select(MemberTag.member_id).where(MemberTag.member_id == Member.id,
+                                                 MemberTag.tag == tag).exists(),
+               ~select(WechatTagMember.member_id).where(
+                   WechatTagMember.tag == tag, WechatTagMember.member_id == Member.id).exists())
+        .order_by(Member.id).limit(ROUND)))
+
+
+def _to_untag(session: Session, tag: str, after: int) -> list[tuple[int, str]]:
+    """The next BATCH members tagged at WeChat whose tag is gone here (or who left)."""
+    kept = (select(MemberTag.member_id).where(MemberTag.tag == tag,
+                                               MemberTag.member_id == WechatTagMember.member_id))
+    return list(session.execute(
+        select(Member.id, Member.openid)
+        .join(WechatTagMember, WechatTagMember.member_id == Member.id)
+        .where(WechatTagMember.tag == tag, WechatTagMember.member_id > after,
+               (~kept.exists()) | Member.subscribed.is_not(True))
+        .order_by(WechatTagMember.member_id).limit(BATCH)))
+
+
+def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str]],
+               result: TagSync) -> tuple[list[int], GatewayError | None]:
+    """Up to ROUND members, BATCH openids a call, several calls at once (no transaction
+    open). Returns the member ids WeChat tagged and the first failure, if any."""
+    chunks = [fits[i:i + BATCH] for i in range(0, len(fits), BATCH)]
+    result.calls += len(chunks)
+
+    def call(chunk: list[tuple[int, str]]) -> GatewayError | None:
+        try:
+            gateway.tag_users(wechat_id, [openid for _, openid in chunk])
+        except GatewayError as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tags") as pool:
+        failures = list(pool.map(call, chunks))
+    done = [mid for chunk, f in zip(chunks, failures) if f is None for mid, _ in chunk]
+    return done, next((f for f in failures if f is not None), None)
+
+
+def sync(uow: UnitOfWork, gateway: WeChatGateway) -> TagSync:
+    """Use case, in steps (see the module docstring): WeChat's user tags brought in line
+    with the programme's."""
+    result = TagSync()
+    ids = _create_tags(uow, gateway, result)
+    for tag, wechat_id in sorted(ids.items()):
+        after = 0
+        while True:
+            with uow.read() as session:
+                rows = _to_tag(session, tag, after)
+            if not rows:
+                break
+            after = rows[-1][0]
+            fits = [(mid, openid) for mid, openid, held in rows if held < MAX_TAGS_PER_USER]
+            result.over_limit += len(rows) - len(fits)
+            done, failure = _tag_round(gateway, wechat_id, fits, result)
+            if done:  # what WeChat took is recorded even when a call of the round failed
+                with uow.write() as session:
+                    session.execute(insert(WechatTagMember), [
+                        {"tag": tag, "member_id": mid, "tagged_at": utcnow()} for mid in done])
+                result.tagged += len(done)
+            if failure is not None:
+                raise failure
+        after = 0
+        while True:
+            with uow.read() as session:
+                rows = _to_untag(session, tag, after)
+            if not rows:
+                break
+            after = rows[-1][0]
+            openids = [openid for _, openid in rows if openid]
+            if openids:
+                result.calls += 1
+                gateway.tag_users(wechat_id, openids, untag=True)
+            with uow.write() as session:
+                session.execute(delete(WechatTagMember).where(
+                    WechatTagMember.tag == tag,
+                    WechatTagMember.member_id.in_([mid for mid, _ in rows])))
+            result.untagged += len(rows)
+    log.info("WeChat tags synced: %s", result)
+    return result
+
+
+def wechat_id(uow: UnitOfWork, tag: str) -> int | None:
+    """Use case (a read): the WeChat id of a synced tag, or None."""
+    with uow.read() as session:
+        return session.scalar(select(WechatTag.wechat_id).where(WechatTag.name == tag))
