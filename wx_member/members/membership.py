@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
+from wx_member import statements
 from wx_member.db import insert_row, loaded
 from wx_member.models import Member
 from wx_member.platform.errors import UnknownMember
@@ -67,5 +68,5 @@ def new_member(session: Session, now: datetime, **values) -> Member | None:
     except IntegrityError:
         return None
     row["card_no"] = card_number(row["id"])
-    session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
+    statements.run(session, _NUMBER, {"member": row["id"], "card": row["card_no"]})
     return loaded(session, Member, row)
