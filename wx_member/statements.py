@@ -55,18 +55,28 @@ def _compiled(stmt: ClauseElement, dialect, keys: tuple[str, ...] | None) -> _Co
     return found[1]
 
 
+_HELD = "wx_statements_connection"  # session.info: (its transaction, Connection, DBAPI connection)
+
+
 def run(session: Session, stmt: ClauseElement, params: dict[str, Any], *,
         insert: bool = False):
     """Execute `stmt` (built once, at import) with `params` in the session's transaction;
     returns the DBAPI cursor. `insert=True`: an INSERT of exactly the columns in `params`
     (compiled for that set of columns)."""
-    conn = session.connection()
+    # session.connection() walks the session's transaction to its connection each time
+    # (a fifth of this function's cost): remember it for the transaction.
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is None or held[0] is not transaction or transaction is None:
+        conn = session.connection()
+        held = session.info[_HELD] = (transaction, conn, conn.connection.dbapi_connection)
+    _, conn, dbapi_connection = held
     if conn.dispatch.before_cursor_execute:
         return _Ordinary(conn.execute(stmt, params))
     dialect = conn.dialect
     compiled = _compiled(stmt, dialect, tuple(params) if insert else None)
     args = compiled.parameters(params)
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = dbapi_connection.cursor()
     try:
         cursor.execute(compiled.sql, args)
     except dialect.loaded_dbapi.Error as error:
