@@ -123,6 +123,15 @@ def _require_schema(server) -> None:
         engine.dispose()  # no connection crosses the fork into a worker
 
 
+def post_worker_init(worker) -> None:
+    """The app is loaded: move everything it allocated so far (modules, mappers, compiled
+    statements, some 150,000 objects) out of the garbage collector's sight. Its full
+    collections otherwise walk them all, now and then in the middle of a request."""
+    import gc
+
+    gc.freeze()
+
+
 def child_exit(server, worker) -> None:
     """A dead worker's in-progress gauges must not count any more."""
     from prometheus_client import multiprocess
