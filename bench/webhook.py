@@ -217,6 +217,11 @@ def main() -> None:
           + ", ".join(f"{x:.0%}" for x in ratios) + ") target >= 40% SQLite, 35% MariaDB"
           + (f"  [{bound} of {len(ratios)} bare rounds CLIENT-BOUND: ratio overstated]"
              if bound else "  [no bare round client-bound]"))
+    cost = [b.server_cpu / b.requests / (j.server_cpu / j.requests)
+            for b, j in zip(runs["bare"], runs["join"])]
+    print(f"  CPU-cost ratio (bare CPU per request / join CPU per request, what the ratio tends "
+          f"to when both servers are CPU-bound; steadier on a loaded machine): median "
+          f"{statistics.median(cost):.0%} (by round: " + ", ".join(f"{x:.0%}" for x in cost) + ")")
     print(f"  statements per join: {per_join:.1f} (BEGIN and COMMIT aside)   "
           f"CPU per join, in-process and alone: {cpu_ms:.1f} ms")
 
