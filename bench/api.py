@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -139,6 +140,8 @@ def main() -> None:
     finally:
         for server in servers.values():
             server.stop()
+        if not os.environ.get("WX_BENCH_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
     print("  " + "-" * 70)
     for name, rs in runs.items():
