@@ -140,8 +140,8 @@ def main() -> None:
     finally:
         for server in servers.values():
             server.stop()
-        if not os.environ.get("WX_BENCH_KEEP"):
-            shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
+    if not os.environ.get("WX_BENCH_KEEP"):  # kept when a round failed: its logs are there
+        shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
     print("  " + "-" * 70)
     for name, rs in runs.items():
