@@ -1,45 +1,47 @@
-"""My-card throughput of the mini-program API vs. a bare endpoint, both under gunicorn
-(2 sync workers), against a database of --members members (100,000 by default).
+"""The mini-program's reads vs. a bare endpoint, both under gunicorn with the shipped config
+(2 sync workers), driven by wrk (-t2 -c16) in rounds taking turns, against a database of
+--members members (100,000 by default).
 
-    .venv/bin/python bench/api.py [--members 100000] [--requests 4000] [--clients 16]
-                                  [--database sqlite|URL]
+    .venv/bin/python bench/api.py [--members 100000] [--seconds 10] [--rounds 3]
+        [--endpoints card,points,coupons] [--access-log on|off] [--database sqlite|URL]
 
-Each request is GET /api/me/card with a valid token of a random member: token check, the
-member row, the tier ladder from settings, the soonest expiring points from the ledger
-(every member has two ledger rows, one with an expiry), JSON. The bare endpoint checks the
-same token and answers a card-shaped JSON without the database. Both run on this machine
-in this run; the ratio is the figure that matters.
+Each request is a GET with one member's bearer token (the mini-program of one person
+opening its pages): token check, the member row, the tier ladder from settings, the soonest
+expiring points from the ledger (every member has two ledger rows, one with an expiry),
+JSON. The bare endpoint (bench/bare_app.py) checks the same token and answers a
+card-shaped JSON without the database. Rounds take turns (bare, card, points, coupons,
+then the reverse order, ...) and every round prints wrk's CPU share (CLIENT-BOUND when wrk
+used a third or more of the CPU it and the server used), the server's CPU per request, how
+busy the machine was and its load; the ratio to bare is the figure that matters.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import secrets
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from sqlalchemy import insert, text  # noqa: E402
 
+import wrk  # noqa: E402
 from servers import Server  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine  # noqa: E402
-from wx_member.clock import utcnow
+from wx_member.clock import utcnow  # noqa: E402
 from wx_member.models import Member, PointsLedger  # noqa: E402
 from wx_member.platform.access_tokens import issue_access  # noqa: E402
 from wx_member.members.membership import card_number  # noqa: E402
+
+PATHS = {"card": "/api/me/card", "points": "/api/me/points", "coupons": "/api/me/coupons"}
 
 
 def seed(url: str, n: int, chunk: int = 20_000) -> float:
@@ -64,44 +66,31 @@ def seed(url: str, n: int, chunk: int = 20_000) -> float:
     return time.perf_counter() - started
 
 
-def load(url: str, tokens: list[str], clients: int) -> dict:
-    local = threading.local()  # one keep-alive connection per client thread
-
-    def one(token):
-        s = getattr(local, "s", None)
-        if s is None:
-            s = local.s = requests.Session()
-        t0 = time.perf_counter()
-        r = s.get(url + "api/me/card", headers={"Authorization": f"Bearer {token}"})
-        took = time.perf_counter() - t0
-        if r.status_code != 200:
-            raise SystemExit(f"HTTP {r.status_code}: {r.text[:200]}")
-        return took
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        lat = list(pool.map(one, tokens))
-    wall = time.perf_counter() - t0
-    lat.sort()
-    return {"rps": len(tokens) / wall, "p50": statistics.median(lat) * 1000,
-            "p99": lat[int(len(lat) * 0.99) - 1] * 1000}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=100_000)
-    ap.add_argument("--requests", type=int, default=4000)
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=int, default=10, help="length of a round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per endpoint, taking turns")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--endpoints", default="card,points,coupons",
+                    help="the app's endpoints measured: " + ", ".join(PATHS))
+    ap.add_argument("--access-log", choices=("on", "off"), default="on",
+                    help="gunicorn's access log (the shipped config: on), both servers")
     ap.add_argument("--database", default="sqlite", help="'sqlite' or a SQLAlchemy URL")
     args = ap.parse_args()
+    endpoints = [e.strip() for e in args.endpoints.split(",") if e.strip()]
+    if not set(endpoints) <= set(PATHS):
+        raise SystemExit(f"--endpoints: choose among {', '.join(PATHS)}")
 
+    wrk.ensure()
     key = secrets.token_hex(32)
-    tmp = tempfile.mkdtemp(prefix="wxm-bench-api-")
+    tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-api-"))
     db_url = f"sqlite:///{tmp}/bench.db" if args.database == "sqlite" else args.database
     env = {"WX_TOKEN": "unused", "WX_APPID": "wxbench000000001", "WX_SECRET": "unused",
            "WX_ENCODING_AES_KEY": "", "DATABASE_URL": db_url, "WX_MEMBER_SECRET_KEY": key,
-           "WX_API_BASE": "http://127.0.0.1:9/"}
+           "WX_API_BASE": "http://127.0.0.1:9/", "WX_ACCESS_LOG": args.access_log}
     migrate.upgrade(db_url)
     engine = make_engine(db_url)
     with engine.connect() as conn:
@@ -112,29 +101,64 @@ def main() -> None:
     print(f"seeding {args.members:,} members and {2 * args.members:,} ledger rows ... ",
           end="", flush=True)
     print(f"{seed(db_url, args.members):.1f} s", flush=True)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"mini-program read benchmark {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"commit {wrk.commit()}, {os.cpu_count()} cores, load {load}\n"
+          f"  wrk -t{args.threads} -c{args.connections} -d{args.seconds}s x {args.rounds} rounds"
+          f" each; gunicorn (shipped config) {args.workers} sync workers, access log "
+          f"{args.access_log}; {args.members:,} members; database {db_url.split('@')[-1]}",
+          flush=True)
 
-    rng = random.Random(5)
-    def tokens(n):  # signed before the clock starts, so the client measures the server
-        return [issue_access(key, rng.randint(1, args.members), 3600).token for _ in range(n)]
-
-    results = {}
-    for name, target, extra in (
-        ("bare", "bare_app:app", ["--pythonpath", str(ROOT / "bench")]),
-        ("card", "wx_member.app:create_app()", []),
-    ):
-        server = Server(target, env, args.workers, Path(tmp), name, extra)
-        try:
-            load(server.url, tokens(300), args.clients)  # warm-up
-            results[name] = load(server.url, tokens(args.requests), args.clients)
-        finally:
+    member = args.members // 2 + 1  # one member, the same token for every request
+    token = issue_access(key, member, 24 * 3600).token
+    servers: dict[str, Server] = {}
+    runs: dict[str, list[wrk.Round]] = {name: [] for name in ["bare", *endpoints]}
+    try:
+        servers["bare"] = Server("bare_app:app", env, args.workers, tmp, "bare",
+                                 ["--pythonpath", str(ROOT / "bench")])
+        servers["app"] = Server("wx_member.app:create_app()", env, args.workers, tmp, "app")
+        files = {}
+        for name in runs:
+            server = servers["bare" if name == "bare" else "app"]
+            path = PATHS["card" if name == "bare" else name]
+            req = wrk.raw_request(server.url, "GET", path,
+                                  headers={"Authorization": f"Bearer {token}"})
+            files[name] = wrk.write_requests(tmp / f"{name}.req", [req])
+            wrk.run(name, server.url, path, files[name], server, 2, args.threads,
+                    args.connections)  # warm-up
+        order = list(runs)
+        for i in range(args.rounds):
+            for name in (order if i % 2 == 0 else order[::-1]):
+                server = servers["bare" if name == "bare" else "app"]
+                r = wrk.run(name, server.url, PATHS["card" if name == "bare" else name],
+                            files[name], server, args.seconds, args.threads, args.connections)
+                if any(r.errors.values()):
+                    raise SystemExit(f"round {i} {name}: errors {r.errors}; logs in {tmp}")
+                r.wrapped = 0  # one request, repeated on purpose
+                runs[name].append(r)
+                print("  " + r.line(), flush=True)
+    finally:
+        for server in servers.values():
             server.stop()
+    if not os.environ.get("WX_BENCH_KEEP"):  # kept when a round failed: its logs are there
+        shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
-    print(f"my-card benchmark: {args.requests} requests, {args.clients} clients, gunicorn "
-          f"{args.workers} sync workers, {args.members:,} members, "
-          f"database {db_url.split('@')[-1]}, {os.cpu_count()} CPUs")
-    for name, r in results.items():
-        print(f"  {name:<5} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms")
-    print(f"  card/bare throughput ratio: {results['card']['rps'] / results['bare']['rps']:.0%}")
+    print("  " + "-" * 70)
+    for name, rs in runs.items():
+        print(f"  {name:<8} median {statistics.median(r.rps for r in rs):8.0f} req/s   "
+              f"p50 {statistics.median(r.p50 for r in rs):6.1f} ms   "
+              f"p99 {statistics.median(r.p99 for r in rs):6.1f} ms (worst {max(r.p99 for r in rs):.1f})"
+              f"   server CPU {statistics.median(r.server_cpu / r.requests for r in rs) * 1000:.2f} ms/req")
+    bound = sum(r.client_bound for r in runs["bare"])
+    for name in endpoints:
+        ratios = [e.rps / b.rps for b, e in zip(runs["bare"], runs[name])]
+        cost = [b.server_cpu / b.requests / (e.server_cpu / e.requests)
+                for b, e in zip(runs["bare"], runs[name])]
+        print(f"  {name}/bare ratio: median {statistics.median(ratios):.0%} (by round: "
+              + ", ".join(f"{x:.0%}" for x in ratios) + ") target >= 40%, p99 < 50 ms;"
+              f" CPU-cost ratio median {statistics.median(cost):.0%}")
+    print(f"  [{bound} of {len(runs['bare'])} bare rounds CLIENT-BOUND: ratios overstated]"
+          if bound else "  [no bare round client-bound]")
 
 
 if __name__ == "__main__":

@@ -72,8 +72,11 @@ class Server:
         raise SystemExit(f"gunicorn {target} did not start; its log ends:\n{tail}")
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the workers have used so far (Linux /proc; 0 elsewhere)."""
-        total = 0.0
+        """CPU time (user + system) the workers have used so far (Linux /proc; 0 elsewhere):
+        the live ones, and those gunicorn recycled (`max_requests`), which the master's
+        children time holds once it has reaped them."""
+        master = _stat(Path(f"/proc/{self.proc.pid}/stat"))
+        total = (int(master[13]) + int(master[14])) / os.sysconf("SC_CLK_TCK") if master else 0.0
         for stat in Path("/proc").glob("[0-9]*/stat"):
             fields = _stat(stat)
             if fields and int(fields[1]) == self.proc.pid:  # ppid: a worker of this master

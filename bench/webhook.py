@@ -1,17 +1,22 @@
 """Join-path throughput of the webhook vs. a bare endpoint, both under gunicorn with the
-shipped config (wx_member/gunicorn_conf.py), 2 sync workers, in the same run.
+shipped config (wx_member/gunicorn_conf.py), 2 sync workers, driven by wrk in the same run.
 
-    .venv/bin/python bench/webhook.py [--requests 3000] [--clients 16] [--rounds 1]
-                                      [--database sqlite|URL]
+    .venv/bin/python bench/webhook.py [--seconds 10] [--rounds 3] [--connections 16]
+        [--threads 2] [--workers 2] [--access-log on|off] [--database sqlite|URL]
 
 Each request is a distinct subscribe-by-QR event from a new openid through the store
 channel `store_01` (a real join: dedup key, member, card, scan row, sign-up points, sign-up
-coupon, reply). The bare endpoint only checks the signature and parses the XML. Both
-servers run at once and take turns (bare, join, join, bare, ... over `--rounds`), so a
-change in the machine's load hits both; with several rounds the median is printed. The
-ratio is the figure that matters. Afterwards the script checks that every join made a
-member, and counts the statements one join sends to the database (the app in this
-process, a SQLAlchemy event listener), with its CPU time when nothing else competes.
+coupon, reply), signed with its own timestamp and nonce: the requests are built before the
+clock starts and bench/rotate.lua hands wrk the next one for every request. The bare
+endpoint (bench/bare_app.py) only checks the signature and parses the XML. Both servers run
+under the same gunicorn config (the same access log: `--access-log`, default the shipped
+`on`) and take turns (bare, join, join, bare, ...), so a change in the machine's load hits
+both; the median of the rounds' ratios is printed. For every round: wrk's CPU (a round
+whose client used a third or more of the CPU that it and the server used is flagged
+CLIENT-BOUND: its bare figure is a floor, the ratio too high), the server's CPU per request,
+how busy the whole machine was and its load. After each join round the script checks that
+every request wrk completed made a member and none was sent twice; at the end it counts
+the statements one join sends (the app in this process, a SQLAlchemy event listener).
 """
 from __future__ import annotations
 
@@ -20,63 +25,33 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+import wrk  # noqa: E402
 from servers import Server  # noqa: E402
 from wx_member.sandbox import Simulator  # noqa: E402
 
 SCENE = "store_01"
 
 
-def prepared(url: str, token: str, appid: str, n: int, tag: str) -> list[tuple[dict, bytes]]:
-    """Signed requests built before the clock starts, so the client measures the server."""
+def prepared(path: Path, url: str, token: str, appid: str, n: int, tag: str) -> Path:
+    """`n` signed subscribe requests from new people, as raw HTTP for bench/rotate.lua."""
     sim = Simulator(url + "wechat", token=token, appid=appid)
-    return [sim.prepare_event("subscribe", f"oBench{tag}{i:07d}", EventKey=f"qrscene_{SCENE}",
-                              Ticket="gQbench")
-            for i in range(n)]
-
-
-def load(url: str, reqs: list[tuple[dict, bytes]], clients: int,
-         server: Server | None = None) -> dict:
-    local = threading.local()  # one keep-alive connection per client thread
-
-    def one(req):
-        s = getattr(local, "s", None)
-        if s is None:
-            s = local.s = requests.Session()
-        t0 = time.perf_counter()
-        r = s.post(url + "wechat", params=req[0], data=req[1],
-                   headers={"Content-Type": "text/xml"})
-        took = time.perf_counter() - t0
-        if r.status_code != 200:
-            raise SystemExit(f"HTTP {r.status_code}: {r.text[:200]}")
-        return took
-
-    cpu0 = server.cpu_seconds() if server else 0.0
-    client0 = time.process_time()
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        lat = list(pool.map(one, reqs))
-    wall = time.perf_counter() - t0
-    client = time.process_time() - client0
-    cpu = server.cpu_seconds() - cpu0 if server else 0.0
-    lat.sort()
-    return {"rps": len(reqs) / wall, "p50": statistics.median(lat) * 1000,
-            "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
-            "cpu": cpu / len(reqs) * 1000, "client": client / len(reqs) * 1000}
+    reqs = []
+    for i in range(n):
+        params, body = sim.prepare_event("subscribe", f"oBench{tag}{i:07d}",
+                                         EventKey=f"qrscene_{SCENE}", Ticket="gQbench")
+        reqs.append(wrk.raw_request(url, "POST", "/wechat", params,
+                                    {"Content-Type": "text/xml"}, body))
+    return wrk.write_requests(path, reqs)
 
 
 def seed(db_url: str) -> None:
@@ -142,80 +117,113 @@ def statements_per_join(env: dict, run: str, n: int = 200) -> tuple[float, float
 
     join_all("cw", 50)  # warm-up: statement caches, connection pool
     count["all"] = 0
-    cpu = time.process_time()
     join_all("c", n)
+    counted = count["all"] / n
+    # Timed without the listener: with one, wx_member.statements takes SQLAlchemy's
+    # ordinary path so that the count sees every statement.
+    event.remove(engine, "before_cursor_execute", _count)
+    cpu = time.process_time()
+    join_all("t", n)
     cpu = time.process_time() - cpu
     engine.dispose()
-    return count["all"] / n, cpu / n * 1000
+    return counted, cpu / n * 1000
+
+
+def header(args, db_url: str) -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"webhook benchmark {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit "
+            f"{wrk.commit()}, {os.cpu_count()} cores, load {load}\n"
+            f"  wrk -t{args.threads} -c{args.connections} -d{args.seconds}s x {args.rounds} "
+            f"rounds each; gunicorn (shipped config) {args.workers} sync workers, access log "
+            f"{args.access_log}; database {db_url.split('@')[-1]}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=int, default=10, help="length of a round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per server, taking turns")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=1, help="alternating bare/join runs; median")
+    ap.add_argument("--access-log", choices=("on", "off"), default="on",
+                    help="gunicorn's access log (the shipped config: on), both servers")
+    ap.add_argument("--pool", type=int, default=3000,
+                    help="prepared requests per second of a round (more than a server answers)")
     ap.add_argument("--database", default="sqlite", help="'sqlite' (a fresh file) or a SQLAlchemy URL")
     args = ap.parse_args()
 
     from wx_member import migrate
 
+    wrk.ensure()
     token, appid = secrets.token_hex(8), "wxbench000000001"
     run = secrets.token_hex(3)  # in every openid: new people, also in a reused database
     tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-"))
     db_url = f"sqlite:///{tmp}/bench.db" if args.database == "sqlite" else args.database
     env = {"WX_TOKEN": token, "WX_APPID": appid, "WX_SECRET": "unused", "WX_ENCODING_AES_KEY": "",
-           "DATABASE_URL": db_url, "WX_API_BASE": "http://127.0.0.1:9/", "WX_LOG_FORMAT": "text"}
+           "DATABASE_URL": db_url, "WX_API_BASE": "http://127.0.0.1:9/",
+           "WX_ACCESS_LOG": args.access_log}
     migrate.upgrade(db_url)
     seed(db_url)
-    before = members(db_url)
+    print(header(args, db_url), flush=True)
 
     servers: dict[str, Server] = {}
-    runs: dict[str, list[dict]] = {"bare": [], "join": []}
+    runs: dict[str, list[wrk.Round]] = {"bare": [], "join": []}
+    n = args.pool * args.seconds
     try:
         servers["bare"] = Server("bare_app:app", env, args.workers, tmp, "bare",
                                  ["--pythonpath", str(ROOT / "bench")])
         servers["join"] = Server("wx_member.app:create_app()", env, args.workers, tmp, "join")
         for name, server in servers.items():  # warm-up: imports, connections, caches
-            load(server.url, prepared(server.url, token, appid, 200, f"{run}{name}w"),
-                 args.clients)
+            wrk.run(name, server.url, "/wechat",
+                    prepared(tmp / f"{name}-w.req", server.url, token, appid, 3000,
+                             f"{run}{name}w"), server, seconds=2, threads=args.threads,
+                    connections=args.connections)
         for i in range(args.rounds):
             for name in (("bare", "join") if i % 2 == 0 else ("join", "bare")):
                 server = servers[name]
-                runs[name].append(load(server.url, prepared(server.url, token, appid,
-                                                            args.requests, f"{run}{name}{i}-"),
-                                       args.clients, server))
+                reqs = prepared(tmp / f"{name}{i}.req", server.url, token, appid, n,
+                                f"{run}{name}{i}-")
+                before = members(db_url)
+                r = wrk.run(name, server.url, "/wechat", reqs, server, args.seconds,
+                            args.threads, args.connections)
+                if name == "join":
+                    time.sleep(0.5)  # requests wrk gave up on at the end may still commit
+                    r.extra["joined"] = members(db_url) - before
+                    if r.wrapped or not r.requests <= r.extra["joined"] <= r.requests + args.connections:
+                        raise SystemExit(f"round {i}: wrk completed {r.requests} joins, the "
+                                         f"database has {r.extra['joined']} new members "
+                                         f"(wrapped {r.wrapped}): raise --pool")
+                if any(r.errors.values()):
+                    raise SystemExit(f"round {i} {name}: errors {r.errors}; logs in {tmp}")
+                runs[name].append(r)
+                print("  " + r.line(), flush=True)
     finally:
         for server in servers.values():
             server.stop()
 
-    joined = members(db_url) - before
-    expected = 200 + args.rounds * args.requests  # warm-up and runs; the bare app writes nothing
-    if joined != expected:
-        raise SystemExit(f"expected {expected} new members, the database has {joined} more")
     per_join, cpu_ms = statements_per_join(env, run)
     if not os.environ.get("WX_BENCH_KEEP"):
         shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
-    results = {name: {k: statistics.median(r[k] for r in rs)
-                      for k in ("rps", "p50", "p99", "cpu", "client")}
-               for name, rs in runs.items()}
-    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
-    print(f"webhook benchmark: {args.requests} requests, {args.clients} clients, "
-          f"gunicorn {args.workers} sync workers, database {db_url.split('@')[-1]}{rounds}")
-    for name, r in results.items():
-        print(f"  {name:<5} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms")
-    ratio = results["join"]["rps"] / results["bare"]["rps"]
-    print(f"  join/bare throughput ratio: {ratio:.0%} (target >= 40%)")
-    if args.rounds > 1:
-        print("  ratio by round: " + ", ".join(
-            f"{j['rps'] / b['rps']:.0%}" for b, j in zip(runs["bare"], runs["join"])))
-    print("  CPU per request (ms): " + ", ".join(
-        f"{name} server {r['cpu']:.1f}" for name, r in results.items())
-        + f"; this client {statistics.median(r['client'] for rs in runs.values() for r in rs):.1f}")
+    ratios = [j.rps / b.rps for b, j in zip(runs["bare"], runs["join"])]
+    print("  " + "-" * 70)
+    for name, rs in runs.items():
+        print(f"  {name:<5} median {statistics.median(r.rps for r in rs):8.0f} req/s   "
+              f"p50 {statistics.median(r.p50 for r in rs):6.1f} ms   "
+              f"p99 {statistics.median(r.p99 for r in rs):6.1f} ms (worst {max(r.p99 for r in rs):.1f})"
+              f"   server CPU {statistics.median(r.server_cpu / r.requests for r in rs) * 1000:.2f} ms/req")
+    bound = sum(r.client_bound for r in runs["bare"])
+    print(f"  join/bare ratio: median {statistics.median(ratios):.0%} (by round: "
+          + ", ".join(f"{x:.0%}" for x in ratios) + ") target >= 40% SQLite, 35% MariaDB"
+          + (f"  [{bound} of {len(ratios)} bare rounds CLIENT-BOUND: ratio overstated]"
+             if bound else "  [no bare round client-bound]"))
+    cost = [b.server_cpu / b.requests / (j.server_cpu / j.requests)
+            for b, j in zip(runs["bare"], runs["join"])]
+    print(f"  CPU-cost ratio (bare CPU per request / join CPU per request, what the ratio tends "
+          f"to when both servers are CPU-bound; steadier on a loaded machine): median "
+          f"{statistics.median(cost):.0%} (by round: " + ", ".join(f"{x:.0%}" for x in cost) + ")")
     print(f"  statements per join: {per_join:.1f} (BEGIN and COMMIT aside)   "
-          f"CPU per join, in-process and alone: "
-          f"{cpu_ms:.1f} ms")
+          f"CPU per join, in-process and alone: {cpu_ms:.1f} ms")
 
 
 if __name__ == "__main__":

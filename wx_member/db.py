@@ -27,6 +27,8 @@ from sqlalchemy import Insert, Table, create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
+from wx_member import statements
+
 
 # Execution option for connections that never write (see _tune_sqlite and `UnitOfWork.read`).
 READ_ONLY = "wx_read_only"
@@ -251,8 +253,12 @@ def insert_row(session: Session, cls: type, **values) -> dict:
             row[key] = None
         else:
             row[key] = default.arg(None) if default.is_callable else default.arg
+    pks = table.primary_key.columns
+    if len(pks) == 1 and pks[0].autoincrement in (True, "auto"):  # the id is lastrowid
+        row[next(iter(pks)).key] = statements.run(session, stmt, row, insert=True).lastrowid
+        return row
     pk = session.execute(stmt, row).inserted_primary_key
-    row.update((col.key, value) for col, value in zip(table.primary_key.columns, pk))
+    row.update((col.key, value) for col, value in zip(pks, pk))
     return row
 
 

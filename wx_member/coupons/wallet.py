@@ -16,10 +16,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.db import UnitOfWork, insert_row, loaded
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
@@ -149,11 +150,20 @@ def describe(session: Session, coupon: Coupon) -> str:
     return templates.describe(session.get(CouponTemplate, coupon.template_id))
 
 
-def template_by_setting(session: Session, key: str) -> CouponTemplate | None:
+# Built once: every join reads the sign-up template (as a row: no ORM object to load).
+_TEMPLATE = select(CouponTemplate.__table__).where(
+    CouponTemplate.__table__.c.id == bindparam("template"))
+
+
+def template_by_setting(session: Session, key: str,
+                        as_row: bool = False) -> CouponTemplate | None:
+    """The active template the setting `key` names, or None. `as_row`: a row of its
+    columns (read by attribute like the object) for callers that only read it."""
     template_id = settings.get(session, key)
     if not template_id:
         return None
-    template = session.get(CouponTemplate, template_id)
+    template = (statements.rows(session, _TEMPLATE, {"template": template_id}).first()
+                if as_row else session.get(CouponTemplate, template_id))
     if template is None or not template.active:
         # Joining must not fail because an operator disabled the template: log and go on.
         log.warning("setting %s names coupon template %s, which is missing or disabled",
@@ -166,7 +176,7 @@ def issue_signup(session: Session, member: Member,
                  now: datetime | None = None) -> tuple[Coupon, str] | None:
     """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member, and
     what it is in the member's words. Runs in the join's transaction (members/membership.py)."""
-    template = template_by_setting(session, "signup_coupon_template")
+    template = template_by_setting(session, "signup_coupon_template", as_row=True)
     if template is None:
         return None
     coupon = issue_in(session, member, template, f"signup:{member.id}", "signup", now or utcnow())

@@ -40,10 +40,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import (Select, String, and_, case, cast, func, insert, literal, null, or_, select,
-                        update)
+from sqlalchemy import (Select, String, and_, bindparam, case, cast, func, insert, literal, null,
+                        or_, select, update)
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.db import UnitOfWork, programme_tz, retrying
 from wx_member.clock import day_start, local_day, local_to_utc, utcnow
 from wx_member.models import Member, PointsLedger
@@ -207,19 +208,26 @@ class Expiring:
     expires_at: datetime  # UTC
 
 
+# Built once (the mini-program's card reads them on every open): what the member's debits
+# took, and their lots with an expiry by expiry time.
+_LT = PointsLedger.__table__
+_TAKEN = (select(func.coalesce(func.sum(-_LT.c.delta), 0))
+          .where(_LT.c.member_id == bindparam("member"),
+                 or_(_LT.c.delta < 0, _LT.c.reason == RESTORE)))
+_LOTS = (select(_LT.c.expires_at, func.sum(_LT.c.delta))
+         .where(_LT.c.member_id == bindparam("member"), _LT.c.delta > 0,
+                _LT.c.expires_at.is_not(None))
+         .group_by(_LT.c.expires_at).order_by(_LT.c.expires_at))
+
+
 def upcoming(session: Session, member_id: int, tz: ZoneInfo | None = None,
              limit: int = 3) -> list[Expiring]:
     """A member's points that lapse next, by local day, soonest first: what is left of
     each lot after every debit took the earliest-expiring ones (the run's rule). Lots past
     their day that the run has not yet removed are included."""
     tz = tz or programme_tz(session)
-    left = int(session.scalar(select(func.coalesce(func.sum(-L.delta), 0))
-                              .where(L.member_id == member_id,
-                                     or_(L.delta < 0, L.reason == RESTORE))))
-    lots = session.execute(select(L.expires_at, func.sum(L.delta))
-                           .where(L.member_id == member_id, L.delta > 0,
-                                  L.expires_at.is_not(None))
-                           .group_by(L.expires_at).order_by(L.expires_at))
+    left = int(statements.rows(session, _TAKEN, {"member": member_id}).scalar())
+    lots = statements.rows(session, _LOTS, {"member": member_id})
     days: dict[date, list] = {}
     for expires_at, amount in lots:
         amount = int(amount)

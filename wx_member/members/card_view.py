@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from wx_member import labels
+from wx_member import labels, statements
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, PointsLedger, TierHistory
 from wx_member.labels import tier_name
@@ -63,7 +63,8 @@ def _member(session: Session, member_id: int) -> Member:
     return member
 
 
-def next_tier(session: Session, member: Member) -> NextTier | None:
+def next_tier(session: Session, member) -> NextTier | None:
+    """`member`: a Member, or a row with its tier and total_spend_fen."""
     current = tiers.rank(member.tier)
     if current + 1 >= len(tiers.LADDER):
         return None
@@ -75,9 +76,18 @@ def next_tier(session: Session, member: Member) -> NextTier | None:
     return NextTier(target, tier_name(target), threshold, max(threshold - spend, 0), int(progress))
 
 
+# Built once (the mini-program reads the card on every open): what the card shows of the
+# member row, without loading an ORM object.
+_M = Member.__table__
+_CARD = select(_M.c.id, _M.c.card_no, _M.c.tier, _M.c.points_balance, _M.c.total_spend_fen,
+               _M.c.balance_fen).where(_M.c.id == bindparam("member"))
+
+
 def card(uow: UnitOfWork, member_id: int, tz: ZoneInfo) -> Card:
     with uow.read() as session:
-        member = _member(session, member_id)
+        member = statements.rows(session, _CARD, {"member": member_id}).first()
+        if member is None:
+            raise UnknownMember(f"no member {member_id}")
         return Card(card_no=member.card_no or "", tier=member.tier,
                     tier_name=tier_name(member.tier), points=member.points_balance,
                     total_spend_fen=member.total_spend_fen, balance_fen=member.balance_fen,

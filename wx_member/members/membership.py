@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
+from wx_member import statements
 from wx_member.db import insert_row, loaded
 from wx_member.models import Channel, Member
 from wx_member.platform import card_numbers
@@ -77,9 +78,9 @@ def new_member(session: Session, now: datetime, **values) -> Member | None:
         return None
     row["card_no"] = card_number(row["id"])
     if row.get("channel_id") is None:
-        session.execute(_NUMBER, {"member": row["id"], "card": row["card_no"]})
+        statements.run(session, _NUMBER, {"member": row["id"], "card": row["card_no"]})
     else:
-        session.execute(_NUMBER_HOME, {"member": row["id"], "card": row["card_no"],
-                                       "channel": row["channel_id"]})
+        statements.run(session, _NUMBER_HOME, {"member": row["id"], "card": row["card_no"],
+                                               "channel": row["channel_id"]})
         del row["home_store_id"]  # the database's: loaded when first read
     return loaded(session, Member, row)

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.db import UnitOfWork, retrying
 from wx_member.clock import utcnow
 from wx_member.models import InboundEvent, Member
@@ -48,8 +49,8 @@ def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: dateti
     """The transaction's first statement, so a lost race needs no savepoint: it rolls back
     a transaction that has done nothing else."""
     try:
-        session.execute(_CLAIM, {"dedup_key": dedup_key, "kind": kind, "openid": openid,
-                                 "received_at": now})
+        statements.run(session, _CLAIM, {"dedup_key": dedup_key, "kind": kind,
+                                         "openid": openid, "received_at": now}, insert=True)
     except IntegrityError:
         raise _Duplicate from None
 
@@ -81,8 +82,8 @@ def _process(uow: UnitOfWork, dedup_key: str, kind: str, openid: str,
             reply = action(session)
             if kind in INTERACTIONS:
                 session.flush()  # a Core statement does not autoflush (free when clean)
-                session.execute(_OPENED if kind in WINDOW_OPENERS else _SEEN,
-                                {"who": openid, "at": now})
+                statements.run(session, _OPENED if kind in WINDOW_OPENERS else _SEEN,
+                               {"who": openid, "at": now})
         return reply() if callable(reply) else reply
     except _Duplicate:
         log.info("duplicate event %s ignored", dedup_key)

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wx_member import statements
 from wx_member.metrics import note_ledger_write
 from wx_member.clock import utcnow
 from wx_member.db import savepoint
@@ -97,7 +98,7 @@ class Ledger:
         returning = session.get_bind().dialect.update_returning
         if delta > 0:
             try:
-                entry_id = session.execute(self._entry, row).inserted_primary_key[0]
+                entry_id = statements.run(session, self._entry, row, insert=True).lastrowid
             except IntegrityError:
                 return None
             balance = self._move(session, False, params, returning)
@@ -121,8 +122,9 @@ class Ledger:
         """Move the balance; the balance it left, or None when it moved no row (a refused
         debit)."""
         if returning:
-            return session.execute(self._moves_returning[debit], params).scalar()
-        if session.execute(self._moves[debit], params).rowcount != 1:
+            found = statements.run(session, self._moves_returning[debit], params).fetchall()
+            return found[0][0] if found else None  # all fetched: SQLite's statement is done
+        if statements.run(session, self._moves[debit], params).rowcount != 1:
             return None
         return session.scalar(self._read, {"member": params["member"]})
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
+from wx_member import statements
 from wx_member.db import UnitOfWork
 from wx_member.models import CouponTemplate, Setting
 from wx_member.platform import audit
@@ -112,6 +113,7 @@ VALID: dict[str, tuple[Callable[[int], bool], str]] = {
 
 # session.info key: (the transaction, every setting's value as read in it).
 _READ = "wx_settings"
+_ALL = select(Setting.__table__.c.key, Setting.__table__.c.value)  # built once: every event reads it
 
 
 def get(session: Session, key: str):
@@ -132,7 +134,7 @@ def _values(session: Session) -> dict[str, int | str]:
     read, now_in = session.info.get(_READ), session.get_transaction()
     if read is not None and now_in is not None and read[0] is now_in:
         return read[1]
-    stored = {key: value for key, value in session.execute(select(Setting.key, Setting.value))}
+    stored = {key: value for key, value in statements.rows(session, _ALL)}
     values = {k: stored.get(k, v) for k, v in DEFAULTS.items()}
     session.info[_READ] = (session.get_transaction(), values)
     return values
