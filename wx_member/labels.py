@@ -77,6 +77,15 @@ AUDIT_ACTIONS = {
     "campaign.cancel": "取消活动",
     "member.import": "导入会员",
 }
+# What an unknown or refused console URL says (never Werkzeug's English page): title, text.
+CONSOLE_HTTP_ERRORS = {
+    400: ("请求无效", "请求格式有误，请返回上一页重试。"),
+    403: ("没有权限", "您的账号角色无权执行此操作。"),
+    404: ("页面不存在", "您访问的页面不存在，可能链接有误或内容已被删除。"),
+    405: ("请求方式不支持", "该页面不支持这种请求方式，请从菜单重新进入。"),
+    413: ("文件过大", "上传的内容超过 1 MB，请拆分后重试，或使用命令行导入。"),
+    500: ("系统繁忙", "系统出现问题，操作未完成，请稍后再试。"),
+}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 MENU_FIELDS = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
 # Programme settings (the `setting` table): label and unit, as the rules page shows them.

@@ -13,7 +13,8 @@ from flask import Flask
 # Each module adds its routes to `bp` when imported.
 from wx_member.web.admin import (  # noqa: F401
     auth, campaigns, channels, dashboard, members, menus, rules)
-from wx_member.web.admin.blueprint import bp, csrf
+from wx_member.web import errors
+from wx_member.web.admin.blueprint import bp, csrf, http_error_page
 
 
 def init_app(app: Flask) -> None:
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     app.register_blueprint(bp)
+    errors.PAGES[bp.url_prefix + "/"] = http_error_page

@@ -19,6 +19,7 @@ from flask import (Blueprint, current_app, flash, g, redirect, render_template, 
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from wx_member import labels
+from wx_member.clock import local_text
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.console import operators
@@ -108,10 +109,26 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
        ("admin.audit_list", "审计日志")]
 
 
+@bp.app_template_filter("localtime")
+def _localtime(at, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Every time the console shows: the programme's wall clock (the zone is said once,
+    once per page, below it)."""
+    return local_text(at, runtime().config.tz, fmt)
+
+
+def http_error_page(exc):
+    """An HTTP error under /admin as the console's Chinese error page (web/errors.py
+    sends /admin here)."""
+    status = getattr(exc, "code", None) or 500
+    title, message = labels.CONSOLE_HTTP_ERRORS.get(status, ("请求未完成", "请求未完成，请稍后再试。"))
+    return render_template("admin/error.html", title=title, message=message), status
+
+
 @bp.context_processor
 def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions]
-    return {"can": can, "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
+    return {"can": can, "zone": runtime().config.tz.key,
+            "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
             "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
             "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
             "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
-from wx_member.clock import to_local
+from wx_member.clock import local_text
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.pushes import campaigns
@@ -23,18 +22,9 @@ from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp
 
 
-
-def _local(tz: ZoneInfo):
-    def fmt(utc: datetime | None) -> str:
-        return (to_local(utc, tz).strftime("%Y-%m-%d %H:%M")
-                if utc else "")
-    return fmt
-
-
 def _render(page: str, **values):
-    cfg = runtime().config
     return render_template(page, category_zh=labels.PUSH_CATEGORIES, channel_zh=labels.PUSH_CHANNELS,
-                           status_zh=labels.CAMPAIGN_STATUS, local=_local(cfg.tz), tz=cfg.tz.key,
+                           status_zh=labels.CAMPAIGN_STATUS,
                            describe=segments.describe, **values)
 
 
@@ -97,7 +87,7 @@ def campaign_new():
     except DomainError as exc:
         flash(exc.user_message, "error")
         return _form_page(status=400)
-    flash(f"活动「{campaign.name}」已创建，将于 {_local(rt.config.tz)(campaign.scheduled_at)} 发送。",
+    flash(f"活动「{campaign.name}」已创建，将于 {local_text(campaign.scheduled_at, rt.config.tz)} 发送。",
           "ok")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
 
