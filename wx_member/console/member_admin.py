@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from stdnum import luhn
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,12 +16,14 @@ from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.platform import audit
 from wx_member.members import membership
-from wx_member.members.formats import PHONE_RE, TAG_RE
+from wx_member.members.formats import TAG_RE
 from wx_member.loyalty import points
 from wx_member.insights import reports
 from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
+PARTIAL_DIGITS = 4  # digits typed: part of a card number or a phone number
+CARD_LENGTH = len(membership.card_number(1))
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000
 EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_yuan",
@@ -33,21 +36,59 @@ class InvalidTag(DomainError):
 
 
 def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50) -> list[Member]:
-    """Use case (a read): a card number (check digit valid), a phone number, an openid (or
-    its beginning), optionally only members with `tag`. Empty query: the newest members."""
+    """Use case (a read): a card number (check digit valid), part of a card number or a
+    phone number (4+ digits), an openid (or its beginning), optionally only members with
+    `tag`. Empty query: the newest members."""
     q = select(Member).order_by(Member.id.desc()).limit(limit)
     text = query.strip()
     if text:
         if membership.is_card_number(text):
             q = q.where(Member.card_no == text)
-        elif PHONE_RE.match(text):
-            q = q.where(or_(Member.phone == text, Member.card_no == text))
+        elif text.lstrip("+").isdigit() and len(text) >= PARTIAL_DIGITS:
+            if check_digit_hint(text):  # a whole card number with a typo finds no one else
+                q = q.where(Member.phone == text)
+            else:
+                q = q.where(or_(Member.phone.contains(text, autoescape=True),
+                                Member.card_no.contains(text, autoescape=True)))
         else:
             q = q.where(or_(Member.openid == text, Member.openid.startswith(text, autoescape=True)))
     if tag.strip():
         q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag.strip())))
     with uow.read() as session:
         return list(session.scalars(q))
+
+
+def check_digit_hint(text: str) -> str | None:
+    """The card number `text` was probably meant to be, when it has a card's length and
+    prefix but a wrong check digit; else None."""
+    text = text.strip()
+    if (text.isdigit() and len(text) == CARD_LENGTH and text.startswith(membership.CARD_PREFIX)
+            and not membership.is_card_number(text)):
+        return text[:-1] + luhn.calc_check_digit(text[:-1])
+    return None
+
+
+def recipients(uow: UnitOfWork, text: str) -> str:
+    """Use case (a read): test recipients typed as card numbers or phone numbers (or
+    openids, for staff who are not members) as the openids to send to, comma-separated.
+    A number that finds no member with an openid is refused: it is never sent as an
+    openid."""
+    out, missing = [], []
+    with uow.read() as session:
+        for token in (t for t in re.split(r"[\s,，]+", text.strip()) if t):
+            if not token.lstrip("+").isdigit():
+                out.append(token)
+                continue
+            member = membership.by_card(session, token) or session.scalar(
+                select(Member).where(Member.phone == token).order_by(Member.id.desc()).limit(1))
+            if member is None or not member.openid:
+                missing.append(token)
+            else:
+                out.append(member.openid)
+    if missing:
+        raise UnknownMember(f"no member for {missing!r}",
+                            user_message=f"找不到卡号或手机号为 {'、'.join(missing)} 的关注会员。")
+    return ",".join(out)
 
 
 def tags_of(session: Session, member_id: int) -> list[str]:

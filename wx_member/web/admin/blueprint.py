@@ -24,6 +24,7 @@ from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.console import operators
 from wx_member.platform.errors import DomainError
+from wx_member.web.admin import words
 from wx_member.web.errors import status_of
 
 log = logging.getLogger(__name__)
@@ -131,4 +132,7 @@ def _context():
             "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
             "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
             "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
-            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS}
+            "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS,
+            "change_lines": words.change_lines, "target_text": words.target_text,
+            "kind_name": words.kind_name, "reason_text": words.reason_text,
+            "yuan": words.yuan, "push_channels": labels.PUSH_CHANNELS}

@@ -33,6 +33,7 @@ def member_search():
     q, tag = request.args.get("q", ""), request.args.get("tag", "")
     found = member_admin.search(g.db, q, tag)
     return render_template("admin/members.html", q=q, tag=tag, members=found,
+                           hint=member_admin.check_digit_hint(q),
                            tags=member_admin.all_tags(g.db), csrf_form=FlaskForm())
 
 

@@ -1,0 +1,63 @@
+"""The console in an operator's words: rules by Chinese label with Chinese choices, money in
+yuan (stored in fen), coupon templates by name, readable audit entries."""
+from __future__ import annotations
+
+from console_helpers import console, logged_in  # noqa: F401
+from helpers import member
+
+from wx_member.models import AuditLog
+from wx_member.platform import settings
+
+
+def test_rules_read_in_chinese_with_yuan_and_choices(console):
+    b = logged_in(console, "root", "admin")
+    page = b.get("/admin/rules").text
+    table = page.split('id="rules"')[1].split("</table>")[0]
+    for english in (">points_expiry_mode<", ">fixed<", ">never<", "分钱", "(fixed", "never 不降级"):
+        assert english not in table, english
+    assert "积分有效期方式" in table and "滚动有效期（按月数）" in table
+    assert "积分抵现：多少积分抵 1 元" in table and "100 积分" in table
+    assert "200.00 元" in table  # 银卡门槛 20000 fen
+    assert "10元代金券" in table or "满" in table  # the sign-up coupon by name
+
+    # Money typed in yuan, stored in fen; the audit shows both sides in yuan.
+    assert b.post("/admin/rules", {"key": "tier_silver_fen", "value": "300"}).status_code == 302
+    assert "银卡门槛（累计消费） 已改为 300.00 元" in b.get("/admin/rules").text
+    with console.session() as s, s.read():
+        assert settings.get(s, "tier_silver_fen") == 30000
+    audit = b.get("/admin/audit").text
+    assert "200.00 元 → 300.00 元" in audit and "银卡门槛（累计消费）" in audit
+
+    # A choice by its Chinese word; a word that is not offered is refused.
+    b.post("/admin/rules", {"key": "tier_review", "value": "yearly"})
+    assert "已改为 每年在升级周年日复核" in b.get("/admin/rules").text
+    b.post("/admin/rules", {"key": "points_expiry_mode", "value": "7"})
+    assert "积分有效期方式：请从列表中选择" in b.get("/admin/rules").text
+    with console.session() as s, s.read():
+        assert settings.get(s, "points_expiry_mode") == 1
+
+
+def test_a_threshold_under_ten_yuan_is_refused_with_the_reason(console):
+    b = logged_in(console, "root", "admin")
+    b.get("/admin/rules")
+    b.post("/admin/rules", {"key": "tier_silver_fen", "value": "2"})  # ¥2: fen typed for yuan
+    assert "等级门槛不能低于 10 元" in b.get("/admin/rules").text
+    b.post("/admin/rules", {"key": "tier_gold_fen", "value": "abc"})
+    assert "请按元填写金额" in b.get("/admin/rules").text
+    with console.session() as s, s.read():
+        assert s.query(AuditLog).filter_by(action="setting.change").count() == 0
+
+
+def test_audit_and_member_records_read_before_and_after(console):
+    console.simulator().subscribe("oRec")
+    m = member(console, "oRec")
+    b = logged_in(console, "oscar", "operator")
+    page = b.get(f"/admin/members/{m.id}").text
+    assert 'name="key"' in page, page[-3000:]
+    key = page.split('name="key" type="hidden" value="')[1].split('"')[0]
+    b.post(f"/admin/members/{m.id}/points", {"delta": "5", "note": "门店补发", "key": key})
+    b.post(f"/admin/members/{m.id}/tags", {"tag": "常客"})
+    for path in ("/admin/audit", f"/admin/members/{m.id}"):
+        text = b.get(path).text
+        assert "积分：10 → 15" in text and "原因：门店补发" in text and "常客" in text, path
+        assert "\\u" not in text and '{"points"' not in text, path
