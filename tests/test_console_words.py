@@ -2,10 +2,12 @@
 yuan (stored in fen), coupon templates by name, readable audit entries."""
 from __future__ import annotations
 
+import re
+
 from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
 
-from wx_member.models import AuditLog
+from wx_member.models import AuditLog, Channel
 from wx_member.platform import settings
 
 
@@ -61,3 +63,30 @@ def test_audit_and_member_records_read_before_and_after(console):
         text = b.get(path).text
         assert "积分：10 → 15" in text and "原因：门店补发" in text and "常客" in text, path
         assert "\\u" not in text and '{"points"' not in text, path
+
+
+def test_menu_click_keys_come_from_what_the_handlers_answer(console, sandbox):
+    b = logged_in(console, "root", "admin")
+    page = b.get("/admin/menu").text
+    assert '<option value="CHECKIN">签到</option>' in page
+    res = b.post("/admin/menu", {"b0_name": "签到", "b0_type": "click", "b0_value": "MADE_UP",
+                                 "action": "publish"})
+    assert "点击事件「MADE_UP」没有对应的功能（可选：签到、查积分、会员卡）" in res.text
+    assert sandbox.sent("menu") == []
+
+
+def test_a_channel_named_in_chinese_gets_a_scene_made_for_it(console, sandbox):
+    b = logged_in(console, "ops", "operator")
+    b.get("/admin/channels")
+    res = b.post("/admin/channels", {"scene": "南京东路店", "name": "南京东路店", "kind": "store",
+                                     "days": "7"})
+    assert "场景值只能用字母、数字" in res.text and "scene must" not in res.text
+    assert sandbox.sent("qrcode") == []
+    res = b.post("/admin/channels", {"scene": "", "name": "南京东路店", "kind": "store", "days": "7"})
+    assert res.status_code == 302
+    with console.session() as s, s.read():
+        channel = s.query(Channel).one()
+    assert channel.name == "南京东路店" and re.fullmatch(r"store_[0-9a-f]{6}", channel.scene)
+    [sent] = sandbox.sent("qrcode")
+    assert sent["request"]["action_info"]["scene"]["scene_str"] == channel.scene
+    assert f"渠道码 {channel.scene} 已创建。" in b.get("/admin/channels").text

@@ -114,6 +114,8 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
+# The click keys a handler answers (handlers/click.py), as the menu editor offers them.
+MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}
 MENU_FIELDS = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
 # Programme settings (the `setting` table): label and unit, as the rules page shows them.
 # Units say which 分 is meant: 积分 (points) or 元 (money: stored in fen, the console shows

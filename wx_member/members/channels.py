@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 import weakref
 from dataclasses import dataclass
@@ -46,18 +47,32 @@ def by_scene(session: Session, scene: str) -> Channel | None:
     return session.scalar(select(Channel).where(Channel.scene == scene))
 
 
+def new_scene(uow: UnitOfWork, kind: str) -> str:
+    """Use case (a read): an unused scene for a channel of `kind`, for an operator who
+    names the channel in Chinese (南京东路店) and leaves the scene, ASCII only, to us."""
+    with uow.read() as session:
+        while True:
+            scene = f"{kind if kind in labels.CHANNEL_KINDS else 'channel'}_{secrets.token_hex(3)}"
+            if by_scene(session, scene) is None:
+                return scene
+
+
 def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
            permanent: bool = False, expire_days: int = 30, by: str = "cli") -> Channel:
     """Use case: an operator creates a channel QR code through WeChat and stores it
     (audited). No transaction is open while WeChat is called: a read, the call, a write."""
     if kind not in labels.CHANNEL_KINDS:
-        raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}")
-    if not SCENE_RE.match(scene):
-        raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'")
-    if scene.startswith("ref_") != (kind == "referral"):
-        raise InvalidChannel("the ref_ prefix is reserved for member referral codes")
+        raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}",
+                             user_message="渠道参数无效：请选择渠道类型。")
     if not name.strip():
-        raise InvalidChannel("a channel needs a name")
+        raise InvalidChannel("a channel needs a name", user_message="渠道参数无效：请填写名称。")
+    if not SCENE_RE.match(scene):
+        raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'",
+                             user_message="渠道参数无效：场景值只能用字母、数字、_ 或 -（中文名称"
+                                          "填在“名称”里，场景值可留空自动生成）。")
+    if scene.startswith("ref_") != (kind == "referral"):
+        raise InvalidChannel("the ref_ prefix is reserved for member referral codes",
+                             user_message="渠道参数无效：ref_ 开头的场景值留给会员推荐码。")
     expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
     with uow.read() as session:
         if by_scene(session, scene) is not None:

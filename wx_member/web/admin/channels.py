@@ -19,8 +19,8 @@ REPURCHASE_DAYS = 90
 
 
 class ChannelForm(FlaskForm):
-    scene = StringField("场景值（字母、数字、_、-）", validators=[DataRequired(), Length(max=64)])
-    name = StringField("名称", validators=[DataRequired(), Length(max=100)])
+    scene = StringField("场景值（可留空自动生成；仅字母、数字、_、-）", validators=[Length(max=64)])
+    name = StringField("名称（可用中文，如 南京东路店）", validators=[DataRequired(), Length(max=100)])
     kind = SelectField("类型", choices=[SelectChoice(k, v) for k, v in labels.CHANNEL_KINDS.items()
                                       if k != "referral"])
     permanent = BooleanField("永久二维码（每个公众号最多 10 万个）")
@@ -32,19 +32,21 @@ def channel_list():
     form = ChannelForm()
     if form.validate_on_submit():
         try:
-            channels.create(g.db, runtime().gateway, scene=form.scene.data.strip(),
+            scene = (form.scene.data or "").strip() or channels.new_scene(g.db, form.kind.data)
+            channel = channels.create(g.db, runtime().gateway, scene=scene,
                             name=form.name.data, kind=form.kind.data,
                             permanent=form.permanent.data, expire_days=form.days.data,
                             by=g.operator.username)
         except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
             flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         except DomainError as exc:
-            flash(f"{exc.user_message}（{exc}）", "error")
+            flash(exc.user_message, "error")
         else:
-            flash(f"渠道码 {form.scene.data} 已创建。", "ok")
+            flash(f"渠道码 {channel.scene} 已创建。", "ok")
             return redirect(url_for("admin.channel_list"))
     elif form.is_submitted():
-        flash("请检查表单：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+        flash("请检查表单：" + "；".join(f"{form[f].label.text}填写有误" for f in form.errors
+                                         if f != "csrf_token"), "error")
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
                            rows=kpis.channel_report(g.db, REPURCHASE_DAYS), kinds=labels.CHANNEL_KINDS)
 
