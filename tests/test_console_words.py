@@ -7,7 +7,7 @@ import re
 from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
 
-from wx_member.models import AuditLog, Channel
+from wx_member.models import AuditLog, Channel, Member
 from wx_member.platform import settings
 
 
@@ -90,3 +90,19 @@ def test_a_channel_named_in_chinese_gets_a_scene_made_for_it(console, sandbox):
     [sent] = sandbox.sent("qrcode")
     assert sent["request"]["action_info"]["scene"]["scene_str"] == channel.scene
     assert f"渠道码 {channel.scene} 已创建。" in b.get("/admin/channels").text
+
+
+def test_exported_csv_has_chinese_columns_and_imports_back_by_card(console):
+    console.simulator().subscribe("oRound")
+    m = member(console, "oRound")
+    b = logged_in(console, "ops", "operator")
+    b.get("/admin/members")
+    exported = b.post("/admin/members/export", {"tag": ""}).content.decode("utf-8-sig")
+    header, row = [line.split(",") for line in exported.strip().splitlines()[:2]]
+    assert header[:4] == ["卡号", "openid", "手机号", "等级"] and row[0] == m.card_no
+    edited = f"卡号,手机号,标签\n{m.card_no},13600002222,回头客\n"  # no openid column
+    b.get("/admin/members/import")
+    res = b.post("/admin/members/import", files={"file": ("m.csv", edited.encode("utf-8"))})
+    assert res.status_code == 200 and "新建会员 0，更新 1" in res.text
+    with console.session() as s, s.read():
+        assert s.get(Member, m.id).phone == "13600002222"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timezone, tzinfo
 
 from stdnum import luhn
 from sqlalchemy import delete, func, or_, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberTag
 from wx_member.labels import tier_name
-from wx_member.clock import utcnow
+from wx_member.clock import local_text, utcnow
 from wx_member.platform import audit
 from wx_member.members import membership
 from wx_member.members.formats import TAG_RE
@@ -26,8 +27,10 @@ PARTIAL_DIGITS = 4  # digits typed: part of a card number or a phone number
 CARD_LENGTH = len(membership.card_number(1))
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000
-EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_yuan",
-                  "subscribed", "joined_at_utc", "channel", "tags")
+# Operators' column names; member_import reads the file back (卡号, 手机号, 标签 change a
+# member, the others are ignored).
+EXPORT_COLUMNS = ("卡号", "openid", "手机号", "等级", "积分", "累计消费（元）", "关注", "入会时间",
+                  "渠道", "标签")
 
 
 class InvalidTag(DomainError):
@@ -181,7 +184,7 @@ def record_export(uow: UnitOfWork, by: str, tag: str) -> None:
         audit.record(session, by, "member.export", tag or "*", None, {"tag": tag or None})
 
 
-def export_rows(uow: UnitOfWork, tag: str = "") -> Iterator[tuple]:
+def export_rows(uow: UnitOfWork, tag: str = "", tz: tzinfo = timezone.utc) -> Iterator[tuple]:
     """Use case (reads, in batches): the CSV rows, streamed a read transaction per batch
     (`platform.keyset`): bounded memory at any size, and no transaction held between
     batches."""
@@ -198,5 +201,5 @@ def export_rows(uow: UnitOfWork, tag: str = "") -> Iterator[tuple]:
         for m in batch:
             yield (m.card_no, m.openid, m.phone or "", tier_name(m.tier), m.points_balance,
                    f"{m.total_spend_fen / 100:.2f}", "是" if m.subscribed else "否",
-                   m.joined_at.strftime("%Y-%m-%d %H:%M:%S"), m.scene or "",
+                   local_text(m.joined_at, tz, "%Y-%m-%d %H:%M:%S"), m.scene or "",
                    " ".join(tags.get(m.id, [])))

@@ -11,6 +11,7 @@ from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from wx_member.console import member_admin
+from wx_member.extensions import runtime
 from wx_member.members import member_import
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp
@@ -92,13 +93,13 @@ def member_export():
     # The response streams after the request's teardown has closed its unit of work: a
     # closed one holds nothing and begins again, and export_rows reads batch by batch,
     # each in a transaction of its own.
-    uow = g.db
+    uow, tz = g.db, runtime().config.tz
 
     def rows():
         buf = io.StringIO()
         writer = csv.writer(buf)
         yield "\ufeff"  # a BOM, so spreadsheet programs read the Chinese as UTF-8
-        for row in member_admin.export_rows(uow, tag):
+        for row in member_admin.export_rows(uow, tag, tz):
             writer.writerow([_cell(v) for v in row])
             yield buf.getvalue()
             buf.seek(0)
