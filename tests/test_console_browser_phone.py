@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from api_helpers import ApiClient, api_config, mini_sandbox  # noqa: F401
 from conftest import make_config, serve
 from console_helpers import PASSWORD, add_operator
 from helpers import balance_and_sum, member
@@ -196,3 +197,47 @@ def test_operator_makes_a_channel_code_for_a_store_named_in_chinese(page, app, s
     assert "南京东路店" in page.locator("#channels").inner_text()
     fits(page, width)
     shot(page, "channels", width)
+
+
+@pytest.fixture
+def mini_app(tmp_path, mini_sandbox):
+    config = api_config(f"sqlite:///{tmp_path / 'mini.db'}", mini_sandbox, cookie_secure=False)
+    yield from serve(config)
+
+
+def test_a_new_coupon_template_is_issued_and_shows_in_the_mini_program(browser, mini_app,
+                                                                       mini_sandbox, width):
+    api = ApiClient(mini_app, mini_sandbox)
+    me = api.login("oMiniCoupon")  # a member of the mini-program
+    add_operator(mini_app, "ops", "operator")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.set_default_timeout(15_000)
+    try:
+        login(page, mini_app, "ops")
+        go(page, width, "优惠券")
+        page.get_by_label("券名称").fill("周年庆满100减15")
+        page.get_by_label("券类型").select_option(label="满减")
+        page.get_by_label("使用门槛（元）").fill("100")
+        page.get_by_label("减免金额（元）").fill("15")
+        page.get_by_label("有效天数").fill("30")
+        page.get_by_role("button", name="创建券模板").click()
+        page.get_by_text("券模板「周年庆满100减15」（满100减15）已创建").wait_for()
+        page.get_by_label("发券会员").fill(me.card_no)
+        page.get_by_label("发放的券").select_option(label="周年庆满100减15（满100减15）")
+        page.get_by_label("发券原因").fill("周年庆")
+        page.get_by_role("button", name="发券").click()
+        page.get_by_text(re.compile("已发券，券码")).wait_for()
+        row = page.locator("#coupon-templates tbody tr", has_text="周年庆满100减15")
+        assert "1" in row.locator("td").nth(4).inner_text()  # 已发
+        fits(page, width)
+        shot(page, "coupons", width)
+        coupons = api.get("me/coupons", me).json()["coupons"]
+        assert "满100减15" in [c.get("text") for c in coupons], coupons
+        row.get_by_role("button", name="停止发放").click()
+        page.get_by_text("已停止发放；已发出的券在有效期内仍可使用").wait_for()
+        assert any("已发出 1 张未使用的券" in a for a in asked)
+    finally:
+        context.close()

@@ -71,6 +71,20 @@ def check_digit_hint(text: str) -> str | None:
     return None
 
 
+def card_of(uow: UnitOfWork, text: str) -> str:
+    """Use case (a read): the card number of the one member `text` names (card number,
+    phone or openid), for a form that acts on one member; UnknownMember otherwise."""
+    text = text.strip()
+    with uow.read() as session:
+        member = (membership.by_card(session, text) if text.isdigit() else None) or \
+            session.scalar(select(Member).where(or_(Member.phone == text, Member.openid == text))
+                           .order_by(Member.id.desc()).limit(1))
+    if member is None or not member.card_no:
+        raise UnknownMember(f"no member {text!r}",
+                            user_message=f"找不到卡号或手机号为 {text or '（空）'} 的会员。")
+    return member.card_no
+
+
 def recipients(uow: UnitOfWork, text: str) -> str:
     """Use case (a read): test recipients typed as card numbers or phone numbers (or
     openids, for staff who are not members) as the openids to send to, comma-separated.

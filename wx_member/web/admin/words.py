@@ -138,6 +138,8 @@ def _value(field: str | None, value, action: str) -> str:
         return " · ".join(b.get("name", "") + ("（" + "、".join(
             s.get("name", "") for s in b["sub_button"]) + "）" if b.get("sub_button") else "")
             for b in value)
+    if field == "status" and action.startswith("coupon.") and value in labels.COUPON_STATUS:
+        return labels.COUPON_STATUS[value]
     if action.startswith("campaign.") and value in labels.CAMPAIGN_STATUS:
         return labels.CAMPAIGN_STATUS[value]
     if isinstance(value, list):
@@ -152,7 +154,9 @@ def change_lines(action: str, target: str, before, after) -> list[str]:
     if action == "setting.change":
         return [f"{setting_text(None, target, before)} → {setting_text(None, target, after)}"]
     if isinstance(before, dict) or isinstance(after, dict):
-        b, a = before or {}, after or {}
+        # A plain value beside a dict (a coupon's "available" → {"status": "void", …}).
+        b, a = ({} if v is None else v if isinstance(v, dict) else {"status": v}
+                for v in (before, after))
         lines = []
         for field in list(dict.fromkeys([*b, *a])):
             name = labels.AUDIT_FIELDS.get(field, field)
