@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
@@ -13,6 +14,9 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wx_member.console import member_admin
 from wx_member.extensions import runtime
 from wx_member.members import member_import
+from wx_member.members import privacy
+from wx_member.pushes import fulfilment
+from wx_member.web.admin.auth import requires
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp
 
@@ -124,3 +128,49 @@ def member_import_page():
                 flash(exc.user_message, "error")
     return render_template("admin/member_import.html", report=report,
                            max_rows=member_import.MAX_ROWS), 400 if report and not report.imported else 200
+
+
+# ---- an order's fulfilment, a member's data rights -----------------------------------------
+
+@bp.route("/members/<int:member_id>/orders/<out_trade_no>/ship", methods=["POST"])
+def member_order_ship(member_id: int, out_trade_no: str):
+    rt = runtime()
+    result = fulfilment.mark_shipped(g.db, rt.pushes, rt.config, out_trade_no,
+                                     request.form.get("carrier") or None,
+                                     request.form.get("tracking_no") or None)
+    flash(f"订单 {out_trade_no} 已标记发货" + ("，发货提醒已排队。" if result.reminder == "queued"
+                                           else "。"), "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id) + "#orders")
+
+
+@bp.route("/members/<int:member_id>/orders/<out_trade_no>/deliver", methods=["POST"])
+def member_order_deliver(member_id: int, out_trade_no: str):
+    fulfilment.mark_delivered(g.db, out_trade_no)
+    flash(f"订单 {out_trade_no} 已标记签收。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id) + "#orders")
+
+
+@bp.route("/members/<int:member_id>/export.json", methods=["POST"])
+@requires("admin")
+def member_data_export(member_id: int):
+    """PIPL: everything held about the member, as a JSON file (recorded as a request)."""
+    card = member_admin.profile(g.db, member_id, limit=1)["card_no"]
+    data = privacy.export_member(g.db, card, by=g.operator.username,
+                                 note=request.form.get("note") or None)
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=member-{card}.json"})
+
+
+@bp.route("/members/<int:member_id>/erase", methods=["POST"])
+@requires("admin")
+def member_erase(member_id: int):
+    """PIPL: erase the member's personal data; ledgers and orders stay, anonymised."""
+    card = member_admin.profile(g.db, member_id, limit=1)["card_no"]
+    if request.form.get("confirm_card", "").strip() != card:
+        flash("请输入该会员的卡号以确认删除。", "error")
+    else:
+        result = privacy.erase_member(g.db, card, by=g.operator.username,
+                                      note=request.form.get("note") or None)
+        flash(f"会员个人信息已删除：作废积分 {result.forfeited_points}，保留匿名订单 "
+              f"{result.orders_kept} 笔。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
