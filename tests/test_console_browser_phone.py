@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api_helpers import ApiClient, api_config, mini_sandbox  # noqa: F401
+from api_helpers import ApiClient, api_config, member_id, mini_sandbox  # noqa: F401
 from conftest import make_config, serve
 from console_helpers import PASSWORD, add_operator
 from helpers import balance_and_sum, member
 
+from wx_member.console import member_admin
 from wx_member.models import Channel
 from wx_member.payments import orders
 from wx_member.platform import settings
@@ -239,5 +240,37 @@ def test_a_new_coupon_template_is_issued_and_shows_in_the_mini_program(browser, 
         row.get_by_role("button", name="停止发放").click()
         page.get_by_text("已停止发放；已发出的券在有效期内仍可使用").wait_for()
         assert any("已发出 1 张未使用的券" in a for a in asked)
+    finally:
+        context.close()
+
+
+def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app, mini_sandbox,
+                                                               width):
+    api = ApiClient(mini_app, mini_sandbox)
+    me = api.login("oMiniGift")
+    with mini_app.session() as s:
+        member_admin.adjust_points(s, member_id(mini_app, me.card_no), 90, "迁移", "g" * 16, "test")
+    add_operator(mini_app, "ops", "operator")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    page.set_default_timeout(15_000)
+    try:
+        login(page, mini_app, "ops")
+        go(page, width, "积分兑换")
+        page.get_by_label("礼品名称").fill("帆布袋")
+        page.get_by_label("所需积分").fill("60")
+        page.get_by_label("库存", exact=True).fill("3")
+        page.get_by_role("button", name="上架", exact=True).click()
+        page.get_by_text("礼品「帆布袋」已上架").wait_for()
+        assert "帆布袋" in [gift["name"] for gift in api.get("gifts", me).json()["gifts"]]
+        page.get_by_label("兑换会员").fill(me.card_no)
+        page.get_by_label("兑换礼品").select_option(label="帆布袋（60 积分，剩 3）")
+        page.get_by_role("button", name="兑换并扣积分").click()
+        page.get_by_text(f"已为会员 {me.card_no} 兑换，扣除 60 积分").wait_for()
+        assert "2" == page.locator("#gifts tbody tr", has_text="帆布袋").locator("td").nth(2).inner_text()
+        fits(page, width)
+        shot(page, "gifts", width)
+        assert api.get("me/card", me).json()["points"] == 40
     finally:
         context.close()
