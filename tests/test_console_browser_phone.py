@@ -109,7 +109,7 @@ def test_every_page_fits_the_screen(page, app, width):
     login(page, app, "root")
     for path in ("", "members", f"members/{m.id}", "members/import", "channels", "menu",
                  "rules", "campaigns", "campaigns/new", "audit", "operators", "coupons", "gifts",
-                 "jobs", "no-such-page"):
+                 "jobs", "stored-value", "no-such-page"):
         page.goto(app.url + "admin/" + path)
         fits(page, width)
         assert page.locator("#zone").count() == (0 if path == "no-such-page" else 1)

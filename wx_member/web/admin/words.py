@@ -122,6 +122,8 @@ def _value(field: str | None, value, action: str) -> str:
         return "无"
     if isinstance(value, bool):
         return "是" if value else "否"
+    if field == "bonus" and isinstance(value, int):
+        return f"{yuan(value)} 元"
     if field == "role":
         return labels.OPERATOR_ROLES.get(value, value)
     if field == "kind":
