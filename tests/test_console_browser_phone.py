@@ -19,6 +19,7 @@ from conftest import make_config, serve
 from console_helpers import PASSWORD, add_operator
 from helpers import balance_and_sum, member
 
+from wx_member.clock import utcnow
 from wx_member.console import member_admin
 from wx_member.models import Channel
 from wx_member.payments import orders
@@ -109,7 +110,7 @@ def test_every_page_fits_the_screen(page, app, width):
     login(page, app, "root")
     for path in ("", "members", f"members/{m.id}", "members/import", "channels", "menu",
                  "rules", "campaigns", "campaigns/new", "audit", "operators", "coupons", "gifts",
-                 "jobs", "stored-value", "no-such-page"):
+                 "jobs", "stored-value", "earn-rules", "no-such-page"):
         page.goto(app.url + "admin/" + path)
         fits(page, width)
         assert page.locator("#zone").count() == (0 if path == "no-such-page" else 1)
@@ -275,3 +276,23 @@ def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app
         assert api.get("me/card", me).json()["points"] == 40
     finally:
         context.close()
+
+
+def test_operator_puts_a_double_points_day_on_the_calendar(page, app, width):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oCal")
+    today = datetime.now(app.config.tz).date()
+    login(page, app, "ops")
+    go(page, width, "积分活动")
+    page.get_by_label("活动名称").fill("双倍积分日")
+    page.get_by_label("积分倍率（%）").fill("200")
+    page.get_by_label("开始日期").fill(str(today))
+    page.get_by_role("button", name="新增活动").click()
+    page.get_by_text(f"积分活动「双倍积分日」已生效：{today} 积分 ×2").wait_for()
+    assert "×2" in page.locator(f"#day-{today}").inner_text()
+    fits(page, width)
+    shot(page, "earn-rules", width)
+    with app.session() as s:
+        orders.record_payment(s, PaymentNotice("v2", "T-cal", "wxc", "oCal", 2000,
+                                               utcnow(), True), tz=app.config.tz)
+    assert balance_and_sum(app, "oCal") == (50, 50)  # sign-up 10 + ¥20 × 2

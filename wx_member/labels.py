@@ -107,6 +107,8 @@ AUDIT_ACTIONS = {
     "gift.retire": "下架礼品",
     "gift.enable": "上架礼品",
     "recharge_option.set": "修改充值档位",
+    "earn_rule.create": "新增积分活动",
+    "earn_rule.disable": "停用积分活动",
 }
 # What an unknown or refused console URL says (never Werkzeug's English page): title, text.
 CONSOLE_HTTP_ERRORS = {

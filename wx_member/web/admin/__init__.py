@@ -12,7 +12,7 @@ from flask import Flask
 
 # Each module adds its routes to `bp` when imported.
 from wx_member.web.admin import (  # noqa: F401
-    auth, campaigns, channels, coupons, dashboard, gifts, jobs, members, menus, rules,
+    auth, campaigns, channels, coupons, dashboard, earn_rules, gifts, jobs, members, menus, rules,
     stored_value)
 from wx_member.web import errors
 from wx_member.web.admin.blueprint import bp, csrf, http_error_page
