@@ -200,6 +200,16 @@ def test_operator_makes_a_channel_code_for_a_store_named_in_chinese(page, app, s
     assert "南京东路店" in page.locator("#channels").inner_text()
     fits(page, width)
     shot(page, "channels", width)
+    page.locator("#channels").get_by_role("link", name="查看").click()
+    page.locator("#qr img").wait_for()
+    assert page.evaluate("document.querySelector('#qr img').naturalWidth") > 0  # the PNG shows
+    assert "微信扫码关注，即成为会员" in page.locator("#qr figcaption").inner_text()
+    page.get_by_label("渠道名称").fill("南京东路旗舰店")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_text("渠道码已修改").wait_for()
+    assert "南京东路旗舰店" in page.locator("#qr figcaption").inner_text()
+    fits(page, width)
+    shot(page, "channel", width)
 
 
 @pytest.fixture

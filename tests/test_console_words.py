@@ -106,3 +106,27 @@ def test_exported_csv_has_chinese_columns_and_imports_back_by_card(console):
     assert res.status_code == 200 and "新建会员 0，更新 1" in res.text
     with console.session() as s, s.read():
         assert s.get(Member, m.id).phone == "13600002222"
+
+
+def test_a_channel_code_is_viewed_with_its_caption_renamed_and_renewed(console, sandbox):
+    b = logged_in(console, "ops", "operator")
+    b.get("/admin/channels")
+    b.post("/admin/channels", {"scene": "shop_9", "name": "旧名", "kind": "store", "days": "3"})
+    page = b.get("/admin/channels/shop_9").text
+    assert '<img src="/admin/channels/shop_9/qrcode.png"' in page and "微信扫码关注，即成为会员" in page
+    assert b.get("/admin/channels/shop_9/qrcode.png").content.startswith(b"\x89PNG")
+    b.post("/admin/channels/shop_9", {"name": "南京东路店", "kind": "poster"})
+    assert "渠道码已修改" in b.get("/admin/channels/shop_9").text
+    with console.session() as s, s.read():
+        c = s.query(Channel).filter_by(scene="shop_9").one()
+        old_ticket, old_expiry = c.ticket, c.expires_at
+    assert (c.name, c.kind) == ("南京东路店", "poster")
+    b.post("/admin/channels/shop_9", {"action": "renew", "days": "30"})
+    assert "渠道码已续期 30 天" in b.get("/admin/channels/shop_9").text
+    with console.session() as s, s.read():
+        c = s.query(Channel).filter_by(scene="shop_9").one()
+    assert c.ticket != old_ticket and c.expires_at > old_expiry
+    assert [m["request"]["expire_seconds"] for m in sandbox.sent("qrcode")] == [3 * 86400, 30 * 86400]
+    audit = b.get("/admin/audit").text
+    assert "名称：旧名 → 南京东路店" in audit and "类型：门店 → 海报" in audit and "续期渠道码" in audit
+    assert b.get("/admin/channels/nope").status_code == 404

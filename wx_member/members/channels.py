@@ -100,6 +100,53 @@ def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str) -> bytes:
     return gateway.qrcode_image(ticket)
 
 
+def get(uow: UnitOfWork, scene: str) -> Channel:
+    """Use case (a read): one channel by scene; UnknownChannel otherwise."""
+    with uow.read() as session:
+        channel = by_scene(session, scene)
+    if channel is None:
+        raise UnknownChannel(f"no channel {scene!r}")
+    return channel
+
+
+def update(uow: UnitOfWork, scene: str, *, name: str, kind: str, by: str) -> Channel:
+    """Use case: an operator renames a channel or changes its kind (its scene, and so its
+    printed QR code, stay), audited."""
+    if kind not in labels.CHANNEL_KINDS or kind == "referral":
+        raise InvalidChannel(f"bad kind {kind!r}", user_message="渠道参数无效：请选择渠道类型。")
+    if not name.strip() or len(name.strip()) > 100:
+        raise InvalidChannel("a channel needs a name", user_message="渠道参数无效：请填写名称。")
+    with uow.write() as session:
+        channel = by_scene(session, scene)
+        if channel is None or channel.kind == "referral":
+            raise UnknownChannel(f"no channel {scene!r}")
+        before = {"name": channel.name, "kind": channel.kind}
+        channel.name, channel.kind = name.strip(), kind
+        audit.record(session, by, "channel.update", scene, before, {"name": channel.name,
+                                                                    "kind": kind})
+    return channel
+
+
+def renew(uow: UnitOfWork, gateway: WeChatGateway, scene: str, expire_days: int,
+          by: str) -> Channel:
+    """Use case: a new temporary code for the same scene (the old one lapses as WeChat
+    set it), valid `expire_days` from now, audited. No transaction while WeChat is called."""
+    expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
+    channel = get(uow, scene)
+    if channel.permanent:
+        raise InvalidChannel(f"{scene} is permanent", user_message="永久二维码不会过期，无需续期。")
+    qr = gateway.create_qrcode(scene, permanent=False, expire_seconds=expire_seconds)
+    with uow.write() as session:
+        channel = by_scene(session, scene)
+        before = channel.expires_at
+        channel.ticket, channel.qr_url = qr.ticket, qr.url
+        channel.expires_at = utcnow() + timedelta(seconds=expire_seconds)
+        audit.record(session, by, "channel.renew", scene,
+                     {"expires_at_utc": before.isoformat() if before else None},
+                     {"expires_at_utc": channel.expires_at.isoformat()})
+    return channel
+
+
 # scene → channel id, per engine (each database has its own ids). A channel's scene and id
 # never change and channels are never deleted, so a found id stays right; the TTL only
 # bounds how long a process trusts it should a database be restored under it. A scene

@@ -1,7 +1,7 @@
 """Channel QR codes: create (through WeChat), download the image, what each brings."""
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -59,3 +59,34 @@ def channel_qrcode(scene: str):
         return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
     return Response(png, mimetype="image/png",
                     headers={"Content-Disposition": f"attachment; filename=qrcode-{scene}.png"})
+
+
+@bp.route("/channels/<scene>")
+def channel_detail(scene: str):
+    """The code on screen with its caption, to check before printing; rename, renew."""
+    try:
+        channel = channels.get(g.db, scene)
+    except channels.UnknownChannel as exc:
+        return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
+    return render_template("admin/channel.html", c=channel, kinds=labels.CHANNEL_KINDS)
+
+
+@bp.route("/channels/<scene>", methods=["POST"])
+def channel_update(scene: str):
+    form = request.form
+    try:
+        if form.get("action") == "renew":
+            days = form.get("days", "").strip()
+            if not days.isdigit() or not 1 <= int(days) <= 30:
+                raise channels.InvalidChannel("bad days", user_message="临时码有效天数须为 1-30 天。")
+            channels.renew(g.db, runtime().gateway, scene, int(days), g.operator.username)
+            flash(f"渠道码已续期 {days} 天：请下载新的二维码（旧码到期后失效）。", "ok")
+        else:
+            channels.update(g.db, scene, name=form.get("name", ""), kind=form.get("kind", ""),
+                            by=g.operator.username)
+            flash("渠道码已修改；场景值和已印刷的二维码不变。", "ok")
+    except GatewayError as exc:
+        flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未续期。", "error")
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    return redirect(url_for("admin.channel_detail", scene=scene))

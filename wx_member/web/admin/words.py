@@ -126,11 +126,13 @@ def _value(field: str | None, value, action: str) -> str:
         return f"{yuan(value)} 元"
     if field == "role":
         return labels.OPERATOR_ROLES.get(value, value)
+    if field == "kind" and action.startswith("channel."):
+        return labels.CHANNEL_KINDS.get(value, value)
     if field == "kind":
         return kind_name(value)
     if field == "coupon_template":
         return template_name(value)
-    if field == "scheduled_at_utc":
+    if field in ("scheduled_at_utc", "expires_at_utc"):
         return local_text(datetime.fromisoformat(value), runtime().config.tz)
     if field == "segment" and isinstance(value, dict):
         return segments.describe(value)
