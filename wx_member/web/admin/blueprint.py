@@ -114,8 +114,8 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"),
 
 @bp.app_template_filter("localtime")
 def _localtime(at, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Every time the console shows: the programme's wall clock (the zone is said once,
-    once per page, below it)."""
+    """Every time the console shows: the programme's wall clock (the zone is said once per
+    page, at its foot)."""
     return local_text(at, runtime().config.tz, fmt)
 
 
