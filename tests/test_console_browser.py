@@ -101,7 +101,7 @@ def test_operator_adjusts_points_creates_a_channel_and_dry_runs_a_push(page, app
         settings.change(s, "quiet_end_hour", 0, "test")
 
     sandbox.interact("oBrowser")  # inside WeChat's 48-hour window for a custom message
-    page.get_by_role("link", name="活动").click()
+    page.get_by_role("link", name="活动", exact=True).click()  # not 积分活动
     page.get_by_role("link", name="节日祝福").click()
     page.get_by_label("测试 openid").fill(card)  # the member picked by card number
     page.get_by_role("button", name="试发给测试对象").click()

@@ -77,9 +77,9 @@ def days_bounds(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime
     return day_start(first, tz), day_start(last + timedelta(days=1), tz)
 
 
-def local_text(at_utc: datetime | str | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored instant as the wall-clock text people read in `tz` (the console's one way
-    to show a time). Takes naive UTC, an aware datetime, or an ISO string as read models
+def local_text(at_utc: datetime | str | None, tz: tzinfo, fmt: str) -> str:
+    """A stored instant as the wall-clock text people read in `tz`, e.g. fmt
+    "%Y-%m-%d %H:%M" (the console's one way to show a time). Takes naive UTC, an aware datetime, or an ISO string as read models
     give it ("…Z" or naive UTC); None or "" is ""."""
     if at_utc is None or at_utc == "":
         return ""

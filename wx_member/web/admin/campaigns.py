@@ -88,7 +88,8 @@ def campaign_new():
     except DomainError as exc:
         flash(exc.user_message, "error")
         return _form_page(status=400)
-    flash(f"活动「{campaign.name}」已创建，将于 {local_text(campaign.scheduled_at, rt.config.tz)} 发送。",
+    when = local_text(campaign.scheduled_at, rt.config.tz, "%Y-%m-%d %H:%M")
+    flash(f"活动「{campaign.name}」已创建，将于 {when} 发送。",
           "ok")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
 

@@ -133,7 +133,8 @@ def _value(field: str | None, value, action: str) -> str:
     if field == "coupon_template":
         return template_name(value)
     if field in ("scheduled_at_utc", "expires_at_utc"):
-        return local_text(datetime.fromisoformat(value), runtime().config.tz)
+        return local_text(datetime.fromisoformat(value), runtime().config.tz,
+                          "%Y-%m-%d %H:%M")
     if field == "segment" and isinstance(value, dict):
         return segments.describe(value)
     if field == "password" and value == "changed":
