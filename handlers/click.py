@@ -6,6 +6,7 @@ from wx_member.members import membership
 from wx_member.wechat.inbound import MenuClicked
 
 POINTS, CARD, CHECKIN = "POINTS", "CARD", "CHECKIN"
+KEYS = (CHECKIN, POINTS, CARD)  # what the console's menu editor offers (labels.MENU_CLICK_KEYS)
 
 
 def handle(session, event: MenuClicked, ctx: Context) -> str | None:

@@ -101,10 +101,10 @@ def test_operator_adjusts_points_creates_a_channel_and_dry_runs_a_push(page, app
         settings.change(s, "quiet_end_hour", 0, "test")
 
     sandbox.interact("oBrowser")  # inside WeChat's 48-hour window for a custom message
-    page.get_by_role("link", name="活动").click()
-    page.get_by_role("link", name="holiday").click()
-    page.get_by_label("测试 openid").fill("oBrowser")
-    page.get_by_role("button", name="试发给测试 openid").click()
+    page.get_by_role("link", name="活动", exact=True).click()  # not 积分活动
+    page.get_by_role("link", name="节日祝福").click()
+    page.get_by_label("测试 openid").fill(card)  # the member picked by card number
+    page.get_by_role("button", name="试发给测试对象").click()
     page.get_by_text(re.compile("试发 1 条")).wait_for()
     assert [m["request"]["touser"] for m in sandbox.sent("custom")] == ["oBrowser"]
 

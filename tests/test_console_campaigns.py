@@ -94,7 +94,10 @@ def test_operator_previews_schedules_watches_and_cancels_a_campaign(app, vip, sa
     res = b.post("/admin/campaigns/new", _campaign_form(app, action="preview"))
     assert res.status_code == 200
     assert f"分群：标签「VIP」，当前 1 人。按会员 {vip.card_no} 的数据渲染。" in res.text
-    assert "周六会员日8折。\\n送您一张优惠券：满50减10" in res.text
+    # Rendered as the member reads it: a line break, not a literal \n nor the JSON body.
+    preview = res.text.split('id="preview-body"')[1]
+    assert "周六会员日8折。\n送您一张优惠券：满50减10" in preview
+    assert "\\n" not in preview and '"text"' not in preview
     with app.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Campaign)) == 0  # preview writes nothing
     b.get("/admin/campaigns/new")

@@ -133,3 +133,21 @@ def test_cli_imports_with_a_progress_bar_and_refuses_bad_files(db_url, tmp_path)
     assert out.returncode == 1 and "第 2 行：生日须为 YYYY-MM-DD 的有效日期。" in out.stderr
     out = run("member", "import", str(bad), "--skip-invalid", db_url=db_url)
     assert out.returncode == 0 and "1 new members" in out.stdout and "1 bad rows skipped" in out.stdout
+
+
+def test_existing_members_by_card_number_with_chinese_columns(session):
+    member_import.import_file(session, "openid,手机号\noCard1,\noCard2,\n".encode(), "otto")
+    with session.read() as s:
+        cards = {m.openid: m.card_no for m in s.scalars(select(Member))}
+    wrong = cards["oCard2"][:-1] + str((int(cards["oCard2"][-1]) + 1) % 10)
+    data = f"卡号,手机号,标签\n{cards['oCard1']},13900001111,常客\n{wrong},,\n89999999995,,\n"
+    report = member_import.import_file(session, data.encode(), "otto")
+    assert not report.imported
+    assert report.errors[0] == (3, "卡号无效（请核对校验位）。")
+    assert report.errors[1][0] == 4 and report.errors[1][1] in ("卡号不存在。", "卡号无效（请核对校验位）。")
+    report = member_import.import_file(session, data.encode(), "otto", skip_invalid=True)
+    assert report.imported and report.created == 0 and report.updated == 1
+    with session.read() as s:
+        m = s.scalar(select(Member).where(Member.openid == "oCard1"))
+        assert m.phone == "13900001111"
+        assert [t.tag for t in s.scalars(select(MemberTag).where(MemberTag.member_id == m.id))] == ["常客"]

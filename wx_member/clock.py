@@ -75,3 +75,16 @@ def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
 def days_bounds(first: date, last: date, tz: tzinfo) -> tuple[datetime, datetime]:
     """[start, end) of the local days `first` … `last` (inclusive) in `tz`, naive UTC."""
     return day_start(first, tz), day_start(last + timedelta(days=1), tz)
+
+
+def local_text(at_utc: datetime | str | None, tz: tzinfo, fmt: str) -> str:
+    """A stored instant as the wall-clock text people read in `tz`, e.g. fmt
+    "%Y-%m-%d %H:%M" (the console's one way to show a time). Takes naive UTC, an aware datetime, or an ISO string as read models
+    give it ("…Z" or naive UTC); None or "" is ""."""
+    if at_utc is None or at_utc == "":
+        return ""
+    if isinstance(at_utc, str):
+        at_utc = datetime.fromisoformat(at_utc.replace("Z", "+00:00"))
+    if at_utc.tzinfo is not None:
+        at_utc = to_utc(at_utc)
+    return to_local(at_utc, tz).strftime(fmt)

@@ -53,6 +53,26 @@ REACH_REASONS = {"no_openid": "无对应 openid", "unfollowed": "未关注公众
 DELIVERY_STATUS = {"queued": "排队中", "sending": "发送中", "sent": "已发送",
                    "delivered": "已送达", "failed": "失败", "skipped": "已跳过",
                    "unknown": "结果未知"}
+# Push kinds (templates_msg/<kind>.toml's `kind`), as operators pick and read them.
+PUSH_KINDS = {"birthday": "生日礼遇", "campaign": "会员活动", "care_followup": "售后关怀",
+              "care_repurchase": "回购关怀", "holiday": "节日祝福", "order_guide": "使用指南",
+              "order_shipped": "发货提醒", "points_expiry": "积分到期提醒", "winback": "好久不见"}
+# Why a push was skipped or failed: WeChat's errcode, or the sender's own reason (the start
+# of `delivery.error`), in an operator's words.
+DELIVERY_REASONS = {
+    "45015": "超出48小时互动窗口（会员 48 小时内未与公众号互动，客服消息无法送达）",
+    "43101": "会员拒收（未订阅或已拒绝该订阅消息）",
+    "43004": "会员已取消关注公众号",
+    "40003": "openid 无效（不是本公众号的粉丝）",
+    "45047": "客服消息超过条数上限",
+    "45009": "接口调用超过每日上限",
+    "-1": "微信系统繁忙",
+    "outside the 48-hour window": "超出48小时互动窗口（会员 48 小时内未与公众号互动，客服消息无法送达）",
+    "no subscription grant left": "会员没有剩余的订阅授权",
+    "frequency cap": "超过每周营销推送上限",
+    "interrupted while sending": "发送中断：可能已送达，未重发",
+    "gave up after": "多次重试仍失败",
+}
 CAMPAIGN_STATUS = {"scheduled": "待发送", "running": "发送中", "done": "已排队发送",
                    "cancelled": "已取消", "failed": "失败"}
 
@@ -100,19 +120,56 @@ AUDIT_ACTIONS = {
     "till_key.revoke": "停用收银台密钥",
     "member.home_store": "修改归属门店",
     "channel.store": "修改渠道码门店",
+    "coupon_template.create": "新建券模板",
+    "coupon_template.update": "修改券模板",
+    "coupon_template.disable": "停止发放券",
+    "coupon_template.enable": "恢复发放券",
+    "coupon.issue": "发券",
+    "coupon.void": "作废券",
+    "gift.create": "新增礼品",
+    "gift.restock": "调整礼品库存",
+    "gift.retire": "下架礼品",
+    "gift.enable": "上架礼品",
+    "recharge_option.set": "修改充值档位",
+    "earn_rule.create": "新增积分活动",
+    "earn_rule.disable": "停用积分活动",
+    "channel.update": "修改渠道码",
+    "channel.renew": "续期渠道码",
 }
 STORE_STATUS = {"open": "营业中", "closed": "已关闭"}
+# What an unknown or refused console URL says (never Werkzeug's English page): title, text.
+CONSOLE_HTTP_ERRORS = {
+    400: ("请求无效", "请求格式有误，请返回上一页重试。"),
+    403: ("没有权限", "您的账号角色无权执行此操作。"),
+    404: ("页面不存在", "您访问的页面不存在，可能链接有误或内容已被删除。"),
+    405: ("请求方式不支持", "该页面不支持这种请求方式，请从菜单重新进入。"),
+    413: ("文件过大", "上传的内容超过 1 MB，请拆分后重试，或使用命令行导入。"),
+    500: ("系统繁忙", "系统出现问题，操作未完成，请稍后再试。"),
+}
+# The fields of audit entries' before / after, as the audit log shows them.
+AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role": "角色",
+                "active": "启用", "password": "密码", "tag": "标签", "openids": "测试对象",
+                "occasion": "场合", "name": "名称", "segment": "分群", "kind": "类型",
+                "coupon_template": "优惠券", "scheduled_at_utc": "发送时间", "created": "新建",
+                "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
+                "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
+                "stock": "库存", "bonus": "赠送",
+                "expires_at_utc": "有效期至"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
+# The click keys a handler answers (handlers/click.py), as the menu editor offers them.
+MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}
 MENU_FIELDS = {"key": "事件 key", "url": "网址", "appid": "小程序 appid", "pagepath": "小程序页面路径"}
 # Programme settings (the `setting` table): label and unit, as the rules page shows them.
+# Units say which 分 is meant: 积分 (points) or 元 (money: stored in fen, the console shows
+# and takes yuan for every key ending in _fen).
 SETTINGS = {
-    "signup_points": ("入会赠送积分", "分"),
-    "referral_points": ("推荐好友奖励积分（给推荐人）", "分"),
-    "checkin_points": ("每日签到积分", "分"),
-    "points_per_yuan": ("普通会员每消费 1 元得积分", "分"),
-    "tier_silver_fen": ("银卡门槛（累计消费）", "分钱"),
-    "tier_gold_fen": ("金卡门槛（累计消费）", "分钱"),
-    "tier_diamond_fen": ("钻石卡门槛（累计消费）", "分钱"),
+    "signup_points": ("入会赠送积分", "积分"),
+    "referral_points": ("推荐好友奖励积分（给推荐人）", "积分"),
+    "checkin_points": ("每日签到积分", "积分"),
+    "points_per_yuan": ("普通会员每消费 1 元得积分", "积分"),
+    "tier_silver_fen": ("银卡门槛（累计消费）", "元"),
+    "tier_gold_fen": ("金卡门槛（累计消费）", "元"),
+    "tier_diamond_fen": ("钻石卡门槛（累计消费）", "元"),
     "tier_normal_rate": ("普通会员积分倍率", "%"),
     "tier_silver_rate": ("银卡积分倍率", "%"),
     "tier_gold_rate": ("金卡积分倍率", "%"),
@@ -120,16 +177,27 @@ SETTINGS = {
     "quiet_start_hour": ("免打扰开始（本地时）", "时"),
     "quiet_end_hour": ("免打扰结束（本地时）", "时"),
     "marketing_pushes_per_week": ("每位会员 7 天内最多营销推送", "条"),
-    "referral_mode": ("推荐奖励方式（fixed 固定 / percent 按被推荐人前几单积分比例）", ""),
-    "referral_percent": ("推荐奖励比例", "%"),
+    "referral_mode": ("推荐奖励方式", ""),
+    "referral_percent": ("推荐奖励比例（按比例时）", "%"),
     "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
-    "birthday_points": ("生日月赠送积分（0 为不送）", "分"),
+    "birthday_points": ("生日月赠送积分（0 为不送）", "积分"),
     "tier_window_months": ("等级统计期（0 为累计消费）", "个月"),
-    "tier_review": ("降级复核（never 不降级 / yearly 每年周年日）", ""),
+    "tier_review": ("降级复核", ""),
     "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
-    "signup_coupon_template": ("入会赠送优惠券模板编号（0 为不送）", ""),
-    "birthday_coupon_template": ("生日赠送优惠券模板编号（0 为不送）", ""),
-    "winback_coupon_template": ("唤回消息附赠优惠券模板编号（0 为不送）", ""),
+    "signup_coupon_template": ("入会赠送优惠券", ""),
+    "birthday_coupon_template": ("生日赠送优惠券", ""),
+    "winback_coupon_template": ("唤回消息附赠优惠券", ""),
+    "points_expiry_mode": ("积分有效期方式", ""),
+    "points_expiry_months": ("滚动有效期（获得后几个月到期）", "个月"),
+    "points_expiry_mmdd": ("按年清零的日期（月日，如 1231 为 12 月 31 日）", ""),
+    "points_cash_off_rate": ("积分抵现：多少积分抵 1 元", "积分"),
+    "points_cash_off_max_percent": ("积分抵现最多占订单金额", "%"),
+}
+# The words a word-valued (or coded) setting takes, as operators choose them.
+SETTING_CHOICES = {
+    "referral_mode": {"fixed": "固定积分（被推荐人入会时）", "percent": "按被推荐人前几单积分的比例"},
+    "tier_review": {"never": "不降级", "yearly": "每年在升级周年日复核"},
+    "points_expiry_mode": {0: "永久有效", 1: "滚动有效期（按月数）", 2: "按年清零（指定日期）"},
 }
 
 

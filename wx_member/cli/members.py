@@ -56,6 +56,9 @@ def import_command(path: str, by: str, skip_invalid: bool) -> None:
     except DomainError as exc:
         click.echo(f"error: {exc.user_message}", err=True)
         sys.exit(2)
+    with runtime().sessions() as uow:  # rows named by card number: their members' openids
+        rows, unknown = member_import.resolve(uow, rows)
+    errors = sorted(errors + unknown)
     for line, message in errors:
         click.echo(f"第 {line} 行：{message}", err=True)
     if errors and not skip_invalid:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timezone, tzinfo
 
+from stdnum import luhn
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,19 +19,23 @@ from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberTag, Store
 from wx_member.members import cards, merging
 from wx_member.labels import tier_name
-from wx_member.clock import utcnow
+from wx_member.clock import local_text, utcnow
 from wx_member.platform import audit
 from wx_member.members import membership
-from wx_member.members.formats import PHONE_RE, TAG_RE
+from wx_member.members.formats import TAG_RE
 from wx_member.loyalty import points
 from wx_member.insights import reports
 from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
+PARTIAL_DIGITS = 4  # digits typed: part of a card number or a phone number
+CARD_LENGTH = len(membership.card_number(1))
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000
-EXPORT_COLUMNS = ("card_no", "openid", "phone", "tier", "points", "total_spend_yuan",
-                  "subscribed", "joined_at_utc", "channel", "tags")
+# Operators' column names; member_import reads the file back (卡号, 手机号, 标签 change a
+# member, the others are ignored).
+EXPORT_COLUMNS = ("卡号", "openid", "手机号", "等级", "积分", "累计消费（元）", "关注", "入会时间",
+                  "渠道", "标签")
 
 
 class InvalidTag(DomainError):
@@ -43,21 +49,73 @@ def _in_store(q, store_id: int | None):
 
 def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50,
            store_id: int | None = None) -> list[Member]:
-    """Use case (a read): a card number (check digit valid), a phone number, an openid (or
-    its beginning), optionally only members with `tag`. Empty query: the newest members."""
+    """Use case (a read): a card number (check digit valid), part of a card number or a
+    phone number (4+ digits), an openid (or its beginning), optionally only members with
+    `tag`. Empty query: the newest members."""
     q = _in_store(select(Member).order_by(Member.id.desc()).limit(limit), store_id)
     text = query.strip()
     if text:
         if membership.is_card_number(text):
             q = q.where(Member.card_no == text)
-        elif PHONE_RE.match(text):
-            q = q.where(or_(Member.phone == text, Member.card_no == text))
+        elif text.lstrip("+").isdigit() and len(text) >= PARTIAL_DIGITS:
+            if check_digit_hint(text):  # a whole card number with a typo finds no one else
+                q = q.where(Member.phone == text)
+            else:
+                q = q.where(or_(Member.phone.contains(text, autoescape=True),
+                                Member.card_no.contains(text, autoescape=True)))
         else:
             q = q.where(or_(Member.openid == text, Member.openid.startswith(text, autoescape=True)))
     if tag.strip():
         q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag.strip())))
     with uow.read() as session:
         return list(session.scalars(q))
+
+
+def check_digit_hint(text: str) -> str | None:
+    """The card number `text` was probably meant to be, when it has a card's length and
+    prefix but a wrong check digit; else None."""
+    text = text.strip()
+    if (text.isdigit() and len(text) == CARD_LENGTH and text.startswith(membership.CARD_PREFIX)
+            and not membership.is_card_number(text)):
+        return text[:-1] + luhn.calc_check_digit(text[:-1])
+    return None
+
+
+def card_of(uow: UnitOfWork, text: str) -> str:
+    """Use case (a read): the card number of the one member `text` names (card number,
+    phone or openid), for a form that acts on one member; UnknownMember otherwise."""
+    text = text.strip()
+    with uow.read() as session:
+        member = (membership.by_card(session, text) if text.isdigit() else None) or \
+            session.scalar(select(Member).where(or_(Member.phone == text, Member.openid == text))
+                           .order_by(Member.id.desc()).limit(1))
+    if member is None or not member.card_no:
+        raise UnknownMember(f"no member {text!r}",
+                            user_message=f"找不到卡号或手机号为 {text or '（空）'} 的会员。")
+    return member.card_no
+
+
+def recipients(uow: UnitOfWork, text: str) -> str:
+    """Use case (a read): test recipients typed as card numbers or phone numbers (or
+    openids, for staff who are not members) as the openids to send to, comma-separated.
+    A number that finds no member with an openid is refused: it is never sent as an
+    openid."""
+    out, missing = [], []
+    with uow.read() as session:
+        for token in (t for t in re.split(r"[\s,，]+", text.strip()) if t):
+            if not token.lstrip("+").isdigit():
+                out.append(token)
+                continue
+            member = membership.by_card(session, token) or session.scalar(
+                select(Member).where(Member.phone == token).order_by(Member.id.desc()).limit(1))
+            if member is None or not member.openid:
+                missing.append(token)
+            else:
+                out.append(member.openid)
+    if missing:
+        raise UnknownMember(f"no member for {missing!r}",
+                            user_message=f"找不到卡号或手机号为 {'、'.join(missing)} 的关注会员。")
+    return ",".join(out)
 
 
 def tags_of(session: Session, member_id: int) -> list[str]:
@@ -161,7 +219,8 @@ def record_export(uow: UnitOfWork, by: str, tag: str, store_id: int | None = Non
         audit.record(session, by, "member.export", tag or "*", None, after)
 
 
-def export_rows(uow: UnitOfWork, tag: str = "", store_id: int | None = None) -> Iterator[tuple]:
+def export_rows(uow: UnitOfWork, tag: str = "", store_id: int | None = None,
+                tz: tzinfo = timezone.utc) -> Iterator[tuple]:
     """Use case (reads, in batches): the CSV rows, streamed a read transaction per batch
     (`platform.keyset`): bounded memory at any size, and no transaction held between
     batches."""
@@ -178,5 +237,5 @@ def export_rows(uow: UnitOfWork, tag: str = "", store_id: int | None = None) -> 
         for m in batch:
             yield (m.card_no, m.openid, m.phone or "", tier_name(m.tier), m.points_balance,
                    f"{m.total_spend_fen / 100:.2f}", "是" if m.subscribed else "否",
-                   m.joined_at.strftime("%Y-%m-%d %H:%M:%S"), m.scene or "",
+                   local_text(m.joined_at, tz, "%Y-%m-%d %H:%M:%S"), m.scene or "",
                    " ".join(tags.get(m.id, [])))

@@ -7,6 +7,7 @@ WeChat accepted it, so the newest version is what followers see.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +43,8 @@ def _bytes(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _check_action(button: dict[str, Any], where: str, problems: list[str]) -> None:
+def _check_action(button: dict[str, Any], where: str, problems: list[str],
+                  click_keys: Collection[str] | None = None) -> None:
     kind = button.get("type")
     if kind not in FIELDS:
         problems.append(f"{where}：请选择类型（点击事件、打开网页或打开小程序）")
@@ -52,6 +54,10 @@ def _check_action(button: dict[str, Any], where: str, problems: list[str]) -> No
             problems.append(f"{where}：缺少{labels.MENU_FIELDS[name]}")
     if kind == "click" and _bytes(button.get("key") or "") > KEY_BYTES:
         problems.append(f"{where}：key 不能超过 {KEY_BYTES} 字节")
+    elif kind == "click" and click_keys is not None and button.get("key") and \
+            button["key"] not in click_keys:
+        known = "、".join(labels.MENU_CLICK_KEYS.get(k, k) for k in click_keys)
+        problems.append(f"{where}：点击事件「{button['key']}」没有对应的功能（可选：{known}）")
     url = button.get("url") or ""
     if url and (not url.startswith(("http://", "https://")) or _bytes(url) > URL_BYTES):
         problems.append(f"{where}：网址须以 http:// 或 https:// 开头，且不超过 {URL_BYTES} 字节")
@@ -59,8 +65,10 @@ def _check_action(button: dict[str, Any], where: str, problems: list[str]) -> No
         problems.append(f"{where}：小程序 appid 格式应为 wx 加 16 位十六进制字符")
 
 
-def validate(menu: dict[str, Any]) -> None:
-    """Raises InvalidMenu listing every problem, in Chinese, before WeChat is called."""
+def validate(menu: dict[str, Any], click_keys: Collection[str] | None = None) -> None:
+    """Raises InvalidMenu listing every problem, in Chinese, before WeChat is called.
+    `click_keys`: the keys something answers (the console passes the handlers'); a click
+    button with another key would do nothing."""
     problems: list[str] = []
     buttons = menu.get("button") if isinstance(menu, dict) else None
     if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
@@ -79,9 +87,9 @@ def validate(menu: dict[str, Any]) -> None:
                 sub_name = str(sub.get("name") or "").strip()
                 if not sub_name or _bytes(sub_name) > SUB_NAME_BYTES:
                     problems.append(f"{sub_where}：名称须为 1-{SUB_NAME_BYTES} 字节（最多 20 个汉字）")
-                _check_action(sub, sub_where, problems)
+                _check_action(sub, sub_where, problems, click_keys)
         else:
-            _check_action(button, where, problems)
+            _check_action(button, where, problems, click_keys)
     if problems:
         raise InvalidMenu(problems)
 

@@ -14,20 +14,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
 from wx_member.db import UnitOfWork
-from wx_member.models import CouponTemplate
+from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.loyalty import tiers
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 
 class InvalidTemplate(DomainError):
     code = "INVALID_TEMPLATE"
     user_message = "优惠券模板设置无效。"
+
+
+class TemplateInUse(DomainError):
+    code = "TEMPLATE_IN_USE"
+    user_message = "该模板已有会员领取，不能修改。"
 
 
 class UnknownTemplate(DomainError):
@@ -51,56 +57,94 @@ class TemplateSpec:
     valid_days: int | None = None
 
 
-def _whole(value, name: str, minimum: int) -> None:
+def _whole(value, name: str, minimum: int, words: str = "") -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise InvalidTemplate(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        raise InvalidTemplate(f"{name} must be a whole number >= {minimum}, got {value!r}",
+                              user_message=words or "优惠券模板设置无效。")
 
 
 def check(spec: TemplateSpec) -> None:
     if not spec.name.strip() or len(spec.name) > 60:
-        raise InvalidTemplate("a name of 1 to 60 characters is required")
+        raise InvalidTemplate("a name of 1 to 60 characters is required",
+                              user_message="请填写券名称（1-60 个字）。")
     if spec.kind not in labels.COUPON_KINDS:
-        raise InvalidTemplate(f"kind must be one of {', '.join(labels.COUPON_KINDS)}, got {spec.kind!r}")
-    _whole(spec.min_spend_fen, "min_spend_fen", 0)
+        raise InvalidTemplate(f"kind must be one of {', '.join(labels.COUPON_KINDS)}, got {spec.kind!r}",
+                              user_message="请选择券类型（满减、折扣或兑换）。")
+    _whole(spec.min_spend_fen, "min_spend_fen", 0, "使用门槛须为不小于 0 的金额。")
     if spec.kind == "amount_off":
-        _whole(spec.amount_off_fen, "amount_off_fen", 1)
+        _whole(spec.amount_off_fen, "amount_off_fen", 1, "满减券须填写减免金额（至少 0.01 元）。")
+        if spec.min_spend_fen and spec.amount_off_fen > spec.min_spend_fen:
+            raise InvalidTemplate("amount_off above min_spend",
+                                  user_message="减免金额不能大于使用门槛。")
     elif spec.kind == "percent_off":
-        _whole(spec.percent_off, "percent_off", 1)
+        _whole(spec.percent_off, "percent_off", 1, "折扣券须填写折扣（如 8 折填 20，即减 20%）。")
         if spec.percent_off > 99:
-            raise InvalidTemplate("percent_off must be 1..99")
+            raise InvalidTemplate("percent_off must be 1..99",
+                                  user_message="折扣须在 1%–99% 之间。")
         if spec.cap_fen is not None:
-            _whole(spec.cap_fen, "cap_fen", 1)
+            _whole(spec.cap_fen, "cap_fen", 1, "最多减免金额须至少 0.01 元。")
     elif not (spec.item or "").strip() or len(spec.item) > 60:
-        raise InvalidTemplate("an item coupon needs the item's name (1 to 60 characters)")
+        raise InvalidTemplate("an item coupon needs the item's name (1 to 60 characters)",
+                              user_message="兑换券须填写兑换的商品（1-60 个字）。")
     if spec.min_tier is not None and spec.min_tier not in tiers.LADDER:
         raise InvalidTemplate(f"min_tier must be one of {', '.join(tiers.LADDER)}")
     window = spec.valid_from is not None or spec.valid_until is not None
     if window == (spec.valid_days is not None):
-        raise InvalidTemplate("give either a fixed window (from and until) or a number of days")
+        raise InvalidTemplate("give either a fixed window (from and until) or a number of days",
+                              user_message="有效期请填写天数，或起止日期（二选一）。")
     if window:
         if spec.valid_from is None or spec.valid_until is None or \
                 spec.valid_until <= spec.valid_from:
-            raise InvalidTemplate("a fixed window needs from < until")
+            raise InvalidTemplate("a fixed window needs from < until",
+                                  user_message="有效期的结束日期须晚于开始日期。")
     else:
-        _whole(spec.valid_days, "valid_days", 1)
+        _whole(spec.valid_days, "valid_days", 1, "有效天数须至少 1 天。")
 
 
 def add(uow: UnitOfWork, spec: TemplateSpec, by: str) -> CouponTemplate:
-    """Use case: an operator defines a template."""
+    """Use case: an operator defines a template (audited)."""
     check(spec)
     with uow.write() as session:
         template = CouponTemplate(**vars(spec), active=True, created_by=by, created_at=utcnow())
         session.add(template)
         session.flush()
+        audit.record(session, by, "coupon_template.create", f"coupon_template:{template.id}",
+                     None, {"name": template.name, "text": describe(template)})
         return template
 
 
-def set_active(uow: UnitOfWork, template_id: int, active: bool) -> CouponTemplate:
+def update(uow: UnitOfWork, template_id: int, spec: TemplateSpec, by: str) -> CouponTemplate:
+    """Use case: an operator corrects a template no member holds yet (audited). Once a
+    coupon is issued its terms are what the member was promised: refused."""
+    check(spec)
+    with uow.write() as session:
+        template = session.get(CouponTemplate, template_id, with_for_update=True)
+        if template is None:
+            raise UnknownTemplate(f"no coupon template {template_id}")
+        issued = session.scalar(select(func.count()).select_from(Coupon)
+                                .where(Coupon.template_id == template_id))
+        if issued:
+            raise TemplateInUse(f"template {template_id} has {issued} coupons",
+                                user_message=f"已发出 {issued} 张，不能再修改；可停止发放并新建模板。")
+        before = describe(template)
+        for key, value in vars(spec).items():
+            setattr(template, key, value)
+        audit.record(session, by, "coupon_template.update", f"coupon_template:{template.id}",
+                     {"name": template.name, "text": before},
+                     {"name": spec.name, "text": describe(template)})
+        return template
+
+
+def set_active(uow: UnitOfWork, template_id: int, active: bool, by: str = "cli") -> CouponTemplate:
     """Use case: stop (or resume) issuing a template. Coupons already issued stay valid."""
     with uow.write() as session:
         template = session.get(CouponTemplate, template_id, with_for_update=True)
         if template is None:
             raise UnknownTemplate(f"no coupon template {template_id}")
+        if template.active != active:
+            audit.record(session, by, "coupon_template.enable" if active
+                         else "coupon_template.disable", f"coupon_template:{template.id}",
+                         None, {"name": template.name})
         template.active = active
         return template
 

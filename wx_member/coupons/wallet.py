@@ -26,7 +26,7 @@ from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.coupons import templates
-from wx_member.platform import card_numbers, settings
+from wx_member.platform import audit, card_numbers, settings
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
 log = logging.getLogger(__name__)
@@ -209,8 +209,12 @@ def issue(uow: UnitOfWork, openid_or_card: str, template_id: int, key: str, by: 
             raise TierTooLow(f"member {member.id} is {member.tier}, template {template_id} "
                              f"needs {template.min_tier}",
                              user_message=f"该优惠券限{tier_name(template.min_tier)}及以上。")
-        return issue_in(session, member, template, f"operator:{key}", "operator", now,
-                        note=f"{by}: {note}"[:100] if note else by[:100])
+        coupon = issue_in(session, member, template, f"operator:{key}", "operator", now,
+                          note=f"{by}: {note}"[:100] if note else by[:100])
+        if coupon is not None:
+            audit.record(session, by, "coupon.issue", member.card_no or member.openid, None,
+                         {"coupon": coupon.code, "name": template.name, "reason": note or None})
+        return coupon
 
 
 # ---- redeeming -------------------------------------------------------------------------
@@ -315,6 +319,8 @@ def void(uow: UnitOfWork, code: str, note: str, by: str,
         coupon.status = "void"
         _event(session, coupon, "void", "void", f"void:{coupon.id}", now,
                from_status="available", note=f"{by}: {note}"[:100])
+        audit.record(session, by, "coupon.void", coupon.code, "available",
+                     {"status": "void", "reason": note})
         return coupon
 
 

@@ -47,7 +47,10 @@ def member_profile(session: Session, member: Member, ledger_limit: int = 100) ->
                     "points_earned": o.points_earned,
                     "points_reversed": o.points_reversed, "api": o.api,
                     "earn_multiplier": o.earn_multiplier, "referral_points": o.referral_points,
-                    "paid_at": o.paid_at.isoformat() + "Z"}
+                    "paid_at": o.paid_at.isoformat() + "Z",
+                    "shipped_at": o.shipped_at.isoformat() + "Z" if o.shipped_at else None,
+                    "delivered_at": o.delivered_at.isoformat() + "Z" if o.delivered_at else None,
+                    "carrier": o.carrier, "tracking_no": o.tracking_no}
                    for o in orders.orders_of(session, member.id, ledger_limit)],
         "stored_value": stored_value.summary(session, member, ledger_limit),
         "coupons": [{"code": c.code, "template_id": t.id, "name": t.name,

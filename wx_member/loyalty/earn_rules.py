@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import EarnRule
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 
 BASE = 100  # percent: no rule applies
@@ -74,17 +75,25 @@ def parse_weekday(text: str) -> int:
 
 def _check(name: str, multiplier: int, starts_on: date | None, ends_on: date | None) -> None:
     if not name.strip() or len(name) > 60:
-        raise InvalidRule(f"a rule needs a name of 1 to 60 characters, got {name!r}")
+        raise InvalidRule(f"a rule needs a name of 1 to 60 characters, got {name!r}",
+                          user_message="请填写活动名称（1-60 个字）。")
     if not isinstance(multiplier, int) or not BASE < multiplier <= MAX_MULTIPLIER:
         raise InvalidRule(f"multiplier is a percentage above {BASE} and at most "
-                          f"{MAX_MULTIPLIER} (200 = double points), got {multiplier!r}")
+                          f"{MAX_MULTIPLIER} (200 = double points), got {multiplier!r}",
+                          user_message=f"积分倍率须大于 {BASE}% 且不超过 {MAX_MULTIPLIER}%"
+                                       "（200% 为双倍积分）。")
     if starts_on and ends_on and ends_on < starts_on:
-        raise InvalidRule(f"a rule cannot end ({ends_on}) before it starts ({starts_on})")
+        raise InvalidRule(f"a rule cannot end ({ends_on}) before it starts ({starts_on})",
+                          user_message="结束日期不能早于开始日期。")
 
 
 def _add(uow: UnitOfWork, rule: EarnRule) -> EarnRule:
     with uow.write() as session:
         session.add(rule)
+        session.flush()
+        audit.record(session, rule.created_by or "cli", "earn_rule.create",
+                     f"earn_rule:{rule.id}", None,
+                     {"name": rule.name, "text": describe_zh(rule)})
     return rule
 
 
@@ -126,7 +135,23 @@ def disable(uow: UnitOfWork, rule_id: int, by: str = "cli") -> EarnRule:
             raise InvalidRule(f"no earn rule {rule_id}")
         if rule.enabled:
             rule.enabled, rule.disabled_by, rule.disabled_at = False, by, utcnow()
+            audit.record(session, by, "earn_rule.disable", f"earn_rule:{rule.id}", None,
+                         {"name": rule.name, "text": describe_zh(rule)})
     return rule
+
+
+def describe_zh(rule: EarnRule) -> str:
+    """The rule in an operator's words, e.g. 每周二 积分 ×2, 2026-12-12 至 2026-12-12 积分 ×3."""
+    times = f"{rule.multiplier_percent / 100:g}"
+    if rule.kind == "weekday":
+        when = f"每{WEEKDAYS_ZH[rule.weekday - 1]}"
+        if rule.starts_on or rule.ends_on:
+            when += f"（{rule.starts_on or '…'} 至 {rule.ends_on or '…'}）"
+    elif rule.starts_on == rule.ends_on:
+        when = f"{rule.starts_on}"
+    else:
+        when = f"{rule.starts_on} 至 {rule.ends_on}"
+    return f"{when} 积分 ×{times}"
 
 
 def describe(rule: EarnRule) -> str:

@@ -27,6 +27,7 @@ from wx_member.models import Gift, Member, Order, PointsRedemption
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.platform import settings
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
 from wx_member.platform.ledger import lock_member
 
@@ -245,8 +246,9 @@ def restore_cash_off(session: Session, member: Member, done: PointsRedemption, r
 
 
 # -- the gift catalogue -----------------------------------------------------------------
-def add_gift(uow: UnitOfWork, name: str, points_cost: int, stock: int) -> Gift:
-    """Use case: an operator adds a gift."""
+def add_gift(uow: UnitOfWork, name: str, points_cost: int, stock: int,
+             by: str | None = None) -> Gift:
+    """Use case: an operator adds a gift (audited when `by` says who)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise InvalidAmount(f"gift name must be 1-100 characters, got {name!r}",
@@ -257,11 +259,16 @@ def add_gift(uow: UnitOfWork, name: str, points_cost: int, stock: int) -> Gift:
     with uow.write() as session:
         gift = Gift(name=name, points=points_cost, stock=stock, active=True, created_at=utcnow())
         session.add(gift)
+        if by:
+            session.flush()
+            audit.record(session, by, "gift.create", f"gift:{gift.id}", None,
+                         {"name": name, "points": points_cost, "stock": stock})
     return gift
 
 
-def restock(uow: UnitOfWork, gift_id: int, delta: int) -> Gift:
-    """Use case: an operator adds stock (or removes it, never below zero)."""
+def restock(uow: UnitOfWork, gift_id: int, delta: int, by: str | None = None) -> Gift:
+    """Use case: an operator adds stock (or removes it, never below zero); audited when
+    `by` says who."""
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise InvalidAmount(f"stock change must be a non-zero integer, got {delta!r}")
     with uow.write() as session:
@@ -274,6 +281,23 @@ def restock(uow: UnitOfWork, gift_id: int, delta: int) -> Gift:
         if not moved:
             raise OutOfStock(f"gift {gift_id} has {gift.stock}, cannot remove {-delta}",
                              user_message="库存不足，无法减少。")
+        if by:
+            audit.record(session, by, "gift.restock", f"gift:{gift.id}",
+                         {"stock": gift.stock - delta}, {"stock": gift.stock, "name": gift.name})
+    return gift
+
+
+def set_gift_active(uow: UnitOfWork, gift_id: int, active: bool, by: str) -> Gift:
+    """Use case: retire a gift from the catalogue (or bring it back), audited. Redemptions
+    already made stand."""
+    with uow.write() as session:
+        gift = session.get(Gift, gift_id, with_for_update=True)
+        if gift is None:
+            raise UnknownGift(f"no gift {gift_id}")
+        if gift.active != active:
+            gift.active = active
+            audit.record(session, by, "gift.enable" if active else "gift.retire",
+                         f"gift:{gift.id}", None, {"name": gift.name})
     return gift
 
 

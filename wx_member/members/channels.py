@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 import weakref
 from dataclasses import dataclass
@@ -47,6 +48,16 @@ def by_scene(session: Session, scene: str) -> Channel | None:
     return session.scalar(select(Channel).where(Channel.scene == scene))
 
 
+def new_scene(uow: UnitOfWork, kind: str) -> str:
+    """Use case (a read): an unused scene for a channel of `kind`, for an operator who
+    names the channel in Chinese (南京东路店) and leaves the scene, ASCII only, to us."""
+    with uow.read() as session:
+        while True:
+            scene = f"{kind if kind in labels.CHANNEL_KINDS else 'channel'}_{secrets.token_hex(3)}"
+            if by_scene(session, scene) is None:
+                return scene
+
+
 def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, kind: str,
            permanent: bool = False, expire_days: int = 30, by: str = "cli",
            store: str | None = None) -> Channel:
@@ -54,13 +65,17 @@ def create(uow: UnitOfWork, gateway: WeChatGateway, *, scene: str, name: str, ki
     (audited). No transaction is open while WeChat is called: a read, the call, a write.
     `store`: the code of the store it stands in (its joiners' home store)."""
     if kind not in labels.CHANNEL_KINDS:
-        raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}")
-    if not SCENE_RE.match(scene):
-        raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'")
-    if scene.startswith("ref_") != (kind == "referral"):
-        raise InvalidChannel("the ref_ prefix is reserved for member referral codes")
+        raise InvalidChannel(f"kind must be one of {', '.join(labels.CHANNEL_KINDS)}",
+                             user_message="渠道参数无效：请选择渠道类型。")
     if not name.strip():
-        raise InvalidChannel("a channel needs a name")
+        raise InvalidChannel("a channel needs a name", user_message="渠道参数无效：请填写名称。")
+    if not SCENE_RE.match(scene):
+        raise InvalidChannel("scene must be 1-64 letters, digits, '_' or '-'",
+                             user_message="渠道参数无效：场景值只能用字母、数字、_ 或 -（中文名称"
+                                          "填在“名称”里，场景值可留空自动生成）。")
+    if scene.startswith("ref_") != (kind == "referral"):
+        raise InvalidChannel("the ref_ prefix is reserved for member referral codes",
+                             user_message="渠道参数无效：ref_ 开头的场景值留给会员推荐码。")
     expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
     with uow.read() as session:
         if by_scene(session, scene) is not None:
@@ -93,6 +108,53 @@ def qrcode_image(uow: UnitOfWork, gateway: WeChatGateway, scene: str,
     if not ticket:
         raise UnknownChannel(f"no channel QR code {scene!r}")
     return gateway.qrcode_image(ticket)
+
+
+def get(uow: UnitOfWork, scene: str) -> Channel:
+    """Use case (a read): one channel by scene; UnknownChannel otherwise."""
+    with uow.read() as session:
+        channel = by_scene(session, scene)
+    if channel is None:
+        raise UnknownChannel(f"no channel {scene!r}")
+    return channel
+
+
+def update(uow: UnitOfWork, scene: str, *, name: str, kind: str, by: str) -> Channel:
+    """Use case: an operator renames a channel or changes its kind (its scene, and so its
+    printed QR code, stay), audited."""
+    if kind not in labels.CHANNEL_KINDS or kind == "referral":
+        raise InvalidChannel(f"bad kind {kind!r}", user_message="渠道参数无效：请选择渠道类型。")
+    if not name.strip() or len(name.strip()) > 100:
+        raise InvalidChannel("a channel needs a name", user_message="渠道参数无效：请填写名称。")
+    with uow.write() as session:
+        channel = by_scene(session, scene)
+        if channel is None or channel.kind == "referral":
+            raise UnknownChannel(f"no channel {scene!r}")
+        before = {"name": channel.name, "kind": channel.kind}
+        channel.name, channel.kind = name.strip(), kind
+        audit.record(session, by, "channel.update", scene, before, {"name": channel.name,
+                                                                    "kind": kind})
+    return channel
+
+
+def renew(uow: UnitOfWork, gateway: WeChatGateway, scene: str, expire_days: int,
+          by: str) -> Channel:
+    """Use case: a new temporary code for the same scene (the old one lapses as WeChat
+    set it), valid `expire_days` from now, audited. No transaction while WeChat is called."""
+    expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
+    channel = get(uow, scene)
+    if channel.permanent:
+        raise InvalidChannel(f"{scene} is permanent", user_message="永久二维码不会过期，无需续期。")
+    qr = gateway.create_qrcode(scene, permanent=False, expire_seconds=expire_seconds)
+    with uow.write() as session:
+        channel = by_scene(session, scene)
+        before = channel.expires_at
+        channel.ticket, channel.qr_url = qr.ticket, qr.url
+        channel.expires_at = utcnow() + timedelta(seconds=expire_seconds)
+        audit.record(session, by, "channel.renew", scene,
+                     {"expires_at_utc": before.isoformat() if before else None},
+                     {"expires_at_utc": channel.expires_at.isoformat()})
+    return channel
 
 
 # scene → channel id, per engine (each database has its own ids). A channel's scene and id

@@ -1,4 +1,5 @@
-"""Importing an existing member list (CSV): openid, optional phone, birthday and tags.
+"""Importing an existing member list (CSV): openid or card number, optional phone,
+birthday and tags.
 
 Every row is checked first and every problem is reported in Chinese with its line number;
 by default a file with any bad row changes nothing (`skip_invalid` imports the good rows).
@@ -31,14 +32,18 @@ from wx_member.models import Member, MemberTag
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 from wx_member.members.formats import OPENID_RE, PHONE_RE, TAG_RE
-from wx_member.members.membership import card_number
+from wx_member.members.membership import card_number, is_card_number
 
 BATCH = 500
 MAX_ROWS = 200_000
 MAX_TAGS = 10
-# Column names an operator's spreadsheet may use.
+# Column names an operator's spreadsheet may use. A row names its member by openid or by
+# card number (卡号: an existing member); the console's export can be edited and imported
+# back, its read-only columns ignored.
 COLUMNS = {"openid": "openid", "phone": "phone", "手机": "phone", "手机号": "phone",
-           "birthday": "birthday", "生日": "birthday", "tags": "tags", "标签": "tags"}
+           "birthday": "birthday", "生日": "birthday", "tags": "tags", "标签": "tags",
+           "card_no": "card_no", "卡号": "card_no", "会员卡号": "card_no"}
+IGNORED = {"等级", "积分", "累计消费（元）", "关注", "入会时间", "渠道"}
 TAG_SPLIT = re.compile(r"[\s|;；、,，]+")
 
 
@@ -50,10 +55,11 @@ class InvalidImport(DomainError):
 @dataclass
 class ImportRow:
     line: int
-    openid: str
+    openid: str  # "" until `resolve` finds the member of `card_no`
     phone: str | None
     birthday: date | None
     tags: list[str]
+    card_no: str | None = None
 
 
 @dataclass
@@ -90,12 +96,12 @@ def parse(data: bytes) -> tuple[list[ImportRow], list[tuple[int, str]]]:
     """Rows and errors (line numbers as a spreadsheet shows them: the header is line 1)."""
     reader = csv.reader(io.StringIO(_decode(data)))
     header = [h.strip().lower() for h in next(reader, [])]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown or "openid" not in header:
+    unknown = [h for h in header if h not in COLUMNS and h not in IGNORED]
+    names = [COLUMNS.get(h, "") for h in header]
+    if unknown or not {"openid", "card_no"} & set(names):
         raise InvalidImport(f"bad header {header!r}", user_message=(
-            f"第 1 行须为列名：openid（必填）、phone、birthday、tags" +
+            f"第 1 行须为列名：openid 或 卡号（至少一列）、手机号、生日、标签" +
             (f"；未知的列：{'、'.join(unknown)}" if unknown else "") + "。"))
-    names = [COLUMNS[h] for h in header]
     rows: list[ImportRow] = []
     errors: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
@@ -106,9 +112,16 @@ def parse(data: bytes) -> tuple[list[ImportRow], list[tuple[int, str]]]:
             raise InvalidImport("too many rows", user_message=f"每个文件最多 {MAX_ROWS:,} 行。")
         values = {n: (cells[i].strip() if i < len(cells) else "") for i, n in enumerate(names)}
         problems = []
-        openid = values["openid"]
-        if not OPENID_RE.match(openid):
-            problems.append("openid 格式无效")
+        openid, card = values.get("openid", ""), values.get("card_no", "") or None
+        key = openid or card or ""
+        if not openid and card:
+            if not is_card_number(card):
+                problems.append("卡号无效（请核对校验位）")
+            elif card in seen:
+                problems.append(f"卡号与第 {seen[card]} 行重复")
+        elif not OPENID_RE.match(openid):
+            problems.append("openid 格式无效" if "card_no" not in names
+                            else "openid 格式无效（或填写卡号）")
         elif openid in seen:
             problems.append(f"openid 与第 {seen[openid]} 行重复")
         phone = values.get("phone") or None
@@ -131,9 +144,40 @@ def parse(data: bytes) -> tuple[list[ImportRow], list[tuple[int, str]]]:
         if problems:
             errors.append((line, "；".join(problems) + "。"))
         else:
-            seen[openid] = line
-            rows.append(ImportRow(line, openid, phone, birthday, tags))
+            seen[key] = line
+            rows.append(ImportRow(line, openid, phone, birthday, tags, card))
     return rows, errors
+
+
+def resolve(uow: UnitOfWork, rows: list[ImportRow]
+            ) -> tuple[list[ImportRow], list[tuple[int, str]]]:
+    """Use case (a read): rows named by card number get their member's openid; a card no
+    member holds (or one without an openid, e.g. mini-program only) is an error."""
+    by_card = [r for r in rows if not r.openid]
+    if not by_card:
+        return rows, []
+    with uow.read() as session:
+        found = dict(session.execute(select(Member.card_no, Member.openid)
+                                     .where(Member.card_no.in_([r.card_no for r in by_card]))).all())
+    good, errors = [], []
+    for r in rows:
+        if r.openid:
+            good.append(r)
+        elif r.card_no not in found:
+            errors.append((r.line, "卡号不存在。"))
+        elif not found[r.card_no]:
+            errors.append((r.line, "该卡号的会员没有公众号 openid，无法按卡号导入。"))
+        else:
+            r.openid = found[r.card_no]
+            good.append(r)
+    taken = {}  # an openid named twice (once by openid, once by card)
+    for r in list(good):
+        if r.openid in taken:
+            errors.append((r.line, f"与第 {taken[r.openid]} 行是同一会员。"))
+            good.remove(r)
+        else:
+            taken[r.openid] = r.line
+    return good, errors
 
 
 def import_file(uow: UnitOfWork, data: bytes, by: str, skip_invalid: bool = False,
@@ -141,6 +185,8 @@ def import_file(uow: UnitOfWork, data: bytes, by: str, skip_invalid: bool = Fals
     """Use case (the console's upload): check a CSV member list, import it unless a row is
     bad (or import the good rows with `skip_invalid`)."""
     rows, errors = parse(data)
+    rows, unknown = resolve(uow, rows)
+    errors = sorted(errors + unknown)
     if errors and not skip_invalid:
         return ImportReport(rows=len(rows), errors=errors)
     report = import_rows(uow, rows, by, now=now)

@@ -32,6 +32,7 @@ from wx_member.clock import utcnow
 from wx_member.models import (JsapiOrder, Member, Order, RechargeOption, RechargeRefund,
                               StoredValueLedger)
 from wx_member.members import membership
+from wx_member.platform import audit
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 from wx_member.payments.order_errors import OrderMismatch
 from wx_member.platform.ledger import Ledger, lock_member
@@ -109,13 +110,19 @@ def set_option(uow: UnitOfWork, amount_fen: int, bonus_fen: int, by: str,
     if not isinstance(bonus_fen, int) or isinstance(bonus_fen, bool) or bonus_fen < 0:
         raise InvalidAmount(f"bonus must be a whole number of fen >= 0, got {bonus_fen!r}",
                             user_message="赠送金额必须是非负整数（分）。")
+    if bonus_fen > amount_fen:
+        raise InvalidAmount(f"bonus {bonus_fen} above the recharge {amount_fen}",
+                            user_message="赠送金额不能大于充值金额。")
     with uow.write() as session:
         row = session.scalar(select(RechargeOption).where(RechargeOption.amount_fen == amount_fen)
                              .with_for_update())
+        before = None if row is None else {"bonus": row.bonus_fen, "active": row.active}
         if row is None:
             row = RechargeOption(amount_fen=amount_fen)
             session.add(row)
         row.bonus_fen, row.active, row.updated_by, row.updated_at = bonus_fen, active, by, utcnow()
+        audit.record(session, by, "recharge_option.set", option_text(row), before,
+                     {"bonus": bonus_fen, "active": active})
         return row
 
 

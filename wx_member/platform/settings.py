@@ -108,6 +108,9 @@ VALID: dict[str, tuple[Callable[[int], bool], str]] = {
     "points_expiry_mmdd": (_month_day, "清零日期须为有效的月日，如 1231。"),
     "points_cash_off_rate": (lambda v: v >= 1, "抵现比例须至少为 1 积分/元。"),
     "points_cash_off_max_percent": (lambda v: v <= 100, "抵现上限不能超过订单金额的 100%。"),
+    # A threshold under 10 yuan is a fen-for-yuan slip (200 typed for 200 yuan), not a rule.
+    **{key: (lambda v: v >= 1000, "等级门槛不能低于 10 元（请按元填写，如 200 元）。")
+       for key in ("tier_silver_fen", "tier_gold_fen", "tier_diamond_fen")},
 }
 
 

@@ -12,6 +12,7 @@ from wx_member.db import UnitOfWork
 from wx_member.models import Campaign, CouponTemplate, Member
 from wx_member.pushes.definitions import PushKind
 from wx_member.platform import audit
+from wx_member.platform import settings
 from wx_member.coupons import templates
 from wx_member.pushes import deliveries
 from wx_member.members import membership
@@ -28,11 +29,14 @@ def kind_preview(uow: UnitOfWork, push: PushKind, who: str, cfg: Config
     """Use case (a read): the request body the kind would send to `who` (card number or
     openid); the kind's sample values when `who` is empty or no member."""
     member = None
-    if who.strip():
-        with uow.read() as session:
+    with uow.read() as session:
+        if who.strip():
             member = (membership.by_card(session, who.strip())
                       or membership.by_openid(session, who.strip()))
-    values = {**push.sample, **(member_values(cfg, member) if member else {})}
+        # A sample value named after a rule (birthday_points) is the rule's value now: a
+        # preview never promises 20 points the programme gives 0 of.
+        rules = {k: settings.get(session, k) for k in push.sample if k in settings.DEFAULTS}
+    values = {**push.sample, **rules, **(member_values(cfg, member) if member else {})}
     return push.render(values, cfg.mini_appid), member
 
 

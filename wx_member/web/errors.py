@@ -11,6 +11,7 @@ answers with HTTP's row for its status.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import marshmallow as ma
 from flask import Response, jsonify, request
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # Paths whose every error is JSON; the webhook, WeChat Pay and the console keep their own.
 JSON_PREFIXES = ("/api/", "/shop/", "/till/")
+# Surfaces with their own HTML error page, by path prefix (the console registers "/admin/"),
+# so an unknown URL there is answered in its language rather than Werkzeug's English page.
+PAGES: dict[str, Callable[[HTTPException], object]] = {}
 
 DEFAULT_STATUS = 400  # a code not listed: the request was refused as it stands
 STATUS: dict[str, int] = {
@@ -102,6 +106,9 @@ def http_error(exc: HTTPException):
     """Flask error handler for the app: JSON under JSON_PREFIXES (unknown routes included);
     other surfaces keep Flask's pages."""
     if not request.path.startswith(JSON_PREFIXES):
+        for prefix, page in PAGES.items():
+            if request.path.startswith(prefix):
+                return page(exc)
         return exc
     status = exc.code or 500
     code, message = HTTP.get(status, ("HTTP_%d" % status, "请求失败。"))

@@ -12,8 +12,10 @@ from flask import Flask
 
 # Each module adds its routes to `bp` when imported.
 from wx_member.web.admin import (  # noqa: F401
-    auth, campaigns, channels, dashboard, members, menus, rules, stores)
-from wx_member.web.admin.blueprint import bp, csrf
+    auth, campaigns, channels, coupons, dashboard, earn_rules, gifts, jobs, members, menus, rules,
+    stored_value, stores)
+from wx_member.web import errors
+from wx_member.web.admin.blueprint import bp, csrf, http_error_page
 
 
 def init_app(app: Flask) -> None:
@@ -30,3 +32,4 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     app.register_blueprint(bp)
+    errors.PAGES[bp.url_prefix + "/"] = http_error_page

@@ -23,10 +23,12 @@ from flask import (Blueprint, current_app, flash, g, redirect, render_template, 
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from wx_member import labels
+from wx_member.clock import local_text
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.console import operators
 from wx_member.platform.errors import DomainError
+from wx_member.web.admin import words
 from wx_member.web.errors import status_of
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,24 @@ def can(role: str) -> bool:
 
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), ("admin.store_list", "门店"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
-       ("admin.audit_list", "审计日志")]
+       ("admin.coupon_list", "优惠券"), ("admin.gift_list", "积分兑换"),
+       ("admin.stored_value_page", "储值"), ("admin.earn_rules_page", "积分活动"),
+       ("admin.jobs_page", "推送与任务"), ("admin.audit_list", "审计日志")]
+
+
+@bp.app_template_filter("localtime")
+def _localtime(at, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Every time the console shows: the programme's wall clock (the zone is said once per
+    page, at its foot)."""
+    return local_text(at, runtime().config.tz, fmt)
+
+
+def http_error_page(exc):
+    """An HTTP error under /admin as the console's Chinese error page (web/errors.py
+    sends /admin here)."""
+    status = getattr(exc, "code", None) or 500
+    title, message = labels.CONSOLE_HTTP_ERRORS.get(status, ("请求未完成", "请求未完成，请稍后再试。"))
+    return render_template("admin/error.html", title=title, message=message), status
 
 
 @bp.context_processor
@@ -139,8 +158,12 @@ def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions
              and (g.get("operator") is None or g.operator.store_id is None
                   or e in STORE_ENDPOINTS)]
-    return {"can": can, "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
+    return {"can": can, "zone": runtime().config.tz.key,
+            "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
             "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
             "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,
             "coupon_status": labels.COUPON_STATUS, "tier_reasons": labels.TIER_REASONS,
-            "store_status": labels.STORE_STATUS}
+            "store_status": labels.STORE_STATUS,
+            "change_lines": words.change_lines, "target_text": words.target_text,
+            "kind_name": words.kind_name, "reason_text": words.reason_text,
+            "yuan": words.yuan, "push_channels": labels.PUSH_CHANNELS}

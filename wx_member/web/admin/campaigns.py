@@ -2,39 +2,30 @@
 test openids. Routes parse the form, call one service, render."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
-from wx_member.clock import to_local
+from wx_member.clock import local_text
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.pushes import campaigns, planners
 from wx_member.members import channels, stores
 from wx_member.coupons import templates
 from wx_member.pushes import dry_runs
+from wx_member.pushes import status_view
 from wx_member.console import member_admin
 from wx_member.insights import segments
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
+from wx_member.web.admin import words
 from wx_member.web.admin.blueprint import bp
 
 
-
-def _local(tz: ZoneInfo):
-    def fmt(utc: datetime | None) -> str:
-        return (to_local(utc, tz).strftime("%Y-%m-%d %H:%M")
-                if utc else "")
-    return fmt
-
-
 def _render(page: str, **values):
-    cfg = runtime().config
     return render_template(page, category_zh=labels.PUSH_CATEGORIES, channel_zh=labels.PUSH_CHANNELS,
-                           status_zh=labels.CAMPAIGN_STATUS, local=_local(cfg.tz), tz=cfg.tz.key,
+                           status_zh=labels.CAMPAIGN_STATUS,
                            describe=segments.describe, **values)
 
 
@@ -54,7 +45,7 @@ def campaigns_page():
     return _render(
         "admin/campaigns.html", pushes=rt.pushes, kind=kind, push=push, who=who,
         plannable=plannable, forecast=forecast, reasons_zh=labels.REACH_REASONS,
-        body=json.dumps(body, ensure_ascii=False, indent=2) if body else "",
+        body=body,
         sample_member=sample_member, test_openids=", ".join(rt.config.push_test_openids),
         campaigns=recent, progress=campaigns.progress(g.db, recent))
 
@@ -80,7 +71,7 @@ def _form_page(preview=None, status=200):
     rt = runtime()
     return _render(
         "admin/campaign_new.html", f=request.form, preview=preview,
-        body=json.dumps(preview.body, ensure_ascii=False, indent=2) if preview else "",
+        body=preview.body if preview else None,
         kinds=campaigns.campaign_kinds(rt.pushes),
         tiers=[(t, tier_name(t)) for t in tiers.LADDER], tags=member_admin.all_tags(g.db),
         rfm_names=segments.rfm_names(), channel_choices=channels.choices(g.db),
@@ -103,7 +94,8 @@ def campaign_new():
     except DomainError as exc:
         flash(exc.user_message, "error")
         return _form_page(status=400)
-    flash(f"活动「{campaign.name}」已创建，将于 {_local(rt.config.tz)(campaign.scheduled_at)} 发送。",
+    when = local_text(campaign.scheduled_at, rt.config.tz, "%Y-%m-%d %H:%M")
+    flash(f"活动「{campaign.name}」已创建，将于 {when} 发送。",
           "ok")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
 
@@ -120,7 +112,11 @@ def campaign_detail(campaign_id: int):
     forecast = None
     if campaign.status == "scheduled" and campaign.kind in campaigns.campaign_kinds(rt.pushes):
         forecast = campaigns.forecast(g.db, rt.pushes, campaign.id, rt.config)
+    reasons = [(labels.DELIVERY_STATUS.get(status, status), words.reason_text(error), n)
+               for status, error, n in status_view.outcome_reasons(
+                   g.db, campaign.kind, campaigns.occasion(campaign.id))]
     return _render("admin/campaign.html", c=campaign, push=rt.pushes.get(campaign.kind),
+                   reasons=reasons,
                    p=campaigns.progress(g.db, [campaign])[campaign.id], template=template,
                    forecast=forecast, reasons_zh=labels.REACH_REASONS,
                    describe_template=templates.describe,
@@ -143,14 +139,15 @@ def _dry_run(push, campaign_id: int | None = None) -> None:
     try:
         if push is None:
             raise campaigns.InvalidCampaign("unknown kind", user_message="请选择推送类型。")
-        openids = dry_runs.parse_openids(request.form.get("openids", ""))
+        openids = dry_runs.parse_openids(member_admin.recipients(g.db, request.form.get("openids", "")))
         result, stats = dry_runs.dry_run(g.db, rt.gateway, push, openids, rt.config, rt.config.tz,
                                          g.operator.username, campaign_id=campaign_id)
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
-        counts = "，".join(f"{k} {v}" for k, v in sorted(stats.counts.items())) or "暂未发出（免打扰时段）"
-        flash(f"试发 {result.planned} 条（{result.occasions[0]}）：{counts}。", "ok")
+        counts = "，".join(f"{labels.DELIVERY_STATUS.get(k, k)} {v}"
+                          for k, v in sorted(stats.counts.items())) or "暂未发出（免打扰时段）"
+        flash(f"试发 {result.planned} 条：{counts}。", "ok")
 
 
 @bp.route("/campaigns/<int:campaign_id>/dry-run", methods=["POST"])

@@ -19,8 +19,8 @@ REPURCHASE_DAYS = 90
 
 
 class ChannelForm(FlaskForm):
-    scene = StringField("场景值（字母、数字、_、-）", validators=[DataRequired(), Length(max=64)])
-    name = StringField("名称", validators=[DataRequired(), Length(max=100)])
+    scene = StringField("场景值（可留空自动生成；仅字母、数字、_、-）", validators=[Length(max=64)])
+    name = StringField("名称（可用中文，如 南京东路店）", validators=[DataRequired(), Length(max=100)])
     kind = SelectField("类型", choices=[SelectChoice(k, v) for k, v in labels.CHANNEL_KINDS.items()
                                       if k != "referral"])
     permanent = BooleanField("永久二维码（每个公众号最多 10 万个）")
@@ -40,19 +40,21 @@ def channel_list():
         try:
             # A store account's codes stand in its own store, whatever the form says.
             store = own if scope() is not None else (form.store.data or None)
-            channels.create(g.db, runtime().gateway, scene=form.scene.data.strip(),
+            scene = (form.scene.data or "").strip() or channels.new_scene(g.db, form.kind.data)
+            channel = channels.create(g.db, runtime().gateway, scene=scene,
                             name=form.name.data, kind=form.kind.data,
                             permanent=form.permanent.data, expire_days=form.days.data,
                             by=g.operator.username, store=store)
         except GatewayError as exc:  # before DomainError: it is one, with WeChat's errcode
             flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未保存。", "error")
         except DomainError as exc:
-            flash(f"{exc.user_message}（{exc}）", "error")
+            flash(exc.user_message, "error")
         else:
-            flash(f"渠道码 {form.scene.data} 已创建。", "ok")
+            flash(f"渠道码 {channel.scene} 已创建。", "ok")
             return redirect(url_for("admin.channel_list"))
     elif form.is_submitted():
-        flash("请检查表单：" + "；".join(e for errs in form.errors.values() for e in errs), "error")
+        flash("请检查表单：" + "；".join(f"{form[f].label.text}填写有误" for f in form.errors
+                                         if f != "csrf_token"), "error")
     store = store_filter()
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
                            rows=kpis.channel_report(g.db, REPURCHASE_DAYS, store_id=store),
@@ -79,3 +81,34 @@ def channel_qrcode(scene: str):
         return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
     return Response(png, mimetype="image/png",
                     headers={"Content-Disposition": f"attachment; filename=qrcode-{scene}.png"})
+
+
+@bp.route("/channels/<scene>")
+def channel_detail(scene: str):
+    """The code on screen with its caption, to check before printing; rename, renew."""
+    try:
+        channel = channels.get(g.db, scene)
+    except channels.UnknownChannel as exc:
+        return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
+    return render_template("admin/channel.html", c=channel, kinds=labels.CHANNEL_KINDS)
+
+
+@bp.route("/channels/<scene>", methods=["POST"])
+def channel_update(scene: str):
+    form = request.form
+    try:
+        if form.get("action") == "renew":
+            days = form.get("days", "").strip()
+            if not days.isdigit() or not 1 <= int(days) <= 30:
+                raise channels.InvalidChannel("bad days", user_message="临时码有效天数须为 1-30 天。")
+            channels.renew(g.db, runtime().gateway, scene, int(days), g.operator.username)
+            flash(f"渠道码已续期 {days} 天：请下载新的二维码（旧码到期后失效）。", "ok")
+        else:
+            channels.update(g.db, scene, name=form.get("name", ""), kind=form.get("kind", ""),
+                            by=g.operator.username)
+            flash("渠道码已修改；场景值和已印刷的二维码不变。", "ok")
+    except GatewayError as exc:
+        flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未续期。", "error")
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    return redirect(url_for("admin.channel_detail", scene=scene))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
@@ -13,7 +14,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from wx_member import labels
 from wx_member.console import member_admin
-from wx_member.members import cards, member_import, merging, stores, unmerging
+from wx_member.extensions import runtime
+from wx_member.members import cards, member_import, merging, privacy, stores, unmerging
+from wx_member.pushes import fulfilment
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
 from wx_member.web.admin.blueprint import bp, scope, store_filter
@@ -37,6 +40,7 @@ def member_search():
     store = store_filter()
     found = member_admin.search(g.db, q, tag, store_id=store)
     return render_template("admin/members.html", q=q, tag=tag, members=found,
+                           hint=member_admin.check_digit_hint(q),
                            tags=member_admin.all_tags(g.db, store_id=store),
                            csrf_form=FlaskForm(), store=store,
                            store_choices=stores.choices(g.db) if scope() is None else [])
@@ -165,13 +169,13 @@ def member_export():
     # The response streams after the request's teardown has closed its unit of work: a
     # closed one holds nothing and begins again, and export_rows reads batch by batch,
     # each in a transaction of its own.
-    uow = g.db
+    uow, tz = g.db, runtime().config.tz
 
     def rows():
         buf = io.StringIO()
         writer = csv.writer(buf)
         yield "\ufeff"  # a BOM, so spreadsheet programs read the Chinese as UTF-8
-        for row in member_admin.export_rows(uow, tag, store_id=store):
+        for row in member_admin.export_rows(uow, tag, store_id=store, tz=tz):
             writer.writerow([_cell(v) for v in row])
             yield buf.getvalue()
             buf.seek(0)
@@ -208,7 +212,6 @@ class RechargeRefundForm(FlaskForm):
 @requires("admin")
 def member_recharge_refund(member_id: int):
     """A recharge back to the payer's WeChat (WeChat Pay): unspent part, bonus first."""
-    from wx_member.extensions import runtime
     from wx_member.payments import recharge_refunds
 
     form = RechargeRefundForm()
@@ -227,4 +230,50 @@ def member_recharge_refund(member_id: int):
         else:
             flash(f"已申请退款 {r.amount_fen / 100:.2f} 元（扣回赠送 {r.bonus_fen / 100:.2f} 元），"
                   f"等待微信支付退款结果。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id))
+
+
+# ---- an order's fulfilment, a member's data rights -----------------------------------------
+
+@bp.route("/members/<int:member_id>/orders/<out_trade_no>/ship", methods=["POST"])
+def member_order_ship(member_id: int, out_trade_no: str):
+    rt = runtime()
+    result = fulfilment.mark_shipped(g.db, rt.pushes, rt.config, out_trade_no,
+                                     request.form.get("carrier") or None,
+                                     request.form.get("tracking_no") or None)
+    flash(f"订单 {out_trade_no} 已标记发货" + ("，发货提醒已排队。" if result.reminder == "queued"
+                                           else "。"), "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id) + "#orders")
+
+
+@bp.route("/members/<int:member_id>/orders/<out_trade_no>/deliver", methods=["POST"])
+def member_order_deliver(member_id: int, out_trade_no: str):
+    fulfilment.mark_delivered(g.db, out_trade_no)
+    flash(f"订单 {out_trade_no} 已标记签收。", "ok")
+    return redirect(url_for("admin.member_detail", member_id=member_id) + "#orders")
+
+
+@bp.route("/members/<int:member_id>/export.json", methods=["POST"])
+@requires("admin")
+def member_data_export(member_id: int):
+    """PIPL: everything held about the member, as a JSON file (recorded as a request)."""
+    card = member_admin.profile(g.db, member_id, limit=1)["card_no"]
+    data = privacy.export_member(g.db, card, by=g.operator.username,
+                                 note=request.form.get("note") or None)
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=member-{card}.json"})
+
+
+@bp.route("/members/<int:member_id>/erase", methods=["POST"])
+@requires("admin")
+def member_erase(member_id: int):
+    """PIPL: erase the member's personal data; ledgers and orders stay, anonymised."""
+    card = member_admin.profile(g.db, member_id, limit=1)["card_no"]
+    if request.form.get("confirm_card", "").strip() != card:
+        flash("请输入该会员的卡号以确认删除。", "error")
+    else:
+        result = privacy.erase_member(g.db, card, by=g.operator.username,
+                                      note=request.form.get("note") or None)
+        flash(f"会员个人信息已删除：作废积分 {result.forfeited_points}，保留匿名订单 "
+              f"{result.orders_kept} 笔。", "ok")
     return redirect(url_for("admin.member_detail", member_id=member_id))

@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from handlers import click
 from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.console import menus
@@ -65,12 +66,17 @@ def slots_from_menu(menu: dict[str, Any] | None) -> list[dict[str, Any]]:
     return out
 
 
+def _click_keys() -> list[tuple[str, str]]:
+    """The click keys the handlers answer, with what each does, for the editor's list."""
+    return [(k, labels.MENU_CLICK_KEYS.get(k, k)) for k in click.KEYS]
+
+
 @bp.route("/menu", methods=["GET"])
 def menu_edit():
     menu = menus.current(g.db, runtime().gateway)
     return render_template("admin/menu.html", slots=slots_from_menu(menu), preview=menu,
                            problems=[], history=menus.history(g.db), csrf_form=FlaskForm(),
-                           types=labels.MENU_BUTTON_TYPES)
+                           types=labels.MENU_BUTTON_TYPES, click_keys=_click_keys())
 
 
 @bp.route("/menu", methods=["POST"])
@@ -79,7 +85,7 @@ def menu_save():
     menu = menu_from_form(request.form)
     problems: list[str] = []
     try:
-        menus.validate(menu)
+        menus.validate(menu, click_keys=click.KEYS)
         if request.form.get("action") == "publish":
             menus.publish(g.db, runtime().gateway, menu, g.operator.username)
             flash("菜单已发布到微信，用户重新关注或 24 小时内生效。", "ok")
@@ -90,7 +96,8 @@ def menu_save():
         problems = [f"微信拒绝了菜单（{exc.errcode}：{exc.errmsg}），未发布。"]
     return render_template("admin/menu.html", slots=slots_from_menu(menu), preview=menu,
                            problems=problems, history=menus.history(g.db),
-                           csrf_form=FlaskForm(), types=labels.MENU_BUTTON_TYPES, previewing=True)
+                           csrf_form=FlaskForm(), types=labels.MENU_BUTTON_TYPES, previewing=True,
+                           click_keys=_click_keys())
 
 
 @bp.route("/menu/rollback/<int:version_id>", methods=["POST"])

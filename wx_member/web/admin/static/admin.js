@@ -1,5 +1,22 @@
-// The console's only script: asks before destructive buttons (data-confirm="...").
+// The console's only script (no CDN, no inline scripts).
+// 1. Asks before destructive or large changes (data-confirm="..." on the button or form;
+//    data-confirm-large="N" on a form asks also when its number field exceeds ±N).
 document.addEventListener("submit", function (e) {
-  var b = e.submitter, msg = (b && b.dataset.confirm) || e.target.dataset.confirm;
+  var b = e.submitter, form = e.target, msg = (b && b.dataset.confirm) || form.dataset.confirm;
+  var limit = form.dataset.confirmLarge, field = form.querySelector("input[name=delta]");
+  if (limit && field && Math.abs(parseInt(field.value, 10)) > parseInt(limit, 10)) {
+    msg = "调整幅度较大（" + field.value + " 积分），确认提交？";
+  }
   if (msg && !window.confirm(msg)) { e.preventDefault(); }
+});
+// 2. On a phone a table becomes a list of cards: each cell carries its column's name.
+document.querySelectorAll("table").forEach(function (table) {
+  var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+    return th.textContent.trim();
+  });
+  table.querySelectorAll("tbody tr").forEach(function (tr) {
+    Array.prototype.forEach.call(tr.children, function (td, i) {
+      if (heads[i] && !td.hasAttribute("colspan") && !td.dataset.label) { td.dataset.label = heads[i]; }
+    });
+  });
 });

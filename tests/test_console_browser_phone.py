@@ -1,0 +1,308 @@
+"""The console at a desk (1280 px) and on a phone (390 px), in Debian's headless Chromium:
+every page fits the screen, the menu collapses, tables become cards; operators make changes
+in their own words and see the effect (SQLite; the services are tested on both backends
+elsewhere). Screenshots go to $WX_MEMBER_SCREENSHOTS when set (scripts/test installs a CJK
+font, so they show Chinese)."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api_helpers import ApiClient, api_config, member_id, mini_sandbox  # noqa: F401
+from conftest import make_config, serve
+from console_helpers import PASSWORD, add_operator
+from helpers import balance_and_sum, member
+
+from wx_member.clock import utcnow
+from wx_member.console import member_admin
+from wx_member.models import Channel
+from wx_member.payments import orders
+from wx_member.platform import settings
+from wx_member.wechat.pay import PaymentNotice
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDTHS = [1280, 390]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("WX_MEMBER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} missing (scripts/test installs it)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app(tmp_path, sandbox):
+    config = make_config(f"sqlite:///{tmp_path / 'browser.db'}", sandbox,
+                         secret_key=secrets.token_hex(32), cookie_secure=False)
+    yield from serve(config)
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def width(request):
+    return request.param
+
+
+@pytest.fixture
+def page(browser, app, width):
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.dialogs = []  # what each confirm() asked, accepted
+
+    def answer(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def shot(page, name: str, width: int) -> None:
+    folder = os.environ.get("WX_MEMBER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"), full_page=True)
+
+
+def login(page, app, username):
+    page.goto(app.url + "admin/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def go(page, width, name):
+    """Follow a link in the navigation, opening the phone's 菜单 first."""
+    if width < 700:
+        assert not page.get_by_role("link", name="审计日志").is_visible()  # collapsed
+        page.locator(".nav-button").click()
+    page.locator("header nav").get_by_role("link", name=name, exact=True).click()
+
+
+def fits(page, width) -> None:
+    """Nothing wider than the screen: no sideways scrolling of the page."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+
+
+def test_every_page_fits_the_screen(page, app, width):
+    add_operator(app, "root", "admin")
+    app.simulator().subscribe("oWide")
+    m = member(app, "oWide")
+    login(page, app, "root")
+    for path in ("", "members", f"members/{m.id}", "members/import", "channels", "menu",
+                 "rules", "campaigns", "campaigns/new", "audit", "operators", "coupons", "gifts",
+                 "jobs", "stored-value", "earn-rules", "no-such-page"):
+        page.goto(app.url + "admin/" + path)
+        fits(page, width)
+        assert page.locator("#zone").count() == (0 if path == "no-such-page" else 1)
+        assert ("页面不存在" in page.content()) == (path == "no-such-page")
+        shot(page, (path or "dashboard").replace("/", "-"), width)
+    if width < 700:  # a table is a list of cards, each value named by its column
+        page.goto(app.url + "admin/members")
+        cell = page.locator("#members tbody td").first
+        assert cell.get_attribute("data-label") == "卡号"
+        assert page.locator("#members thead").is_hidden()
+        page.goto(app.url + "admin/")
+        font = page.evaluate("""() => { const t = document.querySelector('figure.chart svg text');
+            return t.getBoundingClientRect().height; }""")
+        assert font >= 8  # chart text legible (it was ~4 px)
+
+
+def test_operator_adjusts_points_with_confirmation_and_reads_the_record(page, app, width):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oDesk")
+    card = member(app, "oDesk").card_no
+    login(page, app, "ops")
+    go(page, width, "会员")
+    page.get_by_label("搜索").fill(card[-5:])  # part of the card number
+    page.get_by_role("button", name="搜索").click()
+    page.get_by_role("link", name=card).click()
+    page.get_by_label("调整积分（负数为扣减）").fill("5000")
+    page.get_by_label("原因（必填）").fill("年度大客户补偿")
+    page.get_by_role("button", name="确认调整").click()
+    page.get_by_text("积分已调整。").wait_for()
+    assert any("调整幅度较大" in d for d in page.dialogs)
+    assert balance_and_sum(app, "oDesk") == (5010, 5010)
+    record = page.locator("#member-audit").inner_text()
+    assert "积分：10 → 5010" in record and "原因：年度大客户补偿" in record
+    fits(page, width)
+    shot(page, "member-adjusted", width)
+
+
+def test_admin_moves_a_tier_threshold_in_yuan_and_a_member_moves_with_it(page, app, width):
+    add_operator(app, "root", "admin")
+    app.simulator().subscribe("oTier")
+    with app.session() as s:
+        orders.record_payment(s, PaymentNotice("v2", "T9001", "wx9", "oTier", 15000,
+                                               datetime(2026, 11, 1, 2, 0), True),
+                              tz=ZoneInfo("Asia/Shanghai"))
+    login(page, app, "root")
+    go(page, width, "规则")
+    row = page.locator("#rule-tier_silver_fen")
+    assert "200.00 元" in row.inner_text()
+    row.get_by_label("银卡门槛（累计消费）").fill("2")  # fen typed for yuan: refused
+    row.get_by_role("button", name="保存").click()
+    page.get_by_text("等级门槛不能低于 10 元").wait_for()
+    row = page.locator("#rule-tier_silver_fen")
+    row.get_by_label("银卡门槛（累计消费）").fill("150")
+    row.get_by_role("button", name="保存").click()
+    page.get_by_text("银卡门槛（累计消费） 已改为 150.00 元").wait_for()
+    assert any("确认修改「银卡门槛（累计消费）」" in d for d in page.dialogs)
+    with app.session() as s, s.read():
+        assert settings.get(s, "tier_silver_fen") == 15000
+    page.locator("#rule-tier_review").get_by_label("降级复核").select_option(label="每年在升级周年日复核")
+    page.locator("#rule-tier_review").get_by_role("button", name="保存").click()
+    page.get_by_text("降级复核 已改为 每年在升级周年日复核").wait_for()
+    with app.session() as s:  # the next payment applies the new threshold: ¥150 + ¥1
+        orders.record_payment(s, PaymentNotice("v2", "T9002", "wx9b", "oTier", 100,
+                                               datetime(2026, 11, 2, 2, 0), True),
+                              tz=ZoneInfo("Asia/Shanghai"))
+    page.goto(app.url + f"admin/members/{member(app, 'oTier').id}")
+    assert "银卡会员" in page.locator(".cards").inner_text()
+    go(page, width, "审计日志")
+    audit = page.locator("#audit").inner_text()
+    assert "200.00 元 → 150.00 元" in audit and "不降级 → 每年在升级周年日复核" in audit
+    fits(page, width)
+    shot(page, "audit", width)
+
+
+def test_operator_makes_a_channel_code_for_a_store_named_in_chinese(page, app, sandbox, width):
+    add_operator(app, "ops", "operator")
+    login(page, app, "ops")
+    go(page, width, "渠道码")
+    page.get_by_label("名称").fill("南京东路店")
+    page.get_by_label("类型").select_option("store")
+    page.get_by_role("button", name="生成二维码").click()
+    page.get_by_text(re.compile(r"渠道码 store_[0-9a-f]{6} 已创建。")).wait_for()
+    with app.session() as s, s.read():
+        channel = s.query(Channel).one()
+    assert channel.name == "南京东路店"
+    assert sandbox.sent("qrcode")[0]["request"]["action_info"]["scene"]["scene_str"] == channel.scene
+    assert "南京东路店" in page.locator("#channels").inner_text()
+    fits(page, width)
+    shot(page, "channels", width)
+    page.locator("#channels").get_by_role("link", name="查看").click()
+    page.locator("#qr img").wait_for()
+    assert page.evaluate("document.querySelector('#qr img').naturalWidth") > 0  # the PNG shows
+    assert "微信扫码关注，即成为会员" in page.locator("#qr figcaption").inner_text()
+    page.get_by_label("渠道名称").fill("南京东路旗舰店")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_text("渠道码已修改").wait_for()
+    assert "南京东路旗舰店" in page.locator("#qr figcaption").inner_text()
+    fits(page, width)
+    shot(page, "channel", width)
+
+
+@pytest.fixture
+def mini_app(tmp_path, mini_sandbox):
+    config = api_config(f"sqlite:///{tmp_path / 'mini.db'}", mini_sandbox, cookie_secure=False)
+    yield from serve(config)
+
+
+def test_a_new_coupon_template_is_issued_and_shows_in_the_mini_program(browser, mini_app,
+                                                                       mini_sandbox, width):
+    api = ApiClient(mini_app, mini_sandbox)
+    me = api.login("oMiniCoupon")  # a member of the mini-program
+    add_operator(mini_app, "ops", "operator")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.set_default_timeout(15_000)
+    try:
+        login(page, mini_app, "ops")
+        go(page, width, "优惠券")
+        page.get_by_label("券名称").fill("周年庆满100减15")
+        page.get_by_label("券类型").select_option(label="满减")
+        page.get_by_label("使用门槛（元）").fill("100")
+        page.get_by_label("减免金额（元）").fill("15")
+        page.get_by_label("有效天数").fill("30")
+        page.get_by_role("button", name="创建券模板").click()
+        page.get_by_text("券模板「周年庆满100减15」（满100减15）已创建").wait_for()
+        page.get_by_label("发券会员").fill(me.card_no)
+        page.get_by_label("发放的券").select_option(label="周年庆满100减15（满100减15）")
+        page.get_by_label("发券原因").fill("周年庆")
+        page.get_by_role("button", name="发券").click()
+        page.get_by_text(re.compile("已发券，券码")).wait_for()
+        row = page.locator("#coupon-templates tbody tr", has_text="周年庆满100减15")
+        assert "1" in row.locator("td").nth(4).inner_text()  # 已发
+        fits(page, width)
+        shot(page, "coupons", width)
+        coupons = api.get("me/coupons", me).json()["coupons"]
+        assert "满100减15" in [c.get("text") for c in coupons], coupons
+        row.get_by_role("button", name="停止发放").click()
+        page.get_by_text("已停止发放；已发出的券在有效期内仍可使用").wait_for()
+        assert any("已发出 1 张未使用的券" in a for a in asked)
+    finally:
+        context.close()
+
+
+def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app, mini_sandbox,
+                                                               width):
+    api = ApiClient(mini_app, mini_sandbox)
+    me = api.login("oMiniGift")
+    with mini_app.session() as s:
+        member_admin.adjust_points(s, member_id(mini_app, me.card_no), 90, "迁移", "g" * 16, "test")
+    add_operator(mini_app, "ops", "operator")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    page.set_default_timeout(15_000)
+    try:
+        login(page, mini_app, "ops")
+        go(page, width, "积分兑换")
+        page.get_by_label("礼品名称").fill("帆布袋")
+        page.get_by_label("所需积分").fill("60")
+        page.get_by_label("库存", exact=True).fill("3")
+        page.get_by_role("button", name="上架", exact=True).click()
+        page.get_by_text("礼品「帆布袋」已上架").wait_for()
+        assert "帆布袋" in [gift["name"] for gift in api.get("gifts", me).json()["gifts"]]
+        page.get_by_label("兑换会员").fill(me.card_no)
+        page.get_by_label("兑换礼品").select_option(label="帆布袋（60 积分，剩 3）")
+        page.get_by_role("button", name="兑换并扣积分").click()
+        page.get_by_text(f"已为会员 {me.card_no} 兑换，扣除 60 积分").wait_for()
+        assert "2" == page.locator("#gifts tbody tr", has_text="帆布袋").locator("td").nth(2).inner_text()
+        fits(page, width)
+        shot(page, "gifts", width)
+        assert api.get("me/card", me).json()["points"] == 40
+    finally:
+        context.close()
+
+
+def test_operator_puts_a_double_points_day_on_the_calendar(page, app, width):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oCal")
+    today = datetime.now(app.config.tz).date()
+    login(page, app, "ops")
+    go(page, width, "积分活动")
+    page.get_by_label("活动名称").fill("双倍积分日")
+    page.get_by_label("积分倍率（%）").fill("200")
+    page.get_by_label("开始日期").fill(str(today))
+    page.get_by_role("button", name="新增活动").click()
+    page.get_by_text(f"积分活动「双倍积分日」已生效：{today} 积分 ×2").wait_for()
+    assert "×2" in page.locator(f"#day-{today}").inner_text()
+    fits(page, width)
+    shot(page, "earn-rules", width)
+    with app.session() as s:
+        orders.record_payment(s, PaymentNotice("v2", "T-cal", "wxc", "oCal", 2000,
+                                               utcnow(), True), tz=app.config.tz)
+    assert balance_and_sum(app, "oCal") == (50, 50)  # sign-up 10 + ¥20 × 2

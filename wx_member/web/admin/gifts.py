@@ -1,0 +1,81 @@
+"""The gift catalogue (积分兑换): gifts with their points and stock, added, restocked,
+retired; and redeeming a gift for a member at the desk (card or phone), once per form."""
+from __future__ import annotations
+
+import secrets
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from wx_member.console import member_admin
+from wx_member.loyalty import catalogue_view, redemption
+from wx_member.members import lookup_view
+from wx_member.platform.errors import DomainError, InvalidAmount
+from wx_member.web.admin.blueprint import bp
+
+
+def _whole(text: str, what: str, signed: bool = False) -> int:
+    text = (text or "").strip()
+    body = text[1:] if signed and text[:1] in "+-" else text
+    if not body.isdigit():
+        raise InvalidAmount(f"bad {what} {text!r}", user_message=f"{what}须为整数。")
+    return int(text)
+
+
+@bp.route("/gifts")
+def gift_list():
+    return render_template("admin/gifts.html", gifts=catalogue_view.gifts(g.db, include_inactive=True),
+                           redeem_key=secrets.token_hex(12))
+
+
+@bp.route("/gifts", methods=["POST"])
+def gift_create():
+    try:
+        gift = redemption.add_gift(g.db, request.form.get("name", ""),
+                                   _whole(request.form.get("points", ""), "所需积分"),
+                                   _whole(request.form.get("stock", ""), "库存"),
+                                   by=g.operator.username)
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    else:
+        flash(f"礼品「{gift.name}」已上架：{gift.points} 积分，库存 {gift.stock}。", "ok")
+    return redirect(url_for("admin.gift_list"))
+
+
+@bp.route("/gifts/<int:gift_id>/stock", methods=["POST"])
+def gift_restock(gift_id: int):
+    try:
+        gift = redemption.restock(g.db, gift_id, _whole(request.form.get("delta", ""),
+                                                        "库存调整", signed=True),
+                                  by=g.operator.username)
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    else:
+        flash(f"礼品「{gift.name}」库存现为 {gift.stock}。", "ok")
+    return redirect(url_for("admin.gift_list"))
+
+
+@bp.route("/gifts/<int:gift_id>/active", methods=["POST"])
+def gift_active(gift_id: int):
+    active = request.form.get("active") == "1"
+    gift = redemption.set_gift_active(g.db, gift_id, active, g.operator.username)
+    flash(f"礼品「{gift.name}」已{'上架' if active else '下架'}。", "ok")
+    return redirect(url_for("admin.gift_list"))
+
+
+@bp.route("/gifts/redeem", methods=["POST"])
+def gift_redeem():
+    """At the desk: the member shows their card; points pay for the gift."""
+    form = request.form
+    try:
+        if not form.get("gift_id", "").isdigit():
+            raise InvalidAmount("no gift", user_message="请选择礼品。")
+        member = lookup_view.find(g.db, member_admin.card_of(g.db, form.get("member", "")))
+        done = redemption.redeem_gift(g.db, member, int(form["gift_id"]),
+                                      f"desk:{form.get('key', '')}",
+                                      _whole(form.get("quantity", "1"), "数量"))
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    else:
+        flash("该兑换已办理过，未重复扣积分。" if done.replayed else
+              f"已为会员 {member.card_no} 兑换，扣除 {done.points} 积分。", "ok")
+    return redirect(url_for("admin.gift_list"))

@@ -1,0 +1,186 @@
+"""The console's words for stored values: rules, audit entries, push kinds, delivery
+reasons. Labels come from `labels.py`; this module only puts them together, so a rule, a
+before → after or a skip reason reads the same on every page.
+
+Money rules (keys ending in `_fen`) are shown and typed in yuan and stored in fen; points
+say 积分, never a bare 分."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import g
+
+from wx_member import labels
+from wx_member.clock import local_text
+from wx_member.coupons import templates
+from wx_member.extensions import runtime
+from wx_member.insights import segments
+from wx_member.platform import settings
+from wx_member.platform.errors import InvalidSetting
+
+YUAN_RE = re.compile(r"\d{1,9}(\.\d{1,2})?")
+ERRCODE_RE = re.compile(r"WeChat error (-?\d+)")
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:.2f}"
+
+
+def parse_yuan(text: str) -> int:
+    """An amount typed in yuan (¥ and commas allowed) as fen; InvalidSetting otherwise."""
+    cleaned = text.strip().lstrip("¥￥").replace(",", "").replace("元", "").strip()
+    if not YUAN_RE.fullmatch(cleaned):
+        raise InvalidSetting(f"bad amount {text!r}",
+                             user_message="请按元填写金额（如 200 或 199.90，最多两位小数）。")
+    try:
+        return int(Decimal(cleaned) * 100)
+    except InvalidOperation:  # pragma: no cover - the pattern already refused it
+        raise InvalidSetting(f"bad amount {text!r}") from None
+
+
+def _template_names() -> dict[int, str]:
+    if "_coupon_names" not in g:
+        with g.db.read() as session:
+            g._coupon_names = {t.id: f"{t.name}（{templates.describe(t)}）"
+                               for t in templates.all_templates(session)}
+    return g._coupon_names
+
+
+def template_name(template_id) -> str:
+    if not template_id:
+        return "不送"
+    return _template_names().get(template_id, f"已删除的模板 {template_id}")
+
+
+def setting_label(key: str) -> str:
+    return labels.SETTINGS.get(key, (key, ""))[0]
+
+
+def setting_text(_uow, key: str, value) -> str:
+    """A rule's value in an operator's words: 200.00 元, 25 积分, 不降级, a coupon's name."""
+    if value is None:
+        return "—"
+    if key in labels.SETTING_CHOICES:
+        return labels.SETTING_CHOICES[key].get(value, str(value))
+    if key.endswith("_coupon_template"):
+        return template_name(value)
+    unit = labels.SETTINGS.get(key, ("", ""))[1]
+    if key.endswith("_fen") and isinstance(value, int):
+        return f"{yuan(value)} 元"
+    return f"{value} {unit}".strip()
+
+
+def setting_input(key: str, value) -> str:
+    """What the rule's input shows: yuan for money, else the stored value."""
+    return yuan(value) if key.endswith("_fen") and isinstance(value, int) else str(value)
+
+
+def parse_setting(key: str, raw: str):
+    """An operator's typed or chosen value as the setting's stored value."""
+    if key not in settings.DEFAULTS:
+        raise InvalidSetting(f"unknown setting {key!r}", user_message="没有这条规则。")
+    if key.endswith("_fen"):
+        return parse_yuan(raw)
+    if key in labels.SETTING_CHOICES:
+        for choice in labels.SETTING_CHOICES[key]:
+            if str(choice) == raw:
+                return choice
+        raise InvalidSetting(f"{key}: {raw!r}", user_message="请从列表中选择。")
+    try:
+        return settings.parse(key, raw)
+    except InvalidSetting:
+        raise InvalidSetting(f"{key}: {raw!r}", user_message="请填写非负整数。") from None
+
+
+def kind_name(kind: str) -> str:
+    """A push kind as operators read it."""
+    push = runtime().pushes.get(kind)
+    return labels.PUSH_KINDS.get(kind) or (push.title if push else kind)
+
+
+def reason_text(error: str | None) -> str:
+    """Why a delivery was skipped or failed, in Chinese (WeChat's errcode or the sender's
+    own reason); an unknown one keeps its text after 其他原因."""
+    if not error:
+        return ""
+    m = ERRCODE_RE.search(error)
+    if m and m.group(1) in labels.DELIVERY_REASONS:
+        return labels.DELIVERY_REASONS[m.group(1)]
+    for start, text in labels.DELIVERY_REASONS.items():
+        if not start.lstrip("-").isdigit() and error.startswith(start):
+            return text
+    if m:
+        return f"微信返回错误 {m.group(1)}"
+    return f"其他原因（{error}）"
+
+
+def _value(field: str | None, value, action: str) -> str:
+    if value is None:
+        return "无"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field == "bonus" and isinstance(value, int):
+        return f"{yuan(value)} 元"
+    if field == "role":
+        return labels.OPERATOR_ROLES.get(value, value)
+    if field == "kind" and action.startswith("channel."):
+        return labels.CHANNEL_KINDS.get(value, value)
+    if field == "kind":
+        return kind_name(value)
+    if field == "coupon_template":
+        return template_name(value)
+    if field in ("scheduled_at_utc", "expires_at_utc"):
+        return local_text(datetime.fromisoformat(value), runtime().config.tz,
+                          "%Y-%m-%d %H:%M")
+    if field == "segment" and isinstance(value, dict):
+        return segments.describe(value)
+    if field == "password" and value == "changed":
+        return "已修改"
+    if field == "button" and isinstance(value, list):
+        return " · ".join(b.get("name", "") + ("（" + "、".join(
+            s.get("name", "") for s in b["sub_button"]) + "）" if b.get("sub_button") else "")
+            for b in value)
+    if field == "status" and action.startswith("coupon.") and value in labels.COUPON_STATUS:
+        return labels.COUPON_STATUS[value]
+    if action.startswith("campaign.") and value in labels.CAMPAIGN_STATUS:
+        return labels.CAMPAIGN_STATUS[value]
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def change_lines(action: str, target: str, before, after) -> list[str]:
+    """An audit entry as readable lines: "积分：10 → 35", "原因：投诉补偿"."""
+    if action == "setting.change":
+        return [f"{setting_text(None, target, before)} → {setting_text(None, target, after)}"]
+    if isinstance(before, dict) or isinstance(after, dict):
+        # A plain value beside a dict (a coupon's "available" → {"status": "void", …}).
+        b, a = ({} if v is None else v if isinstance(v, dict) else {"status": v}
+                for v in (before, after))
+        lines = []
+        for field in list(dict.fromkeys([*b, *a])):
+            name = labels.AUDIT_FIELDS.get(field, field)
+            if field in b and field in a and b[field] != a[field]:
+                lines.append(f"{name}：{_value(field, b[field], action)} → "
+                             f"{_value(field, a[field], action)}")
+            elif field in a:
+                lines.append(f"{name}：{_value(field, a[field], action)}")
+            else:
+                lines.append(f"{name}：{_value(field, b[field], action)} → 无")
+        return lines
+    if before is None:
+        return [_value(None, after, action)]
+    if after is None:
+        return [f"{_value(None, before, action)} → 无"]
+    return [f"{_value(None, before, action)} → {_value(None, after, action)}"]
+
+
+def target_text(action: str, target: str) -> str:
+    if action == "setting.change":
+        return setting_label(target)
+    return target
