@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from api_helpers import (CASHIER_KEY, ApiClient, add_gift, api_config, give_points,  # noqa: F401
                          member_id, mini_sandbox)
 from conftest import serve
-from wx_member.models import PointsLedger, PointsRedemption
+from wx_member.models import JsapiOrder, Member, PointsLedger, PointsRedemption, StoredValueLedger
+from wxpay_helpers import merchant_cert, merchant_settings  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent / "miniprogram"
 JEST = ROOT / "node_modules" / ".bin" / "jest"
@@ -47,9 +48,19 @@ def test_pages_and_components_unit_tests():
 
 
 @pytest.fixture
-def live_mini(tmp_path, mini_sandbox):
-    """The app on SQLite (the client's calls do not depend on the backend)."""
-    yield from serve(api_config(f"sqlite:///{tmp_path / 'mini.db'}", mini_sandbox))
+def live_mini(tmp_path, mini_sandbox, merchant_cert):  # noqa: F811
+    """The app on SQLite (the client's calls do not depend on the backend), a WeChat Pay
+    merchant as in the wxpay tests, so the client can recharge and the sandbox's payer pay;
+    the sandbox's notifies reach the app's own /pay/v3/notify."""
+    gen = serve(api_config(f"sqlite:///{tmp_path / 'mini.db'}", mini_sandbox,
+                           **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
+    live = next(gen)
+    # WXPAY_NOTIFY_URL is configuration; a test server's port is known only once it runs.
+    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
+    try:
+        yield live
+    finally:
+        gen.close()
 
 
 def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox):
@@ -71,4 +82,15 @@ def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox)
                                      .where(PointsRedemption.member_id == mid))
         ledger = session.scalar(select(func.sum(PointsLedger.delta))
                                 .where(PointsLedger.member_id == mid))
+        # The client's recharge (充500送50, paid by the sandbox's payer) credited once; the
+        # one it gave up, closed and credited nothing.
+        orders = sorted((o.amount_fen, o.bonus_fen, o.status) for o in session.scalars(
+            select(JsapiOrder).where(JsapiOrder.member_id == mid)))
+        stored = [(r.delta_fen, r.reason) for r in session.scalars(
+            select(StoredValueLedger).where(StoredValueLedger.member_id == mid)
+            .order_by(StoredValueLedger.id))]
+        balance_fen = session.get(Member, mid).balance_fen
     assert (redemptions, ledger) == (1, 500)
+    assert orders == [(12300, 0, "closed"), (50000, 5000, "paid")]
+    assert stored == [(50000, "recharge"), (5000, "recharge_bonus")]
+    assert balance_fen == 55000

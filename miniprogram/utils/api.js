@@ -181,7 +181,10 @@ module.exports = {
     quiet: true }),
   balance: (before) => get('me/balance' + query({ before })),
   rechargeOptions: () => get('recharge/options'),
-  // The recharge endpoints of issue 14 (branch wxpay): docs/miniprogram.md#recharge
+  // 储值充值 (docs/miniprogram.md#recharge). body: {option_fen} (a rung's amount_fen) or
+  // {amount_fen}; answers {order, payment (wx.requestPayment's arguments), reused}. An order
+  // is {out_trade_no, purpose, amount_fen, bonus_fen, status (created | paid | closed |
+  // failed), status_zh, created_at, expires_at, paid_at}.
   createRecharge: (body) => request('POST', 'me/recharges', { data: body }),
   order: (outTradeNo) => get('me/orders/' + encodeURIComponent(outTradeNo), { quiet: true }),
   cancelOrder: (outTradeNo) => request('POST', 'me/orders/' + encodeURIComponent(outTradeNo) +

@@ -1,7 +1,7 @@
 // 储值充值: the recharge ladder, paying through wx.requestPayment with what
 // POST /api/me/recharges answers, then polling GET /api/me/orders/{no} until the payment is
-// credited (the notify may arrive after the payment sheet closes). The two endpoints are
-// issue 14's (docs/miniprogram.md#recharge); the balance and the ladder are on main.
+// credited (the notify may arrive after the payment sheet closes). Shapes: the API's
+// CheckoutOut and PayOrderOut (wx_member/web/api/recharges.py; docs/miniprogram.md#recharge).
 const api = require('../../utils/api.js')
 const subscribe = require('../../utils/subscribe.js')
 const { yuan, dateTime } = require('../../utils/format.js')
@@ -50,23 +50,29 @@ Component({
           (err) => {
             const cancelled = /cancel/.test((err && err.errMsg) || '')
             this.setData({ state: cancelled ? '已取消支付' : '支付未完成，请稍后再试' })
-            // Closed at WeChat Pay now rather than in 15 minutes (one paid meanwhile is
-            // credited all the same).
-            if (cancelled) return api.cancelOrder(res.order.out_trade_no).catch(() => null)
-            return null
+            // Closed at WeChat Pay now rather than in 15 minutes. One paid meanwhile is
+            // credited instead: the answer then says paid (or 409 PAY_ORDER_NOT_OPEN, when
+            // the notify came first), and the page says so.
+            if (!cancelled) return null
+            const no = res.order.out_trade_no
+            return api.cancelOrder(no)
+              .catch((fail) => (fail.code === 'PAY_ORDER_NOT_OPEN' ? api.order(no) : null))
+              .catch(() => null)
+              .then((o) => (o && o.status === PAID ? this.credited() : null))
           }))
         .catch(() => null) // the API's message was shown by utils/api.js
         .finally(() => this.setData({ paying: 0 }))
+    },
+    credited() {
+      this.setData({ state: '充值成功' })
+      wx.showToast({ title: '充值成功', icon: 'success' })
+      return this.load()
     },
     async waitPaid(outTradeNo) {
       this.setData({ state: '支付成功，正在入账…' })
       for (let i = 0; i < POLLS; i += 1) {
         const order = await api.order(outTradeNo).catch(() => null)
-        if (order && order.status === PAID) {
-          this.setData({ state: '充值成功' })
-          wx.showToast({ title: '充值成功', icon: 'success' })
-          return this.load()
-        }
+        if (order && order.status === PAID) return this.credited()
         if (order && GIVEN_UP.includes(order.status)) {
           this.setData({ state: `支付未完成（${order.status_zh}）` })
           return null

@@ -119,3 +119,63 @@ test('the member code, profile, subscriptions, referral, coupons and stored valu
   expect(balance.balance_fen).toBe(0)
   expect((await api.rechargeOptions()).options).toEqual(expect.any(Array))
 })
+
+// 储值充值 as pages/recharge does it, with the sandbox's payer in place of the payment sheet.
+async function sandboxPay(outTradeNo) {
+  const res = await fetch(config.sandboxUrl + '_sandbox/pay', { method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ out_trade_no: outTradeNo }) })
+  expect(res.status).toBe(200)
+  return res.json()
+}
+
+async function pollUntilPaid(outTradeNo) {
+  for (let i = 0; i < 20; i += 1) {
+    const order = await api.order(outTradeNo)
+    if (order.status !== 'created') return order
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return api.order(outTradeNo)
+}
+
+test('a recharge paid through the sandbox credits the amount and its bonus', async () => {
+  const rung = (await api.rechargeOptions()).options.find((o) => o.bonus_fen > 0)
+  expect(rung).toEqual(expect.objectContaining({ amount_fen: expect.any(Number),
+    text: expect.stringMatching(/充/) }))
+  const before = (await api.card()).balance_fen
+  const out = await api.createRecharge({ option_fen: rung.amount_fen })
+  expect(out.reused).toBe(false)
+  expect(out.order).toMatchObject({ purpose: 'recharge', amount_fen: rung.amount_fen,
+    bonus_fen: rung.bonus_fen, status: 'created', status_zh: '待支付', paid_at: null })
+  // What the page hands to wx.requestPayment.
+  expect(out.payment).toEqual({ appId: expect.any(String), timeStamp: expect.stringMatching(/^\d+$/),
+    nonceStr: expect.any(String), package: expect.stringMatching(/^prepay_id=/), signType: 'RSA',
+    paySign: expect.any(String) })
+  const no = out.order.out_trade_no
+
+  const paid = await sandboxPay(no) // the payer pays; WeChat Pay notifies the app
+  expect(paid).toEqual({ notified: true, answer: expect.objectContaining({ status: 204 }) })
+  const order = await pollUntilPaid(no)
+  expect(order).toMatchObject({ out_trade_no: no, status: 'paid', status_zh: '已支付',
+    paid_at: expect.any(String) })
+  expect((await api.card()).balance_fen).toBe(before + rung.amount_fen + rung.bonus_fen)
+  const balance = await api.balance()
+  expect(balance.entries.slice(0, 2).map((e) => e.delta_fen).sort((a, b) => a - b))
+    .toEqual([rung.bonus_fen, rung.amount_fen])
+  balance.entries.slice(0, 2).forEach((e) => expect(e.order_no).toBe(no))
+
+  // Paid: cancelling is refused with the API's Chinese message, and changes nothing.
+  await expect(api.cancelOrder(no)).rejects.toMatchObject({ status: 409,
+    code: 'PAY_ORDER_NOT_OPEN', message: expect.stringMatching(/已支付/) })
+  expect((await api.card()).balance_fen).toBe(before + rung.amount_fen + rung.bonus_fen)
+})
+
+test('a recharge given up is closed at WeChat Pay and credits nothing', async () => {
+  const before = (await api.card()).balance_fen
+  const out = await api.createRecharge({ amount_fen: 12300 })
+  expect(out.order).toMatchObject({ amount_fen: 12300, bonus_fen: 0, status: 'created' })
+  const closed = await api.cancelOrder(out.order.out_trade_no)
+  expect(closed).toMatchObject({ status: 'closed', status_zh: '已关闭' })
+  expect((await api.order(out.order.out_trade_no)).status).toBe('closed')
+  expect((await api.card()).balance_fen).toBe(before)
+})

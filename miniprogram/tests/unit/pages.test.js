@@ -24,21 +24,32 @@ test('points history pages by the cursor until next_before is null', async () =>
   expect(comp.dom.textContent).toContain('没有更多了')
 })
 
+// The API's shapes (wx_member/web/api/recharges.py): PayOrderOut, and CheckoutOut of
+// POST /api/me/recharges (201).
+const payOrder = (no, status, amount = 50000, bonus = 5000) => ({ out_trade_no: no,
+  purpose: 'recharge', amount_fen: amount, bonus_fen: bonus, status,
+  status_zh: { created: '待支付', paid: '已支付', closed: '已关闭', failed: '支付失败' }[status],
+  created_at: '2026-12-02T08:00:00Z', expires_at: '2026-12-02T08:15:00Z',
+  paid_at: status === 'paid' ? '2026-12-02T08:00:30Z' : null })
+const checkout = (no, amount, bonus) => ({ status: 201, data: {
+  order: payOrder(no, 'created', amount, bonus), reused: false,
+  payment: { appId: 'wxmini', timeStamp: '1764650000', nonceStr: 'n0nce',
+    package: 'prepay_id=wx201410272009395522657a690389285100', signType: 'RSA',
+    paySign: 'c2lnbmF0dXJl' } } })
+const ladder = (amount, bonus, text) => () => ({ data: { options: [{ amount_fen: amount,
+  bonus_fen: bonus, text }] } })
+const balance = (fen) => ({ data: { balance_fen: fen, entries: [], next_before: null } })
+
 test('a recharge pays with what the API answers, then polls the order until paid', async () => {
   const page = load('pages/recharge/recharge')
   let polls = 0
   const wx = install({
-    'GET recharge/options': () => ({ data: { options: [{ amount_fen: 50000, bonus_fen: 5000,
-      text: '充500送50' }] } }),
-    'GET me/balance': () => ({ data: { balance_fen: polls > 1 ? 55000 : 0, entries: [],
-      next_before: null } }),
-    'POST me/recharges': () => ({ status: 201, data: { order: { out_trade_no: 'RC20261202ABC',
-      status: 'created' }, reused: false, payment: { appId: 'wxmini', timeStamp: '1764650000',
-      nonceStr: 'n0nce', package: 'prepay_id=wx201410272009395522657a690389285100',
-      signType: 'RSA', paySign: 'c2lnbmF0dXJl' } } }),
-    'GET me/orders/RC20261202ABC': () => {
+    'GET recharge/options': ladder(50000, 5000, '充500送50'),
+    'GET me/balance': () => balance(polls > 1 ? 55000 : 0),
+    'POST me/recharges': () => checkout('R20261202080000ABCD1234', 50000, 5000),
+    'GET me/orders/R20261202080000ABCD1234': () => {
       polls += 1
-      return { data: { out_trade_no: 'RC20261202ABC', status: polls > 1 ? 'paid' : 'created' } }
+      return { data: payOrder('R20261202080000ABCD1234', polls > 1 ? 'paid' : 'created') }
     },
   })
   loggedIn(wx)
@@ -66,15 +77,33 @@ test('a recharge pays with what the API answers, then polls the order until paid
   }
 })
 
+test('an order WeChat Pay closed stops the polling with its Chinese status', async () => {
+  const page = load('pages/recharge/recharge')
+  let polls = 0
+  const wx = install({
+    'GET recharge/options': ladder(10000, 0, '充100'),
+    'GET me/balance': () => balance(0),
+    'POST me/recharges': () => checkout('R2', 10000, 0),
+    'GET me/orders/R2': () => { polls += 1; return { data: payOrder('R2', 'closed', 10000, 0) } },
+  })
+  loggedIn(wx)
+  global.wx.requestPayment = (opts) => setTimeout(() => opts.success({}), 0)
+  const comp = render(page)
+  await comp.instance.onShow()
+  await settle()
+  comp.querySelector('.option').dispatchEvent('tap')
+  await settle(20)
+  expect(polls).toBe(1)
+  expect(comp.dom.textContent).toContain('支付未完成（已关闭）')
+})
+
 test('a cancelled payment polls nothing, closes the order and says so', async () => {
   const page = load('pages/recharge/recharge')
   const wx = install({
-    'GET recharge/options': () => ({ data: { options: [{ amount_fen: 10000, bonus_fen: 0, text: '充100' }] } }),
-    'GET me/balance': () => ({ data: { balance_fen: 0, entries: [], next_before: null } }),
-    'POST me/recharges': () => ({ status: 201, data: { order: { out_trade_no: 'RC1' },
-      payment: { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA',
-        paySign: 's' } } }),
-    'POST me/orders/RC1/cancel': () => ({ data: { out_trade_no: 'RC1', status: 'closed' } }),
+    'GET recharge/options': ladder(10000, 0, '充100'),
+    'GET me/balance': () => balance(0),
+    'POST me/recharges': () => checkout('RC1', 10000, 0),
+    'POST me/orders/RC1/cancel': () => ({ data: payOrder('RC1', 'closed', 10000, 0) }),
   })
   loggedIn(wx)
   global.wx.requestPayment = (opts) => setTimeout(() => opts.fail({ errMsg: 'requestPayment:fail cancel' }), 0)
@@ -86,6 +115,35 @@ test('a cancelled payment polls nothing, closes the order and says so', async ()
   expect(wx.requests.filter((r) => r.path.startsWith('me/orders')).map((r) => r.method + ' ' + r.path))
     .toEqual(['POST me/orders/RC1/cancel'])
   expect(comp.dom.textContent).toContain('已取消支付')
+  expect(wx.dialogs).toEqual([])
+})
+
+test('a cancel that finds the order paid meanwhile says 充值成功 and shows the new balance', async () => {
+  for (const cancelAnswer of [
+    () => ({ data: payOrder('RC2', 'paid') }), // paid at WeChat Pay: credited by the cancel
+    () => ({ status: 409, data: { code: 'PAY_ORDER_NOT_OPEN', message: '订单已支付或已关闭。' } }),
+  ]) {
+    const page = load('pages/recharge/recharge')
+    let cancelled = false
+    const wx = install({
+      'GET recharge/options': ladder(50000, 5000, '充500送50'),
+      'GET me/balance': () => balance(cancelled ? 55000 : 0),
+      'POST me/recharges': () => checkout('RC2', 50000, 5000),
+      'POST me/orders/RC2/cancel': () => { cancelled = true; return cancelAnswer() },
+      'GET me/orders/RC2': () => ({ data: payOrder('RC2', 'paid') }), // the notify came first
+    })
+    loggedIn(wx)
+    global.wx.requestPayment = (opts) => setTimeout(() => opts.fail({ errMsg: 'requestPayment:fail cancel' }), 0)
+    const comp = render(page)
+    await comp.instance.onShow()
+    await settle()
+    comp.querySelector('.option').dispatchEvent('tap')
+    await settle(30)
+    expect(comp.dom.textContent).toContain('充值成功')
+    expect(comp.dom.textContent).not.toContain('已取消支付')
+    expect(comp.querySelector('.balance').dom.textContent).toBe('¥550.00')
+    expect(wx.dialogs).toEqual([]) // the 409 is expected here, not an error to show
+  }
 })
 
 test('the login page stores a referral scene and opens the card after logging in', async () => {
