@@ -202,7 +202,10 @@ def test_operator_makes_a_channel_code_for_a_store_named_in_chinese(page, app, s
     shot(page, "channels", width)
     page.locator("#channels").get_by_role("link", name="查看").click()
     page.locator("#qr img").wait_for()
-    assert page.evaluate("document.querySelector('#qr img').naturalWidth") > 0  # the PNG shows
+    # The PNG shows: wait for the image to load (an <img> in the DOM may still be fetching),
+    # then check it decoded; a broken image ends loading with a natural width of 0.
+    page.wait_for_function("document.querySelector('#qr img').complete")
+    assert page.evaluate("document.querySelector('#qr img').naturalWidth") > 0
     assert "微信扫码关注，即成为会员" in page.locator("#qr figcaption").inner_text()
     page.get_by_label("渠道名称").fill("南京东路旗舰店")
     page.get_by_role("button", name="保存").click()
