@@ -17,7 +17,19 @@ from conftest import fresh_mariadb_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("WX_MEMBER_TEST_REDIS_URL", "")
+
+
+def _own_database(url: str) -> str:
+    """Under pytest-xdist each worker (gw0, gw1, ...) takes its own Redis database number
+    (the URL's, plus the worker's), since the fixture below empties the database it uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    base, _, number = url.rstrip("/").rpartition("/")
+    return f"{base}/{int(number or 0) + int(worker[2:])}"
+
+
+REDIS_URL = _own_database(os.environ.get("WX_MEMBER_TEST_REDIS_URL", ""))
 REQUIRE_REDIS = os.environ.get("WX_MEMBER_REQUIRE_REDIS") == "1"
 
 
