@@ -20,6 +20,8 @@ from wx_member.wechat.inbound.events import (  # noqa: F401
     MenuClicked,
     MessageReceived,
     Scanned,
+    SubscribeChoice,
+    SubscribeNoticeChanged,
     Subscribed,
     TemplateSendFinished,
     Unhandled,
