@@ -45,7 +45,7 @@ def wanted(session: Session, now: datetime, segments_too: bool = True) -> dict[s
         return out
     alive = Member.erased_at.is_(None)
     for name in segments.rfm_names():
-        out[fit(RFM_PREFIX + name)] = alive & rfm.members_in(session, name, now)
+        out[fit(RFM_PREFIX + name)] = alive & rfm.member_in(session, name, now)
     for cid, cname, segment in session.execute(
             select(Campaign.id, Campaign.name, Campaign.segment)
             .where(Campaign.status.in_(LIVE)).order_by(Campaign.id)):
