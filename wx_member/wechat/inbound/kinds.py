@@ -19,8 +19,8 @@ from wx_member.wechat.inbound.events import (
     MessageReceived,
     Scanned,
     SubscribeChoice,
-    SubscribeNoticeChanged,
     Subscribed,
+    SubscribeNoticeChanged,
     TemplateSendFinished,
     Unhandled,
     Unsubscribed,
@@ -85,6 +85,12 @@ def _choices(msg, container: str) -> tuple[SubscribeChoice, ...]:
     return tuple(out)
 
 
+def _notice_builder(container: str) -> Callable[..., Event]:
+    def build(msg, **common) -> Event:
+        return SubscribeNoticeChanged(**common, choices=_choices(msg, container))
+    return build
+
+
 # kind → builder of the kind's own fields (the common ones are added by `to_event`).
 _BUILDERS: dict[str, Callable[..., Event]] = {
     # wechatpy has already stripped `qrscene_` from a subscribe_scan's EventKey
@@ -106,9 +112,7 @@ _BUILDERS: dict[str, Callable[..., Event]] = {
         **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or "",
         total=_int(msg, "TotalCount"), filtered=_int(msg, "FilterCount"),
         sent=_int(msg, "SentCount"), errors=_int(msg, "ErrorCount")),
-    **{kind: (lambda container: lambda msg, **c: SubscribeNoticeChanged(
-        **c, choices=_choices(msg, container)))(container)
-       for kind, container in NOTICE_EVENTS.items()},
+    **{kind: _notice_builder(container) for kind, container in NOTICE_EVENTS.items()},
 }
 
 
