@@ -65,6 +65,8 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=1_000_000)
     ap.add_argument("--database", default="sqlite")
     ap.add_argument("--skip-tags", action="store_true", help="the forecast only")
+    ap.add_argument("--segments", action="store_true",
+                    help="sync the RFM and campaign segments too (default: the one tag)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.database if args.database != "sqlite" else f"sqlite:///{tmp.name}/reach.db"
@@ -88,7 +90,7 @@ def main() -> None:
         calls_before = sum(requests.get(api + "_sandbox/stats").json()["calls"].values())
         started = time.perf_counter()
         with rt.sessions() as uow:
-            r = wechat_tags.sync(uow, rt.gateway)
+            r = wechat_tags.sync(uow, rt.gateway, args.segments)
         took = time.perf_counter() - started
         calls = sum(requests.get(api + "_sandbox/stats").json()["calls"].values()) - calls_before
         print(f"tag sync: {r.tagged:,} members tagged in {took:.1f} s: {r.tagged / took:,.0f} "
@@ -96,7 +98,7 @@ def main() -> None:
               flush=True)
         started = time.perf_counter()
         with rt.sessions() as uow:
-            again = wechat_tags.sync(uow, rt.gateway)
+            again = wechat_tags.sync(uow, rt.gateway, args.segments)
         print(f"tag sync again: {again.tagged} tagged, {again.calls} calls in "
               f"{time.perf_counter() - started:.1f} s")
     finally:

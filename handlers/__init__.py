@@ -15,6 +15,7 @@ from wx_member.wechat.inbound import (
     MenuClicked,
     MessageReceived,
     Scanned,
+    SubscribeNoticeChanged,
     Subscribed,
     TemplateSendFinished,
     Unsubscribed,
@@ -23,6 +24,7 @@ from wx_member.wechat.inbound import (
 # One module per event kind; `Context` is re-exported for the webhook.
 from handlers import (click, mass_finished, message, scan, subscribe, template_finished,
                       unsubscribe, view)
+from handlers import subscribe_notice
 from handlers.context import Context, Handler  # noqa: F401
 
 HANDLERS: dict[type[Event], Handler] = {
@@ -34,6 +36,7 @@ HANDLERS: dict[type[Event], Handler] = {
     MessageReceived: message.handle,  # text, image, voice, video, location, link
     LinkViewed: view.handle,
     MassSendFinished: mass_finished.handle,
+    SubscribeNoticeChanged: subscribe_notice.handle,  # the account's subscribe notices
 }
 
 

@@ -125,6 +125,9 @@ def test_every_page_fits_the_screen(page, app, width):
         font = page.evaluate("""() => { const t = document.querySelector('figure.chart svg text');
             return t.getBoundingClientRect().height; }""")
         assert font >= 8  # chart text legible (it was ~4 px)
+        reach = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
+            '#reach-time svg text')].map(t => t.getBoundingClientRect().height))""")
+        assert reach >= 8  # the reach trend too: at its own size, scrolled sideways
 
 
 def test_operator_adjusts_points_with_confirmation_and_reads_the_record(page, app, width):

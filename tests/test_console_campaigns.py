@@ -2,6 +2,7 @@
 segment previewed, scheduled, watched, cancelled; CSRF and roles."""
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -219,3 +220,58 @@ def test_a_kinds_forecast_on_request(app, sandbox):
     assert "模板消息：未关注公众号" in forecast
     with app.session() as s, s.read():
         assert s.scalar(select(func.count()).select_from(Delivery)) == 0  # nothing planned
+
+
+def test_reach_over_time_on_the_dashboard_and_a_campaigns_page(app, vip, sandbox):
+    """Reach (issue 15): the dashboard charts, per local day, the pushes planned then and
+    what became of them (targeted / sent / delivered / failed, reach rate), for all kinds or
+    one; a campaign's page the same for its own deliveries."""
+    with app.session() as s:
+        settings.change(s, "quiet_start_hour", 0, "test")
+        settings.change(s, "quiet_end_hour", 0, "test")
+    sandbox.interact("oVip")
+    b = logged_in(app, "otto", "operator")
+    b.get("/admin/campaigns/new")
+    detail = b.post("/admin/campaigns/new",
+                    _campaign_form(app, scheduled_at="")).headers["Location"]
+    with app.session() as s, s.read():
+        c = s.scalars(select(Campaign)).one()
+    with app.session() as s:
+        campaigns.plan_due(s, app.rt.pushes, app.config, now=max(c.scheduled_at, utcnow()))
+    with app.session() as s:
+        deliveries.send_due(s, app.rt.gateway, app.config.tz)
+    three_days_ago = utcnow() - timedelta(days=3)
+    with app.session() as s, s.begin():  # holiday greetings planned three days ago
+        s.add_all([Delivery(member_id=vip.id, openid="oVip", kind="holiday", occasion="x:1",
+                            channel="mass", payload={}, status="delivered",
+                            created_at=three_days_ago),
+                   Delivery(member_id=vip.id, openid="oVip2", kind="holiday", occasion="x:1",
+                            channel="mass", payload={}, status="failed",
+                            created_at=three_days_ago),
+                   Delivery(member_id=vip.id, openid="oVip3", kind="holiday", occasion="dry",
+                            channel="custom", payload={}, status="sent", dry_run=True,
+                            created_at=three_days_ago)])  # a dry run: not counted
+    today = datetime.now(app.config.tz).date()
+    earlier = today - timedelta(days=3)
+
+    def rows(html: str) -> list[list[str]]:
+        table = html.split('id="reach-time"')[1].split("</table>")[0]
+        return [re.findall(r">([^<>]*)</td>", tr) for tr in table.split("<tr>")[2:]]
+
+    page = b.get("/admin/?days=7").text
+    chart = page.split('id="reach-time"')[1].split("</svg>")[0]
+    assert 'aria-label="触达趋势"' in chart and all(
+        w in chart for w in ("计划", "已发出", "已送达", "失败/跳过"))
+    assert chart.count("<circle") == 4 * 7  # four series, a point per day of the period
+    assert f"{earlier:%m-%d} 计划: 2" in chart and f"{today:%m-%d} 已发出: 1" in chart
+    assert rows(page) == [[f"{earlier:%Y-%m-%d}", "2", "1", "1", "1", "50.0%"],
+                          [f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]
+    only = b.get("/admin/?days=7&reach_kind=campaign").text
+    assert "触达趋势：campaign" in only
+    assert rows(only) == [[f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]
+    assert rows(b.get("/admin/?days=7&reach_kind=nope").text)[0][1] == "2"  # unknown: all
+    weekly = b.get("/admin/?days=90").text  # a long period: per week
+    assert "所在周" in weekly and sum(int(r[1]) for r in rows(weekly)) == 3
+    page = b.get(detail).text
+    assert 'aria-label="活动触达趋势"' in page
+    assert rows(page) == [[f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]

@@ -22,7 +22,9 @@ from wx_member.wechat.inbound import (
     MenuClicked,
     MessageReceived,
     Scanned,
+    SubscribeChoice,
     Subscribed,
+    SubscribeNoticeChanged,
     TemplateSendFinished,
     Unhandled,
     Unsubscribed,
@@ -139,6 +141,30 @@ def test_a_link_message_carries_its_url():
                                   content="https://x.cn/a", media_id="")
 
 
+def test_the_accounts_subscribe_notice_popup_lists_each_template_and_answer():
+    """subscribe_msg_popup_event as WeChat documents it (wechatpy has no class for it)."""
+    xml = EVENT.format(who=OA, t=T, rest=(
+        "<Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent>"
+        "<List><TemplateId><![CDATA[VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc]]></TemplateId>"
+        "<SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString>"
+        "<PopupScene>2</PopupScene></List>"
+        "<List><TemplateId><![CDATA[9nLIlbOQZC5Y89AZteFEux3WCXRRRG5Wfzkpssu4bLI]]></TemplateId>"
+        "<SubscribeStatusString><![CDATA[reject]]></SubscribeStatusString>"
+        "<PopupScene>2</PopupScene></List></SubscribeMsgPopupEvent>"))
+    assert decode_xml(xml).event == SubscribeNoticeChanged(
+        openid="oA", at=AT, dedup_key=evt_key("subscribe_msg_popup_event"),
+        kind="subscribe_msg_popup_event", choices=(
+            SubscribeChoice("VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc", "accept", 2),
+            SubscribeChoice("9nLIlbOQZC5Y89AZteFEux3WCXRRRG5Wfzkpssu4bLI", "reject", 2)))
+    params, body = SIM.prepare(SIM._event_xml("oA", "subscribe_msg_change_event", T)[:-6]
+                               + "<SubscribeMsgChangeEvent><List><TemplateId>TPL</TemplateId>"
+                               "<SubscribeStatusString>reject</SubscribeStatusString></List>"
+                               "</SubscribeMsgChangeEvent></xml>")
+    changed = inbound.decode(CFG, params, body).event
+    assert (changed.kind, changed.choices) == ("subscribe_msg_change_event",
+                                               (SubscribeChoice("TPL", "reject", None),))
+
+
 def test_events_are_frozen():
     got = event("CLICK", EventKey="CARD").event
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -183,6 +209,13 @@ OA = "<FromUserName><![CDATA[oA]]></FromUserName>"
     EVENT.format(who=OA, t=T, rest="<Event>TEMPLATESENDJOBFINISH</Event><Status>success</Status>"),
     EVENT.format(who=OA, t=T, rest="<Event>TEMPLATESENDJOBFINISH</Event><MsgID>x1</MsgID>"),
     f"<xml>{OA}<CreateTime>{T}</CreateTime><MsgType>text</MsgType><MsgId>abc</MsgId></xml>",
+    EVENT.format(who=OA, t=T, rest="<Event>subscribe_msg_popup_event</Event>"),  # no List
+    EVENT.format(who=OA, t=T, rest="<Event>subscribe_msg_popup_event</Event><SubscribeMsgPopupEvent>"
+                 "<List><TemplateId>T1</TemplateId><SubscribeStatusString>maybe"
+                 "</SubscribeStatusString></List></SubscribeMsgPopupEvent>"),
+    EVENT.format(who=OA, t=T, rest="<Event>subscribe_msg_change_event</Event><SubscribeMsgChangeEvent>"
+                 "<List><SubscribeStatusString>reject</SubscribeStatusString></List>"
+                 "</SubscribeMsgChangeEvent>"),  # no TemplateId
 ], ids=lambda xml: xml[:90])
 def test_malformed_input_is_a_bad_message(xml):
     with pytest.raises(inbound.BadMessage):

@@ -232,3 +232,36 @@ def test_the_cli_forecasts_and_previews_a_mass_send(app, sandbox):
     [preview] = sandbox.sent("preview")
     assert preview["request"]["touser"] == "oTester" and sandbox.sent("mass") == []
     assert "好久不见" in preview["request"]["text"]["content"]
+
+
+def test_the_accounts_subscribe_notice_popup_grants_what_bizsend_spends(app, sandbox):
+    """WeChat posts subscribe_msg_popup_event when a follower answers the account's
+    subscribe-notice pop-up: each accept is one bizsend; a retried post counts once; turning
+    the notice off in the settings (subscribe_msg_change_event, reject) leaves none."""
+    quiet_off(app)
+    wx = dormant(app, sandbox, ["oPop", "oNo"])
+    wx = app.simulator(sandbox=sandbox)  # as WeChat: the grant is known at its end too
+    first = wx.subscribe_notice("oPop", {"TPL_WB_BIZ": "accept", "TPL_OTHER": "reject"}, scene=2)
+    assert first.status == 200 and first.body == "success"
+    assert wx.replay(first).status == 200  # WeChat's retry: the same event, counted once
+    assert wx.subscribe_notice("oNo", {"TPL_WB_BIZ": "reject"}).status == 200
+    with app.session() as uow:
+        assert subscriptions.remaining(uow, member_id(app, "oPop")) == {"TPL_WB_BIZ": 1}
+        assert subscriptions.remaining(uow, member_id(app, "oNo")) == {}
+    expected = forecast(app)
+    assert expected.by_channel["bizsend"] == 1
+    plan(app)
+    send(app)
+    [biz] = sandbox.sent("bizsend")
+    assert (biz["request"]["touser"], biz["request"]["template_id"]) == ("oPop", "TPL_WB_BIZ")
+    with app.session() as uow:  # spent: none left for the next one
+        assert subscriptions.remaining(uow, member_id(app, "oPop")) == {"TPL_WB_BIZ": 0}
+    # Two more accepted, then the notice turned off in the settings: nothing left.
+    wx.subscribe_notice("oPop", {"TPL_WB_BIZ": "accept"})
+    wx.subscribe_notice("oPop", {"TPL_WB_BIZ": "accept"})
+    with app.session() as uow:
+        assert subscriptions.remaining(uow, member_id(app, "oPop")) == {"TPL_WB_BIZ": 2}
+    assert wx.subscribe_notice("oPop", {"TPL_WB_BIZ": "reject"}, changed=True).status == 200
+    with app.session() as uow:
+        assert subscriptions.remaining(uow, member_id(app, "oPop")) == {"TPL_WB_BIZ": 0}
+    assert forecast(app).by_channel.get("bizsend", 0) == 0

@@ -129,3 +129,21 @@ def test_bad_criteria_are_refused(known, criteria, message):
     with s.begin(), pytest.raises(InvalidSegment) as exc:
         segments.parse(s, criteria)
     assert exc.value.user_message == message
+
+
+def test_rfm_probed_per_member_selects_the_same_members(known):
+    """rfm.member_in (the WeChat tag sync's, per member row) = rfm.members_in (a set)."""
+    from sqlalchemy import select
+
+    session, ids = known
+    with session.begin():
+        _order(session, session.get(Member, ids["new"]), 3, 40)  # a third buyer: real medians
+    with session.begin():
+        for name in segments.rfm_names():
+            both = [set(session.scalars(select(Member.id).where(cond)))
+                    for cond in (rfm.members_in(session, name, NOW),
+                                 rfm.member_in(session, name, NOW))]
+            assert both[0] == both[1], name
+        # gold's last order (10 days) is the median of 3, 10 and 100 days: not recent
+        assert ids["gold"] in set(session.scalars(
+            select(Member.id).where(rfm.member_in(session, "重要保持", NOW))))

@@ -4,6 +4,7 @@ a failure halfway, WeChat's limits kept; then a mass send by tag goes out once."
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -28,9 +29,10 @@ def members(app, n: int, tag: str, prefix: str = "oT") -> list[str]:
     return openids
 
 
-def sync(app):
+def sync(app, segments: bool = False):
+    """Operators' tags only unless `segments` (their own tests below)."""
     with app.session() as uow:
-        return wechat_tags.sync(uow, app.rt.gateway)
+        return wechat_tags.sync(uow, app.rt.gateway, segments)
 
 
 def test_sync_is_idempotent_batched_and_follows_removals(live, sandbox):
@@ -103,3 +105,83 @@ def test_an_image_goes_to_a_tag_as_wechat_shapes_it(live, sandbox):
     assert sent["request"]["msgtype"] == "image" and job.status == "sent"
     assert sent["request"]["image"] == {"media_id": "MEDIA_POSTER"}
     assert sent["request"]["filter"] == {"is_to_all": False, "tag_id": job.tag_id}
+
+
+# ---- segments as WeChat tags ----------------------------------------------------------------
+
+def _buyer(app, openid: str, orders: list[tuple[int, int]]) -> int:
+    """A follower with paid orders (days ago, yuan)."""
+    from wx_member.models import Order
+
+    with app.session() as s, s.begin():
+        m = Member(openid=openid, card_no=f"8{abs(hash(openid)) % 10**9:09d}", subscribed=True,
+                   joined_at=utcnow() - timedelta(days=400), points_balance=0)
+        s.add(m)
+        s.flush()
+        for n, (days, yuan) in enumerate(orders):
+            s.add(Order(out_trade_no=f"SEG{openid}{n}", openid=openid, member_id=m.id,
+                        amount_fen=yuan * 100, refunded_fen=0, status="paid", api="v2",
+                        paid_at=utcnow() - timedelta(days=days)))
+        return m.id
+
+
+def _holders(sandbox, name: str) -> list[str]:
+    [tag_id] = [t["id"] for t in sandbox.reach.tags()["tags"] if t["name"] == name]
+    return sorted(o for o in ("oBig", "oOld", "oNew") if tag_id in sandbox.reach.user_tags(o))
+
+
+def test_rfm_and_campaign_segments_become_wechat_tags_in_chinese(live, sandbox):
+    from wx_member.console import member_admin
+    from wx_member.pushes import campaigns
+
+    big = _buyer(live, "oBig", [(5, 300), (20, 200)])  # recent, twice, big: 重要价值
+    _buyer(live, "oOld", [(200, 30)])  # long ago, once, little: 一般挽留
+    new = _buyer(live, "oNew", [])  # no order: 未消费
+    with live.session() as s:
+        member_admin.add_tag(s, big, "VIP", "test")
+        c = campaigns.create(s, live.rt.pushes, campaigns.CampaignSpec(
+            "会员日", {"tag": "VIP"}, "campaign", "周六会员日", scheduled_local=None),
+            live.config, "otto")
+    r = sync(live, segments=True)
+    names = [t["name"] for t in sandbox.reach.tags()["tags"]]
+    assert names == ["VIP", "RFM·重要价值", "RFM·重要发展", "RFM·重要保持", "RFM·重要挽留",
+                     "RFM·一般价值", "RFM·一般发展", "RFM·一般保持", "RFM·一般挽留",
+                     "RFM·未消费", f"活动{c.id}·会员日"]
+    assert r.created == 11 and r.tagged == 1 + 3 + 1
+    assert _holders(sandbox, "RFM·重要价值") == ["oBig"]
+    assert _holders(sandbox, "RFM·一般挽留") == ["oOld"]
+    assert _holders(sandbox, "RFM·未消费") == ["oNew"]
+    assert _holders(sandbox, f"活动{c.id}·会员日") == ["oBig"]
+    again = sync(live, segments=True)  # idempotent: nothing changed, nothing sent
+    assert (again.created, again.tagged, again.untagged, again.calls) == (0, 0, 0, 0)
+    _buyer(live, "oSpare", [])
+    with live.session() as s, s.begin():  # oNew buys, a lot: leaves 未消费
+        from wx_member.models import Order
+        for n in range(3):
+            s.add(Order(out_trade_no=f"SEGnew{n}", openid="oNew", member_id=new, amount_fen=90000,
+                        refunded_fen=0, status="paid", api="v2", paid_at=utcnow() - timedelta(days=1)))
+    with live.session() as s:
+        campaigns.cancel(s, c.id, "otto")  # no longer a live segment: its members untagged
+    moved = sync(live, segments=True)
+    assert moved.created == 0 and moved.untagged >= 2
+    assert _holders(sandbox, "RFM·未消费") == []
+    assert "oNew" in _holders(sandbox, "RFM·重要价值")
+    assert _holders(sandbox, f"活动{c.id}·会员日") == []
+
+
+def test_segment_tags_at_wechats_limits(live, sandbox):
+    """100 tags per account: operators' tags first, then segments in order until the
+    account is full, the rest counted; 20 per member: the rest of a member's left out."""
+    [o] = members(live, 1, "T00", prefix="oMany")
+    with live.session() as s, s.begin():
+        mid = s.scalar(select(Member.id).where(Member.openid == o))
+        s.execute(insert(MemberTag), [{"member_id": mid, "tag": f"T{n:02d}", "created_by": "t",
+                                       "created_at": utcnow()} for n in range(1, 95)])
+    r = sync(live, segments=True)
+    names = [t["name"] for t in sandbox.reach.tags()["tags"]]
+    assert len(names) == 100 and names[-1] == "RFM·一般价值"  # 95 + the first five
+    assert r.tags_left_out == 9 - 5  # the other RFM segments (no campaign)
+    # oMany (no order) would carry RFM·未消费, which did not fit: only its 20 of T00…T94
+    assert len(sandbox.reach.user_tags(o)) == 20 and r.over_limit == 75
+    again = sync(live, segments=True)
+    assert (again.created, again.tagged, again.calls) == (0, 0, 0)

@@ -107,15 +107,18 @@ def push_forecast(kind: str, campaign_id: int | None) -> None:
 
 
 @push.command("sync-tags")
-def push_sync_tags() -> None:
-    """Bring WeChat's user tags in line with the programme's tags (idempotent, resumable)."""
+@click.option("--segments/--no-segments", default=True,
+              help="also the RFM segments and live campaigns' segments (default: yes)")
+def push_sync_tags(segments: bool) -> None:
+    """Bring WeChat's user tags in line with the programme's tags and segments (idempotent,
+    resumable)."""
     from wx_member.platform.errors import DomainError
     from wx_member.pushes import wechat_tags
 
     rt = runtime()
     with rt.sessions() as uow:
         try:
-            r = wechat_tags.sync(uow, rt.gateway)
+            r = wechat_tags.sync(uow, rt.gateway, segments)
         except DomainError as exc:
             fail(f"{exc} (run it again: it goes on from where it stopped)")
     click.echo(f"tags created {r.created}, members tagged {r.tagged}, untagged {r.untagged}, "

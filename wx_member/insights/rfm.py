@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, false, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
@@ -95,3 +95,31 @@ def members_in(session: Session, name: str, as_of: datetime | None = None) -> Co
         median = _median(session, agg, column, n)
         scores.append(column > median if is_high else column <= median)
     return Member.id.in_(select(agg.c.member_id).where(*scores))
+
+
+def member_in(session: Session, name: str, as_of: datetime | None = None) -> ColumnElement:
+    """As `members_in`, but probed per member row (correlated on `Member.id`, through the
+    index on order.member_id) and never NULL: for scanning members a batch at a time (the
+    WeChat tag sync), where `members_in` would aggregate every order again per batch. The
+    medians are looked up now, as `members_in` does, so both select the same members."""
+    as_of = as_of or utcnow()
+    mine = and_(Order.member_id == Member.id, Order.status.in_(COUNTED),
+                Order.purpose == "purchase", Order.paid_at < as_of)
+    bought = exists().where(mine)
+    if name == NO_ORDER:
+        return ~bought
+    high = {v: k for k, v in SEGMENTS.items()}[name]
+    agg = _aggregate(as_of)
+    n = int(session.scalar(select(func.count()).select_from(agg)) or 0)
+    if n == 0:
+        return false()
+    scores = [bought]
+    for column, value, is_high in zip(
+            (agg.c.r, agg.c.f, agg.c.m),
+            (func.max(Order.paid_at), func.count(), func.sum(Order.amount_fen - Order.refunded_fen)),
+            high):
+        median = _median(session, agg, column, n)
+        mine_value = select(value).where(mine).scalar_subquery()
+        scores.append(func.coalesce(mine_value > median if is_high else mine_value <= median,
+                                    False))
+    return and_(*scores)

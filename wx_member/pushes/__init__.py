@@ -6,7 +6,8 @@ Owns push kinds as data (`definitions`, from templates_msg/), the greeting calen
 moves and the coming tier review) and the fan-out machinery they share (`fanout`), the
 channel chosen per member and the forecast (`reach`), deliveries, each a row before it is
 an HTTP call (`deliveries`), mass sends by openid list with WeChat's clientmsgid
-(`mass_sends`, by tag too), the programme's tags as WeChat user tags (`wechat_tags`), dry runs and previews (`dry_runs`), mini-program
+(`mass_sends`, by tag too), the programme's tags and segments as WeChat user tags
+(`wechat_tags`; who carries which: `segment_tags`), dry runs and previews (`dry_runs`), mini-program
 subscribe-message grants (`subscriptions`), console campaigns (`campaigns`) and shipping and
 delivery reported by the shop (`fulfilment`: shipping plans the 发货提醒 in the same
 transaction, delivery starts the usage guide's clock).

@@ -1,15 +1,19 @@
-"""Mini-program subscribe-message grants: each time a member accepts a template in
-wx.requestSubscribeMessage, WeChat allows us one message of it; `subscribe_grant` counts
-what is left (pushes/deliveries.py spends them, and zeroes a count WeChat refuses).
+"""Subscribe-message grants: each time a member accepts a template in the mini-program's
+wx.requestSubscribeMessage (`record`) or in the Official Account's subscribe-notice pop-up
+(`oa_choices`, from the webhook's `subscribe_msg_popup_event`), WeChat allows us one message
+of it; `subscribe_grant` counts what is left (pushes/deliveries.py spends them, and zeroes a
+count WeChat refuses). A notice the follower turns off later in its settings
+(`subscribe_msg_change_event`, reject) has nothing left.
 
 WeChat gives no id for an acceptance, so a repeated report counts twice; a count that runs
 ahead of WeChat's costs one refused send (43101), after which the count is zero again.
 """
 from __future__ import annotations
 
+import logging
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +22,8 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Member, SubscribeGrant
 from wx_member.platform.errors import DomainError, UnknownMember
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 ACCEPT = "accept"
@@ -95,3 +101,34 @@ def _remaining(session: Session, member_id: int) -> dict[str, int]:
     return {t: n for t, n in session.execute(
         select(SubscribeGrant.template_id, SubscribeGrant.remaining)
         .where(SubscribeGrant.member_id == member_id).order_by(SubscribeGrant.template_id))}
+
+
+def oa_choices(session: Session, openid: str, choices, withdrawable: bool) -> dict[str, int]:
+    """Rule, in the webhook's once-only transaction: a follower's answers about the Official
+    Account's subscribe notices (`choices`: template_id, status). Each accept of the pop-up
+    is one grant more; with `withdrawable` (the notice settings), a reject leaves none.
+    Templates over MAX_TEMPLATES per member are not recorded (logged). Returns the grants
+    left of the templates named; {} for someone who is not a member."""
+    member_id = session.scalar(select(Member.id).where(Member.openid == openid))
+    if member_id is None:
+        log.info("subscribe notice answer from %s, not a member: not recorded", openid)
+        return {}
+    held = set(session.scalars(select(SubscribeGrant.template_id)
+                               .where(SubscribeGrant.member_id == member_id)))
+    for c in sorted(choices, key=lambda c: c.template_id):
+        if not TEMPLATE_RE.match(c.template_id):
+            log.warning("subscribe notice template %r refused", c.template_id)
+        elif c.status == ACCEPT and not withdrawable:
+            if c.template_id not in held and len(held) >= MAX_TEMPLATES:
+                log.warning("member %s holds grants of %s templates: %s not recorded",
+                            member_id, MAX_TEMPLATES, c.template_id)
+                continue
+            _add_one(session, member_id, c.template_id)
+            held.add(c.template_id)
+        elif c.status != ACCEPT and withdrawable:
+            session.execute(update(SubscribeGrant).where(
+                SubscribeGrant.member_id == member_id,
+                SubscribeGrant.template_id == c.template_id).values(
+                    remaining=0, updated_at=utcnow()))
+    names = {c.template_id for c in choices}
+    return {t: n for t, n in _remaining(session, member_id).items() if t in names}

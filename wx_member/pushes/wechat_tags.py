@@ -1,5 +1,6 @@
-"""The programme's tags (member_tag, set by operators) as WeChat user tags, so a mass send
-can go to a tag (message/mass/sendall) and WeChat's own admin sees them.
+"""The programme's tags (member_tag, set by operators) and segments (RFM, campaigns'; which
+members carry what: pushes/segment_tags.py) as WeChat user tags, so a mass send can go to a
+tag (message/mass/sendall) and WeChat's own admin sees them.
 
 `sync` sends WeChat only the difference from what it was told before (`wechat_tag`,
 `wechat_tag_member`), so running it twice does nothing the second time, and a sync that
@@ -11,7 +12,8 @@ stopped halfway (a crash, WeChat's quota) goes on from where it was on the next 
    (batchtagging), a round of 1,000 (20 calls at once) recorded in one transaction, the
    calls WeChat took recorded even when another of the round failed; a member who already holds
    20 WeChat tags (WeChat's limit, 45059) is left out and counted;
-3. those tagged there whose tag was removed here (or who left) are untagged, 50 a call.
+3. those tagged there whose tag was removed here (or who left, or left the segment) are
+   untagged, 50 a call.
 Calls happen with no transaction open.
 """
 from __future__ import annotations
@@ -20,12 +22,13 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
-from wx_member.models import Member, MemberTag, WechatTag, WechatTagMember
+from wx_member.models import Member, WechatTag, WechatTagMember
+from wx_member.pushes import segment_tags
 from wx_member.wechat.gateway import GatewayError, WeChatGateway
 
 log = logging.getLogger(__name__)
@@ -52,9 +55,8 @@ def _ids(uow: UnitOfWork) -> dict[str, int]:
         return {n: i for n, i in session.execute(select(WechatTag.name, WechatTag.wechat_id))}
 
 
-def _create_tags(uow: UnitOfWork, gateway: WeChatGateway, result: TagSync) -> dict[str, int]:
-    with uow.read() as session:
-        names = sorted(set(session.scalars(select(MemberTag.tag).distinct())))
+def _create_tags(uow: UnitOfWork, gateway: WeChatGateway, names: list[str],
+                 result: TagSync) -> dict[str, int]:
     known = _ids(uow)
     for name in names:
         if name in known:
@@ -81,9 +83,10 @@ def _create_tags(uow: UnitOfWork, gateway: WeChatGateway, result: TagSync) -> di
     return known
 
 
-def _to_tag(session: Session, tag: str, after: int) -> list[tuple[int, str, int]]:
-    """The next BATCH followers carrying `tag` here and not yet at WeChat, with how many
-    WeChat tags each holds already."""
+def _to_tag(session: Session, tag: str, carries: ColumnElement,
+            after: int) -> list[tuple[int, str, int]]:
+    """The next ROUND followers who should carry `tag` (`carries`) and do not yet at
+    WeChat, with how many WeChat tags each holds already."""
     held = (select(func.count()).select_from(WechatTagMember)
             .where(WechatTagMember.member_id == Member.id).scalar_subquery())
     # Driven by the member's primary key (the keyset), the tag probed per member: each
@@ -91,22 +94,21 @@ def _to_tag(session: Session, tag: str, after: int) -> list[tuple[int, str, int]
     return list(session.execute(
         select(Member.id, Member.openid, held)
         .where(Member.id > after, Member.subscribed.is_(True), Member.openid.is_not(None),
-               select(MemberTag.member_id).where(MemberTag.member_id == Member.id,
-                                                 MemberTag.tag == tag).exists(),
+               carries,
                ~select(WechatTagMember.member_id).where(
                    WechatTagMember.tag == tag, WechatTagMember.member_id == Member.id).exists())
         .order_by(Member.id).limit(ROUND)))
 
 
-def _to_untag(session: Session, tag: str, after: int) -> list[tuple[int, str]]:
-    """The next BATCH members tagged at WeChat whose tag is gone here (or who left)."""
-    kept = (select(MemberTag.member_id).where(MemberTag.tag == tag,
-                                               MemberTag.member_id == WechatTagMember.member_id))
+def _to_untag(session: Session, tag: str, carries: ColumnElement,
+              after: int) -> list[tuple[int, str]]:
+    """The next BATCH members tagged at WeChat who should no longer carry `tag` (or who
+    left)."""
     return list(session.execute(
         select(Member.id, Member.openid)
         .join(WechatTagMember, WechatTagMember.member_id == Member.id)
         .where(WechatTagMember.tag == tag, WechatTagMember.member_id > after,
-               (~kept.exists()) | Member.subscribed.is_not(True))
+               (~carries) | Member.subscribed.is_not(True))
         .order_by(WechatTagMember.member_id).limit(BATCH)))
 
 
@@ -130,16 +132,19 @@ def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str
     return done, next((f for f in failures if f is not None), None)
 
 
-def sync(uow: UnitOfWork, gateway: WeChatGateway) -> TagSync:
+def sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool = True) -> TagSync:
     """Use case, in steps (see the module docstring): WeChat's user tags brought in line
-    with the programme's."""
+    with the programme's tags and (`segments`) its segments."""
     result = TagSync()
-    ids = _create_tags(uow, gateway, result)
+    with uow.read() as session:  # segment members are scored once, as of now
+        wanted = segment_tags.wanted(session, utcnow(), segments)
+    ids = _create_tags(uow, gateway, list(wanted), result)
     for tag, wechat_id in sorted(ids.items()):
+        carries = segment_tags.condition(wanted, tag)
         after = 0
         while True:
             with uow.read() as session:
-                rows = _to_tag(session, tag, after)
+                rows = _to_tag(session, tag, carries, after)
             if not rows:
                 break
             after = rows[-1][0]
@@ -156,7 +161,7 @@ def sync(uow: UnitOfWork, gateway: WeChatGateway) -> TagSync:
         after = 0
         while True:
             with uow.read() as session:
-                rows = _to_untag(session, tag, after)
+                rows = _to_untag(session, tag, carries, after)
             if not rows:
                 break
             after = rows[-1][0]

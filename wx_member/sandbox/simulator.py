@@ -111,6 +111,30 @@ class Simulator:
                            Status=status, TotalCount=int(total), FilterCount=int(filtered),
                            SentCount=int(sent), ErrorCount=int(errors))
 
+    def subscribe_notice(self, openid: str, answers: dict[str, str], scene: int = 0,
+                         changed: bool = False, create_time: int | None = None) -> SimResult:
+        """The follower answers the account's subscribe-notice pop-up ({template id: accept |
+        reject}; PopupScene 0 profile page, 1 a message, 2 a web page), or with `changed`
+        turns notices on or off in the settings: WeChat's subscribe_msg_popup_event
+        (subscribe_msg_change_event) with a <List> per template. An accepted pop-up is
+        also a grant at the sandbox, as WeChat keeps it for bizsend."""
+        event, container = (("subscribe_msg_change_event", "SubscribeMsgChangeEvent")
+                            if changed else ("subscribe_msg_popup_event", "SubscribeMsgPopupEvent"))
+        items = "".join(
+            "<List>" + f"<TemplateId>{_cdata(t)}</TemplateId>"
+            f"<SubscribeStatusString>{_cdata(a)}</SubscribeStatusString>"
+            + ("" if changed else f"<PopupScene>{int(scene)}</PopupScene>") + "</List>"
+            for t, a in answers.items())
+        at = self._create_time(openid, create_time)
+        xml = self._event_xml(openid, event, at)[:-len("</xml>")] + (
+            f"<{container}>{items}</{container}></xml>")
+        result = self.post_xml(xml, create_time=at, openid=openid)
+        if self.sandbox is not None and not changed and result.status == 200:
+            for template_id, answer in answers.items():
+                if answer == "accept":
+                    self.sandbox.grant_subscribe(openid, template_id)
+        return result
+
     def text(self, openid: str, content: str, msg_id: int | None = None,
              create_time: int | None = None) -> SimResult:
         """A text message; messages are deduplicated by MsgId, unique unless given."""

@@ -2,12 +2,12 @@
 test openids. Routes parse the form, call one service, render."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
-from wx_member.clock import local_text
+from wx_member.clock import local_day, local_text, utcnow
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
 from wx_member.pushes import campaigns, planners
@@ -16,10 +16,11 @@ from wx_member.coupons import templates
 from wx_member.pushes import dry_runs
 from wx_member.pushes import status_view
 from wx_member.console import member_admin
-from wx_member.insights import segments
+from wx_member.insights import reach_view, segments
+from wx_member.insights.kpis import MAX_DAYS, Period
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import words
+from wx_member.web.admin import charts, words
 from wx_member.web.admin.blueprint import bp
 
 
@@ -115,12 +116,25 @@ def campaign_detail(campaign_id: int):
     reasons = [(labels.DELIVERY_STATUS.get(status, status), words.reason_text(error), n)
                for status, error, n in status_view.outcome_reasons(
                    g.db, campaign.kind, campaigns.occasion(campaign.id))]
+    reach_time = _reach_time(campaign, rt.config.tz)
     return _render("admin/campaign.html", c=campaign, push=rt.pushes.get(campaign.kind),
-                   reasons=reasons,
+                   reasons=reasons, reach_time=reach_time,
+                   reach_time_chart=charts.reach(reach_time, "活动触达趋势"),
+                   reach_time_caption="活动触达趋势",
                    p=campaigns.progress(g.db, [campaign])[campaign.id], template=template,
                    forecast=forecast, reasons_zh=labels.REACH_REASONS,
                    describe_template=templates.describe,
                    test_openids=", ".join(rt.config.push_test_openids))
+
+
+def _reach_time(campaign, tz) -> list[reach_view.ReachPoint]:
+    """The campaign's deliveries by the local day (or week) they were planned, from its
+    scheduled day to today (at most MAX_DAYS)."""
+    first = local_day(min(campaign.scheduled_at, campaign.started_at or campaign.scheduled_at), tz)
+    last = max(first, local_day(utcnow(), tz))
+    first = max(first, last - timedelta(days=MAX_DAYS - 1))
+    return reach_view.reach_over_time(g.db, Period(first, last, tz), kind=campaign.kind,
+                                      occasion=campaigns.occasion(campaign.id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/cancel", methods=["POST"])

@@ -53,3 +53,56 @@ def bars(items: list[tuple[str, float]], label: str, unit: str = "", width: int 
                      f'<text x="{left + w + 4:.1f}" y="{y + 15}" font-size="12">{_fmt(value)}{escape(unit)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+SERIES_COLORS = ("#555", "#1f7a46", "#2b6cb0", "#c0392b")
+
+
+def lines(labels: list[str], series: list[tuple[str, list[float]]], label: str,
+          height: int = 200) -> Markup:
+    """Several series over the same x labels (e.g. planned / sent / delivered / failed per
+    day), a polyline and dots each, with a legend above. At least 360 px wide (a phone
+    scrolls it sideways at its own size, so its 10 px text stays legible)."""
+    n = max(len(labels), 1)
+    width = max(360, min(960, n * 30 + 60))
+    top, bottom, left, right = 30, 28, 40, 12
+    plot_h = height - top - bottom
+    step_x = (width - left - right) / max(n - 1, 1)
+    peak = max([v for _, values in series for v in values] + [1])
+    every = max(1, n // 8)
+    parts = [f'<svg viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" aria-label="{escape(label)}">',
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#999"/>',
+             f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{_fmt(peak)}</text>',
+             f'<text x="{left - 4}" y="{top + plot_h}" font-size="10" text-anchor="end">0</text>']
+    for s, (name, _) in enumerate(series):  # the legend
+        x = left + s * 80
+        color = SERIES_COLORS[s % len(SERIES_COLORS)]
+        parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{color}"/>'
+                     f'<text x="{x + 14}" y="15" font-size="11">{escape(name)}</text>')
+    for s, (name, values) in enumerate(series):
+        color = SERIES_COLORS[s % len(SERIES_COLORS)]
+        points = [(left + i * step_x if n > 1 else left + (width - left - right) / 2,
+                   top + plot_h - plot_h * v / peak) for i, v in enumerate(values)]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for (x, y), v, tick in zip(points, values, labels):
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
+                         f'<title>{escape(tick)} {escape(name)}: {_fmt(v)}</title></circle>')
+    for i, tick in enumerate(labels):
+        if i % every == 0:
+            x = left + i * step_x if n > 1 else left + (width - left - right) / 2
+            parts.append(f'<text x="{x:.1f}" y="{height - 10}" font-size="10" '
+                         f'text-anchor="middle">{escape(tick)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def reach(points, label: str) -> Markup:
+    """Reach over time (insights/reach_view.ReachPoint per day or week): 计划 / 已发出 /
+    已送达 / 失败."""
+    return lines([p.label for p in points],
+                 [("计划", [p.targeted for p in points]), ("已发出", [p.sent for p in points]),
+                  ("已送达", [p.delivered for p in points]), ("失败/跳过", [p.failed for p in points])],
+                 label)

@@ -6,7 +6,7 @@ from flask import g, render_template, request
 from wx_member.extensions import runtime
 from wx_member.labels import PUSH_CHANNELS, tier_name
 from wx_member.insights import kpis
-from wx_member.insights import rfm
+from wx_member.insights import reach_view, rfm
 from wx_member.web.admin import charts
 from wx_member.members import stores
 from wx_member.web.admin.blueprint import bp, scope, store_filter
@@ -34,6 +34,10 @@ def dashboard():
     tiers = [(tier_name(t), n) for t, n in kpis.tier_distribution(g.db, store_id=store)]
     rates = kpis.delivery_rates(g.db, period, store_id=store)
     choices = stores.choices(g.db)
+    reach_kind = request.args.get("reach_kind", "")
+    reach_kind = reach_kind if reach_kind in runtime().pushes else ""
+    reach_time = reach_view.reach_over_time(g.db, period, kind=reach_kind or None,
+                                             store_id=store)
     return render_template(
         "admin/dashboard.html", k=k, period=period, days=days, periods=PERIODS, rfm=segments,
         store=store, store_choices=choices if scope() is None else [],
@@ -45,7 +49,10 @@ def dashboard():
         delivery_chart=charts.bars([(r.kind, round(100 * r.delivery_rate, 1))
                                     for r in rates if r.delivery_rate is not None],
                                    "推送送达率", unit="%"),
-        rates=rates, reach=kpis.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS)
+        rates=rates, reach=kpis.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS,
+        reach_kinds=sorted(runtime().pushes), reach_kind=reach_kind, reach_time=reach_time,
+        reach_time_chart=charts.reach(reach_time, "触达趋势"),
+        reach_time_caption=f"触达趋势：{reach_kind or '全部类型'}")
 
 
 @bp.app_template_filter("pct")

@@ -78,6 +78,23 @@ class MassSendFinished(Event):
     errors: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SubscribeChoice:
+    """One template of an Official Account subscribe notice and the follower's answer."""
+    template_id: str
+    status: str  # accept | reject (SubscribeStatusString)
+    scene: int | None = None  # PopupScene: 0 profile page, 1 a message, 2 a web page
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeNoticeChanged(Event):
+    """The follower's answers about the Official Account's subscribe notices (bizsend):
+    `subscribe_msg_popup_event` when they answered the account's pop-up (each accept is
+    one send allowed), `subscribe_msg_change_event` when they changed it later in the
+    notice settings (a reject withdraws what they granted). Several templates each."""
+    choices: tuple[SubscribeChoice, ...] = ()
+
+
 # The kinds of message a follower sends us (not events).
 MESSAGE_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 

@@ -18,7 +18,9 @@ from wx_member.wechat.inbound.events import (
     MenuClicked,
     MessageReceived,
     Scanned,
+    SubscribeChoice,
     Subscribed,
+    SubscribeNoticeChanged,
     TemplateSendFinished,
     Unhandled,
     Unsubscribed,
@@ -54,6 +56,41 @@ def _required_int(msg, field: str) -> int:
     return _int(msg, field)
 
 
+# The Official Account's subscribe-notice events: wechatpy does not know them (it makes an
+# UnknownMessage), so they are recognised here by MsgType and Event, each with its list.
+NOTICE_EVENTS = {"subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+                 "subscribe_msg_change_event": "SubscribeMsgChangeEvent"}
+NOTICE_STATUSES = ("accept", "reject")
+MAX_CHOICES = 20  # WeChat lists a handful of templates; more is not WeChat
+
+
+def _choices(msg, container: str) -> tuple[SubscribeChoice, ...]:
+    """The <List> items of a subscribe-notice event (one item: a dict, several: a list)."""
+    outer = msg._data.get(container)
+    items = outer.get("List") if isinstance(outer, dict) else None
+    items = [items] if isinstance(items, dict) else items
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_CHOICES:
+        raise BadMessage(f"{container} without its List")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadMessage(f"{container}: a List item is not an element")
+        template_id, status = item.get("TemplateId"), item.get("SubscribeStatusString")
+        scene = item.get("PopupScene")
+        if (not isinstance(template_id, str) or not 1 <= len(template_id) <= 64
+                or status not in NOTICE_STATUSES
+                or not (scene is None or (isinstance(scene, str) and scene.isdigit()))):
+            raise BadMessage(f"{container}: bad List item")
+        out.append(SubscribeChoice(template_id, status, int(scene) if scene else None))
+    return tuple(out)
+
+
+def _notice_builder(container: str) -> Callable[..., Event]:
+    def build(msg, **common) -> Event:
+        return SubscribeNoticeChanged(**common, choices=_choices(msg, container))
+    return build
+
+
 # kind → builder of the kind's own fields (the common ones are added by `to_event`).
 _BUILDERS: dict[str, Callable[..., Event]] = {
     # wechatpy has already stripped `qrscene_` from a subscribe_scan's EventKey
@@ -75,6 +112,7 @@ _BUILDERS: dict[str, Callable[..., Event]] = {
         **c, msgid=_required_int(msg, "MsgID"), status=_text(msg, "Status") or "",
         total=_int(msg, "TotalCount"), filtered=_int(msg, "FilterCount"),
         sent=_int(msg, "SentCount"), errors=_int(msg, "ErrorCount")),
+    **{kind: _notice_builder(container) for kind, container in NOTICE_EVENTS.items()},
 }
 
 
@@ -97,6 +135,10 @@ def to_event(msg) -> Event:
         raise BadMessage(f"CreateTime out of range: {created}") from None
     is_event = msg.type == "event"
     kind = msg.event if is_event else msg.type  # wechatpy's names; "unknown" if it has none
+    if kind == "unknown" and _text(msg, "MsgType") == "event":
+        named = (_text(msg, "Event") or "").lower()
+        if named in NOTICE_EVENTS:  # an event wechatpy has no class for
+            is_event, kind = True, named
     msgid = _int(msg, "MsgId")
     # WeChat's own advice: MsgId for messages, FromUserName + CreateTime for events.
     dedup_key = f"msg:{msgid}" if not is_event and msgid else f"evt:{openid}:{created}:{kind}"
