@@ -9,13 +9,19 @@ Erasure removes the person and keeps the accounts:
 - the member row stays (ids, card number, tier, spend, join date and channel are what
   totals and referral records hang on) but loses its openid (replaced by the tombstone
   `erased:<member id>`, not an openid shape, unique), mini-program openid, unionid, phone,
-  birthday and last visit; it is unsubscribed and marked `erased_at`;
+  birthday and last visit; it is unsubscribed and marked `erased_at`; its home store stays
+  (like the channel it joined through: store totals hang on it);
 - the points ledger stays: its rows name the member only by id; free-text operator notes
   (`adjust` sources) are cleared, and the remaining balance is forfeited by one more ledger
   row (`erasure:<member id>`), so balance = ledger sum still holds and the points liability
   reconciles;
 - orders and refunds stay (bookkeeping law keeps transaction records), with the payer's
   openid (either appid's) replaced by the tombstone, also on orders paid before they joined;
+  so do WeChat Pay JSAPI orders (recharges from the mini-program, payer openid tombstoned),
+  recharge refunds (amounts by member id) and a till purchase's lines, payment parts and
+  request (the till's idempotency record: its first answer holds the order's lines and the
+  account's points, tier and stored value at the time, figures the kept ledgers and member
+  row hold too, and no identifier of the person; a till retrying must still get it);
 - deliveries keep their status (send statistics) with the tombstone and without payload;
   QR scans keep their channel with the tombstone; inbound event keys (which embed the
   openid), reachability marks, subscription grants and tags are deleted; operators' notes
@@ -95,6 +101,13 @@ ERASURE: dict[str, str] = {
     "stored_value_ledger": "refused while a balance is left; rows kept by member id",
     "coupon_event": "kept; operator notes cleared",
     "member_merge": "kept; the snapshot (the identifiers an undo would restore) removed",
+    "jsapi_order": "kept (bookkeeping); payer openid replaced by the tombstone",
+    "recharge_refund": "kept (bookkeeping) by member id; holds no identifier",
+    # Not referencing a member, but theirs through an order (module docstring):
+    "order_line": "kept with the order (what was bought); no identifier",
+    "payment_part": "kept with the order (how it was paid); no identifier",
+    "till_request": "kept (the till's retry gets its first answer): order figures and the "
+                    "account's points, tier and stored value then, no identifier",
 }
 # Tables that reference a member but hold nothing of the person, and why.
 NOT_PERSONAL: dict[str, str] = {
