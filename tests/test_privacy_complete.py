@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from api_helpers import mini_sandbox  # noqa: F401
 from test_cli import run
-from privacy_helpers import (ALICE, build_everything, everything_holding, live_all,  # noqa: F401
-                             member_tables, notifier)
+from privacy_helpers import (ALICE, TILL_LINES, build_everything,  # noqa: F401
+                             everything_holding, live_all, member_tables, notifier)
 from wx_member.members import privacy, privacy_export
 from wx_member.members.privacy import StoredValueLeft
 from wx_member.models import Member, PointsLedger, StoredValueLedger
@@ -69,11 +69,28 @@ def test_export_then_erasure_are_complete(live_all, mini_sandbox, notifier):
     assert data["subscribe_grants"][0]["template_id"] == "TPL_A"
     assert {c["status"] for c in data["coupons"]} >= {"used"}
     assert data["referral_code"][0]["scene"] == f"ref_{alice.card_no}"
+    # Her home store, her till purchase's lines and payment parts, her WeChat Pay JSAPI
+    # recharge and the shop's refund of part of it.
+    assert data["profile"]["home_store"] == {"code": "SH001", "name": "人民广场店"}
+    (till,) = [o for o in data["orders"] if o["lines"]]
+    assert till["store"] == "SH001"
+    assert [(x["sku"], x["name"], x["category"], x["quantity"]) for x in till["lines"]] == [
+        (x["sku"], x["name"], x["category"], x["quantity"]) for x in TILL_LINES]
+    assert sum(x["amount_fen"] for x in till["lines"]) == till["amount_fen"]
+    assert [p["method"] for p in till["payments"]] == ["balance", "cash"]
+    assert sum(p["amount_fen"] for p in till["payments"]) == till["amount_fen"]
+    (jsapi,) = data["wechat_pay_orders"]
+    assert (jsapi["openid"], jsapi["amount_fen"], jsapi["bonus_fen"], jsapi["status"]) == (
+        ALICE.mini_openid, 50000, 5000, "paid")
+    (refund,) = data["recharge_refunds"]
+    assert (refund["out_trade_no"], refund["amount_fen"], refund["bonus_fen"],
+            refund["status"]) == (jsapi["out_trade_no"], 10000, 5000, "succeeded")
 
     # Before: her identifiers are all over the place; after: nowhere.
     before = everything_holding(live, ALICE.identifiers)
     assert {t for t, _, _ in before} >= {"member", "pay_order", "delivery", "audit_log",
-                                        "points_ledger", "inbound_event", "qr_scan"}
+                                        "points_ledger", "inbound_event", "qr_scan",
+                                        "jsapi_order"}
     with live.session() as uow:
         result = privacy.erase_member(uow, alice.card_no, by="ops:li", note="ticket 7")
     assert everything_holding(live, ALICE.identifiers) == []
