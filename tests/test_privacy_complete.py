@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from api_helpers import mini_sandbox  # noqa: F401
+from api_helpers import ApiClient, mini_sandbox  # noqa: F401
 from test_cli import run
 from privacy_helpers import (ALICE, TILL_LINES, build_everything,  # noqa: F401
                              everything_holding, live_all, member_tables, notifier)
 from wx_member.members import privacy, privacy_export
-from wx_member.members.privacy import StoredValueLeft
+from wx_member.members.privacy import RefundInFlight, StoredValueLeft
 from wx_member.models import Member, PointsLedger, StoredValueLedger
 
 # Kinds of row the build above cannot make through a surface in a test, and why.
@@ -123,3 +123,31 @@ def test_erasure_with_stored_value_left_is_refused_with_the_amount(live_all, min
     assert notifier.v2_refund("SV9", "SVR9", 10000, 10000).ok
     with live_all.session() as uow:
         privacy.erase_member(uow, ALICE.openid, by="ops:li")
+
+
+def test_erasure_waits_for_a_recharge_refund_on_its_way(live_all, mini_sandbox):
+    """A refund of a recharge takes the money off the balance when the shop asks WeChat Pay;
+    until WeChat Pay's notify says it arrived (it may still fail, and the money come back),
+    erasure is refused with the amount, and nothing changes."""
+    from wx_member.payments import recharge_refunds
+
+    live = live_all
+    api = ApiClient(live, mini_sandbox)
+    me = api.login(ALICE.mini_openid)
+    res = api.post("me/recharges", me, json={"option_fen": 50000})
+    assert res.status_code == 201, res.text
+    no = res.json()["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    with live.session() as uow:  # all that may go back: 500 yuan, the 50 bonus taken first
+        refund = recharge_refunds.refund_recharge(uow, live.rt.wxpay, no, by="ops:li")
+    assert (refund.amount_fen, refund.balance_fen, refund.status) == (50000, 0, "processing")
+    with live.session() as uow, pytest.raises(RefundInFlight) as waiting:
+        privacy.erase_member(uow, me.card_no, by="ops:li")
+    assert "500.00 元" in waiting.value.user_message and "退款" in waiting.value.user_message
+    with live.session() as s, s.read():
+        m = s.scalar(select(Member).where(Member.card_no == me.card_no))
+        assert (m.erased_at, m.mini_openid) == (None, ALICE.mini_openid)
+    assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
+    with live.session() as uow:
+        privacy.erase_member(uow, me.card_no, by="ops:li")
+    assert everything_holding(live, ALICE.identifiers) == []

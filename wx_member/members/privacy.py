@@ -5,7 +5,9 @@ section per table that holds their personal data).
 
 Erasure removes the person and keeps the accounts:
 - refused while stored value is left (StoredValueLeft: the amount, and that the recharge
-  is refunded first, through WeChat Pay): that money is theirs, not ours to forfeit;
+  is refunded first, through WeChat Pay): that money is theirs, not ours to forfeit; and
+  while a refund of a recharge is on its way (RefundInFlight): the money has left the
+  balance but not yet reached them, and WeChat Pay may still fail it;
 - the member row stays (ids, card number, tier, spend, join date and channel are what
   totals and referral records hang on) but loses its openid (replaced by the tombstone
   `erased:<member id>`, not an openid shape, unique), mini-program openid, unionid, phone,
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
@@ -62,6 +64,7 @@ from wx_member.models import (
     PointsLedger,
     PrivacyRequest,
     QrScan,
+    RechargeRefund,
     SubscribeGrant,
 )
 from wx_member.loyalty import points
@@ -71,6 +74,9 @@ from wx_member.platform import card_numbers
 from wx_member.platform.errors import DomainError, UnknownMember
 
 TOMBSTONE = "erased:"
+# A recharge refund's states while its money is held (payments/recharge_refunds.OPEN; not
+# imported: payments sits above members).
+REFUND_OPEN = ("requested", "processing")
 
 
 class AlreadyErased(DomainError):
@@ -88,6 +94,16 @@ class StoredValueLeft(DomainError):
         self.balance_fen = balance_fen
 
 
+class RefundInFlight(DomainError):
+    code = "RECHARGE_REFUND_IN_FLIGHT"
+
+    def __init__(self, message: str, amount_fen: int):
+        super().__init__(message, user_message=(
+            f"该会员有 {amount_fen / 100:.2f} 元储值退款尚未到账，暂不能删除个人信息。"
+            "请待微信支付退款成功后再删除。"))
+        self.amount_fen = amount_fen
+
+
 # What erasure does to each table holding a member's personal data (module docstring).
 ERASURE: dict[str, str] = {
     "member": "openids, unionid, phone, birthday, last visit removed; tombstone openid",
@@ -102,7 +118,8 @@ ERASURE: dict[str, str] = {
     "coupon_event": "kept; operator notes cleared",
     "member_merge": "kept; the snapshot (the identifiers an undo would restore) removed",
     "jsapi_order": "kept (bookkeeping); payer openid replaced by the tombstone",
-    "recharge_refund": "kept (bookkeeping) by member id; holds no identifier",
+    "recharge_refund": "refused while one is on its way; kept (bookkeeping) by member id, "
+                       "no identifier",
     # Not referencing a member, but theirs through an order (module docstring):
     "order_line": "kept with the order (what was bought); no identifier",
     "payment_part": "kept with the order (how it was paid); no identifier",
@@ -177,6 +194,11 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         if m.balance_fen > 0:
             raise StoredValueLeft(f"member {m.id} has {m.balance_fen} fen of stored value",
                                   m.balance_fen)
+        in_flight = session.scalar(select(func.sum(RechargeRefund.amount_fen)).where(
+            RechargeRefund.member_id == m.id, RechargeRefund.status.in_(REFUND_OPEN)))
+        if in_flight:
+            raise RefundInFlight(f"member {m.id} has {in_flight} fen of refunds in flight",
+                                 int(in_flight))
         tomb, ids = tombstone(m.id), openids(m)
         personal = [v for v in (*ids, m.unionid, m.phone) if v]
         forfeited = m.points_balance
