@@ -96,6 +96,7 @@ class StoredValueLeft(DomainError):
 
 class RefundInFlight(DomainError):
     code = "RECHARGE_REFUND_IN_FLIGHT"
+    user_message = "该会员有储值退款尚未到账，暂不能删除个人信息。"
 
     def __init__(self, message: str, amount_fen: int):
         super().__init__(message, user_message=(
