@@ -3,16 +3,19 @@ WeChat Pay's notifies, the mini-program API, the till, the console's use cases),
 data-rights tests: export completeness, erasure completeness, merge then erase."""
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pytest
 from sqlalchemy import JSON, String, Text, select, update
 
 from api_helpers import CASHIER, ApiClient, add_gift, api_config, member_code
-from conftest import MCH_ID, serve
+from conftest import serve
+from till_helpers import Till, issue_key, open_store
 from wx_member.models import Base, Member
+from wx_member.sandbox.pay import PlatformCert, make_platform_cert
+from wxpay_helpers import merchant_settings
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,29 @@ ALICE = Person("oAl1ceOAXXXXXXXXXXXXXXXXXXX1", "oMiniAl1ceYYYYYYYYYYYYYYYYY1",
                "uAl1ceUNIONZZZZZZZZZZZZZZZZ1", "13812345678")
 
 
+@lru_cache(maxsize=1)
+def _merchant_cert() -> PlatformCert:
+    """The merchant's API certificate and key (wxpay_helpers' `merchant_cert`, made here so
+    the tests importing `live_all` need not import that fixture too)."""
+    return make_platform_cert("Sandbox Merchant 1900000109")
+
+
 @pytest.fixture
 def live_all(db_url, mini_sandbox, platform_cert, tmp_path):
-    """The app with WeChat Pay and the mini-program API configured."""
+    """The app with WeChat Pay (notifies signed by `platform_cert`, and the merchant API
+    against the sandbox for JSAPI recharges and their refunds) and the mini-program API."""
     cert = tmp_path / "wechatpay_platform.pem"
     cert.write_bytes(platform_cert.cert_pem)
-    yield from serve(api_config(db_url, mini_sandbox, mch_id=MCH_ID, cookie_secure=False,
-                                pay_api_key=secrets.token_hex(16),
-                                pay_apiv3_key=secrets.token_hex(16),
-                                pay_platform_cert=str(cert)))
+    gen = serve(api_config(db_url, mini_sandbox, cookie_secure=False,
+                           pay_platform_cert=str(cert),
+                           **merchant_settings(mini_sandbox, _merchant_cert(), tmp_path)))
+    live = next(gen)
+    # WXPAY_NOTIFY_URL is configuration; a test server's port is known only once it runs.
+    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
+    try:
+        yield live
+    finally:
+        gen.close()
 
 
 @pytest.fixture
@@ -85,8 +102,10 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
     from wx_member.pushes import dry_runs
 
     api = ApiClient(live, sandbox)
-    with live.session() as uow:
-        channels.create(uow, live.rt.gateway, scene="store_1", name="一号店", kind="store")
+    open_store(live, "SH001", "人民广场店")
+    with live.session() as uow:  # joining through it makes it her home store
+        channels.create(uow, live.rt.gateway, scene="store_1", name="一号店", kind="store",
+                        store="SH001")
     assert payer.v2_payment(who.openid, "T0", 990).ok  # a walk-in payment before joining
     sim.subscribe(who.openid, scene="store_1")  # a scan and a join
     sim.click(who.openid, "CHECKIN")
@@ -105,6 +124,8 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
     assert payer.v2_refund("T1", "R1", 5000, 20000).ok
     assert payer.v2_payment(who.mini_openid, "T2", 3000).ok  # paid in the mini-program
     assert payer.v2_payment(who.openid, "SV1", 10000, attach="recharge").ok
+    jsapi_recharge_partly_refunded(api, me, sandbox, live)
+    till_purchase(live, api, me)
     with live.session() as uow:
         with uow.read():
             mid, balance = uow.execute(select(Member.id, Member.balance_fen)
@@ -128,3 +149,43 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
         "amount_fen": 100000})
     assert res.status_code == 200, res.text
     return api
+
+
+# A till purchase of two lines, paid partly from stored value and partly in cash.
+TILL_LINES = [{"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quantity": 2,
+               "unit_price_fen": 3000},
+              {"sku": "CAKE-1", "name": "芝士蛋糕", "category": "甜点", "quantity": 1,
+               "unit_price_fen": 2800}]
+
+
+def jsapi_recharge_partly_refunded(api: ApiClient, me, sandbox, live) -> str:
+    """充500送50 paid in the mini-program through WeChat Pay JSAPI (the sandbox pays and
+    notifies), then 100 yuan of it refunded by the shop (bonus first) and settled by WeChat
+    Pay's refund notify. Returns the recharge's out_trade_no."""
+    from wx_member.payments import recharge_refunds
+
+    res = api.post("me/recharges", me, json={"option_fen": 50000})
+    assert res.status_code == 201, res.text
+    no = res.json()["order"]["out_trade_no"]
+    assert sandbox.merchant.pay(no).status == 204
+    with live.session() as uow:
+        refund = recharge_refunds.refund_recharge(uow, live.rt.wxpay, no, by="ops:li",
+                                                  amount_fen=10000)
+    assert (refund.amount_fen, refund.bonus_fen) == (10000, 5000)
+    assert [n.status for n in sandbox.merchant.settle_refunds()] == [204]
+    return no
+
+
+def till_purchase(live, api: ApiClient, me, order_no: str = "1001") -> dict:
+    """Her purchase at store SH001's till (POST /till/v1/orders with the till's key), two
+    lines, 10 yuan from her stored value and the rest in cash."""
+    till = Till(live, issue_key(live, "SH001", "1号").key)
+    basket = {"member": {"code": member_code(api, me)}, "lines": TILL_LINES}
+    quoted = till.post("quote", json=basket)
+    assert quoted.status_code == 200, quoted.text
+    payable = quoted.json()["payable_fen"]
+    res = till.post("orders", json={**basket, "order_no": order_no, "payments": [
+        {"method": "balance", "amount_fen": 1000},
+        {"method": "cash", "amount_fen": payable - 1000}]})
+    assert res.status_code == 200, res.text
+    return res.json()

@@ -13,11 +13,12 @@ from sqlalchemy import func, select, update
 
 from api_helpers import ApiClient, mini_sandbox  # noqa: F401
 from console_helpers import logged_in
-from privacy_helpers import (ALICE, Person, everything_holding, live_all,  # noqa: F401
-                             notifier)
+from privacy_helpers import (ALICE, Person, everything_holding,  # noqa: F401
+                             jsapi_recharge_partly_refunded, live_all, notifier)
 from wx_member.clock import utcnow
 from wx_member.members import membership, merging, privacy, unmerging
-from wx_member.models import AuditLog, Member, MemberMerge, MemberTag, Order, PointsLedger
+from wx_member.models import (AuditLog, JsapiOrder, Member, MemberMerge, MemberTag, Order,
+                              PointsLedger, RechargeRefund)
 
 
 def _member(live, **where) -> Member:
@@ -31,6 +32,15 @@ def _consistent(live, *ids: int) -> None:
         for mid in ids:
             m = s.get(Member, mid)
             assert (m.points_balance, m.balance_fen) == merging.ledger_sums(s, mid), mid
+
+
+def _recharge_owners(live, out_trade_no: str) -> tuple[int, int]:
+    """The members a JSAPI recharge order and its refund belong to."""
+    with live.session() as s, s.read():
+        return (s.scalar(select(JsapiOrder.member_id)
+                         .where(JsapiOrder.out_trade_no == out_trade_no)),
+                s.scalar(select(RechargeRefund.member_id)
+                         .where(RechargeRefund.out_trade_no == out_trade_no)))
 
 
 def _signups(live) -> int:
@@ -115,9 +125,13 @@ def test_an_operator_merges_in_the_console_and_undoes_within_7_days(live_all, mi
                                                                      notifier):
     live = live_all
     oa = _oa_member(live, notifier, ALICE)
-    me = ApiClient(live, mini_sandbox).login(ALICE.mini_openid)
+    api = ApiClient(live, mini_sandbox)
+    me = api.login(ALICE.mini_openid)
+    # A WeChat Pay recharge in the mini-program, partly refunded by the shop: its rows move.
+    recharge = jsapi_recharge_partly_refunded(api, me, mini_sandbox, live)
     mini = _member(live, card_no=me.card_no)
     before = {m.id: (m.points_balance, m.balance_fen, m.card_no) for m in (oa, mini)}
+    assert _recharge_owners(live, recharge) == (mini.id, mini.id)
     ops = logged_in(live, "operator1", "operator")
     ops.get(f"/admin/members/{oa.id}")
     assert ops.post(f"/admin/members/{oa.id}/merge", {"other": oa.card_no}).status_code == 302
@@ -128,6 +142,7 @@ def test_an_operator_merges_in_the_console_and_undoes_within_7_days(live_all, mi
     merged = _member(live, id=oa.id)
     assert merged.points_balance == before[oa.id][0] + before[mini.id][0]
     assert merged.mini_openid == ALICE.mini_openid
+    assert _recharge_owners(live, recharge) == (oa.id, oa.id)
     _consistent(live, oa.id, mini.id)
 
     with live.session() as s, s.read():
@@ -141,6 +156,7 @@ def test_an_operator_merges_in_the_console_and_undoes_within_7_days(live_all, mi
              for m in (_member(live, id=oa.id), _member(live, id=mini.id))}
     assert after == before
     assert _member(live, id=mini.id).mini_openid == ALICE.mini_openid
+    assert _recharge_owners(live, recharge) == (mini.id, mini.id)
     _consistent(live, oa.id, mini.id)
     # Two Official Account followers are two WeChat accounts: refused, nothing changes.
     live.simulator().subscribe("oSomeoneElseXXXXXXXXXXXXXXX1")

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from api_helpers import mini_sandbox  # noqa: F401
+from api_helpers import ApiClient, mini_sandbox  # noqa: F401
 from test_cli import run
-from privacy_helpers import (ALICE, build_everything, everything_holding, live_all,  # noqa: F401
-                             member_tables, notifier)
+from privacy_helpers import (ALICE, TILL_LINES, build_everything,  # noqa: F401
+                             everything_holding, live_all, member_tables, notifier)
 from wx_member.members import privacy, privacy_export
-from wx_member.members.privacy import StoredValueLeft
+from wx_member.members.privacy import RefundInFlight, StoredValueLeft
 from wx_member.models import Member, PointsLedger, StoredValueLedger
 
 # Kinds of row the build above cannot make through a surface in a test, and why.
@@ -69,11 +69,28 @@ def test_export_then_erasure_are_complete(live_all, mini_sandbox, notifier):
     assert data["subscribe_grants"][0]["template_id"] == "TPL_A"
     assert {c["status"] for c in data["coupons"]} >= {"used"}
     assert data["referral_code"][0]["scene"] == f"ref_{alice.card_no}"
+    # Her home store, her till purchase's lines and payment parts, her WeChat Pay JSAPI
+    # recharge and the shop's refund of part of it.
+    assert data["profile"]["home_store"] == {"code": "SH001", "name": "人民广场店"}
+    (till,) = [o for o in data["orders"] if o["lines"]]
+    assert till["store"] == "SH001"
+    assert [(x["sku"], x["name"], x["category"], x["quantity"]) for x in till["lines"]] == [
+        (x["sku"], x["name"], x["category"], x["quantity"]) for x in TILL_LINES]
+    assert sum(x["amount_fen"] for x in till["lines"]) == till["amount_fen"]
+    assert [p["method"] for p in till["payments"]] == ["balance", "cash"]
+    assert sum(p["amount_fen"] for p in till["payments"]) == till["amount_fen"]
+    (jsapi,) = data["wechat_pay_orders"]
+    assert (jsapi["openid"], jsapi["amount_fen"], jsapi["bonus_fen"], jsapi["status"]) == (
+        ALICE.mini_openid, 50000, 5000, "paid")
+    (refund,) = data["recharge_refunds"]
+    assert (refund["out_trade_no"], refund["amount_fen"], refund["bonus_fen"],
+            refund["status"]) == (jsapi["out_trade_no"], 10000, 5000, "succeeded")
 
     # Before: her identifiers are all over the place; after: nowhere.
     before = everything_holding(live, ALICE.identifiers)
     assert {t for t, _, _ in before} >= {"member", "pay_order", "delivery", "audit_log",
-                                        "points_ledger", "inbound_event", "qr_scan"}
+                                        "points_ledger", "inbound_event", "qr_scan",
+                                        "jsapi_order"}
     with live.session() as uow:
         result = privacy.erase_member(uow, alice.card_no, by="ops:li", note="ticket 7")
     assert everything_holding(live, ALICE.identifiers) == []
@@ -106,3 +123,31 @@ def test_erasure_with_stored_value_left_is_refused_with_the_amount(live_all, min
     assert notifier.v2_refund("SV9", "SVR9", 10000, 10000).ok
     with live_all.session() as uow:
         privacy.erase_member(uow, ALICE.openid, by="ops:li")
+
+
+def test_erasure_waits_for_a_recharge_refund_on_its_way(live_all, mini_sandbox):
+    """A refund of a recharge takes the money off the balance when the shop asks WeChat Pay;
+    until WeChat Pay's notify says it arrived (it may still fail, and the money come back),
+    erasure is refused with the amount, and nothing changes."""
+    from wx_member.payments import recharge_refunds
+
+    live = live_all
+    api = ApiClient(live, mini_sandbox)
+    me = api.login(ALICE.mini_openid)
+    res = api.post("me/recharges", me, json={"option_fen": 50000})
+    assert res.status_code == 201, res.text
+    no = res.json()["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    with live.session() as uow:  # all that may go back: 500 yuan, the 50 bonus taken first
+        refund = recharge_refunds.refund_recharge(uow, live.rt.wxpay, no, by="ops:li")
+    assert (refund.amount_fen, refund.balance_fen, refund.status) == (50000, 0, "processing")
+    with live.session() as uow, pytest.raises(RefundInFlight) as waiting:
+        privacy.erase_member(uow, me.card_no, by="ops:li")
+    assert "500.00 元" in waiting.value.user_message and "退款" in waiting.value.user_message
+    with live.session() as s, s.read():
+        m = s.scalar(select(Member).where(Member.card_no == me.card_no))
+        assert (m.erased_at, m.mini_openid) == (None, ALICE.mini_openid)
+    assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
+    with live.session() as uow:
+        privacy.erase_member(uow, me.card_no, by="ops:li")
+    assert everything_holding(live, ALICE.identifiers) == []

@@ -11,8 +11,9 @@ Merges happen
 - by an operator otherwise (console, CLI), who names both.
 
 A merge is a move, in one transaction, both members locked: every row of the absorbed
-member (points and stored-value ledger rows, coupons and their events, orders, tier
-changes, redemptions, pushes, card history, requests) is re-pointed to the survivor and
+member (points and stored-value ledger rows, coupons and their events, orders, WeChat Pay
+JSAPI orders and recharge refunds, tier changes, redemptions, pushes, card history,
+requests) is re-pointed to the survivor and
 the cached balances move by the same sums, so balance = ledger sum holds on both sides and
 the sum of all balances is unchanged; no award is posted, so sign-up and referral are never
 awarded twice (the awards the two members had stay, keyed as before, and a later join of
@@ -40,9 +41,9 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, retrying
 from wx_member.loyalty.tiers import rank
 from wx_member.models import (
-    CardHistory, Coupon, CouponEvent, Delivery, Member, MemberMerge, MemberTag, Order,
-    PointsLedger, PointsRedemption, PrivacyRequest, StoredValueLedger, SubscribeGrant,
-    TierHistory,
+    CardHistory, Coupon, CouponEvent, Delivery, JsapiOrder, Member, MemberMerge, MemberTag,
+    Order, PointsLedger, PointsRedemption, PrivacyRequest, RechargeRefund, StoredValueLedger,
+    SubscribeGrant, TierHistory,
 )
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -51,7 +52,7 @@ from wx_member.platform.ledger import lock_member
 UNDO_WITHIN = timedelta(days=7)
 # Tables whose rows are the member's by a member_id column and an id: re-pointed as they are.
 MOVED = (PointsLedger, StoredValueLedger, Coupon, CouponEvent, Order, TierHistory,
-         PointsRedemption, Delivery, PrivacyRequest, CardHistory)
+         PointsRedemption, Delivery, PrivacyRequest, CardHistory, JsapiOrder, RechargeRefund)
 # What the survivor takes over when it has none, and gives back on undo.
 FIELDS = ("openid", "mini_openid", "unionid", "phone", "birthday", "referrer_id",
           "channel_id", "scene")

@@ -5,17 +5,25 @@ section per table that holds their personal data).
 
 Erasure removes the person and keeps the accounts:
 - refused while stored value is left (StoredValueLeft: the amount, and that the recharge
-  is refunded first, through WeChat Pay): that money is theirs, not ours to forfeit;
+  is refunded first, through WeChat Pay): that money is theirs, not ours to forfeit; and
+  while a refund of a recharge is on its way (RefundInFlight): the money has left the
+  balance but not yet reached them, and WeChat Pay may still fail it;
 - the member row stays (ids, card number, tier, spend, join date and channel are what
   totals and referral records hang on) but loses its openid (replaced by the tombstone
   `erased:<member id>`, not an openid shape, unique), mini-program openid, unionid, phone,
-  birthday and last visit; it is unsubscribed and marked `erased_at`;
+  birthday and last visit; it is unsubscribed and marked `erased_at`; its home store stays
+  (like the channel it joined through: store totals hang on it);
 - the points ledger stays: its rows name the member only by id; free-text operator notes
   (`adjust` sources) are cleared, and the remaining balance is forfeited by one more ledger
   row (`erasure:<member id>`), so balance = ledger sum still holds and the points liability
   reconciles;
 - orders and refunds stay (bookkeeping law keeps transaction records), with the payer's
   openid (either appid's) replaced by the tombstone, also on orders paid before they joined;
+  so do WeChat Pay JSAPI orders (recharges from the mini-program, payer openid tombstoned),
+  recharge refunds (amounts by member id) and a till purchase's lines, payment parts and
+  request (the till's idempotency record: its first answer holds the order's lines and the
+  account's points, tier and stored value at the time, figures the kept ledgers and member
+  row hold too, and no identifier of the person; a till retrying must still get it);
 - deliveries keep their status (send statistics) with the tombstone and without payload;
   QR scans keep their channel with the tombstone; inbound event keys (which embed the
   openid), reachability marks, subscription grants and tags are deleted; operators' notes
@@ -37,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
@@ -56,6 +64,7 @@ from wx_member.models import (
     PointsLedger,
     PrivacyRequest,
     QrScan,
+    RechargeRefund,
     SubscribeGrant,
 )
 from wx_member.loyalty import points
@@ -65,6 +74,9 @@ from wx_member.platform import card_numbers
 from wx_member.platform.errors import DomainError, UnknownMember
 
 TOMBSTONE = "erased:"
+# A recharge refund's states while its money is held (payments/recharge_refunds.OPEN; not
+# imported: payments sits above members).
+REFUND_OPEN = ("requested", "processing")
 
 
 class AlreadyErased(DomainError):
@@ -82,6 +94,17 @@ class StoredValueLeft(DomainError):
         self.balance_fen = balance_fen
 
 
+class RefundInFlight(DomainError):
+    code = "RECHARGE_REFUND_IN_FLIGHT"
+    user_message = "该会员有储值退款尚未到账，暂不能删除个人信息。"
+
+    def __init__(self, message: str, amount_fen: int):
+        super().__init__(message, user_message=(
+            f"该会员有 {amount_fen / 100:.2f} 元储值退款尚未到账，暂不能删除个人信息。"
+            "请待微信支付退款成功后再删除。"))
+        self.amount_fen = amount_fen
+
+
 # What erasure does to each table holding a member's personal data (module docstring).
 ERASURE: dict[str, str] = {
     "member": "openids, unionid, phone, birthday, last visit removed; tombstone openid",
@@ -95,6 +118,14 @@ ERASURE: dict[str, str] = {
     "stored_value_ledger": "refused while a balance is left; rows kept by member id",
     "coupon_event": "kept; operator notes cleared",
     "member_merge": "kept; the snapshot (the identifiers an undo would restore) removed",
+    "jsapi_order": "kept (bookkeeping); payer openid replaced by the tombstone",
+    "recharge_refund": "refused while one is on its way; kept (bookkeeping) by member id, "
+                       "no identifier",
+    # Not referencing a member, but theirs through an order (module docstring):
+    "order_line": "kept with the order (what was bought); no identifier",
+    "payment_part": "kept with the order (how it was paid); no identifier",
+    "till_request": "kept (the till's retry gets its first answer): order figures and the "
+                    "account's points, tier and stored value then, no identifier",
 }
 # Tables that reference a member but hold nothing of the person, and why.
 NOT_PERSONAL: dict[str, str] = {
@@ -164,6 +195,11 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         if m.balance_fen > 0:
             raise StoredValueLeft(f"member {m.id} has {m.balance_fen} fen of stored value",
                                   m.balance_fen)
+        in_flight = session.scalar(select(func.sum(RechargeRefund.amount_fen)).where(
+            RechargeRefund.member_id == m.id, RechargeRefund.status.in_(REFUND_OPEN)))
+        if in_flight:
+            raise RefundInFlight(f"member {m.id} has {in_flight} fen of refunds in flight",
+                                 int(in_flight))
         tomb, ids = tombstone(m.id), openids(m)
         personal = [v for v in (*ids, m.unionid, m.phone) if v]
         forfeited = m.points_balance

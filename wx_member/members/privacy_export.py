@@ -22,16 +22,21 @@ from wx_member.models import (
     CouponEvent,
     CouponTemplate,
     Delivery,
+    JsapiOrder,
     Member,
     MemberMerge,
     MemberReach,
     MemberTag,
     Order,
+    OrderLine,
+    PaymentPart,
     PointsLedger,
     PointsRedemption,
     PrivacyRequest,
     QrScan,
+    RechargeRefund,
     Refund,
+    Store,
     StoredValueLedger,
     SubscribeGrant,
     TierHistory,
@@ -47,6 +52,11 @@ SECTIONS: dict[str, str] = {
     "points_redemption": "redemptions", "subscribe_grant": "subscribe_grants",
     "member_reach": "unreachable", "privacy_request": "requests", "channel": "referral_code",
     "card_history": "cards", "member_merge": "merges",
+    # WeChat Pay JSAPI recharges from the mini-program, and recharges the shop refunded.
+    "jsapi_order": "wechat_pay_orders", "recharge_refund": "recharge_refunds",
+    # Not tables referencing a member, but theirs through an order: a till purchase's
+    # lines and how it was paid (in each order), and the home store (in the profile).
+    "order_line": "orders", "payment_part": "orders", "store": "profile",
 }
 
 
@@ -73,6 +83,9 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
         for r in session.scalars(select(Refund).where(Refund.order_id.in_([o.id for o in orders]))
                                  .order_by(Refund.id)):
             refunds.setdefault(r.order_id, []).append(r)
+    lines, parts = _by_order(session, OrderLine, orders), _by_order(session, PaymentPart, orders)
+    stores = {s.id: s for s in session.scalars(select(Store))}
+    home = stores.get(member.home_store_id)
 
     def mine(model, order=None):
         return session.scalars(select(model).where(model.member_id == member.id)
@@ -96,6 +109,7 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
             "joined_through_scene": member.scene,
             "referrer_card_no": referrer.card_no if referrer else None,
             "erased_at": _t(member.erased_at),
+            "home_store": {"code": home.code, "name": home.name} if home else None,
         },
         "cards": cards.history_rows(session, member.id),
         "tags": [t.tag for t in mine(MemberTag, MemberTag.tag)],
@@ -116,11 +130,37 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
                     "points_reversed": o.points_reversed, "paid_at": _t(o.paid_at),
                     "shipped_at": _t(o.shipped_at), "delivered_at": _t(o.delivered_at),
                     "carrier": o.carrier, "tracking_no": o.tracking_no,
+                    "store": stores[o.store_id].code if o.store_id in stores else None,
+                    "lines": [{"sku": x.sku, "name": x.name, "category": x.category,
+                               "quantity": x.quantity, "unit_price_fen": x.unit_price_fen,
+                               "amount_fen": x.amount_fen, "benefit": x.benefit,
+                               "refunded_quantity": x.refunded_quantity}
+                              for x in lines.get(o.id, [])],
+                    "payments": [{"method": x.method, "amount_fen": x.amount_fen,
+                                  "out_trade_no": x.out_trade_no,
+                                  "transaction_id": x.transaction_id}
+                                 for x in parts.get(o.id, [])],
                     "refunds": [{"out_refund_no": r.out_refund_no, "amount_fen": r.amount_fen,
                                  "points_reversed": r.points_reversed,
                                  "refunded_at": _t(r.refunded_at)}
                                 for r in refunds.get(o.id, [])]}
                    for o in orders],
+        "wechat_pay_orders": [{"out_trade_no": j.out_trade_no, "purpose": j.purpose,
+                               "openid": j.openid, "amount_fen": j.amount_fen,
+                               "bonus_fen": j.bonus_fen, "description": j.description,
+                               "status": j.status, "error": j.error,
+                               "created_at": _t(j.created_at), "paid_at": _t(j.paid_at),
+                               "closed_at": _t(j.closed_at)}
+                              for j in session.scalars(select(JsapiOrder).where(
+                                  or_(JsapiOrder.member_id == member.id,
+                                      JsapiOrder.openid.in_(openids(member))))
+                                  .order_by(JsapiOrder.id))],
+        "recharge_refunds": [{"out_refund_no": r.out_refund_no, "out_trade_no": r.out_trade_no,
+                              "amount_fen": r.amount_fen, "bonus_fen": r.bonus_fen,
+                              "status": r.status, "error": r.error, "by": r.requested_by,
+                              "created_at": _t(r.created_at),
+                              "completed_at": _t(r.completed_at)}
+                             for r in mine(RechargeRefund)],
         "coupons": [{"code": c.code, "name": names.get(c.template_id), "cause": c.cause,
                      "status": c.status, "status_zh": labels.COUPON_STATUS.get(c.status),
                      "issued_at": _t(c.issued_at), "valid_from": _t(c.valid_from),
@@ -170,6 +210,16 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
                        or_(MemberMerge.survivor_id == member.id,
                            MemberMerge.absorbed_id == member.id)).order_by(MemberMerge.id))],
     }
+
+
+def _by_order(session: Session, model, orders: list[Order]) -> dict[int, list]:
+    """Rows of `model` (a till purchase's lines or payment parts) by order id."""
+    rows: dict[int, list] = {}
+    if orders:
+        for r in session.scalars(select(model).where(model.order_id.in_([o.id for o in orders]))
+                                 .order_by(model.id)):
+            rows.setdefault(r.order_id, []).append(r)
+    return rows
 
 
 def _referral_scenes(session: Session, member: Member) -> list[str]:
