@@ -135,6 +135,10 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
         member_admin.adjust_points(uow, mid, 500, f"电话 {who.phone} 投诉补偿",
                                    uuid.uuid4().hex, by="ops:li")
         coupon = wallet.issue(uow, me.card_no, 1, "gift-1", by="ops:li", note="生日礼")
+    with live.session() as uow:  # her tags told to WeChat (a user tag on her openid)
+        from wx_member.pushes import wechat_tags
+
+        wechat_tags.sync(uow, live.rt.gateway, segments=False)
         dry_runs.dry_run(uow, live.rt.gateway, live.rt.pushes["holiday"], [who.openid],
                          live.config, live.config.tz, by="ops:li")
     gift = add_gift(live, "马克杯", 50, 5)

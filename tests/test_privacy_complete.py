@@ -61,7 +61,7 @@ def test_export_then_erasure_are_complete(live_all, mini_sandbox, notifier):
         if n and table in privacy_export.SECTIONS:
             assert data[privacy_export.SECTIONS[table]], f"{table} rows missing from the export"
     assert data["profile"]["mini_openid"] == ALICE.mini_openid
-    assert data["tags"] == ["VIP"]
+    assert data["tags"] == ["VIP"] == data["wechat_tags"]
     assert {o["out_trade_no"] for o in data["orders"]} >= {"T0", "T1", "T2", "SV1", "SHOP-1"}
     assert [r["reason"] for r in data["stored_value"]][:1] == ["recharge"]
     assert sum(r["delta_fen"] for r in data["stored_value"]) == 0

@@ -66,6 +66,7 @@ from wx_member.models import (
     QrScan,
     RechargeRefund,
     SubscribeGrant,
+    WechatTagMember,
 )
 from wx_member.loyalty import points
 from wx_member.members import privacy_export
@@ -114,6 +115,10 @@ ERASURE: dict[str, str] = {
     "qr_scan": "kept for channel statistics; tombstone openid",
     "inbound_event": "deleted (dedup keys embed the openid)",
     "member_reach": "deleted", "subscribe_grant": "deleted", "member_tag": "deleted",
+    # What we told WeChat she carries: forgotten here; the tombstoned account is in no
+    # segment, and WeChat's own tag on her openid ends with her follow (left alone: an
+    # untag call at erasure would need the gateway inside the erasure's transaction).
+    "wechat_tag_member": "deleted",
     "audit_log": "kept; the member's openids, unionid and phone replaced by the tombstone",
     "stored_value_ledger": "refused while a balance is left; rows kept by member id",
     "coupon_event": "kept; operator notes cleared",
@@ -229,7 +234,8 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         for stmt in (delete(InboundEvent).where(InboundEvent.openid.in_(ids)),
                      delete(MemberReach).where(MemberReach.member_id == m.id),
                      delete(SubscribeGrant).where(SubscribeGrant.member_id == m.id),
-                     delete(MemberTag).where(MemberTag.member_id == m.id)):
+                     delete(MemberTag).where(MemberTag.member_id == m.id),
+                     delete(WechatTagMember).where(WechatTagMember.member_id == m.id)):
             session.execute(stmt.execution_options(**quiet))
         _scrub_audit(session, personal, tomb)
         session.execute(update(MemberMerge).where(or_(MemberMerge.survivor_id == m.id,

@@ -41,6 +41,7 @@ from wx_member.models import (
     SubscribeGrant,
     TierHistory,
     TierReview,
+    WechatTagMember,
 )
 
 # table -> the export section holding its rows
@@ -48,7 +49,7 @@ SECTIONS: dict[str, str] = {
     "member": "profile", "points_ledger": "ledger", "pay_order": "orders", "refund": "orders",
     "delivery": "deliveries", "tier_history": "tier_history", "tier_review": "tier_reviews",
     "qr_scan": "scans", "coupon": "coupons", "coupon_event": "coupons",
-    "stored_value_ledger": "stored_value", "member_tag": "tags",
+    "stored_value_ledger": "stored_value", "member_tag": "tags", "wechat_tag_member": "wechat_tags",
     "points_redemption": "redemptions", "subscribe_grant": "subscribe_grants",
     "member_reach": "unreachable", "privacy_request": "requests", "channel": "referral_code",
     "card_history": "cards", "member_merge": "merges",
@@ -113,6 +114,7 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
         },
         "cards": cards.history_rows(session, member.id),
         "tags": [t.tag for t in mine(MemberTag, MemberTag.tag)],
+        "wechat_tags": [t.tag for t in mine(WechatTagMember, WechatTagMember.tag)],
         "ledger": [{"delta": r.delta, "reason": r.reason,
                     "reason_zh": labels.POINTS_REASONS.get(r.reason, r.reason), "key": r.idem_key,
                     "source": r.source, "expires_at": _t(r.expires_at),
