@@ -75,7 +75,7 @@ def test_a_member_day_added_in_the_console_changes_the_quote_until_stopped(conso
     b = logged_in(console, "root", "admin")
     b.get("/admin/benefits")
     b.post("/admin/benefits/days", {"name": "会员日", "kind": "weekday",
-                                    "weekday": str(today.isoweekday()), "tier": ""})
+                                    "weekday": str(today.isoweekday())})
     assert "会员日须设置折扣或积分倍数。" in _page(b, "/admin/benefits")
     b.post("/admin/benefits/days", {"name": "会员日", "kind": "weekday", "discount": "100",
                                     "weekday": str(today.isoweekday())})
@@ -85,15 +85,17 @@ def test_a_member_day_added_in_the_console_changes_the_quote_until_stopped(conso
                                     "points": "200", "weekday": str(today.isoweekday()),
                                     "excluded": "甜点"})
     b.post("/admin/benefits/days", {"name": "月会员日", "kind": "monthday",
-                                    "monthday": str(today.day), "tier": "gold", "discount": "50"})
+                                    "monthday": str(today.day), "tiers": ["gold", "silver"],
+                                    "discount": "50"})
     page = _page(b, "/admin/benefits")
     weekday = "一二三四五六日"[today.weekday()]
-    assert f"会员日已生效：月会员日：每月{today.day}日 金卡会员 5折。" in page
+    assert (f"会员日已生效：月会员日：每月{today.day}日 银卡会员 5折；"
+            f"月会员日：每月{today.day}日 金卡会员 5折。") in page  # a row per tier chosen
     assert f"周会员日：每周{weekday} 全部会员 8折 积分×200%（不含 甜点）" in page
     res = till.post("quote", json={"member": {"card_no": card}, "lines": [LATTE, CAKE]})
     got = res.json()
     assert [(line["amount_fen"], line["benefit"]) for line in got["lines"]] == [
-        (4800, "member_day"), (2800, None)]  # the gold-only day is not for a 普通会员
+        (4800, "member_day"), (2800, None)]  # the silver and gold day is not a 普通会员's
     assert got["points_to_earn"] == (4800 + 2800) // 100 * 2  # the day doubles points
     with console.session() as s, s.read():
         day_id = int(s.scalars(select(AuditLog.target).where(
@@ -103,8 +105,8 @@ def test_a_member_day_added_in_the_console_changes_the_quote_until_stopped(conso
     assert "会员日「周会员日」已停用" in page
     assert "已停用" in page.split(f'id="day-{day_id}"')[1].split("</tr>")[0]
     assert _lines(till, card) == [(6000, None), (2800, None)]
-    assert _actions(console, "benefits.") == [
-        "benefits.member_day.add", "benefits.member_day.add", "benefits.member_day.disable"]
+    assert _actions(console, "benefits.") == ["benefits.member_day.add"] * 3 + [
+        "benefits.member_day.disable"]
 
 
 def test_a_price_list_with_a_bad_row_shows_why_and_changes_nothing(console):

@@ -117,18 +117,36 @@ def check_member_day(spec: MemberDaySpec) -> None:
 
 
 def add_member_day(uow: UnitOfWork, spec: MemberDaySpec, by: str) -> MemberDay:
-    """Use case: an operator adds a member day."""
-    check_member_day(spec)
-    excluded = categories(spec.excluded)
+    """Use case: an operator adds a member day (for `spec.tier`, or all members)."""
+    return add_member_days(uow, spec, [spec.tier] if spec.tier else [], by)[0]
+
+
+def add_member_days(uow: UnitOfWork, spec: MemberDaySpec, tier_list: list[str],
+                    by: str) -> list[MemberDay]:
+    """Use case: one member day for several tiers (a row each, one transaction); no tiers
+    or every tier: one row for all members."""
+    chosen = [t for t in tiers.LADDER if t in set(tier_list)]
+    for tier in tier_list:
+        _tier(tier)
+    specs = [spec] if not chosen or len(chosen) == len(tiers.LADDER) else \
+        [MemberDaySpec(spec.name, spec.kind, spec.day, tier, spec.discount_percent,
+                       spec.points_percent, spec.excluded) for tier in chosen]
+    for one in specs:
+        check_member_day(one)
     with uow.write() as session:
-        row = MemberDay(name=spec.name.strip(), kind=spec.kind, day=spec.day, tier=spec.tier,
-                        discount_percent=spec.discount_percent,
-                        points_percent=spec.points_percent, excluded_categories=excluded,
-                        enabled=True, created_by=by[:60], created_at=utcnow())
-        session.add(row)
-        session.flush()
-        audit.record(session, by, "benefits.member_day.add", str(row.id), None, describe_day(row))
-        return row
+        rows = []
+        for one in specs:
+            row = MemberDay(name=one.name.strip(), kind=one.kind, day=one.day, tier=one.tier,
+                            discount_percent=one.discount_percent,
+                            points_percent=one.points_percent,
+                            excluded_categories=categories(one.excluded), enabled=True,
+                            created_by=by[:60], created_at=utcnow())
+            session.add(row)
+            session.flush()
+            audit.record(session, by, "benefits.member_day.add", str(row.id), None,
+                         describe_day(row))
+            rows.append(row)
+        return rows
 
 
 def disable_member_day(uow: UnitOfWork, day_id: int, by: str) -> MemberDay:

@@ -76,15 +76,15 @@ def member_day_add():
         if day is None:
             raise benefits.InvalidBenefit("no day", user_message="请选择星期几，或填写每月几日。")
         spec = benefits.MemberDaySpec(
-            name=form.get("name", ""), kind=kind, day=day, tier=form.get("tier") or None,
+            name=form.get("name", ""), kind=kind, day=day, tier=None,
             discount_percent=_whole(form.get("discount", ""), "会员日折扣须为 1–99 的整数（80 表示 8折）。"),
             points_percent=_whole(form.get("points", ""), "积分倍数须为 101–1000 的整数（200 表示双倍）。"),
             excluded=benefits.categories(form.get("excluded", "")))
-        row = benefits.add_member_day(g.db, spec, g.operator.username)
+        rows = benefits.add_member_days(g.db, spec, form.getlist("tiers"), g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
-        flash(f"会员日已生效：{benefits.describe_day(row)}。", "ok")
+        flash(f"会员日已生效：{'；'.join(benefits.describe_day(row) for row in rows)}。", "ok")
     return redirect(url_for("admin.benefits_page"))
 
 
