@@ -191,3 +191,28 @@ def test_a_tag_rule_added_and_run_in_the_console_tags_a_buyer(console):
     with console.session() as s, s.read():
         assert list(s.scalars(select(MemberTag))) == []
     assert _actions(console, "tag_rule.") == ["tag_rule.add", "tag_rule.disable"]
+
+
+def test_store_accounts_and_viewers_cannot_change_benefits_or_tags(console):
+    from console_helpers import PASSWORD, Browser
+    from wx_member.console import operators
+
+    open_store(console, "SH001", "人民广场店")
+    with console.session() as uow:
+        operators.create(uow, "sh_boss", PASSWORD, "manager", by="test", store="SH001")
+    boss = Browser(console)
+    assert boss.login("sh_boss").status_code == 302
+    home = boss.get("/admin/").text
+    assert "会员权益" not in home and "偏好标签" not in home  # not in a store's menu
+    for path in ("/admin/benefits", "/admin/tag-rules"):
+        assert boss.get(path).status_code == 403
+    assert boss.post("/admin/benefits/tiers/normal", {"percent": "50"}).status_code == 403
+    assert boss.post("/admin/tag-rules", {"tag": "x", "kind": "category", "value": "拿铁",
+                                          "min_purchases": "1", "within_days": "1"}).status_code == 403
+    viewer = logged_in(console, "look", "viewer")
+    page = _page(viewer, "/admin/benefits")
+    assert "会员权益" in page and 'id="member-day-form"' not in page and "保存" not in page
+    assert 'id="tag-rule-form"' not in _page(viewer, "/admin/tag-rules")
+    assert viewer.post("/admin/tag-rules", {"tag": "x"}).status_code == 403
+    with console.session() as s, s.read():
+        assert list(s.scalars(select(AuditLog).where(AuditLog.action.startswith("benefits.")))) == []
