@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy import select
-
 from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
+from sqlalchemy import select
 from till_helpers import Till, issue_key, open_store
 
 from wx_member.clock import local_now
@@ -195,6 +194,7 @@ def test_a_tag_rule_added_and_run_in_the_console_tags_a_buyer(console):
 
 def test_store_accounts_and_viewers_cannot_change_benefits_or_tags(console):
     from console_helpers import PASSWORD, Browser
+
     from wx_member.console import operators
 
     open_store(console, "SH001", "人民广场店")

@@ -10,7 +10,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-
 from conftest import make_config, serve
 from console_helpers import PASSWORD, add_operator
 from helpers import member

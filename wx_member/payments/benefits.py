@@ -262,9 +262,9 @@ def import_prices(uow: UnitOfWork, text: str, by: str) -> PriceImport:
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     names = _columns(rows[0]) if rows else None
     if names is None:
-        return PriceImport(0, ["第 1 行：表头须为 sku,tier,price_fen"
-                               "（或 商品编码,会员等级,会员价；价格按元时用 price_yuan；"
-                               "可加一列 原价 用于核对）"])
+        return PriceImport(0, [("第 1 行：表头须为 sku,tier,price_fen"
+                                "（或 商品编码,会员等级,会员价；价格按元时用 price_yuan；"
+                                "可加一列 原价 用于核对）")])
     header = ",".join(c.strip() for c in rows[0])
     errors, good, seen = [], [], {}
     for n, row in enumerate(rows[1:], start=2):
