@@ -74,7 +74,7 @@ def test_operator_adjusts_points_creates_a_channel_and_dry_runs_a_push(page, app
     login(page, app, "ops")
     assert page.locator("#kpis").is_visible() and page.locator("svg").count() >= 1
 
-    page.get_by_role("link", name="会员").click()
+    page.get_by_role("link", name="会员", exact=True).click()  # not 会员权益
     page.get_by_label("搜索").fill(card)
     page.get_by_role("button", name="搜索").click()
     page.get_by_role("link", name=card).click()

@@ -135,6 +135,12 @@ AUDIT_ACTIONS = {
     "earn_rule.disable": "停用积分活动",
     "channel.update": "修改渠道码",
     "channel.renew": "续期渠道码",
+    "benefits.tier_discount": "修改等级折扣",
+    "benefits.member_day.add": "新增会员日",
+    "benefits.member_day.disable": "停用会员日",
+    "benefits.member_price": "修改会员价",
+    "tag_rule.add": "新增标签规则",
+    "tag_rule.disable": "停用标签规则",
 }
 STORE_STATUS = {"open": "营业中", "closed": "已关闭"}
 # What an unknown or refused console URL says (never Werkzeug's English page): title, text.
@@ -154,7 +160,7 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
                 "stock": "库存", "bonus": "赠送",
-                "expires_at_utc": "有效期至"}
+                "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}
@@ -221,3 +227,6 @@ WXPAY_ERRORS = {
 # A WeChat Pay order we created (payments/wxpay_orders.py), as the mini-program shows it.
 PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关闭", "failed": "支付失败",
                  "refunded": "已退款"}
+# The console's 会员权益 and 偏好标签 pages: a member day's kind, what a tag rule counts.
+MEMBER_DAY_KINDS = {"weekday": "每周固定一天", "monthday": "每月固定日期"}
+TAG_RULE_KINDS = {"category": "品类", "sku": "商品编码"}

@@ -117,18 +117,36 @@ def check_member_day(spec: MemberDaySpec) -> None:
 
 
 def add_member_day(uow: UnitOfWork, spec: MemberDaySpec, by: str) -> MemberDay:
-    """Use case: an operator adds a member day."""
-    check_member_day(spec)
-    excluded = categories(spec.excluded)
+    """Use case: an operator adds a member day (for `spec.tier`, or all members)."""
+    return add_member_days(uow, spec, [spec.tier] if spec.tier else [], by)[0]
+
+
+def add_member_days(uow: UnitOfWork, spec: MemberDaySpec, tier_list: list[str],
+                    by: str) -> list[MemberDay]:
+    """Use case: one member day for several tiers (a row each, one transaction); no tiers
+    or every tier: one row for all members."""
+    chosen = [t for t in tiers.LADDER if t in set(tier_list)]
+    for tier in tier_list:
+        _tier(tier)
+    specs = [spec] if not chosen or len(chosen) == len(tiers.LADDER) else \
+        [MemberDaySpec(spec.name, spec.kind, spec.day, tier, spec.discount_percent,
+                       spec.points_percent, spec.excluded) for tier in chosen]
+    for one in specs:
+        check_member_day(one)
     with uow.write() as session:
-        row = MemberDay(name=spec.name.strip(), kind=spec.kind, day=spec.day, tier=spec.tier,
-                        discount_percent=spec.discount_percent,
-                        points_percent=spec.points_percent, excluded_categories=excluded,
-                        enabled=True, created_by=by[:60], created_at=utcnow())
-        session.add(row)
-        session.flush()
-        audit.record(session, by, "benefits.member_day.add", str(row.id), None, describe_day(row))
-        return row
+        rows = []
+        for one in specs:
+            row = MemberDay(name=one.name.strip(), kind=one.kind, day=one.day, tier=one.tier,
+                            discount_percent=one.discount_percent,
+                            points_percent=one.points_percent,
+                            excluded_categories=categories(one.excluded), enabled=True,
+                            created_by=by[:60], created_at=utcnow())
+            session.add(row)
+            session.flush()
+            audit.record(session, by, "benefits.member_day.add", str(row.id), None,
+                         describe_day(row))
+            rows.append(row)
+        return rows
 
 
 def disable_member_day(uow: UnitOfWork, day_id: int, by: str) -> MemberDay:
@@ -198,39 +216,106 @@ def set_price(session: Session, sku: str, tier: str, price_fen: int, by: str) ->
     audit.record(session, by, "benefits.member_price", f"{sku}/{tier}", before, price_fen)
 
 
+# The price list's columns: what each header may be called (the canonical English one
+# first), and whether the column holds fen or yuan. A list price (原价) is optional and only
+# checked against, never stored: a member price above it is refused.
+HEADERS = {"sku": "sku", "商品编码": "sku", "tier": "tier", "会员等级": "tier", "等级": "tier",
+           "price_fen": "price_fen", "price_yuan": "price_yuan", "会员价": "price_yuan",
+           "会员价（元）": "price_yuan", "list_price_fen": "list_fen",
+           "list_price_yuan": "list_yuan", "原价": "list_yuan", "原价（元）": "list_yuan"}
+YUAN_RE = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+
+
+def _yuan(text: str, what: str) -> int:
+    cleaned = str(text).strip().lstrip("¥￥").replace("元", "").strip()
+    if not YUAN_RE.match(cleaned):
+        raise InvalidBenefit(f"{what} {text!r}",
+                             user_message=f"{what}须为金额（元，最多两位小数）：{text}")
+    whole, _, cents = cleaned.partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def _columns(header: list[str]) -> list[str] | None:
+    """The header as canonical names, or None when it is not a price list's."""
+    names = [HEADERS.get(c.strip().lower() if c.strip().isascii() else c.strip()) for c in header]
+    kinds = [n for n in names if n]
+    if None in names or len(set(kinds)) != len(kinds) or "sku" not in kinds \
+            or "tier" not in kinds or ("price_fen" in kinds) == ("price_yuan" in kinds) \
+            or ("list_fen" in kinds and "list_yuan" in kinds):
+        return None
+    return names
+
+
+def _yuan_text(fen: int) -> str:
+    return f"{fen / 100:.2f} 元"
+
+
 def import_prices(uow: UnitOfWork, text: str, by: str) -> PriceImport:
     """Use case: a price list as CSV with the header `sku,tier,price_fen` (tier: normal,
-    silver, gold, diamond or its Chinese name). All or nothing: any bad row is reported
-    (行 N: reason, in Chinese) and nothing is written."""
+    silver, gold, diamond or its Chinese name), or with the price in yuan (`price_yuan`,
+    `会员价`), Chinese column names (商品编码, 会员等级), and optionally the list price
+    (`list_price_fen`, `list_price_yuan`, `原价`) to check against. All or nothing: any bad
+    row is reported (行 N: reason, in Chinese) and nothing is written. Refused as well: a
+    member price above the row's list price, and a tier's price above the price of a lower
+    tier for the same SKU in the file (the ladder would reward moving down)."""
     by_name = {tier_name(t): t for t in tiers.LADDER}
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    if not rows or [c.strip().lower() for c in rows[0]] != ["sku", "tier", "price_fen"]:
-        return PriceImport(0, ["第 1 行：表头须为 sku,tier,price_fen"])
+    names = _columns(rows[0]) if rows else None
+    if names is None:
+        return PriceImport(0, [("第 1 行：表头须为 sku,tier,price_fen"
+                                "（或 商品编码,会员等级,会员价；价格按元时用 price_yuan；"
+                                "可加一列 原价 用于核对）")])
+    header = ",".join(c.strip() for c in rows[0])
     errors, good, seen = [], [], {}
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
-        if len(row) != 3:
-            errors.append(f"第 {n} 行：须有 3 列（sku,tier,price_fen），实有 {len(row)} 列")
+        if len(row) != len(names):
+            errors.append(f"第 {n} 行：须有 {len(names)} 列（{header}），实有 {len(row)} 列")
             continue
+        cell = dict(zip(names, row))
         try:
-            sku = check_sku(row[0])
-            tier = _tier(by_name.get(row[1].strip(), row[1].strip()))
-            price = _price(row[2])
+            sku = check_sku(cell["sku"])
+            tier = _tier(by_name.get(cell["tier"].strip(), cell["tier"].strip()))
+            price = (_price(cell["price_fen"]) if "price_fen" in cell
+                     else _price(str(_yuan(cell["price_yuan"], "会员价"))))
+            listed = (_price(cell["list_fen"]) if cell.get("list_fen", "").strip()
+                      else _yuan(cell["list_yuan"], "原价") if cell.get("list_yuan", "").strip()
+                      else None)
         except InvalidBenefit as exc:
             errors.append(f"第 {n} 行：{exc.user_message}")
+            continue
+        if listed is not None and price > listed:
+            errors.append(f"第 {n} 行：会员价 {_yuan_text(price)}高于原价 {_yuan_text(listed)}"
+                          f"（{sku} {tier_name(tier)}）")
             continue
         if (sku, tier) in seen:
             errors.append(f"第 {n} 行：与第 {seen[sku, tier]} 行重复（{sku} {tier_name(tier)}）")
             continue
         seen[sku, tier] = n
         good.append((sku, tier, price))
+    errors += _ladder_errors(good, seen)
     if errors:
         return PriceImport(0, errors)
     with uow.write() as session:
         for sku, tier, price in good:
             set_price(session, sku, tier, price, by)
     return PriceImport(len(good), [])
+
+
+def _ladder_errors(good: list[tuple[str, str, int]], seen: dict) -> list[str]:
+    """A higher tier priced above a lower tier for the same SKU, within one file."""
+    errors = []
+    price_of = {(sku, tier): price for sku, tier, price in good}
+    for sku, tier, price in good:
+        for lower in tiers.LADDER[:tiers.rank(tier)]:
+            other = price_of.get((sku, lower))
+            if other is not None and price > other:
+                errors.append(f"第 {seen[sku, tier]} 行：{tier_name(tier)}价 {_yuan_text(price)}"
+                              f"高于{tier_name(lower)}价 {_yuan_text(other)}"
+                              f"（第 {seen[sku, lower]} 行，{sku}）")
+                break
+    return errors
 
 
 def remove_price(uow: UnitOfWork, sku: str, tier: str, by: str) -> bool:
@@ -244,3 +329,16 @@ def remove_price(uow: UnitOfWork, sku: str, tier: str, by: str) -> bool:
         audit.record(session, by, "benefits.member_price", f"{sku}/{tier}", row.price_fen, None)
         session.delete(row)
         return True
+
+
+def remove_sku(uow: UnitOfWork, sku: str, by: str) -> int:
+    """Use case: take a SKU off the price list (every tier's row); how many rows went."""
+    sku = check_sku(sku)
+    with uow.write() as session:
+        rows = list(session.scalars(select(MemberPrice).where(MemberPrice.sku == sku)
+                                    .order_by(MemberPrice.id)))
+        for row in rows:
+            audit.record(session, by, "benefits.member_price", f"{sku}/{row.tier}",
+                         row.price_fen, None)
+            session.delete(row)
+        return len(rows)

@@ -14,6 +14,7 @@ from flask import Flask
 from wx_member.web.admin import (  # noqa: F401
     auth, campaigns, channels, coupons, dashboard, earn_rules, gifts, jobs, members, menus, rules,
     stored_value, stores)
+from wx_member.web.admin import benefits, tag_rules  # noqa: F401  (会员权益, 偏好标签)
 from wx_member.web import errors
 from wx_member.web.admin.blueprint import bp, csrf, http_error_page
 

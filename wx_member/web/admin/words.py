@@ -29,6 +29,11 @@ def yuan(fen: int) -> str:
     return f"{fen / 100:.2f}"
 
 
+def percent_text(percent: int) -> str:
+    """A share of the list price in a shop's words: 95 → 9.5折, 100 → 不打折."""
+    return "不打折" if percent >= 100 else f"{percent / 10:g}折"
+
+
 def parse_yuan(text: str) -> int:
     """An amount typed in yuan (¥ and commas allowed) as fen; InvalidSetting otherwise."""
     cleaned = text.strip().lstrip("¥￥").replace(",", "").replace("元", "").strip()
@@ -124,6 +129,12 @@ def _value(field: str | None, value, action: str) -> str:
         return "是" if value else "否"
     if field == "bonus" and isinstance(value, int):
         return f"{yuan(value)} 元"
+    if action == "benefits.member_price" and isinstance(value, int):
+        return f"{yuan(value)} 元"
+    if field == "percent" and action == "benefits.tier_discount":
+        return percent_text(value)
+    if field == "excluded" and value == []:
+        return "无"
     if field == "role":
         return labels.OPERATOR_ROLES.get(value, value)
     if field == "kind" and action.startswith("channel."):
@@ -183,4 +194,11 @@ def change_lines(action: str, target: str, before, after) -> list[str]:
 def target_text(action: str, target: str) -> str:
     if action == "setting.change":
         return setting_label(target)
+    if action == "benefits.tier_discount":
+        return labels.tier_name(target)
+    if action == "benefits.member_price" and "/" in target:
+        sku, tier = target.rsplit("/", 1)
+        return f"{sku} {labels.tier_name(tier)}"
+    if action.startswith("benefits.member_day."):
+        return f"会员日 {target}"
     return target

@@ -1,0 +1,167 @@
+"""会员权益 and 偏好标签 at a desk (1280 px) and on a phone (390 px), in Debian's headless
+Chromium (the pattern of test_console_browser_phone.py): each page fits the screen with its
+tables as cards on the phone, and an operator changes a tier discount and adds a member day
+in the browser, confirming each, and the till's quote shows it."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from conftest import make_config, serve
+from console_helpers import PASSWORD, add_operator
+from helpers import member
+from till_helpers import Till, issue_key, open_store
+
+from wx_member.clock import local_now
+from wx_member.console import tag_rules
+from wx_member.payments import benefits
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDTHS = [1280, 390]
+LATTE = {"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quantity": 2,
+         "unit_price_fen": 3000}
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("WX_MEMBER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} missing (scripts/test installs it)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app(tmp_path, sandbox):
+    config = make_config(f"sqlite:///{tmp_path / 'browser.db'}", sandbox,
+                         secret_key=secrets.token_hex(32), cookie_secure=False)
+    yield from serve(config)
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def width(request):
+    return request.param
+
+
+@pytest.fixture
+def page(browser, app, width):
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.dialogs = []  # what each confirm() asked, accepted
+
+    def answer(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def shot(page, name: str, width: int) -> None:
+    folder = os.environ.get("WX_MEMBER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"), full_page=True)
+
+
+def login(page, app, username):
+    page.goto(app.url + "admin/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def go(page, width, name):
+    """Follow a link in the navigation, opening the phone's 菜单 first."""
+    if width < 700:
+        page.locator(".nav-button").click()
+    page.locator("header nav").get_by_role("link", name=name, exact=True).click()
+
+
+def fits(page, width) -> None:
+    """Nothing wider than the screen: no sideways scrolling of the page."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
+
+
+def test_the_benefits_and_tag_pages_fit_the_screen(page, app, width):
+    add_operator(app, "root", "admin")
+    with app.session() as uow:  # a full page: every list has rows
+        benefits.set_tier_discount(uow, "diamond", 85, "酒水，礼品卡，季节限定饮品", by="test")
+        benefits.add_member_day(uow, benefits.MemberDaySpec(
+            "钻石会员专享日", "monthday", 8, "diamond", 80, 200, ["酒水"]), by="test")
+        assert not benefits.import_prices(uow, "sku,tier,price_fen\n"
+                                          "COFFEE-BEANS-ETHIOPIA-YIRGACHEFFE-500G,gold,12800\n"
+                                          "LATTE-M,silver,2500\n", by="test").errors
+        tag_rules.add(uow, "埃塞俄比亚咖啡豆爱好者", "sku",
+                      "COFFEE-BEANS-ETHIOPIA-YIRGACHEFFE-500G", 3, 365, by="test")
+    login(page, app, "root")
+    for name, table, first_label in (("会员权益", "#tier-discounts", "等级"),
+                                     ("偏好标签", "#tag-rules", "标签")):
+        go(page, width, name)
+        page.locator(table).wait_for()
+        fits(page, width)
+        shot(page, "benefits" if name == "会员权益" else "tag-rules", width)
+        if width < 700:  # a table is a list of cards, each value named by its column
+            assert page.locator(f"{table} thead").is_hidden()
+            cell = page.locator(f"{table} tbody td").first
+            assert cell.get_attribute("data-label") == first_label
+    page.goto(app.url + "admin/benefits")
+    assert "12800" not in page.locator("#prices").inner_text()  # yuan, not fen
+    assert "128.00" in page.locator("#prices").inner_text()
+
+
+def test_an_operator_changes_a_discount_and_adds_a_member_day_seen_at_the_till(page, app, width):
+    add_operator(app, "root", "admin")
+    open_store(app, "SH001", "人民广场店")
+    till = Till(app, issue_key(app, "SH001").key)
+    app.simulator().subscribe("oShop")
+    card = member(app, "oShop").card_no
+
+    def quoted() -> int:
+        res = till.post("quote", json={"member": {"card_no": card}, "lines": [LATTE]})
+        assert res.status_code == 200, res.text
+        return res.json()["lines"][0]["amount_fen"]
+
+    assert quoted() == 6000
+    login(page, app, "root")
+    go(page, width, "会员权益")
+    row = page.locator("#tier-normal")
+    row.get_by_label("普通会员折扣（%）").fill("0")
+    row.get_by_role("button", name="保存").click()
+    page.get_by_text("普通会员：折扣须为 1–100 的整数").wait_for()
+    assert quoted() == 6000
+    page.locator("#tier-normal").get_by_label("普通会员折扣（%）").fill("95")
+    page.locator("#tier-normal").get_by_role("button", name="保存").click()
+    page.get_by_text("普通会员的折扣已改为 9.5折").wait_for()
+    assert any("确认修改普通会员的折扣" in d for d in page.dialogs)
+    assert quoted() == 5700
+    fits(page, width)
+
+    today = local_now(app.config.tz).date()
+    form = page.locator("#member-day-form")
+    form.get_by_label("会员日名称").fill("周会员日")
+    form.get_by_label("每周几").select_option(str(today.isoweekday()))
+    form.get_by_label("会员日折扣（%）").fill("80")
+    form.get_by_role("button", name="新增会员日").click()
+    page.get_by_text("会员日已生效：周会员日").wait_for()
+    assert any("确认新增这个会员日" in d for d in page.dialogs)
+    assert quoted() == 4800
+    page.locator("#member-days tr", has_text="周会员日").get_by_role("button", name="停用").click()
+    page.get_by_text("会员日「周会员日」已停用").wait_for()
+    assert quoted() == 5700
+    fits(page, width)
+    shot(page, "benefits-changed", width)
