@@ -121,3 +121,21 @@ def test_logins_go_on_unlimited_while_redis_is_down(db_url, mini_sandbox, caplog
         assert [a.status_code for a in answers] == [200, 200]
         assert all(a.json()["created"] for a in answers)
     assert "Failed to rate limit" in caplog.text  # and said so in the log
+
+
+def test_every_blueprint_with_a_limit_is_one_the_limiter_checks():
+    """The limiter skips blueprints outside LIMITED_BLUEPRINTS (a join pays nothing for it):
+    a route given a limit in a blueprint missing from that set would silently be unlimited,
+    as the till's identify once was."""
+    import re
+    from pathlib import Path
+
+    from wx_member.web.api.limits import LIMITED_BLUEPRINTS
+
+    web = Path(__file__).resolve().parents[1] / "wx_member" / "web"
+    limited = set()
+    for module in web.rglob("*.py"):
+        source = module.read_text(encoding="utf-8")
+        if "@limiter.limit(" in source:
+            limited.update(re.findall(r'\bblueprint\(\s*"([a-z_]+)"', source))
+    assert limited and limited <= LIMITED_BLUEPRINTS, limited - LIMITED_BLUEPRINTS

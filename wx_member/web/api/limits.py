@@ -40,8 +40,9 @@ limiter = _PerAppLimiter(key_func=get_remote_address, strategy="moving-window")
 # The blueprints whose routes carry limits (login; redeeming points). Flask-Limiter looks
 # at every request of the app otherwise, the webhook's too (about 4% of a join's CPU): a
 # request elsewhere is exempt at its first check. A limit added to another blueprint must
-# add its name here (tests/test_api_rate_limits.py shows the limits at work).
-LIMITED_BLUEPRINTS = frozenset({"login", "redemptions"})
+# add its name here (tests/test_api_rate_limits.py shows the limits at work and fails when
+# a module with a limit names a blueprint missing from this set).
+LIMITED_BLUEPRINTS = frozenset({"login", "redemptions", "till_members"})
 
 
 @limiter.request_filter
