@@ -221,3 +221,5 @@ WXPAY_ERRORS = {
 # A WeChat Pay order we created (payments/wxpay_orders.py), as the mini-program shows it.
 PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关闭", "failed": "支付失败",
                  "refunded": "已退款"}
+# 付费会员 (payments/paid_memberships.py): a tier bought, and its end.
+TIER_REASONS.update({"paid": "购买付费会员", "paid_expired": "付费会员到期"})

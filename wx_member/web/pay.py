@@ -18,7 +18,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
 from wx_member.payments import orders
-from wx_member.payments import wxpay_orders
+from wx_member.payments import paid_memberships, wxpay_orders
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
 from wx_member.wechat.pay_keys import PlatformKeys
@@ -52,7 +52,8 @@ def _body() -> bytes:
 
 def _record(notice) -> None:
     try:
-        if isinstance(notice, pay.PaymentNotice) and notice.attach == RECHARGE:
+        if isinstance(notice, pay.PaymentNotice) and (
+                notice.attach == RECHARGE or paid_memberships.is_membership(notice.attach)):
             # An order we closed meanwhile is checked with WeChat Pay before it is credited.
             wxpay_orders.record_notified(g.db, runtime().wxpay, notice)
         elif isinstance(notice, pay.PaymentNotice):

@@ -1,0 +1,167 @@
+"""付费会员 over HTTP through the sandbox (issue 14): the mini-program lists products and buys
+one (POST /api/me/memberships → a JSAPI order), the sandbox (WeChat Pay) pays and notifies,
+the member holds the paid tier until its end, once under replayed notifies; renewal extends
+from the end; a spend-earned higher tier stays; the expiry job returns the member to their
+spend tier once; the operators' CLI for products."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+from sqlalchemy import select, update
+
+from wx_member import scheduler
+from wx_member.models import Member, MembershipPurchase, PaidTier, TierHistory
+from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, mini_sandbox,  # noqa: F401
+                           shop)
+
+
+def gold_card(shop, member) -> dict:
+    products = shop.get("me/memberships", member).json()["products"]
+    return next(p for p in products if p["name"] == "金卡年卡")
+
+
+def buy(shop, member, product_id: int) -> dict:
+    res = shop.post("me/memberships", member, json={"product_id": product_id})
+    assert res.status_code == 201, res.text
+    return res.json()
+
+
+def tier_rows(live, openid: str) -> list[tuple[str, str, str]]:
+    with live.session() as s, s.read():
+        m = s.scalar(select(Member).where(Member.mini_openid == openid))
+        return [(h.from_tier, h.to_tier, h.reason) for h in s.scalars(
+            select(TierHistory).where(TierHistory.member_id == m.id).order_by(TierHistory.id))]
+
+
+def paid_end(live, openid: str) -> datetime:
+    with live.session() as s, s.read():
+        m = s.scalar(select(Member).where(Member.mini_openid == openid))
+        return s.get(PaidTier, m.id).ends_at
+
+
+def run_expiry(live) -> None:
+    scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
+    try:
+        scheduler.paid_tier_expiry_job()
+    finally:
+        scheduler._RUNTIME = None
+
+
+def test_buy_pay_notify_gold_until_end_once(shop, live_shop, mini_sandbox):  # noqa: F811
+    alice = shop.login("oMiniPaidAlice")
+    before = shop.get("me/memberships", alice).json()
+    assert (before["tier"], before["paid"]) == ("normal", None)
+    card = gold_card(shop, alice)
+    assert (card["tier"], card["days"], card["price_fen"]) == ("gold", 365, 9900)
+    out = buy(shop, alice, card["id"])
+    order, payment = out["order"], out["payment"]
+    assert (order["purpose"], order["amount_fen"], order["status"]) == ("membership", 9900,
+                                                                        "created")
+    assert payment["package"].startswith("prepay_id=") and payment["appId"] == MINI_APPID
+    sent = mini_sandbox.merchant.orders[order["out_trade_no"]]
+    assert sent["payer"] == {"openid": "oMiniPaidAlice"} and "金卡年卡" in sent["description"]
+    # A second tap within a minute returns the open order.
+    again = buy(shop, alice, card["id"])
+    assert again["reused"] and again["order"]["out_trade_no"] == order["out_trade_no"]
+
+    paid_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert mini_sandbox.merchant.pay(order["out_trade_no"]).status == 204
+    for _ in range(5):  # WeChat Pay's retries
+        assert mini_sandbox.merchant.renotify(order["out_trade_no"]).status == 204
+    polled = shop.get(f"me/orders/{order['out_trade_no']}", alice).json()
+    assert polled["status"] == "paid"
+    now = shop.get("me/memberships", alice).json()
+    assert (now["tier"], now["paid"]["tier"], now["paid"]["tier_zh"]) == ("gold", "gold",
+                                                                          "金卡会员")
+    end = paid_end(live_shop, "oMiniPaidAlice")
+    assert timedelta(days=364, hours=23) < end - paid_at < timedelta(days=365, minutes=5)
+    assert tier_rows(live_shop, "oMiniPaidAlice") == [("normal", "gold", "paid")]
+    with live_shop.session() as s, s.read():
+        assert len(s.scalars(select(MembershipPurchase)).all()) == 1
+
+
+def test_renewal_before_expiry_extends_from_the_end(shop, live_shop, mini_sandbox):  # noqa: F811
+    bob = shop.login("oMiniPaidBob")
+    card = gold_card(shop, bob)
+    first = buy(shop, bob, card["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(first).status == 204
+    end = paid_end(live_shop, "oMiniPaidBob")
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=300), tick=False):
+        bob = shop.login("oMiniPaidBob")
+        second = buy(shop, bob, card["id"])["order"]["out_trade_no"]
+        assert mini_sandbox.merchant.pay(second).status == 204
+        assert mini_sandbox.merchant.renotify(second).status == 204
+    assert paid_end(live_shop, "oMiniPaidBob") == end + timedelta(days=365)
+    assert tier_rows(live_shop, "oMiniPaidBob") == [("normal", "gold", "paid")]
+
+
+def test_spend_earned_diamond_buying_gold_stays_diamond(shop, live_shop,  # noqa: F811
+                                                        mini_sandbox):
+    carol = shop.login("oMiniPaidCarol")
+    with live_shop.session() as s, s.write() as session:
+        session.execute(update(Member).where(Member.mini_openid == "oMiniPaidCarol")
+                        .values(tier="diamond", total_spend_fen=150000))
+    no = buy(shop, carol, gold_card(shop, carol)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    got = shop.get("me/memberships", carol).json()
+    assert (got["tier"], got["paid"]["tier"]) == ("diamond", "gold")
+    assert tier_rows(live_shop, "oMiniPaidCarol") == []
+    # When the gold ends, the spend tier (diamond) stays.
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=366), tick=False):
+        run_expiry(live_shop)
+    assert tier_rows(live_shop, "oMiniPaidCarol") == []
+    assert shop.get("me/memberships", carol).json()["tier"] == "diamond"
+
+
+def test_expiry_returns_to_the_spend_tier_once(shop, live_shop, mini_sandbox):  # noqa: F811
+    dan = shop.login("oMiniPaidDan")
+    with live_shop.session() as s, s.write() as session:  # spend reaching 银卡 (200 yuan)
+        session.execute(update(Member).where(Member.mini_openid == "oMiniPaidDan")
+                        .values(tier="silver", total_spend_fen=25000))
+    no = buy(shop, dan, gold_card(shop, dan)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    run_expiry(live_shop)  # not ended yet: nothing
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=364), tick=False):
+        run_expiry(live_shop)
+    assert tier_rows(live_shop, "oMiniPaidDan") == [("silver", "gold", "paid")]
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=366), tick=False):
+        run_expiry(live_shop)
+        run_expiry(live_shop)  # again: nothing more
+        dan = shop.login("oMiniPaidDan")
+        got = shop.get("me/memberships", dan).json()
+        assert (got["tier"], got["paid"]) == ("silver", None)
+    assert tier_rows(live_shop, "oMiniPaidDan") == [("silver", "gold", "paid"),
+                                                     ("gold", "silver", "paid_expired")]
+
+
+def test_bad_input_changes_nothing(shop, live_shop):  # noqa: F811
+    eve = shop.login("oMiniPaidEve")
+    res = shop.post("me/memberships", eve, json={"product_id": 999})
+    assert res.status_code == 404
+    assert res.json()["code"] == "UNKNOWN_MEMBERSHIP_PRODUCT"
+    assert "不存在" in res.json()["message"]
+    assert shop.post("me/memberships", eve, json={}).status_code in (400, 422)
+    assert shop.get("me/memberships", eve).json()["paid"] is None
+
+
+def test_cli_adds_lists_and_disables_products(live_shop):  # noqa: F811
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "wx_member.cli", "membership", "product",
+                               *args], capture_output=True, text=True, timeout=120, env={
+                                   **os.environ, "DATABASE_URL": live_shop.config.database_url})
+    added = cli("add", "--name", "钻石季卡", "--tier", "diamond", "--days", "90",
+                "--price-fen", "19900", "--json")
+    assert added.returncode == 0, added.stderr
+    pid = json.loads(added.stdout)["id"]
+    listed = json.loads(cli("list", "--json").stdout)
+    assert [p["name"] for p in listed] == ["金卡年卡", "钻石季卡"]
+    assert cli("add", "--name", "x", "--tier", "platinum", "--days", "9",
+               "--price-fen", "100").returncode != 0
+    assert cli("disable", str(pid)).returncode == 0
+    assert [p["name"] for p in json.loads(cli("list", "--json").stdout)] == ["金卡年卡"]
+    assert len(json.loads(cli("list", "--all", "--json").stdout)) == 2
