@@ -2,7 +2,8 @@
 one (POST /api/me/memberships → a JSAPI order), the sandbox (WeChat Pay) pays and notifies,
 the member holds the paid tier until its end, once under replayed notifies; renewal extends
 from the end; a spend-earned higher tier stays; the expiry job returns the member to their
-spend tier once; the operators' CLI for products."""
+spend tier once; the renewal reminder 7 days before the end; the operators' CLI for
+products."""
 from __future__ import annotations
 
 import json
@@ -15,9 +16,11 @@ import time_machine
 from sqlalchemy import select, update
 
 from wx_member import scheduler
-from wx_member.models import Member, MembershipPurchase, PaidTier, TierHistory
+from wx_member.clock import local_day
+from wx_member.models import Delivery, Member, MembershipPurchase, PaidTier, TierHistory
 from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, mini_sandbox,  # noqa: F401
                            shop)
+from wx_member.pushes import planners
 
 
 def gold_card(shop, member) -> dict:
@@ -165,3 +168,52 @@ def test_cli_adds_lists_and_disables_products(live_shop):  # noqa: F811
     assert cli("disable", str(pid)).returncode == 0
     assert [p["name"] for p in json.loads(cli("list", "--json").stdout)] == ["金卡年卡"]
     assert len(json.loads(cli("list", "--all", "--json").stdout)) == 2
+
+
+def test_renewal_reminder_planned_7_days_before_the_end(shop, live_shop,  # noqa: F811
+                                                        mini_sandbox):
+    fay = shop.login("oMiniPaidFay")
+    no = buy(shop, fay, gold_card(shop, fay)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    end = paid_end(live_shop, "oMiniPaidFay")
+
+    def plan(at):
+        with live_shop.session() as uow:
+            return planners.plan(uow, live_shop.rt.pushes, "paid_renewal", live_shop.config,
+                                 now=at)
+
+    week_before = end - timedelta(days=7)
+    with live_shop.session() as s, s.write() as session:  # she follows the Official Account
+        session.execute(update(Member).where(Member.mini_openid == "oMiniPaidFay").values(
+            openid="oPaidFay", subscribed=True, window_at=week_before - timedelta(hours=1)))
+    assert plan(end - timedelta(days=8)).planned == 0
+    assert plan(week_before).planned == 1
+    assert plan(week_before).planned == 0  # once
+    with live_shop.session() as s, s.read():
+        [row] = s.scalars(select(Delivery).where(Delivery.kind == "paid_renewal")).all()
+    tz = live_shop.config.tz
+    assert row.occasion == f"paid:{local_day(end, tz).isoformat()}"
+    assert row.payload["text"].startswith(
+        f"温馨提示：您的金卡会员将于 {local_day(end, tz).isoformat()} 到期")
+
+
+def test_a_lost_notify_is_credited_once_by_the_reconciliation_job(shop, live_shop,  # noqa: F811
+                                                                   mini_sandbox):
+    gus = shop.login("oMiniPaidGus")
+    no = buy(shop, gus, gold_card(shop, gus)["id"])["order"]["out_trade_no"]
+    mini_sandbox.merchant.pay(no, notify=False)  # paid; the notify never arrives
+    scheduler._RUNTIME = live_shop.rt
+    try:
+        with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=6),
+                                 tick=False):
+            scheduler.reconcile_payments_job()
+            scheduler.reconcile_payments_job()  # again: nothing more
+    finally:
+        scheduler._RUNTIME = None
+    assert shop.get(f"me/orders/{no}", gus).json()["status"] == "paid"
+    assert mini_sandbox.merchant.renotify(no).status == 204  # late after all: nothing more
+    assert shop.get("me/memberships", gus).json()["tier"] == "gold"
+    assert tier_rows(live_shop, "oMiniPaidGus") == [("normal", "gold", "paid")]
+    with live_shop.session() as s, s.read():
+        assert len(s.scalars(select(MembershipPurchase).where(
+            MembershipPurchase.out_trade_no == no)).all()) == 1

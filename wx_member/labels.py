@@ -223,3 +223,4 @@ PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关�
                  "refunded": "已退款"}
 # 付费会员 (payments/paid_memberships.py): a tier bought, and its end.
 TIER_REASONS.update({"paid": "购买付费会员", "paid_expired": "付费会员到期"})
+PUSH_KINDS.update({"paid_renewal": "会员卡续费提醒"})
