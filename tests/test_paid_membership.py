@@ -12,15 +12,22 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import time_machine
 from sqlalchemy import select, update
 
+from api_helpers import ApiClient, api_config
+from conftest import serve
+from console_helpers import logged_in
 from wx_member import scheduler
 from wx_member.clock import local_day
 from wx_member.models import Delivery, Member, MembershipPurchase, PaidTier, TierHistory
-from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, mini_sandbox,  # noqa: F401
-                           shop)
+from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, merchant_settings,  # noqa: F401
+                           mini_sandbox, shop)
+from wx_member.payments import membership_refunds
+from wx_member.platform import settings
 from wx_member.pushes import planners
+from wx_member.sandbox.pay import PayNotifier
 
 
 def gold_card(shop, member) -> dict:
@@ -217,3 +224,102 @@ def test_a_lost_notify_is_credited_once_by_the_reconciliation_job(shop, live_sho
     with live_shop.session() as s, s.read():
         assert len(s.scalars(select(MembershipPurchase).where(
             MembershipPurchase.out_trade_no == no)).all()) == 1
+
+
+def cli_pay(live, *args):
+    cfg = live.config
+    env = {**os.environ, "DATABASE_URL": cfg.database_url, "WX_APPID": cfg.appid,
+           "WX_API_BASE": cfg.api_base, "WX_MINI_APPID": cfg.mini_appid,
+           "WXPAY_MCH_ID": cfg.mch_id, "WXPAY_APIV3_KEY": cfg.pay_apiv3_key,
+           "WXPAY_PRIVATE_KEY": cfg.pay_private_key, "WXPAY_CERT_SERIAL": cfg.pay_cert_serial,
+           "WXPAY_API_BASE": cfg.pay_api_base,
+           "WXPAY_NOTIFY_URL": live.url + "pay/v3/notify"}
+    return subprocess.run([sys.executable, "-m", "wx_member.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_refund_pro_rata_by_unused_days_ends_the_paid_tier(shop, live_shop,  # noqa: F811
+                                                           mini_sandbox):
+    hal = shop.login("oMiniPaidHal")
+    no = buy(shop, hal, gold_card(shop, hal)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    later = datetime.now(timezone.utc) + timedelta(days=100)
+    with time_machine.travel(later, tick=False):  # 100 days used
+        with live_shop.session() as uow:
+            r = membership_refunds.refund_membership(uow, live_shop.rt.wxpay, no, by="ops:li",
+                                                     tz=live_shop.config.tz)
+        assert r.unused_days == 264  # 265 days left, the one begun not refunded
+        assert (r.refund_fen, r.status, r.tier, r.paid_ends_at) == (
+            9900 * 264 // 365, "processing", "normal", None)
+        asked = mini_sandbox.merchant.refunds[r.out_refund_no]
+        assert asked["amount"] == {"refund": 7160, "total": 9900, "currency": "CNY"}
+        [notified] = mini_sandbox.merchant.settle_refunds()
+        assert notified.status == 204
+        assert PayNotifier(live_shop.url, "", "").replay(notified).status == 204  # a retry
+        hal = shop.login("oMiniPaidHal")
+        got = shop.get("me/memberships", hal).json()
+        assert (got["tier"], got["paid"]) == ("normal", None)
+    assert tier_rows(live_shop, "oMiniPaidHal") == [("normal", "gold", "paid"),
+                                                     ("gold", "normal", "paid_refund")]
+    with live_shop.session() as s, s.read():
+        [p] = s.scalars(select(MembershipPurchase)).all()
+        assert (p.refund_status, p.refund_fen) == ("succeeded", 7160)
+    again = cli_pay(live_shop, "membership", "refund", no)
+    assert again.returncode != 0 and "已退款" in again.stderr
+
+
+def test_refund_by_cli_and_the_never_setting(shop, live_shop, mini_sandbox):  # noqa: F811
+    ivy = shop.login("oMiniPaidIvy")
+    no = buy(shop, ivy, gold_card(shop, ivy)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    with live_shop.session() as uow:
+        settings.change(uow, "paid_membership_refund", "never", "test")
+    refused = cli_pay(live_shop, "membership", "refund", no)
+    assert refused.returncode != 0 and "不支持退款" in refused.stderr
+    assert not mini_sandbox.merchant.refunds
+    assert shop.get("me/memberships", ivy).json()["tier"] == "gold"
+    with live_shop.session() as uow:
+        settings.change(uow, "paid_membership_refund", "prorata", "test")
+    done = cli_pay(live_shop, "membership", "refund", no, "--json", "--by", "ops:li")
+    assert done.returncode == 0, done.stderr
+    r = json.loads(done.stdout)
+    assert (r["unused_days"], r["refund_fen"], r["tier"]) == (364, 9900 * 364 // 365, "normal")
+    assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
+    assert shop.get("me/memberships", ivy).json()["paid"] is None
+
+
+@pytest.fixture
+def console_shop(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
+    """The console and the mini-program API of a WeChat Pay merchant (plain HTTP cookies)."""
+    gen = serve(api_config(db_url, mini_sandbox, cookie_secure=False,
+                           **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
+    live = next(gen)
+    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
+    try:
+        yield live
+    finally:
+        gen.close()
+
+
+def test_an_admin_refunds_a_paid_membership_from_the_console(console_shop,  # noqa: F811
+                                                             mini_sandbox):  # noqa: F811
+    shop = ApiClient(console_shop, mini_sandbox)
+    jo = shop.login("oMiniPaidJo")
+    no = buy(shop, jo, gold_card(shop, jo)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    with console_shop.session() as s, s.read():
+        member_id = s.scalar(select(Member.id).where(Member.mini_openid == "oMiniPaidJo"))
+    page = f"/admin/members/{member_id}"
+    viewer = logged_in(console_shop, "vic", "operator")
+    assert "付费会员按未使用天数退款" not in viewer.get(page).text  # money out: admins only
+    assert viewer.post(page + "/membership-refund", {"out_trade_no": no}).status_code == 403
+    admin = logged_in(console_shop, "ada", "admin")
+    admin.get(page)
+    res = admin.post(page + "/membership-refund", {"out_trade_no": no})
+    assert res.status_code == 302
+    shown = admin.get(page).text
+    assert "已申请退款 98.72 元（未使用 364 天），会员等级现为普通会员" in shown
+    assert "付费会员退款" in shown  # the tier history row
+    assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
+    admin.post(page + "/membership-refund", {"out_trade_no": no})
+    assert "该付费会员订单已退款。" in admin.get(page).text

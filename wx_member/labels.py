@@ -224,3 +224,7 @@ PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关�
 # 付费会员 (payments/paid_memberships.py): a tier bought, and its end.
 TIER_REASONS.update({"paid": "购买付费会员", "paid_expired": "付费会员到期"})
 PUSH_KINDS.update({"paid_renewal": "会员卡续费提醒"})
+SETTINGS.update({"paid_membership_refund": ("付费会员退款", "")})
+SETTING_CHOICES.update({"paid_membership_refund": {"prorata": "按未使用天数比例退款",
+                                                   "never": "不予退款"}})
+TIER_REASONS.update({"paid_refund": "付费会员退款"})

@@ -1,5 +1,6 @@
 """付费会员 (issue 14): membership products (seeded: 金卡年卡 ¥99 = 金卡 for 365 days), the
-paid tier each member holds until an end date, and each membership purchase.
+paid tier each member holds until an end date, and each membership purchase (with its
+refund, if the shop refunded it); setting paid_membership_refund (code default prorata).
 
 Revision ID: 0025_paid
 Revises: 0023_reach
@@ -55,9 +56,16 @@ def upgrade() -> None:
         sa.Column("starts_at", sa.DateTime(), nullable=False),
         sa.Column("ends_at", sa.DateTime(), nullable=False),
         sa.Column("paid_at", sa.DateTime(), nullable=False),
+        sa.Column("out_refund_no", sa.String(length=64), nullable=True),
+        sa.Column("refund_fen", sa.BigInteger(), nullable=False),
+        sa.Column("refund_days", sa.Integer(), nullable=False),
+        sa.Column("refund_status", sa.String(length=12), nullable=True),
+        sa.Column("refund_by", sa.String(length=60), nullable=True),
+        sa.Column("refunded_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
         sa.ForeignKeyConstraint(["product_id"], ["membership_product.id"]),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("out_refund_no"),
         sa.UniqueConstraint("out_trade_no"),
     )
     with op.batch_alter_table("membership_purchase", schema=None) as batch_op:

@@ -62,3 +62,28 @@ def product_disable(product_id: int, as_json: bool) -> None:
     with runtime().sessions() as uow:
         p = run(lambda: paid_memberships.disable_product(uow, product_id))
     echo(asdict(p), as_json, "disabled " + _line(p))
+
+
+@membership_group.command("refund")
+@click.argument("out_trade_no")
+@click.option("--reason", default="", help="shown to the payer by WeChat Pay")
+@click.option("--by", default="cli", help="who refunds, kept on the purchase")
+@click.option("--json", "as_json", is_flag=True)
+def membership_refund(out_trade_no: str, reason: str, by: str, as_json: bool) -> None:
+    """Refund paid membership OUT_TRADE_NO through WeChat Pay, pro rata by its unused whole
+    days (setting paid_membership_refund = prorata; never: refused). The unused days leave
+    the member's paid tier; their tier is recomputed."""
+    from wx_member.cli.common import fail
+    from wx_member.payments import membership_refunds
+
+    rt = runtime()
+    if rt.wxpay is None:
+        fail("WeChat Pay's merchant API is not configured (WXPAY_PRIVATE_KEY, "
+             "WXPAY_CERT_SERIAL, WXPAY_NOTIFY_URL)")
+    with rt.sessions() as uow:
+        r = run(lambda: membership_refunds.refund_membership(uow, rt.wxpay, out_trade_no, by=by,
+                                                             reason=reason, tz=rt.config.tz))
+    data = {**asdict(r), "paid_ends_at": r.paid_ends_at.isoformat() + "Z"
+            if r.paid_ends_at else None}
+    echo(data, as_json, f"refund {r.out_refund_no} of {out_trade_no}: {r.refund_fen} fen for "
+         f"{r.unused_days} unused days; tier {r.tier}; {r.status}")

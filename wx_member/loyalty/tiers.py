@@ -12,7 +12,8 @@ A paid tier (付费会员, `paid_tier`: bought through payments/paid_memberships
 its end: the member's tier is the higher of the spend tier and the paid tier, so a paid
 tier never lowers a tier earned by spend, and nothing lowers a member below a paid tier
 still running (refunds, the review). When it ends (`after_paid_expiry`) the member returns
-to the tier their spend gives (reason `paid_expired`); a purchase raises it (reason `paid`).
+to the tier their spend gives (reason `paid_expired`, or `paid_refund` when a refund ended
+it); a purchase raises it (reason `paid`).
 """
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def after_paid_purchase(session: Session, member: Member, paid: str, cause: str,
 
 
 def after_paid_expiry(session: Session, member: Member, cause: str, tz: ZoneInfo,
-                      now: datetime | None = None) -> str | None:
+                      now: datetime | None = None, reason: str = "paid_expired") -> str | None:
     """The member's paid tier ended (row locked): back to the tier their qualifying spend
     gives (or a paid tier still running). Only lowers. Returns the new tier, or None."""
     now = now or utcnow()
@@ -211,7 +212,7 @@ def after_paid_expiry(session: Session, member: Member, cause: str, tz: ZoneInfo
     new = higher(tier_for_spend(session, spend), paid_tier(session, member.id, now))
     if rank(new) >= rank(member.tier):
         return None
-    return move(session, member, new, "paid_expired", cause, spend, now, now, tz)
+    return move(session, member, new, reason, cause, spend, now, now, tz)
 
 
 def history(session: Session, member_id: int, limit: int = 50) -> list[TierHistory]:

@@ -52,3 +52,12 @@ class MembershipPurchase(Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime)
     ends_at: Mapped[datetime] = mapped_column(DateTime)
     paid_at: Mapped[datetime] = mapped_column(DateTime)
+    # A refund the shop started (payments/membership_refunds.py), at most one per purchase:
+    # requested → processing (WeChat Pay accepted it: the unused days taken off the paid
+    # tier) → succeeded (its notify) | failed (refused: the purchase stands).
+    out_refund_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    refund_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_days: Mapped[int] = mapped_column(Integer, default=0)  # unused days taken off
+    refund_status: Mapped[str | None] = mapped_column(String(12))
+    refund_by: Mapped[str | None] = mapped_column(String(60))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -191,7 +191,8 @@ def _record_paid(uow: UnitOfWork, notice: PaymentNotice, tz: ZoneInfo,
         purchase = MembershipPurchase(out_trade_no=no, member_id=member.id,
                                       product_id=product.id, tier=product.tier,
                                       amount_fen=notice.amount_fen, starts_at=start,
-                                      ends_at=end, paid_at=at)
+                                      ends_at=end, paid_at=at, refund_fen=0,
+                                      refund_days=0)
         try:
             with savepoint(session):
                 session.add(purchase)
