@@ -81,6 +81,9 @@ DEFAULTS: dict[str, int | str] = {
     # Refunds of a paid membership (付费会员, payments/membership_refunds.py): `prorata`
     # (the unused whole days' share of the price) or `never`.
     "paid_membership_refund": "prorata",
+    # Stored value (pushes/balance_notices.py): a payment taking the balance below this
+    # many fen sends the 余额不足提醒 notice, once per crossing (0: never).
+    "balance_low_fen": 0,
 }
 
 # Settings whose value is one of a few words rather than a number.
