@@ -145,7 +145,7 @@ def reconcile_payments_job() -> None:
     if rt.wxpay is None:
         return
     with rt.sessions() as uow:
-        wxpay_orders.reconcile(uow, rt.wxpay)
+        wxpay_orders.reconcile(uow, rt.wxpay, tz=rt.config.tz)
 
 
 def paid_tier_expiry_job() -> None:

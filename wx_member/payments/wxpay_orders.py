@@ -18,6 +18,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -240,7 +241,7 @@ def order_of(uow: UnitOfWork, member_id: int, no: str) -> OrderView:
 # ---- paid, closed, reconciled -----------------------------------------------------------------
 
 def record_notified(uow: UnitOfWork, client: WeChatPayClient | None,
-                    notice: PaymentNotice):
+                    notice: PaymentNotice, *, tz: ZoneInfo | None = None):
     """Use case: a verified recharge notify. An order we closed meanwhile is checked against
     WeChat Pay first (a close and a payment can cross): credited only if WeChat Pay says it
     was paid; never twice (stored value is keyed by out_trade_no)."""
@@ -256,25 +257,27 @@ def record_notified(uow: UnitOfWork, client: WeChatPayClient | None,
                                 f"says {txn.trade_state}")
         log.warning("order %s was paid after we closed it; WeChat Pay confirms: crediting",
                     notice.out_trade_no)
-    return credit(uow, notice)
+    return credit(uow, notice, tz=tz)
 
 
-def credit(uow: UnitOfWork, notice: PaymentNotice, now: datetime | None = None):
+def credit(uow: UnitOfWork, notice: PaymentNotice, now: datetime | None = None, *,
+           tz: ZoneInfo | None = None):
     """Use case: credit a verified payment of one of our orders by what it bought (its
     `attach`): stored value, or a paid membership. Once per out_trade_no either way."""
     if paid_memberships.is_membership(notice.attach):
-        return paid_memberships.record_paid(uow, notice, now=now)
+        return paid_memberships.record_paid(uow, notice, now=now,
+                                            tz=tz or paid_memberships.DEFAULT_TZ)
     return stored_value.record_recharge(uow, notice, now=now)
 
 
 def settle_with_wechat(uow: UnitOfWork, client: WeChatPayClient, no: str, *, close: bool,
-                       now: datetime | None = None) -> str:
+                       now: datetime | None = None, tz: ZoneInfo | None = None) -> str:
     """Use case: ask WeChat Pay about order `no` and act: paid → credited (once), closed
     there → closed here; still unpaid and `close` → closed at WeChat Pay, then here.
     Returns what happened: paid, closed or unpaid."""
     txn = client.query(no)
     if txn.trade_state in ("SUCCESS", "REFUND"):
-        credit(uow, txn.notice(), now=now)
+        credit(uow, txn.notice(), now=now, tz=tz)
         return "paid"
     if txn.trade_state in ("CLOSED", "REVOKED"):
         _settle(uow, no, "closed", now=now)
@@ -288,23 +291,24 @@ def settle_with_wechat(uow: UnitOfWork, client: WeChatPayClient, no: str, *, clo
         if exc.wx_code != "ORDERPAID":
             raise
         log.warning("order %s: paid while we closed it", no)
-        return settle_with_wechat(uow, client, no, close=False, now=now)
+        return settle_with_wechat(uow, client, no, close=False, now=now, tz=tz)
     _settle(uow, no, "closed", now=now)
     return "closed"
 
 
-def cancel(uow: UnitOfWork, client: WeChatPayClient, member_id: int, no: str) -> OrderView:
+def cancel(uow: UnitOfWork, client: WeChatPayClient, member_id: int, no: str, *,
+           tz: ZoneInfo | None = None) -> OrderView:
     """Use case: the member gives up paying order `no` (closed at WeChat Pay; one paid
     meanwhile is credited instead)."""
     view = order_of(uow, member_id, no)
     if view.status != "created":
         raise OrderNotOpen(f"order {no} is {view.status}")
-    settle_with_wechat(uow, client, no, close=True)
+    settle_with_wechat(uow, client, no, close=True, tz=tz)
     return order_of(uow, member_id, no)
 
 
 def reconcile(uow: UnitOfWork, client: WeChatPayClient, now: datetime | None = None,
-              limit: int = 200) -> Counter[str]:
+              limit: int = 200, *, tz: ZoneInfo | None = None) -> Counter[str]:
     """Use case (the scheduler's): orders still `created` after RECONCILE_AFTER are
     queried; paid ones are credited once, those past OPEN_FOR closed."""
     now = now or utcnow()
@@ -316,7 +320,8 @@ def reconcile(uow: UnitOfWork, client: WeChatPayClient, now: datetime | None = N
     outcome: Counter[str] = Counter()
     for no, expires_at in due:
         try:
-            outcome[settle_with_wechat(uow, client, no, close=now >= expires_at, now=now)] += 1
+            outcome[settle_with_wechat(uow, client, no, close=now >= expires_at, now=now,
+                                       tz=tz)] += 1
         except DomainError as exc:  # one order's trouble does not stop the others
             log.warning("reconciling order %s: %s", no, exc)
             outcome["error"] += 1

@@ -55,7 +55,8 @@ def _record(notice) -> None:
         if isinstance(notice, pay.PaymentNotice) and (
                 notice.attach == RECHARGE or paid_memberships.is_membership(notice.attach)):
             # An order we closed meanwhile is checked with WeChat Pay before it is credited.
-            wxpay_orders.record_notified(g.db, runtime().wxpay, notice)
+            wxpay_orders.record_notified(g.db, runtime().wxpay, notice,
+                                         tz=runtime().config.tz)
         elif isinstance(notice, pay.PaymentNotice):
             orders.record_payment(g.db, notice, tz=runtime().config.tz)
         elif isinstance(notice, pay.RefundNotice) and membership_refunds.record_notified(

@@ -91,7 +91,8 @@ def order(out_trade_no: str):
 @bp.response(200, PayOrderOut)
 def cancel(out_trade_no: str):
     """Give up paying: the order is closed at WeChat Pay (one paid meanwhile is credited)."""
-    return wxpay_orders.cancel(g.db, _client(), member_id(), out_trade_no)
+    return wxpay_orders.cancel(g.db, _client(), member_id(), out_trade_no,
+                              tz=runtime().config.tz)
 
 
 class MembershipIn(Strict):
