@@ -21,6 +21,7 @@ from conftest import serve
 from console_helpers import logged_in
 from wx_member import scheduler
 from wx_member.clock import local_day
+from wx_member.loyalty import tiers
 from wx_member.models import Delivery, Member, MembershipPurchase, PaidTier, TierHistory
 from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, merchant_settings,  # noqa: F401
                            mini_sandbox, shop)
@@ -323,3 +324,21 @@ def test_an_admin_refunds_a_paid_membership_from_the_console(console_shop,  # no
     assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
     admin.post(page + "/membership-refund", {"out_trade_no": no})
     assert "该付费会员订单已退款。" in admin.get(page).text
+
+
+def test_tier_moves_with_a_paid_tier_running(shop, live_shop, mini_sandbox):  # noqa: F811
+    """A refund of spend never takes a member below a paid tier still running; a tier
+    earned by spend above the paid one survives its end."""
+    kay = shop.login("oMiniPaidKay")
+    no = buy(shop, kay, gold_card(shop, kay)["id"])["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    with live_shop.session() as s, s.read():
+        member = s.scalar(select(Member).where(Member.mini_openid == "oMiniPaidKay"))
+    with live_shop.session() as s, s.write() as session:
+        m = session.get(Member, member.id)
+        assert tiers.after_refund(session, m, None, 0, "t", live_shop.config.tz) is None
+        session.execute(update(Member).where(Member.id == member.id).values(
+            tier="diamond", total_spend_fen=150000))  # then spend made her 钻石
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=366), tick=False):
+        run_expiry(live_shop)
+    assert shop.get("me/memberships", kay).json()["tier"] == "diamond"

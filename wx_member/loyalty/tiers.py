@@ -203,11 +203,16 @@ def after_paid_purchase(session: Session, member: Member, paid: str, cause: str,
     return move(session, member, paid, "paid", cause, member.total_spend_fen, at, now, tz)
 
 
-def after_paid_expiry(session: Session, member: Member, cause: str, tz: ZoneInfo,
+def after_paid_expiry(session: Session, member: Member, ended: str, cause: str, tz: ZoneInfo,
                       now: datetime | None = None, reason: str = "paid_expired") -> str | None:
-    """The member's paid tier ended (row locked): back to the tier their qualifying spend
-    gives (or a paid tier still running). Only lowers. Returns the new tier, or None."""
+    """The member's paid tier `ended` (row locked): back to the tier their qualifying spend
+    gives (or a paid tier still running). Only lowers, and only a member whose tier is the
+    one that ended: a higher tier was earned by spend and stays (in a rolling window it may
+    rest on spend that left the window, which only the yearly review takes away). Returns
+    the new tier, or None."""
     now = now or utcnow()
+    if rank(member.tier) > rank(ended):
+        return None
     spend = qualifying_spend(session, member, now)
     new = higher(tier_for_spend(session, spend), paid_tier(session, member.id, now))
     if rank(new) >= rank(member.tier):

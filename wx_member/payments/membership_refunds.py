@@ -5,8 +5,8 @@ Pay's `/v3/refund/domestic/refunds`, as the setting `paid_membership_refund` say
 The purchase is marked `requested` first (a second refund of it is refused meanwhile);
 WeChat Pay accepting the refund ends the purchase's period now (the unused days, and the
 day begun, which is not refunded, come off the member's paid tier: a later renewal moves
-up) and, when that ends the paid tier, returns the member to the tier their spend gives (loyalty/tiers.py, reason
-`paid_refund`); its REFUND.SUCCESS notify marks the refund succeeded (and does the same if
+up) and, when that ends the paid tier, returns the member to the tier their spend gives
+(loyalty/tiers.py, reason `paid_refund`); its REFUND.SUCCESS notify marks the refund succeeded (and does the same if
 the acceptance never reached us). WeChat Pay refusing it leaves the purchase as it was.
 WeChat Pay is called with no transaction open.
 """
@@ -143,8 +143,8 @@ def _take_off(uow: UnitOfWork, no: str, status: str, tz: ZoneInfo,
                 row.updated_at = now
                 if row.ends_at <= now and row.expired_at is None:
                     row.expired_at = now
-                    tiers.after_paid_expiry(session, member, f"paid_refund:{no}", tz, now,
-                                            reason="paid_refund")
+                    tiers.after_paid_expiry(session, member, row.tier, f"paid_refund:{no}",
+                                            tz, now, reason="paid_refund")
             purchase.refunded_at = now
         if purchase.refund_status in ("requested", "processing"):
             purchase.refund_status = status

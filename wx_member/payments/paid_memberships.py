@@ -229,8 +229,8 @@ def expire(uow: UnitOfWork, *, tz: ZoneInfo = DEFAULT_TZ, now: datetime | None =
             if row.expired_at is not None or row.ends_at > now:
                 continue  # renewed, or done by another worker meanwhile
             row.expired_at = now
-            if tiers.after_paid_expiry(session, member, f"paid_expired:{row.ends_at:%Y%m%d}",
-                                       tz, now):
+            if tiers.after_paid_expiry(session, member, row.tier,
+                                       f"paid_expired:{row.ends_at:%Y%m%d}", tz, now):
                 moved += 1
     if due:
         log.info("paid tiers ended: %d members, %d lowered", len(due), moved)
