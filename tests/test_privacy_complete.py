@@ -22,6 +22,9 @@ NOT_BUILT = {
     "card_history": "a lost card or a merge (test_merging.py merges, then erases)",
     "privacy_request": "the export below writes the first",
     "member_merge": "a merge (test_merging.py merges, then erases)",
+    "paid_tier": "a paid membership, bought through WeChat Pay's merchant sandbox "
+                 "(test_paid_membership.py)",
+    "membership_purchase": "as paid_tier",
 }
 
 

@@ -230,3 +230,13 @@ PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关�
 # The console's 会员权益 and 偏好标签 pages: a member day's kind, what a tag rule counts.
 MEMBER_DAY_KINDS = {"weekday": "每周固定一天", "monthday": "每月固定日期"}
 TAG_RULE_KINDS = {"category": "品类", "sku": "商品编码"}
+# 付费会员 (payments/paid_memberships.py): a tier bought, and its end.
+TIER_REASONS.update({"paid": "购买付费会员", "paid_expired": "付费会员到期"})
+PUSH_KINDS.update({"paid_renewal": "会员卡续费提醒"})
+SETTINGS.update({"paid_membership_refund": ("付费会员退款", "")})
+SETTING_CHOICES.update({"paid_membership_refund": {"prorata": "按未使用天数比例退款",
+                                                   "never": "不予退款"}})
+TIER_REASONS.update({"paid_refund": "付费会员退款"})
+SETTINGS.update({"balance_low_fen": ("余额不足提醒门槛（0 为不提醒）", "元")})
+PUSH_KINDS.update({"balance_recharged": "储值到账通知", "balance_paid": "储值消费通知",
+                   "balance_low": "余额不足提醒"})

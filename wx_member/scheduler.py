@@ -38,7 +38,7 @@ from wx_member.platform import leases
 from wx_member.loyalty import points_expiry
 from wx_member.pushes import planners
 from wx_member.loyalty import tier_review
-from wx_member.payments import wxpay_orders
+from wx_member.payments import paid_memberships, wxpay_orders
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,14 @@ def reconcile_payments_job() -> None:
     if rt.wxpay is None:
         return
     with rt.sessions() as uow:
-        wxpay_orders.reconcile(uow, rt.wxpay)
+        wxpay_orders.reconcile(uow, rt.wxpay, tz=rt.config.tz)
+
+
+def paid_tier_expiry_job() -> None:
+    """付费会员 whose paid tier ended return to the tier their spend gives, once."""
+    rt = _rt()
+    with rt.sessions() as uow:
+        paid_memberships.expire(uow, tz=rt.config.tz)
 
 
 def _observe_lag(event: JobSubmissionEvent) -> None:
@@ -188,6 +195,9 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
     scheduler.add_job(tier_review_job, "cron", hour=0, minute=30, id="tier_review",
                       replace_existing=True)
     scheduler.add_job(birthday_points_job, "cron", hour=0, minute=20, id="birthday_points",
+                      replace_existing=True)
+    # Paid tiers that ended: before the tier review, which then sees the spend tier.
+    scheduler.add_job(paid_tier_expiry_job, "cron", hour=0, minute=15, id="paid_tier_expiry",
                       replace_existing=True)
     scheduler.add_job(send_job, "interval", seconds=send_every, id="send_due",
                       replace_existing=True)

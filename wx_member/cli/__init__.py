@@ -27,3 +27,7 @@ from wx_member.cli import benefits  # noqa: E402  (the till's benefits, issue 13
 
 main.add_command(benefits.benefits_group)
 main.add_command(benefits.tags_group)
+
+from wx_member.cli import paid_membership  # noqa: E402  (付费会员 products, issue 14)
+
+main.add_command(paid_membership.membership_group)

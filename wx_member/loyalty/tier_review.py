@@ -124,12 +124,14 @@ def _review_batch(uow: UnitOfWork, day: date, now: datetime, after_id: int,
         spend = (tiers.window_spend(session, ids, since) if since is not None
                  else {r.id: r.total_spend_fen for r in rows})
         ladder = tiers.thresholds(session)
+        paid = tiers.paid_tiers(session, ids, now)  # a paid tier still running is a floor
         reviews, history, moves = [], [], {}
         for r in rows:
             if r.id in done:
                 continue
             qualifying = spend.get(r.id, 0)
-            reached = tiers.tier_reached(ladder, qualifying)
+            reached = tiers.higher(tiers.tier_reached(ladder, qualifying),
+                                   paid.get(r.id, "normal"))
             new = reached if tiers.rank(reached) < tiers.rank(r.tier) else r.tier
             reviews.append({"member_id": r.id, "review_date": day, "from_tier": r.tier,
                             "to_tier": new, "qualifying_fen": qualifying, "at": now})

@@ -7,6 +7,13 @@ minus their refunds. Tiers start at the thresholds in settings (defaults: 银卡
 500, 钻石 1,000 yuan). A payment can only raise a tier; a refund may lower it (see
 `after_refund`); the yearly review (loyalty/tier_review.py) lowers tiers whose spend no
 longer qualifies. Every change is a `tier_history` row and sets `member.tier_since`.
+
+A paid tier (付费会员, `paid_tier`: bought through payments/paid_memberships.py) holds until
+its end: the member's tier is the higher of the spend tier and the paid tier, so a paid
+tier never lowers a tier earned by spend, and nothing lowers a member below a paid tier
+still running (refunds, the review). When it ends (`after_paid_expiry`) the member returns
+to the tier their spend gives (reason `paid_expired`, or `paid_refund` when a refund ended
+it); a purchase raises it (reason `paid`).
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member.clock import local_day, utcnow
-from wx_member.models import Member, Order, TierHistory
+from wx_member.models import Member, Order, PaidTier, TierHistory
 from wx_member.platform import settings
 from wx_member.loyalty.earn_rules import BASE
 
@@ -51,6 +58,21 @@ def tier_reached(ladder: list[tuple[str, int]], spend_fen: int) -> str:
 def tier_for_spend(session: Session, total_spend_fen: int) -> str:
     """The highest tier whose threshold the spend has reached."""
     return tier_reached(thresholds(session), total_spend_fen)
+
+
+def higher(a: str, b: str) -> str:
+    return a if rank(a) >= rank(b) else b
+
+
+def paid_tiers(session: Session, member_ids: list[int], now: datetime) -> dict[int, str]:
+    """The paid tier each of these members holds at `now` (those who hold one)."""
+    rows = session.execute(select(PaidTier.member_id, PaidTier.tier).where(
+        PaidTier.member_id.in_(member_ids), PaidTier.ends_at > now))
+    return {member_id: tier for member_id, tier in rows}
+
+
+def paid_tier(session: Session, member_id: int, now: datetime) -> str:
+    return paid_tiers(session, [member_id], now).get(member_id, "normal")
 
 
 def rate_percent(session: Session, tier: str) -> int:
@@ -156,7 +178,7 @@ def after_refund(session: Session, member: Member, order: Order, refund_fen: int
     since = window_start(session, now)
     if since is None:
         spend = member.total_spend_fen
-        new = tier_for_spend(session, spend)
+        new = higher(tier_for_spend(session, spend), paid_tier(session, member.id, now))
         if new == member.tier:
             return None
         return move(session, member, new, "refund", cause, spend, now, now, tz)
@@ -165,9 +187,37 @@ def after_refund(session: Session, member: Member, order: Order, refund_fen: int
     after = qualifying_spend(session, member, now)
     held, before, new = (rank(member.tier), rank(tier_for_spend(session, after + refund_fen)),
                          tier_for_spend(session, after))
+    new = higher(new, paid_tier(session, member.id, now))
     if before >= held > rank(new):
         return move(session, member, new, "refund", cause, after, now, now, tz)
     return None
+
+
+def after_paid_purchase(session: Session, member: Member, paid: str, cause: str, at: datetime,
+                        tz: ZoneInfo, now: datetime | None = None) -> str | None:
+    """A paid tier bought (the member's row locked, `paid_tier` already written): raise the
+    tier to it; a higher tier earned by spend stays. Returns the new tier, or None."""
+    now = now or utcnow()
+    if rank(paid) <= rank(member.tier):
+        return None
+    return move(session, member, paid, "paid", cause, member.total_spend_fen, at, now, tz)
+
+
+def after_paid_expiry(session: Session, member: Member, ended: str, cause: str, tz: ZoneInfo,
+                      now: datetime | None = None, reason: str = "paid_expired") -> str | None:
+    """The member's paid tier `ended` (row locked): back to the tier their qualifying spend
+    gives (or a paid tier still running). Only lowers, and only a member whose tier is the
+    one that ended: a higher tier was earned by spend and stays (in a rolling window it may
+    rest on spend that left the window, which only the yearly review takes away). Returns
+    the new tier, or None."""
+    now = now or utcnow()
+    if rank(member.tier) > rank(ended):
+        return None
+    spend = qualifying_spend(session, member, now)
+    new = higher(tier_for_spend(session, spend), paid_tier(session, member.id, now))
+    if rank(new) >= rank(member.tier):
+        return None
+    return move(session, member, new, reason, cause, spend, now, now, tz)
 
 
 def history(session: Session, member_id: int, limit: int = 50) -> list[TierHistory]:

@@ -141,6 +141,8 @@ NOT_PERSONAL: dict[str, str] = {
     "privacy_request": "the record of the request itself, by member id",
     "card_history": "account numbers (like the id) the member held before",
     "member_code_use": "a hash of a spent member code, gone a minute later",
+    "paid_tier": "a paid tier and its end, by member id",
+    "membership_purchase": "paid membership periods and amounts, by member id",
 }
 
 

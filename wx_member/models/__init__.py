@@ -30,3 +30,5 @@ from wx_member.models.preferences import TagRule  # noqa: F401
 from wx_member.models.wxpay import JsapiOrder, RechargeRefund  # noqa: F401
 from wx_member.models.identity import CardHistory, MemberCodeUse, MemberMerge  # noqa: F401
 from wx_member.models.reach import MassJob, WechatTag, WechatTagMember  # noqa: F401
+from wx_member.models.paid_membership import (  # noqa: F401
+    MembershipProduct, MembershipPurchase, PaidTier)

@@ -3,8 +3,9 @@
 Owns purchases and refunds whatever pays them (`orders`), the stored-value ledger and
 recharges (`stored_value`), paying from the balance (`balance_payments`), the WeChat Pay
 orders we create for the mini-program and their reconciliation (`wxpay_orders`), refunds of
-recharges the shop starts (`recharge_refunds`), what a notify may disagree with
-(`order_errors`) and the till's
+recharges the shop starts (`recharge_refunds`), 付费会员 products and the paid tier
+bought through them (`paid_memberships`) and their refunds (`membership_refunds`), what
+a notify may disagree with (`order_errors`) and the till's
 member-code lookup (`cashier_desk`), the keys tills call /till/v1 with (`till_keys`). The
 till's member benefits (`benefits`: tier discounts, member days, price lists), what a
 basket costs a member (`pricing`), the till's quote and purchases (`till_orders`, input

@@ -1,4 +1,5 @@
-"""WeChat Pay orders we create for the mini-program (JSAPI): recharges of stored value.
+"""WeChat Pay orders we create for the mini-program (JSAPI): recharges of stored value and
+paid memberships (purpose "membership", credited by payments/paid_memberships.py).
 
 The lifecycle of a `jsapi_order` row: `created` (written before WeChat Pay is called, the
 bonus fixed on it) → `paid` (the notify, or a query finds it paid; credited once by
@@ -17,6 +18,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +28,7 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.errors import DomainError
 from wx_member.models import JsapiOrder, Member, RechargeOption
-from wx_member.payments import stored_value
+from wx_member.payments import paid_memberships, stored_value
 from wx_member.payments.order_errors import OrderMismatch
 from wx_member.platform.errors import InvalidAmount, UnknownMember
 from wx_member.platform.ledger import lock_member
@@ -112,6 +114,33 @@ def start_recharge(uow: UnitOfWork, client: WeChatPayClient, *, member_id: int, 
     PayApiError (its Chinese message for the member); nothing is credited."""
     now = now or utcnow()
     order, reused = _open_order(uow, member_id, appid, option_fen, amount_fen, now)
+    return _prepay(uow, client, order, reused, member_id, appid)
+
+
+def start_membership(uow: UnitOfWork, client: WeChatPayClient, *, member_id: int, appid: str,
+                     product_id: int, now: datetime | None = None) -> Checkout:
+    """Use case: the member buys a paid membership product: the same order, signing,
+    reuse within a minute and errors as a recharge; paid_memberships credits it."""
+    now = now or utcnow()
+    attach = paid_memberships.attach_of(product_id)
+    with uow.write() as session:
+        member = _payer(session, member_id)
+        product = paid_memberships.product_for_sale(session, product_id)
+        order = _reusable(session, member_id, now, JsapiOrder.attach == attach)
+        reused = order is not None
+        if order is None:
+            order = JsapiOrder(out_trade_no=_new_no(now), member_id=member_id, appid=appid,
+                               openid=member.mini_openid, purpose=paid_memberships.MEMBERSHIP,
+                               amount_fen=product.price_fen, bonus_fen=0, option_fen=None,
+                               description=f"付费会员 {product.name}", attach=attach,
+                               status="created", created_at=now, expires_at=now + OPEN_FOR)
+            session.add(order)
+            session.flush()
+    return _prepay(uow, client, order, reused, member_id, appid)
+
+
+def _prepay(uow: UnitOfWork, client: WeChatPayClient, order: JsapiOrder, reused: bool,
+            member_id: int, appid: str) -> Checkout:
     if not reused:
         try:
             prepay = client.jsapi(appid=appid, description=order.description,
@@ -120,14 +149,31 @@ def start_recharge(uow: UnitOfWork, client: WeChatPayClient, *, member_id: int, 
                                   time_expire=order.expires_at.replace(tzinfo=timezone.utc)
                                   .astimezone(BEIJING).isoformat(timespec="seconds"))
         except PayApiError as exc:
-            log.warning("recharge %s of member %s refused by WeChat Pay: %s (%s)",
+            log.warning("%s %s of member %s refused by WeChat Pay: %s (%s)", order.purpose,
                         order.out_trade_no, member_id, exc.wx_code or "no answer", exc)
             _settle(uow, order.out_trade_no, "failed", error=exc.wx_code or "NO_ANSWER")
             raise
         order = _settle(uow, order.out_trade_no, "created", prepay_id=prepay)
-    log.info("recharge %s of member %s: %d fen (+%d bonus)%s", order.out_trade_no, member_id,
-             order.amount_fen, order.bonus_fen, " reused" if reused else "")
+    log.info("%s %s of member %s: %d fen (+%d bonus)%s", order.purpose, order.out_trade_no,
+             member_id, order.amount_fen, order.bonus_fen, " reused" if reused else "")
     return Checkout(_view(order), client.request_payment(appid, order.prepay_id or ""), reused)
+
+
+def _payer(session: Session, member_id: int) -> Member:
+    member = lock_member(session, Member.id == member_id)
+    if member is None:
+        raise UnknownMember(f"no member {member_id}")
+    if not member.mini_openid:
+        raise NoMiniProgramOpenid(f"member {member_id} has no mini-program openid")
+    return member
+
+
+def _reusable(session: Session, member_id: int, now: datetime, same) -> JsapiOrder | None:
+    """The member's open order for the same thing from the last minute (a second tap)."""
+    return session.scalar(select(JsapiOrder).where(
+        JsapiOrder.member_id == member_id, JsapiOrder.status == "created", same,
+        JsapiOrder.prepay_id.is_not(None), JsapiOrder.created_at >= now - REUSE_WITHIN)
+        .order_by(JsapiOrder.id.desc()).limit(1))
 
 
 def _open_order(uow: UnitOfWork, member_id: int, appid: str, option_fen: int | None,
@@ -140,21 +186,13 @@ def _open_order(uow: UnitOfWork, member_id: int, appid: str, option_fen: int | N
         raise InvalidAmount(f"recharge amount {amount_fen!r} out of range", user_message=(
             f"充值金额须在 {MIN_RECHARGE_FEN // 100} 元至 {MAX_RECHARGE_FEN // 100} 元之间。"))
     with uow.write() as session:
-        member = lock_member(session, Member.id == member_id)
-        if member is None:
-            raise UnknownMember(f"no member {member_id}")
-        if not member.mini_openid:
-            raise NoMiniProgramOpenid(f"member {member_id} has no mini-program openid")
+        member = _payer(session, member_id)
         if option_fen is not None:
             option = session.scalar(select(RechargeOption).where(
                 RechargeOption.amount_fen == option_fen, RechargeOption.active.is_(True)))
             if option is None:
                 raise UnknownRechargeOption(f"no active recharge option of {option_fen} fen")
-            open_order = session.scalar(select(JsapiOrder).where(
-                JsapiOrder.member_id == member_id, JsapiOrder.status == "created",
-                JsapiOrder.option_fen == option_fen, JsapiOrder.prepay_id.is_not(None),
-                JsapiOrder.created_at >= now - REUSE_WITHIN).order_by(JsapiOrder.id.desc())
-                .limit(1))
+            open_order = _reusable(session, member_id, now, JsapiOrder.option_fen == option_fen)
             if open_order is not None:
                 return open_order, True
             amount, bonus, text = option.amount_fen, option.bonus_fen, \
@@ -203,7 +241,7 @@ def order_of(uow: UnitOfWork, member_id: int, no: str) -> OrderView:
 # ---- paid, closed, reconciled -----------------------------------------------------------------
 
 def record_notified(uow: UnitOfWork, client: WeChatPayClient | None,
-                    notice: PaymentNotice) -> stored_value.RechargeResult | None:
+                    notice: PaymentNotice, *, tz: ZoneInfo | None = None):
     """Use case: a verified recharge notify. An order we closed meanwhile is checked against
     WeChat Pay first (a close and a payment can cross): credited only if WeChat Pay says it
     was paid; never twice (stored value is keyed by out_trade_no)."""
@@ -217,19 +255,29 @@ def record_notified(uow: UnitOfWork, client: WeChatPayClient | None,
         if txn.trade_state not in ("SUCCESS", "REFUND"):
             raise OrderMismatch(f"notify of closed order {notice.out_trade_no}: WeChat Pay "
                                 f"says {txn.trade_state}")
-        log.warning("recharge %s was paid after we closed it; WeChat Pay confirms: crediting",
+        log.warning("order %s was paid after we closed it; WeChat Pay confirms: crediting",
                     notice.out_trade_no)
-    return stored_value.record_recharge(uow, notice)
+    return credit(uow, notice, tz=tz)
+
+
+def credit(uow: UnitOfWork, notice: PaymentNotice, now: datetime | None = None, *,
+           tz: ZoneInfo | None = None):
+    """Use case: credit a verified payment of one of our orders by what it bought (its
+    `attach`): stored value, or a paid membership. Once per out_trade_no either way."""
+    if paid_memberships.is_membership(notice.attach):
+        return paid_memberships.record_paid(uow, notice, now=now,
+                                            tz=tz or paid_memberships.DEFAULT_TZ)
+    return stored_value.record_recharge(uow, notice, now=now)
 
 
 def settle_with_wechat(uow: UnitOfWork, client: WeChatPayClient, no: str, *, close: bool,
-                       now: datetime | None = None) -> str:
+                       now: datetime | None = None, tz: ZoneInfo | None = None) -> str:
     """Use case: ask WeChat Pay about order `no` and act: paid → credited (once), closed
     there → closed here; still unpaid and `close` → closed at WeChat Pay, then here.
     Returns what happened: paid, closed or unpaid."""
     txn = client.query(no)
     if txn.trade_state in ("SUCCESS", "REFUND"):
-        stored_value.record_recharge(uow, txn.notice(), now=now)
+        credit(uow, txn.notice(), now=now, tz=tz)
         return "paid"
     if txn.trade_state in ("CLOSED", "REVOKED"):
         _settle(uow, no, "closed", now=now)
@@ -243,23 +291,24 @@ def settle_with_wechat(uow: UnitOfWork, client: WeChatPayClient, no: str, *, clo
         if exc.wx_code != "ORDERPAID":
             raise
         log.warning("order %s: paid while we closed it", no)
-        return settle_with_wechat(uow, client, no, close=False, now=now)
+        return settle_with_wechat(uow, client, no, close=False, now=now, tz=tz)
     _settle(uow, no, "closed", now=now)
     return "closed"
 
 
-def cancel(uow: UnitOfWork, client: WeChatPayClient, member_id: int, no: str) -> OrderView:
+def cancel(uow: UnitOfWork, client: WeChatPayClient, member_id: int, no: str, *,
+           tz: ZoneInfo | None = None) -> OrderView:
     """Use case: the member gives up paying order `no` (closed at WeChat Pay; one paid
     meanwhile is credited instead)."""
     view = order_of(uow, member_id, no)
     if view.status != "created":
         raise OrderNotOpen(f"order {no} is {view.status}")
-    settle_with_wechat(uow, client, no, close=True)
+    settle_with_wechat(uow, client, no, close=True, tz=tz)
     return order_of(uow, member_id, no)
 
 
 def reconcile(uow: UnitOfWork, client: WeChatPayClient, now: datetime | None = None,
-              limit: int = 200) -> Counter[str]:
+              limit: int = 200, *, tz: ZoneInfo | None = None) -> Counter[str]:
     """Use case (the scheduler's): orders still `created` after RECONCILE_AFTER are
     queried; paid ones are credited once, those past OPEN_FOR closed."""
     now = now or utcnow()
@@ -271,7 +320,8 @@ def reconcile(uow: UnitOfWork, client: WeChatPayClient, now: datetime | None = N
     outcome: Counter[str] = Counter()
     for no, expires_at in due:
         try:
-            outcome[settle_with_wechat(uow, client, no, close=now >= expires_at, now=now)] += 1
+            outcome[settle_with_wechat(uow, client, no, close=now >= expires_at, now=now,
+                                       tz=tz)] += 1
         except DomainError as exc:  # one order's trouble does not stop the others
             log.warning("reconciling order %s: %s", no, exc)
             outcome["error"] += 1

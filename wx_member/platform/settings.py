@@ -78,12 +78,19 @@ DEFAULTS: dict[str, int | str] = {
     # Mass sends (群发, pushes/reach.py): how many a follower may receive in a local
     # calendar month (WeChat: 4 for a 服务号); a member at the limit is not sent one.
     "mass_sends_per_month": 4,
+    # Refunds of a paid membership (付费会员, payments/membership_refunds.py): `prorata`
+    # (the unused whole days' share of the price) or `never`.
+    "paid_membership_refund": "prorata",
+    # Stored value (pushes/balance_notices.py): a payment taking the balance below this
+    # many fen sends the 余额不足提醒 notice, once per crossing (0: never).
+    "balance_low_fen": 0,
 }
 
 # Settings whose value is one of a few words rather than a number.
 CHOICES: dict[str, tuple[str, ...]] = {
     "referral_mode": ("fixed", "percent"),
     "tier_review": ("never", "yearly"),
+    "paid_membership_refund": ("prorata", "never"),
 }
 # Upper bounds where a larger number is a typo rather than a rule.
 MAXIMUM: dict[str, int] = {"referral_percent": 100, "tier_window_months": 120}

@@ -3,7 +3,8 @@
 Owns push kinds as data (`definitions`, from templates_msg/), the greeting calendar
 (`calendar`), planners that decide who gets which kind on which occasion (`planners`,
 `order_planners`, `notice_planners`: the service notices of payments, adjustments, tier
-moves and the coming tier review) and the fan-out machinery they share (`fanout`), the
+moves and the coming tier review; `balance_notices`: stored value recharged, paid, low)
+and the fan-out machinery they share (`fanout`), the
 channel chosen per member and the forecast (`reach`), deliveries, each a row before it is
 an HTTP call (`deliveries`), mass sends by openid list with WeChat's clientmsgid
 (`mass_sends`, by tag too), the programme's tags and segments as WeChat user tags

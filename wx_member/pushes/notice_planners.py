@@ -7,7 +7,9 @@ occasion is the cause's key):
 - `tier_up`, `tier_down`: a tier change, by a payment, a refund or the review (`tier:<id>`);
 - `tier_warning` (降级预警, daily): `days_before` (30) days before a member's yearly tier
   review, when their qualifying spend is below what keeps the tier, with what is missing
-  (`review:<date>`; only with the setting tier_review = yearly).
+  (`review:<date>`; only with the setting tier_review = yearly);
+- `paid_renewal` (会员卡续费提醒, daily): `days_before` (7) days before a member's paid tier
+  (付费会员) ends, unless renewed meanwhile (`paid:<end date>`).
 They live apart from the areas whose facts they read (payments, loyalty), which sit below
 pushes and do not plan messages.
 """
@@ -19,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import String, case, cast, exists, extract, func, literal, select
 
-from wx_member.clock import local_day
+from wx_member.clock import day_bounds, local_day
 from wx_member.config import Config
 from wx_member.db import UnitOfWork
 from wx_member.labels import tier_name
 from wx_member.loyalty import tiers
-from wx_member.models import Delivery, Member, Order, PointsLedger, TierHistory
+from wx_member.models import Delivery, Member, Order, PaidTier, PointsLedger, TierHistory
 from wx_member.platform import settings
 from wx_member.pushes.definitions import PushKind
 from wx_member.pushes.fanout import PlanResult, audience, fan_out
@@ -135,6 +137,29 @@ def plan_tier_warning(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetim
     return result
 
 
+def plan_paid_renewal(uow: UnitOfWork, push: PushKind, cfg: Config, now: datetime,
+                      pushes: Mapping[str, PushKind]) -> PlanResult:
+    """Members whose paid tier ends on the local day `days_before` days away (a renewal
+    moves the end, so a renewed member is not reminded)."""
+    result = PlanResult(push.kind, [])
+    for n in push.options.get("days_before", [7]):
+        day = local_day(now, cfg.tz) + timedelta(days=int(n))
+        start, end = day_bounds(day, cfg.tz)
+        occasion = f"paid:{day.isoformat()}"
+        q = (audience(push, now).add_columns(PaidTier.tier.label("paid_tier"))
+             .join(PaidTier, PaidTier.member_id == Member.id)
+             .where(PaidTier.ends_at >= start, PaidTier.ends_at < end,
+                    PaidTier.expired_at.is_(None), _not_planned(push, literal(occasion))))
+        result.occasions.append(occasion)
+        planned, capped = fan_out(
+            uow, push, occasion, q, cfg, now,
+            extra=lambda row, day=day: {"paid_tier": tier_name(row.paid_tier),
+                                        "ends_on": day.isoformat()})
+        result.planned += planned
+        result.capped += capped
+    return result
+
+
 def _yuan(fen: int) -> str:
     return f"{fen / 100:.2f}".rstrip("0").rstrip(".")
 
@@ -145,4 +170,5 @@ PLANNERS = {
     "tier_up": plan_tier_up,
     "tier_down": plan_tier_down,
     "tier_warning": plan_tier_warning,
+    "paid_renewal": plan_paid_renewal,
 }

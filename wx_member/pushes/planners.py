@@ -28,7 +28,7 @@ from wx_member.models import Member
 from wx_member.pushes import calendar
 from wx_member.pushes.definitions import PushKind
 from wx_member.loyalty import birthday_bonus
-from wx_member.pushes import notice_planners, order_planners, reach
+from wx_member.pushes import balance_notices, notice_planners, order_planners, reach
 from wx_member.loyalty import points_expiry
 from wx_member.pushes.deliveries import insert_ignoring_duplicates
 from wx_member.pushes.fanout import (  # noqa: F401  (PushDisabled, PlanResult: API)
@@ -152,6 +152,7 @@ PLANNERS: dict[str, Planner] = {
     "points_expiry": plan_points_expiry,
     **order_planners.PLANNERS,
     **notice_planners.PLANNERS,
+    **balance_notices.PLANNERS,
 }
 
 

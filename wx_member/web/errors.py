@@ -50,6 +50,7 @@ STATUS: dict[str, int] = {
     # WeChat Pay orders (payments/wxpay_orders.py, wechat/pay_client.py)
     "ORDER_PAID": 409, "ORDER_CLOSED": 409, "UNKNOWN_RECHARGE_OPTION": 404,
     "NO_MINI_OPENID": 409, "PAY_ORDER_NOT_FOUND": 404, "PAY_ORDER_NOT_OPEN": 409,
+    "UNKNOWN_MEMBERSHIP_PRODUCT": 404, "MEMBERSHIP_REFUND_REFUSED": 409,
     "WXPAY_UNAVAILABLE": 503,
     # 503: try again later, or an operator must act
     "WECHAT_UNAVAILABLE": 503, "API_NOT_CONFIGURED": 503,

@@ -34,3 +34,5 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(bp)
     errors.PAGES[bp.url_prefix + "/"] = http_error_page
+
+from wx_member.web.admin import paid_memberships  # noqa: E402,F401  (付费会员 refunds, issue 14)

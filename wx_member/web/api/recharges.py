@@ -1,7 +1,7 @@
 """储值充值 inside the mini-program: a WeChat Pay JSAPI order for a rung of the ladder or an
 amount, answered with what wx.requestPayment takes; the order's status to poll after
-paying; giving up an unpaid order. WeChat Pay's notify (or the reconciliation job) credits
-the balance, once."""
+paying; giving up an unpaid order; 付费会员 (paid membership products, bought the same way).
+WeChat Pay's notify (or the reconciliation job) credits the balance or the paid tier, once."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -9,12 +9,12 @@ from flask import g
 from marshmallow import fields, validate
 
 from wx_member.extensions import runtime
-from wx_member.payments import wxpay_orders
+from wx_member.payments import paid_memberships, wxpay_orders
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.errors import NotConfigured
 from wx_member.web.api.schemas import Strict, UtcDateTime
-from wx_member.web.api.wallet_schemas import FEN
+from wx_member.web.api.wallet_schemas import FEN, MAX_ID
 
 bp = blueprint("recharges", __name__, "/api", "Recharges and WeChat Pay orders",
                auth=member_required)
@@ -29,7 +29,7 @@ class RechargeIn(Strict):
 
 class PayOrderOut(ma.Schema):
     out_trade_no = fields.String(required=True)
-    purpose = fields.String(required=True, metadata={"description": "recharge"})
+    purpose = fields.String(required=True, metadata={"description": "recharge | membership"})
     amount_fen = fields.Integer(required=True)
     bonus_fen = fields.Integer(required=True, metadata={
         "description": "fixed when the order is made"})
@@ -91,4 +91,52 @@ def order(out_trade_no: str):
 @bp.response(200, PayOrderOut)
 def cancel(out_trade_no: str):
     """Give up paying: the order is closed at WeChat Pay (one paid meanwhile is credited)."""
-    return wxpay_orders.cancel(g.db, _client(), member_id(), out_trade_no)
+    return wxpay_orders.cancel(g.db, _client(), member_id(), out_trade_no,
+                              tz=runtime().config.tz)
+
+
+class MembershipIn(Strict):
+    product_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID), metadata={
+        "description": "a product of GET /api/me/memberships"})
+
+
+class MembershipProductOut(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    tier = fields.String(required=True)
+    tier_zh = fields.String(required=True)
+    days = fields.Integer(required=True)
+    price_fen = fields.Integer(required=True)
+
+
+class PaidTierOut(ma.Schema):
+    tier = fields.String(required=True)
+    tier_zh = fields.String(required=True)
+    ends_at = UtcDateTime(required=True, metadata={"description": "the paid tier holds until"})
+
+
+class MembershipsOut(ma.Schema):
+    tier = fields.String(required=True, metadata={
+        "description": "the member's tier: the higher of spend and paid tier"})
+    tier_zh = fields.String(required=True)
+    paid = fields.Nested(PaidTierOut, allow_none=True, required=True)
+    products = fields.List(fields.Nested(MembershipProductOut), required=True)
+
+
+@bp.route("/me/memberships")
+@bp.response(200, MembershipsOut)
+def memberships():
+    """付费会员: the products on sale, my tier, and my paid tier and its end (null: none)."""
+    return paid_memberships.status_of(g.db, member_id())
+
+
+@bp.route("/me/memberships", methods=["POST"])
+@bp.arguments(MembershipIn)
+@bp.response(201, CheckoutOut)
+def buy_membership(body):
+    """Buy a paid membership: a WeChat Pay order and wx.requestPayment's arguments; bought
+    before the paid tier ends, it extends from that end. Then poll GET /api/me/orders/{no}."""
+    client = _client()
+    return wxpay_orders.start_membership(g.db, client, member_id=member_id(),
+                                         appid=runtime().config.mini_appid,
+                                         product_id=body["product_id"])
