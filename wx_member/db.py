@@ -44,7 +44,22 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("mysql") and "isolation_level" not in kwargs:
         # READ COMMITTED: a retry that lost the race for a unique key sees the winner's row.
         kwargs["isolation_level"] = "READ COMMITTED"
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if url.startswith("mysql"):
+        _collate_as_the_database(engine)
+    return engine
+
+
+def _collate_as_the_database(engine: Engine) -> None:
+    """The connection's collation is the database's (docs/deploy.md: utf8mb4_unicode_ci).
+    The driver's utf8mb4 default is utf8mb4_general_ci, and a string the query makes itself
+    (`'ledger:' + CAST(id AS CHAR)`) compared with a column would mix the two: MariaDB
+    refuses with "Illegal mix of collations". Set after the dialect's own `SET NAMES`."""
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci")
+        cur.close()
 
 
 def _tune_sqlite(engine: Engine) -> None:

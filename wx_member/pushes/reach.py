@@ -175,9 +175,11 @@ def add_forecast(session: Session, forecast: Forecast, push: PushKind, query: Se
     full = case((and_(sub.c.channel == "mass", mass >= limit), True), else_=False)
     held = case((recent >= cap, True), else_=False) if push.marketing else literal(False)
     whys = [sub.c[f"why_{c}"] for c in push.channels]
+    # A constant is not grouped by: MySQL reads `GROUP BY 0` as a column's position.
+    groups = [sub.c.channel, full, *([held] if push.marketing else []), *whys]
     for row in session.execute(select(sub.c.channel, full.label("full"), held.label("held"),
                                       *whys, func.count().label("n"))
-                               .group_by(sub.c.channel, full, held, *whys)):
+                               .group_by(*groups)):
         n = int(row.n)
         forecast.targeted += n
         if row.channel is None or row.full:
