@@ -3,15 +3,13 @@ Playwright against the app served on loopback (SQLite; the services are tested o
 backends elsewhere)."""
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from conftest import make_config, serve
+from browser_helpers import app, browser, require_chromium  # noqa: F401
 from console_helpers import PASSWORD, add_operator
 from helpers import balance_and_sum, member
 
@@ -21,31 +19,7 @@ from wx_member.models import Campaign, Channel
 from wx_member.console import member_admin
 from wx_member.platform import settings
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("WX_MEMBER_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} missing (scripts/test installs it)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def app(tmp_path, sandbox):
-    config = make_config(f"sqlite:///{tmp_path / 'browser.db'}", sandbox,
-                         secret_key=secrets.token_hex(32), cookie_secure=False)
-    yield from serve(config)
+require_chromium()
 
 
 @pytest.fixture

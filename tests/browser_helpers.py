@@ -1,0 +1,96 @@
+"""What the console's browser tests share: Debian's headless Chromium driven by Playwright
+(never Playwright's own download), one browser per test module, the app on a fresh SQLite
+database, and (for the tests at two widths) a page per width with confirm() dialogs
+accepted and recorded, logging in, the navigation, the no-sideways-scroll check and
+screenshots to $WX_MEMBER_SCREENSHOTS. A test module calls `require_chromium()` at import
+and imports the fixtures it uses."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from conftest import make_config, serve
+from console_helpers import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDTHS = [1280, 390]  # a desk and a phone
+
+
+def require_chromium() -> None:
+    """Skip the calling module without Chromium, or fail when scripts/test requires it."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("WX_MEMBER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} missing (scripts/test installs it)", pytrace=False)
+        pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app(tmp_path, sandbox):
+    config = make_config(f"sqlite:///{tmp_path / 'browser.db'}", sandbox,
+                         secret_key=secrets.token_hex(32), cookie_secure=False)
+    yield from serve(config)
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def width(request):
+    return request.param
+
+
+@pytest.fixture
+def page(browser, app, width):
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.dialogs = []  # what each confirm() asked, accepted
+
+    def answer(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def shot(page, name: str, width: int) -> None:
+    folder = os.environ.get("WX_MEMBER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"), full_page=True)
+
+
+def login(page, app, username):
+    page.goto(app.url + "admin/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def go(page, width, name):
+    """Follow a link in the navigation, opening the phone's 菜单 first."""
+    if width < 700:
+        assert not page.get_by_role("link", name="审计日志").is_visible()  # collapsed
+        page.locator(".nav-button").click()
+    page.locator("header nav").get_by_role("link", name=name, exact=True).click()
+
+
+def fits(page, width) -> None:
+    """Nothing wider than the screen: no sideways scrolling of the page."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
