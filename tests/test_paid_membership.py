@@ -12,19 +12,17 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import time_machine
 from sqlalchemy import select, update
 
-from api_helpers import ApiClient, api_config
-from conftest import serve
+from api_helpers import ApiClient
 from console_helpers import logged_in
 from wx_member import scheduler
 from wx_member.clock import local_day
 from wx_member.loyalty import tiers
 from wx_member.models import Delivery, Member, MembershipPurchase, PaidTier, TierHistory
-from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, merchant_settings,  # noqa: F401
-                           mini_sandbox, shop)
+from wxpay_helpers import (MINI_APPID, console_shop, live_shop, merchant_cert,  # noqa: F401
+                           merchant_settings, mini_sandbox, shop)
 from wx_member.payments import membership_refunds
 from wx_member.platform import settings
 from wx_member.pushes import planners
@@ -287,19 +285,6 @@ def test_refund_by_cli_and_the_never_setting(shop, live_shop, mini_sandbox):  # 
     assert (r["unused_days"], r["refund_fen"], r["tier"]) == (364, 9900 * 364 // 365, "normal")
     assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
     assert shop.get("me/memberships", ivy).json()["paid"] is None
-
-
-@pytest.fixture
-def console_shop(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
-    """The console and the mini-program API of a WeChat Pay merchant (plain HTTP cookies)."""
-    gen = serve(api_config(db_url, mini_sandbox, cookie_secure=False,
-                           **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
-    live = next(gen)
-    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
-    try:
-        yield live
-    finally:
-        gen.close()
 
 
 def test_an_admin_refunds_a_paid_membership_from_the_console(console_shop,  # noqa: F811

@@ -10,19 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from api_helpers import ApiClient, api_config
-from conftest import serve
+from api_helpers import ApiClient
 from console_helpers import logged_in
 from pay_helpers import count
 from test_recharge_wxpay import balance, ledger, recharge
 from wx_member.models import Member, Order, RechargeRefund, Refund
 from wx_member.payments import balance_payments
 from wx_member.sandbox.pay import PayNotifier
-from wxpay_helpers import (live_shop, merchant_cert, merchant_settings,  # noqa: F401
-                           mini_sandbox, shop)
+from wxpay_helpers import (console_shop, live_shop, merchant_cert,  # noqa: F401
+                           merchant_settings, mini_sandbox, shop)
 
 BIN = Path(sys.executable).parent / "wx-member"
 
@@ -109,19 +107,6 @@ def test_only_recharges_are_refunded_this_way(shop, live_shop, mini_sandbox):  #
     assert out.returncode != 0 and "只能退款会员通过微信支付的储值充值订单" in out.stderr
     unknown = cli(live_shop, "balance", "refund-recharge", "NOPE-1")
     assert unknown.returncode != 0
-
-
-@pytest.fixture
-def console_shop(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
-    """The console and the mini-program API of a WeChat Pay merchant (plain HTTP cookies)."""
-    gen = serve(api_config(db_url, mini_sandbox, cookie_secure=False,
-                           **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
-    live = next(gen)
-    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
-    try:
-        yield live
-    finally:
-        gen.close()
 
 
 def test_an_admin_refunds_a_recharge_from_the_console(console_shop, mini_sandbox):

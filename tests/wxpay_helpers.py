@@ -12,7 +12,7 @@ from api_helpers import MINI_APPID, ApiClient, Member, api_config, mini_sandbox 
 from conftest import APPID, MCH_ID, make_config, serve
 from wx_member.sandbox.pay import PlatformCert, make_platform_cert
 
-__all__ = ["MINI_APPID", "merchant_cert", "merchant_config", "live_shop", "shop", "Member",
+__all__ = ["MINI_APPID", "merchant_cert", "merchant_config", "live_shop", "console_shop", "shop", "Member",
            "mini_sandbox"]
 
 
@@ -48,6 +48,19 @@ def live_shop(db_url, mini_sandbox, merchant_cert, tmp_path):
                            **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
     live = next(gen)
     # WXPAY_NOTIFY_URL is configuration; a test server's port is known only once it runs.
+    live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
+    try:
+        yield live
+    finally:
+        gen.close()
+
+
+@pytest.fixture
+def console_shop(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
+    """live_shop with the console too (plain HTTP cookies, so a browserless client logs in)."""
+    gen = serve(api_config(db_url, mini_sandbox, cookie_secure=False,
+                           **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
+    live = next(gen)
     live.rt.wxpay.notify_url = live.url + "pay/v3/notify"
     try:
         yield live
