@@ -2,10 +2,11 @@
 shipped gunicorn config), and the database round trips each kind of event costs.
 
     scripts/mariadb start
-    .venv/bin/python bench/scale.py --database "$(scripts/mariadb url)" [--requests 2000]
+    .venv/bin/python bench/scale.py --database "$(scripts/mariadb url)" [--seconds 10]
 
 Throughput: distinct subscribe-by-QR events (real joins: member, card, sign-up points, scan
-row, dedup key) from 16 client threads, each run against the same database. Round trips:
+row, dedup key), each request a new person, driven by wrk (bench/wrk.py: -t2 -c16, its CPU
+share printed as in webhook.py), each run against the same database. Round trips:
 the app in this process, every statement sent to the database counted by a SQLAlchemy
 event listener, per request. The machine may be shared: read the ratios, not the absolutes.
 """
@@ -15,20 +16,17 @@ import argparse
 import logging
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from servers import Server  # noqa: E402
-from webhook import load, prepared  # noqa: E402
+import wrk  # noqa: E402
+from webhook import prepared  # noqa: E402
 
 from wx_member import migrate  # noqa: E402
 from wx_member.config import Config  # noqa: E402
@@ -81,8 +79,9 @@ def round_trips(config: Config) -> dict[str, tuple[int, int]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--database", required=True, help="a MariaDB/MySQL SQLAlchemy URL")
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=int, default=10, help="length of a run")
+    ap.add_argument("--pool", type=int, default=3000, help="prepared joins per second of a run")
+    ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", default="1,2,4")
     args = ap.parse_args()
 
@@ -99,20 +98,27 @@ def main() -> None:
         url = server.url
         try:
             tag = f"w{workers}{secrets.token_hex(2)}"
-            load(url, prepared(url, token, appid, 200, tag + "warm"), args.clients)
-            runs[workers] = load(url, prepared(url, token, appid, args.requests, tag), args.clients)
+            warm = prepared(tmp / f"{tag}-warm.req", url, token, appid, 3000, tag + "warm")
+            wrk.run("warm", url, "/wechat", warm, server, seconds=2,
+                    connections=args.connections)
+            reqs = prepared(tmp / f"{tag}.req", url, token, appid, args.pool * args.seconds, tag)
+            runs[workers] = wrk.run(f"{workers}w", url, "/wechat", reqs, server, args.seconds,
+                                    connections=args.connections)
+            if runs[workers].wrapped:
+                raise SystemExit(f"{workers} workers: wrk ran out of new people: raise --pool")
+            print("  " + runs[workers].line(), flush=True)
         finally:
             server.stop()
 
     cores = os.cpu_count()
-    print(f"scale benchmark: {args.requests} join events per run, {args.clients} clients, "
+    print(f"scale benchmark: wrk {args.seconds} s per run, {args.connections} connections, "
           f"database {args.database.split('@')[-1]}, {cores} cores on this machine")
-    base = runs[min(runs)]["rps"]
+    base = runs[min(runs)].rps
     print(f"  {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  vs {min(runs)} worker")
     for workers, r in runs.items():
-        print(f"  {workers:>7} {r['rps']:8.0f} {r['p50']:8.1f} {r['p99']:8.1f}  {r['rps'] / base:6.2f}x")
+        print(f"  {workers:>7} {r.rps:8.0f} {r.p50:8.1f} {r.p99:8.1f}  {r.rps / base:6.2f}x")
     most = max(runs)
-    print(f"  from {min(runs)} to {most} workers throughput grows {runs[most]['rps'] / base:.2f}x; "
+    print(f"  from {min(runs)} to {most} workers throughput grows {runs[most].rps / base:.2f}x; "
           f"it stops growing once the {cores} cores are busy (this load generator and the "
           "database run on them too), so size WEB_CONCURRENCY on the real hosts")
 
