@@ -48,6 +48,16 @@ def post(session: Session, member: Member, delta: int, reason: str, idem_key: st
                        source=source, expires_at=expires_at)
 
 
+def opening(session: Session, member: Member, delta: int, reason: str, idem_key: str,
+            source: str | None = None, now: datetime | None = None) -> int | None:
+    """A new member's first lot (sign-up points): `member` was inserted in this transaction
+    with `points_balance` already `delta` (membership.new_member(points=...)); writes the
+    ledger row only (`Ledger.opening`). Expires like any credit earned at `now`."""
+    now = now or utcnow()
+    return LEDGER.opening(session, member, delta, reason, idem_key, now, source=source,
+                       expires_at=points_expiry.lot_expiry(session, now))
+
+
 def ledger_sum(session: Session, member_id: int) -> int:
     return LEDGER.sum(session, member_id)
 

@@ -16,7 +16,7 @@ from wx_member.coupons import wallet
 from wx_member.loyalty import points
 from wx_member.members import referrals
 from wx_member.members.membership import by_openid, new_member, require
-from wx_member.platform import settings
+from wx_member.platform import events, settings
 
 
 UNFOLLOWED = "43004"  # how pushes/deliveries.py words a 43004 mark (its reason's start)
@@ -33,9 +33,13 @@ class JoinResult:
 
 
 def _create(session: Session, openid: str, unionid: str | None, scene: str | None,
-            channel_id: int | None, now: datetime) -> Member | None:
-    return new_member(session, now, openid=openid, unionid=unionid, scene=scene,
-                      channel_id=channel_id, subscribed=True, last_seen_at=now, window_at=now)
+            channel_id: int | None, now: datetime, points: int) -> Member | None:
+    member = new_member(session, now, points, openid=openid, unionid=unionid, scene=scene,
+                        channel_id=channel_id, subscribed=True, last_seen_at=now, window_at=now)
+    if member is not None:
+        # Its INSERT carries the activity and the 48-hour window the event opens.
+        events.already_seen(session, openid)
+    return member
 
 
 def join(session: Session, openid: str, *, unionid: str | None = None,
@@ -49,10 +53,13 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
     a newcomer; the failed INSERT of a returning follower undoes only itself."""
     now = now or utcnow()
     channel_id = channels.id_by_scene(session, scene) if scene else None
+    signup = settings.get(session, "signup_points")
     member = None if likely_new else by_openid(session, openid)
     created = restored = False
     if member is None:
-        member = _create(session, openid, unionid, scene, channel_id, now)
+        # A new member's sign-up points are its opening balance, in its INSERT: the
+        # ledger row follows (points.opening), with no UPDATE of the balance.
+        member = _create(session, openid, unionid, scene, channel_id, now, max(signup, 0))
         created = member is not None
         member = member or require(session, openid)
     if not created:
@@ -64,8 +71,11 @@ def join(session: Session, openid: str, *, unionid: str | None = None,
             MemberReach.member_id == member.id, MemberReach.reason.startswith(UNFOLLOWED)))
     if scene:
         channels.record_scan(session, channel_id, scene, openid, joined=created, now=now)
-    signup = settings.get(session, "signup_points")
-    awarded = signup if signup and points.post(
+    if created and signup > 0:
+        award = points.opening
+    else:
+        award = points.post
+    awarded = signup if signup and award(
         session, member, signup, "signup", f"signup:{member.id}", source=scene,
         now=now) else 0
     # Only a new member can be referred: an existing one was not brought in by anyone.

@@ -66,14 +66,15 @@ def by_card(session: Session, card_no: str, refuse_lost: bool = True) -> Member 
     return found or card_numbers.member_of_former(session, card_no, refuse_lost)
 
 
-def new_member(session: Session, now: datetime, **values) -> Member | None:
+def new_member(session: Session, now: datetime, points: int = 0, **values) -> Member | None:
     """Insert a member and number its card, inside the caller's transaction; None when
     another event created the same person meanwhile (the unique openid or mini_openid).
-    The webhook's join and the mini-program's login both create members here."""
+    The webhook's join and the mini-program's login both create members here. `points`:
+    the opening balance, whose ledger row the caller writes next (`points.opening`)."""
     try:
         # Two first events of one person may race (MariaDB). No savepoint: the losing
         # INSERT undoes only itself, in SQLite and InnoDB alike.
-        row = insert_row(session, Member, joined_at=now, points_balance=0, **values)
+        row = insert_row(session, Member, joined_at=now, points_balance=points, **values)
     except IntegrityError:
         return None
     row["card_no"] = card_number(row["id"])

@@ -45,6 +45,16 @@ _OPENED = (update(_M).where(_M.c.openid == bindparam("who"))
            .values(last_seen_at=bindparam("at"), window_at=bindparam("at")))
 
 
+_SEEN_BY_ACTION = "wx_event_seen"  # session.info: the openid whose activity the action wrote
+
+
+def already_seen(session: Session, openid: str) -> None:
+    """Called by an event's action that wrote the member's activity and 48-hour window
+    itself (a new member's INSERT carries both): `process_once` skips its UPDATE of
+    them, one statement fewer for a join."""
+    session.info[_SEEN_BY_ACTION] = openid
+
+
 def _claim(session: Session, dedup_key: str, kind: str, openid: str, now: datetime) -> None:
     """The transaction's first statement, so a lost race needs no savepoint: it rolls back
     a transaction that has done nothing else."""
@@ -78,9 +88,11 @@ def _process(uow: UnitOfWork, dedup_key: str, kind: str, openid: str,
              action: Callable[[Session], Reply], now: datetime) -> str | None:
     try:
         with uow.write() as session:
+            session.info.pop(_SEEN_BY_ACTION, None)  # (an earlier try's)
             _claim(session, dedup_key, kind, openid, now)
             reply = action(session)
-            if kind in INTERACTIONS:
+            seen_by_action = session.info.pop(_SEEN_BY_ACTION, None) == openid
+            if kind in INTERACTIONS and not (seen_by_action and kind in WINDOW_OPENERS):
                 session.flush()  # a Core statement does not autoflush (free when clean)
                 statements.run(session, _OPENED if kind in WINDOW_OPENERS else _SEEN,
                                {"who": openid, "at": now})

@@ -83,7 +83,7 @@ class Ledger:
         self._read = select(balance).where(_MEMBER.c.id == bindparam("member"))
 
     def post(self, session: Session, member: Member, delta: int, reason: str, idem_key: str,
-             now: datetime | None = None, **columns) -> int | None:
+                now: datetime | None = None, **columns) -> int | None:
         """Write one row inside the caller's transaction and move the member's balance.
 
         Returns the new row's id, or None when `idem_key` was already posted (a replay:
@@ -115,6 +115,30 @@ class Ledger:
                 return None
         note_ledger_write(session, self.name, reason)  # counted in /metrics once committed
         set_committed_value(member, self.balance, balance)
+        return entry_id
+
+    def opening(self, session: Session, member: Member, delta: int, reason: str, idem_key: str,
+                now: datetime | None = None, **columns) -> int | None:
+        """The first row of a member this transaction inserted with its balance already at
+        `delta` (a new member's sign-up points, `membership.new_member(points=...)`): the
+        row only. `post` would move the balance by a second statement (and on MariaDB read
+        it back by a third); here the member's INSERT carried it, and nobody else can see
+        the row before the commit. Balance = ledger sum holds once this row is in. Should
+        the key be taken (a new member's own key cannot be), the balance is moved back
+        and None returned, as for a replay."""
+        check_delta(delta)
+        if delta < 0 or getattr(member, self.balance) != delta:
+            raise InvalidAmount(f"an opening row is the member's whole balance, {delta} "
+                                f"is not {getattr(member, self.balance)}")
+        row = {"member_id": member.id, self.amount: delta, "reason": reason,
+               "idem_key": idem_key, "created_at": now or utcnow(), **columns}
+        try:
+            entry_id = statements.run(session, self._entry, row, insert=True).lastrowid
+        except IntegrityError:
+            statements.run(session, self._moves[False], {"member": member.id, "delta": -delta})
+            set_committed_value(member, self.balance, 0)
+            return None
+        note_ledger_write(session, self.name, reason)  # counted in /metrics once committed
         return entry_id
 
     def _move(self, session: Session, debit: bool, params: dict,
