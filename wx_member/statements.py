@@ -19,6 +19,7 @@ ordinary path, so every statement is still seen.
 """
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 from sqlalchemy import exc
@@ -27,7 +28,7 @@ from sqlalchemy.sql import ClauseElement
 
 
 class _Compiled:
-    __slots__ = ("sql", "keys", "processors", "positional")
+    __slots__ = ("sql", "keys", "processors", "positional", "columns", "row")
 
     def __init__(self, stmt: ClauseElement, dialect, keys: tuple[str, ...] | None):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
@@ -37,6 +38,11 @@ class _Compiled:
         self.positional = compiled.positional
         self.keys = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
         self.processors = compiled._bind_processors
+        # A SELECT's columns: each one's type's result processor (a datetime from SQLite's
+        # text, JSON from its text, a boolean from 0/1), and a named tuple to hold a row.
+        self.columns = [(entry.keyname, entry.type._cached_result_processor(dialect, None))
+                        for entry in compiled._result_columns]
+        self.row = namedtuple("Row", [k for k, _ in self.columns], rename=True)
 
     def parameters(self, params: dict[str, Any]):
         procs = self.processors
@@ -45,11 +51,11 @@ class _Compiled:
         return {k: procs[k](params[k]) if k in procs else params[k] for k in self.keys}
 
 
-_CACHE: dict[tuple[int, str, tuple[str, ...] | None], tuple[ClauseElement, _Compiled]] = {}
+_CACHE: dict[tuple[int, str, str, tuple[str, ...] | None], tuple[ClauseElement, _Compiled]] = {}
 
 
 def _compiled(stmt: ClauseElement, dialect, keys: tuple[str, ...] | None) -> _Compiled:
-    cache_key = (id(stmt), dialect.name, keys)
+    cache_key = (id(stmt), dialect.name, dialect.driver, keys)
     found = _CACHE.get(cache_key)
     if found is None or found[0] is not stmt:  # the statement object is held: its id stays its own
         found = _CACHE[cache_key] = (stmt, _Compiled(stmt, dialect, keys))
@@ -76,6 +82,33 @@ def rows(session: Session, stmt: ClauseElement, params: dict[str, Any] | None = 
     result with its type processing (dates, JSON), without the ORM's execute around it
     (about half the cost of `session.execute` for a statement that loads no objects)."""
     return _held(session)[0].execute(stmt, params or {})
+
+
+def fetch(session: Session, stmt: ClauseElement, params: dict[str, Any] | None = None) -> list:
+    """A Core SELECT (built once, at import) run on the cursor like `run`, its rows as named
+    tuples with each column's result processing applied (what `rows` gives, read the same
+    way by attribute or position, for a third of its cost: the join reads its settings and
+    its coupon template this way)."""
+    params = params or {}
+    conn, dbapi_connection = _held(session)
+    if conn.dispatch.before_cursor_execute:
+        return conn.execute(stmt, params).all()
+    dialect = conn.dialect
+    compiled = _compiled(stmt, dialect, None)
+    args = compiled.parameters(params)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(compiled.sql, args)
+        found = cursor.fetchall()
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(compiled.sql, args, error, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from error
+    finally:
+        cursor.close()
+    make, procs = compiled.row, [p for _, p in compiled.columns]
+    if not any(procs):
+        return [make(*r) for r in found]
+    return [make(*[p(v) if p else v for p, v in zip(procs, r)]) for r in found]
 
 
 def run(session: Session, stmt: ClauseElement, params: dict[str, Any], *,

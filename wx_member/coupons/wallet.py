@@ -120,9 +120,12 @@ def _event(session: Session, coupon: Coupon | dict, to_status: str, reason: str,
 # ---- issuing one coupon ----------------------------------------------------------------
 
 def issue_in(session: Session, member: Member, template: CouponTemplate, cause: str,
-             reason: str, now: datetime, note: str | None = None) -> Coupon | None:
+             reason: str, now: datetime, note: str | None = None,
+             as_row: bool = False) -> Coupon | dict | None:
     """Issue inside the caller's transaction. Returns the coupon, or None when `cause` was
-    issued before (a replay) or the member's tier is below the template's."""
+    issued before (a replay) or the member's tier is below the template's. `as_row`: the
+    coupon's columns as written (a dict), for a caller that only reads them: no ORM object
+    to build and add to the session (the join's sign-up coupon)."""
     if not templates.tier_allows(template, member.tier):
         log.info("coupon %s not issued to member %s: tier %s below %s", cause, member.id,
                  member.tier, template.min_tier)
@@ -142,7 +145,7 @@ def issue_in(session: Session, member: Member, template: CouponTemplate, cause: 
         # Its key is the cause's, and coupons are never deleted: it cannot collide now that
         # the coupon's cause did not (if it did, the error ends the whole use case).
         _event(session, row, "available", reason, f"issue:{cause}", now, note=note)
-        return loaded(session, Coupon, row)
+        return row if as_row else loaded(session, Coupon, row)
     raise RuntimeError(f"could not draw a free coupon code for {cause}")
 
 
@@ -162,8 +165,11 @@ def template_by_setting(session: Session, key: str,
     template_id = settings.get(session, key)
     if not template_id:
         return None
-    template = (statements.rows(session, _TEMPLATE, {"template": template_id}).first()
-                if as_row else session.get(CouponTemplate, template_id))
+    if as_row:
+        found = statements.fetch(session, _TEMPLATE, {"template": template_id})
+        template = found[0] if found else None
+    else:
+        template = session.get(CouponTemplate, template_id)
     if template is None or not template.active:
         # Joining must not fail because an operator disabled the template: log and go on.
         log.warning("setting %s names coupon template %s, which is missing or disabled",
@@ -173,13 +179,15 @@ def template_by_setting(session: Session, key: str,
 
 
 def issue_signup(session: Session, member: Member,
-                 now: datetime | None = None) -> tuple[Coupon, str] | None:
-    """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member, and
-    what it is in the member's words. Runs in the join's transaction (members/membership.py)."""
+                 now: datetime | None = None) -> tuple[dict, str] | None:
+    """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member: its
+    columns as written and what it is in the member's words. Runs in the join's
+    transaction (members/joining.py) and the mini-program's first login."""
     template = template_by_setting(session, "signup_coupon_template", as_row=True)
     if template is None:
         return None
-    coupon = issue_in(session, member, template, f"signup:{member.id}", "signup", now or utcnow())
+    coupon = issue_in(session, member, template, f"signup:{member.id}", "signup", now or utcnow(),
+                      as_row=True)
     return (coupon, templates.describe(template)) if coupon else None
 
 

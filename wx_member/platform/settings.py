@@ -144,7 +144,7 @@ def _values(session: Session) -> dict[str, int | str]:
     read, now_in = session.info.get(_READ), session.get_transaction()
     if read is not None and now_in is not None and read[0] is now_in:
         return read[1]
-    stored = {key: value for key, value in statements.rows(session, _ALL)}
+    stored = {key: value for key, value in statements.fetch(session, _ALL)}
     values = {k: stored.get(k, v) for k, v in DEFAULTS.items()}
     session.info[_READ] = (session.get_transaction(), values)
     return values
