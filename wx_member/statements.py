@@ -28,7 +28,7 @@ from sqlalchemy.sql import ClauseElement
 
 
 class _Compiled:
-    __slots__ = ("sql", "keys", "processors", "positional", "columns", "row")
+    __slots__ = ("sql", "keys", "processors", "positional", "columns", "row", "fixed")
 
     def __init__(self, stmt: ClauseElement, dialect, keys: tuple[str, ...] | None):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
@@ -38,6 +38,9 @@ class _Compiled:
         self.positional = compiled.positional
         self.keys = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
         self.processors = compiled._bind_processors
+        # Values the statement was built with (`status == "available"`), not passed per call.
+        self.fixed = {name: bind.effective_value for name, bind in compiled.binds.items()
+                      if not bind.required}
         # A SELECT's columns: each one's type's result processor (a datetime from SQLite's
         # text, JSON from its text, a boolean from 0/1), and a named tuple to hold a row.
         self.columns = [(entry.keyname, entry.type._cached_result_processor(dialect, None))
@@ -46,6 +49,8 @@ class _Compiled:
 
     def parameters(self, params: dict[str, Any]):
         procs = self.processors
+        if self.fixed:
+            params = {**self.fixed, **params}
         if self.positional:
             return [procs[k](params[k]) if k in procs else params[k] for k in self.keys]
         return {k: procs[k](params[k]) if k in procs else params[k] for k in self.keys}

@@ -10,13 +10,14 @@ and as the exact UTC instant it ends.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
-from wx_member import labels
+from wx_member import labels, statements
 from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
@@ -80,13 +81,31 @@ def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo)
         order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules)
 
 
-def _in_list(status: str, now: datetime):
-    if status == "available":
-        return and_(Coupon.status == "available", Coupon.valid_until > now)
-    if status == "expired":
-        return or_(Coupon.status == "expired",
-                   and_(Coupon.status == "available", Coupon.valid_until <= now))
-    return Coupon.status == status
+# Built once (the mini-program reads a list every time 我的优惠券 opens): each list, with
+# and without a cursor, as a Core SELECT of the coupon's and its template's columns, run on
+# the cursor (statements.fetch). Building the ORM query per call was a third of the
+# request's CPU, its ORM execution another fifth.
+_C, _T = Coupon.__table__, CouponTemplate.__table__
+_CouponRow = namedtuple("CouponRow", [c.key for c in _C.c])
+_TemplateRow = namedtuple("TemplateRow", [c.key for c in _T.c])
+_SPLIT = len(_C.c)
+
+
+def _list_query(status: str, with_cursor: bool):
+    now = bindparam("now")
+    where = {"available": and_(_C.c.status == "available", _C.c.valid_until > now),
+             "expired": or_(_C.c.status == "expired",
+                            and_(_C.c.status == "available", _C.c.valid_until <= now)),
+             "used": _C.c.status == "used"}[status]
+    q = (select(*_C.c, *_T.c).join_from(_C, _T, _C.c.template_id == _T.c.id)
+         .where(_C.c.member_id == bindparam("member"), where))
+    if with_cursor:
+        q = q.where(_C.c.id < bindparam("before"))
+    return q.order_by(_C.c.id.desc()).limit(bindparam("rows"))
+
+
+_LISTS = {(status, cursor): _list_query(status, cursor)
+          for status in LISTS for cursor in (False, True)}
 
 
 def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneInfo,
@@ -95,13 +114,14 @@ def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneIn
     returns the page and the next page's cursor (None on the last)."""
     if status not in LISTS:
         raise ValueError(f"status must be one of {LISTS}, got {status!r}")
-    q = (select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
-         .where(Coupon.member_id == member_id, _in_list(status, now)))
+    params = {"member": member_id, "now": now, "rows": limit + 1}  # one more: a next page?
+    if before is not None:
+        params["before"] = before
     with uow.read() as session:
-        rows, next_before = paging.cut(
-            session.execute(paging.newest_first(q, Coupon.id, before, limit)).all(), limit,
-            lambda row: row[0].id)
-    return [_view(c, t, now, tz) for c, t in rows], next_before
+        found = statements.fetch(session, _LISTS[status, before is not None], params)
+    rows, next_before = paging.cut(found, limit, lambda row: row[0])
+    return [_view(_CouponRow(*r[:_SPLIT]), _TemplateRow(*r[_SPLIT:]), now, tz)
+            for r in rows], next_before
 
 
 def one(uow: UnitOfWork, member_id: int, code: str, now: datetime, tz: ZoneInfo) -> WalletCoupon:
