@@ -226,8 +226,8 @@ def upcoming(session: Session, member_id: int, tz: ZoneInfo | None = None,
     each lot after every debit took the earliest-expiring ones (the run's rule). Lots past
     their day that the run has not yet removed are included."""
     tz = tz or programme_tz(session)
-    left = int(statements.rows(session, _TAKEN, {"member": member_id}).scalar())
-    lots = statements.rows(session, _LOTS, {"member": member_id})
+    left = int(statements.fetch(session, _TAKEN, {"member": member_id})[0][0])
+    lots = statements.fetch(session, _LOTS, {"member": member_id})
     days: dict[date, list] = {}
     for expires_at, amount in lots:
         amount = int(amount)

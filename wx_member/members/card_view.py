@@ -85,7 +85,8 @@ _CARD = select(_M.c.id, _M.c.card_no, _M.c.tier, _M.c.points_balance, _M.c.total
 
 def card(uow: UnitOfWork, member_id: int, tz: ZoneInfo) -> Card:
     with uow.read() as session:
-        member = statements.rows(session, _CARD, {"member": member_id}).first()
+        found = statements.fetch(session, _CARD, {"member": member_id})
+        member = found[0] if found else None
         if member is None:
             raise UnknownMember(f"no member {member_id}")
         return Card(card_no=member.card_no or "", tier=member.tier,
@@ -95,14 +96,26 @@ def card(uow: UnitOfWork, member_id: int, tz: ZoneInfo) -> Card:
                     expiring=points_expiry.upcoming(session, member.id, tz, limit=EXPIRY_DATES))
 
 
+# Built once, with and without a cursor: the history page is read on the cursor
+# (statements.fetch), as rows, not ORM objects.
+_PL = PointsLedger.__table__
+_HISTORY = (select(_PL.c.id, _PL.c.delta, _PL.c.reason, _PL.c.created_at, _PL.c.expires_at)
+            .where(_PL.c.member_id == bindparam("member")))
+_HISTORY_PAGES = {cursor: (_HISTORY.where(_PL.c.id < bindparam("before")) if cursor else _HISTORY)
+                  .order_by(_PL.c.id.desc()).limit(bindparam("rows"))
+                  for cursor in (False, True)}
+
+
 def points_page(uow: UnitOfWork, member_id: int, before: int | None,
                 limit: int) -> tuple[list[PointsEntry], int | None]:
     """Newest first; `before` is the cursor the previous page returned (an entry id).
     Returns the entries and the cursor of the next page (None on the last)."""
-    q = select(PointsLedger).where(PointsLedger.member_id == member_id)
+    params = {"member": member_id, "rows": limit + 1}  # one more: is there a next page?
+    if before is not None:
+        params["before"] = before
     with uow.read() as session:
         rows, next_before = paging.cut(
-            session.scalars(paging.newest_first(q, PointsLedger.id, before, limit)).all(),
+            statements.fetch(session, _HISTORY_PAGES[before is not None], params),
             limit, lambda r: r.id)
     entries = [PointsEntry(r.id, r.delta, r.reason, labels.POINTS_REASONS.get(r.reason, "其他"),
                            r.created_at, r.expires_at) for r in rows]
