@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Insert, Table, create_engine, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 
 from wx_member import statements
 
@@ -282,7 +283,14 @@ def loaded(session: Session, cls: type[O], row: dict) -> O:
     `session` holding it as loaded state: no flush, no re-read (columns missing from `row`
     load on first access). Call it once the row is certain (after its savepoint): unlike
     a flushed object, it is not expunged if the writing savepoint rolls back."""
-    obj = cls(**row)
-    make_transient_to_detached(obj)  # state as if loaded, no pending changes
+    # What `cls(**row)` then `make_transient_to_detached` do, without the constructor
+    # setting each attribute as a change and the state then committing them all again
+    # (two thirds of the cost, 15 columns for a member): the row goes straight into the
+    # new object's dict as its loaded state.
+    obj = cls._sa_class_manager.new_instance()
+    state = instance_state(obj)
+    state.dict.update(row)
+    state.key = state.mapper._identity_key_from_state(state)
+    state._expire_attributes(state.dict, state.unloaded)  # the rest: loaded on first access
     session.add(obj)
     return obj

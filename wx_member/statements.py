@@ -11,11 +11,12 @@ stored), and a DBAPI error becomes SQLAlchemy's (IntegrityError, OperationalErro
 callers catch what they caught before and `db.retrying` still sees a deadlock.
 
 For INSERT and UPDATE (and a RETURNING of plain integers): the caller reads the cursor's
-`lastrowid`, `rowcount` or `fetchall()`. A SELECT whose columns need result processing
-(dates, JSON) and that loads no ORM objects goes through `rows`: SQLAlchemy's Core result
-on the same connection. A connection with a
-`before_cursor_execute` listener (bench/ and tests count statements with one) takes the
-ordinary path, so every statement is still seen.
+`lastrowid`, `rowcount` or `fetchall()`. A SELECT that loads no ORM objects goes through
+`fetch`: on the cursor too, its rows as named tuples with each column's result processing
+(dates, JSON, booleans) applied; `rows` gives SQLAlchemy's Core result on the same
+connection instead. A connection with a
+`before_cursor_execute` or `after_cursor_execute` listener (bench/ and tests count or
+probe statements with one) takes the ordinary path, so every statement is still seen.
 """
 from __future__ import annotations
 
@@ -89,6 +90,12 @@ def rows(session: Session, stmt: ClauseElement, params: dict[str, Any] | None = 
     return _held(session)[0].execute(stmt, params or {})
 
 
+def _watched(conn) -> bool:
+    """A listener wants to see each statement: take SQLAlchemy's ordinary path."""
+    dispatch = conn.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
 def fetch(session: Session, stmt: ClauseElement, params: dict[str, Any] | None = None) -> list:
     """A Core SELECT (built once, at import) run on the cursor like `run`, its rows as named
     tuples with each column's result processing applied (what `rows` gives, read the same
@@ -96,7 +103,7 @@ def fetch(session: Session, stmt: ClauseElement, params: dict[str, Any] | None =
     its coupon template this way)."""
     params = params or {}
     conn, dbapi_connection = _held(session)
-    if conn.dispatch.before_cursor_execute:
+    if _watched(conn):
         return conn.execute(stmt, params).all()
     dialect = conn.dialect
     compiled = _compiled(stmt, dialect, None)
@@ -122,7 +129,7 @@ def run(session: Session, stmt: ClauseElement, params: dict[str, Any], *,
     returns the DBAPI cursor. `insert=True`: an INSERT of exactly the columns in `params`
     (compiled for that set of columns)."""
     conn, dbapi_connection = _held(session)
-    if conn.dispatch.before_cursor_execute:
+    if _watched(conn):
         return _Ordinary(conn.execute(stmt, params))
     dialect = conn.dialect
     compiled = _compiled(stmt, dialect, tuple(params) if insert else None)
