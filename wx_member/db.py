@@ -289,6 +289,7 @@ def loaded(session: Session, cls: type[O], row: dict) -> O:
     # new object's dict as its loaded state.
     obj = cls._sa_class_manager.new_instance()
     state = instance_state(obj)
+    state.mapper._check_configure()  # as the constructor would: a fresh worker's first object
     state.dict.update(row)
     state.key = state.mapper._identity_key_from_state(state)
     state._expire_attributes(state.dict, state.unloaded)  # the rest: loaded on first access
