@@ -34,6 +34,14 @@ class _PerAppLimiter(Limiter):
     def storage(self) -> Storage:
         return self.limiter.storage
 
+    def _check_request_limit(self, callable_name: str | None = None,
+                             in_middleware: bool = True) -> None:
+        # Every request of the app passes here (a before_request hook), the webhook's too:
+        # Flask-Limiter consults the request filter below only after working out the
+        # request's limits and exemptions, a tenth of the app's own cost of a request.
+        if request.blueprint in LIMITED_BLUEPRINTS:
+            super()._check_request_limit(callable_name, in_middleware)
+
 
 limiter = _PerAppLimiter(key_func=get_remote_address, strategy="moving-window")
 
