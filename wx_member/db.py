@@ -232,23 +232,28 @@ def insert_ignoring_duplicates(session: Session, table, rows: list[dict]) -> Non
 # path writes its rows this way, and `loaded` turns a row it wrote into a persistent ORM
 # object, so the rules that take ORM objects work unchanged.
 O = TypeVar("O")
-_INSERTS: dict[Table, tuple[Insert, dict]] = {}
+_INSERTS: dict[Table, tuple[Insert, dict, tuple]] = {}
 
 
-def _insert_for(table: Table) -> tuple[Insert, dict]:
+def _insert_for(table: Table) -> tuple[Insert, dict, tuple]:
+    """The table's INSERT, its columns' fixed defaults (in column order; None also stands
+    for a callable default, computed per row) and its callable defaults."""
     found = _INSERTS.get(table)
     if found is None:
-        defaults = {}
+        fixed, computed = {}, []
         for col in table.columns:
             if col.primary_key:
                 continue  # the database assigns it
             if col.default is None:
                 if col.server_default is None:
-                    defaults[col.key] = None  # NULL, as an INSERT without it would leave
+                    fixed[col.key] = None  # NULL, as an INSERT without it would leave
                 # else: the database fills it in; the attribute loads on first access
-            elif col.default.is_scalar or col.default.is_callable:
-                defaults[col.key] = col.default
-        found = _INSERTS[table] = (insert(table), defaults)
+            elif col.default.is_callable:
+                fixed[col.key] = None
+                computed.append((col.key, col.default.arg))
+            elif col.default.is_scalar:
+                fixed[col.key] = col.default.arg
+        found = _INSERTS[table] = (insert(table), fixed, tuple(computed))
     return found
 
 
@@ -257,18 +262,15 @@ def insert_row(session: Session, cls: type, **values) -> dict:
     Columns not given take their Python defaults, computed here, so the returned row is
     exactly the stored one. A Core statement: no autoflush of pending ORM changes."""
     table = cls.__table__
-    stmt, defaults = _insert_for(table)
-    unknown = values.keys() - defaults.keys()
-    if unknown:
+    stmt, fixed, computed = _insert_for(table)
+    if not values.keys() <= fixed.keys():
+        unknown = values.keys() - fixed.keys()
         raise TypeError(f"{cls.__name__} has no column(s) {', '.join(sorted(unknown))}")
-    row = {}
-    for key, default in defaults.items():
-        if key in values:
-            row[key] = values[key]
-        elif default is None:
-            row[key] = None
-        else:
-            row[key] = default.arg(None) if default.is_callable else default.arg
+    row = dict(fixed)
+    row.update(values)  # the keys keep the columns' order: one compiled INSERT per set
+    for key, make in computed:
+        if key not in values:
+            row[key] = make(None)
     pks = table.primary_key.columns
     if len(pks) == 1 and pks[0].autoincrement in (True, "auto"):  # the id is lastrowid
         row[next(iter(pks)).key] = statements.run(session, stmt, row, insert=True).lastrowid
