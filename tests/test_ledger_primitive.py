@@ -15,6 +15,7 @@ from wx_member.members import membership
 from wx_member.metrics import install_session_hooks
 from wx_member.models import Member, utcnow
 from wx_member.payments import stored_value
+from wx_member.platform.errors import InvalidAmount
 from wx_member.platform.ledger import lock_member
 
 LEDGERS = {"points": points.LEDGER, "stored_value": stored_value.LEDGER}
@@ -122,3 +123,24 @@ def test_lock_member_rereads_the_row(session):
     with session.write() as s:
         assert lock_member(s, Member.openid == "oLocked") is member
         assert member.points_balance == 42
+
+
+def test_a_new_members_opening_balance_is_its_one_ledger_row(session):
+    """A join puts the sign-up points in the new member's INSERT and writes only their
+    ledger row (Ledger.opening): the balance is that row, and should its key be taken the
+    balance goes back to nothing with it."""
+    ledger = points.LEDGER
+    with session.write() as s:
+        first = membership.new_member(s, utcnow(), 25, openid="oOpenFirst", subscribed=True)
+        assert ledger.opening(s, first, 25, "signup", "opening:test") is not None
+    assert cached_and_sum(session, ledger, first.id) == (25, 25)
+
+    with session.write() as s:
+        second = membership.new_member(s, utcnow(), 25, openid="oOpenSecond", subscribed=True)
+        assert ledger.opening(s, second, 25, "signup", "opening:test") is None  # key taken
+        assert second.points_balance == 0
+    assert cached_and_sum(session, ledger, second.id) == (0, 0)
+
+    with pytest.raises(InvalidAmount), session.write() as s:
+        third = membership.new_member(s, utcnow(), 10, openid="oOpenThird", subscribed=True)
+        ledger.opening(s, third, 25, "signup", "opening:third")  # not its whole balance

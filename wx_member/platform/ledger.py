@@ -83,7 +83,7 @@ class Ledger:
         self._read = select(balance).where(_MEMBER.c.id == bindparam("member"))
 
     def post(self, session: Session, member: Member, delta: int, reason: str, idem_key: str,
-                now: datetime | None = None, **columns) -> int | None:
+             now: datetime | None = None, **columns) -> int | None:
         """Write one row inside the caller's transaction and move the member's balance.
 
         Returns the new row's id, or None when `idem_key` was already posted (a replay:
