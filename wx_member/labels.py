@@ -135,14 +135,20 @@ AUDIT_ACTIONS = {
     "earn_rule.disable": "停用积分活动",
     "channel.update": "修改渠道码",
     "channel.renew": "续期渠道码",
+    "channel.retire": "停用渠道码",
     "benefits.tier_discount": "修改等级折扣",
     "benefits.member_day.add": "新增会员日",
     "benefits.member_day.disable": "停用会员日",
     "benefits.member_price": "修改会员价",
     "tag_rule.add": "新增标签规则",
     "tag_rule.disable": "停用标签规则",
+    "push.run": "手动发送推送",
+    "points.expire_run": "手动执行积分过期",
 }
 STORE_STATUS = {"open": "营业中", "closed": "已关闭"}
+# A channel code in use or retired by an operator (its printed code still makes members).
+CHANNEL_STATUS = {"active": "使用中", "retired": "已停用"}
+CHANNEL_LIST_FILTERS = {"active": "使用中", "retired": "已停用", "all": "全部"}
 # What an unknown or refused console URL says (never Werkzeug's English page): title, text.
 CONSOLE_HTTP_ERRORS = {
     400: ("请求无效", "请求格式有误，请返回上一页重试。"),
@@ -160,7 +166,9 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
                 "stock": "库存", "bonus": "赠送",
-                "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类"}
+                "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类",
+                "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
+                "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}

@@ -48,7 +48,7 @@ from wx_member import statements
 from wx_member.db import UnitOfWork, programme_tz, retrying
 from wx_member.clock import day_start, local_day, local_to_utc, utcnow
 from wx_member.models import Member, PointsLedger
-from wx_member.platform import settings
+from wx_member.platform import audit, settings
 
 NEVER, ROLLING, YEARLY = 0, 1, 2
 MODES = {NEVER: "never", ROLLING: "rolling", YEARLY: "yearly"}
@@ -142,6 +142,18 @@ def run(uow: UnitOfWork, as_of: date | None = None, *, tz: ZoneInfo | None = Non
             result.members += n
             result.points += total
     result.seconds = _time.perf_counter() - started
+    return result
+
+
+def run_by_hand(uow: UnitOfWork, *, by: str, tz: ZoneInfo | None = None) -> ExpiryResult:
+    """Use case: the expiry run an admin starts from the console (the scheduler's `run`,
+    the same day and lots, so running early takes nothing twice), then one audit row: who,
+    up to which local day, how many members lost how many points."""
+    result = run(uow, tz=tz)
+    with uow.write() as session:
+        audit.record(session, by, "points.expire_run", result.as_of.isoformat(), None,
+                     {"as_of": result.as_of.isoformat(), "members": result.members,
+                      "points": result.points})
     return result
 
 
