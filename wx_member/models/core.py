@@ -51,6 +51,9 @@ class Channel(Base):
     qr_url: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When an operator retired the code (None: in use). WeChat keeps a printed code valid,
+    # so its scans still join and count; retired codes are only no longer edited or renewed.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Member(Base):
