@@ -95,15 +95,39 @@ def day_matches(row: MemberDay, day: date) -> bool:
         (row.kind == "monthday" and row.day == day.day)
 
 
+def member_days_of(session: Session, tier: str) -> list[MemberDay]:
+    """The member days in force for a member of `tier`: their tier's and everyone's."""
+    return list(session.scalars(select(MemberDay).where(
+        MemberDay.enabled.is_(True), or_(MemberDay.tier.is_(None), MemberDay.tier == tier))
+        .order_by(MemberDay.id)))
+
+
+@dataclass(frozen=True)
+class DayBenefits:
+    """What a tier's member days give on one local day (the quote's and the calendar's)."""
+    discounts: tuple  # (name, discount percent, excluded categories), discounting days only
+    points_percent: int  # the best member day's multiplier (100: none)
+    points_name: str | None  # that member day's name
+
+
+def day_benefits(rows: list[MemberDay], day: date) -> DayBenefits:
+    """Of one tier's member days (`member_days_of`), those on local date `day`."""
+    days = [r for r in rows if day_matches(r, day)]
+    best = max((r for r in days if r.points_percent), key=lambda r: r.points_percent,
+               default=None)
+    return DayBenefits(tuple((r.name, r.discount_percent, frozenset(r.excluded_categories))
+                             for r in days if r.discount_percent),
+                       best.points_percent if best else earn_rules.BASE,
+                       best.name if best else None)
+
+
 def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefits:
     """The benefits of a member of `tier` on local date `day` for the given SKUs (None:
     a walk-in, no benefits)."""
     if tier is None:
         return Benefits()
     discount = session.scalar(select(TierDiscount).where(TierDiscount.tier == tier))
-    rows = session.scalars(select(MemberDay).where(
-        MemberDay.enabled.is_(True), or_(MemberDay.tier.is_(None), MemberDay.tier == tier)))
-    days = [r for r in rows if day_matches(r, day)]
+    on_day = day_benefits(member_days_of(session, tier), day)
     # The member's tier and those below it: the nearest tier's price wins.
     ladder = tiers.LADDER[:tiers.rank(tier) + 1]
     prices: dict[str, tuple[int, int]] = {}
@@ -116,11 +140,9 @@ def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefit
     return Benefits(
         tier_percent=discount.percent if discount else 100,
         tier_excluded=frozenset(discount.excluded_categories if discount else ()),
-        days=tuple((r.name, r.discount_percent, frozenset(r.excluded_categories))
-                   for r in days if r.discount_percent),
+        days=on_day.discounts,
         prices={sku: price for sku, (_, price) in prices.items()},
-        points_percent=max([r.points_percent for r in days if r.points_percent],
-                           default=earn_rules.BASE))
+        points_percent=on_day.points_percent)
 
 
 def percent_of(amount_fen: int, percent: int) -> int:
@@ -209,9 +231,15 @@ def points_cash_off(session: Session, member: Member, amount_fen: int,
 
 def multiplier(session: Session, day: date, benefits: Benefits) -> earn_rules.Multiplier:
     """The day's points multiplier: the earn rule's or the member day's, the highest."""
-    rule = earn_rules.multiplier_on(session, day)
-    if benefits.points_percent > rule.percent:
-        return earn_rules.Multiplier(benefits.points_percent, None, "member day")
+    return best_multiplier(earn_rules.multiplier_on(session, day), benefits.points_percent)
+
+
+def best_multiplier(rule: earn_rules.Multiplier, points_percent: int,
+                    name: str = "member day") -> earn_rules.Multiplier:
+    """The dated earn rule's multiplier or the member day's, the highest (never stacked;
+    a tie keeps the earn rule)."""
+    if points_percent > rule.percent:
+        return earn_rules.Multiplier(points_percent, None, name)
     return rule
 
 

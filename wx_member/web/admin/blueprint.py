@@ -137,7 +137,8 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), (
        ("admin.stored_value_page", "储值"), ("admin.earn_rules_page", "积分活动"),
        ("admin.jobs_page", "推送与任务"), ("admin.audit_list", "审计日志")]
 # Headquarters' pages for the till's benefits and the preference tags (not STORE_ENDPOINTS).
-NAV[-1:-1] = [("admin.benefits_page", "会员权益"), ("admin.tag_rules_page", "偏好标签")]
+NAV[-1:-1] = [("admin.benefits_page", "会员权益"), ("admin.calendar_page", "会员日历"),
+              ("admin.tag_rules_page", "偏好标签")]
 
 
 @bp.app_template_filter("localtime")
