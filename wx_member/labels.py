@@ -186,12 +186,15 @@ SETTINGS = {
     "referral_mode": ("推荐奖励方式", ""),
     "referral_percent": ("推荐奖励比例（按比例时）", "%"),
     "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
-    "birthday_points": ("生日月赠送积分（0 为不送）", "积分"),
     "tier_window_months": ("等级统计期（0 为累计消费）", "个月"),
     "tier_review": ("降级复核", ""),
+    # Birthday gifts per tier (the console's 会员等级 page).
+    **{f"tier_{tier}_birthday_points": (f"{name}生日月赠送积分（0 为不送）", "积分")
+       for tier, name in TIER_NAMES.items()},
+    **{f"tier_{tier}_birthday_coupon_template": (f"{name}生日赠送优惠券", "")
+       for tier, name in TIER_NAMES.items()},
     "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
     "signup_coupon_template": ("入会赠送优惠券", ""),
-    "birthday_coupon_template": ("生日赠送优惠券", ""),
     "winback_coupon_template": ("唤回消息附赠优惠券", ""),
     "points_expiry_mode": ("积分有效期方式", ""),
     "points_expiry_months": ("滚动有效期（获得后几个月到期）", "个月"),
