@@ -130,6 +130,7 @@ AUDIT_ACTIONS = {
     "gift.restock": "调整礼品库存",
     "gift.retire": "下架礼品",
     "gift.enable": "上架礼品",
+    "gift.image": "上传礼品图片",
     "recharge_option.set": "修改充值档位",
     "earn_rule.create": "新增积分活动",
     "earn_rule.disable": "停用积分活动",
@@ -159,7 +160,7 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "coupon_template": "优惠券", "scheduled_at_utc": "发送时间", "created": "新建",
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
-                "stock": "库存", "bonus": "赠送",
+                "stock": "库存", "bonus": "赠送", "image": "图片",
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
