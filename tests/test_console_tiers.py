@@ -82,18 +82,24 @@ def test_a_ladder_that_does_not_increase_is_refused_and_a_low_threshold_asks_fir
     assert "请按元填写金额" in b.get("/admin/tiers").text
     b.post("/admin/tiers/normal", {"rate": "5000", "birthday_points": "0", "birthday_template": "0"})
     assert "积分倍率须为 0–1000" in b.get("/admin/tiers").text
+    page = b.get("/admin/tiers").text  # the coffee carried over for 普通会员, who never got it
+    assert "（本等级领不到）" in tier_row(page, "normal")
+    assert "（本等级领不到）" not in tier_row(page, "silver")
+    b.post("/admin/tiers/normal", {"rate": "100", "birthday_points": "0", "birthday_template": "0"})
     b.post("/admin/tiers/normal", {"rate": "100", "birthday_points": "0", "birthday_template": "5"})
     assert "限银卡会员及以上，普通会员领不到" in b.get("/admin/tiers").text
+    with app.session() as s, s.read():
+        assert settings.get(s, "tier_normal_birthday_coupon_template") == 0
 
     asked = b.post("/admin/tiers/silver", {**form, "threshold": "5"})  # ¥5: fen for yuan?
     assert asked.status_code == 200 and "低于 10 元" in asked.text and "仍然保存" in asked.text
     with app.session() as s, s.read():
         assert settings.get(s, "tier_silver_fen") == 20000  # asked, not saved
-        assert s.query(AuditLog).filter_by(action="setting.change").count() == 0
+        assert s.query(AuditLog).filter_by(action="setting.change").count() == 1  # 普通: 不送券
     b.post("/admin/tiers/silver", {**form, "threshold": "5", "confirm_low": "1"})
     with app.session() as s, s.read():
         assert settings.get(s, "tier_silver_fen") == 500
-        entry = s.query(AuditLog).filter_by(action="setting.change").one()
+        entry = s.query(AuditLog).filter_by(action="setting.change", target="tier_silver_fen").one()
         assert (entry.actor, entry.target, entry.before, entry.after) == (
             "root", "tier_silver_fen", 20000, 500)
 

@@ -52,6 +52,7 @@ class TierSpec:
 class TierRow:
     spec: TierSpec
     members: int
+    coupon_reachable: bool  # False: the birthday coupon is for higher tiers (none is issued)
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,17 @@ def ladder(uow: UnitOfWork) -> Ladder:
     """Use case (a read): every tier with its rules and how many members hold it now."""
     with uow.read() as session:
         counts = dict(session.execute(select(Member.tier, func.count()).group_by(Member.tier)).all())
-        rows = [TierRow(_spec(session, tier), counts.get(tier, 0)) for tier in tiers.LADDER]
+        specs = [_spec(session, tier) for tier in tiers.LADDER]
+        rows = [TierRow(spec, counts.get(spec.tier, 0), _reachable(session, spec)) for spec in specs]
         return Ladder(rows, settings.get(session, "points_per_yuan"),
                       settings.get(session, "tier_review"),
                       settings.get(session, "tier_window_months"))
+
+
+def _reachable(session, spec: TierSpec) -> bool:
+    template = session.get(CouponTemplate, spec.birthday_template) if spec.birthday_template else None
+    return not (template and template.min_tier
+                and tiers.rank(template.min_tier) > tiers.rank(spec.tier))
 
 
 def _keys(spec: TierSpec) -> dict[str, int]:
@@ -110,11 +118,14 @@ def _check(session, spec: TierSpec, low_confirmed: bool) -> None:
             raise LowThreshold(f"threshold {fen} fen", user_message=(
                 f"{name}门槛 {fen / 100:.2f} 元低于 10 元：是否把金额按“分”填了？"
                 f"（门槛按元填写，如 200 元）确认无误请再点“仍然保存”。"))
-    if spec.birthday_template:
+    # A template newly chosen must be one the tier may hold (the one carried over from the
+    # single birthday rule stays, shown as 本等级领不到, until the operator changes it).
+    current = settings.get(session, f"tier_{spec.tier}_birthday_coupon_template")
+    if spec.birthday_template and spec.birthday_template != current:
         template = session.get(CouponTemplate, spec.birthday_template)
         if template is None:
             raise InvalidTier(f"no template {spec.birthday_template}", user_message="优惠券模板不存在。")
-        if template.min_tier and tiers.rank(template.min_tier) > tiers.rank(spec.tier):
+        if not _reachable(session, spec):
             raise InvalidTier(f"template {template.id} needs {template.min_tier}", user_message=(
                 f"「{template.name}」限{tier_name(template.min_tier)}及以上，"
                 f"{name}领不到，请另选。"))
