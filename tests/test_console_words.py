@@ -19,7 +19,8 @@ def test_rules_read_in_chinese_with_yuan_and_choices(console):
         assert english not in table, english
     assert "积分有效期方式" in table and "滚动有效期（按月数）" in table
     assert "积分抵现：多少积分抵 1 元" in table and "100 积分" in table
-    assert "200.00 元" in table  # 银卡门槛 20000 fen
+    assert "0.00 元" in table and "200.00 元" not in table  # money in yuan; tiers: own page
+    assert "会员等级的门槛" in page  # the tier rules are linked, on the tiers screen
     assert "10元代金券" in table or "满" in table  # the sign-up coupon by name
 
     # Money typed in yuan, stored in fen; the audit shows both sides in yuan.

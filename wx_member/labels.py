@@ -130,6 +130,7 @@ AUDIT_ACTIONS = {
     "gift.restock": "调整礼品库存",
     "gift.retire": "下架礼品",
     "gift.enable": "上架礼品",
+    "gift.image": "上传礼品图片",
     "recharge_option.set": "修改充值档位",
     "earn_rule.create": "新增积分活动",
     "earn_rule.disable": "停用积分活动",
@@ -165,7 +166,7 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "coupon_template": "优惠券", "scheduled_at_utc": "发送时间", "created": "新建",
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
-                "stock": "库存", "bonus": "赠送",
+                "stock": "库存", "bonus": "赠送", "image": "图片",
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类",
                 "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
                 "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数"}
@@ -194,12 +195,15 @@ SETTINGS = {
     "referral_mode": ("推荐奖励方式", ""),
     "referral_percent": ("推荐奖励比例（按比例时）", "%"),
     "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
-    "birthday_points": ("生日月赠送积分（0 为不送）", "积分"),
     "tier_window_months": ("等级统计期（0 为累计消费）", "个月"),
     "tier_review": ("降级复核", ""),
+    # Birthday gifts per tier (the console's 会员等级 page).
+    **{f"tier_{tier}_birthday_points": (f"{name}生日月赠送积分（0 为不送）", "积分")
+       for tier, name in TIER_NAMES.items()},
+    **{f"tier_{tier}_birthday_coupon_template": (f"{name}生日赠送优惠券", "")
+       for tier, name in TIER_NAMES.items()},
     "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
     "signup_coupon_template": ("入会赠送优惠券", ""),
-    "birthday_coupon_template": ("生日赠送优惠券", ""),
     "winback_coupon_template": ("唤回消息附赠优惠券", ""),
     "points_expiry_mode": ("积分有效期方式", ""),
     "points_expiry_months": ("滚动有效期（获得后几个月到期）", "个月"),

@@ -3,7 +3,7 @@ it (NULL: in use). A retired code keeps working for people (WeChat keeps its QR 
 it is hidden from the console's default list and can no longer be edited or renewed.
 
 Revision ID: 0030_channel_retire
-Revises: 0025_paid
+Revises: 0029_loyalty_console
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision: str = "0030_channel_retire"
-down_revision: Union[str, Sequence[str], None] = "0025_paid"
+down_revision: Union[str, Sequence[str], None] = "0029_loyalty_console"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

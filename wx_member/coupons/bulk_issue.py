@@ -123,9 +123,10 @@ def issue_campaign(uow: UnitOfWork, template_id: int, key: str, *,
 
 
 def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None = None) -> BulkResult:
-    """Use case (daily job): the birthday gift (setting `birthday_coupon_template`) for
-    every member born on today's local month and day (29 February counts on 28 February in
-    other years), once per member and year."""
+    """Use case (daily job): the birthday gift of each member's tier (settings
+    `tier_<tier>_birthday_coupon_template`, set on the console's tiers screen) for every
+    member born on today's local month and day (29 February counts on 28 February in other
+    years), once per member and year (cause `birthday:<member>:<year>`, whatever the tier)."""
     now = now or utcnow()
     today: date = local_day(now, tz)
     days = [today.day]
@@ -133,14 +134,22 @@ def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None =
         days.append(29)
     result = BulkResult()
     with uow.read() as session:
-        template = wallet.template_by_setting(session, "birthday_coupon_template")
-    if template is None:
+        by_tier = {tier: wallet.template_by_setting(session, wallet.birthday_template_key(tier))
+                   for tier in tiers.LADDER}
+    giving = [tier for tier, template in by_tier.items() if template is not None]
+    if not giving:
         return result
     born_today = select(Member.id, Member.tier).where(
-        extract("month", Member.birthday) == today.month, extract("day", Member.birthday).in_(days))
+        extract("month", Member.birthday) == today.month, extract("day", Member.birthday).in_(days),
+        Member.tier.in_(giving) if by_tier["normal"] is None
+        else Member.tier.not_in([t for t in tiers.LADDER if t not in giving]))
     for session, found in keyset.batches(uow.write, born_today, Member.id, size=BATCH):
-        issue_many(session, template, {f"birthday:{m.id}:{today.year}": m for m in found},
-                   "birthday", now, result)
+        groups: dict[int, tuple] = {}
+        for m in found:
+            template = by_tier.get(m.tier) or by_tier["normal"]
+            groups.setdefault(template.id, (template, {}))[1][f"birthday:{m.id}:{today.year}"] = m
+        for template, members in groups.values():
+            issue_many(session, template, members, "birthday", now, result)
     log.info("birthday coupons %s: %s", today, result)
     return result
 

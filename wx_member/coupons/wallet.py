@@ -172,6 +172,11 @@ def template_by_setting(session: Session, key: str,
     return template
 
 
+def birthday_template_key(tier: str) -> str:
+    """The setting naming a tier's birthday coupon (an unknown tier: 普通会员's)."""
+    return f"tier_{tier if tier in settings.BIRTHDAY_TIERS else 'normal'}_birthday_coupon_template"
+
+
 def issue_signup(session: Session, member: Member,
                  now: datetime | None = None) -> tuple[Coupon, str] | None:
     """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member, and
@@ -185,9 +190,9 @@ def issue_signup(session: Session, member: Member,
 
 def issue_birthday_coupon(session: Session, member: Member, year: int,
                           now: datetime | None = None) -> Coupon | None:
-    """The birthday gift (setting `birthday_coupon_template`, 0: none), once per member and
-    year, inside the caller's transaction (the daily job in coupon_campaigns.py calls it)."""
-    template = template_by_setting(session, "birthday_coupon_template")
+    """The birthday gift of the member's tier (setting `tier_<tier>_birthday_coupon_template`,
+    0: none), once per member and year, inside the caller's transaction."""
+    template = template_by_setting(session, birthday_template_key(member.tier))
     if template is None:
         return None
     return issue_in(session, member, template, f"birthday:{member.id}:{year}", "birthday",

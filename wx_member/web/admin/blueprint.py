@@ -132,7 +132,8 @@ def can(role: str) -> bool:
 
 
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), ("admin.store_list", "门店"),
-       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
+       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.tiers_page", "会员等级"),
+       ("admin.campaigns_page", "活动"),
        ("admin.coupon_list", "优惠券"), ("admin.gift_list", "积分兑换"),
        ("admin.stored_value_page", "储值"), ("admin.earn_rules_page", "积分活动"),
        ("admin.jobs_page", "推送与任务"), ("admin.audit_list", "审计日志")]
