@@ -54,20 +54,20 @@ def test_an_operator_corrects_stored_value_confirming_a_large_amount(page, app, 
     _open(page, width, card, card)
     form = page.locator("#balance-correction")
     form.get_by_label("更正金额（元，负数为扣减）").fill("600")
-    form.get_by_label("原因（必填）").fill("旧系统余额补录")
+    form.get_by_label("更正理由（必填）").fill("旧系统余额补录")
     form.get_by_role("button", name="确认更正").click()
     page.get_by_text("储值已更正 +600.00 元。").wait_for()
     assert any("调整幅度较大（600 元）" in d for d in page.dialogs)
     assert page.locator("#balance").inner_text() == "¥600.00"
     form = page.locator("#balance-correction")
     form.get_by_label("更正金额（元，负数为扣减）").fill("-12.5")
-    form.get_by_label("原因（必填）").fill("多记")
+    form.get_by_label("更正理由（必填）").fill("多记")
     form.get_by_role("button", name="确认更正").click()
     page.get_by_text("储值已更正 -12.50 元。").wait_for()
     assert len(page.dialogs) == 1  # a small correction asks nothing
     form = page.locator("#balance-correction")
     form.get_by_label("更正金额（元，负数为扣减）").fill("-600")
-    form.get_by_label("原因（必填）").fill("清零")
+    form.get_by_label("更正理由（必填）").fill("清零")
     form.get_by_role("button", name="确认更正").click()
     page.get_by_text("储值余额只有 587.50 元，不能扣减 600.00 元：余额不能低于零。").wait_for()
     assert page.locator("#balance").inner_text() == "¥587.50"

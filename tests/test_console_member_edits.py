@@ -13,7 +13,7 @@ from helpers import member
 from test_console_stores import seed, store_account
 from wx_member.models import AuditLog, Member, StoredValueLedger
 
-KEY_RE = re.compile(r'name="key" type="hidden" value="([0-9a-f]+)"')
+KEY_RE = re.compile(r'id="balance-key" name="key" type="hidden" value="([0-9a-f]+)"')
 
 
 def _page(b, m) -> str:

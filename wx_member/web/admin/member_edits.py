@@ -23,7 +23,7 @@ class NameForm(FlaskForm):
 
 class BalanceForm(FlaskForm):
     amount = StringField("更正金额（元，负数为扣减）", validators=[DataRequired(), Length(max=16)])
-    note = StringField("原因（必填）", validators=[DataRequired(), Length(max=80)])
+    note = StringField("更正理由（必填）", validators=[DataRequired(), Length(max=80)])
     key = HiddenField()  # one per rendered form: a double submit corrects once
 
 
