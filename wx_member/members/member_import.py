@@ -7,7 +7,8 @@ Idempotent by openid: a member already here keeps their card, points and history
 name, phone and birthday the file gives (an empty cell leaves the value as it is) and the
 tags they lack; importing the same file again changes nothing. Set-based, 500 rows per
 transaction: one SELECT of the openids, one INSERT of the new members, one UPDATE of their
-card numbers, one UPDATE of changed members, one INSERT of missing tags, an audit row.
+card numbers, one SELECT and one UPDATE per set of changed columns of the existing members,
+one INSERT of missing tags, an audit row.
 
 Imported members get a card number but no sign-up points or coupon (they are not joining
 now). Members with an openid count as following the account (the list is the account's
