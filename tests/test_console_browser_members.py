@@ -2,17 +2,22 @@
 and on a phone (390 px), in Debian's headless Chromium (the pattern of
 test_console_browser_phone.py): an operator names a member and finds them by part of the
 name; corrects stored value in yuan, confirming a large correction, refused below zero;
-uploads a shop's paper list and finds its member with their opening balances. Each page
-fits the screen."""
+uploads a shop's paper list and finds its member with their opening balances; an admin
+refunds part of a recharge typed in yuan. Each page fits the screen."""
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 
+from api_helpers import ApiClient
 from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
                              shot, width)
 from console_helpers import add_operator
 from helpers import member
-from wx_member.models import Member
+from test_recharge_refunds import paid_recharge
+from wx_member.models import Member, RechargeRefund
+from wxpay_helpers import console_shop, merchant_cert, mini_sandbox  # noqa: F401  (fixtures)
 
 require_chromium()
 
@@ -97,3 +102,36 @@ def test_a_paper_member_list_is_imported_by_phone(page, app, width, tmp_path):
     assert page.locator("#points").inner_text() == "150"
     assert page.locator("#balance").inner_text() == "¥20.00"
     fits(page, width)
+
+
+def test_an_admin_refunds_part_of_a_recharge_typed_in_yuan(browser, console_shop, mini_sandbox,
+                                                           width):
+    shop = ApiClient(console_shop, mini_sandbox)
+    me = shop.login("oMiniRefund")
+    no = paid_recharge(shop, mini_sandbox, me, 50000)  # 充500送50
+    add_operator(console_shop, "root", "admin")
+    with console_shop.session() as s, s.read():
+        member_id = s.scalar(select(Member.id).where(Member.mini_openid == "oMiniRefund"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        login(page, console_shop, "root")
+        page.goto(console_shop.url + f"admin/members/{member_id}")
+        form = page.locator("#recharge-refund")
+        form.get_by_label("充值订单号").fill(no)
+        form.get_by_label("退款金额（元，留空为全部可退）").fill("12.505")
+        form.get_by_role("button", name="储值原路退款").click()
+        page.get_by_text("请按元填写金额（如 200 或 199.90，最多两位小数）。").wait_for()
+        form = page.locator("#recharge-refund")
+        form.get_by_label("充值订单号").fill(no)
+        form.get_by_label("退款金额（元，留空为全部可退）").fill("12.50")
+        form.get_by_role("button", name="储值原路退款").click()
+        page.get_by_text(re.compile(r"已申请退款 12\.50 元")).wait_for()
+        fits(page, width)
+        shot(page, "member-recharge-refund", width)
+        with console_shop.session() as s, s.read():
+            assert s.scalar(select(RechargeRefund.amount_fen)
+                            .where(RechargeRefund.out_trade_no == no)) == 1250
+    finally:
+        context.close()
