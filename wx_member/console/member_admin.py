@@ -32,10 +32,10 @@ PARTIAL_DIGITS = 4  # digits typed: part of a card number or a phone number
 CARD_LENGTH = len(membership.card_number(1))
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000
-# Operators' column names; member_import reads the file back (卡号, 手机号, 标签 change a
-# member, the others are ignored).
-EXPORT_COLUMNS = ("卡号", "openid", "姓名", "手机号", "等级", "积分", "累计消费（元）", "关注", "入会时间",
-                  "渠道", "标签")
+# Operators' column names; member_import reads the file back (卡号, 姓名, 手机号, 标签
+# change a member; 积分 only opens a member created from a phone; the others are ignored).
+EXPORT_COLUMNS = ("卡号", "openid", "姓名", "手机号", "等级", "积分", "累计消费（元）", "关注",
+                  "入会时间", "渠道", "标签")
 
 
 class InvalidTag(DomainError):
@@ -256,7 +256,8 @@ def export_rows(uow: UnitOfWork, tag: str = "", store_id: int | None = None,
                 MemberTag.member_id.in_([m.id for m in batch])).order_by(MemberTag.tag)):
             tags.setdefault(member_id, []).append(t)
         for m in batch:
-            yield (m.card_no, m.openid, m.name or "", m.phone or "", tier_name(m.tier), m.points_balance,
+            yield (m.card_no, m.openid, m.name or "", m.phone or "", tier_name(m.tier),
+                   m.points_balance,
                    f"{m.total_spend_fen / 100:.2f}", "是" if m.subscribed else "否",
                    local_text(m.joined_at, tz, "%Y-%m-%d %H:%M:%S"), m.scene or "",
                    " ".join(tags.get(m.id, [])))
