@@ -22,8 +22,8 @@ subscription grants are added to the survivor's; referees of the absorbed member
 survivor's now. The survivor takes the openid, mini-program openid, unionid, phone,
 name, birthday and referrer it lacked, the higher tier and both spends; the absorbed
 member's card number becomes an alias (`card_history` kind `merged`): the till finds the
-survivor by it. Two Official Account openids (or two mini-program openids, or two unionids) are two WeChat
-accounts: never merged.
+survivor by it. Two Official Account openids (or two mini-program openids, or two
+unionids) are two WeChat accounts: never merged.
 
 The snapshot on `member_merge` lists the rows moved and the fields taken over; undoing puts
 them back, refused when the survivor has since spent more than they would give back.
