@@ -22,6 +22,7 @@ POINTS_REASONS = {
     "referral": "推荐好友",
     "checkin": "每日签到",
     "adjust": "人工调整",
+    "import": "导入原有积分",
     "purchase": "消费积分",
     "refund": "退款扣回",
     "birthday": "生日积分",
@@ -33,7 +34,8 @@ POINTS_REASONS = {
 }
 BALANCE_REASONS = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
                    "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款",
-                   "refund_undone": "退款未成功退回", "refund_bonus_undone": "退款未成功退回赠送"}
+                   "refund_undone": "退款未成功退回", "refund_bonus_undone": "退款未成功退回赠送",
+                   "import": "导入原有储值", "correction": "人工更正"}
 
 # -- orders and coupons -------------------------------------------------------------------
 ORDER_STATUS = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
@@ -100,6 +102,8 @@ AUDIT_ACTIONS = {
     "member.unmerge": "撤销合并",
     "setting.change": "修改规则",
     "points.adjust": "调整积分",
+    "balance.correct": "更正储值",
+    "member.name": "修改姓名",
     "member.tag": "添加标签",
     "member.untag": "移除标签",
     "menu.publish": "发布菜单",
@@ -169,7 +173,8 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "stock": "库存", "bonus": "赠送", "image": "图片",
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类",
                 "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
-                "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数"}
+                "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数",
+                "balance_fen": "储值", "delta_fen": "储值变动"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}

@@ -8,7 +8,7 @@ stored image per gift (bytes in the database, no CDN), with its type, size and a
 that names its URL.
 
 Revision ID: 0029_loyalty_console
-Revises: 0025_paid
+Revises: 0028_member_name
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import mysql
 
 
 revision: str = "0029_loyalty_console"
-down_revision: Union[str, Sequence[str], None] = "0025_paid"
+down_revision: Union[str, Sequence[str], None] = "0028_member_name"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

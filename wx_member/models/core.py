@@ -80,6 +80,9 @@ class Member(Base):
     balance_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     birthday: Mapped[datetime | None] = mapped_column(DateTime)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # 姓名 (optional, ≤ 30 characters): typed by an operator, the member or an import; never
+    # an identity (two members may share a name), only a way to find someone.
+    name: Mapped[str | None] = mapped_column(String(30))
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     scene: Mapped[str | None] = mapped_column(String(64))  # the QR scene they joined through

@@ -40,6 +40,7 @@ PUBLIC = {"admin.login", "admin.static"}
 # What a store-scoped account may open; each of these scopes its queries by `scope()`.
 STORE_ENDPOINTS = {"admin.dashboard", "admin.member_search", "admin.member_detail",
                    "admin.member_adjust", "admin.member_tag", "admin.member_export",
+                   "admin.member_name", "admin.member_balance",
                    "admin.channel_list", "admin.channel_qrcode", "admin.store_list",
                    "admin.store_detail", "admin.till_key_issue", "admin.till_key_revoke",
                    "admin.logout"}

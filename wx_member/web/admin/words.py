@@ -127,7 +127,7 @@ def _value(field: str | None, value, action: str) -> str:
         return "无"
     if isinstance(value, bool):
         return "是" if value else "否"
-    if field == "bonus" and isinstance(value, int):
+    if field in ("bonus", "balance_fen", "delta_fen") and isinstance(value, int):
         return f"{yuan(value)} 元"
     if action == "benefits.member_price" and isinstance(value, int):
         return f"{yuan(value)} 元"
