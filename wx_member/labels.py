@@ -124,6 +124,7 @@ AUDIT_ACTIONS = {
     "coupon_template.update": "修改券模板",
     "coupon_template.disable": "停止发放券",
     "coupon_template.enable": "恢复发放券",
+    "coupon_template.limit": "修改券的发放总量",
     "coupon.issue": "发券",
     "coupon.void": "作废券",
     "gift.create": "新增礼品",
@@ -159,7 +160,7 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "coupon_template": "优惠券", "scheduled_at_utc": "发送时间", "created": "新建",
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
-                "stock": "库存", "bonus": "赠送",
+                "stock": "库存", "bonus": "赠送", "stores": "适用门店", "limit": "发放总量",
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.

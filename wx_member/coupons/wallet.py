@@ -25,7 +25,7 @@ from wx_member.db import UnitOfWork, insert_row, loaded
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
-from wx_member.coupons import templates
+from wx_member.coupons import stock, store_scope, templates
 from wx_member.platform import audit, card_numbers, settings
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
 
@@ -82,6 +82,11 @@ class TierTooLow(CouponRefused):
     user_message = "您的会员等级不能使用这张优惠券。"
 
 
+class CouponWrongStore(CouponRefused):
+    code = "COUPON_WRONG_STORE"
+    user_message = "该优惠券不能在本门店使用。"
+
+
 @dataclass
 class Redemption:
     coupon: Coupon
@@ -120,15 +125,23 @@ def _event(session: Session, coupon: Coupon | dict, to_status: str, reason: str,
 # ---- issuing one coupon ----------------------------------------------------------------
 
 def issue_in(session: Session, member: Member, template: CouponTemplate, cause: str,
-             reason: str, now: datetime, note: str | None = None) -> Coupon | None:
+             reason: str, now: datetime, note: str | None = None,
+             refuse_sold_out: bool = False) -> Coupon | None:
     """Issue inside the caller's transaction. Returns the coupon, or None when `cause` was
-    issued before (a replay) or the member's tier is below the template's."""
+    issued before (a replay), the member's tier is below the template's, or the template
+    is sold out (`refuse_sold_out`: raise stock.SoldOut instead)."""
     if not templates.tier_allows(template, member.tier):
         log.info("coupon %s not issued to member %s: tier %s below %s", cause, member.id,
                  member.tier, template.min_tier)
         return None
     valid_from, valid_until = templates.validity(template, now)
     session.flush()  # Core statements do not autoflush; the member's row must exist
+    if not stock.take_one(session, template.id):
+        if refuse_sold_out:
+            raise stock.sold_out(template)
+        log.info("coupon %s not issued to member %s: template %s sold out", cause, member.id,
+                 template.id)
+        return None
     for _ in range(3):
         try:
             # No savepoint: a failed INSERT undoes only itself (SQLite and InnoDB alike).
@@ -137,6 +150,7 @@ def issue_in(session: Session, member: Member, template: CouponTemplate, cause: 
                              issued_at=now, valid_from=valid_from, valid_until=valid_until)
         except IntegrityError:
             if session.scalar(select(Coupon.id).where(Coupon.cause == cause)) is not None:
+                stock.give_back(session, template.id)  # nothing issued: the stock stays
                 return None  # the cause was issued before, or just now by a racing event
             continue  # the code collided with another coupon's: draw again
         # Its key is the cause's, and coupons are never deleted: it cannot collide now that
@@ -197,7 +211,8 @@ def issue_birthday_coupon(session: Session, member: Member, year: int,
 def issue(uow: UnitOfWork, openid_or_card: str, template_id: int, key: str, by: str,
           note: str | None = None, now: datetime | None = None) -> Coupon | None:
     """Use case: an operator gives a member a coupon, once per `key`. Returns None for a
-    replayed key; raises TierTooLow when the member may not hold the template."""
+    replayed key; raises TierTooLow when the member may not hold the template, SoldOut
+    when the template has issued its limit."""
     if not key.strip() or len(key) > 100:
         raise InvalidAmount("a key of 1 to 100 characters is required",
                             user_message="请填写发券编号。")
@@ -209,8 +224,11 @@ def issue(uow: UnitOfWork, openid_or_card: str, template_id: int, key: str, by: 
             raise TierTooLow(f"member {member.id} is {member.tier}, template {template_id} "
                              f"needs {template.min_tier}",
                              user_message=f"该优惠券限{tier_name(template.min_tier)}及以上。")
+        if session.scalar(select(Coupon.id).where(Coupon.cause == f"operator:{key}")):
+            return None  # the same form again: answered before the stock is looked at
         coupon = issue_in(session, member, template, f"operator:{key}", "operator", now,
-                          note=f"{by}: {note}"[:100] if note else by[:100])
+                          note=f"{by}: {note}"[:100] if note else by[:100],
+                          refuse_sold_out=True)
         if coupon is not None:
             audit.record(session, by, "coupon.issue", member.card_no or member.openid, None,
                          {"coupon": coupon.code, "name": template.name, "reason": note or None})
@@ -225,17 +243,20 @@ def _refuse_by_status(coupon: Coupon) -> None:
 
 
 def redeem(uow: UnitOfWork, code: str, openid_or_card: str, out_trade_no: str,
-           amount_fen: int, now: datetime | None = None) -> Redemption:
+           amount_fen: int, now: datetime | None = None,
+           store_id: int | None = None) -> Redemption:
     """Use case: use a coupon on an order of `amount_fen`. Returns the discount (fen).
 
-    Checks owner, status, validity window, minimum spend and tier; a refusal raises a
+    Checks owner, status, validity window, minimum spend, tier and store (`store_id`: where
+    it is used; None: no store known, so only a coupon valid in every store); a refusal raises a
     CouponRefused (Chinese `user_message`) with nothing written. The same coupon on the
     same order again returns the first answer (`replayed`); on another order it is used.
     """
     check_redeem(out_trade_no, amount_fen)
     now = now or utcnow()
     with uow.write() as session:
-        return redeem_in(session, code, openid_or_card, out_trade_no, amount_fen, now)
+        return redeem_in(session, code, openid_or_card, out_trade_no, amount_fen, now,
+                         store_id)
 
 
 def check_redeem(out_trade_no: str, amount_fen: int) -> None:
@@ -268,8 +289,16 @@ def check_usable(coupon: Coupon, template: CouponTemplate, member: Member, amoun
                          user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
 
 
+def check_store(session: Session, template: CouponTemplate, store_id: int | None) -> None:
+    """Raises CouponWrongStore unless the template's coupons can be used in `store_id`."""
+    why = store_scope.refusal(session, template.id, store_id)
+    if why is not None:
+        raise CouponWrongStore(f"template {template.id} is not usable in store {store_id}",
+                               user_message=why)
+
+
 def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: str,
-              amount_fen: int, now: datetime) -> Redemption:
+              amount_fen: int, now: datetime, store_id: int | None = None) -> Redemption:
     """`redeem` inside the caller's transaction, its arguments checked (check_redeem)."""
     member = holder(session, openid_or_card)
     # The row lock queues a second redemption of this coupon behind the first, which
@@ -285,6 +314,7 @@ def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: st
             and coupon.order_fen == amount_fen:
         return Redemption(coupon, coupon.discount_fen, template.item, replayed=True)
     check_usable(coupon, template, member, amount_fen, now)
+    check_store(session, template, store_id)
     if session.scalar(select(CouponEvent.id).where(
             CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
         raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",
