@@ -44,7 +44,6 @@ def sold_out(template) -> SoldOut:
 def take_one(session: Session, template_id: int) -> bool:
     """Count one more coupon of the template issued, if its stock allows; False (nothing
     written) when it is sold out. Holds the template's row until the transaction ends."""
-    session.flush()
     return statements.run(session, _TAKE_ONE, {"template": template_id}).rowcount == 1
 
 

@@ -26,8 +26,12 @@ from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.coupons import stock, store_scope, templates
+# The refusals live in refusals.py; imported here too, where callers have always found them.
+from wx_member.coupons.refusals import (  # noqa: F401
+    BelowMinimumSpend, CouponExpired, CouponNotFound, CouponNotYetValid, CouponNotYours,
+    CouponRefused, CouponUsed, CouponVoid, CouponWrongStore, TierTooLow)
 from wx_member.platform import audit, card_numbers, settings
-from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
+from wx_member.platform.errors import InvalidAmount, UnknownMember
 
 log = logging.getLogger(__name__)
 
@@ -35,56 +39,6 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12  # 31^12 ≈ 7.9e17: a collision is retried, never silently merged
 EXPIRE_BATCH = 1000
-
-
-class CouponRefused(DomainError):
-    code = "COUPON_REFUSED"
-    user_message = "优惠券无法使用。"
-
-
-class CouponNotFound(CouponRefused):
-    code = "COUPON_NOT_FOUND"
-    user_message = "优惠券不存在。"
-
-
-class CouponNotYours(CouponRefused):
-    code = "COUPON_NOT_YOURS"
-    user_message = "这张优惠券不属于您。"
-
-
-class CouponUsed(CouponRefused):
-    code = "COUPON_USED"
-    user_message = "优惠券已使用。"
-
-
-class CouponExpired(CouponRefused):
-    code = "COUPON_EXPIRED"
-    user_message = "优惠券已过期。"
-
-
-class CouponVoid(CouponRefused):
-    code = "COUPON_VOID"
-    user_message = "优惠券已作废。"
-
-
-class CouponNotYetValid(CouponRefused):
-    code = "COUPON_NOT_YET_VALID"
-    user_message = "优惠券尚未到使用时间。"
-
-
-class BelowMinimumSpend(CouponRefused):
-    code = "BELOW_MINIMUM_SPEND"
-    user_message = "订单金额未达到优惠券的使用门槛。"
-
-
-class TierTooLow(CouponRefused):
-    code = "TIER_TOO_LOW"
-    user_message = "您的会员等级不能使用这张优惠券。"
-
-
-class CouponWrongStore(CouponRefused):
-    code = "COUPON_WRONG_STORE"
-    user_message = "该优惠券不能在本门店使用。"
 
 
 @dataclass
