@@ -199,6 +199,20 @@ def test_store_accounts_see_only_the_templates_usable_in_their_store(shop, mini_
     _create(hq, "两店通用", stores=[str(_store_id(shop, "SH001")), str(_store_id(shop, "BJ001"))])
     page = hq.get("/admin/coupons").text
     assert "限国贸店、人民广场店使用" in page  # by store code: BJ001 before SH001
+    # Unused, so its stores can still change: the edit form has them ticked.
+    both = _template(shop, "两店通用")
+    form = hq.get(f"/admin/coupons/{both.id}").text.split('id="template-stores"')[1]
+    assert form.count("checked") == 2
+    res = hq.post(f"/admin/coupons/{both.id}", {"name": "两店通用", "kind": "amount_off",
+                                                "amount_off": "8", "valid_days": "30",
+                                                "stores": [str(_store_id(shop, "BJ001"))]})
+    assert res.status_code == 302
+    row = hq.get("/admin/coupons").text.split(f'id="template-{both.id}"')[1].split("</tr>")[0]
+    assert "限国贸店使用" in row
+    with shop.session() as s, s.read():
+        (update,) = [a for a in s.query(AuditLog) if a.action == "coupon_template.update"]
+    assert (update.before["stores"], update.after["stores"]) == ("限国贸店、人民广场店使用",
+                                                                 "限国贸店使用")
     with shop.session() as uow:
         operators.create(uow, "bj_manager", PASSWORD, "manager", by="test", store="BJ001")
     bj = Browser(shop)
