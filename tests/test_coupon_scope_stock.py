@@ -155,8 +155,9 @@ def test_the_last_coupon_issued_twice_at_once_is_issued_once(shop, mini_sandbox)
     with shop.session() as s, s.read():
         limits = [(a.before, a.after) for a in s.query(AuditLog).order_by(AuditLog.id)
                   if a.action == "coupon_template.limit"]
-    assert [(b["limit"], a["limit"]) for b, a in limits] == [(2, 3), (3, None)]
-    assert "修改券的发放总量" in first.get("/admin/audit").text
+    assert [(b["limit"], a["limit"]) for b, a in limits] == [(2, 3), (3, "不限量")]
+    audit = first.get("/admin/audit").text
+    assert "修改券的发放总量" in audit and "发放总量：3 → 不限量" in audit
 
 
 def test_a_sold_out_signup_gift_and_bulk_issue_stop_at_the_limit(shop, mini_sandbox):

@@ -161,6 +161,7 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
                 "stock": "库存", "bonus": "赠送", "stores": "适用门店", "limit": "发放总量",
+                "issued": "已发",
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.

@@ -78,8 +78,11 @@ def set_limit(uow: UnitOfWork, template_id: int, limit: int | None,
             raise UnknownTemplate(f"no coupon template {template_id}")
         check_limit(limit, template.issued_count)
         if template.stock_limit != limit:
+            shown = lambda n: "不限量" if n is None else n  # noqa: E731 (as templates' audit)
             audit.record(session, by, "coupon_template.limit", f"coupon_template:{template.id}",
-                         {"name": template.name, "limit": template.stock_limit},
-                         {"name": template.name, "limit": limit})
+                         {"name": template.name, "limit": shown(template.stock_limit),
+                          "issued": template.issued_count},
+                         {"name": template.name, "limit": shown(limit),
+                          "issued": template.issued_count})
         template.stock_limit = limit
         return template
