@@ -2,7 +2,7 @@
 the member in the mini-program, or by a CSV import; searched in the console.
 
 Revision ID: 0028_member_name
-Revises: 0025_paid
+Revises: 0027_coupon_scope
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision: str = "0028_member_name"
-down_revision: Union[str, Sequence[str], None] = "0025_paid"
+down_revision: Union[str, Sequence[str], None] = "0027_coupon_scope"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

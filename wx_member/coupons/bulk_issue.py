@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from wx_member.db import UnitOfWork, insert_ignoring_duplicates
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
-from wx_member.coupons import templates
+from wx_member.coupons import stock, templates
 from wx_member.coupons import wallet
 from wx_member.loyalty import tiers
 from wx_member.platform import keyset
@@ -36,13 +36,16 @@ class BulkResult:
     already: int = 0  # members who had this cause's coupon before (replays)
     below_tier: int = 0  # members whose tier is below the template's
     unknown: int = 0  # ids that are not members
+    sold_out: int = 0  # members left without one: the template issued its limit
 
 
 def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Member | Any],
                reason: str, now: datetime, result: BulkResult) -> None:
     """Issue one coupon per cause in `wanted` (cause → row with id and tier) inside the
-    caller's transaction, skipping causes issued before and members below the tier."""
+    caller's transaction, skipping causes issued before, members below the tier and, once
+    the template's stock runs out, the rest (counted in `sold_out`)."""
     todo = {}
+    issued_before = result.issued
     for cause, m in wanted.items():
         if templates.tier_allows(template, m.tier):
             todo[cause] = m
@@ -53,6 +56,20 @@ def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Mem
     seen = set(session.scalars(select(Coupon.cause).where(Coupon.cause.in_(list(todo)))))
     result.already += len(seen)
     todo = {c: m for c, m in todo.items() if c not in seen}
+    if not todo:
+        return
+    # The template's row stays locked to the end of the transaction: a concurrent issue
+    # waits, then sees what this batch took.
+    left = stock.room(session, template.id)
+    if left is not None and left < len(todo):
+        result.sold_out += len(todo) - left
+        todo = dict(list(todo.items())[:left])  # the first members of the batch get one
+    _insert(session, template, todo, reason, now, result)
+    stock.taken(session, template.id, result.issued - issued_before)
+
+
+def _insert(session: Session, template: CouponTemplate, todo: dict, reason: str,
+            now: datetime, result: BulkResult) -> None:
     valid_from, valid_until = templates.validity(template, now)
     for _ in range(3):  # a code collision leaves its cause behind: draw again
         if not todo:

@@ -5,7 +5,8 @@ is shown as expired although the daily expiry job (00:05 local) has not yet writ
 so a coupon issued for 30 × 24 h at 10:00 leaves the "available" list at 10:00, not at
 the next midnight. Void coupons (withdrawn by an operator) are in no list; the member can
 still open one by its code. Validity is given as local days (first and last, inclusive)
-and as the exact UTC instant it ends.
+and as the exact UTC instant it ends. `stores` names the stores a coupon can be used in
+(empty: every store) and `where` says it in words (全部门店可用 / 限人民广场店、国贸店使用).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from wx_member import labels
 from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
-from wx_member.coupons import templates
+from wx_member.coupons import store_scope, templates
 from wx_member.platform import paging
 from wx_member.coupons.wallet import CouponNotFound
 from wx_member.clock import local_day
@@ -58,6 +59,8 @@ class WalletCoupon:
     order_no: str | None
     discount_fen: int | None
     rules: Rules
+    stores: list[str]  # names of the stores it can be used in; empty: every store
+    where: str
 
 
 def _status_now(coupon: Coupon, now: datetime) -> str:
@@ -66,7 +69,8 @@ def _status_now(coupon: Coupon, now: datetime) -> str:
     return coupon.status
 
 
-def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo) -> WalletCoupon:
+def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo,
+          stores: list | None) -> WalletCoupon:
     status = _status_now(coupon, now)
     rules = Rules(template.kind, labels.COUPON_KINDS[template.kind], template.min_spend_fen,
                   template.amount_off_fen, template.percent_off, template.cap_fen, template.item,
@@ -77,7 +81,8 @@ def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo)
         first_day=local_day(coupon.valid_from, tz),
         last_day=local_day(coupon.valid_until - timedelta(seconds=1), tz),
         valid_until=coupon.valid_until, issued_at=coupon.issued_at, used_at=coupon.used_at,
-        order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules)
+        order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules,
+        stores=[s.name for s in stores or ()], where=store_scope.where_text(stores))
 
 
 def _in_list(status: str, now: datetime):
@@ -101,7 +106,8 @@ def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneIn
         rows, next_before = paging.cut(
             session.execute(paging.newest_first(q, Coupon.id, before, limit)).all(), limit,
             lambda row: row[0].id)
-    return [_view(c, t, now, tz) for c, t in rows], next_before
+        scope = store_scope.stores_of(session, [t.id for _, t in rows])
+    return [_view(c, t, now, tz, scope.get(t.id)) for c, t in rows], next_before
 
 
 def one(uow: UnitOfWork, member_id: int, code: str, now: datetime, tz: ZoneInfo) -> WalletCoupon:
@@ -114,6 +120,7 @@ def one(uow: UnitOfWork, member_id: int, code: str, now: datetime, tz: ZoneInfo)
                 select(Coupon, CouponTemplate)
                 .join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
                 .where(Coupon.code == code.upper(), Coupon.member_id == member_id)).first()
+            scope = store_scope.stores_of(session, [row[1].id]) if row else {}
     if row is None:
         raise CouponNotFound(f"member {member_id} has no coupon {code!r}")
-    return _view(row[0], row[1], now, tz)
+    return _view(row[0], row[1], now, tz, scope.get(row[1].id))

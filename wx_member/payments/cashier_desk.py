@@ -106,15 +106,17 @@ def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_
 
 
 def redeem_coupon(uow: UnitOfWork, key: str, member_code: str, coupon_code: str,
-                  order_no: str, amount_fen: int, now: datetime | None = None) -> CouponUse:
-    """Use case: use one of the scanned member's coupons on order `order_no`, in one
-    transaction. Another member's coupon is refused (CouponNotYours), as is any coupon
-    `wallet.redeem` refuses."""
+                  order_no: str, amount_fen: int, now: datetime | None = None,
+                  store_id: int | None = None) -> CouponUse:
+    """Use case: use one of the scanned member's coupons on order `order_no` in store
+    `store_id` (None: no store known), in one transaction. Another member's coupon is
+    refused (CouponNotYours), as is any coupon `wallet.redeem` refuses (one limited to
+    other stores: CouponWrongStore)."""
     with uow.write() as session:
         wallet.check_redeem(order_no, amount_fen)
         member = _spent(session, key, member_code, order_no, now)
         done = wallet.redeem_in(session, coupon_code, member.card_no, order_no, amount_fen,
-                                now or utcnow())
+                                now or utcnow(), store_id)
         text = wallet.describe(session, done.coupon)
     return CouponUse(member.card_no, done.coupon.code, text, order_no, done.discount_fen,
                      done.item, done.replayed)

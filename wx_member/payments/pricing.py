@@ -19,7 +19,8 @@ The order of application, per line and then per order:
    fen** once per line: (amount × percent + 50) ÷ 100. Ties go to member price, then member
    day, then tier discount. A walk-in (no member) pays list prices.
 2. **Coupons**, in the order given, each on what is left after the ones before it
-   (its minimum spend is checked against that amount): coupons/templates.py
+   (its minimum spend is checked against that amount; a coupon limited to other stores is
+   refused, and not offered in the quote): coupons/templates.py
    `discount_fen` (满减 exact, 折扣 rounded **down** to a whole fen, never more than is left).
 3. **Points as cash off** on what is left after the coupons: loyalty/redemption.py
    `cash_off_quote` (at most `points_cash_off_max_percent` % of it; the fen off rounded
@@ -38,7 +39,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from wx_member.coupons import templates, wallet
+from wx_member.coupons import store_scope, templates, wallet
 from wx_member.coupons.wallet import CouponNotFound, CouponNotYours
 from wx_member.loyalty import earn_rules, redemption, tiers
 from wx_member.models import Coupon, CouponTemplate, Member, MemberDay, MemberPrice, TierDiscount
@@ -186,13 +187,14 @@ def coupon_of(session: Session, member: Member, code: str) -> tuple[Coupon, Coup
 
 
 def apply_coupons(session: Session, member: Member, codes: list[str], amount_fen: int,
-                  now: datetime) -> list[tuple[str, int, int]]:
+                  now: datetime, store_id: int | None) -> list[tuple[str, int, int]]:
     """(code, amount before it, discount) for each coupon in turn (step 2), as redeeming
-    them would: raises the CouponRefused a redemption would."""
+    them in store `store_id` would: raises the CouponRefused a redemption would."""
     applied = []
     for code in codes:
         coupon, template = coupon_of(session, member, code)
         wallet.check_usable(coupon, template, member, amount_fen, now)
+        wallet.check_store(session, template, store_id)
         off = templates.discount_fen(template, amount_fen)
         applied.append((coupon.code, amount_fen, off))
         amount_fen -= off
@@ -200,11 +202,14 @@ def apply_coupons(session: Session, member: Member, codes: list[str], amount_fen
 
 
 def usable_coupons(session: Session, member: Member, amount_fen: int,
-                   now: datetime) -> list[dict]:
-    """The member's coupons usable on `amount_fen` now, each with its saving alone."""
+                   now: datetime, store_id: int | None) -> list[dict]:
+    """The member's coupons usable on `amount_fen` now in store `store_id`, each with its
+    saving alone (a coupon limited to other stores is not listed)."""
     out = []
-    for coupon, template in wallet.coupons_of(session, member.id):
-        if coupon.status != "available":
+    held = [(c, t) for c, t in wallet.coupons_of(session, member.id) if c.status == "available"]
+    scope = store_scope.stores_of(session, [t.id for _, t in held])
+    for coupon, template in held:
+        if not store_scope.allows(scope.get(template.id), store_id):
             continue
         try:
             wallet.check_usable(coupon, template, member, amount_fen, now)

@@ -83,12 +83,13 @@ def _member(session: Session, member_id: int | None, lock: bool) -> Member | Non
 
 
 def price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
-          options: bool = True) -> dict:
-    return _price(session, member, b, tz, options)[0]
+          options: bool = True, store_id: int | None = None) -> dict:
+    return _price(session, member, b, tz, options, store_id)[0]
 
 
 def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
-           options: bool = True) -> tuple[dict, earn_rules.Multiplier]:
+           options: bool = True, store_id: int | None = None
+           ) -> tuple[dict, earn_rules.Multiplier]:
     """The quote of basket `b` for `member` (None: a walk-in), inside the caller's
     transaction, writing nothing: payments/pricing.py's steps in order. `options`: also
     the member's usable coupons and the most points usable (the quote; not a purchase)."""
@@ -100,7 +101,7 @@ def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
                                     [line.sku for line in b.lines])
     priced = pricing.price_lines(benefits, b.lines)
     lines_fen = sum(p.amount_fen for p in priced)
-    applied = pricing.apply_coupons(session, member, b.coupons, lines_fen, b.at) \
+    applied = pricing.apply_coupons(session, member, b.coupons, lines_fen, b.at, store_id) \
         if b.coupons else []
     left = lines_fen - sum(off for _, _, off in applied)
     most = pricing.points_cash_off(session, member, left, None) if member and options \
@@ -118,7 +119,7 @@ def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
         "lines_fen": lines_fen,
         "coupons": [{"code": c, "amount_before_fen": before, "saving_fen": off}
                     for c, before, off in applied],
-        "usable_coupons": pricing.usable_coupons(session, member, lines_fen, b.at)
+        "usable_coupons": pricing.usable_coupons(session, member, lines_fen, b.at, store_id)
         if member and options else [],
         "points_max": {"points": most[0], "fen": most[1]},
         "points_used": {"points": used[0], "fen": used[1]},
@@ -135,7 +136,8 @@ def quote(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int |
     at) for the member identified (None: a walk-in). Writes nothing."""
     b = read_basket(body, tz, now or utcnow())
     with uow.read() as session:
-        return price(session, _member(session, member_id, lock=False), b, tz)
+        return price(session, _member(session, member_id, lock=False), b, tz,
+                     store_id=store_id)
 
 
 # ---- recording ---------------------------------------------------------------------------
@@ -210,12 +212,12 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
     if member is None and any(p.method == "balance" for p in parts):
         raise MemberConsentRequired("a walk-in cannot pay from stored value",
                                     user_message="非会员不能使用储值支付。")
-    quoted, rule = _price(session, member, b, tz, options=False)
+    quoted, rule = _price(session, member, b, tz, options=False, store_id=store_id)
     basket.check_adds_up(parts, quoted["payable_fen"])
     left = quoted["lines_fen"]
     for code in b.coupons:  # redeemed in order, each on what the ones before it left
         used = wallet.redeem_in(session, code, member.card_no or member.openid, out_trade_no,
-                                left, b.at)
+                                left, b.at, store_id)
         left -= used.discount_fen
     if b.points:
         redemption.cash_off_in(session, member, out_trade_no, left, b.points, b.at)

@@ -43,7 +43,7 @@ STORE_ENDPOINTS = {"admin.dashboard", "admin.member_search", "admin.member_detai
                    "admin.member_name", "admin.member_balance",
                    "admin.channel_list", "admin.channel_qrcode", "admin.store_list",
                    "admin.store_detail", "admin.till_key_issue", "admin.till_key_revoke",
-                   "admin.logout"}
+                   "admin.coupon_list", "admin.logout"}
 ANY_ROLE_POSTS = {"admin.logout"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # No external resources: scripts and styles come from /admin/static only; charts are SVG.

@@ -58,6 +58,10 @@ class CouponOut(ma.Schema):
     order_no = fields.String(allow_none=True, required=True)
     discount_fen = fields.Integer(allow_none=True, required=True)
     rules = fields.Nested(CouponRulesOut, required=True)
+    stores = fields.List(fields.String(), required=True, metadata={
+        "description": "names of the stores it can be used in; empty: every store"})
+    where = fields.String(required=True, metadata={
+        "description": "where it can be used, e.g. 全部门店可用, 限人民广场店使用"})
 
 
 class CouponsPageOut(ma.Schema):

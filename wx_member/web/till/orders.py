@@ -46,7 +46,8 @@ def quote(body):
 @bp.route("/orders", methods=["POST"])
 @bp.doc(security=TILL_SECURITY)
 @bp.alt_response(409, description="TILL_REQUEST_CONFLICT: the order number was used with "
-                                  "another body; COUPON_USED, INSUFFICIENT_BALANCE ...")
+                                  "another body; COUPON_USED, COUPON_WRONG_STORE (a coupon "
+                                  "limited to other stores), INSUFFICIENT_BALANCE ...")
 @bp.arguments(OrderIn)
 @bp.response(200, OrderOut)
 def record(body):
