@@ -261,6 +261,15 @@ def _record_refund(uow: UnitOfWork, notice: RefundNotice, now: datetime,
         return result
 
 
+def refunded_share(order: Order, earned: int) -> int:
+    """What `order` has given back in all of `earned` (points, a referrer's share) after its
+    refunds so far: floor(earned × refunded ÷ amount), all of it once the order is fully
+    refunded (also an order of no money, whose share the money cannot say)."""
+    if order.status == "refunded":
+        return earned
+    return earned * order.refunded_fen // order.amount_fen if order.amount_fen else 0
+
+
 def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Order]:
     """Member first, then order: the lock order payments use, so the two cannot deadlock.
     Returns the member (None for a walk-in payer's order) and the order, re-read locked."""
@@ -270,7 +279,7 @@ def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Orde
 
 def apply_refund(session: Session, member: Member | None, order: Order, *, out_refund_no: str,
                  refund_fen: int, refund_id: str | None, refunded_at: datetime | None, api: str,
-                 tz: ZoneInfo, now: datetime) -> RefundResult | None:
+                 tz: ZoneInfo, now: datetime, full: bool | None = None) -> RefundResult | None:
     """Record refund `out_refund_no` of `refund_fen` from `order` and reverse what the order
     gave, inside the caller's transaction, which holds member and order (lock_for_refund)
     and has checked the amount against what is left. Shared by WeChat Pay's refund notifies
@@ -280,6 +289,12 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     amount) in all (ledger key `refund:<out_refund_no>`), never below zero; the referrer's
     share likewise; the spend; the tier may go down. A full refund gives back the coupons
     redeemed on the order (coupons/returns.py); a recharge takes back stored value.
+
+    `full` says whether this refund completes the order when its money cannot: an order of
+    no money (a till's purchase paid entirely by coupons and points, `amount_fen` 0) is
+    refunded with 0 fen, and only the caller knows whether every line went back (None: the
+    money decides). Such an order gives back everything it earned on its full refund and
+    nothing on a partial one.
     Returns None, with nothing written, when `out_refund_no` is already recorded."""
     refund = Refund(out_refund_no=out_refund_no, refund_id=refund_id, order_id=order.id,
                     amount_fen=refund_fen, points_reversed=0, points_shortfall=0,
@@ -291,8 +306,10 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     except IntegrityError:
         return None
     order.refunded_fen += refund_fen
-    order.status = "refunded" if order.refunded_fen == order.amount_fen else "partially_refunded"
-    due = order.points_earned * order.refunded_fen // order.amount_fen - order.points_reversed
+    if full is None:
+        full = order.refunded_fen == order.amount_fen
+    order.status = "refunded" if full else "partially_refunded"
+    due = refunded_share(order, order.points_earned) - order.points_reversed
     order.points_reversed += due
     if order.status == "refunded":
         returns.after_full_refund(session, order, out_refund_no, now)
@@ -311,7 +328,8 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
         log.warning("refund %s: member %s had spent %d of the %d points to take back",
                     out_refund_no, member.id, due - taken, due)
     referrals.reverse_for_refund(session, member, order, refund)
-    _move_spend(session, member, -refund_fen)
+    if refund_fen:
+        _move_spend(session, member, -refund_fen)
     new_tier = tiers.after_refund(session, member, order, refund_fen,
                                   f"refund:{out_refund_no}", tz, now=now)
     return RefundResult(refund, credited=True, new_tier=new_tier)
