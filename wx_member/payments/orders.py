@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.db import UnitOfWork, retrying, savepoint
+from wx_member import statements
+from wx_member.db import UnitOfWork, insert_row, loaded, retrying, savepoint
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Member, Order, Refund
 from wx_member.coupons import returns
@@ -69,12 +70,17 @@ def _order(session: Session, out_trade_no: str, lock: bool = False) -> Order | N
     return session.scalar(stmt)
 
 
+_M = Member.__table__
+_SPEND = (update(_M).where(_M.c.id == bindparam("member"))
+          .values(total_spend_fen=_M.c.total_spend_fen + bindparam("delta")))
+
+
 def _move_spend(session: Session, member: Member, delta_fen: int) -> None:
-    session.execute(update(Member).where(Member.id == member.id)
-                    .values(total_spend_fen=Member.total_spend_fen + delta_fen)
-                    .execution_options(synchronize_session=False))
-    set_committed_value(member, "total_spend_fen", session.scalar(
-        select(Member.total_spend_fen).where(Member.id == member.id)))
+    """Add `delta_fen` to the member's spend. The caller's transaction holds the member's
+    row (lock_member re-read it), so what it holds plus the delta is what the UPDATE wrote:
+    no read back."""
+    statements.run(session, _SPEND, {"member": member.id, "delta": delta_fen})
+    set_committed_value(member, "total_spend_fen", member.total_spend_fen + delta_fen)
 
 
 def order_by_no(session: Session, out_trade_no: str) -> Order | None:
@@ -155,7 +161,8 @@ def _record_payment_once(uow: UnitOfWork, notice: PaymentNotice, now: datetime,
 def credit_purchase(session: Session, member: Member | None, *, order_no: str, openid: str,
                     amount_fen: int, paid_at: datetime, api: str, tz: ZoneInfo,
                     now: datetime, transaction_id: str | None = None,
-                    rule: earn_rules.Multiplier | None = None) -> PaymentResult | None:
+                    rule: earn_rules.Multiplier | None = None,
+                    store_id: int | None = None) -> PaymentResult | None:
     """Record purchase `order_no` and credit it, inside the caller's transaction, which
     holds `member`'s row (None: a walk-in payer, recorded, earning nothing). The one body
     every way of paying shares: a WeChat Pay notify (`api` v2/v3) and the stored-value
@@ -163,34 +170,37 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
 
     Points at the tier held when paying, times the earn rule of the local day (in `tz`) of
     `paid_at` (or `rule`, the till's day multiplier: payments/pricing.py), under ledger key
-    `order:<order_no>` and stamped with the lot expiry of that time; the referrer's share; the spend; the tier move (from the next order on).
+    `order:<order_no>` and stamped with the lot expiry of that time; the referrer's share; the spend; the tier move (from the next order on). `store_id`: the store whose till
+    recorded it.
 
     Returns None, with nothing written, when the order number (or WeChat's transaction id)
     is already recorded: the caller tells a replay from a conflict."""
-    order = Order(out_trade_no=order_no, transaction_id=transaction_id, openid=openid,
-                  member_id=member.id if member else None, amount_fen=amount_fen,
-                  refunded_fen=0, status="paid", api=api, purpose="purchase", points_earned=0,
-                  points_reversed=0, paid_at=paid_at, created_at=now)
+    earned, extra = 0, {}
+    if member is not None:
+        rule = rule or earn_rules.multiplier_on(session, local_day(paid_at, tz))
+        earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
+        extra = {"earn_multiplier": rule.percent, "earn_rule_id": rule.rule_id}
+    # One INSERT with what the order earned (a Core statement: a duplicate number fails
+    # alone, leaving the transaction and the session as they were, no savepoint needed).
     try:
-        with savepoint(session):
-            session.add(order)
-            session.flush()
+        row = insert_row(session, Order, out_trade_no=order_no, transaction_id=transaction_id,
+                         openid=openid, member_id=member.id if member else None,
+                         amount_fen=amount_fen, refunded_fen=0, status="paid", api=api,
+                         purpose="purchase", points_earned=earned, points_reversed=0,
+                         paid_at=paid_at, created_at=now, store_id=store_id, **extra)
     except IntegrityError:
         return None
+    order = loaded(session, Order, row)
     if member is None:
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
     if api != BALANCE:  # a WeChat Pay payment opens the customer-service window too
         events.seen(session, member.id, order.paid_at)
-    rule = rule or earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
-    earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
     if earned:
         boost = f" x{rule.percent}%" if rule.rule_id else ""
         points.post(session, member, earned, "purchase", f"order:{order_no}",
                     source=f"{api} {order_no}{boost}", now=order.paid_at)
-    order.points_earned = earned
-    order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
     referrals.reward_order(session, member, order)
     _move_spend(session, member, amount_fen)
     new_tier = tiers.after_payment(session, member, order, f"order:{order_no}", tz, now=now)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member import labels
+from wx_member import labels, statements
 from wx_member.clock import local_day, utcnow
 from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.coupons import wallet
@@ -196,16 +196,33 @@ def claim_request(session: Session, key: str, store_id: int | None, digest: str,
     return row
 
 
+_REQUESTS = TillRequest.__table__
+_CLAIM = insert(_REQUESTS)
+_ANSWER = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("request")).values(
+    answer=bindparam("first_answer"))  # bind names unlike the columns' (SQLAlchemy's rule)
+
+
+def _claim(session: Session, key: str, store_id: int | None, digest: str,
+           now: datetime) -> int | None:
+    """The id of request `key`'s row, its answer written at the end of the transaction;
+    None when the key is taken (a retry, or a concurrent request that committed first: on
+    MariaDB the INSERT waits for it). A Core INSERT, so a duplicate fails alone (SQLite and
+    MariaDB roll back the statement, not the transaction): no savepoint, no SELECT first."""
+    try:
+        return statements.run(session, _CLAIM, {"idem_key": key, "store_id": store_id,
+                                                "body_hash": digest, "answer": {},
+                                                "created_at": now}, insert=True).lastrowid
+    except IntegrityError:
+        return None
+
+
 def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no: str,
             digest: str, member_id: int | None, store_id: int | None, tz: ZoneInfo,
             now: datetime, by: str) -> dict:
     member = _member(session, member_id, lock=True)
     key = f"order:{out_trade_no}"
-    first = replay(session, key, digest)
-    if first is not None:
-        return first
-    request = claim_request(session, key, store_id, digest, now)
-    if request is None:
+    request_id = _claim(session, key, store_id, digest, now)
+    if request_id is None:  # a retry, or the same number sent again meanwhile
         return replay(session, key, digest)
     if member is None and any(p.method == "balance" for p in parts):
         raise MemberConsentRequired("a walk-in cannot pay from stored value",
@@ -230,12 +247,11 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         else f"store:{store_id or 0}"
     result = orders.credit_purchase(
         session, member, order_no=out_trade_no, openid=payer, amount_fen=credited,
-        paid_at=b.at, api=API, tz=tz, now=now, rule=rule)
+        paid_at=b.at, api=API, tz=tz, now=now, rule=rule, store_id=store_id)
     if result is None:
         raise TillRequestConflict(f"order {out_trade_no} is already recorded otherwise",
                                   user_message="该单号已被其他订单使用。")
     order = result.order
-    order.store_id = store_id
     session.execute(insert(OrderLine), [
         {"order_id": order.id, "sku": line["sku"], "name": line["name"],
          "category": line["category"], "quantity": line["quantity"],
@@ -246,9 +262,10 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
             other = elsewhere[i]
             wechat_parts.claim(session, order, part.amount_fen, part.out_trade_no,
                                part.transaction_id, other.out_trade_no if other else None)
-        else:
-            session.add(PaymentPart(order_id=order.id, method=part.method,
-                                    amount_fen=part.amount_fen))
+    plain = [{"order_id": order.id, "method": p.method, "amount_fen": p.amount_fen}
+             for p in parts if p.method != "wechat"]
+    if plain:  # one statement for all of them
+        session.execute(insert(PaymentPart), plain)
     session.flush()
     answer = {
         "order_no": number, "store_id": store_id, "payable_fen": quoted["payable_fen"],
@@ -262,5 +279,5 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         "balance_fen": member.balance_fen if member else None,
         "replayed": False,
     }
-    request.answer = answer
+    statements.run(session, _ANSWER, {"request": request_id, "first_answer": answer})
     return answer
