@@ -10,6 +10,7 @@ from api_helpers import (SECRET_KEY, api, give_points, live_api, member_code,  #
                          member_id, mini_sandbox)
 from till_helpers import Till, issue_key, open_store
 from wx_member.members import stores
+from wx_member.members.membership import card_number
 from wx_member.platform import access_tokens, settings
 from wx_member.payments import till_keys
 
@@ -81,6 +82,10 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(api, live_api):
         ({**base, "member": {"code": access_tokens.sign(
             SECRET_KEY, access_tokens.MEMBER_CODE, me.card_no, 60, time.time() - 600).token}},
          400, "MEMBER_CODE_EXPIRED"),
+        # a card nobody holds, a mistyped one: found (and locked) by the purchase itself
+        ({**base, "member": {"card_no": card_number(987654)}}, 404, "MEMBER_NOT_IDENTIFIED"),
+        ({**base, "member": {"card_no": me.card_no[:-1] + str((int(me.card_no[-1]) + 1) % 10)}},
+         404, "MEMBER_NOT_IDENTIFIED"),
     ]
     for body, status, code in cases:
         res = sh1.post("orders", json=body)

@@ -31,7 +31,7 @@ from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.coupons import wallet
 from wx_member.loyalty import earn_rules, redemption
 from wx_member.models import Member, OrderLine, PaymentPart, TillRequest
-from wx_member.payments import basket, orders, pricing, stored_value, wechat_parts
+from wx_member.payments import basket, cashier_desk, orders, pricing, stored_value, wechat_parts
 from wx_member.platform.errors import DomainError, UnknownMember
 from wx_member.platform.ledger import lock_member
 
@@ -141,19 +141,25 @@ def quote(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int |
 # ---- recording ---------------------------------------------------------------------------
 
 def record(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int | None,
-           consent: bool, tz: ZoneInfo, now: datetime | None = None, by: str = "till") -> dict:
+           consent: bool, tz: ZoneInfo, now: datetime | None = None, by: str = "till",
+           card_no: str | None = None) -> dict:
     """Use case: record the till's purchase `body` (order_no, at, lines, coupons, points,
     payments) once. `consent`: the member was identified by their member code, so their
-    coupons, points and stored value may be spent. Returns the answer (points earned, new
-    points balance, tier, stored-value balance ...); `replayed` is True on a retry."""
+    coupons, points and stored value may be spent. `card_no` instead of `member_id`: the
+    member identified by card number inside the transaction, by the statement that locks
+    them. Returns the answer (points earned, new points balance, tier, stored-value balance
+    ...); `replayed` is True on a retry."""
     now = now or utcnow()
     number = basket.number(body.get("order_no"), "订单号")
     b = read_basket(body, tz, now)
     parts = basket.parts(body.get("payments"))
     out_trade_no = order_key(store_id, number)
-    digest = basket.body_hash(store=store_id, member=member_id, order=number, lines=b.lines,
-                              coupons=b.coupons, points=b.points, parts=parts,
-                              at=b.at if body.get("at") is not None else None)  # default: now
+
+    def digest(member: Member | None) -> str:  # the member as identified, however identified
+        return basket.body_hash(store=store_id, member=member.id if member else None,
+                                order=number, lines=b.lines, coupons=b.coupons,
+                                points=b.points, parts=parts,
+                                at=b.at if body.get("at") is not None else None)  # default now
     spends = b.coupons or b.points or any(p.method == "balance" for p in parts)
     if spends and not consent:
         raise MemberConsentRequired(f"order {number} spends without the member's code")
@@ -162,8 +168,10 @@ def record(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int 
         for _ in range(2):  # again once when a notify claimed a WeChat part meanwhile
             try:
                 with uow.write() as session:
-                    return _record(session, b, parts, number, out_trade_no, digest,
-                                   member_id, store_id, tz, now, by)
+                    member = cashier_desk.lock_by_card(session, card_no) if card_no \
+                        else _member(session, member_id, lock=True)
+                    return _record(session, b, parts, number, out_trade_no, digest(member),
+                                   member, store_id, tz, now, by)
             except wechat_parts.ClaimedMeanwhile:
                 continue
         raise AssertionError("unreachable")
@@ -217,9 +225,8 @@ def _claim(session: Session, key: str, store_id: int | None, digest: str,
 
 
 def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no: str,
-            digest: str, member_id: int | None, store_id: int | None, tz: ZoneInfo,
+            digest: str, member: Member | None, store_id: int | None, tz: ZoneInfo,
             now: datetime, by: str) -> dict:
-    member = _member(session, member_id, lock=True)
     key = f"order:{out_trade_no}"
     request_id = _claim(session, key, store_id, digest, now)
     if request_id is None:  # a retry, or the same number sent again meanwhile

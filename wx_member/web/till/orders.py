@@ -55,6 +55,11 @@ def record(body):
     value taken, points earned on the money paid, tier moved, referral share. Payment parts
     must add up to the payable total."""
     acting_for(body)
+    who = body.get("member") or {}
+    if set(who) == {"card_no"}:  # found and locked by card in the purchase's transaction
+        return till_orders.record(g.db, body, member_id=None, card_no=who["card_no"],
+                                  store_id=store_id(), consent=False, tz=config().tz,
+                                  by=f"till {g.till.key_id}")
     member_id, consent = _member(body)
     return till_orders.record(g.db, body, member_id=member_id, store_id=store_id(),
                               consent=consent, tz=config().tz, by=f"till {g.till.key_id}")
