@@ -270,7 +270,8 @@ def main() -> None:
                 drop()
             shutil.rmtree(tmp, ignore_errors=True)
 
-    print("  " + "-" * 70 if conns else "", end="")
+    if conns:
+        print("  " + "-" * 70)
     for c in conns:
         for name in ("bare", "till"):
             rs = runs[(name, c)]
