@@ -36,9 +36,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.coupons import store_scope, templates, wallet
 from wx_member.coupons.wallet import CouponNotFound, CouponNotYours
 from wx_member.loyalty import earn_rules, redemption, tiers
@@ -91,7 +92,8 @@ class Benefits:
     points_percent: int = earn_rules.BASE  # the best member day's multiplier (100: none)
 
 
-def day_matches(row: MemberDay, day: date) -> bool:
+def day_matches(row, day: date) -> bool:
+    """`row`: a member day (its kind and day)."""
     return (row.kind == "weekday" and row.day == day.isoweekday()) or \
         (row.kind == "monthday" and row.day == day.day)
 
@@ -122,28 +124,50 @@ def day_benefits(rows: list[MemberDay], day: date) -> DayBenefits:
                        best.name if best else None)
 
 
+_T, _D, _P = TierDiscount.__table__, MemberDay.__table__, MemberPrice.__table__
+# Built once (every quote and purchase reads them), read as rows, not ORM objects: the
+# tier's discount and the member days that may apply to it in ONE statement (the first
+# column tells them apart), then the member prices of the basket's SKUs.
+_TIER_AND_DAYS = union_all(
+    select(literal("tier").label("source"), _T.c.percent, _T.c.excluded_categories,
+           null().label("name"), null().label("kind"), null().label("day"),
+           null().label("points_percent"))
+    .where(_T.c.tier == bindparam("tier")),
+    select(literal("day"), _D.c.discount_percent, _D.c.excluded_categories, _D.c.name,
+           _D.c.kind, _D.c.day, _D.c.points_percent)
+    .where(_D.c.enabled.is_(True), or_(_D.c.tier.is_(None), _D.c.tier == bindparam("tier"))))
+_PRICES = select(_P.c.sku, _P.c.tier, _P.c.price_fen).where(
+    _P.c.sku.in_(bindparam("skus", expanding=True)),
+    _P.c.tier.in_(bindparam("ladder", expanding=True)))
+
+
 def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefits:
     """The benefits of a member of `tier` on local date `day` for the given SKUs (None:
     a walk-in, no benefits)."""
     if tier is None:
         return Benefits()
-    discount = session.scalar(select(TierDiscount).where(TierDiscount.tier == tier))
-    on_day = day_benefits(member_days_of(session, tier), day)
+    discount, days = None, []
+    for row in statements.rows(session, _TIER_AND_DAYS, {"tier": tier}):
+        if row.source == "tier":
+            discount = row
+        elif day_matches(row, day):
+            days.append(row)
     # The member's tier and those below it: the nearest tier's price wins.
     ladder = tiers.LADDER[:tiers.rank(tier) + 1]
     prices: dict[str, tuple[int, int]] = {}
-    for sku, row_tier, price in session.execute(
-            select(MemberPrice.sku, MemberPrice.tier, MemberPrice.price_fen)
-            .where(MemberPrice.sku.in_(sorted(set(skus))), MemberPrice.tier.in_(ladder))):
+    for sku, row_tier, price in statements.rows(session, _PRICES, {
+            "skus": sorted(set(skus)), "ladder": list(ladder)}):
         rank = tiers.rank(row_tier)
         if sku not in prices or rank > prices[sku][0]:
             prices[sku] = (rank, price)
     return Benefits(
         tier_percent=discount.percent if discount else 100,
-        tier_excluded=frozenset(discount.excluded_categories if discount else ()),
-        days=on_day.discounts,
+        tier_excluded=frozenset(discount.excluded_categories or () if discount else ()),
+        days=tuple((r.name, r.percent, frozenset(r.excluded_categories or ()))
+                   for r in days if r.percent),
         prices={sku: price for sku, (_, price) in prices.items()},
-        points_percent=on_day.points_percent)
+        points_percent=max([r.points_percent for r in days if r.points_percent],
+                           default=earn_rules.BASE))
 
 
 def percent_of(amount_fen: int, percent: int) -> int:
