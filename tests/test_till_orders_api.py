@@ -191,3 +191,28 @@ def test_an_order_paid_by_coupon_and_points_alone_is_refunded(api, live_api):
     assert (res.status_code, res.json()["order_status"], res.json()["points_restored"]) \
         == (200, "refunded", 2500), res.text
     assert card() == (3010, [code])
+
+
+def _seen(live, card_no):
+    from wx_member.members import membership
+
+    with live.session() as s, s.read():
+        m = membership.by_card(s, card_no)
+        return m.last_seen_at, m.window_at
+
+
+def test_paying_cash_counts_as_activity_but_opens_no_customer_service_window(api, live_api):
+    """WeChat lets a brand message a member for 48 hours after the member interacted with
+    WeChat; paying cash at the counter is no such interaction, paying by WeChat is."""
+    sh1, _, _ = _tills(live_api)
+    me = api.login("oCashOnly")
+    before_seen, before_window = _seen(live_api, me.card_no)
+    cash = {"member": {"card_no": me.card_no}, "lines": [LATTE], "order_no": "C1",
+            "payments": [{"method": "cash", "amount_fen": 6000}]}
+    assert sh1.post("orders", json=cash).status_code == 200
+    seen, window = _seen(live_api, me.card_no)
+    assert window == before_window and seen != before_seen
+    paid = {**cash, "order_no": "W1",
+            "payments": [{"method": "wechat", "amount_fen": 6000, "out_trade_no": "WXW1"}]}
+    assert sh1.post("orders", json=paid).status_code == 200
+    assert _seen(live_api, me.card_no)[1] not in (None, before_window)

@@ -162,7 +162,8 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
                     amount_fen: int, paid_at: datetime, api: str, tz: ZoneInfo,
                     now: datetime, transaction_id: str | None = None,
                     rule: earn_rules.Multiplier | None = None,
-                    store_id: int | None = None) -> PaymentResult | None:
+                    store_id: int | None = None,
+                    in_wechat: bool = True) -> PaymentResult | None:
     """Record purchase `order_no` and credit it, inside the caller's transaction, which
     holds `member`'s row (None: a walk-in payer, recorded, earning nothing). The one body
     every way of paying shares: a WeChat Pay notify (`api` v2/v3) and the stored-value
@@ -195,8 +196,8 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
-    if api != BALANCE:  # a WeChat Pay payment opens the customer-service window too
-        events.seen(session, member.id, order.paid_at)
+    if api != BALANCE:  # activity; only paying inside WeChat opens the 48-hour window
+        events.seen(session, member.id, order.paid_at, window=in_wechat)
     if earned:
         boost = f" x{rule.percent}%" if rule.rule_id else ""
         points.post(session, member, earned, "purchase", f"order:{order_no}",

@@ -256,7 +256,9 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         else f"store:{store_id or 0}"
     result = orders.credit_purchase(
         session, member, order_no=out_trade_no, openid=payer, amount_fen=credited,
-        paid_at=b.at, api=API, tz=tz, now=now, rule=rule, store_id=store_id)
+        paid_at=b.at, api=API, tz=tz, now=now, rule=rule, store_id=store_id,
+        # cash, a bank card or Alipay at the counter is not an interaction with WeChat
+        in_wechat=any(p.method == "wechat" for p in parts))
     if result is None:
         raise TillRequestConflict(f"order {out_trade_no} is already recorded otherwise",
                                   user_message="该单号已被其他订单使用。")
