@@ -18,7 +18,8 @@ and moves every balance (the year-end clearing case, the heaviest day of the yea
 
 Prints the seeding time, the baseline (SELECT member_id, SUM(delta) … GROUP BY member_id,
 aggregated on the server), the expiry run (ledger rows/s, seconds, members and points), a
-replay (writes nothing), their ratios to the baseline, and for the run and the replay each
+replay (writes nothing), with `--then DAYS` a run DAYS later from the mark the first one
+left (86: every member's next lot has lapsed), their ratios to the baseline, and for the run and the replay each
 statement shape with its count, rows and seconds and its plan (`--no-explain`: without);
 then checks balance = ledger sum for every member, and prints the machine's load.
 """
@@ -88,7 +89,7 @@ def seed(engine: sa.Engine, members: int, per_member: int) -> None:
     pad = (lambda x, n: f"LPAD({x}, {n}, '0')") if d == "mysql" else \
         (lambda x, n: f"substr('{'0' * n}' || {x}, -{n}, {n})")
     days = (lambda x: f"DATE_SUB('{NOW}', INTERVAL {x} DAY)") if d == "mysql" else \
-        (lambda x: f"datetime('{NOW}', '-' || ({x}) || ' days')")
+        (lambda x: f"datetime('{NOW}', (-({x})) || ' days')")  # '-335 days', '85 days'
     # Lot k: earned (n-k)*70 days before the run, lapsing 365 days after; every third row
     # is a debit of half the lot before it. Amounts vary by member and row.
     openid, card = concat("'oB'", pad("m.seq", 9)), concat("'7'", pad("m.seq", 9))
@@ -188,6 +189,9 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the bench database and reuse it when seeded at this size")
+    ap.add_argument("--then", type=int, default=0, metavar="DAYS",
+                    help="after the replay, run again DAYS later (86: every member's next "
+                    "lot has lapsed), from the mark the first run left")
     ap.add_argument("--no-explain", dest="explain", action="store_false",
                     help="statement figures without their plans")
     args = ap.parse_args()
@@ -226,6 +230,15 @@ def main() -> None:
         print(f"replay: {replay.seconds:.2f} s, expired {replay.points} points "
               f"of {replay.members} members; {replay.seconds / base:.2f}× the baseline; "
               f"{in_db:.2f} s in statements:\n{profile}")
+        if args.then:  # the next lots to lapse, from the mark the run left
+            with sessions() as s:
+                later, profile, in_db = timed(engine, args.explain, expiry_run.run, s, tz=TZ,
+                                              now=NOW + timedelta(days=args.then),
+                                              chunk=args.chunk)
+            print(f"run {args.then} days later, from the mark: {later.seconds:.1f} s, "
+                  f"looked at {later.visited:,} members, expired {later.points:,} points of "
+                  f"{later.members:,}; {later.seconds / base:.2f}× the baseline; "
+                  f"{in_db:.1f} s in statements:\n{profile}")
         print(f"members with balance ≠ ledger sum or < 0: {check(engine)}")
         print(f"SUMMARY baseline {base:.1f} s, run {result.seconds:.1f} s "
               f"({result.seconds / base:.2f}×), replay {replay.seconds:.2f} s "

