@@ -26,19 +26,23 @@ def test_a_replay_looks_at_nobody_and_writes_nothing(session):
 def test_lots_lapsing_at_the_next_local_midnight_are_found_and_taken_once(session):
     configure(session, signup_points=0)
     m = join(session, "oMidnight", at("2026-03-01 10:00"))
-    other = join(session, "oQuiet", at("2026-03-01 10:00"))
+    quiet = [join(session, f"oQuiet{i}", at("2026-03-01 10:00")) for i in range(4)]
+    last = join(session, "oLast", at("2026-03-01 10:00"))  # far from m: named one by one
     # 23:30 and 00:30 local on either side of midnight: last days 2027-03-01 and -02.
     earn(session, m, 40, "late", at("2026-03-01 23:30"))
     earn(session, m, 60, "early", at("2026-03-02 00:30"))
-    earn(session, other, 5, "far", at("2026-09-01 10:00"))
+    earn(session, last, 9, "last", at("2026-03-02 12:00"))
+    for i, q in enumerate(quiet):
+        earn(session, q, 5, f"far{i}", at("2026-09-01 10:00"))
     spend(session, m, 50, "spent", at("2026-06-01 10:00"))  # all of "late", 10 of "early"
     assert expire(session, "2027-03-02").points == 0  # "late" gone already; marks the day
     at_midnight = expire(session, "2027-03-03")  # "early" lapsed at midnight
-    assert (at_midnight.points, at_midnight.visited) == (50, 1)  # not the quiet member
+    assert (at_midnight.points, at_midnight.visited) == (59, 2)  # not the quiet members
     assert expire(session, "2027-03-03").points == 0
-    member_id, other_id = m.id, other.id
+    member_id, last_id, quiet_ids = m.id, last.id, [q.id for q in quiet]
     assert balance_and_sum(session, member_id) == (0, 0)
-    assert balance_and_sum(session, other_id) == (5, 5)
+    assert balance_and_sum(session, last_id) == (0, 0)
+    assert all(balance_and_sum(session, q) == (5, 5) for q in quiet_ids)
     assert expiry_rows(session, member_id) == [(-50, f"expire:{member_id}:2027-03-02")]
 
 
