@@ -17,7 +17,7 @@ from wx_member.models.coupons import (Coupon, CouponEvent, CouponTemplate,  # no
                                       CouponTemplateStore)
 from wx_member.models.orders import Order, Refund, TierHistory  # noqa: F401
 from wx_member.models.rules import EarnRule, TierReview  # noqa: F401
-from wx_member.models.points import Gift, GiftImage, PointsRedemption  # noqa: F401
+from wx_member.models.points import Gift, GiftImage, PointsExpiryMark, PointsRedemption  # noqa: F401,E501
 from wx_member.models.pushes import Delivery, MemberReach, SchedulerLease, SubscribeGrant, TokenCache  # noqa: F401,E501
 from wx_member.models.stored_value import RechargeOption, StoredValueLedger  # noqa: F401
 from wx_member.models.console import AuditLog, LoginAttempt, MemberTag, MenuVersion, Operator  # noqa: F401,E501

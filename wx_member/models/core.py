@@ -139,7 +139,10 @@ class PointsLedger(Base):
     __table_args__ = (Index("ix_points_ledger_lots", "member_id", "expires_at", "delta",
                             "reason"),
                       # Recent operator adjustments (pushes/notice_planners.py, every minutes).
-                      Index("ix_points_ledger_reason_at", "reason", "created_at"))
+                      Index("ix_points_ledger_reason_at", "reason", "created_at"),
+                      # Who has lots lapsing in a window: the expiry run's members to visit
+                      # since its last mark, from the index alone (loyalty/expiry_run.py).
+                      Index("ix_points_ledger_expires", "expires_at", "member_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))

@@ -6,9 +6,10 @@ bought, under the same idempotency key as its ledger row.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary,
+                        String)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,3 +71,19 @@ class PointsRedemption(Base):
     # ledger row `cashoff-cancel:<order_no>`; the order cannot be paid with points again.
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class PointsExpiryMark(Base):
+    """A finished points expiry run (loyalty/expiry_run.py), so the next one reads only what
+    changed since: after it, no member had points due at `cutoff` (nor before) counting the
+    ledger rows up to `ledger_id`. Holds no member data."""
+
+    __tablename__ = "points_expiry_mark"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)  # the local day the run expired through
+    cutoff: Mapped[datetime] = mapped_column(DateTime)  # UTC: lots expiring before it lapsed
+    ledger_id: Mapped[int] = mapped_column(BigInteger)  # every row up to it was counted
+    members: Mapped[int] = mapped_column(Integer)  # members who lost points in the run
+    points: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -8,7 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
 from wx_member.extensions import runtime
-from wx_member.loyalty import points_expiry
+from wx_member.loyalty import expiry_run
 from wx_member.pushes import manual_runs, planners, status_view
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
@@ -53,8 +53,8 @@ def jobs_expiry():
     preview = request.form.get("action") != "run"
     tz = runtime().config.tz
     # A preview writes nothing (not audited); the run is audited with its counts.
-    r = (points_expiry.run(g.db, None, tz=tz, dry_run=True) if preview
-         else points_expiry.run_by_hand(g.db, by=g.operator.username, tz=tz))
+    r = (expiry_run.run(g.db, None, tz=tz, dry_run=True) if preview
+         else expiry_run.run_by_hand(g.db, by=g.operator.username, tz=tz))
     flash(f"截至 {r.as_of} 日终：{'将过期' if preview else '已过期'} {r.members} 位会员的 "
           f"{r.points} 积分{'（预览，未执行）' if preview else ''}。", "ok")
     return redirect(url_for("admin.jobs_page"))
