@@ -3,6 +3,11 @@ shipped gunicorn config), and the database round trips each kind of event costs.
 
     scripts/mariadb start
     .venv/bin/python bench/scale.py --database "$(scripts/mariadb url)" [--seconds 10]
+    .venv/bin/python bench/scale.py --database sqlite     # a fresh SQLite file: its one writer
+
+`--two-servers W` (default 1) adds a run of two gunicorn servers of W workers each on the
+same database, each driven by its own wrk with half the connections, at the same time:
+what a second host behind a load balancer adds (here both share the machine's cores).
 
 Throughput: distinct subscribe-by-QR events (real joins: member, card, sign-up points, scan
 row, dedup key), each request a new person, driven by wrk (bench/wrk.py: -t2 -c16, its CPU
@@ -18,6 +23,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -76,14 +82,56 @@ def round_trips(config: Config) -> dict[str, tuple[int, int]]:
     return result
 
 
+def two_servers(args, env: dict, token: str, appid: str, tmp: Path) -> list:
+    """Two servers of `args.two_servers` workers on one database, loaded at once."""
+    servers = [Server("wx_member.app:create_app()", env, args.two_servers, tmp, f"pair{i}")
+               for i in range(2)]
+    try:
+        files = []
+        for i, server in enumerate(servers):
+            tag = f"p{i}{secrets.token_hex(2)}"
+            warm = prepared(tmp / f"{tag}-warm.req", server.url, token, appid, 1500, tag + "w")
+            wrk.run("warm", server.url, "/wechat", warm, server, seconds=2,
+                    connections=args.connections // 2)
+            files.append(prepared(tmp / f"{tag}.req", server.url, token, appid,
+                                  args.pool * args.seconds // 2, tag))
+        rounds: list = [None, None]
+
+        def drive(i: int) -> None:
+            rounds[i] = wrk.run(f"pair{i}", servers[i].url, "/wechat", files[i], servers[i],
+                                args.seconds, connections=args.connections // 2)
+
+        threads = [threading.Thread(target=drive, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in rounds:
+            if r is None:
+                raise SystemExit("the two-server run failed")
+            if r.wrapped:
+                raise SystemExit("the two-server run ran out of new people: raise --pool")
+            print("  " + r.line(), flush=True)
+        return rounds
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--database", required=True, help="a MariaDB/MySQL SQLAlchemy URL")
+    ap.add_argument("--database", required=True,
+                    help="a MariaDB/MySQL SQLAlchemy URL, or 'sqlite' for a fresh SQLite file")
     ap.add_argument("--seconds", type=int, default=10, help="length of a run")
     ap.add_argument("--pool", type=int, default=3000, help="prepared joins per second of a run")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--two-servers", type=int, default=1, metavar="W",
+                    help="workers per server in the two-server run (0: no such run)")
     args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-scale-"))
+    if args.database == "sqlite":
+        args.database = f"sqlite:///{tmp / 'scale.db'}"
 
     token, appid = secrets.token_hex(8), "wxbench000000001"
     env = {"WX_TOKEN": token, "WX_APPID": appid, "WX_SECRET": "unused", "WX_ENCODING_AES_KEY": "",
@@ -92,7 +140,6 @@ def main() -> None:
     migrate.upgrade(args.database)
 
     runs = {}
-    tmp = Path(tempfile.mkdtemp(prefix="wxm-bench-scale-"))
     for workers in [int(w) for w in args.workers.split(",")]:
         server = Server("wx_member.app:create_app()", env, workers, tmp, f"w{workers}")
         url = server.url
@@ -110,6 +157,8 @@ def main() -> None:
         finally:
             server.stop()
 
+    pair = two_servers(args, env, token, appid, tmp) if args.two_servers else None
+
     cores = os.cpu_count()
     print(f"scale benchmark: wrk {args.seconds} s per run, {args.connections} connections, "
           f"database {args.database.split('@')[-1]}, {cores} cores on this machine")
@@ -117,6 +166,11 @@ def main() -> None:
     print(f"  {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  vs {min(runs)} worker")
     for workers, r in runs.items():
         print(f"  {workers:>7} {r.rps:8.0f} {r.p50:8.1f} {r.p99:8.1f}  {r.rps / base:6.2f}x")
+    if pair:
+        rps, p99 = sum(r.rps for r in pair), max(r.p99 for r in pair)
+        print(f"  {'2 x ' + str(args.two_servers):>7} {rps:8.0f} {'':>8} {p99:8.1f}  "
+              f"{rps / base:6.2f}x  (two servers of {args.two_servers} worker(s), "
+              f"{' + '.join(f'{r.rps:.0f}' for r in pair)} req/s)")
     most = max(runs)
     print(f"  from {min(runs)} to {most} workers throughput grows {runs[most].rps / base:.2f}x; "
           f"it stops growing once the {cores} cores are busy (this load generator and the "

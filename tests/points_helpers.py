@@ -9,7 +9,7 @@ from push_helpers import SHANGHAI, at  # noqa: F401  (re-exported for the tests)
 from wx_member.models import Member, PointsLedger
 from wx_member.members import joining
 from wx_member.loyalty import points
-from wx_member.loyalty import points_expiry
+from wx_member.loyalty import expiry_run, points_expiry
 from wx_member.platform import settings
 
 
@@ -46,7 +46,7 @@ def lot(session, key: str) -> PointsLedger:
 def expire(session, on: str | date, **kw):
     """The daily run as it happens on local day `on` (lots whose last day is before it)."""
     day = date.fromisoformat(on) if isinstance(on, str) else on
-    return points_expiry.run(session, date.fromordinal(day.toordinal() - 1), tz=SHANGHAI,
+    return expiry_run.run(session, date.fromordinal(day.toordinal() - 1), tz=SHANGHAI,
                              now=at(f"{day.isoformat()} 00:05"), **kw)
 
 

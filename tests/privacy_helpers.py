@@ -24,10 +24,11 @@ class Person:
     mini_openid: str
     unionid: str
     phone: str
+    name: str = "艾丽丝·维德"
 
     @property
     def identifiers(self) -> tuple[str, ...]:
-        return (self.openid, self.mini_openid, self.unionid, self.phone)
+        return (self.openid, self.mini_openid, self.unionid, self.phone, self.name)
 
 
 ALICE = Person("oAl1ceOAXXXXXXXXXXXXXXXXXXX1", "oMiniAl1ceYYYYYYYYYYYYYYYYY1",
@@ -114,6 +115,13 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
         s.execute(update(Member).where(Member.openid == who.openid).values(unionid=who.unionid))
     me = api.login(who.mini_openid, who.unionid)
     assert me.body["created"] is False
+    # The shop's paper card of hers, imported by phone with opening points and stored
+    # value: verifying the same phone below merges it into her member.
+    from wx_member.members import member_import
+
+    with live.session() as uow:
+        paper = f"手机号,姓名,积分,储值（元）\n{who.phone},{who.name[:3]},200,30.00\n"
+        assert member_import.import_file(uow, paper.encode(), "ops:li").created == 1
     code = sandbox.issue_phone_code(who.phone)
     assert api.put("me/profile/phone", me, json={"code": code}).status_code == 200
     assert api.put("me/profile/birthday", me, json={"birthday": "1990-05-20"}).status_code == 200
@@ -132,6 +140,7 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
                                        .where(Member.openid == who.openid)).one()
         balance_payments.pay(uow, me.card_no, balance, "SHOP-1", by="till 1")
         member_admin.add_tag(uow, mid, "VIP", by="ops:li")
+        assert member_admin.set_name(uow, mid, who.name, by="ops:li")  # 艾丽丝 → her full name
         member_admin.adjust_points(uow, mid, 500, f"电话 {who.phone} 投诉补偿",
                                    uuid.uuid4().hex, by="ops:li")
         coupon = wallet.issue(uow, me.card_no, 1, "gift-1", by="ops:li", note="生日礼")

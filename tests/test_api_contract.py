@@ -69,8 +69,8 @@ def test_document_and_docs_are_served_without_a_cdn(live_api):
     doc = requests.get(base + "openapi.json", timeout=10).json()
     assert doc["openapi"].startswith("3.")
     assert {"/api/login", "/api/me/card", "/api/me/points", "/api/me/tiers", "/api/me/profile",
-            "/api/me/profile/birthday", "/api/me/profile/phone", "/api/me/referral/code",
-            "/api/me/referral/results", "/api/me/subscriptions", "/api/me/member-code",
+            "/api/me/profile/birthday", "/api/me/profile/phone", "/api/me/profile/name",
+            "/api/me/referral/code", "/api/me/referral/results", "/api/me/subscriptions", "/api/me/member-code",
             "/api/cashier/resolve", "/api/me/coupons", "/api/me/coupons/{code}", "/api/gifts",
             "/api/me/redemptions", "/api/me/redemptions/{redemption_id}", "/api/me/balance",
             "/api/recharge/options", "/api/cashier/cash-off",

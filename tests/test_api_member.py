@@ -113,7 +113,8 @@ def test_tier_history_lists_changes_in_chinese(api, live_api):
 def test_birthday_is_settable_once(api, live_api):
     me = api.login("oBirthday")
     assert api.get("me/profile", me).json() == {
-        "card_no": me.card_no, "birthday": None, "birthday_settable": True, "phone": None}
+        "card_no": me.card_no, "birthday": None, "birthday_settable": True, "phone": None,
+        "name": None}
     res = api.put("me/profile/birthday", me, json={"birthday": "1990-05-01"})
     assert res.status_code == 200
     assert (res.json()["birthday"], res.json()["birthday_settable"]) == ("1990-05-01", False)
@@ -122,6 +123,19 @@ def test_birthday_is_settable_once(api, live_api):
     assert res.json() == {"code": "BIRTHDAY_ALREADY_SET",
                           "message": "生日设置后不能修改，如需更正请联系门店。"}
     assert _row(live_api, me.card_no).birthday == datetime(1990, 5, 1)
+
+
+def test_the_member_sets_and_changes_their_name(api, live_api):
+    me = api.login("oNamed")
+    res = api.put("me/profile/name", me, json={"name": "  Wang  Fang "})
+    assert res.status_code == 200 and res.json()["name"] == "Wang Fang"
+    assert api.put("me/profile/name", me, json={"name": "王芳"}).json()["name"] == "王芳"
+    for bad in ("长" * 31, "<script>"):
+        res = api.put("me/profile/name", me, json={"name": bad})
+        assert res.status_code == 400 and res.json()["code"] == "NAME_INVALID", bad
+        assert "姓名最多 30 个字" in res.json()["message"]
+    assert _row(live_api, me.card_no).name == "王芳"
+    assert api.put("me/profile/name", me, json={"name": ""}).json()["name"] is None
 
 
 def test_bad_birthdays_are_refused_and_change_nothing(api, live_api):

@@ -36,9 +36,9 @@ def test_birthday_points_once_a_year_in_the_birthday_month(app):
     join(wx, ["oA", "oB", "oC", "oD", "oE"], at("2026-04-01 09:00"))
     born(app, oA="1990-05-20", oB="1985-05-03", oD="1992-06-01", oE="1991-05-01")
     wx.unsubscribe("oE")
-    assert credit(app, "2026-05-19") == 0  # birthday_points is 0 by default: none
+    assert credit(app, "2026-05-19") == 0  # no tier gives birthday points by default
     with app.session() as s:
-        settings.change(s, "birthday_points", 20, by="test")
+        settings.change(s, "tier_normal_birthday_points", 20, by="test")
     assert credit(app, "2026-05-19") == 1  # oB, whose day has come (a missed job caught up)
     assert credit(app, "2026-05-20") == 1  # oA on the day; oB already had hers
     assert credit(app, "2026-05-31") == 0  # every day after: nothing new
@@ -56,7 +56,7 @@ def test_birthday_push_says_how_many_points_were_added(app, sandbox):
     join(wx, ["oA", "oB"], at("2026-05-01 09:00"))
     born(app, oA="1990-05-20", oB="1990-05-20")
     with app.session() as s:
-        settings.change(s, "birthday_points", 25, by="test")
+        settings.change(s, "tier_normal_birthday_points", 25, by="test")
     credit(app, "2026-05-20")
     plan(app, "birthday", at("2026-05-20 10:00"))  # credits first, idempotently
     send(app, at("2026-05-20 10:00"))

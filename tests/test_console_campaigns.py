@@ -275,3 +275,26 @@ def test_reach_over_time_on_the_dashboard_and_a_campaigns_page(app, vip, sandbox
     page = b.get(detail).text
     assert 'aria-label="活动触达趋势"' in page
     assert rows(page) == [[f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]
+
+
+def test_a_campaign_whose_coupon_sells_out_says_so(app, sandbox):
+    with app.session() as s:
+        settings.change(s, "quiet_start_hour", 0, "test")
+        settings.change(s, "quiet_end_hour", 0, "test")
+    for openid in ("oVip1", "oVip2"):
+        app.simulator().subscribe(openid)
+        sandbox.interact(openid)
+        with app.session() as s:
+            member_admin.add_tag(s, member(app, openid).id, "VIP", "test")
+    b = logged_in(app, "otto", "operator")
+    b.get("/admin/coupons")
+    b.post("/admin/coupons/2/limit", {"stock_limit": "1"})  # 满50减10: one left for two
+    b.get("/admin/campaigns/new")
+    detail = b.post("/admin/campaigns/new", _campaign_form(app, scheduled_at="")).headers["Location"]
+    scheduler.build_scheduler(app.rt)
+    scheduler.campaigns_job()
+    page = b.get(detail).text
+    assert '<strong id="coupons">1</strong>' in page
+    assert "该券已发完（限量 1 张），之后的会员未获券" in page
+    offers = ["满50减10" in m["request"]["text"]["content"] for m in sandbox.sent("custom")]
+    assert sorted(offers) == [False, True]  # the message names the coupon only to its holder

@@ -45,3 +45,36 @@ def test_push_statuses_by_kind_and_a_run_by_hand(console):
     assert "本次发送：没有到期的推送" in page
     b.post("/admin/jobs/pushes", {"kind": "nope"})
     assert "请选择推送类型" in b.get("/admin/jobs").text
+
+
+def _entries(b, action: str) -> list[str]:
+    page = b.get(f"/admin/audit?action={action}").text
+    return [r for r in page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
+            if "<td colspan" not in r]
+
+
+def test_runs_by_hand_are_audited_and_read_in_chinese(console):
+    """Who ran what, when, and what came of it: each manual run is one audit entry, shown
+    in the audit log in Chinese (a preview writes nothing and is not one)."""
+    console.simulator().subscribe("oAudit")
+    m = member(console, "oAudit")
+    with console.session() as s, s.begin():
+        for lot in s.query(PointsLedger).filter_by(member_id=m.id):
+            lot.expires_at = utcnow() - timedelta(days=2)
+    b = logged_in(console, "root", "admin")
+    b.get("/admin/jobs")
+    b.post("/admin/jobs/expiry", {"action": "preview"})
+    assert _entries(b, "points.expire_run") == []
+    b.post("/admin/jobs/expiry", {"action": "run"})
+    [expiry] = _entries(b, "points.expire_run")
+    assert "手动执行积分过期" in expiry and "root" in expiry and "截至（日终）" in expiry
+    assert "会员数：1 位" in expiry and "积分：10" in expiry
+
+    b.post("/admin/jobs/pushes", {"kind": "holiday"})
+    b.post("/admin/jobs/pushes", {"kind": ""})
+    b.post("/admin/jobs/pushes", {"kind": "nope"})  # refused: ran nothing, no entry
+    sent_due, holiday = _entries(b, "push.run")  # newest first
+    assert "手动发送推送" in holiday and "节日祝福" in holiday and "root" in holiday
+    assert "今日新计划：0 条" in holiday and "本次发送结果：没有到期的推送" in holiday
+    assert ">holiday<" not in holiday
+    assert "到期推送" in sent_due and "今日新计划" not in sent_due

@@ -96,8 +96,8 @@ def test_tags_and_export_csv(console):
     res = b.post("/admin/members/export", {"tag": "VIP"})
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(res.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["卡号", "openid", "手机号"]  # operators' column names
-    assert [r[1] for r in rows[1:]] == ["oBen"] and rows[1][3] == "银卡会员" and rows[1][-1] == "VIP"
+    assert rows[0][:4] == ["卡号", "openid", "姓名", "手机号"]  # operators' column names
+    assert [r[1] for r in rows[1:]] == ["oBen"] and rows[1][4] == "银卡会员" and rows[1][-1] == "VIP"
     everyone = b.post("/admin/members/export", {"tag": ""}).content.decode("utf-8-sig")
     assert len(list(csv.reader(io.StringIO(everyone)))) == 4
     b.post(f"/admin/members/{ben.id}/tags", {"remove": "VIP"})

@@ -80,10 +80,10 @@ def test_a_birthday_preview_promises_no_points_the_rule_does_not_give(app):
     b = logged_in(app, "otto", "operator")
     page = b.get(f"/admin/campaigns?kind=birthday&who={card}").text
     preview = page.split('id="preview-body"')[1].split("</div>\n</div>")[0]
-    assert "积分已到账" not in preview and "凭会员卡到店领取礼遇" in preview  # birthday_points 0
+    assert "积分已到账" not in preview and "凭会员卡到店领取礼遇" in preview  # 普通会员: no birthday points
     assert '"data"' not in preview and "template_id" not in preview
     with app.session() as s:
-        settings.change(s, "birthday_points", 30, "test")
+        settings.change(s, "tier_normal_birthday_points", 30, "test")
     page = b.get(f"/admin/campaigns?kind=birthday&who={card}").text
     assert "30积分已到账" in page.split('id="preview-body"')[1]
 

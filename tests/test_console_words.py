@@ -19,7 +19,8 @@ def test_rules_read_in_chinese_with_yuan_and_choices(console):
         assert english not in table, english
     assert "积分有效期方式" in table and "滚动有效期（按月数）" in table
     assert "积分抵现：多少积分抵 1 元" in table and "100 积分" in table
-    assert "200.00 元" in table  # 银卡门槛 20000 fen
+    assert "0.00 元" in table and "200.00 元" not in table  # money in yuan; tiers: own page
+    assert "会员等级的门槛" in page  # the tier rules are linked, on the tiers screen
     assert "10元代金券" in table or "满" in table  # the sign-up coupon by name
 
     # Money typed in yuan, stored in fen; the audit shows both sides in yuan.
@@ -99,13 +100,14 @@ def test_exported_csv_has_chinese_columns_and_imports_back_by_card(console):
     b.get("/admin/members")
     exported = b.post("/admin/members/export", {"tag": ""}).content.decode("utf-8-sig")
     header, row = [line.split(",") for line in exported.strip().splitlines()[:2]]
-    assert header[:4] == ["卡号", "openid", "手机号", "等级"] and row[0] == m.card_no
-    edited = f"卡号,手机号,标签\n{m.card_no},13600002222,回头客\n"  # no openid column
+    assert header[:5] == ["卡号", "openid", "姓名", "手机号", "等级"] and row[0] == m.card_no
+    edited = f"卡号,姓名,手机号,标签\n{m.card_no},Round Robin,13600002222,回头客\n"  # no openid
     b.get("/admin/members/import")
     res = b.post("/admin/members/import", files={"file": ("m.csv", edited.encode("utf-8"))})
     assert res.status_code == 200 and "新建会员 0，更新 1" in res.text
     with console.session() as s, s.read():
-        assert s.get(Member, m.id).phone == "13600002222"
+        assert (s.get(Member, m.id).phone, s.get(Member, m.id).name) == (
+            "13600002222", "Round Robin")
 
 
 def test_a_channel_code_is_viewed_with_its_caption_renamed_and_renewed(console, sandbox):

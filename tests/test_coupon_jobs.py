@@ -56,3 +56,38 @@ def test_operator_cli_templates_campaign_and_expiry(live, sim, db_url):
     listed = json.loads(run("coupon", "template", "list", "--json", db_url=db_url).stdout)
     assert [x["active"] for x in listed if x["id"] == t["id"]] == [False]
     assert run("coupon", "expire", db_url=db_url).stdout.strip() == "expired 0 coupons"
+
+
+def test_cli_templates_for_a_store_with_a_limit(live, sim, db_url):
+    from till_helpers import open_store
+
+    open_store(live, "SH001", "人民广场店")
+    open_store(live, "BJ001", "国贸店")
+    sim.subscribe("oCarol")
+    carol = member(live, "oCarol")
+    added = run("coupon", "template", "add", "人广店5元", "--kind", "amount_off", "--off", "500",
+                "--days", "7", "--store", "sh001", "--limit", "1", "--json", db_url=db_url)
+    assert added.returncode == 0, added.stderr
+    t = json.loads(added.stdout)
+    assert (t["stock_limit"], t["issued"], t["remaining"]) == (1, 0, 1)
+    unknown = run("coupon", "template", "add", "无店", "--kind", "amount_off", "--off", "500",
+                  "--days", "7", "--store", "NOPE", db_url=db_url)
+    assert unknown.returncode == 2 and "门店 NOPE 不存在" in unknown.stderr
+    issued = run("coupon", "issue", carol.card_no, str(t["id"]), "--key", "c1", db_url=db_url)
+    assert issued.returncode == 0 and issued.stdout.startswith("issued "), issued.stderr
+    code = issued.stdout.split()[1].rstrip(",")
+    sold = run("coupon", "issue", carol.card_no, str(t["id"]), "--key", "c2", db_url=db_url)
+    assert sold.returncode == 2 and "已发完（限量 1 张）" in sold.stderr
+    listed = run("coupon", "template", "list", db_url=db_url).stdout
+    assert "人广店5元" in listed and "SH001; issued 1/1, 0 left" in listed
+    below = run("coupon", "template", "limit", str(t["id"]), "0", db_url=db_url)
+    assert below.returncode == 2 and "发放总量" in below.stderr
+    assert run("coupon", "template", "limit", str(t["id"]), "none",
+               db_url=db_url).stdout.strip() == f"template {t['id']}: issued 1, limit none"
+    redeem = ["coupon", "redeem", code, "--member", carol.card_no, "--amount", "3000"]
+    for store, order in ((None, "N1"), ("BJ001", "N2")):  # no store known, another store
+        res = run(*redeem, "--order", order, *(["--store", store] if store else []),
+                  db_url=db_url)
+        assert res.returncode == 2 and "限人民广场店使用" in res.stderr, res.stderr
+    res = run(*redeem, "--order", "N3", "--store", "SH001", db_url=db_url)
+    assert res.returncode == 0 and "500 fen off order N3" in res.stdout, res.stderr

@@ -61,7 +61,27 @@ def test_demo_starts_with_members_orders_and_every_surface(tmp_path):
             assert conn.execute("SELECT balance_fen FROM member WHERE mini_openid = "
                                 "'oDemoDana'").fetchone() == (55000,)
             assert conn.execute("SELECT status FROM jsapi_order").fetchall() == [("paid",)]
+            # The chain: three stores, their channel codes, the members' home stores.
+            stores = dict(conn.execute("SELECT code, id FROM store").fetchall())
+            assert set(stores) == {"SH001", "SH002", "BJ001"}
+            assert conn.execute("SELECT s.code FROM channel c JOIN store s ON s.id = c.store_id"
+                                " WHERE c.scene = 'store_01'").fetchone() == ("SH001",)
+            homes = dict(conn.execute("SELECT openid, home_store_id FROM member WHERE openid "
+                                      "IN ('oDemoAlice', 'oDemoBob')").fetchall())
+            assert homes == {"oDemoAlice": stores["SH001"], "oDemoBob": stores["SH001"]}
+            # Bob's purchase at 人民路店's till earned points, recorded with the store.
+            till = conn.execute("SELECT o.store_id, o.points_earned, o.amount_fen FROM pay_order o"
+                                " JOIN member m ON m.id = o.member_id WHERE o.api = 'till' AND "
+                                "m.openid = 'oDemoBob'").fetchall()
+            assert len(till) == 1 and till[0][0] == stores["SH001"] and till[0][1] > 0, till
+            assert conn.execute("SELECT count(*) FROM till_key").fetchone() == (1,)
         assert "wx-member simulate pay OUT_TRADE_NO --sandbox" in out
+        # The printed till key and its ready curl quote a basket for Bob.
+        curl = re.search(r"curl -X POST -H 'Authorization: Bearer (\S+)' .* -d '(.+)' "
+                         r"(\S+/till/v1/quote)", out)
+        quote = requests.post(curl.group(3), data=curl.group(2).encode(), timeout=10, headers={
+            "Authorization": f"Bearer {curl.group(1)}", "Content-Type": "application/json"})
+        assert quote.status_code == 200 and quote.json()["payable_fen"] > 0, quote.text
         # The printed simulate command works against the running demo.
         command = re.search(r"wx-member simulate (.*) subscribe oYou", out).group(1).split()
         sent = subprocess.run([str(BIN), "simulate", *command, "subscribe", "oYou",

@@ -84,7 +84,7 @@ oOk3,,,a|b|c|d|e|f|g|h|i|j|k
     assert report.errors == [
         (3, "openid 格式无效；手机号格式无效；生日须为 YYYY-MM-DD 的有效日期；标签无效：坏!。"),
         (4, "openid 与第 2 行重复。"),
-        (5, "openid 格式无效。"),
+        (5, "手机号与第 2 行重复。"),
         (6, "生日须为 YYYY-MM-DD 的有效日期。"),
         (7, "标签最多 10 个。"),
     ]
@@ -95,7 +95,7 @@ oOk3,,,a|b|c|d|e|f|g|h|i|j|k
 
 
 @pytest.mark.parametrize("data, message", [
-    ("phone,tags\n138,VIP\n", "第 1 行须为列名"),
+    ("birthday,tags\n1990-01-01,VIP\n", "第 1 行须为列名"),
     ("openid,city\noA,上海\n", "未知的列：city"),
     (b"\xff\xfe\x00o\x00p", "文件编码无法识别"),
 ])

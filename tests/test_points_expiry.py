@@ -18,7 +18,7 @@ from wx_member.models import PointsLedger
 from wx_member.members import checkin
 from wx_member.members import membership
 from wx_member.loyalty import points
-from wx_member.loyalty import points_expiry
+from wx_member.loyalty import expiry_run, points_expiry
 from wx_member.platform.errors import InvalidSetting
 
 
@@ -81,7 +81,7 @@ def test_run_expires_what_fifo_leaves_once(session):
     # Replays the same day, a later hour, a re-run of an earlier day: nothing written.
     for again in ("2027-01-11", "2027-01-11", "2027-01-05"):
         assert expire(session, again).points == 0
-    assert points_expiry.run(session, tz=timezone.utc, now=at("2027-01-11 23:00")).points == 0
+    assert expiry_run.run(session, tz=timezone.utc, now=at("2027-01-11 23:00")).points == 0
     spend(session, m, 20, "later", at("2027-02-01 10:00"))  # from lot b now
     assert expire(session, "2027-06-02").points == 30
     assert balance_and_sum(session, m.id) == (0, 0)
@@ -199,7 +199,7 @@ def test_a_redemption_waits_while_the_run_holds_its_members(session, db_url):
         .values(points_balance=Member.points_balance - 5)  # what points.post runs
     try:
         with make_session_factory(engine)() as run, run.begin():
-            points_expiry.lock_members(run, member_id, member_id + 1)
+            expiry_run.lock_members(run, expiry_run.Members(member_id, member_id))
             with engine.connect() as other:
                 other.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
                 with pytest.raises(OperationalError) as waited:

@@ -10,7 +10,8 @@ from api_helpers import (SECRET_KEY, api, give_points, live_api, member_code,  #
                          member_id, mini_sandbox)
 from till_helpers import Till, issue_key, open_store
 from wx_member.members import stores
-from wx_member.platform import access_tokens
+from wx_member.members.membership import card_number
+from wx_member.platform import access_tokens, settings
 from wx_member.payments import till_keys
 
 LATTE = {"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quantity": 2,
@@ -81,6 +82,10 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(api, live_api):
         ({**base, "member": {"code": access_tokens.sign(
             SECRET_KEY, access_tokens.MEMBER_CODE, me.card_no, 60, time.time() - 600).token}},
          400, "MEMBER_CODE_EXPIRED"),
+        # a card nobody holds, a mistyped one: found (and locked) by the purchase itself
+        ({**base, "member": {"card_no": card_number(987654)}}, 404, "MEMBER_NOT_IDENTIFIED"),
+        ({**base, "member": {"card_no": me.card_no[:-1] + str((int(me.card_no[-1]) + 1) % 10)}},
+         404, "MEMBER_NOT_IDENTIFIED"),
     ]
     for body, status, code in cases:
         res = sh1.post("orders", json=body)
@@ -125,3 +130,89 @@ def test_one_order_number_at_once_is_credited_once(api, live_api):
     assert [r.status_code for r in results] == [200] * 4
     assert sorted(r.json()["replayed"] for r in results) == [False, True, True, True]
     assert api.get("me/card", me).json()["points"] == 10 + 60
+
+
+def test_an_order_paid_by_coupon_and_points_alone_is_refunded(api, live_api):
+    sh1, sh2, _ = _tills(live_api)
+    with live_api.session() as uow:
+        settings.change(uow, "points_cash_off_max_percent", 100, by="test")
+    me = api.login("oFree")
+    give_points(live_api, me.card_no, 3000, "seed")
+    code = _coupon(api, me)
+    cookie = {"sku": "COOKIE", "name": "曲奇", "category": "烘焙", "quantity": 1,
+              "unit_price_fen": 500}
+    basket = {"member": {"code": member_code(api, me)}, "lines": [{**LATTE, "quantity": 1},
+              cookie], "coupons": [code], "points": 2500}
+    assert sh1.post("quote", json=basket).json()["payable_fen"] == 0
+    got = sh1.post("orders", json={**basket, "order_no": "F1", "payments": []})
+    assert got.status_code == 200, got.text
+    assert (got.json()["payable_fen"], got.json()["points_earned"],
+            got.json()["points_balance"]) == (0, 0, 10 + 3000 - 2500)
+
+    def card():
+        return api.get("me/card", me).json()["points"], \
+            [c["code"] for c in api.get("me/coupons", me).json()["coupons"]
+             if c["status"] == "available"]
+    # money it did not take, or more than was bought: refused, nothing written
+    for body in ({"refund_no": "X1", "amount_fen": 100},
+                 {"refund_no": "X2", "lines": [{"sku": "COOKIE", "quantity": 2}]}):
+        res = sh2.post("orders/F1/refunds", json=body)
+        assert (res.status_code, res.json()["code"]) == (409, "REFUND_REFUSED"), res.text
+        assert res.json()["message"]
+    assert card() == (510, [])
+    # one line back: nothing to return yet (coupons and points come back with the whole order)
+    part = sh2.post("orders/F1/refunds", json={"refund_no": "R1", "lines": [
+        {"sku": "COOKIE", "quantity": 1}]})
+    assert part.status_code == 200, part.text
+    assert (part.json()["amount_fen"], part.json()["order_status"],
+            part.json()["points_restored"]) == (0, "partially_refunded", 0)
+    assert sh1.post("orders/F1/refunds", json={"refund_no": "R1", "lines": [
+        {"sku": "COOKIE", "quantity": 1}]}).json() == {**part.json(), "replayed": True}
+    assert sh1.post("orders/F1/refunds", json={"refund_no": "R1", "amount_fen": 0}) \
+        .json()["code"] == "TILL_REQUEST_CONFLICT"
+    assert card() == (510, [])
+    # the last line: the coupon and the cash-off points come back, once
+    full = {"refund_no": "R2", "lines": [{"sku": "LATTE-M", "quantity": 1}]}
+    res = sh1.post("orders/F1/refunds", json=full)
+    assert res.status_code == 200, res.text
+    assert (res.json()["order_status"], res.json()["points_restored"],
+            res.json()["points_reversed"], res.json()["points_balance"]) \
+        == ("refunded", 2500, 0, 3010)
+    assert sh2.post("orders/F1/refunds", json=full).json()["replayed"] is True
+    assert card() == (3010, [code])
+    again = sh1.post("orders/F1/refunds", json={"refund_no": "R3", "amount_fen": 0})
+    assert (again.status_code, again.json()["code"]) == (409, "REFUND_REFUSED")
+    # the whole order at once: amount 0
+    basket["member"] = {"code": member_code(api, me)}
+    assert sh1.post("orders", json={**basket, "order_no": "F2", "payments": []}) \
+        .status_code == 200
+    assert card() == (510, [])
+    res = sh2.post("orders/F2/refunds", json={"refund_no": "R4", "amount_fen": 0})
+    assert (res.status_code, res.json()["order_status"], res.json()["points_restored"]) \
+        == (200, "refunded", 2500), res.text
+    assert card() == (3010, [code])
+
+
+def _seen(live, card_no):
+    from wx_member.members import membership
+
+    with live.session() as s, s.read():
+        m = membership.by_card(s, card_no)
+        return m.last_seen_at, m.window_at
+
+
+def test_paying_cash_counts_as_activity_but_opens_no_customer_service_window(api, live_api):
+    """WeChat lets a brand message a member for 48 hours after the member interacted with
+    WeChat; paying cash at the counter is no such interaction, paying by WeChat is."""
+    sh1, _, _ = _tills(live_api)
+    me = api.login("oCashOnly")
+    before_seen, before_window = _seen(live_api, me.card_no)
+    cash = {"member": {"card_no": me.card_no}, "lines": [LATTE], "order_no": "C1",
+            "payments": [{"method": "cash", "amount_fen": 6000}]}
+    assert sh1.post("orders", json=cash).status_code == 200
+    seen, window = _seen(live_api, me.card_no)
+    assert window == before_window and seen != before_seen
+    paid = {**cash, "order_no": "W1",
+            "payments": [{"method": "wechat", "amount_fen": 6000, "out_trade_no": "WXW1"}]}
+    assert sh1.post("orders", json=paid).status_code == 200
+    assert _seen(live_api, me.card_no)[1] not in (None, before_window)

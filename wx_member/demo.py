@@ -1,22 +1,53 @@
-"""Demo data for `wx-member serve --demo`: channels, a menu, a few members who join by
-scanning, and their purchases, all over HTTP as in production: events through the
-webhook, payments as signed WeChat Pay notifies (the sandbox's PayNotifier), and a recharge
-made in the mini-program and paid through the sandbox's WeChat Pay."""
+"""Demo data for `wx-member serve --demo`: a café chain (headquarters' member centre and
+three stores), channels, a menu, a few members who join by scanning, and their purchases,
+all over HTTP as in production: events through the webhook, payments as signed WeChat Pay
+notifies (the sandbox's PayNotifier), a recharge made in the mini-program and paid through
+the sandbox's WeChat Pay, and a purchase at a store's till (`/till/v1/orders`, with a till
+key issued as an operator would)."""
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
 
 import requests
 
 from wx_member.extensions import Runtime
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
-from wx_member.members import channels, lookup_view
+from wx_member.members import channels, lookup_view, stores
+from wx_member.payments import till_keys
 from wx_member.platform.errors import ChannelExists
 
-DEMO_CHANNELS = [
-    ("store_01", "人民路门店", "store"),
-    ("poster_autumn", "秋季海报", "poster"),
-    ("staff_lily", "店员 Lily", "staff"),
+# The chain: headquarters runs the programme (its codes, like the autumn poster, stand in no
+# store); each store's codes make their joiners its members (归属门店).
+DEMO_STORES = [
+    ("SH001", "人民路店", "上海", "人民路 100 号"),
+    ("SH002", "徐家汇店", "上海", "漕溪北路 8 号"),
+    ("BJ001", "国贸店", "北京", "建国门外大街 1 号"),
 ]
+DEMO_CHANNELS = [  # scene, name, kind, store code (None: headquarters)
+    ("store_01", "人民路门店", "store", "SH001"),
+    ("store_02", "徐家汇门店", "store", "SH002"),
+    ("store_03", "国贸门店", "store", "BJ001"),
+    ("poster_autumn", "秋季海报", "poster", None),
+    ("staff_lily", "店员 Lily", "staff", "SH001"),
+]
+DEMO_TILL = ("SH001", "1号收银台")
+# Bob, who joined through headquarters' poster, buys at 人民路店's till.
+DEMO_BASKET = [
+    {"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quantity": 2,
+     "unit_price_fen": 3200},
+    {"sku": "CAKE-1", "name": "提拉米苏", "category": "甜点", "quantity": 1,
+     "unit_price_fen": 3800},
+]
+
+
+@dataclass
+class Seeded:
+    openids: list[str]
+    till_key: str | None = None  # shown once, as `wx-member stores key issue` does
+    till_order: dict = field(default_factory=dict)  # the till's answer to the demo purchase
+    quote_body: dict = field(default_factory=dict)  # a body for a ready /till/v1/quote
 DEFAULT_MENU = {"button": [
     {"type": "click", "name": "会员卡", "key": "CARD"},
     {"type": "click", "name": "签到", "key": "CHECKIN"},
@@ -30,12 +61,19 @@ DEMO_ORDERS = [("oDemoAlice", "DEMO-1001", 128), ("oDemoAlice", "DEMO-1002", 96)
 
 
 def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None,
-         sandbox=None) -> list[str]:
-    """Returns the openids of the demo members. Safe to run again."""
+         sandbox=None) -> Seeded:
+    """The demo members' openids, the till key issued and the demo till purchase's answer.
+    Safe to run again (no new stores or codes; another key)."""
     with rt.sessions() as uow:
-        for scene, name, kind in DEMO_CHANNELS:
+        for code, name, city, address in DEMO_STORES:
             try:
-                channels.create(uow, rt.gateway, scene=scene, name=name, kind=kind)
+                stores.create(uow, code, name, city, address, by="demo")
+            except stores.StoreExists:
+                pass
+        for scene, name, kind, store in DEMO_CHANNELS:
+            try:
+                channels.create(uow, rt.gateway, scene=scene, name=name, kind=kind,
+                                store=store, by="demo")
             except ChannelExists:
                 pass  # seeded by an earlier run
     rt.gateway.create_menu(DEFAULT_MENU)
@@ -52,7 +90,35 @@ def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None,
             notifier.v2_payment(openid, out_trade_no, yuan * 100)
     if pay_url and sandbox is not None and rt.wxpay is not None:
         recharge(pay_url, sandbox, "oDemoDana")
-    return ["oDemoAlice", "oDemoBob", "oDemoCarol"]
+    seeded = Seeded(["oDemoAlice", "oDemoBob", "oDemoCarol"])
+    with rt.sessions() as uow:
+        bob = lookup_view.find(uow, "oDemoBob")
+        stores.set_home_store(uow, bob.id, "SH001", by="demo")  # HQ gives him a home store
+        seeded.till_key = till_keys.issue(uow, *DEMO_TILL, by="demo").key
+    seeded.quote_body = {"member": {"card_no": bob.card_no}, "lines": DEMO_BASKET}
+    if pay_url:
+        seeded.till_order = till_purchase(pay_url, seeded.till_key, seeded.quote_body,
+                                          "DEMO-0001")
+    return seeded
+
+
+def till_purchase(app_url: str, key: str, basket: dict, order_no: str) -> dict:
+    """What a till does: the quote, then the purchase paid in cash for the payable total."""
+    http, auth = requests.Session(), {"Authorization": f"Bearer {key}"}
+    quote = http.post(app_url + "till/v1/quote", json=basket, headers=auth, timeout=30)
+    quote.raise_for_status()
+    order = http.post(app_url + "till/v1/orders", headers=auth, timeout=30, json={
+        **basket, "order_no": order_no,
+        "payments": [{"method": "cash", "amount_fen": quote.json()["payable_fen"]}]})
+    order.raise_for_status()
+    return order.json()
+
+
+def quote_curl(app_url: str, key: str, body: dict) -> str:
+    """A ready command for the till's quote (printed by the demo)."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return (f"curl -X POST -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+            f"-d '{data}' {app_url}till/v1/quote")
 
 
 def recharge(app_url: str, sandbox, mini_openid: str, option_fen: int = 50000) -> str:

@@ -22,6 +22,7 @@ POINTS_REASONS = {
     "referral": "推荐好友",
     "checkin": "每日签到",
     "adjust": "人工调整",
+    "import": "导入原有积分",
     "purchase": "消费积分",
     "refund": "退款扣回",
     "birthday": "生日积分",
@@ -33,7 +34,8 @@ POINTS_REASONS = {
 }
 BALANCE_REASONS = {"recharge": "储值充值", "recharge_bonus": "充值赠送", "pay": "储值消费",
                    "refund": "充值退款", "refund_bonus": "退款扣回赠送", "pay_refund": "储值消费退款",
-                   "refund_undone": "退款未成功退回", "refund_bonus_undone": "退款未成功退回赠送"}
+                   "refund_undone": "退款未成功退回", "refund_bonus_undone": "退款未成功退回赠送",
+                   "import": "导入原有储值", "correction": "人工更正"}
 
 # -- orders and coupons -------------------------------------------------------------------
 ORDER_STATUS = {"paid": "已支付", "partially_refunded": "部分退款", "refunded": "已退款"}
@@ -100,6 +102,8 @@ AUDIT_ACTIONS = {
     "member.unmerge": "撤销合并",
     "setting.change": "修改规则",
     "points.adjust": "调整积分",
+    "balance.correct": "更正储值",
+    "member.name": "修改姓名",
     "member.tag": "添加标签",
     "member.untag": "移除标签",
     "menu.publish": "发布菜单",
@@ -124,25 +128,33 @@ AUDIT_ACTIONS = {
     "coupon_template.update": "修改券模板",
     "coupon_template.disable": "停止发放券",
     "coupon_template.enable": "恢复发放券",
+    "coupon_template.limit": "修改券的发放总量",
     "coupon.issue": "发券",
     "coupon.void": "作废券",
     "gift.create": "新增礼品",
     "gift.restock": "调整礼品库存",
     "gift.retire": "下架礼品",
     "gift.enable": "上架礼品",
+    "gift.image": "上传礼品图片",
     "recharge_option.set": "修改充值档位",
     "earn_rule.create": "新增积分活动",
     "earn_rule.disable": "停用积分活动",
     "channel.update": "修改渠道码",
     "channel.renew": "续期渠道码",
+    "channel.retire": "停用渠道码",
     "benefits.tier_discount": "修改等级折扣",
     "benefits.member_day.add": "新增会员日",
     "benefits.member_day.disable": "停用会员日",
     "benefits.member_price": "修改会员价",
     "tag_rule.add": "新增标签规则",
     "tag_rule.disable": "停用标签规则",
+    "push.run": "手动发送推送",
+    "points.expire_run": "手动执行积分过期",
 }
 STORE_STATUS = {"open": "营业中", "closed": "已关闭"}
+# A channel code in use or retired by an operator (its printed code still makes members).
+CHANNEL_STATUS = {"active": "使用中", "retired": "已停用"}
+CHANNEL_LIST_FILTERS = {"active": "使用中", "retired": "已停用", "all": "全部"}
 # What an unknown or refused console URL says (never Werkzeug's English page): title, text.
 CONSOLE_HTTP_ERRORS = {
     400: ("请求无效", "请求格式有误，请返回上一页重试。"),
@@ -159,8 +171,12 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "coupon_template": "优惠券", "scheduled_at_utc": "发送时间", "created": "新建",
                 "updated": "更新", "tags_added": "新增标签", "permanent": "永久",
                 "button": "菜单", "coupon": "券码", "text": "内容", "status": "状态",
-                "stock": "库存", "bonus": "赠送",
-                "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类"}
+                "stock": "库存", "bonus": "赠送", "image": "图片", "stores": "适用门店",
+                "limit": "发放总量", "issued": "已发",
+                "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类",
+                "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
+                "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数",
+                "balance_fen": "储值", "delta_fen": "储值变动"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}
@@ -186,12 +202,15 @@ SETTINGS = {
     "referral_mode": ("推荐奖励方式", ""),
     "referral_percent": ("推荐奖励比例（按比例时）", "%"),
     "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
-    "birthday_points": ("生日月赠送积分（0 为不送）", "积分"),
     "tier_window_months": ("等级统计期（0 为累计消费）", "个月"),
     "tier_review": ("降级复核", ""),
+    # Birthday gifts per tier (the console's 会员等级 page).
+    **{f"tier_{tier}_birthday_points": (f"{name}生日月赠送积分（0 为不送）", "积分")
+       for tier, name in TIER_NAMES.items()},
+    **{f"tier_{tier}_birthday_coupon_template": (f"{name}生日赠送优惠券", "")
+       for tier, name in TIER_NAMES.items()},
     "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
     "signup_coupon_template": ("入会赠送优惠券", ""),
-    "birthday_coupon_template": ("生日赠送优惠券", ""),
     "winback_coupon_template": ("唤回消息附赠优惠券", ""),
     "points_expiry_mode": ("积分有效期方式", ""),
     "points_expiry_months": ("滚动有效期（获得后几个月到期）", "个月"),

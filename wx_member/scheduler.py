@@ -35,7 +35,7 @@ from wx_member.coupons import wallet
 from wx_member.pushes import deliveries
 from wx_member.platform import housekeeping
 from wx_member.platform import leases
-from wx_member.loyalty import points_expiry
+from wx_member.loyalty import expiry_run
 from wx_member.pushes import planners
 from wx_member.loyalty import tier_review
 from wx_member.payments import paid_memberships, wxpay_orders
@@ -81,7 +81,7 @@ def expire_points_job() -> None:
     """Just after local midnight: lots whose last day was yesterday lapse."""
     rt = _rt()
     with rt.sessions() as uow:
-        r = points_expiry.run(uow, tz=rt.config.tz)
+        r = expiry_run.run(uow, tz=rt.config.tz)
     log.info("points expiry as of %s: %d points of %d members in %.1f s", r.as_of, r.points,
              r.members, r.seconds)
 

@@ -172,6 +172,7 @@ module.exports = {
   redemptions: (before) => get('me/redemptions' + query({ before })),
   memberCode: () => get('me/member-code'),
   profile: () => get('me/profile'),
+  setName: (name) => request('PUT', 'me/profile/name', { data: { name } }),
   setBirthday: (birthday) => request('PUT', 'me/profile/birthday', { data: { birthday } }),
   setPhone: (code) => request('PUT', 'me/profile/phone', { data: { code } }),
   referralCode: () => get('me/referral/code'),

@@ -37,23 +37,29 @@ def template_group() -> None:
               help="fixed window: first local day")
 @click.option("--until", "until_day", type=click.DateTime(["%Y-%m-%d"]),
               help="fixed window: last local day (inclusive)")
+@click.option("--store", "store_codes", multiple=True,
+              help="usable only in this store (code; repeat for several); none: every store")
+@click.option("--limit", "stock_limit", type=int,
+              help="at most this many coupons issued in all (default: unlimited)")
 @click.option("--by", default="cli")
 @click.option("--json", "as_json", is_flag=True)
 def template_add(name, kind, amount_off_fen, percent_off, cap_fen, item, min_spend_fen,
-                 min_tier, valid_days, from_day, until_day, by, as_json) -> None:
+                 min_tier, valid_days, from_day, until_day, store_codes, stock_limit, by,
+                 as_json) -> None:
     """Define a coupon template NAME."""
     from wx_member.coupons import templates as ct
 
     rt = runtime()
     tz = rt.config.tz
-    spec = ct.TemplateSpec(
-        name=name, kind=kind, min_spend_fen=min_spend_fen, amount_off_fen=amount_off_fen,
-        percent_off=percent_off, cap_fen=cap_fen, item=item, min_tier=min_tier,
-        valid_days=valid_days,
-        valid_from=day_start(from_day.date(), tz) if from_day else None,
-        valid_until=day_start(until_day.date() + timedelta(days=1), tz)
-        if until_day else None)
     with rt.sessions() as uow:
+        stores = run(lambda: ct.store_ids(uow, list(store_codes))) if store_codes else ()
+        spec = ct.TemplateSpec(
+            name=name, kind=kind, min_spend_fen=min_spend_fen, amount_off_fen=amount_off_fen,
+            percent_off=percent_off, cap_fen=cap_fen, item=item, min_tier=min_tier,
+            valid_days=valid_days,
+            valid_from=day_start(from_day.date(), tz) if from_day else None,
+            valid_until=day_start(until_day.date() + timedelta(days=1), tz)
+            if until_day else None, stock_limit=stock_limit, store_ids=stores)
         t = run(lambda: ct.add(uow, spec, by))
     echo(ct.as_dict(t), as_json, f"template {t.id}: {t.name} ({ct.describe(t)})")
 
@@ -70,8 +76,11 @@ def template_list(as_json: bool) -> None:
     def line(r: dict) -> str:
         valid = (f"{r['valid_days']} days" if r["valid_days"]
                  else f"{r['valid_from']}..{r['valid_until']}")
+        stock = (f"issued {r['issued']}/{r['stock_limit']}, {r['remaining']} left"
+                 if r["stock_limit"] is not None else f"issued {r['issued']}, unlimited")
+        stores = ",".join(s["code"] for s in r["stores"]) or "every store"
         return (f"{r['id']:>4}  {'active  ' if r['active'] else 'disabled'}  {r['kind_zh']}  "
-                f"{r['name']}  ({r['text']}; {valid})")
+                f"{r['name']}  ({r['text']}; {valid}; {stores}; {stock})")
 
     echo(rows, as_json, "\n".join(line(r) for r in rows))
 
@@ -96,6 +105,24 @@ def template_enable(template_id: int) -> None:
     with runtime().sessions() as uow:
         run(lambda: ct.set_active(uow, template_id, True))
     click.echo(f"template {template_id} enabled")
+
+
+@template_group.command("limit")
+@click.argument("template_id", type=int)
+@click.argument("limit")
+@click.option("--by", default="cli")
+def template_limit(template_id: int, limit: str, by: str) -> None:
+    """Let TEMPLATE_ID issue at most LIMIT coupons in all (`none`: unlimited); never less
+    than it has issued."""
+    from wx_member.coupons import stock
+
+    if limit.lower() != "none" and not limit.isdigit():
+        fail("LIMIT must be a whole number or 'none'")
+    value = None if limit.lower() == "none" else int(limit)
+    with runtime().sessions() as uow:
+        t = run(lambda: stock.set_limit(uow, template_id, value, by))
+    click.echo(f"template {template_id}: issued {t.issued_count}, limit "
+               f"{t.stock_limit if t.stock_limit is not None else 'none'}")
 
 
 @coupon_group.command("issue")
@@ -136,7 +163,7 @@ def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) ->
         r = run(lambda: bulk_issue.issue_campaign(uow, template_id, key,
                                                   member_ids=ids, min_tier=tier))
     click.echo(f"campaign {key}: issued {r.issued}, already had it {r.already}, "
-               f"below tier {r.below_tier}, not members {r.unknown}")
+               f"below tier {r.below_tier}, not members {r.unknown}, sold out {r.sold_out}")
 
 
 @coupon_group.command("redeem")
@@ -144,13 +171,16 @@ def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) ->
 @click.option("--member", required=True, help="openid or card number of the holder")
 @click.option("--order", "order_no", required=True, help="the order's out_trade_no")
 @click.option("--amount", "amount_fen", type=int, required=True, help="order amount, fen")
+@click.option("--store", "store_code", help="the store's code (a store-limited coupon needs it)")
 @click.option("--json", "as_json", is_flag=True)
-def coupon_redeem(code, member, order_no, amount_fen, as_json) -> None:
+def coupon_redeem(code, member, order_no, amount_fen, store_code, as_json) -> None:
     """Use coupon CODE on an order; prints the discount in fen."""
-    from wx_member.coupons import wallet
+    from wx_member.coupons import templates, wallet
 
     with runtime().sessions() as uow:
-        r = run(lambda: wallet.redeem(uow, code, member, order_no, amount_fen))
+        store = run(lambda: templates.store_ids(uow, [store_code]))[0] if store_code else None
+        r = run(lambda: wallet.redeem(uow, code, member, order_no, amount_fen,
+                                      store_id=store))
     data = {"code": r.coupon.code, "order_no": order_no, "amount_fen": amount_fen,
             "discount_fen": r.discount_fen, "item": r.item, "replayed": r.replayed}
     echo(data, as_json, f"{r.coupon.code}: {r.discount_fen} fen off order {order_no}"

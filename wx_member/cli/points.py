@@ -21,15 +21,16 @@ def points_group() -> None:
                    "before it lapse")
 def expire(dry_run: bool, at) -> None:
     """Expire lapsed points (idempotent: a second run the same day writes nothing)."""
-    from wx_member.loyalty import points_expiry
+    from wx_member.loyalty import expiry_run
 
     rt = runtime()
     as_of = at.date() - timedelta(days=1) if at else None
     with rt.sessions() as uow:
-        r = points_expiry.run(uow, as_of, tz=rt.config.tz, dry_run=dry_run)
+        r = expiry_run.run(uow, as_of, tz=rt.config.tz, dry_run=dry_run)
     verb = "would expire" if dry_run else "expired"
+    looked = "every member" if r.visited is None else f"{r.visited} members since the last run"
     click.echo(f"as of {r.as_of} (end of day, {rt.config.timezone}): {verb} {r.points} points "
-               f"of {r.members} members in {r.seconds:.2f} s")
+               f"of {r.members} members in {r.seconds:.2f} s (looked at {looked})")
 
 
 @points_group.command("redeem")

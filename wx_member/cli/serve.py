@@ -125,14 +125,15 @@ def serve_command(host: str, port: int, demo: bool, sandbox_port: int,
     scheduler = SchedulerRunner(rt).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     if demo:
-        from wx_member.demo import seed
+        from wx_member.demo import DEMO_STORES, DEMO_TILL, quote_curl, seed
         from wx_member.sandbox import Simulator
 
         sim = Simulator(webhook, token=config.token, appid=config.appid,
                         encoding_aes_key=config.encoding_aes_key, sandbox=sandbox)
         sandbox.reach.report_to(webhook, config.token, config.appid,
                                 config.encoding_aes_key or None)
-        openids = seed(rt, sim, pay_url=f"http://{host}:{server.port}/", sandbox=sandbox)
+        app_url = f"http://{host}:{server.port}/"
+        seeded = seed(rt, sim, pay_url=app_url, sandbox=sandbox)
         admin_password = secrets.token_urlsafe(12)
         with rt.sessions() as uow:
             from wx_member.console import operators
@@ -147,7 +148,11 @@ wx-member demo is running.
   database       {config.database_url}
   health         http://{host}:{server.port}/readyz
   console        http://{host}:{server.port}/admin/   (user admin, password {admin_password})
-  demo members   {', '.join(openids)}
+  demo members   {', '.join(seeded.openids)}
+  demo stores    {', '.join(code for code, *_ in DEMO_STORES)} (headquarters runs the programme)
+  till key       {seeded.till_key}   ({DEMO_TILL[1]} of {DEMO_TILL[0]}, shown once;
+                 its demo purchase {seeded.till_order.get('order_no')} earned \
+{seeded.till_order.get('points_earned')} points)
   mini-program   miniprogram/ in WeChat developer tools (docs/miniprogram.md), its config.js set to
                  baseUrl: 'http://{host}:{server.port}/api/', sandboxUrl: '{sandbox.url}'
 
@@ -156,8 +161,10 @@ Try, in another terminal (after `. .venv/bin/activate`):
   wx-member simulate {opts} click oYou CHECKIN
   DATABASE_URL={config.database_url} wx-member member show oYou --json
   DATABASE_URL={config.database_url} wx-member channel stats
+  DATABASE_URL={config.database_url} wx-member stores list
   curl -X POST -H 'Authorization: Bearer {config.shop_api_key}' http://{host}:{server.port}/shop/orders/DEMO-1002/shipped
-  mini-program API docs: http://{host}:{server.port}/api/docs
+  mini-program API docs: http://{host}:{server.port}/api/docs   (the till's /till/v1 too)
+  {quote_curl(app_url, seeded.till_key, seeded.quote_body)}
   wx-member simulate pay OUT_TRADE_NO --sandbox {sandbox.url}   (pay a recharge; --fail, --no-notify)
 Ctrl-C stops everything.""")
     else:

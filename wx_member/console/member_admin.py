@@ -1,5 +1,5 @@
 """What operators do with members in the console: find them, see everything about one,
-adjust points with a reason, tag them, export them.
+name them, adjust points with a reason, tag them, export them.
 
 `store_id` (a store-scoped operator's store, None for HQ) narrows every use case to the
 members whose home store it is, in the query itself: a member of another store is "not
@@ -22,7 +22,7 @@ from wx_member.labels import tier_name
 from wx_member.clock import local_text, utcnow
 from wx_member.platform import audit
 from wx_member.members import membership
-from wx_member.members.formats import TAG_RE
+from wx_member.members.formats import TAG_RE, clean_name
 from wx_member.loyalty import points
 from wx_member.insights import reports
 from wx_member.platform import keyset
@@ -32,10 +32,10 @@ PARTIAL_DIGITS = 4  # digits typed: part of a card number or a phone number
 CARD_LENGTH = len(membership.card_number(1))
 MAX_ADJUST = 1_000_000  # a typo guard: no single manual adjustment moves more
 EXPORT_BATCH = 1000
-# Operators' column names; member_import reads the file back (卡号, 手机号, 标签 change a
-# member, the others are ignored).
-EXPORT_COLUMNS = ("卡号", "openid", "手机号", "等级", "积分", "累计消费（元）", "关注", "入会时间",
-                  "渠道", "标签")
+# Operators' column names; member_import reads the file back (卡号, 姓名, 手机号, 标签
+# change a member; 积分 only opens a member created from a phone; the others are ignored).
+EXPORT_COLUMNS = ("卡号", "openid", "姓名", "手机号", "等级", "积分", "累计消费（元）", "关注",
+                  "入会时间", "渠道", "标签")
 
 
 class InvalidTag(DomainError):
@@ -50,8 +50,8 @@ def _in_store(q, store_id: int | None):
 def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50,
            store_id: int | None = None) -> list[Member]:
     """Use case (a read): a card number (check digit valid), part of a card number or a
-    phone number (4+ digits), an openid (or its beginning), optionally only members with
-    `tag`. Empty query: the newest members."""
+    phone number (4+ digits), an openid (or its beginning) or part of a name (any case),
+    optionally only members with `tag`. Empty query: the newest members."""
     q = _in_store(select(Member).order_by(Member.id.desc()).limit(limit), store_id)
     text = query.strip()
     if text:
@@ -64,7 +64,10 @@ def search(uow: UnitOfWork, query: str, tag: str = "", limit: int = 50,
                 q = q.where(or_(Member.phone.contains(text, autoescape=True),
                                 Member.card_no.contains(text, autoescape=True)))
         else:
-            q = q.where(or_(Member.openid == text, Member.openid.startswith(text, autoescape=True)))
+            # A name is matched case-insensitively (lower() on both sides: MariaDB's
+            # collation and SQLite's ASCII-only LIKE would disagree otherwise).
+            q = q.where(or_(Member.openid.startswith(text, autoescape=True),
+                            Member.name.icontains(" ".join(text.split()), autoescape=True)))
     if tag.strip():
         q = q.where(Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag == tag.strip())))
     with uow.read() as session:
@@ -144,7 +147,7 @@ def profile(uow: UnitOfWork, member_id: int, limit: int = 100,
 def _profile(session: Session, member: Member, limit: int) -> dict:
     data = reports.member_profile(session, member, limit)
     data.update(
-        id=member.id, phone=member.phone, tags=tags_of(session, member.id),
+        id=member.id, phone=member.phone, name=member.name, tags=tags_of(session, member.id),
         card_history=cards.history_rows(session, member.id),
         merges=merging.history(session, member.id),
         deliveries=[{"kind": d.kind, "occasion": d.occasion, "channel": d.channel,
@@ -179,6 +182,24 @@ def adjust_points(uow: UnitOfWork, member_id: int, delta: int, note: str, key: s
     with uow.read() as session:
         member = _member(session, member_id, store_id)
     return points.adjust(uow, member, delta, note.strip(), key, by)
+
+
+def set_name(uow: UnitOfWork, member_id: int, name: str, by: str,
+             store_id: int | None = None) -> bool:
+    """Use case: an operator sets (or, empty, clears) a member's name, audited. False when
+    the name was already that (nothing written)."""
+    name = clean_name(name)
+    with uow.write() as session:
+        member = _member(session, member_id, store_id)
+        if member.erased_at is not None:
+            raise UnknownMember(f"member {member_id} erased",
+                                user_message="该会员的个人信息已删除，不能再填写姓名。")
+        if member.name == name:
+            return False
+        audit.record(session, by, "member.name", member.card_no or member.openid,
+                     member.name, name)
+        member.name = name
+    return True
 
 
 def add_tag(uow: UnitOfWork, member_id: int, tag: str, by: str,
@@ -235,7 +256,8 @@ def export_rows(uow: UnitOfWork, tag: str = "", store_id: int | None = None,
                 MemberTag.member_id.in_([m.id for m in batch])).order_by(MemberTag.tag)):
             tags.setdefault(member_id, []).append(t)
         for m in batch:
-            yield (m.card_no, m.openid, m.phone or "", tier_name(m.tier), m.points_balance,
+            yield (m.card_no, m.openid, m.name or "", m.phone or "", tier_name(m.tier),
+                   m.points_balance,
                    f"{m.total_spend_fen / 100:.2f}", "是" if m.subscribed else "否",
                    local_text(m.joined_at, tz, "%Y-%m-%d %H:%M:%S"), m.scene or "",
                    " ".join(tags.get(m.id, [])))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from wx_member.db import UnitOfWork, insert_ignoring_duplicates
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
-from wx_member.coupons import templates
+from wx_member.coupons import stock, templates
 from wx_member.coupons import wallet
 from wx_member.loyalty import tiers
 from wx_member.platform import keyset
@@ -36,13 +36,16 @@ class BulkResult:
     already: int = 0  # members who had this cause's coupon before (replays)
     below_tier: int = 0  # members whose tier is below the template's
     unknown: int = 0  # ids that are not members
+    sold_out: int = 0  # members left without one: the template issued its limit
 
 
 def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Member | Any],
                reason: str, now: datetime, result: BulkResult) -> None:
     """Issue one coupon per cause in `wanted` (cause → row with id and tier) inside the
-    caller's transaction, skipping causes issued before and members below the tier."""
+    caller's transaction, skipping causes issued before, members below the tier and, once
+    the template's stock runs out, the rest (counted in `sold_out`)."""
     todo = {}
+    issued_before = result.issued
     for cause, m in wanted.items():
         if templates.tier_allows(template, m.tier):
             todo[cause] = m
@@ -53,6 +56,20 @@ def issue_many(session: Session, template: CouponTemplate, wanted: dict[str, Mem
     seen = set(session.scalars(select(Coupon.cause).where(Coupon.cause.in_(list(todo)))))
     result.already += len(seen)
     todo = {c: m for c, m in todo.items() if c not in seen}
+    if not todo:
+        return
+    # The template's row stays locked to the end of the transaction: a concurrent issue
+    # waits, then sees what this batch took.
+    left = stock.room(session, template.id)
+    if left is not None and left < len(todo):
+        result.sold_out += len(todo) - left
+        todo = dict(list(todo.items())[:left])  # the first members of the batch get one
+    _insert(session, template, todo, reason, now, result)
+    stock.taken(session, template.id, result.issued - issued_before)
+
+
+def _insert(session: Session, template: CouponTemplate, todo: dict, reason: str,
+            now: datetime, result: BulkResult) -> None:
     valid_from, valid_until = templates.validity(template, now)
     for _ in range(3):  # a code collision leaves its cause behind: draw again
         if not todo:
@@ -123,9 +140,10 @@ def issue_campaign(uow: UnitOfWork, template_id: int, key: str, *,
 
 
 def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None = None) -> BulkResult:
-    """Use case (daily job): the birthday gift (setting `birthday_coupon_template`) for
-    every member born on today's local month and day (29 February counts on 28 February in
-    other years), once per member and year."""
+    """Use case (daily job): the birthday gift of each member's tier (settings
+    `tier_<tier>_birthday_coupon_template`, set on the console's tiers screen) for every
+    member born on today's local month and day (29 February counts on 28 February in other
+    years), once per member and year (cause `birthday:<member>:<year>`, whatever the tier)."""
     now = now or utcnow()
     today: date = local_day(now, tz)
     days = [today.day]
@@ -133,14 +151,22 @@ def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None =
         days.append(29)
     result = BulkResult()
     with uow.read() as session:
-        template = wallet.template_by_setting(session, "birthday_coupon_template")
-    if template is None:
+        by_tier = {tier: wallet.template_by_setting(session, wallet.birthday_template_key(tier))
+                   for tier in tiers.LADDER}
+    giving = [tier for tier, template in by_tier.items() if template is not None]
+    if not giving:
         return result
     born_today = select(Member.id, Member.tier).where(
-        extract("month", Member.birthday) == today.month, extract("day", Member.birthday).in_(days))
+        extract("month", Member.birthday) == today.month, extract("day", Member.birthday).in_(days),
+        Member.tier.in_(giving) if by_tier["normal"] is None
+        else Member.tier.not_in([t for t in tiers.LADDER if t not in giving]))
     for session, found in keyset.batches(uow.write, born_today, Member.id, size=BATCH):
-        issue_many(session, template, {f"birthday:{m.id}:{today.year}": m for m in found},
-                   "birthday", now, result)
+        groups: dict[int, tuple] = {}
+        for m in found:
+            template = by_tier.get(m.tier) or by_tier["normal"]
+            groups.setdefault(template.id, (template, {}))[1][f"birthday:{m.id}:{today.year}"] = m
+        for template, members in groups.values():
+            issue_many(session, template, members, "birthday", now, result)
     log.info("birthday coupons %s: %s", today, result)
     return result
 

@@ -8,6 +8,8 @@ Kinds (Chinese names as shops use them):
 Validity: a fixed window (`valid_from` inclusive .. `valid_until` exclusive, UTC; the CLI
 turns local dates into it) or `valid_days` × 24 h from the moment of issue. `min_tier`
 restricts a template to members of that tier or above (checked when issuing and redeeming).
+`store_ids` limits where its coupons can be used (none: every store; store_scope.py);
+`stock_limit` caps how many are ever issued (None: unlimited; stock.py).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
 from wx_member.loyalty import tiers
+from wx_member.coupons import store_scope
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 
@@ -55,6 +58,11 @@ class TemplateSpec:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     valid_days: int | None = None
+    stock_limit: int | None = None  # at most this many ever issued; None: unlimited
+    store_ids: tuple[int, ...] = ()  # usable only in these stores; empty: every store
+
+    def columns(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "store_ids"}
 
 
 def _whole(value, name: str, minimum: int, words: str = "") -> None:
@@ -99,17 +107,54 @@ def check(spec: TemplateSpec) -> None:
                                   user_message="有效期的结束日期须晚于开始日期。")
     else:
         _whole(spec.valid_days, "valid_days", 1, "有效天数须至少 1 天。")
+    check_limit(spec.stock_limit, 0)
+
+
+def check_limit(limit, issued: int) -> None:
+    """Raises unless `limit` (the most coupons ever issued) is None (unlimited) or a whole
+    number not below `issued` (coupons/stock.py)."""
+    if limit is None:
+        return
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidTemplate(f"stock limit must be a whole number >= 1, got {limit!r}",
+                              user_message="发放总量须为正整数，不限量请留空。")
+    if limit < issued:
+        raise InvalidTemplate(f"stock limit {limit} below {issued} issued",
+                              user_message=f"已发出 {issued} 张，发放总量不能少于 {issued} 张。")
+
+
+def remaining(template) -> int | None:
+    """How many more coupons the template may issue (None: unlimited)."""
+    if template.stock_limit is None:
+        return None
+    return max(template.stock_limit - template.issued_count, 0)
+
+
+def _check_stores(session: Session, spec: TemplateSpec) -> None:
+    if store_scope.known_store_ids(session, spec.store_ids) != set(spec.store_ids):
+        raise InvalidTemplate(f"unknown stores in {spec.store_ids}",
+                              user_message="所选门店不存在，请重新选择。")
+
+
+def _audit_text(session: Session, template: CouponTemplate) -> dict:
+    stores = store_scope.stores_of(session, [template.id]).get(template.id)
+    return {"name": template.name, "text": describe(template),
+            "stores": store_scope.where_text(stores),
+            "limit": template.stock_limit if template.stock_limit is not None else "不限量"}
 
 
 def add(uow: UnitOfWork, spec: TemplateSpec, by: str) -> CouponTemplate:
     """Use case: an operator defines a template (audited)."""
     check(spec)
     with uow.write() as session:
-        template = CouponTemplate(**vars(spec), active=True, created_by=by, created_at=utcnow())
+        _check_stores(session, spec)
+        template = CouponTemplate(**spec.columns(), active=True, issued_count=0, created_by=by,
+                                  created_at=utcnow())
         session.add(template)
         session.flush()
+        store_scope.replace(session, template.id, spec.store_ids)
         audit.record(session, by, "coupon_template.create", f"coupon_template:{template.id}",
-                     None, {"name": template.name, "text": describe(template)})
+                     None, _audit_text(session, template))
         return template
 
 
@@ -126,12 +171,13 @@ def update(uow: UnitOfWork, template_id: int, spec: TemplateSpec, by: str) -> Co
         if issued:
             raise TemplateInUse(f"template {template_id} has {issued} coupons",
                                 user_message=f"已发出 {issued} 张，不能再修改；可停止发放并新建模板。")
-        before = describe(template)
-        for key, value in vars(spec).items():
+        _check_stores(session, spec)
+        before = _audit_text(session, template)
+        for key, value in spec.columns().items():
             setattr(template, key, value)
+        store_scope.replace(session, template.id, spec.store_ids)
         audit.record(session, by, "coupon_template.update", f"coupon_template:{template.id}",
-                     {"name": template.name, "text": before},
-                     {"name": spec.name, "text": describe(template)})
+                     before, _audit_text(session, template))
         return template
 
 
@@ -220,7 +266,21 @@ def as_dict(t: CouponTemplate) -> dict:
             "cap_fen": t.cap_fen, "item": t.item, "min_tier": t.min_tier,
             "valid_from": t.valid_from.isoformat() + "Z" if t.valid_from else None,
             "valid_until": t.valid_until.isoformat() + "Z" if t.valid_until else None,
-            "valid_days": t.valid_days, "active": t.active}
+            "valid_days": t.valid_days, "active": t.active,
+            "stock_limit": t.stock_limit, "issued": t.issued_count,
+            "remaining": remaining(t)}
+
+
+def store_ids(uow: UnitOfWork, codes: list[str]) -> tuple[int, ...]:
+    """Use case (a read): the ids of the stores with these codes (the CLI's `--store`);
+    InvalidTemplate names a code that is no store."""
+    with uow.read() as session:
+        found = store_scope.store_ids_by_code(session, codes)
+    missing = sorted({c.strip().upper() for c in codes} - set(found))
+    if missing:
+        raise InvalidTemplate(f"no store {', '.join(missing)}",
+                              user_message=f"门店 {'、'.join(missing)} 不存在。")
+    return tuple(sorted(found.values()))
 
 
 def by_id(uow: UnitOfWork, template_id: int) -> CouponTemplate | None:

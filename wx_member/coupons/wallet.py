@@ -25,9 +25,13 @@ from wx_member.db import UnitOfWork, insert_row, loaded
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
-from wx_member.coupons import templates
+from wx_member.coupons import stock, store_scope, templates
+# The refusals live in refusals.py; imported here too, where callers have always found them.
+from wx_member.coupons.refusals import (  # noqa: F401
+    BelowMinimumSpend, CouponExpired, CouponNotFound, CouponNotYetValid, CouponNotYours,
+    CouponRefused, CouponUsed, CouponVoid, CouponWrongStore, TierTooLow)
 from wx_member.platform import audit, card_numbers, settings
-from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
+from wx_member.platform.errors import InvalidAmount, UnknownMember
 
 log = logging.getLogger(__name__)
 
@@ -35,51 +39,6 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12  # 31^12 ≈ 7.9e17: a collision is retried, never silently merged
 EXPIRE_BATCH = 1000
-
-
-class CouponRefused(DomainError):
-    code = "COUPON_REFUSED"
-    user_message = "优惠券无法使用。"
-
-
-class CouponNotFound(CouponRefused):
-    code = "COUPON_NOT_FOUND"
-    user_message = "优惠券不存在。"
-
-
-class CouponNotYours(CouponRefused):
-    code = "COUPON_NOT_YOURS"
-    user_message = "这张优惠券不属于您。"
-
-
-class CouponUsed(CouponRefused):
-    code = "COUPON_USED"
-    user_message = "优惠券已使用。"
-
-
-class CouponExpired(CouponRefused):
-    code = "COUPON_EXPIRED"
-    user_message = "优惠券已过期。"
-
-
-class CouponVoid(CouponRefused):
-    code = "COUPON_VOID"
-    user_message = "优惠券已作废。"
-
-
-class CouponNotYetValid(CouponRefused):
-    code = "COUPON_NOT_YET_VALID"
-    user_message = "优惠券尚未到使用时间。"
-
-
-class BelowMinimumSpend(CouponRefused):
-    code = "BELOW_MINIMUM_SPEND"
-    user_message = "订单金额未达到优惠券的使用门槛。"
-
-
-class TierTooLow(CouponRefused):
-    code = "TIER_TOO_LOW"
-    user_message = "您的会员等级不能使用这张优惠券。"
 
 
 @dataclass
@@ -131,17 +90,24 @@ def _event(session: Session, coupon: Coupon | dict, to_status: str, reason: str,
 
 def issue_in(session: Session, member: Member, template: CouponTemplate, cause: str,
              reason: str, now: datetime, note: str | None = None,
-             as_row: bool = False) -> Coupon | dict | None:
+             refuse_sold_out: bool = False, as_row: bool = False) -> Coupon | dict | None:
     """Issue inside the caller's transaction. Returns the coupon, or None when `cause` was
-    issued before (a replay) or the member's tier is below the template's. `as_row`: the
-    coupon's columns as written (a dict), for a caller that only reads them: no ORM object
-    to build and add to the session (the join's sign-up coupon)."""
+    issued before (a replay), the member's tier is below the template's, or the template
+    is sold out (`refuse_sold_out`: raise stock.SoldOut instead). `as_row`: the coupon's
+    columns as written (a dict), for a caller that only reads them: no ORM object to build
+    and add to the session (the join's sign-up coupon)."""
     if not templates.tier_allows(template, member.tier):
         log.info("coupon %s not issued to member %s: tier %s below %s", cause, member.id,
                  member.tier, template.min_tier)
         return None
     valid_from, valid_until = templates.validity(template, now)
     session.flush()  # Core statements do not autoflush; the member's row must exist
+    if not stock.take_one(session, template.id):
+        if refuse_sold_out:
+            raise stock.sold_out(template)
+        log.info("coupon %s not issued to member %s: template %s sold out", cause, member.id,
+                 template.id)
+        return None
     for _ in range(3):
         try:
             # No savepoint: a failed INSERT undoes only itself (SQLite and InnoDB alike).
@@ -150,6 +116,7 @@ def issue_in(session: Session, member: Member, template: CouponTemplate, cause: 
                              issued_at=now, valid_from=valid_from, valid_until=valid_until)
         except IntegrityError:
             if session.scalar(select(Coupon.id).where(Coupon.cause == cause)) is not None:
+                stock.give_back(session, template.id)  # nothing issued: the stock stays
                 return None  # the cause was issued before, or just now by a racing event
             continue  # the code collided with another coupon's: draw again
         # Its key is the cause's, and coupons are never deleted: it cannot collide now that
@@ -188,6 +155,11 @@ def template_by_setting(session: Session, key: str,
     return template
 
 
+def birthday_template_key(tier: str) -> str:
+    """The setting naming a tier's birthday coupon (an unknown tier: 普通会员's)."""
+    return f"tier_{tier if tier in settings.BIRTHDAY_TIERS else 'normal'}_birthday_coupon_template"
+
+
 def issue_signup(session: Session, member: Member,
                  now: datetime | None = None) -> tuple[dict, str] | None:
     """The sign-up gift (setting `signup_coupon_template`, 0: none), once per member: its
@@ -203,9 +175,9 @@ def issue_signup(session: Session, member: Member,
 
 def issue_birthday_coupon(session: Session, member: Member, year: int,
                           now: datetime | None = None) -> Coupon | None:
-    """The birthday gift (setting `birthday_coupon_template`, 0: none), once per member and
-    year, inside the caller's transaction (the daily job in coupon_campaigns.py calls it)."""
-    template = template_by_setting(session, "birthday_coupon_template")
+    """The birthday gift of the member's tier (setting `tier_<tier>_birthday_coupon_template`,
+    0: none), once per member and year, inside the caller's transaction."""
+    template = template_by_setting(session, birthday_template_key(member.tier))
     if template is None:
         return None
     return issue_in(session, member, template, f"birthday:{member.id}:{year}", "birthday",
@@ -215,7 +187,8 @@ def issue_birthday_coupon(session: Session, member: Member, year: int,
 def issue(uow: UnitOfWork, openid_or_card: str, template_id: int, key: str, by: str,
           note: str | None = None, now: datetime | None = None) -> Coupon | None:
     """Use case: an operator gives a member a coupon, once per `key`. Returns None for a
-    replayed key; raises TierTooLow when the member may not hold the template."""
+    replayed key; raises TierTooLow when the member may not hold the template, SoldOut
+    when the template has issued its limit."""
     if not key.strip() or len(key) > 100:
         raise InvalidAmount("a key of 1 to 100 characters is required",
                             user_message="请填写发券编号。")
@@ -227,8 +200,11 @@ def issue(uow: UnitOfWork, openid_or_card: str, template_id: int, key: str, by: 
             raise TierTooLow(f"member {member.id} is {member.tier}, template {template_id} "
                              f"needs {template.min_tier}",
                              user_message=f"该优惠券限{tier_name(template.min_tier)}及以上。")
+        if session.scalar(select(Coupon.id).where(Coupon.cause == f"operator:{key}")):
+            return None  # the same form again: answered before the stock is looked at
         coupon = issue_in(session, member, template, f"operator:{key}", "operator", now,
-                          note=f"{by}: {note}"[:100] if note else by[:100])
+                          note=f"{by}: {note}"[:100] if note else by[:100],
+                          refuse_sold_out=True)
         if coupon is not None:
             audit.record(session, by, "coupon.issue", member.card_no or member.openid, None,
                          {"coupon": coupon.code, "name": template.name, "reason": note or None})
@@ -243,17 +219,20 @@ def _refuse_by_status(coupon: Coupon) -> None:
 
 
 def redeem(uow: UnitOfWork, code: str, openid_or_card: str, out_trade_no: str,
-           amount_fen: int, now: datetime | None = None) -> Redemption:
+           amount_fen: int, now: datetime | None = None,
+           store_id: int | None = None) -> Redemption:
     """Use case: use a coupon on an order of `amount_fen`. Returns the discount (fen).
 
-    Checks owner, status, validity window, minimum spend and tier; a refusal raises a
+    Checks owner, status, validity window, minimum spend, tier and store (`store_id`: where
+    it is used; None: no store known, so only a coupon valid in every store); a refusal raises a
     CouponRefused (Chinese `user_message`) with nothing written. The same coupon on the
     same order again returns the first answer (`replayed`); on another order it is used.
     """
     check_redeem(out_trade_no, amount_fen)
     now = now or utcnow()
     with uow.write() as session:
-        return redeem_in(session, code, openid_or_card, out_trade_no, amount_fen, now)
+        return redeem_in(session, code, openid_or_card, out_trade_no, amount_fen, now,
+                         store_id)
 
 
 def check_redeem(out_trade_no: str, amount_fen: int) -> None:
@@ -286,8 +265,16 @@ def check_usable(coupon: Coupon, template: CouponTemplate, member: Member, amoun
                          user_message=f"该优惠券限{tier_name(template.min_tier)}及以上使用。")
 
 
+def check_store(session: Session, template: CouponTemplate, store_id: int | None) -> None:
+    """Raises CouponWrongStore unless the template's coupons can be used in `store_id`."""
+    why = store_scope.refusal(session, template.id, store_id)
+    if why is not None:
+        raise CouponWrongStore(f"template {template.id} is not usable in store {store_id}",
+                               user_message=why)
+
+
 def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: str,
-              amount_fen: int, now: datetime) -> Redemption:
+              amount_fen: int, now: datetime, store_id: int | None = None) -> Redemption:
     """`redeem` inside the caller's transaction, its arguments checked (check_redeem)."""
     member = holder(session, openid_or_card)
     # The row lock queues a second redemption of this coupon behind the first, which
@@ -303,6 +290,7 @@ def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: st
             and coupon.order_fen == amount_fen:
         return Redemption(coupon, coupon.discount_fen, template.item, replayed=True)
     check_usable(coupon, template, member, amount_fen, now)
+    check_store(session, template, store_id)
     if session.scalar(select(CouponEvent.id).where(
             CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
         raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",

@@ -5,7 +5,8 @@ is shown as expired although the daily expiry job (00:05 local) has not yet writ
 so a coupon issued for 30 × 24 h at 10:00 leaves the "available" list at 10:00, not at
 the next midnight. Void coupons (withdrawn by an operator) are in no list; the member can
 still open one by its code. Validity is given as local days (first and last, inclusive)
-and as the exact UTC instant it ends.
+and as the exact UTC instant it ends. `stores` names the stores a coupon can be used in
+(empty: every store) and `where` says it in words (全部门店可用 / 限人民广场店、国贸店使用).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from wx_member import labels, statements
 from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
-from wx_member.coupons import templates
+from wx_member.coupons import store_scope, templates
 from wx_member.platform import paging
 from wx_member.coupons.wallet import CouponNotFound
 from wx_member.clock import local_day
@@ -59,6 +60,8 @@ class WalletCoupon:
     order_no: str | None
     discount_fen: int | None
     rules: Rules
+    stores: list[str]  # names of the stores it can be used in; empty: every store
+    where: str
 
 
 def _status_now(coupon: Coupon, now: datetime) -> str:
@@ -67,7 +70,8 @@ def _status_now(coupon: Coupon, now: datetime) -> str:
     return coupon.status
 
 
-def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo) -> WalletCoupon:
+def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo,
+          stores: list | None) -> WalletCoupon:
     status = _status_now(coupon, now)
     rules = Rules(template.kind, labels.COUPON_KINDS[template.kind], template.min_spend_fen,
                   template.amount_off_fen, template.percent_off, template.cap_fen, template.item,
@@ -78,7 +82,8 @@ def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo)
         first_day=local_day(coupon.valid_from, tz),
         last_day=local_day(coupon.valid_until - timedelta(seconds=1), tz),
         valid_until=coupon.valid_until, issued_at=coupon.issued_at, used_at=coupon.used_at,
-        order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules)
+        order_no=coupon.order_no, discount_fen=coupon.discount_fen, rules=rules,
+        stores=[s.name for s in stores or ()], where=store_scope.where_text(stores))
 
 
 # Built once (the mini-program reads a list every time 我的优惠券 opens): each list, with
@@ -119,9 +124,10 @@ def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneIn
         params["before"] = before
     with uow.read() as session:
         found = statements.fetch(session, _LISTS[status, before is not None], params)
-    rows, next_before = paging.cut(found, limit, lambda row: row[0])
-    return [_view(_CouponRow(*r[:_SPLIT]), _TemplateRow(*r[_SPLIT:]), now, tz)
-            for r in rows], next_before
+        rows, next_before = paging.cut(found, limit, lambda row: row[0])
+        pairs = [(_CouponRow(*r[:_SPLIT]), _TemplateRow(*r[_SPLIT:])) for r in rows]
+        scope = store_scope.stores_of(session, [t.id for _, t in pairs])
+    return [_view(c, t, now, tz, scope.get(t.id)) for c, t in pairs], next_before
 
 
 def one(uow: UnitOfWork, member_id: int, code: str, now: datetime, tz: ZoneInfo) -> WalletCoupon:
@@ -134,6 +140,7 @@ def one(uow: UnitOfWork, member_id: int, code: str, now: datetime, tz: ZoneInfo)
                 select(Coupon, CouponTemplate)
                 .join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
                 .where(Coupon.code == code.upper(), Coupon.member_id == member_id)).first()
+            scope = store_scope.stores_of(session, [row[1].id]) if row else {}
     if row is None:
         raise CouponNotFound(f"member {member_id} has no coupon {code!r}")
-    return _view(row[0], row[1], now, tz)
+    return _view(row[0], row[1], now, tz, scope.get(row[1].id))

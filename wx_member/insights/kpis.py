@@ -298,22 +298,25 @@ class ChannelReport:
     first_orders: int  # of them, members with an order
     repurchased: int  # of those, a second order within `days` of the first
     store_id: int | None = None  # the store the code stands in
+    retired_at: datetime | None = None  # retired by an operator (its scans still count)
 
     @property
     def repurchase_rate(self) -> float | None:
         return self.repurchased / self.first_orders if self.first_orders else None
 
 
-def channel_report(uow: UnitOfWork, days: int = 90,
-                   store_id: int | None = None) -> list[ChannelReport]:
+def channel_report(uow: UnitOfWork, days: int = 90, store_id: int | None = None,
+                   retired: bool | None = None) -> list[ChannelReport]:
     """Use case (a read): per channel QR, scans, distinct scanners, joins, members with a
     first order, and how many of those bought again within `days` of it. Three grouped
-    queries. `store_id`: only the channel codes standing in that store."""
+    queries. `store_id`: only the channel codes standing in that store; `retired`: only
+    retired codes (True), only codes in use (False), or both (None)."""
     with uow.read() as session:
-        return _channel_report(session, days, store_id)
+        return _channel_report(session, days, store_id, retired)
 
 
-def _channel_report(session: Session, days: int, store_id: int | None = None) -> list[ChannelReport]:
+def _channel_report(session: Session, days: int, store_id: int | None = None,
+                    retired: bool | None = None) -> list[ChannelReport]:
     from wx_member.members import channels
 
     counted = and_(Order.status.in_(COUNTED), Order.purpose == "purchase")  # not recharges
@@ -332,10 +335,14 @@ def _channel_report(session: Session, days: int, store_id: int | None = None) ->
     shown = select(Channel).where(Channel.kind != "referral").order_by(Channel.id)
     if store_id is not None:
         shown = shown.where(Channel.store_id == store_id)
+    if retired is not None:
+        shown = shown.where(Channel.retired_at.is_not(None) if retired
+                            else Channel.retired_at.is_(None))
     for ch in session.scalars(shown):
         st = scans.get(ch.scene)
         n_first, n_again = buyers.get(ch.scene, (0, 0))
         out.append(ChannelReport(ch.scene, ch.name, ch.kind, ch.permanent, ch.expires_at,
                                  st.scans if st else 0, st.scanners if st else 0,
-                                 int(joined.get(ch.scene, 0)), n_first, n_again, ch.store_id))
+                                 int(joined.get(ch.scene, 0)), n_first, n_again, ch.store_id,
+                                 ch.retired_at))
     return out

@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import Date, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import EarnRule
@@ -47,15 +48,19 @@ class Multiplier:
     name: str | None = None
 
 
+_E = EarnRule.__table__
+_DAY = bindparam("day", type_=Date)
+_BEST = (select(_E.c.id, _E.c.name, _E.c.multiplier_percent)  # built once: every payment's
+         .where(_E.c.enabled.is_(True),
+                or_(_E.c.starts_on.is_(None), _E.c.starts_on <= _DAY),
+                or_(_E.c.ends_on.is_(None), _E.c.ends_on >= _DAY),
+                or_(_E.c.kind == "dates", _E.c.weekday == bindparam("weekday")))
+         .order_by(_E.c.multiplier_percent.desc(), _E.c.id).limit(1))
+
+
 def multiplier_on(session: Session, day: date) -> Multiplier:
     """The multiplier of local date `day`: the highest enabled rule that applies, or 100."""
-    rule = session.scalar(
-        select(EarnRule).where(
-            EarnRule.enabled.is_(True),
-            or_(EarnRule.starts_on.is_(None), EarnRule.starts_on <= day),
-            or_(EarnRule.ends_on.is_(None), EarnRule.ends_on >= day),
-            or_(EarnRule.kind == "dates", EarnRule.weekday == day.isoweekday()))
-        .order_by(EarnRule.multiplier_percent.desc(), EarnRule.id).limit(1))
+    rule = statements.rows(session, _BEST, {"day": day, "weekday": day.isoweekday()}).first()
     if rule is None:
         return Multiplier(BASE)
     return Multiplier(rule.multiplier_percent, rule.id, rule.name)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from wx_member.db import UnitOfWork, retrying
-from wx_member.models import Gift, Member, PointsRedemption, utcnow
+from wx_member.models import Gift, GiftImage, Member, PointsRedemption, utcnow
 from wx_member.platform import paging
 from wx_member.loyalty import redemption
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -28,6 +28,7 @@ class CatalogueGift:
     name: str
     points: int
     stock: int
+    image_digest: str | None = None  # names its picture's URL (gift_images.py); None: none
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,13 @@ class Redeemed:
 
 
 def gifts(uow: UnitOfWork) -> list[CatalogueGift]:
-    """Active gifts, cheapest first, with their stock (0: shown as 已兑完)."""
+    """Active gifts, cheapest first, with their stock (0: shown as 已兑完) and picture."""
     with uow.read() as session:
-        return [CatalogueGift(g.id, g.name, g.points, g.stock)
-                for g in redemption.catalogue(session)]
+        rows = session.execute(
+            select(Gift.id, Gift.name, Gift.points, Gift.stock, GiftImage.digest)
+            .outerjoin(GiftImage, GiftImage.gift_id == Gift.id)
+            .where(Gift.active.is_(True)).order_by(Gift.points, Gift.id)).all()
+        return [CatalogueGift(*row) for row in rows]
 
 
 def _view(row: PointsRedemption, gift_name: str | None) -> RedemptionView:

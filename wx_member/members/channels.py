@@ -34,6 +34,11 @@ class UnknownChannel(DomainError):
     user_message = "没有这个渠道码。"
 
 
+class ChannelRetired(InvalidChannel):
+    code = "CHANNEL_RETIRED"
+    user_message = "渠道码已停用：已停用的渠道码不能再修改、续期或调整门店（扫码仍可入会）。"
+
+
 @dataclass(frozen=True)
 class ChannelStats:
     scene: str
@@ -130,6 +135,7 @@ def update(uow: UnitOfWork, scene: str, *, name: str, kind: str, by: str) -> Cha
         channel = by_scene(session, scene)
         if channel is None or channel.kind == "referral":
             raise UnknownChannel(f"no channel {scene!r}")
+        refuse_retired(channel)
         before = {"name": channel.name, "kind": channel.kind}
         channel.name, channel.kind = name.strip(), kind
         audit.record(session, by, "channel.update", scene, before, {"name": channel.name,
@@ -143,17 +149,46 @@ def renew(uow: UnitOfWork, gateway: WeChatGateway, scene: str, expire_days: int,
     set it), valid `expire_days` from now, audited. No transaction while WeChat is called."""
     expire_seconds = min(max(int(expire_days), 1) * 86400, MAX_TEMP_QR_SECONDS)
     channel = get(uow, scene)
+    refuse_retired(channel)
     if channel.permanent:
         raise InvalidChannel(f"{scene} is permanent", user_message="永久二维码不会过期，无需续期。")
     qr = gateway.create_qrcode(scene, permanent=False, expire_seconds=expire_seconds)
     with uow.write() as session:
         channel = by_scene(session, scene)
+        refuse_retired(channel)  # retired while WeChat was called
         before = channel.expires_at
         channel.ticket, channel.qr_url = qr.ticket, qr.url
         channel.expires_at = utcnow() + timedelta(seconds=expire_seconds)
         audit.record(session, by, "channel.renew", scene,
                      {"expires_at_utc": before.isoformat() if before else None},
                      {"expires_at_utc": channel.expires_at.isoformat()})
+    return channel
+
+
+def refuse_retired(channel: Channel) -> None:
+    if channel.retired_at is not None:
+        raise ChannelRetired(f"channel {channel.scene} is retired")
+
+
+def retire(uow: UnitOfWork, scene: str, by: str) -> Channel:
+    """Use case: an operator retires a channel code (audited; twice changes nothing).
+
+    WeChat keeps a printed code valid (a permanent one for ever), so a scan of a retired
+    code does what any scan does: the person joins (card, sign-up points and coupon are
+    the programme's, not the channel's), the scan and the join count to the channel and a
+    code standing in a store still gives joiners that home store. Retiring only takes the
+    code out of the operators' way: hidden from the default list, marked 已停用 where it
+    shows, no longer renamed, moved to a store or renewed. Members' referral codes are
+    not channels an operator retires."""
+    with uow.write() as session:
+        channel = by_scene(session, scene)
+        if channel is None or channel.kind == "referral":
+            raise UnknownChannel(f"no channel {scene!r}")
+        if channel.retired_at is None:
+            channel.retired_at = utcnow()
+            audit.record(session, by, "channel.retire", scene,
+                         {"name": channel.name, "status": "active"},
+                         {"name": channel.name, "status": "retired"})
     return channel
 
 
@@ -208,8 +243,9 @@ def members_joined(session: Session, scene: str) -> int:
 
 def choices(uow: UnitOfWork) -> list[tuple[str, str]]:
     """Use case (a read): (scene, name) of the shop's channel codes (members' referral codes
-    excepted), for the console's segment form."""
+    excepted), for the console's segment form; a retired code is still offered (its
+    members are still a segment), marked 已停用."""
     with uow.read() as session:
-        return [(s, n) for s, n in session.execute(
-            select(Channel.scene, Channel.name).where(Channel.kind != "referral")
-            .order_by(Channel.id))]
+        return [(s, n + ("（已停用）" if r is not None else "")) for s, n, r in session.execute(
+            select(Channel.scene, Channel.name, Channel.retired_at)
+            .where(Channel.kind != "referral").order_by(Channel.id))]

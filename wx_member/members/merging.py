@@ -20,10 +20,10 @@ awarded twice (the awards the two members had stay, keyed as before, and a later
 either openid finds the survivor, whose sign-up key is already taken). Tags and
 subscription grants are added to the survivor's; referees of the absorbed member are the
 survivor's now. The survivor takes the openid, mini-program openid, unionid, phone,
-birthday and referrer it lacked, the higher tier and both spends; the absorbed member's card
-number becomes an alias (`card_history` kind `merged`): the till finds the survivor by it.
-Two Official Account openids (or two mini-program openids, or two unionids) are two WeChat
-accounts: never merged.
+name, birthday and referrer it lacked, the higher tier and both spends; the absorbed
+member's card number becomes an alias (`card_history` kind `merged`): the till finds the
+survivor by it. Two Official Account openids (or two mini-program openids, or two
+unionids) are two WeChat accounts: never merged.
 
 The snapshot on `member_merge` lists the rows moved and the fields taken over; undoing puts
 them back, refused when the survivor has since spent more than they would give back.
@@ -54,7 +54,7 @@ UNDO_WITHIN = timedelta(days=7)
 MOVED = (PointsLedger, StoredValueLedger, Coupon, CouponEvent, Order, TierHistory,
          PointsRedemption, Delivery, PrivacyRequest, CardHistory, JsapiOrder, RechargeRefund)
 # What the survivor takes over when it has none, and gives back on undo.
-FIELDS = ("openid", "mini_openid", "unionid", "phone", "birthday", "referrer_id",
+FIELDS = ("openid", "mini_openid", "unionid", "phone", "name", "birthday", "referrer_id",
           "channel_id", "scene")
 
 
@@ -244,12 +244,18 @@ def merge_same_unionid(session: Session, member: Member, now: datetime) -> Merge
 
 def merge_same_phone(session: Session, member: Member, now: datetime) -> Merged | None:
     """In the caller's transaction: the mini-program member `member` verified (through
-    WeChat) a phone number an Official Account member already has: merged into this one."""
-    if not member.phone or member.openid:
+    WeChat) a phone number another member without a mini-program openid already has: an
+    Official Account member (when `member` has no Official Account openid), or a member
+    imported from a shop's list by phone alone (no WeChat identity at all). That member is
+    the same person, merged into this one."""
+    if not member.phone:
         return None
-    other = session.scalar(_candidates(session, member, Member.phone == member.phone,
-                                       Member.openid.is_not(None),
-                                       Member.mini_openid.is_(None)))
+    # Two Official Account openids are two WeChat accounts (`check` refuses them): only a
+    # member without one may be absorbed into a member who has one.
+    where = [Member.phone == member.phone, Member.mini_openid.is_(None)]
+    if member.openid:
+        where.append(Member.openid.is_(None))
+    other = session.scalar(_candidates(session, member, *where))
     return _auto(session, member, other, "phone", now)
 
 

@@ -1,5 +1,6 @@
 """Mini-program members: login (wx.login code → jscode2session → member) and the profile
-a member may fill in themselves (birthday once, phone through WeChat's phone-number code).
+a member may fill in themselves (name, birthday once, phone through WeChat's phone-number
+code).
 
 The mini-program has its own appid, so WeChat gives the same person another openid there;
 the unionid (present when both apps are bound to one Open Platform account) links the two.
@@ -27,6 +28,7 @@ from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points
 from wx_member.members import merging, referrals
+from wx_member.members.formats import clean_name
 from wx_member.members.membership import new_member
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, UnknownMember, WeChatUnavailable
@@ -146,6 +148,15 @@ def _get(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise UnknownMember(f"no member {member_id}")
+    return member
+
+
+def set_name(uow: UnitOfWork, member_id: int, name: str) -> Member:
+    """Use case: the member types their name (姓名); empty clears it. Theirs to change."""
+    name = clean_name(name)
+    with uow.write() as session:
+        member = _get(session, member_id)
+        member.name = name
     return member
 
 

@@ -11,12 +11,13 @@ Erasure removes the person and keeps the accounts:
 - the member row stays (ids, card number, tier, spend, join date and channel are what
   totals and referral records hang on) but loses its openid (replaced by the tombstone
   `erased:<member id>`, not an openid shape, unique), mini-program openid, unionid, phone,
-  birthday and last visit; it is unsubscribed and marked `erased_at`; its home store stays
-  (like the channel it joined through: store totals hang on it);
+  name, birthday and last visit; it is unsubscribed and marked `erased_at`; its home
+  store stays (like the channel it joined through: store totals hang on it);
 - the points ledger stays: its rows name the member only by id; free-text operator notes
-  (`adjust` sources) are cleared, and the remaining balance is forfeited by one more ledger
-  row (`erasure:<member id>`), so balance = ledger sum still holds and the points liability
-  reconciles;
+  (`adjust` sources, and those of stored-value corrections) are cleared, and the
+  remaining balance is forfeited by one more ledger row (`erasure:<member id>`), so
+  balance = ledger sum still holds and the points liability reconciles; opening balances of an import by phone (points and stored value, keyed
+  `import:<phone>`) are re-keyed `import:erased:<row id>`;
 - orders and refunds stay (bookkeeping law keeps transaction records), with the payer's
   openid (either appid's) replaced by the tombstone, also on orders paid before they joined;
   so do WeChat Pay JSAPI orders (recharges from the mini-program, payer openid tombstoned),
@@ -30,7 +31,8 @@ Erasure removes the person and keeps the accounts:
   on their coupons are cleared;
 - the audit log keeps every entry (who did what, when), with the member's openids,
   unionid and phone replaced by the tombstone wherever an entry names them (a console dry
-  run lists the openids it sent to); merges keep their record without the snapshot an
+  run lists the openids it sent to), and the names an operator gave them (`member.name`)
+  replaced by it too; merges keep their record without the snapshot an
   undo would need (so they can no longer be undone).
 The card number is the account's number (derived from the never-reused member id, like
 the id itself): it stays on the member row, in its card history and where the audit log
@@ -52,6 +54,7 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import (
     AuditLog,
+    CardHistory,
     CouponEvent,
     Delivery,
     InboundEvent,
@@ -65,6 +68,7 @@ from wx_member.models import (
     PrivacyRequest,
     QrScan,
     RechargeRefund,
+    StoredValueLedger,
     SubscribeGrant,
     WechatTagMember,
 )
@@ -108,8 +112,9 @@ class RefundInFlight(DomainError):
 
 # What erasure does to each table holding a member's personal data (module docstring).
 ERASURE: dict[str, str] = {
-    "member": "openids, unionid, phone, birthday, last visit removed; tombstone openid",
-    "points_ledger": "kept by member id; operator notes cleared; balance forfeited",
+    "member": "openids, unionid, phone, name, birthday, last visit removed; tombstone openid",
+    "points_ledger": "kept by member id; operator notes cleared; balance forfeited; "
+                     "import keys (which name the phone) re-keyed",
     "pay_order": "kept; payer openid replaced by the tombstone",
     "delivery": "kept for statistics; tombstone openid, payload removed",
     "qr_scan": "kept for channel statistics; tombstone openid",
@@ -119,8 +124,11 @@ ERASURE: dict[str, str] = {
     # segment, and WeChat's own tag on her openid ends with her follow (left alone: an
     # untag call at erasure would need the gateway inside the erasure's transaction).
     "wechat_tag_member": "deleted",
-    "audit_log": "kept; the member's openids, unionid and phone replaced by the tombstone",
-    "stored_value_ledger": "refused while a balance is left; rows kept by member id",
+    "audit_log": "kept; the member's openids, unionid, phone and names given replaced by "
+                 "the tombstone",
+    "stored_value_ledger": "refused while a balance is left; rows kept by member id; "
+                           "operator notes on corrections cleared; import keys (which name "
+                           "the phone) re-keyed",
     "coupon_event": "kept; operator notes cleared",
     "member_merge": "kept; the snapshot (the identifiers an undo would restore) removed",
     "jsapi_order": "kept (bookkeeping); payer openid replaced by the tombstone",
@@ -217,6 +225,9 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         session.execute(update(PointsLedger).where(PointsLedger.member_id == m.id,
                                                    PointsLedger.reason == "adjust")
                         .values(source=None).execution_options(**quiet))
+        session.execute(update(StoredValueLedger).where(StoredValueLedger.member_id == m.id,
+                                                        StoredValueLedger.reason == "correction")
+                        .values(source=None).execution_options(**quiet))
         session.execute(update(CouponEvent).where(CouponEvent.member_id == m.id,
                                                   CouponEvent.note.is_not(None))
                         .values(note=None).execution_options(**quiet))
@@ -240,10 +251,16 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
                      delete(WechatTagMember).where(WechatTagMember.member_id == m.id)):
             session.execute(stmt.execution_options(**quiet))
         _scrub_audit(session, personal, tomb)
+        _scrub_names(session, m, ids, tomb)
+        for ledger in (PointsLedger, StoredValueLedger):  # `import:<phone>` names the phone
+            session.execute(update(ledger).where(ledger.member_id == m.id,
+                                                 ledger.reason == "import")
+                            .values(idem_key="import:erased:" + cast(ledger.id, String))
+                            .execution_options(**quiet))
         session.execute(update(MemberMerge).where(or_(MemberMerge.survivor_id == m.id,
                                                       MemberMerge.absorbed_id == m.id))
                         .values(snapshot={"erased": True}).execution_options(**quiet))
-        m.openid, m.mini_openid, m.unionid, m.phone = tomb, None, None, None
+        m.openid, m.mini_openid, m.unionid, m.phone, m.name = tomb, None, None, None, None
         m.birthday, m.last_seen_at = None, None
         m.subscribed, m.unsubscribed_at, m.erased_at = False, m.unsubscribed_at or now, now
         session.add(PrivacyRequest(member_id=m.id, kind="erase", requested_by=by, note=note,
@@ -264,6 +281,17 @@ def _scrub_audit(session: Session, personal: list[str], tomb: str) -> None:
         entry.target = tomb if entry.target in personal else entry.target
         entry.before = _replaced(entry.before, personal, tomb)
         entry.after = _replaced(entry.after, personal, tomb)
+
+
+def _scrub_names(session: Session, m: Member, ids: list[str], tomb: str) -> None:
+    """A name is no identifier `_scrub_audit` could look for in every entry (two members
+    may share one): the entries that gave this member a name lose it."""
+    targets = [t for t in (m.card_no, *ids) if t] + list(session.scalars(
+        select(CardHistory.card_no).where(CardHistory.member_id == m.id)))
+    for entry in session.scalars(select(AuditLog).where(AuditLog.action == "member.name",
+                                                        AuditLog.target.in_(targets))):
+        entry.before = None if entry.before is None else tomb
+        entry.after = None if entry.after is None else tomb
 
 
 def _replaced(value: Any, personal: list[str], tomb: str) -> Any:

@@ -101,7 +101,7 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
         "profile": {
             "openid": member.openid, "mini_openid": member.mini_openid,
             "unionid": member.unionid, "card_no": member.card_no,
-            "phone": member.phone, "birthday": member.birthday.date().isoformat()
+            "phone": member.phone, "name": member.name, "birthday": member.birthday.date().isoformat()
             if member.birthday else None, "tier": member.tier,
             "points_balance": member.points_balance, "total_spend_fen": member.total_spend_fen,
             "stored_value_fen": member.balance_fen,

@@ -99,8 +99,14 @@ def reverse_for_refund(session: Session, referee: Member, order: Order, refund: 
     updated), never below zero. Returns the points taken."""
     if order.referral_points <= 0 or referee.referrer_id is None:
         return 0
-    due = (order.referral_points * order.refunded_fen // order.amount_fen
-           - order.referral_reversed)
+    # as orders.refunded_share (payments is above this area): all of it once fully refunded
+    if order.status == "refunded":
+        due = order.referral_points - order.referral_reversed
+    elif order.amount_fen:
+        due = order.referral_points * order.refunded_fen // order.amount_fen \
+            - order.referral_reversed
+    else:
+        due = 0
     if due <= 0:
         return 0
     order.referral_reversed += due

@@ -203,6 +203,9 @@ def assign_channel(uow: UnitOfWork, scene: str, store_code: str | None, by: str 
         channel = session.scalar(select(Channel).where(Channel.scene == scene))
         if channel is None or channel.kind == "referral":
             raise UnknownStore(f"no channel {scene!r}", user_message="没有这个渠道码。")
+        if channel.retired_at is not None:  # members/channels.retire: no more edits
+            raise InvalidStore(f"channel {scene!r} is retired",
+                               user_message="渠道码已停用，不能再调整门店。")
         new = require_open(session, store_code) if store_code else None
         old = session.get(Store, channel.store_id) if channel.store_id else None
         if (new.id if new else None) != channel.store_id:

@@ -70,11 +70,13 @@ def _put_back(session: Session, row: MemberMerge, survivor: Member, absorbed: Me
             mine.remaining -= back
         session.add(SubscribeGrant(member_id=absorbed.id, template_id=template_id,
                                    remaining=back))
-    for f in FIELDS:
+    # A merge made before a field joined FIELDS (name) left that field alone: so does undo.
+    fields = [f for f in FIELDS if f in snap["absorbed"]]
+    for f in fields:
         if snap["survivor"][f] is None and getattr(survivor, f) == _field(snap["absorbed"], f):
             setattr(survivor, f, None)
     session.flush()
-    for f in FIELDS:
+    for f in fields:
         setattr(absorbed, f, _field(snap["absorbed"], f))
     absorbed.card_no, absorbed.subscribed = snap["card_no"], snap["subscribed"]
     survivor.tier, since = snap["survivor_tier"]

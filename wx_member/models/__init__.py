@@ -13,10 +13,11 @@ from wx_member.models.core import (  # noqa: F401
 # Kept while code written before wx_member.clock (tests, other branches) still imports it
 # from here; new code imports `from wx_member.clock import utcnow`.
 from wx_member.clock import utcnow  # noqa: F401
-from wx_member.models.coupons import Coupon, CouponEvent, CouponTemplate  # noqa: F401
+from wx_member.models.coupons import (Coupon, CouponEvent, CouponTemplate,  # noqa: F401
+                                      CouponTemplateStore)
 from wx_member.models.orders import Order, Refund, TierHistory  # noqa: F401
 from wx_member.models.rules import EarnRule, TierReview  # noqa: F401
-from wx_member.models.points import Gift, PointsRedemption  # noqa: F401
+from wx_member.models.points import Gift, GiftImage, PointsExpiryMark, PointsRedemption  # noqa: F401,E501
 from wx_member.models.pushes import Delivery, MemberReach, SchedulerLease, SubscribeGrant, TokenCache  # noqa: F401,E501
 from wx_member.models.stored_value import RechargeOption, StoredValueLedger  # noqa: F401
 from wx_member.models.console import AuditLog, LoginAttempt, MemberTag, MenuVersion, Operator  # noqa: F401,E501

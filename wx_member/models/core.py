@@ -51,6 +51,9 @@ class Channel(Base):
     qr_url: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When an operator retired the code (None: in use). WeChat keeps a printed code valid,
+    # so its scans still join and count; retired codes are only no longer edited or renewed.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Member(Base):
@@ -77,6 +80,9 @@ class Member(Base):
     balance_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     birthday: Mapped[datetime | None] = mapped_column(DateTime)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # 姓名 (optional, ≤ 30 characters): typed by an operator, the member or an import; never
+    # an identity (two members may share a name), only a way to find someone.
+    name: Mapped[str | None] = mapped_column(String(30))
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     scene: Mapped[str | None] = mapped_column(String(64))  # the QR scene they joined through
@@ -133,7 +139,10 @@ class PointsLedger(Base):
     __table_args__ = (Index("ix_points_ledger_lots", "member_id", "expires_at", "delta",
                             "reason"),
                       # Recent operator adjustments (pushes/notice_planners.py, every minutes).
-                      Index("ix_points_ledger_reason_at", "reason", "created_at"))
+                      Index("ix_points_ledger_reason_at", "reason", "created_at"),
+                      # Who has lots lapsing in a window: the expiry run's members to visit
+                      # since its last mark, from the index alone (loyalty/expiry_run.py).
+                      Index("ix_points_ledger_expires", "expires_at", "member_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))

@@ -37,8 +37,24 @@ class CouponTemplate(Base):
     valid_until: Mapped[datetime | None] = mapped_column(DateTime)  # exclusive
     valid_days: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Stock: at most `stock_limit` coupons ever issued (None: unlimited). `issued_count`
+    # is every coupon issued so far (void and expired included), moved by a conditional
+    # UPDATE in the issuing transaction so two issues of the last one cannot both pass
+    # (coupons/stock.py).
+    stock_limit: Mapped[int | None] = mapped_column(Integer)
+    issued_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_by: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CouponTemplateStore(Base):
+    """The stores a template's coupons can be used in; a template with no row here is
+    usable in every store (coupons/store_scope.py)."""
+
+    __tablename__ = "coupon_template_store"
+
+    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_template.id"), primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), primary_key=True, index=True)
 
 
 class Coupon(Base):

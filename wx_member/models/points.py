@@ -6,9 +6,11 @@ bought, under the same idempotency key as its ledger row.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary,
+                        String)
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.clock import utcnow
@@ -27,6 +29,25 @@ class Gift(Base):
     stock: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GiftImage(Base):
+    """A gift's picture, stored by the app (no CDN): checked and sized by
+    `loyalty/gift_images.py`, served at a URL named by `digest` (so a new picture is a new
+    URL and the old one may be cached for good). Not personal: a picture of a product."""
+
+    __tablename__ = "gift_image"
+
+    gift_id: Mapped[int] = mapped_column(ForeignKey("gift.id"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(20))  # image/png | image/jpeg | image/webp
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of data, hex
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # Up to 1 MB: MariaDB's BLOB holds 64 KB, MEDIUMBLOB 16 MB.
+    data: Mapped[bytes] = mapped_column(
+        LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(60))
 
 
 class PointsRedemption(Base):
@@ -50,3 +71,19 @@ class PointsRedemption(Base):
     # ledger row `cashoff-cancel:<order_no>`; the order cannot be paid with points again.
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class PointsExpiryMark(Base):
+    """A finished points expiry run (loyalty/expiry_run.py), so the next one reads only what
+    changed since: after it, no member had points due at `cutoff` (nor before) counting the
+    ledger rows up to `ledger_id`. Holds no member data."""
+
+    __tablename__ = "points_expiry_mark"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)  # the local day the run expired through
+    cutoff: Mapped[datetime] = mapped_column(DateTime)  # UTC: lots expiring before it lapsed
+    ledger_id: Mapped[int] = mapped_column(BigInteger)  # every row up to it was counted
+    members: Mapped[int] = mapped_column(Integer)  # members who lost points in the run
+    points: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

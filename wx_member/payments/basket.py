@@ -100,8 +100,9 @@ def points(raw) -> int | None:
 
 
 def parts(raw) -> list[Part]:
-    if not isinstance(raw, list) or not 1 <= len(raw) <= 10:
-        raise _bad("payments", "支付方式须有 1–10 项。")
+    # none at all: a purchase paid entirely by coupons and points (payable 0, checked later)
+    if not isinstance(raw, list) or not 0 <= len(raw) <= 10:
+        raise _bad("payments", "支付方式最多 10 项。")
     out = []
     for n, item in enumerate(raw, start=1):
         if not isinstance(item, dict) or item.get("method") not in METHODS:

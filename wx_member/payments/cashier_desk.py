@@ -25,6 +25,7 @@ from wx_member.members.formats import PHONE_RE
 from wx_member.members.membership import by_card, is_card_number
 from wx_member.loyalty import redemption
 from wx_member.platform.errors import DomainError
+from wx_member.platform.ledger import lock_member
 
 MEANS = ("code", "card", "phone")
 
@@ -106,15 +107,17 @@ def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_
 
 
 def redeem_coupon(uow: UnitOfWork, key: str, member_code: str, coupon_code: str,
-                  order_no: str, amount_fen: int, now: datetime | None = None) -> CouponUse:
-    """Use case: use one of the scanned member's coupons on order `order_no`, in one
-    transaction. Another member's coupon is refused (CouponNotYours), as is any coupon
-    `wallet.redeem` refuses."""
+                  order_no: str, amount_fen: int, now: datetime | None = None,
+                  store_id: int | None = None) -> CouponUse:
+    """Use case: use one of the scanned member's coupons on order `order_no` in store
+    `store_id` (None: no store known), in one transaction. Another member's coupon is
+    refused (CouponNotYours), as is any coupon `wallet.redeem` refuses (one limited to
+    other stores: CouponWrongStore)."""
     with uow.write() as session:
         wallet.check_redeem(order_no, amount_fen)
         member = _spent(session, key, member_code, order_no, now)
         done = wallet.redeem_in(session, coupon_code, member.card_no, order_no, amount_fen,
-                                now or utcnow())
+                                now or utcnow(), store_id)
         text = wallet.describe(session, done.coupon)
     return CouponUse(member.card_no, done.coupon.code, text, order_no, done.discount_fen,
                      done.item, done.replayed)
@@ -157,6 +160,23 @@ def identify(uow: UnitOfWork, key: str, *, code: str | None = None,
                           member.balance_fen, _masked(member.phone),
                           store.code if store else None, store.name if store else None,
                           given[0], given[0] == "code")
+
+
+def lock_by_card(session: Session, card_no: str) -> Member:
+    """The member holding card `card_no`, found and locked by one statement inside the
+    caller's (write) transaction: what `identify` by card and then locking the member by id
+    would do in two (a till's purchase identified by card). A former number of a merged
+    member, a lost card and every miss answer as `identify` does."""
+    card_no = card_no.strip()
+    if not is_card_number(card_no):
+        raise MemberNotIdentified("no member by card")
+    member = lock_member(session, Member.card_no == card_no)
+    if member is None:  # a former number (merged duplicate), or CardLost
+        former = by_card(session, card_no)
+        member = lock_member(session, Member.id == former.id) if former else None
+    if member is None or member.erased_at is not None or not member.card_no:
+        raise MemberNotIdentified("no member by card")
+    return member
 
 
 def _by_phone(session: Session, phone: str, last4: str) -> Member | None:

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from wx_member.db import UnitOfWork, retrying, savepoint
+from wx_member import statements
+from wx_member.db import UnitOfWork, insert_row, loaded, retrying, savepoint
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Member, Order, Refund
 from wx_member.coupons import returns
@@ -69,12 +70,17 @@ def _order(session: Session, out_trade_no: str, lock: bool = False) -> Order | N
     return session.scalar(stmt)
 
 
+_M = Member.__table__
+_SPEND = (update(_M).where(_M.c.id == bindparam("member"))
+          .values(total_spend_fen=_M.c.total_spend_fen + bindparam("delta")))
+
+
 def _move_spend(session: Session, member: Member, delta_fen: int) -> None:
-    session.execute(update(Member).where(Member.id == member.id)
-                    .values(total_spend_fen=Member.total_spend_fen + delta_fen)
-                    .execution_options(synchronize_session=False))
-    set_committed_value(member, "total_spend_fen", session.scalar(
-        select(Member.total_spend_fen).where(Member.id == member.id)))
+    """Add `delta_fen` to the member's spend. The caller's transaction holds the member's
+    row (lock_member re-read it), so what it holds plus the delta is what the UPDATE wrote:
+    no read back."""
+    statements.run(session, _SPEND, {"member": member.id, "delta": delta_fen})
+    set_committed_value(member, "total_spend_fen", member.total_spend_fen + delta_fen)
 
 
 def order_by_no(session: Session, out_trade_no: str) -> Order | None:
@@ -155,7 +161,9 @@ def _record_payment_once(uow: UnitOfWork, notice: PaymentNotice, now: datetime,
 def credit_purchase(session: Session, member: Member | None, *, order_no: str, openid: str,
                     amount_fen: int, paid_at: datetime, api: str, tz: ZoneInfo,
                     now: datetime, transaction_id: str | None = None,
-                    rule: earn_rules.Multiplier | None = None) -> PaymentResult | None:
+                    rule: earn_rules.Multiplier | None = None,
+                    store_id: int | None = None,
+                    in_wechat: bool = True) -> PaymentResult | None:
     """Record purchase `order_no` and credit it, inside the caller's transaction, which
     holds `member`'s row (None: a walk-in payer, recorded, earning nothing). The one body
     every way of paying shares: a WeChat Pay notify (`api` v2/v3) and the stored-value
@@ -163,34 +171,37 @@ def credit_purchase(session: Session, member: Member | None, *, order_no: str, o
 
     Points at the tier held when paying, times the earn rule of the local day (in `tz`) of
     `paid_at` (or `rule`, the till's day multiplier: payments/pricing.py), under ledger key
-    `order:<order_no>` and stamped with the lot expiry of that time; the referrer's share; the spend; the tier move (from the next order on).
+    `order:<order_no>` and stamped with the lot expiry of that time; the referrer's share; the spend; the tier move (from the next order on). `store_id`: the store whose till
+    recorded it.
 
     Returns None, with nothing written, when the order number (or WeChat's transaction id)
     is already recorded: the caller tells a replay from a conflict."""
-    order = Order(out_trade_no=order_no, transaction_id=transaction_id, openid=openid,
-                  member_id=member.id if member else None, amount_fen=amount_fen,
-                  refunded_fen=0, status="paid", api=api, purpose="purchase", points_earned=0,
-                  points_reversed=0, paid_at=paid_at, created_at=now)
+    earned, extra = 0, {}
+    if member is not None:
+        rule = rule or earn_rules.multiplier_on(session, local_day(paid_at, tz))
+        earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
+        extra = {"earn_multiplier": rule.percent, "earn_rule_id": rule.rule_id}
+    # One INSERT with what the order earned (a Core statement: a duplicate number fails
+    # alone, leaving the transaction and the session as they were, no savepoint needed).
     try:
-        with savepoint(session):
-            session.add(order)
-            session.flush()
+        row = insert_row(session, Order, out_trade_no=order_no, transaction_id=transaction_id,
+                         openid=openid, member_id=member.id if member else None,
+                         amount_fen=amount_fen, refunded_fen=0, status="paid", api=api,
+                         purpose="purchase", points_earned=earned, points_reversed=0,
+                         paid_at=paid_at, created_at=now, store_id=store_id, **extra)
     except IntegrityError:
         return None
+    order = loaded(session, Order, row)
     if member is None:
         log.info("order %s paid by %s, who is not a member: recorded, no points", order_no,
                  openid)
         return PaymentResult(order, credited=True, points=0, new_tier=None)
-    if api != BALANCE:  # a WeChat Pay payment opens the customer-service window too
-        events.seen(session, member.id, order.paid_at)
-    rule = rule or earn_rules.multiplier_on(session, local_day(order.paid_at, tz))
-    earned = tiers.points_for(session, amount_fen, member.tier, rule.percent)
+    if api != BALANCE:  # activity; only paying inside WeChat opens the 48-hour window
+        events.seen(session, member.id, order.paid_at, window=in_wechat)
     if earned:
         boost = f" x{rule.percent}%" if rule.rule_id else ""
         points.post(session, member, earned, "purchase", f"order:{order_no}",
                     source=f"{api} {order_no}{boost}", now=order.paid_at)
-    order.points_earned = earned
-    order.earn_multiplier, order.earn_rule_id = rule.percent, rule.rule_id
     referrals.reward_order(session, member, order)
     _move_spend(session, member, amount_fen)
     new_tier = tiers.after_payment(session, member, order, f"order:{order_no}", tz, now=now)
@@ -261,6 +272,15 @@ def _record_refund(uow: UnitOfWork, notice: RefundNotice, now: datetime,
         return result
 
 
+def refunded_share(order: Order, earned: int) -> int:
+    """What `order` has given back in all of `earned` (points, a referrer's share) after its
+    refunds so far: floor(earned × refunded ÷ amount), all of it once the order is fully
+    refunded (also an order of no money, whose share the money cannot say)."""
+    if order.status == "refunded":
+        return earned
+    return earned * order.refunded_fen // order.amount_fen if order.amount_fen else 0
+
+
 def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Order]:
     """Member first, then order: the lock order payments use, so the two cannot deadlock.
     Returns the member (None for a walk-in payer's order) and the order, re-read locked."""
@@ -270,7 +290,7 @@ def lock_for_refund(session: Session, order: Order) -> tuple[Member | None, Orde
 
 def apply_refund(session: Session, member: Member | None, order: Order, *, out_refund_no: str,
                  refund_fen: int, refund_id: str | None, refunded_at: datetime | None, api: str,
-                 tz: ZoneInfo, now: datetime) -> RefundResult | None:
+                 tz: ZoneInfo, now: datetime, full: bool | None = None) -> RefundResult | None:
     """Record refund `out_refund_no` of `refund_fen` from `order` and reverse what the order
     gave, inside the caller's transaction, which holds member and order (lock_for_refund)
     and has checked the amount against what is left. Shared by WeChat Pay's refund notifies
@@ -280,6 +300,12 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     amount) in all (ledger key `refund:<out_refund_no>`), never below zero; the referrer's
     share likewise; the spend; the tier may go down. A full refund gives back the coupons
     redeemed on the order (coupons/returns.py); a recharge takes back stored value.
+
+    `full` says whether this refund completes the order when its money cannot: an order of
+    no money (a till's purchase paid entirely by coupons and points, `amount_fen` 0) is
+    refunded with 0 fen, and only the caller knows whether every line went back (None: the
+    money decides). Such an order gives back everything it earned on its full refund and
+    nothing on a partial one.
     Returns None, with nothing written, when `out_refund_no` is already recorded."""
     refund = Refund(out_refund_no=out_refund_no, refund_id=refund_id, order_id=order.id,
                     amount_fen=refund_fen, points_reversed=0, points_shortfall=0,
@@ -291,8 +317,10 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     except IntegrityError:
         return None
     order.refunded_fen += refund_fen
-    order.status = "refunded" if order.refunded_fen == order.amount_fen else "partially_refunded"
-    due = order.points_earned * order.refunded_fen // order.amount_fen - order.points_reversed
+    if full is None:
+        full = order.refunded_fen == order.amount_fen
+    order.status = "refunded" if full else "partially_refunded"
+    due = refunded_share(order, order.points_earned) - order.points_reversed
     order.points_reversed += due
     if order.status == "refunded":
         returns.after_full_refund(session, order, out_refund_no, now)
@@ -311,7 +339,8 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
         log.warning("refund %s: member %s had spent %d of the %d points to take back",
                     out_refund_no, member.id, due - taken, due)
     referrals.reverse_for_refund(session, member, order, refund)
-    _move_spend(session, member, -refund_fen)
+    if refund_fen:
+        _move_spend(session, member, -refund_fen)
     new_tier = tiers.after_refund(session, member, order, refund_fen,
                                   f"refund:{out_refund_no}", tz, now=now)
     return RefundResult(refund, credited=True, new_tier=new_tier)

@@ -19,7 +19,8 @@ The order of application, per line and then per order:
    fen** once per line: (amount × percent + 50) ÷ 100. Ties go to member price, then member
    day, then tier discount. A walk-in (no member) pays list prices.
 2. **Coupons**, in the order given, each on what is left after the ones before it
-   (its minimum spend is checked against that amount): coupons/templates.py
+   (its minimum spend is checked against that amount; a coupon limited to other stores is
+   refused, and not offered in the quote): coupons/templates.py
    `discount_fen` (满减 exact, 折扣 rounded **down** to a whole fen, never more than is left).
 3. **Points as cash off** on what is left after the coupons: loyalty/redemption.py
    `cash_off_quote` (at most `points_cash_off_max_percent` % of it; the fen off rounded
@@ -35,10 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from wx_member.coupons import templates, wallet
+from wx_member import statements
+from wx_member.coupons import store_scope, templates, wallet
 from wx_member.coupons.wallet import CouponNotFound, CouponNotYours
 from wx_member.loyalty import earn_rules, redemption, tiers
 from wx_member.models import Coupon, CouponTemplate, Member, MemberDay, MemberPrice, TierDiscount
@@ -90,9 +92,53 @@ class Benefits:
     points_percent: int = earn_rules.BASE  # the best member day's multiplier (100: none)
 
 
-def day_matches(row: MemberDay, day: date) -> bool:
+def day_matches(row, day: date) -> bool:
+    """`row`: a member day (its kind and day)."""
     return (row.kind == "weekday" and row.day == day.isoweekday()) or \
         (row.kind == "monthday" and row.day == day.day)
+
+
+def member_days_of(session: Session, tier: str) -> list[MemberDay]:
+    """The member days in force for a member of `tier`: their tier's and everyone's."""
+    return list(session.scalars(select(MemberDay).where(
+        MemberDay.enabled.is_(True), or_(MemberDay.tier.is_(None), MemberDay.tier == tier))
+        .order_by(MemberDay.id)))
+
+
+@dataclass(frozen=True)
+class DayBenefits:
+    """What a tier's member days give on one local day (the quote's and the calendar's)."""
+    discounts: tuple  # (name, discount percent, excluded categories), discounting days only
+    points_percent: int  # the best member day's multiplier (100: none)
+    points_name: str | None  # that member day's name
+
+
+def day_benefits(rows: list[MemberDay], day: date) -> DayBenefits:
+    """Of one tier's member days (`member_days_of`), those on local date `day`."""
+    days = [r for r in rows if day_matches(r, day)]
+    best = max((r for r in days if r.points_percent), key=lambda r: r.points_percent,
+               default=None)
+    return DayBenefits(tuple((r.name, r.discount_percent, frozenset(r.excluded_categories))
+                             for r in days if r.discount_percent),
+                       best.points_percent if best else earn_rules.BASE,
+                       best.name if best else None)
+
+
+_T, _D, _P = TierDiscount.__table__, MemberDay.__table__, MemberPrice.__table__
+# Built once (every quote and purchase reads them), read as rows, not ORM objects: the
+# tier's discount and the member days that may apply to it in ONE statement (the first
+# column tells them apart), then the member prices of the basket's SKUs.
+_TIER_AND_DAYS = union_all(
+    select(literal("tier").label("source"), _T.c.percent, _T.c.excluded_categories,
+           null().label("name"), null().label("kind"), null().label("day"),
+           null().label("points_percent"))
+    .where(_T.c.tier == bindparam("tier")),
+    select(literal("day"), _D.c.discount_percent, _D.c.excluded_categories, _D.c.name,
+           _D.c.kind, _D.c.day, _D.c.points_percent)
+    .where(_D.c.enabled.is_(True), or_(_D.c.tier.is_(None), _D.c.tier == bindparam("tier"))))
+_PRICES = select(_P.c.sku, _P.c.tier, _P.c.price_fen).where(
+    _P.c.sku.in_(bindparam("skus", expanding=True)),
+    _P.c.tier.in_(bindparam("ladder", expanding=True)))
 
 
 def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefits:
@@ -100,24 +146,25 @@ def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefit
     a walk-in, no benefits)."""
     if tier is None:
         return Benefits()
-    discount = session.scalar(select(TierDiscount).where(TierDiscount.tier == tier))
-    rows = session.scalars(select(MemberDay).where(
-        MemberDay.enabled.is_(True), or_(MemberDay.tier.is_(None), MemberDay.tier == tier)))
-    days = [r for r in rows if day_matches(r, day)]
+    discount, days = None, []
+    for row in statements.rows(session, _TIER_AND_DAYS, {"tier": tier}):
+        if row.source == "tier":
+            discount = row
+        elif day_matches(row, day):
+            days.append(row)
     # The member's tier and those below it: the nearest tier's price wins.
     ladder = tiers.LADDER[:tiers.rank(tier) + 1]
     prices: dict[str, tuple[int, int]] = {}
-    for sku, row_tier, price in session.execute(
-            select(MemberPrice.sku, MemberPrice.tier, MemberPrice.price_fen)
-            .where(MemberPrice.sku.in_(sorted(set(skus))), MemberPrice.tier.in_(ladder))):
+    for sku, row_tier, price in statements.rows(session, _PRICES, {
+            "skus": sorted(set(skus)), "ladder": list(ladder)}):
         rank = tiers.rank(row_tier)
         if sku not in prices or rank > prices[sku][0]:
             prices[sku] = (rank, price)
     return Benefits(
         tier_percent=discount.percent if discount else 100,
-        tier_excluded=frozenset(discount.excluded_categories if discount else ()),
-        days=tuple((r.name, r.discount_percent, frozenset(r.excluded_categories))
-                   for r in days if r.discount_percent),
+        tier_excluded=frozenset(discount.excluded_categories or () if discount else ()),
+        days=tuple((r.name, r.percent, frozenset(r.excluded_categories or ()))
+                   for r in days if r.percent),
         prices={sku: price for sku, (_, price) in prices.items()},
         points_percent=max([r.points_percent for r in days if r.points_percent],
                            default=earn_rules.BASE))
@@ -164,13 +211,14 @@ def coupon_of(session: Session, member: Member, code: str) -> tuple[Coupon, Coup
 
 
 def apply_coupons(session: Session, member: Member, codes: list[str], amount_fen: int,
-                  now: datetime) -> list[tuple[str, int, int]]:
+                  now: datetime, store_id: int | None) -> list[tuple[str, int, int]]:
     """(code, amount before it, discount) for each coupon in turn (step 2), as redeeming
-    them would: raises the CouponRefused a redemption would."""
+    them in store `store_id` would: raises the CouponRefused a redemption would."""
     applied = []
     for code in codes:
         coupon, template = coupon_of(session, member, code)
         wallet.check_usable(coupon, template, member, amount_fen, now)
+        wallet.check_store(session, template, store_id)
         off = templates.discount_fen(template, amount_fen)
         applied.append((coupon.code, amount_fen, off))
         amount_fen -= off
@@ -178,11 +226,14 @@ def apply_coupons(session: Session, member: Member, codes: list[str], amount_fen
 
 
 def usable_coupons(session: Session, member: Member, amount_fen: int,
-                   now: datetime) -> list[dict]:
-    """The member's coupons usable on `amount_fen` now, each with its saving alone."""
+                   now: datetime, store_id: int | None) -> list[dict]:
+    """The member's coupons usable on `amount_fen` now in store `store_id`, each with its
+    saving alone (a coupon limited to other stores is not listed)."""
     out = []
-    for coupon, template in wallet.coupons_of(session, member.id):
-        if coupon.status != "available":
+    held = [(c, t) for c, t in wallet.coupons_of(session, member.id) if c.status == "available"]
+    scope = store_scope.stores_of(session, [t.id for _, t in held])
+    for coupon, template in held:
+        if not store_scope.allows(scope.get(template.id), store_id):
             continue
         try:
             wallet.check_usable(coupon, template, member, amount_fen, now)
@@ -209,9 +260,15 @@ def points_cash_off(session: Session, member: Member, amount_fen: int,
 
 def multiplier(session: Session, day: date, benefits: Benefits) -> earn_rules.Multiplier:
     """The day's points multiplier: the earn rule's or the member day's, the highest."""
-    rule = earn_rules.multiplier_on(session, day)
-    if benefits.points_percent > rule.percent:
-        return earn_rules.Multiplier(benefits.points_percent, None, "member day")
+    return best_multiplier(earn_rules.multiplier_on(session, day), benefits.points_percent)
+
+
+def best_multiplier(rule: earn_rules.Multiplier, points_percent: int,
+                    name: str = "member day") -> earn_rules.Multiplier:
+    """The dated earn rule's multiplier or the member day's, the highest (never stacked;
+    a tie keeps the earn rule)."""
+    if points_percent > rule.percent:
+        return earn_rules.Multiplier(points_percent, None, name)
     return rule
 
 

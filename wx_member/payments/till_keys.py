@@ -18,9 +18,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.members import stores
@@ -157,7 +158,8 @@ def keys(uow: UnitOfWork, store_code: str | None = None,
 
 _BY_HASH = (select(TillKey.id, TillKey.revoked_at, TillKey.last_used_at, Store.id,
                    Store.code, Store.name, Store.status)
-            .join(Store, Store.id == TillKey.store_id))
+            .join(Store, Store.id == TillKey.store_id)
+            .where(TillKey.key_hash == bindparam("hash")))  # built once: every till call's
 
 
 def authenticate(uow: UnitOfWork, key: str) -> Till:
@@ -167,7 +169,7 @@ def authenticate(uow: UnitOfWork, key: str) -> Till:
     if not key.startswith(TOKEN_PREFIX) or len(key) > 100:
         raise TillUnauthorized("not a till key")
     with uow.read() as session:
-        found = session.execute(_BY_HASH.where(TillKey.key_hash == digest(key))).first()
+        found = statements.rows(session, _BY_HASH, {"hash": digest(key)}).first()
     if found is None:
         raise TillUnauthorized("unknown till key")
     key_id, revoked_at, last_used_at, store_id, code, name, status = found

@@ -21,17 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wx_member import labels
+from wx_member import labels, statements
 from wx_member.clock import local_day, utcnow
 from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.coupons import wallet
 from wx_member.loyalty import earn_rules, redemption
 from wx_member.models import Member, OrderLine, PaymentPart, TillRequest
-from wx_member.payments import basket, orders, pricing, stored_value, wechat_parts
+from wx_member.payments import basket, cashier_desk, orders, pricing, stored_value, wechat_parts
 from wx_member.platform.errors import DomainError, UnknownMember
 from wx_member.platform.ledger import lock_member
 
@@ -83,12 +83,13 @@ def _member(session: Session, member_id: int | None, lock: bool) -> Member | Non
 
 
 def price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
-          options: bool = True) -> dict:
-    return _price(session, member, b, tz, options)[0]
+          options: bool = True, store_id: int | None = None) -> dict:
+    return _price(session, member, b, tz, options, store_id)[0]
 
 
 def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
-           options: bool = True) -> tuple[dict, earn_rules.Multiplier]:
+           options: bool = True, store_id: int | None = None
+           ) -> tuple[dict, earn_rules.Multiplier]:
     """The quote of basket `b` for `member` (None: a walk-in), inside the caller's
     transaction, writing nothing: payments/pricing.py's steps in order. `options`: also
     the member's usable coupons and the most points usable (the quote; not a purchase)."""
@@ -100,7 +101,7 @@ def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
                                     [line.sku for line in b.lines])
     priced = pricing.price_lines(benefits, b.lines)
     lines_fen = sum(p.amount_fen for p in priced)
-    applied = pricing.apply_coupons(session, member, b.coupons, lines_fen, b.at) \
+    applied = pricing.apply_coupons(session, member, b.coupons, lines_fen, b.at, store_id) \
         if b.coupons else []
     left = lines_fen - sum(off for _, _, off in applied)
     most = pricing.points_cash_off(session, member, left, None) if member and options \
@@ -118,7 +119,7 @@ def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
         "lines_fen": lines_fen,
         "coupons": [{"code": c, "amount_before_fen": before, "saving_fen": off}
                     for c, before, off in applied],
-        "usable_coupons": pricing.usable_coupons(session, member, lines_fen, b.at)
+        "usable_coupons": pricing.usable_coupons(session, member, lines_fen, b.at, store_id)
         if member and options else [],
         "points_max": {"points": most[0], "fen": most[1]},
         "points_used": {"points": used[0], "fen": used[1]},
@@ -135,25 +136,32 @@ def quote(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int |
     at) for the member identified (None: a walk-in). Writes nothing."""
     b = read_basket(body, tz, now or utcnow())
     with uow.read() as session:
-        return price(session, _member(session, member_id, lock=False), b, tz)
+        return price(session, _member(session, member_id, lock=False), b, tz,
+                     store_id=store_id)
 
 
 # ---- recording ---------------------------------------------------------------------------
 
 def record(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int | None,
-           consent: bool, tz: ZoneInfo, now: datetime | None = None, by: str = "till") -> dict:
+           consent: bool, tz: ZoneInfo, now: datetime | None = None, by: str = "till",
+           card_no: str | None = None) -> dict:
     """Use case: record the till's purchase `body` (order_no, at, lines, coupons, points,
     payments) once. `consent`: the member was identified by their member code, so their
-    coupons, points and stored value may be spent. Returns the answer (points earned, new
-    points balance, tier, stored-value balance ...); `replayed` is True on a retry."""
+    coupons, points and stored value may be spent. `card_no` instead of `member_id`: the
+    member identified by card number inside the transaction, by the statement that locks
+    them. Returns the answer (points earned, new points balance, tier, stored-value balance
+    ...); `replayed` is True on a retry."""
     now = now or utcnow()
     number = basket.number(body.get("order_no"), "订单号")
     b = read_basket(body, tz, now)
     parts = basket.parts(body.get("payments"))
     out_trade_no = order_key(store_id, number)
-    digest = basket.body_hash(store=store_id, member=member_id, order=number, lines=b.lines,
-                              coupons=b.coupons, points=b.points, parts=parts,
-                              at=b.at if body.get("at") is not None else None)  # default: now
+
+    def digest(member: Member | None) -> str:  # the member as identified, however identified
+        return basket.body_hash(store=store_id, member=member.id if member else None,
+                                order=number, lines=b.lines, coupons=b.coupons,
+                                points=b.points, parts=parts,
+                                at=b.at if body.get("at") is not None else None)  # default now
     spends = b.coupons or b.points or any(p.method == "balance" for p in parts)
     if spends and not consent:
         raise MemberConsentRequired(f"order {number} spends without the member's code")
@@ -162,8 +170,10 @@ def record(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int 
         for _ in range(2):  # again once when a notify claimed a WeChat part meanwhile
             try:
                 with uow.write() as session:
-                    return _record(session, b, parts, number, out_trade_no, digest,
-                                   member_id, store_id, tz, now, by)
+                    member = cashier_desk.lock_by_card(session, card_no) if card_no \
+                        else _member(session, member_id, lock=True)
+                    return _record(session, b, parts, number, out_trade_no, digest(member),
+                                   member, store_id, tz, now, by)
             except wechat_parts.ClaimedMeanwhile:
                 continue
         raise AssertionError("unreachable")
@@ -196,26 +206,42 @@ def claim_request(session: Session, key: str, store_id: int | None, digest: str,
     return row
 
 
+_REQUESTS = TillRequest.__table__
+_CLAIM = insert(_REQUESTS)
+_ANSWER = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("request")).values(
+    answer=bindparam("first_answer"))  # bind names unlike the columns' (SQLAlchemy's rule)
+
+
+def _claim(session: Session, key: str, store_id: int | None, digest: str,
+           now: datetime) -> int | None:
+    """The id of request `key`'s row, its answer written at the end of the transaction;
+    None when the key is taken (a retry, or a concurrent request that committed first: on
+    MariaDB the INSERT waits for it). A Core INSERT, so a duplicate fails alone (SQLite and
+    MariaDB roll back the statement, not the transaction): no savepoint, no SELECT first."""
+    try:
+        return statements.run(session, _CLAIM, {"idem_key": key, "store_id": store_id,
+                                                "body_hash": digest, "answer": {},
+                                                "created_at": now}, insert=True).lastrowid
+    except IntegrityError:
+        return None
+
+
 def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no: str,
-            digest: str, member_id: int | None, store_id: int | None, tz: ZoneInfo,
+            digest: str, member: Member | None, store_id: int | None, tz: ZoneInfo,
             now: datetime, by: str) -> dict:
-    member = _member(session, member_id, lock=True)
     key = f"order:{out_trade_no}"
-    first = replay(session, key, digest)
-    if first is not None:
-        return first
-    request = claim_request(session, key, store_id, digest, now)
-    if request is None:
+    request_id = _claim(session, key, store_id, digest, now)
+    if request_id is None:  # a retry, or the same number sent again meanwhile
         return replay(session, key, digest)
     if member is None and any(p.method == "balance" for p in parts):
         raise MemberConsentRequired("a walk-in cannot pay from stored value",
                                     user_message="非会员不能使用储值支付。")
-    quoted, rule = _price(session, member, b, tz, options=False)
+    quoted, rule = _price(session, member, b, tz, options=False, store_id=store_id)
     basket.check_adds_up(parts, quoted["payable_fen"])
     left = quoted["lines_fen"]
     for code in b.coupons:  # redeemed in order, each on what the ones before it left
         used = wallet.redeem_in(session, code, member.card_no or member.openid, out_trade_no,
-                                left, b.at)
+                                left, b.at, store_id)
         left -= used.discount_fen
     if b.points:
         redemption.cash_off_in(session, member, out_trade_no, left, b.points, b.at)
@@ -230,12 +256,13 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         else f"store:{store_id or 0}"
     result = orders.credit_purchase(
         session, member, order_no=out_trade_no, openid=payer, amount_fen=credited,
-        paid_at=b.at, api=API, tz=tz, now=now, rule=rule)
+        paid_at=b.at, api=API, tz=tz, now=now, rule=rule, store_id=store_id,
+        # cash, a bank card or Alipay at the counter is not an interaction with WeChat
+        in_wechat=any(p.method == "wechat" for p in parts))
     if result is None:
         raise TillRequestConflict(f"order {out_trade_no} is already recorded otherwise",
                                   user_message="该单号已被其他订单使用。")
     order = result.order
-    order.store_id = store_id
     session.execute(insert(OrderLine), [
         {"order_id": order.id, "sku": line["sku"], "name": line["name"],
          "category": line["category"], "quantity": line["quantity"],
@@ -246,9 +273,10 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
             other = elsewhere[i]
             wechat_parts.claim(session, order, part.amount_fen, part.out_trade_no,
                                part.transaction_id, other.out_trade_no if other else None)
-        else:
-            session.add(PaymentPart(order_id=order.id, method=part.method,
-                                    amount_fen=part.amount_fen))
+    plain = [{"order_id": order.id, "method": p.method, "amount_fen": p.amount_fen}
+             for p in parts if p.method != "wechat"]
+    if plain:  # one statement for all of them
+        session.execute(insert(PaymentPart), plain)
     session.flush()
     answer = {
         "order_no": number, "store_id": store_id, "payable_fen": quoted["payable_fen"],
@@ -262,5 +290,5 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
         "balance_fen": member.balance_fen if member else None,
         "replayed": False,
     }
-    request.answer = answer
+    statements.run(session, _ANSWER, {"request": request_id, "first_answer": answer})
     return answer

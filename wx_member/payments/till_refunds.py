@@ -14,6 +14,11 @@ Lines: the money of refunded lines is floor(order money × their value ÷ the li
 value), a line's value being its amount after benefits pro rata its quantity; refunding
 the last lines refunds exactly what is left. Refund numbers are per store, like order
 numbers (`S<store id>-<number>`).
+
+An order that took no money here (paid entirely by coupons and points: payable 0) is
+refunded all the same, with 0 fen: by lines (partial until every line is back) or with
+`amount_fen` 0 (the whole order); its full refund brings back the coupons and the cash-off
+points and reverses what it earned.
 """
 from __future__ import annotations
 
@@ -64,7 +69,7 @@ def refund(uow: UnitOfWork, number: str, body: dict, *, store_id: int | None, tz
     if ("lines" in body) == ("amount_fen" in body):
         raise basket.InvalidBasket("lines or amount", user_message="请按商品行或金额退款（二选一）。")
     lines = _lines(body["lines"]) if "lines" in body else None
-    amount = None if lines else basket.whole(body["amount_fen"], "退款金额（分）", 1)
+    amount = None if lines else basket.whole(body["amount_fen"], "退款金额（分）", 0)
     out_trade_no, out_refund_no = order_key(store_id, number), order_key(store_id, refund_no)
     digest = basket.body_hash(store=store_id, order=number, lines=lines, amount=amount)
     return retrying(f"till refund {out_refund_no}", lambda: _in_write(
@@ -85,18 +90,23 @@ def _in_write(uow, out_trade_no, out_refund_no, digest, lines, amount, store_id,
         if request is None:
             return replay(session, key, digest)
         left = order.amount_fen - order.refunded_fen
+        full = None  # the money says whether the order is then fully refunded
         if lines is not None:
-            amount = _lines_amount(session, order, lines, left)
-        if amount <= 0 or amount > left:
+            amount, all_back = _lines_amount(session, order, lines, left)
+            full = all_back if not order.amount_fen else None
+        if not order.amount_fen:
+            full = _no_money(order, out_refund_no, amount, full)
+        elif amount <= 0 or amount > left:
             raise RefundRefused(f"refund {out_refund_no}: {amount} fen, {left} left",
                                 user_message=f"退款金额须在 1–{left} 分之间。")
         result = orders.apply_refund(session, member, order, out_refund_no=out_refund_no,
                                      refund_fen=amount, refund_id=None, refunded_at=now,
-                                     api=API, tz=tz, now=now)
+                                     api=API, tz=tz, now=now, full=full)
         if result is None:
             raise RefundRefused(f"refund number {out_refund_no} used by another refund",
                                 user_message="该退款单号已被使用。")
-        back = _balance_back(session, member, order, amount, out_refund_no, by) if member else 0
+        back = _balance_back(session, member, order, amount, out_refund_no, by) \
+            if member and amount else 0
         restored = _points_back(session, member, order, out_refund_no, now) \
             if member and order.status == "refunded" else 0
         answer = {"order_no": out_trade_no.split("-", 1)[1],
@@ -113,7 +123,24 @@ def _in_write(uow, out_trade_no, out_refund_no, digest, lines, amount, store_id,
         return answer
 
 
-def _lines_amount(session: Session, order, wanted: list[tuple[str, int]], left: int) -> int:
+def _no_money(order, out_refund_no: str, amount: int, full: bool | None) -> bool:
+    """An order that took no money here (paid entirely by coupons and points, or its only
+    WeChat Pay part credited by the notify): its refund is of 0 fen, by lines (full once
+    every line is back) or as `amount_fen` 0 (the whole order). Returns whether the order
+    is then fully refunded; refuses a second full refund and any money."""
+    if order.status == "refunded":
+        raise RefundRefused(f"refund {out_refund_no}: order of no money already refunded",
+                            user_message="该订单已全额退款。")
+    if amount:
+        raise RefundRefused(f"refund {out_refund_no}: {amount} fen of an order of no money",
+                            user_message="该订单由优惠券和积分付清，没有可退的金额（退款金额填 0 即整单退款）。")
+    return True if full is None else full
+
+
+def _lines_amount(session: Session, order, wanted: list[tuple[str, int]],
+                  left: int) -> tuple[int, bool]:
+    """The money of the lines `wanted` back (marked refunded), and whether every line of
+    the order is then back."""
     rows = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
                                 .order_by(OrderLine.id).with_for_update()))
     total = sum(r.amount_fen for r in rows)
@@ -129,8 +156,8 @@ def _lines_amount(session: Session, order, wanted: list[tuple[str, int]], left: 
             raise RefundRefused(f"sku {sku}: {quantity} more than bought or left",
                                 user_message=f"商品 {sku} 的退货数量超过可退数量。")
     if all(r.refunded_quantity == r.quantity for r in rows):
-        return left  # the last lines: exactly what is left
-    return int(order.amount_fen * value / total) if total else 0
+        return left, True  # the last lines: exactly what is left
+    return (int(order.amount_fen * value / total) if total else 0), False
 
 
 def _balance_back(session: Session, member, order, amount: int, out_refund_no: str,

@@ -109,12 +109,16 @@ def seen(session: Session, member_id: int, at: datetime, window: bool = True) ->
     """Inside the caller's transaction: the member interacted at `at` outside the webhook
     (a successful WeChat Pay payment): activity, and with `window` WeChat's 48-hour
     customer-service window. Never moves either back in time (a late notify)."""
-    values = {"last_seen_at": _latest(_M.c.last_seen_at, at)}
-    if window:
-        values["window_at"] = _latest(_M.c.window_at, at)
     session.flush()
-    session.execute(update(_M).where(_M.c.id == member_id).values(**values))
+    statements.run(session, _SEEN_WINDOW if window else _SEEN_ONLY, {"member": member_id,
+                                                                    "at_": at})
 
 
-def _latest(column, at: datetime):
+def _latest(column, at):
     return case((column.is_(None), at), (column < at, at), else_=column)
+
+
+_AT = bindparam("at_", type_=_M.c.last_seen_at.type)  # built once: every payment's path
+_SEEN_ONLY = (update(_M).where(_M.c.id == bindparam("member"))
+              .values(last_seen_at=_latest(_M.c.last_seen_at, _AT)))
+_SEEN_WINDOW = _SEEN_ONLY.values(window_at=_latest(_M.c.window_at, _AT))

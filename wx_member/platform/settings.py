@@ -28,9 +28,6 @@ DEFAULTS: dict[str, int | str] = {
     "referral_mode": "fixed",
     "referral_percent": 10,
     "referral_orders": 3,
-    # Birthday bonus (loyalty/birthday_bonus.py): points once a year in the birthday
-    # month, to subscribed members with a birthday set; 0 = none.
-    "birthday_points": 0,
     "checkin_points": 1,  # daily check-in, once per local day
     # Payments and tiers (loyalty/tiers.py): points per yuan at 普通会员, a tier's rate
     # as a percentage of that, and the cumulative spend (fen) at which each tier starts.
@@ -56,11 +53,9 @@ DEFAULTS: dict[str, int | str] = {
     # Win-back (pushes/order_planners.py): members without an order for this many days
     # get 好久不见, at most once per this many days; 0 turns it off.
     "winback_days": 60,
-    # Coupons (coupons/wallet.py): the template issued on joining and on a member's
-    # birthday, by id (0: none). The defaults are the migration's 10-yuan sign-up voucher
-    # and the birthday coffee for 银卡 and up.
+    # Coupons (coupons/wallet.py): the template issued on joining, by id (0: none). The
+    # default is the migration's 10-yuan sign-up voucher.
     "signup_coupon_template": 1,
-    "birthday_coupon_template": 5,
     # Points expiry (loyalty/points_expiry.py), stamped on each lot when it is earned:
     # mode 0 = never, 1 = rolling (a lot lapses at the end of the local day
     # `points_expiry_months` after it was earned), 2 = yearly clearing (lots earned in local
@@ -85,6 +80,16 @@ DEFAULTS: dict[str, int | str] = {
     # many fen sends the 余额不足提醒 notice, once per crossing (0: never).
     "balance_low_fen": 0,
 }
+
+# Birthday gifts per tier (loyalty/birthday_bonus.py, coupons/bulk_issue.py), set on the
+# console's tiers screen: points once a year in the birthday month to subscribed members
+# with a birthday set (0 = none), and a coupon template on the birthday (0 = none). The
+# defaults are the single rules they replaced (migration 0029): no points, and the
+# migration's birthday coffee (for 银卡 and up: a 普通会员 is not given it).
+BIRTHDAY_TIERS = ("normal", "silver", "gold", "diamond")
+for _tier in BIRTHDAY_TIERS:
+    DEFAULTS[f"tier_{_tier}_birthday_points"] = 0
+    DEFAULTS[f"tier_{_tier}_birthday_coupon_template"] = 5
 
 # Settings whose value is one of a few words rather than a number.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -163,7 +168,9 @@ def parse(key: str, text: str) -> int | str:
         raise InvalidSetting(f"{key} must be a non-negative integer, got {text!r}") from None
 
 
-def _check(key: str, value) -> None:
+def check(key: str, value, low_threshold_ok: bool = False) -> None:
+    """Refuse a value of the wrong kind or range (InvalidSetting, Chinese message).
+    `low_threshold_ok`: a tier threshold under 10 yuan the operator confirmed."""
     if key not in DEFAULTS:
         raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
     if key in CHOICES:
@@ -175,13 +182,30 @@ def _check(key: str, value) -> None:
         raise InvalidSetting(f"{key} must be a non-negative integer, got {value!r}")
     if key in MAXIMUM and value > MAXIMUM[key]:
         raise InvalidSetting(f"{key} must be at most {MAXIMUM[key]}, got {value}")
+    if low_threshold_ok and key in ASCENDING:
+        return
     if key in VALID and not VALID[key][0](value):
         raise InvalidSetting(f"{key}: {value} is out of range", user_message=VALID[key][1])
 
 
+def write(session: Session, key: str, value: int | str, by: str) -> None:
+    """Store one checked rule inside the caller's transaction, audited before → after."""
+    if key.endswith("_coupon_template") and value and session.get(CouponTemplate, value) is None:
+        raise InvalidSetting(f"{key}: no coupon template {value}",
+                             user_message="优惠券模板不存在。")
+    row = session.get(Setting, key)
+    before = DEFAULTS[key] if row is None else row.value
+    if row is None:
+        session.add(Setting(key=key, value=value, updated_by=by))
+    else:
+        row.value, row.updated_by, row.updated_at = value, by, utcnow()
+    audit.record(session, by, "setting.change", key, before, value)
+    session.info.pop(_READ, None)  # later reads in this transaction see the new value
+
+
 def change(uow: UnitOfWork, key: str, value: int | str, by: str) -> None:
     """Use case: an operator changes one rule; the change is in the audit log."""
-    _check(key, value)
+    check(key, value)
     with uow.write() as session:
         if key in ASCENDING:
             ladder = [value if k == key else get(session, k) for k in ASCENDING]
@@ -189,13 +213,4 @@ def change(uow: UnitOfWork, key: str, value: int | str, by: str) -> None:
                 raise InvalidSetting(f"tier thresholds must not decrease: "
                                      f"{dict(zip(ASCENDING, ladder))}",
                                      user_message="等级门槛必须逐级递增。")
-        if key.endswith("_coupon_template") and value and session.get(CouponTemplate, value) is None:
-            raise InvalidSetting(f"{key}: no coupon template {value}",
-                                 user_message="优惠券模板不存在。")
-        row = session.get(Setting, key)
-        before = DEFAULTS[key] if row is None else row.value
-        if row is None:
-            session.add(Setting(key=key, value=value, updated_by=by))
-        else:
-            row.value, row.updated_by, row.updated_at = value, by, utcnow()
-        audit.record(session, by, "setting.change", key, before, value)
+        write(session, key, value, by)

@@ -14,6 +14,7 @@ from wx_member.pushes.definitions import PushKind
 from wx_member.platform import audit
 from wx_member.platform import settings
 from wx_member.coupons import templates
+from wx_member.loyalty import birthday_bonus
 from wx_member.pushes import deliveries
 from wx_member.members import membership
 from wx_member.pushes import planners
@@ -36,6 +37,9 @@ def kind_preview(uow: UnitOfWork, push: PushKind, who: str, cfg: Config
         # A sample value named after a rule (birthday_points) is the rule's value now: a
         # preview never promises 20 points the programme gives 0 of.
         rules = {k: settings.get(session, k) for k in push.sample if k in settings.DEFAULTS}
+        if "birthday_points" in push.sample:  # per tier: the member's, or 普通会员's
+            rules["birthday_points"] = birthday_bonus.points_for_tier(
+                session, member.tier if member else "normal")
     values = {**push.sample, **rules, **(member_values(cfg, member) if member else {})}
     return push.render(values, cfg.mini_appid), member
 

@@ -1,5 +1,6 @@
-// 我的优惠券: available / used / expired, each with its rules. Coupons are used at the
-// till (the cashier scans the member code and names the coupon's code).
+// 我的优惠券: available / used / expired, each with its rules and where it can be used
+// (全部门店可用, 限…使用). Coupons are used at the till (the cashier scans the member code and
+// names the coupon's code).
 const api = require('../../utils/api.js')
 const { yuan, dateTime } = require('../../utils/format.js')
 
@@ -18,7 +19,8 @@ function rulesText(r) {
 function view(c) {
   return { code: c.code, name: c.name, text: c.text, status: c.status_zh,
     days: `${c.first_day} 至 ${c.last_day}`, rules: rulesText(c.rules),
-    used: c.used_at ? `${dateTime(c.used_at)} 用于订单 ${c.order_no}` : '' }
+    used: c.used_at ? `${dateTime(c.used_at)} 用于订单 ${c.order_no}` : '',
+    where: c.where || '' }
 }
 
 Component({

@@ -1,4 +1,4 @@
-// 个人资料: birthday (settable once: the birthday points depend on it), phone through
+// 个人资料: name (姓名, theirs to change), birthday (settable once: the birthday points depend on it), phone through
 // WeChat's phone button, and the reminders the member may subscribe to.
 const api = require('../../utils/api.js')
 const subscribe = require('../../utils/subscribe.js')
@@ -14,6 +14,14 @@ Component({
     },
     load() {
       return api.profile().then((profile) => this.setData({ profile }), () => null)
+    },
+    saveName(e) {
+      const name = String((e.detail && e.detail.value) || '').trim()
+      if (!this.data.profile || name === (this.data.profile.name || '')) return Promise.resolve()
+      return api.setName(name).then((profile) => {
+        this.setData({ profile })
+        wx.showToast({ title: '已保存', icon: 'success' })
+      }, () => null) // the API's Chinese message was shown
     },
     pickBirthday(e) {
       const birthday = e.detail.value

@@ -105,3 +105,17 @@ test('the subscribe prompt comes in the tap itself, its answer is recorded, then
     config.subscribeTemplates.redeem = []
   }
 })
+
+test('a gift with a picture shows it from image_url; one without shows none', async () => {
+  const url = 'http://127.0.0.1:5000/api/gift-images/7/' + 'a'.repeat(32)
+  const { comp } = await giftsPage({ 'GET gifts': () => ({ data: { gifts: [
+    { id: 7, name: '帆布袋', points: 100, stock: 5, image_url: url },
+    { id: 8, name: '马克杯', points: 200, stock: 1, image_url: null }] } }) })
+  // miniprogram-simulate keeps no attributes of built-in tags (<image src>): the picture
+  // is where its gift is, bound to the gift's image_url.
+  const cells = comp.querySelectorAll('.gift')
+  expect(comp.querySelectorAll('.gift-image')).toHaveLength(1)
+  expect(cells[0].dom.querySelector('wx-image')).toBeTruthy()
+  expect(cells[1].dom.querySelector('wx-image')).toBeFalsy()
+  expect(comp.instance.data.gifts[0].image_url).toBe(url)
+})

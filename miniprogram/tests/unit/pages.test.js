@@ -157,3 +157,28 @@ test('the login page stores a referral scene and opens the card after logging in
   expect(wx.requests[0].data).toEqual({ code: 'wxcode-1', scene: 'ref_80000005678' })
   expect(opened).toEqual(['/pages/card/card'])
 })
+
+test('the profile page saves the name the member types, and shows the refusal if any', async () => {
+  const page = load('pages/profile/profile')
+  const profile = (name) => ({ card_no: '80000000011', phone: null, name, birthday: null,
+    birthday_settable: true })
+  const wx = install({
+    'GET me/profile': () => ({ data: profile(null) }),
+    'PUT me/profile/name': (req) => (req.data.name.length > 30
+      ? { status: 400, data: { code: 'NAME_INVALID', message: '姓名最多 30 个字。' } }
+      : { data: profile(req.data.name || null) }),
+  })
+  loggedIn(wx)
+  const comp = render(page)
+  await comp.instance.onLoad()
+  await settle()
+  expect(comp.dom.textContent).toContain('姓名')
+  await comp.instance.saveName({ detail: { value: '  王芳 ' } })
+  expect(wx.requests.filter((r) => r.method === 'PUT').map((r) => r.data)).toEqual([{ name: '王芳' }])
+  expect(comp.instance.data.profile.name).toBe('王芳')
+  await comp.instance.saveName({ detail: { value: '王芳' } }) // unchanged: nothing sent
+  await comp.instance.saveName({ detail: { value: '长'.repeat(31) } })
+  expect(wx.requests.filter((r) => r.method === 'PUT')).toHaveLength(2)
+  expect(wx.dialogs.map((d) => d.content)).toEqual(['姓名最多 30 个字。'])
+  expect(comp.instance.data.profile.name).toBe('王芳')
+})

@@ -40,9 +40,10 @@ PUBLIC = {"admin.login", "admin.static"}
 # What a store-scoped account may open; each of these scopes its queries by `scope()`.
 STORE_ENDPOINTS = {"admin.dashboard", "admin.member_search", "admin.member_detail",
                    "admin.member_adjust", "admin.member_tag", "admin.member_export",
+                   "admin.member_name", "admin.member_balance",
                    "admin.channel_list", "admin.channel_qrcode", "admin.store_list",
                    "admin.store_detail", "admin.till_key_issue", "admin.till_key_revoke",
-                   "admin.logout"}
+                   "admin.coupon_list", "admin.logout"}
 ANY_ROLE_POSTS = {"admin.logout"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # No external resources: scripts and styles come from /admin/static only; charts are SVG.
@@ -132,12 +133,14 @@ def can(role: str) -> bool:
 
 
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), ("admin.store_list", "门店"),
-       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.campaigns_page", "活动"),
+       ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.tiers_page", "会员等级"),
+       ("admin.campaigns_page", "活动"),
        ("admin.coupon_list", "优惠券"), ("admin.gift_list", "积分兑换"),
        ("admin.stored_value_page", "储值"), ("admin.earn_rules_page", "积分活动"),
        ("admin.jobs_page", "推送与任务"), ("admin.audit_list", "审计日志")]
 # Headquarters' pages for the till's benefits and the preference tags (not STORE_ENDPOINTS).
-NAV[-1:-1] = [("admin.benefits_page", "会员权益"), ("admin.tag_rules_page", "偏好标签")]
+NAV[-1:-1] = [("admin.benefits_page", "会员权益"), ("admin.calendar_page", "会员日历"),
+              ("admin.tag_rules_page", "偏好标签")]
 
 
 @bp.app_template_filter("localtime")

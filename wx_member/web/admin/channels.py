@@ -16,6 +16,7 @@ from wx_member.web.admin.blueprint import bp, scope, store_filter
 from wx_member.wechat.gateway import GatewayError
 
 REPURCHASE_DAYS = 90
+SHOWN = {"active": False, "retired": True, "all": None}  # the list's filter → retired?
 
 
 class ChannelForm(FlaskForm):
@@ -56,8 +57,13 @@ def channel_list():
         flash("请检查表单：" + "；".join(f"{form[f].label.text}填写有误" for f in form.errors
                                          if f != "csrf_token"), "error")
     store = store_filter()
+    # Retired codes are out of the way unless asked for (their scans still count).
+    status = request.args.get("status", "active")
+    status = status if status in SHOWN else "active"
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
-                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS, store_id=store),
+                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS, store_id=store,
+                                                    retired=SHOWN[status]),
+                           status=status, statuses=labels.CHANNEL_LIST_FILTERS,
                            kinds=labels.CHANNEL_KINDS, store=store,
                            store_choices=choices if scope() is None else [],
                            store_codes={i: c for i, c, _ in choices})
@@ -68,8 +74,13 @@ def channel_store(scene: str):
     """Headquarters puts a channel code in a store (or in none), audited: joins through it
     from now on get that home store."""
     code = request.form.get("store", "").strip() or None
-    stores.assign_channel(g.db, scene, code, by=g.operator.username)
-    flash(f"渠道码 {scene} 已归入门店 {code}。" if code else f"渠道码 {scene} 已不属于任何门店。", "ok")
+    try:
+        stores.assign_channel(g.db, scene, code, by=g.operator.username)
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    else:
+        flash(f"渠道码 {scene} 已归入门店 {code}。" if code else f"渠道码 {scene} 已不属于任何门店。",
+              "ok")
     return redirect(url_for("admin.channel_list"))
 
 
@@ -111,4 +122,17 @@ def channel_update(scene: str):
         flash(f"微信未能生成二维码（{exc.errcode}：{exc.errmsg}），未续期。", "error")
     except DomainError as exc:
         flash(exc.user_message, "error")
+    return redirect(url_for("admin.channel_detail", scene=scene))
+
+
+@bp.route("/channels/<scene>/retire", methods=["POST"])
+def channel_retire(scene: str):
+    """Retire a code (asked first, audited): printed codes still make members, counted to
+    it; it is only hidden from the default list and no longer edited or renewed."""
+    try:
+        channel = channels.retire(g.db, scene, g.operator.username)
+    except channels.UnknownChannel as exc:
+        return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
+    flash(f"渠道码「{channel.name}」已停用：已印刷的二维码扫码仍可入会并计入该渠道，"
+          "列表默认不再显示它（可筛选“已停用”查看）。", "ok")
     return redirect(url_for("admin.channel_detail", scene=scene))

@@ -1,6 +1,8 @@
-"""Coupon templates and single coupons: list with what each template has issued, create,
-edit while no member holds one, stop or resume issuing; give one member a coupon, void
-one. Amounts are typed in yuan (stored in fen), validity as days or local dates."""
+"""Coupon templates and single coupons: list with what each template has issued of its
+limit and where it can be used, create, edit while no member holds one, change the limit,
+stop or resume issuing; give one member a coupon, void one. Amounts are typed in yuan
+(stored in fen), validity as days or local dates, stores picked by name. A store-scoped
+account (店长, 店员) sees, read-only, the templates usable in its store."""
 from __future__ import annotations
 
 import secrets
@@ -11,12 +13,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from wx_member import labels
 from wx_member.clock import day_start, local_day
 from wx_member.console import member_admin
-from wx_member.coupons import templates, templates_view, wallet
+from wx_member.coupons import stock, store_scope, templates, templates_view, wallet
 from wx_member.extensions import runtime
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin import words
-from wx_member.web.admin.blueprint import bp
+from wx_member.web.admin.blueprint import bp, scope
 
 
 def _day(text: str) -> date | None:
@@ -37,6 +39,9 @@ def _spec(form) -> templates.TemplateSpec:
     first, last = _day(form.get("valid_from", "")), _day(form.get("valid_until", ""))
     if (percent and not percent.isdigit()) or (days and not days.isdigit()):
         raise templates.InvalidTemplate("not a number", user_message="折扣和有效天数须为整数。")
+    stores = form.getlist("stores") if hasattr(form, "getlist") else []
+    if not all(s.isdigit() for s in stores):
+        raise templates.InvalidTemplate("bad store", user_message="所选门店不存在，请重新选择。")
     return templates.TemplateSpec(
         name=form.get("name", "").strip(), kind=kind, min_spend_fen=amount("min_spend") or 0,
         amount_off_fen=amount("amount_off") if kind == "amount_off" else None,
@@ -46,7 +51,20 @@ def _spec(form) -> templates.TemplateSpec:
         min_tier=form.get("min_tier") or None,
         valid_days=int(days) if days else None,
         valid_from=day_start(first, tz) if first else None,
-        valid_until=day_start(last + timedelta(days=1), tz) if last else None)
+        valid_until=day_start(last + timedelta(days=1), tz) if last else None,
+        stock_limit=_limit(form.get("stock_limit", "")),
+        store_ids=tuple(sorted({int(s) for s in stores})))
+
+
+def _limit(text: str) -> int | None:
+    """The 发放总量 field: blank is unlimited."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise templates.InvalidTemplate(f"bad limit {text!r}",
+                                        user_message="发放总量须为正整数，不限量请留空。")
+    return int(text)
 
 
 def _form_values(t) -> dict[str, str]:
@@ -58,16 +76,20 @@ def _form_values(t) -> dict[str, str]:
             "valid_days": str(t.valid_days or ""),
             "valid_from": str(local_day(t.valid_from, tz)) if t.valid_from else "",
             "valid_until": str(local_day(t.valid_until, tz) - timedelta(days=1))
-            if t.valid_until else ""}
+            if t.valid_until else "",
+            "stock_limit": str(t.stock_limit) if t.stock_limit is not None else ""}
 
 
-def _page(f=None, editing=None, status=200):
-    rows = templates_view.rows(g.db)
+def _page(f=None, editing=None, status=200, picked=()):
+    listed = templates_view.listed(g.db, scope())
     return render_template(
-        "admin/coupons.html", rows=rows, usage=templates_view.usage(g.db), f=f or {},
+        "admin/coupons.html", rows=listed.rows, stores=listed.stores,
+        open_stores=listed.open_stores, picked={int(p) for p in picked if str(p).isdigit()},
+        where=store_scope.where_text, remaining=templates.remaining, scoped=scope() is not None,
+        usage=templates_view.usage(g.db), f=f or {},
         editing=editing, describe=templates.describe, kinds=labels.COUPON_KINDS,
         tiers=[(t, labels.tier_name(t)) for t in tiers.LADDER], issue_key=secrets.token_hex(12),
-        issuing=[t for t in rows if t.active]), status
+        issuing=[t for t in listed.rows if t.active and templates.remaining(t) != 0]), status
 
 
 @bp.route("/coupons")
@@ -81,7 +103,7 @@ def coupon_template_create():
         t = templates.add(g.db, _spec(request.form), g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
-        return _page(f=request.form, status=400)
+        return _page(f=request.form, status=400, picked=request.form.getlist("stores"))
     flash(f"券模板「{t.name}」（{templates.describe(t)}）已创建，可以发放。", "ok")
     return redirect(url_for("admin.coupon_list"))
 
@@ -93,12 +115,14 @@ def coupon_template_edit(template_id: int):
         return render_template("admin/error.html", title="优惠券",
                                message=templates.UnknownTemplate.user_message), 404
     if request.method == "GET":
-        return _page(f=_form_values(t), editing=t)
+        return _page(f=_form_values(t), editing=t,
+                     picked=templates_view.store_ids_of(g.db, template_id))
     try:
         t = templates.update(g.db, template_id, _spec(request.form), g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
-        return _page(f=request.form, editing=t, status=400)
+        return _page(f=request.form, editing=t, status=400,
+                     picked=request.form.getlist("stores"))
     flash(f"券模板「{t.name}」已修改：{templates.describe(t)}。", "ok")
     return redirect(url_for("admin.coupon_list"))
 
@@ -109,6 +133,21 @@ def coupon_template_active(template_id: int):
     t = templates.set_active(g.db, template_id, active, g.operator.username)
     flash(f"券模板「{t.name}」已{'恢复' if active else '停止'}发放"
           f"{'' if active else '；已发出的券在有效期内仍可使用'}。", "ok")
+    return redirect(url_for("admin.coupon_list"))
+
+
+@bp.route("/coupons/<int:template_id>/limit", methods=["POST"])
+def coupon_template_limit(template_id: int):
+    """The 发放总量 of a template, also once members hold it (never below what it issued)."""
+    try:
+        t = stock.set_limit(g.db, template_id, _limit(request.form.get("stock_limit", "")),
+                            g.operator.username)
+    except DomainError as exc:
+        flash(exc.user_message, "error")
+    else:
+        flash(f"券模板「{t.name}」的发放总量已改为"
+              f"{f'{t.stock_limit} 张' if t.stock_limit is not None else '不限量'}"
+              f"（已发 {t.issued_count} 张）。", "ok")
     return redirect(url_for("admin.coupon_list"))
 
 

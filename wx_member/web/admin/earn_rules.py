@@ -13,7 +13,8 @@ from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp
 
 
-def _month() -> tuple[int, int]:
+def chosen_month() -> tuple[int, int]:
+    """The month a calendar page shows (?month=YYYY-MM), this local month otherwise."""
     text = request.args.get("month", "")
     try:
         year, month = (int(p) for p in text.split("-")) if text else (0, 0)
@@ -40,13 +41,18 @@ def _percent(text: str) -> int:
     return int(text)
 
 
-@bp.route("/earn-rules")
-def earn_rules_page():
-    year, month = _month()
+def around(year: int, month: int) -> dict[str, str]:
+    """The months before and after, as ?month= takes them."""
     prev = (year - 1, 12) if month == 1 else (year, month - 1)
     nxt = (year + 1, 1) if month == 12 else (year, month + 1)
+    return {"prev": "%d-%02d" % prev, "next": "%d-%02d" % nxt}
+
+
+@bp.route("/earn-rules")
+def earn_rules_page():
+    year, month = chosen_month()
     return render_template("admin/earn_rules.html", weeks=earn_rules_view.month(g.db, year, month),
-                           year=year, month=month, prev="%d-%02d" % prev, next="%d-%02d" % nxt,
+                           year=year, month=month, **around(year, month),
                            rules=earn_rules_view.listed(g.db), describe=earn_rules.describe_zh,
                            weekdays=earn_rules.WEEKDAYS_ZH)
 

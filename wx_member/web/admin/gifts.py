@@ -1,5 +1,6 @@
-"""The gift catalogue (积分兑换): gifts with their points and stock, added, restocked,
-retired; and redeeming a gift for a member at the desk (card or phone), once per form."""
+"""The gift catalogue (积分兑换): gifts with their points, stock and picture, added,
+restocked, retired, a picture uploaded (stored by the app: loyalty/gift_images.py); and
+redeeming a gift for a member at the desk (card or phone), once per form."""
 from __future__ import annotations
 
 import secrets
@@ -7,10 +8,11 @@ import secrets
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member.console import member_admin
-from wx_member.loyalty import catalogue_view, redemption
+from wx_member.loyalty import catalogue_view, gift_images, redemption
 from wx_member.members import lookup_view
 from wx_member.platform.errors import DomainError, InvalidAmount
 from wx_member.web.admin.blueprint import bp
+from wx_member.web.api.gift_images import url_for_gift
 
 
 def _whole(text: str, what: str, signed: bool = False) -> int:
@@ -23,8 +25,28 @@ def _whole(text: str, what: str, signed: bool = False) -> int:
 
 @bp.route("/gifts")
 def gift_list():
-    return render_template("admin/gifts.html", gifts=catalogue_view.gifts(g.db, include_inactive=True),
-                           redeem_key=secrets.token_hex(12))
+    gifts = catalogue_view.gifts(g.db, include_inactive=True)
+    digests = gift_images.digests(g.db, [gift.id for gift in gifts])
+    return render_template("admin/gifts.html", gifts=gifts, redeem_key=secrets.token_hex(12),
+                           images={i: url_for_gift(i, d) for i, d in digests.items()},
+                           max_side=gift_images.MAX_SIDE)
+
+
+@bp.route("/gifts/<int:gift_id>/image", methods=["POST"])
+def gift_image(gift_id: int):
+    """A picture for the gift: checked by its content (PNG, JPEG or WebP, ≤ 1 MB, ≤ 2000
+    px a side); a refused file stores nothing and says why."""
+    upload = request.files.get("image")
+    try:
+        if upload is None or not upload.filename:
+            raise gift_images.InvalidImage("no file", user_message="请选择要上传的图片文件。")
+        done = gift_images.upload(g.db, gift_id, upload.read(gift_images.MAX_BYTES + 1),
+                                  g.operator.username)
+    except DomainError as exc:
+        flash(f"图片未上传：{exc.user_message}", "error")
+    else:
+        flash(f"图片已上传（{done.width}×{done.height}），小程序礼品页即刻显示。", "ok")
+    return redirect(url_for("admin.gift_list"))
 
 
 @bp.route("/gifts", methods=["POST"])

@@ -8,8 +8,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
 from wx_member.extensions import runtime
-from wx_member.loyalty import points_expiry
-from wx_member.pushes import deliveries, planners, status_view
+from wx_member.loyalty import expiry_run
+from wx_member.pushes import manual_runs, planners, status_view
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
 from wx_member.web.admin.blueprint import bp
@@ -35,18 +35,15 @@ def jobs_page():
 def jobs_pushes():
     rt = runtime()
     kind = request.form.get("kind", "")
-    try:
-        planned = ""
-        if kind:
-            if kind not in planners.PLANNERS:
-                raise planners.PushDisabled(f"no planner {kind!r}", user_message="请选择推送类型。")
-            result = planners.plan(g.db, rt.pushes, kind, rt.config)
-            planned = f"今日计划新增 {result.planned} 条（频次上限拦下 {result.capped} 条）；"
-        stats = deliveries.send_due(g.db, rt.gateway, rt.config.tz)
+    try:  # audited by the use case: who ran which kind, with the counts
+        done = manual_runs.run(g.db, rt.pushes, rt.gateway, rt.config, kind or None,
+                               g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
-        flash(f"{planned}本次发送：{_sent_text(stats)}。", "ok")
+        planned = (f"今日计划新增 {done.planned.planned} 条（频次上限拦下 {done.planned.capped} 条）；"
+                   if done.planned else "")
+        flash(f"{planned}本次发送：{_sent_text(done.sent)}。", "ok")
     return redirect(url_for("admin.jobs_page"))
 
 
@@ -54,7 +51,10 @@ def jobs_pushes():
 @requires("admin")
 def jobs_expiry():
     preview = request.form.get("action") != "run"
-    r = points_expiry.run(g.db, None, tz=runtime().config.tz, dry_run=preview)
+    tz = runtime().config.tz
+    # A preview writes nothing (not audited); the run is audited with its counts.
+    r = (expiry_run.run(g.db, None, tz=tz, dry_run=True) if preview
+         else expiry_run.run_by_hand(g.db, by=g.operator.username, tz=tz))
     flash(f"截至 {r.as_of} 日终：{'将过期' if preview else '已过期'} {r.members} 位会员的 "
           f"{r.points} 积分{'（预览，未执行）' if preview else ''}。", "ok")
     return redirect(url_for("admin.jobs_page"))

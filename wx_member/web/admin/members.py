@@ -10,7 +10,7 @@ import secrets
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from wx_member import labels
 from wx_member.console import member_admin
@@ -19,6 +19,7 @@ from wx_member.members import cards, member_import, merging, privacy, stores, un
 from wx_member.pushes import fulfilment
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
+from wx_member.web.admin import member_edits, words
 from wx_member.web.admin.blueprint import bp, scope, store_filter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -54,6 +55,7 @@ def member_detail(member_id: int):
         return render_template("admin/error.html", title="会员", message=exc.user_message), 404
     adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
     return render_template("admin/member.html", m=data, adjust=adjust, tag_form=TagForm(),
+                           **member_edits.forms(data["name"]),
                            csrf_form=FlaskForm(), refund_form=RechargeRefundForm(formdata=None),
                            store_choices=stores.choices(g.db) if scope() is None else [],
                            card_kinds=labels.CARD_KINDS,
@@ -204,7 +206,7 @@ def member_import_page():
 
 class RechargeRefundForm(FlaskForm):
     out_trade_no = StringField("充值订单号", validators=[DataRequired(), Length(max=64)])
-    amount_fen = IntegerField("退款金额（分，留空为全部可退）", validators=[Optional()])
+    amount = StringField("退款金额（元，留空为全部可退）", validators=[Length(max=16)])
     reason = StringField("退款原因", validators=[Length(max=80)])
 
 
@@ -219,12 +221,17 @@ def member_recharge_refund(member_id: int):
     if client is None:
         flash("未配置微信支付商户接口，无法原路退款。", "error")
     elif not form.validate():
-        flash("请填写充值订单号；退款金额须为整数（分）。", "error")
+        flash("请填写充值订单号。", "error")
     else:
         try:
+            amount = form.amount.data.strip()  # yuan (12.50), stored and sent as fen
+            fen = words.parse_yuan(amount) if amount else None
+            if fen == 0:
+                raise recharge_refunds.RechargeRefundRefused(
+                    "zero refund", user_message="退款金额须大于 0 元；留空为全部可退。")
             r = recharge_refunds.refund_recharge(
                 g.db, client, form.out_trade_no.data.strip(), by=g.operator.username,
-                amount_fen=form.amount_fen.data, reason=form.reason.data or "")
+                amount_fen=fen, reason=form.reason.data or "")
         except DomainError as exc:
             flash(exc.user_message, "error")
         else:

@@ -15,7 +15,7 @@ from wx_member.platform import audit
 from wx_member.platform import settings
 from wx_member.platform import settings_view
 from wx_member.platform.errors import DomainError
-from wx_member.web.admin import words
+from wx_member.web.admin import tiers as tier_rules, words
 from wx_member.web.admin.blueprint import bp
 from wx_member.web.admin.auth import requires
 
@@ -27,6 +27,8 @@ def rules():
                                for t in templates.issuing(g.db)]
     rows = []
     for key, value in values.items():
+        if key in tier_rules.KEYS:  # on the tiers screen (会员等级), linked from the page
+            continue
         label, unit = labels.SETTINGS.get(key, (key, ""))
         if key in labels.SETTING_CHOICES:
             choices = list(labels.SETTING_CHOICES[key].items())

@@ -127,7 +127,7 @@ def _value(field: str | None, value, action: str) -> str:
         return "无"
     if isinstance(value, bool):
         return "是" if value else "否"
-    if field == "bonus" and isinstance(value, int):
+    if field in ("bonus", "balance_fen", "delta_fen") and isinstance(value, int):
         return f"{yuan(value)} 元"
     if action == "benefits.member_price" and isinstance(value, int):
         return f"{yuan(value)} 元"
@@ -137,6 +137,15 @@ def _value(field: str | None, value, action: str) -> str:
         return "无"
     if field == "role":
         return labels.OPERATOR_ROLES.get(value, value)
+    if field == "results" and isinstance(value, dict):
+        return "，".join(f"{labels.DELIVERY_STATUS.get(k, k)} {n}" for k, n in value.items()) \
+            or "没有到期的推送"
+    if field == "stopped" and isinstance(value, str) and value.startswith("45009"):
+        return "已达微信每日接口调用上限（45009），其余待下次发送"
+    if field in ("planned", "capped", "members") and isinstance(value, int):
+        return f"{value} {'位' if field == 'members' else '条'}"
+    if field == "status" and action.startswith("channel."):
+        return labels.CHANNEL_STATUS.get(value, value)
     if field == "kind" and action.startswith("channel."):
         return labels.CHANNEL_KINDS.get(value, value)
     if field == "kind":
@@ -201,4 +210,8 @@ def target_text(action: str, target: str) -> str:
         return f"{sku} {labels.tier_name(tier)}"
     if action.startswith("benefits.member_day."):
         return f"会员日 {target}"
+    if action == "push.run":
+        return "到期推送" if target == "due" else kind_name(target)
+    if action == "points.expire_run":
+        return f"截至 {target} 日终"
     return target

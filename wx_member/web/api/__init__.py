@@ -14,8 +14,8 @@ from flask import Blueprint, Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from wx_member.web.api import (balance, cashier, card, coupons, limits, login, profile,
-                               recharges, redemptions, referrals, subscriptions)
+from wx_member.web.api import (balance, cashier, card, coupons, gift_images, limits, login,
+                               profile, recharges, redemptions, referrals, subscriptions)
 from wx_member.web.api.errors import ErrorSchema
 
 BLUEPRINTS = (login.bp, card.bp, profile.bp, referrals.bp, subscriptions.bp, coupons.bp,
@@ -65,4 +65,5 @@ def register(app: Flask) -> Api:
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
     app.register_blueprint(assets)
+    app.register_blueprint(gift_images.bp)  # public: <image> sends no token
     return api

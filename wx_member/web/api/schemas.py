@@ -112,6 +112,12 @@ class ProfileOut(ma.Schema):
     birthday = fields.Date(allow_none=True, required=True)
     birthday_settable = fields.Boolean(required=True)
     phone = fields.String(allow_none=True, required=True)
+    name = fields.String(allow_none=True, required=True, metadata={"description": "姓名"})
+
+
+class NameIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(0, 100), metadata={
+        "description": "姓名, at most 30 characters; empty clears it"})
 
 
 class BirthdayIn(Strict):

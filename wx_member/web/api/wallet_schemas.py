@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from wx_member.coupons.wallet_view import LISTS
 from wx_member.platform.paging import MAX_ID
+from wx_member.web.api import gift_images as gift_images_web
 from wx_member.web.api.schemas import PointsQuery, Strict, UtcDateTime
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -57,6 +58,10 @@ class CouponOut(ma.Schema):
     order_no = fields.String(allow_none=True, required=True)
     discount_fen = fields.Integer(allow_none=True, required=True)
     rules = fields.Nested(CouponRulesOut, required=True)
+    stores = fields.List(fields.String(), required=True, metadata={
+        "description": "names of the stores it can be used in; empty: every store"})
+    where = fields.String(required=True, metadata={
+        "description": "where it can be used, e.g. 全部门店可用, 限人民广场店使用"})
 
 
 class CouponsPageOut(ma.Schema):
@@ -70,6 +75,13 @@ class GiftOut(ma.Schema):
     name = fields.String(required=True)
     points = fields.Integer(required=True, metadata={"description": "cost of one"})
     stock = fields.Integer(required=True, metadata={"description": "0: 已兑完"})
+    image_url = fields.Method("_image_url", required=True, allow_none=True, metadata={
+        "type": "string", "nullable": True,
+        "description": "the gift's picture (absolute URL, cacheable for good: a new picture "
+                       "is a new URL); null when it has none"})
+
+    def _image_url(self, gift) -> str | None:
+        return gift_images_web.url_for_gift(gift.id, gift.image_digest)
 
 
 class GiftsOut(ma.Schema):

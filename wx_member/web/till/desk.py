@@ -9,7 +9,7 @@ from flask import g
 from wx_member.payments import cashier_desk
 from wx_member.web.api.auth import secret_key
 from wx_member.web.api.wallet_schemas import CashOffOut, CouponUseOut
-from wx_member.web.till.common import TILL_SECURITY, acting_for, blueprint
+from wx_member.web.till.common import TILL_SECURITY, acting_for, blueprint, store_id
 from wx_member.web.till.schemas import TillCashOffIn, TillCouponUseIn
 
 bp = blueprint("till_desk", __name__, "", "Till: points off an order, coupons")
@@ -36,4 +36,5 @@ def redeem_coupon(body):
     item for a 兑换 coupon). Once per coupon; the same order again answers the same."""
     acting_for(body)
     return cashier_desk.redeem_coupon(g.db, secret_key(), body["code"], body["coupon_code"],
-                                      body["order_no"], body["amount_fen"])
+                                      body["order_no"], body["amount_fen"],
+                                      store_id=store_id())

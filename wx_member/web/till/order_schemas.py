@@ -49,7 +49,8 @@ class OrderIn(QuoteIn):
     order_no = fields.String(required=True, metadata={
         "description": "the till's number, per store: the idempotency key"})
     payments = fields.List(fields.Nested(PartIn), required=True, metadata={
-        "description": "must add up to the payable total"})
+        "description": "must add up to the payable total; empty when coupons and points "
+                       "pay it all (payable 0)"})
 
 
 class RefundLineIn(Strict):

@@ -15,6 +15,9 @@ from wx_member.web.till.order_schemas import (OrderIn, OrderOut, QuoteIn, QuoteO
                                               RefundOut)
 
 bp = blueprint("till_orders", __name__, "", "Till: quote, purchases, refunds")
+# Schema instances, not classes: given a class, webargs builds a new schema (and its nested
+# ones) for every request, a tenth of a purchase's CPU.
+QUOTE_IN, ORDER_IN, REFUND_IN = QuoteIn(), OrderIn(), RefundIn()
 
 
 def _member(body: dict) -> tuple[int | None, bool]:
@@ -30,7 +33,7 @@ def _member(body: dict) -> tuple[int | None, bool]:
 
 @bp.route("/quote", methods=["POST"])
 @bp.doc(security=TILL_SECURITY)
-@bp.arguments(QuoteIn)
+@bp.arguments(QUOTE_IN)
 @bp.response(200, QuoteOut)
 def quote(body):
     """The member's price of a basket: per line the one benefit applied (member price,
@@ -46,8 +49,9 @@ def quote(body):
 @bp.route("/orders", methods=["POST"])
 @bp.doc(security=TILL_SECURITY)
 @bp.alt_response(409, description="TILL_REQUEST_CONFLICT: the order number was used with "
-                                  "another body; COUPON_USED, INSUFFICIENT_BALANCE ...")
-@bp.arguments(OrderIn)
+                                  "another body; COUPON_USED, COUPON_WRONG_STORE (a coupon "
+                                  "limited to other stores), INSUFFICIENT_BALANCE ...")
+@bp.arguments(ORDER_IN)
 @bp.response(200, OrderOut)
 def record(body):
     """Record a purchase once (the order number is the idempotency key: the same body
@@ -55,6 +59,11 @@ def record(body):
     value taken, points earned on the money paid, tier moved, referral share. Payment parts
     must add up to the payable total."""
     acting_for(body)
+    who = body.get("member") or {}
+    if set(who) == {"card_no"}:  # found and locked by card in the purchase's transaction
+        return till_orders.record(g.db, body, member_id=None, card_no=who["card_no"],
+                                  store_id=store_id(), consent=False, tz=config().tz,
+                                  by=f"till {g.till.key_id}")
     member_id, consent = _member(body)
     return till_orders.record(g.db, body, member_id=member_id, store_id=store_id(),
                               consent=consent, tz=config().tz, by=f"till {g.till.key_id}")
@@ -62,7 +71,7 @@ def record(body):
 
 @bp.route("/orders/<string:order_no>/refunds", methods=["POST"])
 @bp.doc(security=TILL_SECURITY)
-@bp.arguments(RefundIn)
+@bp.arguments(REFUND_IN)
 @bp.response(200, RefundOut)
 def refund(body, order_no):
     """Refund lines or an amount of one of this store's orders, once per refund number:

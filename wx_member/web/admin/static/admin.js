@@ -1,11 +1,14 @@
 // The console's only script (no CDN, no inline scripts).
 // 1. Asks before destructive or large changes (data-confirm="..." on the button or form;
-//    data-confirm-large="N" on a form asks also when its number field exceeds ±N).
+//    data-confirm-large="N" on a form asks also when its number field exceeds ±N: the
+//    field named by data-confirm-field, default "delta", in data-confirm-unit, default 积分).
 document.addEventListener("submit", function (e) {
   var b = e.submitter, form = e.target, msg = (b && b.dataset.confirm) || form.dataset.confirm;
-  var limit = form.dataset.confirmLarge, field = form.querySelector("input[name=delta]");
-  if (limit && field && Math.abs(parseInt(field.value, 10)) > parseInt(limit, 10)) {
-    msg = "调整幅度较大（" + field.value + " 积分），确认提交？";
+  var limit = form.dataset.confirmLarge;
+  var field = form.querySelector("input[name=" + (form.dataset.confirmField || "delta") + "]");
+  var amount = field ? parseFloat(field.value.replace(/[¥￥,元\s]/g, "").replace("－", "-")) : NaN;
+  if (limit && field && Math.abs(amount) > parseFloat(limit)) {
+    msg = "调整幅度较大（" + field.value + " " + (form.dataset.confirmUnit || "积分") + "），确认提交？";
   }
   if (msg && !window.confirm(msg)) { e.preventDefault(); }
 });

@@ -1,0 +1,137 @@
+"""A member's name, a stored-value correction and an import by phone at a desk (1280 px)
+and on a phone (390 px), in Debian's headless Chromium (the pattern of
+test_console_browser_phone.py): an operator names a member and finds them by part of the
+name; corrects stored value in yuan, confirming a large correction, refused below zero;
+uploads a shop's paper list and finds its member with their opening balances; an admin
+refunds part of a recharge typed in yuan. Each page fits the screen."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from api_helpers import ApiClient
+from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
+                             shot, width)
+from console_helpers import add_operator
+from helpers import member
+from test_recharge_refunds import paid_recharge
+from wx_member.models import Member, RechargeRefund
+from wxpay_helpers import console_shop, merchant_cert, mini_sandbox  # noqa: F401  (fixtures)
+
+require_chromium()
+
+
+def _open(page, width, query: str, card: str) -> None:
+    go(page, width, "会员")
+    page.get_by_label("搜索").fill(query)
+    page.get_by_role("button", name="搜索").click()
+    page.get_by_role("link", name=card).click()
+
+
+def test_an_operator_names_a_member_and_finds_them_by_it(page, app, width):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oNamed")
+    card = member(app, "oNamed").card_no
+    login(page, app, "ops")
+    _open(page, width, card[-5:], card)
+    page.get_by_label("姓名", exact=True).fill("Wang Xiaoming 王小明")
+    page.get_by_role("button", name="保存姓名").click()
+    page.get_by_text("姓名已保存。").wait_for()
+    assert page.locator("#member-name").inner_text() == "Wang Xiaoming 王小明"
+    assert "修改姓名" in page.locator("#member-audit").inner_text()
+    fits(page, width)
+    shot(page, "member-name", width)
+    go(page, width, "会员")
+    page.get_by_label("搜索").fill("xiaoMING")  # part of it, any case
+    page.get_by_role("button", name="搜索").click()
+    rows = page.locator("#members tbody tr")
+    assert rows.count() == 1 and card in rows.first.inner_text()
+    assert "Wang Xiaoming 王小明" in rows.first.inner_text()
+    fits(page, width)
+
+
+def test_an_operator_corrects_stored_value_confirming_a_large_amount(page, app, width):
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oValue")
+    card = member(app, "oValue").card_no
+    login(page, app, "ops")
+    _open(page, width, card, card)
+    form = page.locator("#balance-correction")
+    form.get_by_label("更正金额（元，负数为扣减）").fill("600")
+    form.get_by_label("更正理由（必填）").fill("旧系统余额补录")
+    form.get_by_role("button", name="确认更正").click()
+    page.get_by_text("储值已更正 +600.00 元。").wait_for()
+    assert any("调整幅度较大（600 元）" in d for d in page.dialogs)
+    assert page.locator("#balance").inner_text() == "¥600.00"
+    form = page.locator("#balance-correction")
+    form.get_by_label("更正金额（元，负数为扣减）").fill("-12.5")
+    form.get_by_label("更正理由（必填）").fill("多记")
+    form.get_by_role("button", name="确认更正").click()
+    page.get_by_text("储值已更正 -12.50 元。").wait_for()
+    assert len(page.dialogs) == 1  # a small correction asks nothing
+    form = page.locator("#balance-correction")
+    form.get_by_label("更正金额（元，负数为扣减）").fill("-600")
+    form.get_by_label("更正理由（必填）").fill("清零")
+    form.get_by_role("button", name="确认更正").click()
+    page.get_by_text("储值余额只有 587.50 元，不能扣减 600.00 元：余额不能低于零。").wait_for()
+    assert page.locator("#balance").inner_text() == "¥587.50"
+    record = page.locator("#member-audit").inner_text()
+    assert "储值：0.00 元 → 600.00 元" in record and "原因：旧系统余额补录" in record
+    fits(page, width)
+    shot(page, "member-balance", width)
+
+
+def test_a_paper_member_list_is_imported_by_phone(page, app, width, tmp_path):
+    add_operator(app, "ops", "operator")
+    paper = tmp_path / "paper.csv"
+    paper.write_text("手机号,姓名,积分,储值（元）\n13900007777,李纸卡,150,20.00\n",
+                     encoding="utf-8-sig")
+    login(page, app, "ops")
+    go(page, width, "会员")
+    page.get_by_role("link", name="导入会员（CSV）").click()
+    page.get_by_label("CSV 文件").set_input_files(str(paper))
+    page.get_by_role("button", name="导入").click()
+    page.get_by_text("新建会员 1").wait_for()
+    assert "原有积分 150" in page.locator("#import-result").inner_text()
+    fits(page, width)
+    shot(page, "member-import-phone", width)
+    with app.session() as s, s.read():
+        card = s.scalar(select(Member.card_no).where(Member.phone == "13900007777"))
+    _open(page, width, "李纸", card)
+    assert page.locator("#points").inner_text() == "150"
+    assert page.locator("#balance").inner_text() == "¥20.00"
+    fits(page, width)
+
+
+def test_an_admin_refunds_part_of_a_recharge_typed_in_yuan(browser, console_shop, mini_sandbox,
+                                                           width):
+    shop = ApiClient(console_shop, mini_sandbox)
+    me = shop.login("oMiniRefund")
+    no = paid_recharge(shop, mini_sandbox, me, 50000)  # 充500送50
+    add_operator(console_shop, "root", "admin")
+    with console_shop.session() as s, s.read():
+        member_id = s.scalar(select(Member.id).where(Member.mini_openid == "oMiniRefund"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        login(page, console_shop, "root")
+        page.goto(console_shop.url + f"admin/members/{member_id}")
+        form = page.locator("#recharge-refund")
+        form.get_by_label("充值订单号").fill(no)
+        form.get_by_label("退款金额（元，留空为全部可退）").fill("12.505")
+        form.get_by_role("button", name="储值原路退款").click()
+        page.get_by_text("请按元填写金额（如 200 或 199.90，最多两位小数）。").wait_for()
+        form = page.locator("#recharge-refund")
+        form.get_by_label("充值订单号").fill(no)
+        form.get_by_label("退款金额（元，留空为全部可退）").fill("12.50")
+        form.get_by_role("button", name="储值原路退款").click()
+        page.get_by_text(re.compile(r"已申请退款 12\.50 元")).wait_for()
+        fits(page, width)
+        shot(page, "member-recharge-refund", width)
+        with console_shop.session() as s, s.read():
+            assert s.scalar(select(RechargeRefund.amount_fen)
+                            .where(RechargeRefund.out_trade_no == no)) == 1250
+    finally:
+        context.close()

@@ -1,0 +1,86 @@
+"""Where a template's coupons can be used: the stores listed for it in
+`coupon_template_store`, or every store when none is listed.
+
+A redemption names the store it happens in (the till's key says which); a coupon limited
+to other stores is refused there (CouponWrongStore, nothing written). A redemption with no
+store (the CLI without `--store`, the old shared-key /api/cashier) may use only coupons
+valid in every store (wallet.py raises the refusal): a store-limited coupon is never spent where no store is known.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from wx_member.models import CouponTemplateStore, Store
+
+EVERY_STORE = "全部门店可用"
+
+
+def stores_of(session: Session, template_ids: Iterable[int]) -> dict[int, list[Store]]:
+    """Per template id, the stores it is limited to, by code (absent: every store)."""
+    ids = sorted(set(template_ids))
+    out: dict[int, list[Store]] = {}
+    if not ids:
+        return out
+    for template_id, store in session.execute(
+            select(CouponTemplateStore.template_id, Store)
+            .join(Store, Store.id == CouponTemplateStore.store_id)
+            .where(CouponTemplateStore.template_id.in_(ids)).order_by(Store.code)):
+        out.setdefault(template_id, []).append(store)
+    return out
+
+
+def where_text(stores: list[Store] | None) -> str:
+    """Where the coupon can be used, in the member's words."""
+    if not stores:
+        return EVERY_STORE
+    return f"限{'、'.join(s.name for s in stores)}使用"
+
+
+def allows(stores: list[Store] | None, store_id: int | None) -> bool:
+    return not stores or any(s.id == store_id for s in stores)
+
+
+def refusal(session: Session, template_id: int, store_id: int | None) -> str | None:
+    """None when the template's coupons can be used in `store_id`, else why not (Chinese;
+    wallet.py raises it as CouponWrongStore)."""
+    stores = stores_of(session, [template_id]).get(template_id)
+    if allows(stores, store_id):
+        return None
+    return f"该优惠券{where_text(stores)}，不能在本门店使用。"
+
+
+def known_store_ids(session: Session, store_ids: Iterable[int]) -> set[int]:
+    ids = set(store_ids)
+    return set(session.scalars(select(Store.id).where(Store.id.in_(ids)))) if ids else set()
+
+
+def store_ids_by_code(session: Session, codes: Iterable[str]) -> dict[str, int]:
+    codes = {c.strip().upper() for c in codes}
+    return dict(session.execute(select(Store.code, Store.id).where(Store.code.in_(codes))).all()) \
+        if codes else {}
+
+
+def replace(session: Session, template_id: int, store_ids: Iterable[int]) -> None:
+    """The template's stores become `store_ids` (empty: every store)."""
+    session.execute(delete(CouponTemplateStore)
+                    .where(CouponTemplateStore.template_id == template_id))
+    rows = [{"template_id": template_id, "store_id": s} for s in sorted(set(store_ids))]
+    if rows:
+        session.execute(insert(CouponTemplateStore), rows)
+
+
+def open_stores(session: Session) -> list[Store]:
+    """The stores an operator may pick for a template (open ones), by code."""
+    return list(session.scalars(select(Store).where(Store.status == "open").order_by(Store.code)))
+
+
+def hidden_from(session: Session, store_id: int) -> set[int]:
+    """Template ids limited to some stores, but not to `store_id` (what a store-scoped
+    operator does not see)."""
+    limited = set(session.scalars(select(CouponTemplateStore.template_id)))
+    mine = set(session.scalars(select(CouponTemplateStore.template_id)
+                               .where(CouponTemplateStore.store_id == store_id)))
+    return limited - mine
