@@ -69,7 +69,8 @@ def test_coupons_are_listed_by_status_in_force_now(api, live_api):
         "order_no": None, "discount_fen": None,
         "rules": {"kind": "amount_off", "kind_zh": "满减", "min_spend_fen": 0,
                   "amount_off_fen": 1000, "percent_off": None, "cap_fen": None, "item": None,
-                  "min_tier": None, "min_tier_name": None}}
+                  "min_tier": None, "min_tier_name": None},
+        "stores": [], "where": "全部门店可用"}
     item_shown = api.get(f"me/coupons/{item.lower()}", me).json()
     assert (item_shown["text"], item_shown["rules"]["item"]) == ("兑换：中杯拿铁", "中杯拿铁")
     used_shown = api.get(f"me/coupons/{used}", me).json()
