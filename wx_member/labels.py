@@ -142,6 +142,7 @@ AUDIT_ACTIONS = {
     "channel.update": "修改渠道码",
     "channel.renew": "续期渠道码",
     "channel.retire": "停用渠道码",
+    "channel.restore": "恢复渠道码",
     "benefits.tier_discount": "修改等级折扣",
     "benefits.member_day.add": "新增会员日",
     "benefits.member_day.disable": "停用会员日",
