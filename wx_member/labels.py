@@ -143,6 +143,8 @@ AUDIT_ACTIONS = {
     "channel.renew": "续期渠道码",
     "channel.retire": "停用渠道码",
     "channel.restore": "恢复渠道码",
+    "membership_product.add": "上架付费会员卡",
+    "membership_product.active": "付费会员卡上架/下架",
     "benefits.tier_discount": "修改等级折扣",
     "benefits.member_day.add": "新增会员日",
     "benefits.member_day.disable": "停用会员日",
@@ -177,7 +179,8 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类",
                 "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
                 "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数",
-                "balance_fen": "储值", "delta_fen": "储值变动"}
+                "balance_fen": "储值", "delta_fen": "储值变动",
+                "tier": "等级", "days": "有效天数", "price_fen": "价格"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}

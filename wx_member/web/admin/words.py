@@ -127,7 +127,7 @@ def _value(field: str | None, value, action: str) -> str:
         return "无"
     if isinstance(value, bool):
         return "是" if value else "否"
-    if field in ("bonus", "balance_fen", "delta_fen") and isinstance(value, int):
+    if field in ("bonus", "balance_fen", "delta_fen", "price_fen") and isinstance(value, int):
         return f"{yuan(value)} 元"
     if action == "benefits.member_price" and isinstance(value, int):
         return f"{yuan(value)} 元"
@@ -135,6 +135,10 @@ def _value(field: str | None, value, action: str) -> str:
         return percent_text(value)
     if field == "excluded" and value == []:
         return "无"
+    if field == "tier" and action.startswith("membership_product."):
+        return labels.tier_name(value)
+    if field == "days" and action.startswith("membership_product."):
+        return f"{value} 天"
     if field == "role":
         return labels.OPERATOR_ROLES.get(value, value)
     if field == "results" and isinstance(value, dict):
