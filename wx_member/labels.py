@@ -260,6 +260,9 @@ SETTINGS.update({"paid_membership_refund": ("付费会员退款", "")})
 SETTING_CHOICES.update({"paid_membership_refund": {"prorata": "按未使用天数比例退款",
                                                    "never": "不予退款"}})
 TIER_REASONS.update({"paid_refund": "付费会员退款"})
+# A paid membership's refund (membership_purchase.refund_status; None: not refunded).
+MEMBERSHIP_REFUND_STATUS = {"requested": "退款申请中", "processing": "退款处理中",
+                            "succeeded": "已退款", "failed": "退款失败（仍有效）"}
 SETTINGS.update({"balance_low_fen": ("余额不足提醒门槛（0 为不提醒）", "元")})
 PUSH_KINDS.update({"balance_recharged": "储值到账通知", "balance_paid": "储值消费通知",
                    "balance_low": "余额不足提醒"})

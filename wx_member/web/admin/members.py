@@ -16,6 +16,7 @@ from wx_member import labels
 from wx_member.console import member_admin
 from wx_member.extensions import runtime
 from wx_member.members import cards, member_import, merging, privacy, stores, unmerging
+from wx_member.payments import membership_products_view
 from wx_member.pushes import fulfilment
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
@@ -60,7 +61,9 @@ def member_detail(member_id: int):
                            store_choices=stores.choices(g.db) if scope() is None else [],
                            card_kinds=labels.CARD_KINDS,
                            merge_reasons=labels.MERGE_REASONS,
-                           merge_status=labels.MERGE_STATUS)
+                           merge_status=labels.MERGE_STATUS,
+                           paid=membership_products_view.purchases_of(g.db, data["id"]),
+                           paid_refund_status=labels.MEMBERSHIP_REFUND_STATUS)
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
