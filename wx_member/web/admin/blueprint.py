@@ -172,4 +172,5 @@ def _context():
             "store_status": labels.STORE_STATUS,
             "change_lines": words.change_lines, "target_text": words.target_text,
             "kind_name": words.kind_name, "reason_text": words.reason_text,
+            "occasion_text": words.occasion_text,
             "yuan": words.yuan, "push_channels": labels.PUSH_CHANNELS}

@@ -19,6 +19,7 @@ from wx_member.coupons import templates
 from wx_member.extensions import runtime
 from wx_member.insights import segments
 from wx_member.platform import settings
+from wx_member.pushes import calendar as push_calendar
 from wx_member.platform.errors import InvalidSetting
 
 YUAN_RE = re.compile(r"\d{1,9}(\.\d{1,2})?")
@@ -104,6 +105,40 @@ def kind_name(kind: str) -> str:
     """A push kind as operators read it."""
     push = runtime().pushes.get(kind)
     return labels.PUSH_KINDS.get(kind) or (push.title if push else kind)
+
+
+# What a push was for (delivery.occasion, the planners' dedup key) in an operator's words.
+_FESTIVAL_NAMES = {key: zh for key, zh, _ in push_calendar.FESTIVALS.values()} | {
+    "lantern": "元宵节"}
+_OCCASIONS = [  # (pattern, text): first match wins; anything else is shown as it is
+    (re.compile(r"campaign:(\d+)"), "活动 #{0}"),
+    (re.compile(r"dry:.*"), "试发"),
+    (re.compile(r"(?:order|d\d+):(.+)"), "订单 {0}"),
+    (re.compile(r"(\d{4}-\d{2}-\d{2}):(\d+)d"), "{0} 到期（提前 {1} 天）"),
+    (re.compile(r"(\d{4})"), "{0} 年"),
+    (re.compile(r"(\d{4}):(\w+)"), "{0} 年{1}"),
+    (re.compile(r"review:(.+)"), "{0} 等级复核"),
+    (re.compile(r"paid:(.+)"), "{0} 到期"),
+    (re.compile(r"sv:\d+"), "储值变动"),
+    (re.compile(r"ledger:\d+"), "积分变动"),
+    (re.compile(r"tier:\d+"), "等级变化"),
+]
+
+
+def _festival_name(key: str) -> str:
+    push = runtime().pushes.get("holiday")  # the programme's own days, by their names
+    own = {d.get("key"): d.get("name") for d in (push.options.get("days", []) if push else [])}
+    return _FESTIVAL_NAMES.get(key) or own.get(key) or key
+
+
+def occasion_text(occasion: str) -> str:
+    """A delivery's occasion as operators read it: campaign:12 → 活动 #12, 2026:mid_autumn →
+    2026 年中秋节, order:W123 → 订单 W123, 2026-12-31:7d → 2026-12-31 到期（提前 7 天）."""
+    for pattern, text in _OCCASIONS:
+        m = pattern.fullmatch(occasion or "")
+        if m:
+            return text.format(*(_festival_name(g) for g in m.groups()))
+    return occasion or ""
 
 
 def reason_text(error: str | None) -> str:
