@@ -132,3 +132,15 @@ def test_a_channel_code_is_viewed_with_its_caption_renamed_and_renewed(console, 
     audit = b.get("/admin/audit").text
     assert "名称：旧名 → 南京东路店" in audit and "类型：门店 → 海报" in audit and "续期渠道码" in audit
     assert b.get("/admin/channels/nope").status_code == 404
+
+
+def test_every_rule_has_a_chinese_label_on_the_rules_page(console):
+    """No rule is shown by its key (mass_sends_per_month was): the key only as a tooltip."""
+    b = logged_in(console, "vic", "viewer")
+    table = b.get("/admin/rules").text.split('id="rules"')[1].split("</table>")[0]
+    shown = re.sub(r"<[^>]+>", " ", table)  # the words on screen, not the attributes
+    assert "每位粉丝每月最多收到群发" in shown
+    keys = [k for k in settings.DEFAULTS if k in table]  # the rules this page lists
+    assert "mass_sends_per_month" in keys
+    for key in keys:
+        assert key not in shown, key

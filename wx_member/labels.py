@@ -203,6 +203,7 @@ SETTINGS = {
     "quiet_start_hour": ("免打扰开始（本地时）", "时"),
     "quiet_end_hour": ("免打扰结束（本地时）", "时"),
     "marketing_pushes_per_week": ("每位会员 7 天内最多营销推送", "条"),
+    "mass_sends_per_month": ("每位粉丝每月最多收到群发（微信服务号为 4）", "次"),
     "referral_mode": ("推荐奖励方式", ""),
     "referral_percent": ("推荐奖励比例（按比例时）", "%"),
     "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
