@@ -180,7 +180,10 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
                 "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数",
                 "balance_fen": "储值", "delta_fen": "储值变动",
-                "tier": "等级", "days": "有效天数", "price_fen": "价格"}
+                "tier": "等级", "days": "有效天数", "price_fen": "价格",
+                "city": "城市", "address": "地址", "store": "门店", "card_no": "卡号",
+                "absorbed_card_no": "并入的卡号", "merge": "合并记录", "key": "密钥编号",
+                "prefix": "密钥开头", "label": "收银台"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}

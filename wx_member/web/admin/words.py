@@ -183,6 +183,8 @@ def _value(field: str | None, value, action: str) -> str:
         return "已达微信每日接口调用上限（45009），其余待下次发送"
     if field in ("planned", "capped", "members") and isinstance(value, int):
         return f"{value} {'位' if field == 'members' else '条'}"
+    if field == "status" and action.startswith("store."):
+        return labels.STORE_STATUS.get(value, value)
     if field == "status" and action.startswith("channel."):
         return labels.CHANNEL_STATUS.get(value, value)
     if field == "kind" and action.startswith("channel."):
@@ -253,4 +255,14 @@ def target_text(action: str, target: str) -> str:
         return "到期推送" if target == "due" else kind_name(target)
     if action == "points.expire_run":
         return f"截至 {target} 日终"
+    if action.startswith("membership_product."):
+        return f"付费会员卡 #{target}"
+    kind, _, number = target.partition(":")  # campaign:3, gift:7, coupon_template:2, …
+    if number.isdigit() and kind == "coupon_template":
+        return f"券模板「{template_name(int(number))}」"
+    if number.isdigit() and kind in _TARGET_KINDS:
+        return f"{_TARGET_KINDS[kind]} #{number}"
     return target
+
+
+_TARGET_KINDS = {"campaign": "活动", "gift": "礼品", "earn_rule": "积分活动"}
