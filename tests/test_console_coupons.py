@@ -101,3 +101,26 @@ def test_a_coupon_goes_to_a_member_picked_by_name_unless_several_share_it(consol
     with console.session() as s, s.read():
         holders = [c.member_id for c in s.query(Coupon).filter_by(template_id=t.id)]
     assert holders == [wang.id]
+
+
+def test_a_coupon_is_voided_from_the_members_page_without_typing_its_code(console):
+    console.simulator().subscribe("oVoid")
+    m = member(console, "oVoid")
+    b = logged_in(console, "ops", "operator")
+    b.get("/admin/coupons")
+    b.post("/admin/coupons/issue", {"member": m.card_no, "template_id": "2", "key": "v" * 16})
+    with console.session() as s, s.read():
+        code = s.query(Coupon).filter_by(member_id=m.id, template_id=2).one().code
+    page = b.get(f"/admin/members/{m.id}").text
+    row = page.split(f'id="coupon-{code}"')[1].split("</tr>")[0]
+    assert f"确认作废券 {code}" in row  # asked first
+
+    b.post("/admin/coupons/void", {"code": code, "member_id": str(m.id), "note": ""})
+    assert "请填写作废原因" in b.get(f"/admin/members/{m.id}").text  # refused, back on the page
+    res = b.post("/admin/coupons/void", {"code": code, "member_id": str(m.id), "note": "发错了"})
+    assert res.headers["location"].endswith(f"/admin/members/{m.id}#coupons")
+    page = b.get(f"/admin/members/{m.id}").text
+    row = page.split(f'id="coupon-{code}"')[1].split("</tr>")[0]
+    assert f"券 {code} 已作废" in page and "已作废" in row and "作废</button>" not in row
+    v = logged_in(console, "vic", "viewer")
+    assert "作废</button>" not in v.get(f"/admin/members/{m.id}").text  # viewers only read

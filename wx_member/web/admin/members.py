@@ -65,7 +65,8 @@ def member_detail(member_id: int):
                            paid=membership_products_view.purchases_of(g.db, data["id"]),
                            recharges=(recharge_refunds.refundable_of(g.db, data["id"])
                                       if can("admin") else []),
-                           paid_refund_status=labels.MEMBERSHIP_REFUND_STATUS)
+                           paid_refund_status=labels.MEMBERSHIP_REFUND_STATUS,
+                           hq=scope() is None)
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
