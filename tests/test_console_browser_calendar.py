@@ -73,7 +73,7 @@ def test_a_member_day_on_the_calendar_and_at_the_till(page, app, width):
     assert res.json()["lines"][0]["amount_fen"] == 4800
 
 
-def test_an_operator_retires_a_channel_code(page, app, sandbox, width):
+def test_an_operator_retires_a_channel_code_and_brings_it_back(page, app, sandbox, width):
     add_operator(app, "ops", "operator")
     login(page, app, "ops")
     go(page, width, "渠道码")
@@ -105,3 +105,13 @@ def test_an_operator_retires_a_channel_code(page, app, sandbox, width):
     assert report.joins == 1
     fits(page, width)
     shot(page, "channels-retired", width)
+
+    # Brought back: asked first, listed again and editable.
+    row.get_by_role("link", name="查看").click()
+    page.get_by_role("button", name="恢复使用").click()
+    page.get_by_text("渠道码「秋季海报」已恢复使用").wait_for()
+    assert any("确认恢复使用渠道码「秋季海报」" in d for d in page.dialogs)
+    assert page.get_by_label("渠道名称").count() == 1
+    go(page, width, "渠道码")
+    assert "秋季海报" in page.locator("#channels").inner_text()
+    fits(page, width)

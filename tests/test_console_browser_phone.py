@@ -33,7 +33,8 @@ def test_every_page_fits_the_screen(page, app, width):
     login(page, app, "root")
     for path in ("", "members", f"members/{m.id}", "members/import", "channels", "menu",
                  "rules", "campaigns", "campaigns/new", "audit", "operators", "coupons", "gifts",
-                 "jobs", "stored-value", "earn-rules", "no-such-page"):
+                 "jobs", "stored-value", "earn-rules", "stores", "tiers", "calendar", "benefits",
+                 "tag-rules", "memberships", "no-such-page"):
         page.goto(app.url + "admin/" + path)
         fits(page, width)
         assert page.locator("#zone").count() == (0 if path == "no-such-page" else 1)

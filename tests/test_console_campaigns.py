@@ -91,7 +91,9 @@ def test_operator_previews_schedules_watches_and_cancels_a_campaign(app, vip, sa
     b = logged_in(app, "otto", "operator")
     page = b.get("/admin/campaigns/new").text
     assert 'name="seg_rfm"' in page and "重要价值" in page and "VIP（1）" in page
-    assert "会员活动（campaign" in page and "birthday" not in page.split('name="kind"')[1].split("</select>")[0]
+    kinds = page.split('name="kind"')[1].split("</select>")[0]
+    assert ">会员活动（公众号订阅通知）<" in kinds and "birthday" not in kinds
+    assert "campaign，" not in kinds and "（holiday" not in kinds  # no internal kind codes
     res = b.post("/admin/campaigns/new", _campaign_form(app, action="preview"))
     assert res.status_code == 200
     assert f"分群：标签「VIP」，当前 1 人。按会员 {vip.card_no} 的数据渲染。" in res.text
@@ -195,7 +197,7 @@ def test_a_scheduled_campaign_shows_its_forecast_and_the_dashboard_its_reach(app
     page = b.get(detail).text
     assert 'id="by-channel"' in page and "客服消息（48 小时内） 1" in page
     reach = b.get("/admin/").text.split('id="reach"')[1].split("</table>")[0]
-    assert "campaign" in reach and "客服消息（48 小时内）" in reach
+    assert "会员活动" in reach and ">campaign<" not in reach and "客服消息（48 小时内）" in reach
 
 
 def test_a_kinds_forecast_on_request(app, sandbox):
@@ -267,7 +269,7 @@ def test_reach_over_time_on_the_dashboard_and_a_campaigns_page(app, vip, sandbox
     assert rows(page) == [[f"{earlier:%Y-%m-%d}", "2", "1", "1", "1", "50.0%"],
                           [f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]
     only = b.get("/admin/?days=7&reach_kind=campaign").text
-    assert "触达趋势：campaign" in only
+    assert "触达趋势：会员活动" in only
     assert rows(only) == [[f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]
     assert rows(b.get("/admin/?days=7&reach_kind=nope").text)[0][1] == "2"  # unknown: all
     weekly = b.get("/admin/?days=90").text  # a long period: per week

@@ -68,3 +68,37 @@ def test_viewers_cannot_retire_and_unknown_codes_are_refused(console, sandbox):
     assert v.post("/admin/channels/s1/retire").status_code == 403
     assert 'id="channel-s1"' in b.get("/admin/channels").text  # still in use
     assert b.post("/admin/channels/nope/retire").status_code == 404
+
+
+def test_a_retired_code_is_brought_back_listed_and_editable_again(console, sandbox):
+    b = logged_in(console, "otto", "operator")
+    b.get("/admin/channels")
+    b.post("/admin/channels", {"scene": "poster_y", "name": "冬季海报", "kind": "poster",
+                               "days": "30"})
+    assert 'id="channel-restore"' not in b.get("/admin/channels/poster_y").text
+    b.post("/admin/channels/poster_y/retire")
+    page = b.get("/admin/channels/poster_y").text
+    assert 'id="channel-restore"' in page and "确认恢复使用渠道码「冬季海报」" in page
+    assert 'id="channel-poster_y"' not in b.get("/admin/channels").text
+
+    v = logged_in(console, "vic", "viewer")
+    assert v.post("/admin/channels/poster_y/restore").status_code == 403
+    assert b.post("/admin/channels/nope/restore").status_code == 404
+
+    res = b.post("/admin/channels/poster_y/restore")
+    page = b.get(res.headers["location"]).text
+    assert "渠道码「冬季海报」已恢复使用" in page and 'id="retired"' not in page
+    assert 'id="channel-edit"' in page and 'id="channel-renew"' in page
+    listed = b.get("/admin/channels").text
+    assert "已停用" not in _row(listed, "poster_y") and "冬季海报" in _row(listed, "poster_y")
+
+    # Editable and renewable again, through WeChat.
+    b.post("/admin/channels/poster_y", {"name": "冬季海报二期", "kind": "poster"})
+    assert "渠道码已修改" in b.get("/admin/channels/poster_y").text
+    b.post("/admin/channels/poster_y", {"action": "renew", "days": "7"})
+    assert len(sandbox.sent("qrcode")) == 2  # the creation and the renewal
+
+    # Restoring a code in use changes nothing; the audit log reads it once, in Chinese.
+    b.post("/admin/channels/poster_y/restore")
+    audit = b.get("/admin/audit?action=channel.restore").text.split("<tbody>")[1]
+    assert audit.count("恢复渠道码") == 1 and "状态：已停用 → 使用中" in audit

@@ -71,3 +71,56 @@ def test_viewers_only_read_coupons(console):
     page = b.get("/admin/coupons").text
     assert "满50减10" in page and "新建券模板" not in page
     assert b.post("/admin/coupons", {"name": "x"}).status_code == 403
+
+
+def test_a_coupon_goes_to_a_member_picked_by_name_unless_several_share_it(console):
+    sim = console.simulator()
+    for openid in ("oLi1", "oLi2", "oWang"):
+        sim.subscribe(openid)
+    li1, li2, wang = (member(console, o) for o in ("oLi1", "oLi2", "oWang"))
+    with console.session() as s, s.begin():
+        s.get(Member, li1.id).name = "李雷"
+        s.get(Member, li2.id).name = "李雷"
+        s.get(Member, wang.id).name = "Wang Fang"
+    t = _template(console, "满50减10")
+    b = logged_in(console, "ops", "operator")
+    assert "会员卡号、手机号或姓名" in b.get("/admin/coupons").text
+
+    # A whole name only one member has (any case, extra spaces): that member gets it.
+    b.post("/admin/coupons/issue", {"member": " wang  fang ", "template_id": str(t.id),
+                                    "key": "n" * 16})
+    assert "已发券，券码" in b.get("/admin/coupons").text
+    # A shared name picks no one: the answer lists the cards to choose from.
+    b.post("/admin/coupons/issue", {"member": "李雷", "template_id": str(t.id), "key": "m" * 16})
+    page = b.get("/admin/coupons").text
+    assert "姓名为「李雷」的会员不止一位" in page
+    assert li1.card_no in page and li2.card_no in page and "请填写卡号或手机号" in page
+    # Part of a name is not a pick (the search page finds by part of a name).
+    b.post("/admin/coupons/issue", {"member": "Wang", "template_id": str(t.id), "key": "p" * 16})
+    assert "找不到卡号、手机号或姓名为 Wang 的会员" in b.get("/admin/coupons").text
+    with console.session() as s, s.read():
+        holders = [c.member_id for c in s.query(Coupon).filter_by(template_id=t.id)]
+    assert holders == [wang.id]
+
+
+def test_a_coupon_is_voided_from_the_members_page_without_typing_its_code(console):
+    console.simulator().subscribe("oVoid")
+    m = member(console, "oVoid")
+    b = logged_in(console, "ops", "operator")
+    b.get("/admin/coupons")
+    b.post("/admin/coupons/issue", {"member": m.card_no, "template_id": "2", "key": "v" * 16})
+    with console.session() as s, s.read():
+        code = s.query(Coupon).filter_by(member_id=m.id, template_id=2).one().code
+    page = b.get(f"/admin/members/{m.id}").text
+    row = page.split(f'id="coupon-{code}"')[1].split("</tr>")[0]
+    assert f"确认作废券 {code}" in row  # asked first
+
+    b.post("/admin/coupons/void", {"code": code, "member_id": str(m.id), "note": ""})
+    assert "请填写作废原因" in b.get(f"/admin/members/{m.id}").text  # refused, back on the page
+    res = b.post("/admin/coupons/void", {"code": code, "member_id": str(m.id), "note": "发错了"})
+    assert res.headers["location"].endswith(f"/admin/members/{m.id}#coupons")
+    page = b.get(f"/admin/members/{m.id}").text
+    row = page.split(f'id="coupon-{code}"')[1].split("</tr>")[0]
+    assert f"券 {code} 已作废" in page and "已作废" in row and "作废</button>" not in row
+    v = logged_in(console, "vic", "viewer")
+    assert "作废</button>" not in v.get(f"/admin/members/{m.id}").text  # viewers only read

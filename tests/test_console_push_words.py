@@ -100,3 +100,45 @@ def test_search_by_part_of_a_card_or_phone_and_a_check_digit_hint(app):
     page = b.get(f"/admin/members?q={wrong}").text
     assert "校验位" in page and f"是否要找 <a" in page and m.card_no in page
     assert "oFind" not in page
+
+
+def test_the_dashboard_names_push_kinds_in_chinese(app):
+    """The dashboard's delivery rates, reach table and reach-trend picker said birthday,
+    holiday, …: each kind is its Chinese name there too."""
+    from wx_member.clock import utcnow
+    from wx_member.models import Delivery
+
+    app.simulator().subscribe("oDash")
+    m = member(app, "oDash")
+    with app.session() as s, s.begin():
+        for kind, status in (("holiday", "sent"), ("birthday", "delivered")):
+            s.add(Delivery(member_id=m.id, openid="oDash", kind=kind, occasion=f"{kind}:1",
+                           channel="custom" if kind == "holiday" else "template", payload={},
+                           status=status, created_at=utcnow(), sent_at=utcnow()))
+    b = logged_in(app, "vic", "viewer")
+    page = b.get("/admin/").text
+    body = page.split("推送送达率", 1)[1]
+    assert "节日祝福" in body and "生日礼遇" in body
+    for code in ("holiday", "birthday"):
+        assert f">{code}<" not in body  # neither a table cell, an option nor a chart label
+    page = b.get("/admin/?reach_kind=holiday").text
+    assert "触达趋势：节日祝福" in page and 'value="holiday" selected>节日祝福' in page
+
+
+def test_a_members_pushes_say_what_each_was_for(app):
+    """The member page's 场合 read campaign:7, 2026:mid_autumn, order:…: now in words."""
+    from wx_member.clock import utcnow
+    from wx_member.models import Delivery
+
+    app.simulator().subscribe("oWhy")
+    m = member(app, "oWhy")
+    with app.session() as s, s.begin():
+        for kind, occasion in (("campaign", "campaign:7"), ("holiday", "2026:mid_autumn"),
+                               ("points_expiry", "2026-12-31:7d"), ("order_shipped", "order:W1")):
+            s.add(Delivery(member_id=m.id, openid="oWhy", kind=kind, occasion=occasion,
+                           channel="custom", payload={}, status="sent", created_at=utcnow()))
+    page = logged_in(app, "vic", "viewer").get(f"/admin/members/{m.id}").text
+    table = page.split("收到的推送")[1].split("</table>")[0]
+    for said in ("活动 #7", "2026 年中秋节", "2026-12-31 到期（提前 7 天）", "订单 W1"):
+        assert f">{said}</td>" in table, said
+    assert ">campaign:7<" not in table and ">2026:mid_autumn<" not in table

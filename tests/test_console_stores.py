@@ -195,3 +195,22 @@ def test_headquarters_runs_the_stores_and_filters_by_store(console):
     assert actions == [("store.create", "hq_admin"), ("till_key.issue", "hq_admin"),
                        ("till_key.revoke", "hq_admin"), ("store.close", "hq_admin"),
                        ("channel.store", "hq_admin"), ("member.home_store", "hq_admin")]
+
+
+def test_an_admin_picks_a_store_accounts_store_by_name(console):
+    with console.session() as uow:
+        stores.create(uow, "SH001", "人民广场店", by="test")
+    b = logged_in(console, "root", "admin")
+    page = b.get("/admin/operators").text
+    new = page.split('name="new-store"')[1].split("</select>")[0]
+    assert ">总部（不属于门店）<" in new and 'value="SH001">人民广场店（SH001）<' in new
+    b.post("/admin/operators", {"new-username": "li.ming", "new-password": "x" * 12,
+                                "new-role": "manager", "new-store": "SH001"})
+    page = b.get("/admin/operators").text
+    assert "已新增账号 li.ming" in page
+    row = page.split("<td>li.ming</td>")[1].split("</tr>")[0]
+    assert "<td>人民广场店（SH001）</td>" in row  # the list names the store
+    assert '<option selected value="SH001">人民广场店（SH001）' in row  # and its picker holds it
+    b.post("/admin/operators", {"new-username": "wu.fang", "new-password": "x" * 12,
+                                "new-role": "clerk", "new-store": ""})  # a store role needs one
+    assert "<td>wu.fang</td>" not in b.get("/admin/operators").text

@@ -132,3 +132,36 @@ def test_a_channel_code_is_viewed_with_its_caption_renamed_and_renewed(console, 
     audit = b.get("/admin/audit").text
     assert "名称：旧名 → 南京东路店" in audit and "类型：门店 → 海报" in audit and "续期渠道码" in audit
     assert b.get("/admin/channels/nope").status_code == 404
+
+
+def test_every_rule_has_a_chinese_label_on_the_rules_page(console):
+    """No rule is shown by its key (mass_sends_per_month was): the key only as a tooltip."""
+    b = logged_in(console, "vic", "viewer")
+    table = b.get("/admin/rules").text.split('id="rules"')[1].split("</table>")[0]
+    shown = re.sub(r"<[^>]+>", " ", table)  # the words on screen, not the attributes
+    assert "每位粉丝每月最多收到群发" in shown
+    keys = [k for k in settings.DEFAULTS if k in table]  # the rules this page lists
+    assert "mass_sends_per_month" in keys
+    for key in keys:
+        assert key not in shown, key
+
+
+def test_the_audit_log_names_stores_keys_and_objects_in_chinese(console):
+    """Store and till-key entries read 城市/地址/状态 营业中 → 已关闭/收银台, objects read
+    礼品 #1 or 券模板「…」, never city:, open, gift:1 or coupon_template:2."""
+    b = logged_in(console, "root", "admin")
+    b.get("/admin/stores")
+    b.post("/admin/stores", {"new-code": "SH1", "new-name": "一店", "new-city": "上海",
+                             "new-address": "南京东路 1 号"})
+    b.get("/admin/stores/SH1")
+    b.post("/admin/stores/SH1/edit", {"edit-name": "一店", "edit-city": "上海",
+                                      "edit-address": "南京东路 1 号", "edit-status": "closed"})
+    b.get("/admin/stores")
+    b.post("/admin/gifts", {"name": "帆布袋", "points": "60", "stock": "3"})
+    b.post("/admin/coupons/2/active", {"active": "0"})
+    table = b.get("/admin/audit").text.split('id="audit"')[1].split("</table>")[0]
+    shown = re.sub(r"<[^>]+>", " ", table)
+    for said in ("城市：上海", "地址：南京东路 1 号", "状态：营业中 → 已关闭", "礼品 #", "券模板「"):
+        assert said in shown, said
+    for code in ("city：", "address：", "gift:", "coupon_template:", " open "):
+        assert code not in shown, code

@@ -297,15 +297,22 @@ def test_an_admin_refunds_a_paid_membership_from_the_console(console_shop,  # no
         member_id = s.scalar(select(Member.id).where(Member.mini_openid == "oMiniPaidJo"))
     page = f"/admin/members/{member_id}"
     viewer = logged_in(console_shop, "vic", "operator")
-    assert "付费会员按未使用天数退款" not in viewer.get(page).text  # money out: admins only
+    shown = viewer.get(page).text  # the purchase on the member's page, read by operators
+    row = shown.split(f'id="paid-{no}"')[1].split("</tr>")[0]
+    assert "金卡年卡" in row and "金卡会员" in row and "99.00" in row
+    assert "按未使用天数退款" not in row  # money out: admins only
     assert viewer.post(page + "/membership-refund", {"out_trade_no": no}).status_code == 403
     admin = logged_in(console_shop, "ada", "admin")
-    admin.get(page)
+    row = admin.get(page).text.split(f'id="paid-{no}"')[1].split("</tr>")[0]
+    # Picked from its row (the order number rides along), asked first: no number typed.
+    assert f'name="out_trade_no" value="{no}"' in row and "确认退款「金卡年卡」（99.00 元）" in row
     res = admin.post(page + "/membership-refund", {"out_trade_no": no})
     assert res.status_code == 302
     shown = admin.get(page).text
     assert "已申请退款 98.72 元（未使用 364 天），会员等级现为普通会员" in shown
     assert "付费会员退款" in shown  # the tier history row
+    row = shown.split(f'id="paid-{no}"')[1].split("</tr>")[0]
+    assert "退款处理中 98.72 元" in row and "按未使用天数退款" not in row  # not twice
     assert [n.status for n in mini_sandbox.merchant.settle_refunds()] == [204]
     admin.post(page + "/membership-refund", {"out_trade_no": no})
     assert "该付费会员订单已退款。" in admin.get(page).text

@@ -122,7 +122,8 @@ def test_an_admin_refunds_a_recharge_from_the_console(console_shop, mini_sandbox
     assert "储值原路退款" not in viewer.get(page).text  # money out: admins only
     assert viewer.post(page + "/recharge-refund", {"out_trade_no": no}).status_code == 403
     admin = logged_in(console_shop, "ada", "admin")
-    assert "退款金额（元，留空为全部可退）" in admin.get(page).text  # typed in yuan
+    # 550 − 500 spent = 50 left, all of it the bonus: no recharge is offered for a refund.
+    assert 'id="recharge-refund"' not in admin.get(page).text
     for typed, refused in (("12.505", "请按元填写金额（如 200 或 199.90，最多两位小数）。"),
                            ("abc", "请按元填写金额"), ("0", "退款金额须大于 0 元")):
         admin.post(page + "/recharge-refund", {"out_trade_no": no, "amount": typed})
@@ -133,7 +134,10 @@ def test_an_admin_refunds_a_recharge_from_the_console(console_shop, mini_sandbox
     with console_shop.session() as uow:
         balance_payments.refund(uow, "SHOP-2", 20000, "SHOP-2-R1", "till",
                                 tz=console_shop.config.tz)
-    admin.get(page)
+    shown = admin.get(page).text  # the recharge picked by its date and amount, not typed
+    assert "退款金额（元，留空为全部可退）" in shown  # typed in yuan
+    assert f'<option value="{no}">' in shown and "充 500.00 元，最多可退 200.00 元" in shown
+    assert "确认把所选充值原路退回会员的微信" in shown  # asked first
     res = admin.post(page + "/recharge-refund", {"out_trade_no": no, "amount": ""})
     assert res.status_code == 302
     assert "已申请退款 200.00 元（扣回赠送 50.00 元）" in admin.get(page).text

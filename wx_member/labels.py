@@ -142,6 +142,9 @@ AUDIT_ACTIONS = {
     "channel.update": "修改渠道码",
     "channel.renew": "续期渠道码",
     "channel.retire": "停用渠道码",
+    "channel.restore": "恢复渠道码",
+    "membership_product.add": "上架付费会员卡",
+    "membership_product.active": "付费会员卡上架/下架",
     "benefits.tier_discount": "修改等级折扣",
     "benefits.member_day.add": "新增会员日",
     "benefits.member_day.disable": "停用会员日",
@@ -176,7 +179,11 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "expires_at_utc": "有效期至", "percent": "折扣", "excluded": "不参与品类",
                 "planned": "今日新计划", "capped": "频次上限拦下", "results": "本次发送结果",
                 "stopped": "提前停止", "as_of": "截至（日终）", "members": "会员数",
-                "balance_fen": "储值", "delta_fen": "储值变动"}
+                "balance_fen": "储值", "delta_fen": "储值变动",
+                "tier": "等级", "days": "有效天数", "price_fen": "价格",
+                "city": "城市", "address": "地址", "store": "门店", "card_no": "卡号",
+                "absorbed_card_no": "并入的卡号", "merge": "合并记录", "key": "密钥编号",
+                "prefix": "密钥开头", "label": "收银台"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}
@@ -199,6 +206,7 @@ SETTINGS = {
     "quiet_start_hour": ("免打扰开始（本地时）", "时"),
     "quiet_end_hour": ("免打扰结束（本地时）", "时"),
     "marketing_pushes_per_week": ("每位会员 7 天内最多营销推送", "条"),
+    "mass_sends_per_month": ("每位粉丝每月最多收到群发（微信服务号为 4）", "次"),
     "referral_mode": ("推荐奖励方式", ""),
     "referral_percent": ("推荐奖励比例（按比例时）", "%"),
     "referral_orders": ("推荐奖励计入被推荐人的前几单", "单"),
@@ -256,6 +264,9 @@ SETTINGS.update({"paid_membership_refund": ("付费会员退款", "")})
 SETTING_CHOICES.update({"paid_membership_refund": {"prorata": "按未使用天数比例退款",
                                                    "never": "不予退款"}})
 TIER_REASONS.update({"paid_refund": "付费会员退款"})
+# A paid membership's refund (membership_purchase.refund_status; None: not refunded).
+MEMBERSHIP_REFUND_STATUS = {"requested": "退款申请中", "processing": "退款处理中",
+                            "succeeded": "已退款", "failed": "退款失败（仍有效）"}
 SETTINGS.update({"balance_low_fen": ("余额不足提醒门槛（0 为不提醒）", "元")})
 PUSH_KINDS.update({"balance_recharged": "储值到账通知", "balance_paid": "储值消费通知",
                    "balance_low": "余额不足提醒"})

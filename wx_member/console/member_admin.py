@@ -86,16 +86,37 @@ def check_digit_hint(text: str) -> str | None:
 
 def card_of(uow: UnitOfWork, text: str) -> str:
     """Use case (a read): the card number of the one member `text` names (card number,
-    phone or openid), for a form that acts on one member; UnknownMember otherwise."""
+    phone, openid, or a whole name that only one member has), for a form that acts on one
+    member; UnknownMember otherwise (a name several members share lists their cards)."""
     text = text.strip()
     with uow.read() as session:
         member = (membership.by_card(session, text) if text.isdigit() else None) or \
             session.scalar(select(Member).where(or_(Member.phone == text, Member.openid == text))
                            .order_by(Member.id.desc()).limit(1))
+        named = [] if member is not None or not text else _named(session, text)
+    if member is None and len(named) == 1:
+        member = named[0]
+    if len(named) > 1:
+        cards_named = "、".join(m.card_no for m in named[:NAMESAKES_SHOWN])
+        raise UnknownMember(f"{len(named)} members named {text!r}",
+                            user_message=f"姓名为「{text}」的会员不止一位（{cards_named}"
+                            f"{'…' if len(named) > NAMESAKES_SHOWN else ''}），请填写卡号或手机号。")
     if member is None or not member.card_no:
         raise UnknownMember(f"no member {text!r}",
-                            user_message=f"找不到卡号或手机号为 {text or '（空）'} 的会员。")
+                            user_message=f"找不到卡号、手机号或姓名为 {text or '（空）'} 的会员。")
     return member.card_no
+
+
+NAMESAKES_SHOWN = 5
+
+
+def _named(session: Session, text: str) -> list[Member]:
+    """Members whose whole name is `text` (any case, spaces as typed collapsed), newest
+    first; erased members have no name and are never found."""
+    name = " ".join(text.split()).lower()
+    return list(session.scalars(
+        select(Member).where(func.lower(Member.name) == name, Member.card_no.is_not(None))
+        .order_by(Member.id.desc()).limit(NAMESAKES_SHOWN + 1)))
 
 
 def recipients(uow: UnitOfWork, text: str) -> str:

@@ -36,7 +36,7 @@ class UnknownChannel(DomainError):
 
 class ChannelRetired(InvalidChannel):
     code = "CHANNEL_RETIRED"
-    user_message = "渠道码已停用：已停用的渠道码不能再修改、续期或调整门店（扫码仍可入会）。"
+    user_message = "渠道码已停用：已停用的渠道码不能再修改、续期或调整门店（扫码仍可入会；恢复使用后可以）。"
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,8 @@ def retire(uow: UnitOfWork, scene: str, by: str) -> Channel:
     the programme's, not the channel's), the scan and the join count to the channel and a
     code standing in a store still gives joiners that home store. Retiring only takes the
     code out of the operators' way: hidden from the default list, marked 已停用 where it
-    shows, no longer renamed, moved to a store or renewed. Members' referral codes are
-    not channels an operator retires."""
+    shows, no longer renamed, moved to a store or renewed (until `restore`). Members'
+    referral codes are not channels an operator retires."""
     with uow.write() as session:
         channel = by_scene(session, scene)
         if channel is None or channel.kind == "referral":
@@ -189,6 +189,22 @@ def retire(uow: UnitOfWork, scene: str, by: str) -> Channel:
             audit.record(session, by, "channel.retire", scene,
                          {"name": channel.name, "status": "active"},
                          {"name": channel.name, "status": "retired"})
+    return channel
+
+
+def restore(uow: UnitOfWork, scene: str, by: str) -> Channel:
+    """Use case: an operator brings a retired code back into use (audited; a code in use
+    changes nothing): it shows in the default list again and can be renamed, moved to a
+    store and renewed. Its scans and joins never stopped counting, so nothing else moves."""
+    with uow.write() as session:
+        channel = by_scene(session, scene)
+        if channel is None or channel.kind == "referral":
+            raise UnknownChannel(f"no channel {scene!r}")
+        if channel.retired_at is not None:
+            channel.retired_at = None
+            audit.record(session, by, "channel.restore", scene,
+                         {"name": channel.name, "status": "retired"},
+                         {"name": channel.name, "status": "active"})
     return channel
 
 

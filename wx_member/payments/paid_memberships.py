@@ -26,6 +26,7 @@ from wx_member.loyalty import tiers
 from wx_member.members import membership
 from wx_member.models import JsapiOrder, Member, MembershipProduct, MembershipPurchase, PaidTier
 from wx_member.payments.order_errors import OrderMismatch
+from wx_member.platform import audit
 from wx_member.platform.errors import InvalidAmount, UnknownMember
 from wx_member.platform.ledger import lock_member
 from wx_member.wechat.pay import PaymentNotice
@@ -86,11 +87,11 @@ def products(uow: UnitOfWork, *, active_only: bool = True) -> list[ProductView]:
 
 
 def add_product(uow: UnitOfWork, *, name: str, tier: str, days: int,
-                price_fen: int) -> ProductView:
-    """Use case: an operator puts a product on sale."""
+                price_fen: int, by: str = "cli") -> ProductView:
+    """Use case: an operator puts a product on sale (audited)."""
     if tier not in tiers.LADDER[1:]:
-        raise InvalidAmount(f"tier {tier!r} is not sold",
-                            user_message=f"等级须为 {'、'.join(tiers.LADDER[1:])} 之一。")
+        raise InvalidAmount(f"tier {tier!r} is not sold", user_message="等级须为 " + "、".join(
+            labels.tier_name(t) for t in tiers.LADDER[1:]) + " 之一。")
     if not (isinstance(days, int) and 1 <= days <= 3660):
         raise InvalidAmount(f"days {days!r} out of range", user_message="天数须在 1 至 3660 之间。")
     if not (isinstance(price_fen, int) and 1 <= price_fen <= 10_000_000):
@@ -104,16 +105,28 @@ def add_product(uow: UnitOfWork, *, name: str, tier: str, days: int,
                                     active=True, created_at=utcnow())
         session.add(product)
         session.flush()
+        audit.record(session, by, "membership_product.add", str(product.id), None,
+                     {"name": name, "tier": tier, "days": days, "price_fen": price_fen})
         return _view(product)
 
 
-def disable_product(uow: UnitOfWork, product_id: int) -> ProductView:
+def disable_product(uow: UnitOfWork, product_id: int, by: str = "cli") -> ProductView:
     """Use case: withdraw a product (purchases already made keep their period)."""
+    return set_product_active(uow, product_id, False, by)
+
+
+def set_product_active(uow: UnitOfWork, product_id: int, active: bool, by: str) -> ProductView:
+    """Use case: withdraw a product from sale or put it back (audited when it changes).
+    Purchases already made keep their period either way."""
     with uow.write() as session:
         product = session.get(MembershipProduct, product_id)
         if product is None:
             raise UnknownMembershipProduct(f"no membership product {product_id}")
-        product.active = False
+        if product.active != active:
+            audit.record(session, by, "membership_product.active", str(product.id),
+                         {"name": product.name, "active": product.active},
+                         {"name": product.name, "active": active})
+            product.active = active
         return _view(product)
 
 

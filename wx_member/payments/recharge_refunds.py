@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.errors import DomainError
-from wx_member.models import Order, RechargeRefund, StoredValueLedger
+from wx_member.models import Member, Order, RechargeRefund, StoredValueLedger
 from wx_member.payments import orders, stored_value
 from wx_member.payments.order_errors import UnknownOrder
 from wx_member.wechat.pay_client import PayApiError, WeChatPayClient
@@ -156,3 +156,30 @@ def _accepted(uow: UnitOfWork, rno: str) -> RechargeRefundView:
         balance = stored_value.ledger_sum(session, refund.member_id)
         return RechargeRefundView(rno, refund.out_trade_no, refund.amount_fen,
                                   refund.bonus_fen, refund.status, balance)
+
+
+@dataclass(frozen=True)
+class RefundableRecharge:
+    out_trade_no: str
+    paid_at: datetime
+    amount_fen: int
+    cash_fen: int  # what may go back now (the bonus is taken back first)
+
+
+def refundable_of(uow: UnitOfWork, member_id: int, limit: int = 20) -> list[RefundableRecharge]:
+    """Use case (read): the member's WeChat Pay recharges with something left to refund,
+    newest first, for the member's page to offer by name instead of an order number."""
+    with uow.read() as session:
+        member = session.get(Member, member_id)
+        if member is None:
+            return []
+        found = session.scalars(select(Order).where(
+            Order.member_id == member_id, Order.purpose == "recharge",
+            Order.api.in_(("v2", "v3"))).order_by(Order.paid_at.desc()).limit(limit))
+        out = []
+        for order in found:
+            cash, _ = refundable(session, order, member.balance_fen)
+            if cash > 0:
+                out.append(RefundableRecharge(order.out_trade_no, order.paid_at,
+                                              order.amount_fen, cash))
+        return out

@@ -36,16 +36,23 @@ class LoginForm(FlaskForm):
     password = PasswordField("密码", validators=[DataRequired(), Length(max=200)])
 
 
+def _store_choices() -> list[SelectChoice]:
+    """Stores by name (门店角色 pick one; HQ roles none), not a code typed by hand."""
+    return [SelectChoice("", "总部（不属于门店）")] + [
+        SelectChoice(code, f"{name}（{code}）") for _, code, name in stores.choices(g.db)]
+
+
 class OperatorForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired(), Length(max=40)])
     password = PasswordField("初始密码", validators=[DataRequired(), Length(max=200)])
     role = SelectField("角色", choices=ROLE_CHOICES)
-    store = StringField("所属门店编号（门店角色必填）", validators=[Length(max=20)])
+    # An unknown code is the use case's refusal (in Chinese), not the form's.
+    store = SelectField("所属门店（门店角色必选）", choices=_store_choices, validate_choice=False)
 
 
 class OperatorUpdateForm(FlaskForm):
     role = SelectField("角色", choices=ROLE_CHOICES)
-    store = StringField("门店", validators=[Length(max=20)])
+    store = SelectField("门店", choices=_store_choices, validate_choice=False)
     active = BooleanField("启用")
     password = PasswordField("新密码（留空不改）", validators=[Length(max=200)])
 
@@ -103,10 +110,12 @@ def operator_list():
         else:
             flash(f"已新增账号 {form.username.data}。", "ok")
             return redirect(url_for("admin.operator_list"))
+    choices = stores.choices(g.db)
     return render_template("admin/operators.html", form=form,
                            operators=operators.all_operators(g.db),
                            update_form=OperatorUpdateForm,
-                           store_codes={i: c for i, c, _ in stores.choices(g.db)})
+                           store_codes={i: c for i, c, _ in choices},
+                           store_names={i: f"{n}（{c}）" for i, c, n in choices})
 
 
 @bp.route("/operators/<int:operator_id>", methods=["POST"])

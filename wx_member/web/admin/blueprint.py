@@ -136,7 +136,8 @@ NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), (
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.tiers_page", "会员等级"),
        ("admin.campaigns_page", "活动"),
        ("admin.coupon_list", "优惠券"), ("admin.gift_list", "积分兑换"),
-       ("admin.stored_value_page", "储值"), ("admin.earn_rules_page", "积分活动"),
+       ("admin.stored_value_page", "储值"),
+       ("admin.memberships_page", "付费会员"), ("admin.earn_rules_page", "积分活动"),
        ("admin.jobs_page", "推送与任务"), ("admin.audit_list", "审计日志")]
 # Headquarters' pages for the till's benefits and the preference tags (not STORE_ENDPOINTS).
 NAV[-1:-1] = [("admin.benefits_page", "会员权益"), ("admin.calendar_page", "会员日历"),
@@ -171,4 +172,5 @@ def _context():
             "store_status": labels.STORE_STATUS,
             "change_lines": words.change_lines, "target_text": words.target_text,
             "kind_name": words.kind_name, "reason_text": words.reason_text,
+            "occasion_text": words.occasion_text,
             "yuan": words.yuan, "push_channels": labels.PUSH_CHANNELS}

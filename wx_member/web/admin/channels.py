@@ -136,3 +136,15 @@ def channel_retire(scene: str):
     flash(f"渠道码「{channel.name}」已停用：已印刷的二维码扫码仍可入会并计入该渠道，"
           "列表默认不再显示它（可筛选“已停用”查看）。", "ok")
     return redirect(url_for("admin.channel_detail", scene=scene))
+
+
+@bp.route("/channels/<scene>/restore", methods=["POST"])
+def channel_restore(scene: str):
+    """Bring a retired code back (asked first, audited): listed, editable and renewable
+    again; its figures never stopped counting."""
+    try:
+        channel = channels.restore(g.db, scene, g.operator.username)
+    except channels.UnknownChannel as exc:
+        return render_template("admin/error.html", title="渠道码", message=exc.user_message), 404
+    flash(f"渠道码「{channel.name}」已恢复使用，可以再修改、续期。", "ok")
+    return redirect(url_for("admin.channel_detail", scene=scene))

@@ -177,4 +177,7 @@ def coupon_void():
         flash(exc.user_message, "error")
     else:
         flash(f"券 {coupon.code} 已作废。", "ok")
+    member_id = request.form.get("member_id", "")  # voided from the member's page: back there
+    if member_id.isdigit():
+        return redirect(url_for("admin.member_detail", member_id=int(member_id)) + "#coupons")
     return redirect(url_for("admin.coupon_list"))

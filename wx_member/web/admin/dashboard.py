@@ -7,7 +7,7 @@ from wx_member.extensions import runtime
 from wx_member.labels import PUSH_CHANNELS, tier_name
 from wx_member.insights import kpis
 from wx_member.insights import reach_view, rfm
-from wx_member.web.admin import charts
+from wx_member.web.admin import charts, words
 from wx_member.members import stores
 from wx_member.web.admin.blueprint import bp, scope, store_filter
 
@@ -46,13 +46,13 @@ def dashboard():
         rfm_chart=charts.bars(list(segments.sizes.items()) + [("未消费", segments.non_buyers)],
                               "RFM 分群", unit=" 人"),
         tier_chart=charts.bars(tiers, "等级分布", unit=" 人"),
-        delivery_chart=charts.bars([(r.kind, round(100 * r.delivery_rate, 1))
+        delivery_chart=charts.bars([(words.kind_name(r.kind), round(100 * r.delivery_rate, 1))
                                     for r in rates if r.delivery_rate is not None],
                                    "推送送达率", unit="%"),
         rates=rates, reach=kpis.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS,
         reach_kinds=sorted(runtime().pushes), reach_kind=reach_kind, reach_time=reach_time,
         reach_time_chart=charts.reach(reach_time, "触达趋势"),
-        reach_time_caption=f"触达趋势：{reach_kind or '全部类型'}")
+        reach_time_caption=f"触达趋势：{words.kind_name(reach_kind) if reach_kind else '全部类型'}")
 
 
 @bp.app_template_filter("pct")

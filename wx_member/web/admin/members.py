@@ -16,11 +16,12 @@ from wx_member import labels
 from wx_member.console import member_admin
 from wx_member.extensions import runtime
 from wx_member.members import cards, member_import, merging, privacy, stores, unmerging
+from wx_member.payments import membership_products_view, recharge_refunds
 from wx_member.pushes import fulfilment
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
 from wx_member.web.admin import member_edits, words
-from wx_member.web.admin.blueprint import bp, scope, store_filter
+from wx_member.web.admin.blueprint import bp, can, scope, store_filter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,7 +61,12 @@ def member_detail(member_id: int):
                            store_choices=stores.choices(g.db) if scope() is None else [],
                            card_kinds=labels.CARD_KINDS,
                            merge_reasons=labels.MERGE_REASONS,
-                           merge_status=labels.MERGE_STATUS)
+                           merge_status=labels.MERGE_STATUS,
+                           paid=membership_products_view.purchases_of(g.db, data["id"]),
+                           recharges=(recharge_refunds.refundable_of(g.db, data["id"])
+                                      if can("admin") else []),
+                           paid_refund_status=labels.MEMBERSHIP_REFUND_STATUS,
+                           hq=scope() is None)
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
@@ -205,7 +211,7 @@ def member_import_page():
 
 
 class RechargeRefundForm(FlaskForm):
-    out_trade_no = StringField("充值订单号", validators=[DataRequired(), Length(max=64)])
+    out_trade_no = StringField("退款的充值", validators=[DataRequired(), Length(max=64)])
     amount = StringField("退款金额（元，留空为全部可退）", validators=[Length(max=16)])
     reason = StringField("退款原因", validators=[Length(max=80)])
 
@@ -214,14 +220,12 @@ class RechargeRefundForm(FlaskForm):
 @requires("admin")
 def member_recharge_refund(member_id: int):
     """A recharge back to the payer's WeChat (WeChat Pay): unspent part, bonus first."""
-    from wx_member.payments import recharge_refunds
-
     form = RechargeRefundForm()
     client = runtime().wxpay
     if client is None:
         flash("未配置微信支付商户接口，无法原路退款。", "error")
     elif not form.validate():
-        flash("请填写充值订单号。", "error")
+        flash("请选择要退款的充值。", "error")
     else:
         try:
             amount = form.amount.data.strip()  # yuan (12.50), stored and sent as fen

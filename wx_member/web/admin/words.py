@@ -19,6 +19,7 @@ from wx_member.coupons import templates
 from wx_member.extensions import runtime
 from wx_member.insights import segments
 from wx_member.platform import settings
+from wx_member.pushes import calendar as push_calendar
 from wx_member.platform.errors import InvalidSetting
 
 YUAN_RE = re.compile(r"\d{1,9}(\.\d{1,2})?")
@@ -106,6 +107,40 @@ def kind_name(kind: str) -> str:
     return labels.PUSH_KINDS.get(kind) or (push.title if push else kind)
 
 
+# What a push was for (delivery.occasion, the planners' dedup key) in an operator's words.
+_FESTIVAL_NAMES = {key: zh for key, zh, _ in push_calendar.FESTIVALS.values()} | {
+    "lantern": "元宵节"}
+_OCCASIONS = [  # (pattern, text): first match wins; anything else is shown as it is
+    (re.compile(r"campaign:(\d+)"), "活动 #{0}"),
+    (re.compile(r"dry:.*"), "试发"),
+    (re.compile(r"(?:order|d\d+):(.+)"), "订单 {0}"),
+    (re.compile(r"(\d{4}-\d{2}-\d{2}):(\d+)d"), "{0} 到期（提前 {1} 天）"),
+    (re.compile(r"(\d{4})"), "{0} 年"),
+    (re.compile(r"(\d{4}):(\w+)"), "{0} 年{1}"),
+    (re.compile(r"review:(.+)"), "{0} 等级复核"),
+    (re.compile(r"paid:(.+)"), "{0} 到期"),
+    (re.compile(r"sv:\d+"), "储值变动"),
+    (re.compile(r"ledger:\d+"), "积分变动"),
+    (re.compile(r"tier:\d+"), "等级变化"),
+]
+
+
+def _festival_name(key: str) -> str:
+    push = runtime().pushes.get("holiday")  # the programme's own days, by their names
+    own = {d.get("key"): d.get("name") for d in (push.options.get("days", []) if push else [])}
+    return _FESTIVAL_NAMES.get(key) or own.get(key) or key
+
+
+def occasion_text(occasion: str) -> str:
+    """A delivery's occasion as operators read it: campaign:12 → 活动 #12, 2026:mid_autumn →
+    2026 年中秋节, order:W123 → 订单 W123, 2026-12-31:7d → 2026-12-31 到期（提前 7 天）."""
+    for pattern, text in _OCCASIONS:
+        m = pattern.fullmatch(occasion or "")
+        if m:
+            return text.format(*(_festival_name(g) for g in m.groups()))
+    return occasion or ""
+
+
 def reason_text(error: str | None) -> str:
     """Why a delivery was skipped or failed, in Chinese (WeChat's errcode or the sender's
     own reason); an unknown one keeps its text after 其他原因."""
@@ -127,7 +162,7 @@ def _value(field: str | None, value, action: str) -> str:
         return "无"
     if isinstance(value, bool):
         return "是" if value else "否"
-    if field in ("bonus", "balance_fen", "delta_fen") and isinstance(value, int):
+    if field in ("bonus", "balance_fen", "delta_fen", "price_fen") and isinstance(value, int):
         return f"{yuan(value)} 元"
     if action == "benefits.member_price" and isinstance(value, int):
         return f"{yuan(value)} 元"
@@ -135,6 +170,10 @@ def _value(field: str | None, value, action: str) -> str:
         return percent_text(value)
     if field == "excluded" and value == []:
         return "无"
+    if field == "tier" and action.startswith("membership_product."):
+        return labels.tier_name(value)
+    if field == "days" and action.startswith("membership_product."):
+        return f"{value} 天"
     if field == "role":
         return labels.OPERATOR_ROLES.get(value, value)
     if field == "results" and isinstance(value, dict):
@@ -144,6 +183,8 @@ def _value(field: str | None, value, action: str) -> str:
         return "已达微信每日接口调用上限（45009），其余待下次发送"
     if field in ("planned", "capped", "members") and isinstance(value, int):
         return f"{value} {'位' if field == 'members' else '条'}"
+    if field == "status" and action.startswith("store."):
+        return labels.STORE_STATUS.get(value, value)
     if field == "status" and action.startswith("channel."):
         return labels.CHANNEL_STATUS.get(value, value)
     if field == "kind" and action.startswith("channel."):
@@ -214,4 +255,14 @@ def target_text(action: str, target: str) -> str:
         return "到期推送" if target == "due" else kind_name(target)
     if action == "points.expire_run":
         return f"截至 {target} 日终"
+    if action.startswith("membership_product."):
+        return f"付费会员卡 #{target}"
+    kind, _, number = target.partition(":")  # campaign:3, gift:7, coupon_template:2, …
+    if number.isdigit() and kind == "coupon_template":
+        return f"券模板「{template_name(int(number))}」"
+    if number.isdigit() and kind in _TARGET_KINDS:
+        return f"{_TARGET_KINDS[kind]} #{number}"
     return target
+
+
+_TARGET_KINDS = {"campaign": "活动", "gift": "礼品", "earn_rule": "积分活动"}
