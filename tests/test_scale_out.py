@@ -156,9 +156,11 @@ def test_two_apps_and_two_schedulers_count_once_and_send_once(
         assert len({r.claim for r in rows if r.status == "sending"}) == 1
         assert all(received[r.openid] == 1 for r in rows if r.status == "sent")
         assert by_status["sent"] >= MEMBERS - deliveries.BATCH  # what it had not claimed
-        # The schedulers' counters reach /metrics through their host's app server.
-        assert sum(metric(app.url, "wx_member_pushes_total", status="sent")
-                   for app in apps) == by_status["sent"]
+        # The schedulers' counters reach /metrics through their host's app server, once the
+        # standby's send run has returned (the rows are recorded a moment before).
+        def counted():
+            return sum(metric(app.url, "wx_member_pushes_total", status="sent") for app in apps)
+        assert wait_for(lambda: counted() == by_status["sent"], 30), (counted(), by_status)
         assert sum(metric(app.url, "wx_member_scheduler_lag_seconds_count", job="send_due")
                    for app in apps) > 0
         assert metric(apps[0].url, "wx_member_scheduler_lease_seconds_left") > 0

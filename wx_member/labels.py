@@ -42,6 +42,10 @@ ORDER_STATUS = {"paid": "已支付", "partially_refunded": "部分退款", "refu
 COUPON_KINDS = {"amount_off": "满减", "percent_off": "折扣", "item": "兑换"}
 # 可使用, as the mini-program has always shown it (the console said 可用).
 COUPON_STATUS = {"available": "可使用", "used": "已使用", "expired": "已过期", "void": "已作废"}
+# What an audit entry's target "kind:number" names, e.g. 活动 #7.
+AUDIT_TARGET_KINDS = {"campaign": "活动", "gift": "礼品", "earn_rule": "积分活动"}
+# A coupon template's issuing state in the console's list (stopped, its stock used up, issuing).
+TEMPLATE_STATE = {"stopped": "已停止发放", "sold_out": "已发完", "issuing": "发放中"}
 
 # -- pushes and campaigns -----------------------------------------------------------------
 PUSH_CATEGORIES = {"service": "服务通知", "marketing": "营销"}

@@ -260,9 +260,7 @@ def target_text(action: str, target: str) -> str:
     kind, _, number = target.partition(":")  # campaign:3, gift:7, coupon_template:2, …
     if number.isdigit() and kind == "coupon_template":
         return f"券模板「{template_name(int(number))}」"
-    if number.isdigit() and kind in _TARGET_KINDS:
-        return f"{_TARGET_KINDS[kind]} #{number}"
+    if number.isdigit() and kind in labels.AUDIT_TARGET_KINDS:
+        return f"{labels.AUDIT_TARGET_KINDS[kind]} #{number}"
     return target
 
-
-_TARGET_KINDS = {"campaign": "活动", "gift": "礼品", "earn_rule": "积分活动"}
