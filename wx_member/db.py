@@ -295,5 +295,8 @@ def loaded(session: Session, cls: type[O], row: dict) -> O:
     state.dict.update(row)
     state.key = state.mapper._identity_key_from_state(state)
     state._expire_attributes(state.dict, state.unloaded)  # the rest: loaded on first access
-    session.add(obj)
+    # What session.add does for it, less its walk of the mapper's relationships for
+    # objects to cascade to (a fresh row has none loaded: the walk found nothing, and was
+    # a third of this function).
+    session._save_or_update_impl(state)
     return obj

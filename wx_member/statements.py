@@ -68,19 +68,22 @@ def _compiled(stmt: ClauseElement, dialect, keys: tuple[str, ...] | None) -> _Co
     return found[1]
 
 
-_HELD = "wx_statements_connection"  # session.info: (its transaction, Connection, DBAPI connection)
+_HELD = "wx_statements_connection"  # session.info: (its transaction, Connection, DBAPI
+# connection, whether a listener watches its statements)
 
 
 def _held(session: Session):
-    """The session's Connection and DBAPI connection in its current transaction.
-    session.connection() walks the session's transaction to its connection each time (a
-    fifth of `run`'s cost): remembered for the transaction."""
+    """The session's Connection, DBAPI connection and whether a listener watches it, in
+    its current transaction. session.connection() walks the session's transaction to its
+    connection each time (a fifth of `run`'s cost): remembered for the transaction, and so
+    is the question to the event system (a listener is added between transactions)."""
     transaction = session.get_transaction()
     held = session.info.get(_HELD)
     if held is None or held[0] is not transaction or transaction is None:
         conn = session.connection()
-        held = session.info[_HELD] = (transaction, conn, conn.connection.dbapi_connection)
-    return held[1], held[2]
+        held = session.info[_HELD] = (transaction, conn, conn.connection.dbapi_connection,
+                                      _watched(conn))
+    return held[1:]
 
 
 def rows(session: Session, stmt: ClauseElement, params: dict[str, Any] | None = None):
@@ -102,8 +105,8 @@ def fetch(session: Session, stmt: ClauseElement, params: dict[str, Any] | None =
     way by attribute or position, for a third of its cost: the join reads its settings and
     its coupon template this way)."""
     params = params or {}
-    conn, dbapi_connection = _held(session)
-    if _watched(conn):
+    conn, dbapi_connection, watched = _held(session)
+    if watched:
         return conn.execute(stmt, params).all()
     dialect = conn.dialect
     compiled = _compiled(stmt, dialect, None)
@@ -128,8 +131,8 @@ def run(session: Session, stmt: ClauseElement, params: dict[str, Any], *,
     """Execute `stmt` (built once, at import) with `params` in the session's transaction;
     returns the DBAPI cursor. `insert=True`: an INSERT of exactly the columns in `params`
     (compiled for that set of columns)."""
-    conn, dbapi_connection = _held(session)
-    if _watched(conn):
+    conn, dbapi_connection, watched = _held(session)
+    if watched:
         return _Ordinary(conn.execute(stmt, params))
     dialect = conn.dialect
     compiled = _compiled(stmt, dialect, tuple(params) if insert else None)

@@ -30,6 +30,7 @@ less than strict first-in-first-out would, never more.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -81,9 +82,16 @@ def lot_expiry(session: Session, earned_at: datetime,
     if mode == NEVER:
         return None
     tz = tz or programme_tz(session)
-    day = last_day(local_day(earned_at, tz), mode, settings.get(session, "points_expiry_months"),
-                   settings.get(session, "points_expiry_mmdd"))
-    return day_end_utc(day, tz)
+    return _lot_end(local_day(earned_at, tz), mode, settings.get(session, "points_expiry_months"),
+                    settings.get(session, "points_expiry_mmdd"), tz)
+
+
+@lru_cache(maxsize=256)
+def _lot_end(earned_on: date, mode: int, months: int, mmdd: int, tz: ZoneInfo) -> datetime | None:
+    """A pure function of its arguments, remembered: every credit (each join's sign-up
+    points) earned on one local day under one setting ends on the same instant, and the
+    month arithmetic and zone conversion were a fiftieth of a join."""
+    return day_end_utc(last_day(earned_on, mode, months, mmdd), tz)
 
 
 # -- what is due --------------------------------------------------------------------

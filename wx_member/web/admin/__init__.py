@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 # Each module adds its routes to `bp` when imported.
 from wx_member.web.admin import (  # noqa: F401
@@ -20,6 +21,19 @@ from wx_member.web.admin import tiers  # noqa: F401  (会员等级, issue 18)
 from wx_member.web.admin import member_edits  # noqa: F401  (姓名, 储值更正)
 from wx_member.web import errors
 from wx_member.web.admin.blueprint import bp, csrf, http_error_page
+
+
+class _SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, its serializer made once per key rather than on
+    every request (the webhook's and the API's too, which never use it: a fiftieth of
+    a join)."""
+    _made: tuple | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self._made is None or self._made[0] != keys:
+            self._made = (keys, super().get_signing_serializer(app))
+        return self._made[1]
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +48,7 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in _guard for /admin only: webhooks have none
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (8-hour) session
     )
+    app.session_interface = _SessionCookies()
     csrf.init_app(app)
     app.register_blueprint(bp)
     errors.PAGES[bp.url_prefix + "/"] = http_error_page

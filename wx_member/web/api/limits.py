@@ -85,5 +85,33 @@ def init(app: Flask) -> None:
     # rather than refuse every login with a 500.
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
+    _only_where_limited(app)
     app.extensions[_STRATEGY] = MovingWindowRateLimiter(storage_for(rt.config.redis_url,
                                                                     rt.engine))
+
+
+def _only_where_limited(app: Flask) -> None:
+    """Flask-Limiter's after-request hook (rate-limit headers) and teardown (its per-request
+    context) run on every request of the app, the webhook's too, though only the limited
+    blueprints have limits to report (the before-request check is skipped elsewhere, see
+    `_PerAppLimiter`): wrapped to run there only."""
+    def limited_only(hook):
+        def hook_where_limited(*args):
+            if request.blueprint in LIMITED_BLUEPRINTS:
+                return hook(*args)
+            return args[0] if args else None  # an after-request hook gives back the response
+        return hook_where_limited
+
+    for funcs, name in ((app.after_request_funcs, "__inject_headers"),
+                        (app.teardown_request_funcs, "__release_context")):
+        hooks = funcs.get(None, [])
+        for i, hook in enumerate(hooks):
+            target = getattr(hook, "func", hook)  # functools.partial, or a bound method
+            if getattr(target, "__name__", "") == name and (
+                    getattr(hook, "args", (None,))[0] is limiter
+                    or getattr(hook, "__self__", None) is limiter):
+                hooks[i] = limited_only(hook)
+                break
+        else:
+            raise RuntimeError(f"Flask-Limiter's {name} hook not found")  # its internals moved
+
