@@ -7,11 +7,10 @@ member counted to it while the list hides it unless asked."""
 from __future__ import annotations
 
 import calendar as cal
-import re
 from datetime import date, timedelta
 
-from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
-                             shot, width)
+from browser_helpers import (app, browser, fits, go, login, page, make_channel,  # noqa: F401
+                             require_chromium, shot, width)
 from console_helpers import add_operator
 from helpers import member
 from till_helpers import Till, issue_key, open_store
@@ -76,12 +75,8 @@ def test_a_member_day_on_the_calendar_and_at_the_till(page, app, width):
 def test_an_operator_retires_a_channel_code_and_brings_it_back(page, app, sandbox, width):
     add_operator(app, "ops", "operator")
     login(page, app, "ops")
-    go(page, width, "渠道码")
-    page.get_by_label("名称").fill("秋季海报")
-    page.get_by_label("类型").select_option("poster")
-    page.get_by_role("button", name="生成二维码").click()
-    page.get_by_text(re.compile(r"渠道码 poster_[0-9a-f]{6} 已创建。")).wait_for()
-    scene = sandbox.sent("qrcode")[0]["request"]["action_info"]["scene"]["scene_str"]
+    scene = make_channel(page, width, "秋季海报", "poster")
+    assert sandbox.sent("qrcode")[0]["request"]["action_info"]["scene"]["scene_str"] == scene
     page.locator("#channels").get_by_role("link", name="查看").click()
     page.get_by_role("button", name="停用渠道码").click()
     page.get_by_text("渠道码「秋季海报」已停用").wait_for()

@@ -11,8 +11,8 @@ from datetime import datetime
 import pytest
 
 from api_helpers import ApiClient, api_config, member_id, mini_sandbox  # noqa: F401
-from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
-                             shot, width)
+from browser_helpers import (app, browser, fits, go, login, page, make_channel,  # noqa: F401
+                             require_chromium, shot, width)
 from conftest import serve
 from console_helpers import add_operator
 from helpers import balance_and_sum, member
@@ -78,14 +78,10 @@ def test_operator_adjusts_points_with_confirmation_and_reads_the_record(page, ap
 def test_operator_makes_a_channel_code_for_a_store_named_in_chinese(page, app, sandbox, width):
     add_operator(app, "ops", "operator")
     login(page, app, "ops")
-    go(page, width, "渠道码")
-    page.get_by_label("名称").fill("南京东路店")
-    page.get_by_label("类型").select_option("store")
-    page.get_by_role("button", name="生成二维码").click()
-    page.get_by_text(re.compile(r"渠道码 store_[0-9a-f]{6} 已创建。")).wait_for()
+    scene = make_channel(page, width, "南京东路店", "store")
     with app.session() as s, s.read():
         channel = s.query(Channel).one()
-    assert channel.name == "南京东路店"
+    assert (channel.name, channel.scene) == ("南京东路店", scene)
     assert sandbox.sent("qrcode")[0]["request"]["action_info"]["scene"]["scene_str"] == channel.scene
     assert "南京东路店" in page.locator("#channels").inner_text()
     fits(page, width)

@@ -13,20 +13,15 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import MembershipProduct, MembershipPurchase
 from wx_member.payments import membership_refunds
+from wx_member.payments.paid_memberships import ProductView
 
 # A refund WeChat Pay accepted took the unused days off: that purchase no longer counts.
 REFUNDED = ("processing", "succeeded")
 
 
 @dataclass(frozen=True)
-class ProductRow:
-    id: int
-    name: str
-    tier: str
-    tier_zh: str
-    days: int
-    price_fen: int
-    active: bool
+class ProductRow(ProductView):
+    """A product as the mini-program sees it, with its sales."""
     sold: int      # purchases credited (each a member's paid period)
     refunded: int  # of which refunded through WeChat Pay
 
