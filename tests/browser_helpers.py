@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,20 @@ def make_channel(page, width, name: str, kind: str) -> str:
     made = re.compile(rf"渠道码 ({kind}_[0-9a-f]{{6}}) 已创建。")
     page.get_by_text(made).wait_for()
     return made.search(page.get_by_text(made).inner_text()).group(1)
+
+
+def wait_until(page, script: str, timeout: float = 10.0):
+    """Poll `script` (a JS function) from here until it returns something truthy, and
+    return that. Not `page.wait_for_function`: it polls by evaluating a string inside the
+    page, which the console's Content-Security-Policy (no 'unsafe-eval') refuses whenever
+    the first check is not already true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value or time.monotonic() > deadline:
+            assert value, f"never true within {timeout} s: {script}"
+            return value
+        page.wait_for_timeout(50)
 
 
 def fits(page, width) -> None:

@@ -10,7 +10,7 @@ import secrets
 import pytest
 
 from api_helpers import ApiClient, api_config, mini_sandbox  # noqa: F401
-from browser_helpers import browser, fits, go, login, page, require_chromium, shot, width  # noqa: F401
+from browser_helpers import browser, fits, go, login, page, require_chromium, shot, wait_until, width  # noqa: F401,E501
 from conftest import APPID, MCH_ID, serve
 from console_helpers import add_operator
 from helpers import member
@@ -96,9 +96,9 @@ def test_operator_uploads_a_gift_picture_and_sees_it(page, app, mini_sandbox, wi
     page.get_by_text("图片已上传（120×90）").wait_for()
     thumb = page.locator("#gifts img.gift-thumb")
     thumb.wait_for()
-    drawn = page.wait_for_function(  # the browser loaded and decoded it from the app
-        "() => { const i = document.querySelector('#gifts img.gift-thumb');"
-        " return i && i.complete && i.naturalWidth; }").json_value()
+    drawn = wait_until(page,  # the browser loaded and decoded it from the app
+                       "() => { const i = document.querySelector('#gifts img.gift-thumb');"
+                       " return i && i.complete && i.naturalWidth; }")
     assert drawn == 120
     (gift,) = api.get("gifts", me).json()["gifts"]
     assert gift["image_url"] == thumb.get_attribute("src")

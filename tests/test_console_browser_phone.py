@@ -12,7 +12,7 @@ import pytest
 
 from api_helpers import ApiClient, api_config, member_id, mini_sandbox  # noqa: F401
 from browser_helpers import (app, browser, fits, go, login, page, make_channel,  # noqa: F401
-                             require_chromium, shot, width)
+                             require_chromium, shot, wait_until, width)
 from conftest import serve
 from console_helpers import add_operator
 from helpers import balance_and_sum, member
@@ -90,7 +90,7 @@ def test_operator_makes_a_channel_code_for_a_store_named_in_chinese(page, app, s
     page.locator("#qr img").wait_for()
     # The PNG shows: wait for the image to load (an <img> in the DOM may still be fetching),
     # then check it decoded; a broken image ends loading with a natural width of 0.
-    page.wait_for_function("document.querySelector('#qr img').complete")
+    wait_until(page, "() => document.querySelector('#qr img').complete")
     assert page.evaluate("document.querySelector('#qr img').naturalWidth") > 0
     assert "微信扫码关注，即成为会员" in page.locator("#qr figcaption").inner_text()
     page.get_by_label("渠道名称").fill("南京东路旗舰店")
