@@ -40,9 +40,13 @@ timeout = int(_env("WX_GUNICORN_TIMEOUT", "6"))
 graceful_timeout = int(_env("WX_GUNICORN_GRACEFUL_TIMEOUT", "10"))
 # Each worker builds its own engine and pool after the fork: no connection is shared.
 preload_app = False
-# Recycle workers now and then (bounded memory growth), not all at once.
-max_requests = 10_000
-max_requests_jitter = 1_000
+# Recycle workers now and then (bounded memory growth), not all at once. Rarely: a new
+# worker imports the app for about a second while the connections it accepted wait, so
+# recycling every 10,000 requests put a stall into p99 every ~10 s per worker at benchmark
+# rates (issue 19: the mini-program reads' p99 380-510 ms; the bare app, lighter to import,
+# 40-80 ms).
+max_requests = 100_000
+max_requests_jitter = 10_000
 # WeChat events are a few hundred bytes; refuse absurd request lines and headers early.
 limit_request_line = 8190
 limit_request_fields = 50
