@@ -117,6 +117,16 @@ def wait_until(page, script: str, timeout: float = 10.0):
         page.wait_for_timeout(50)
 
 
+def add_gift(page, width, name: str, points: int, stock: int) -> None:
+    """As an operator: gift `name` put on the 积分兑换 shelf."""
+    go(page, width, "积分兑换")
+    page.get_by_label("礼品名称").fill(name)
+    page.get_by_label("所需积分").fill(str(points))
+    page.get_by_label("库存", exact=True).fill(str(stock))
+    page.get_by_role("button", name="上架", exact=True).click()
+    page.get_by_text(f"礼品「{name}」已上架").wait_for()
+
+
 def fits(page, width) -> None:
     """Nothing wider than the screen: no sideways scrolling of the page."""
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url

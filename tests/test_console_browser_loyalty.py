@@ -10,7 +10,7 @@ import secrets
 import pytest
 
 from api_helpers import ApiClient, api_config, mini_sandbox  # noqa: F401
-from browser_helpers import browser, fits, go, login, page, require_chromium, shot, wait_until, width  # noqa: F401,E501
+from browser_helpers import add_gift, browser, fits, go, login, page, require_chromium, shot, wait_until, width  # noqa: F401,E501
 from conftest import APPID, MCH_ID, serve
 from console_helpers import add_operator
 from helpers import member
@@ -77,12 +77,7 @@ def test_operator_uploads_a_gift_picture_and_sees_it(page, app, mini_sandbox, wi
     me = api.login("oMiniPic")
     add_operator(app, "ops", "operator")
     login(page, app, "ops")
-    go(page, width, "积分兑换")
-    page.get_by_label("礼品名称").fill("帆布袋")
-    page.get_by_label("所需积分").fill("60")
-    page.get_by_label("库存", exact=True).fill("3")
-    page.get_by_role("button", name="上架", exact=True).click()
-    page.get_by_text("礼品「帆布袋」已上架").wait_for()
+    add_gift(page, width, "帆布袋", 60, 3)
 
     page.get_by_label("图片 帆布袋").set_input_files(
         {"name": "bag.txt", "mimeType": "text/plain", "buffer": b"not a picture"})

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from api_helpers import ApiClient, api_config, member_id, mini_sandbox  # noqa: F401
-from browser_helpers import (app, browser, fits, go, login, page, make_channel,  # noqa: F401
+from browser_helpers import (add_gift, app, browser, fits, go, login, page, make_channel,  # noqa: F401
                              require_chromium, shot, wait_until, width)
 from conftest import serve
 from console_helpers import add_operator
@@ -158,12 +158,7 @@ def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app
     page.set_default_timeout(15_000)
     try:
         login(page, mini_app, "ops")
-        go(page, width, "积分兑换")
-        page.get_by_label("礼品名称").fill("帆布袋")
-        page.get_by_label("所需积分").fill("60")
-        page.get_by_label("库存", exact=True).fill("3")
-        page.get_by_role("button", name="上架", exact=True).click()
-        page.get_by_text("礼品「帆布袋」已上架").wait_for()
+        add_gift(page, width, "帆布袋", 60, 3)
         assert "帆布袋" in [gift["name"] for gift in api.get("gifts", me).json()["gifts"]]
         page.get_by_label("兑换会员").fill(me.card_no)
         page.get_by_label("兑换礼品").select_option(label="帆布袋（60 积分，剩 3）")
