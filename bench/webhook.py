@@ -17,6 +17,12 @@ CLIENT-BOUND: its bare figure is a floor, the ratio too high), the server's CPU 
 how busy the whole machine was and its load. After each join round the script checks that
 every request wrk completed made a member and none was sent twice; at the end it counts
 the statements one join sends (the app in this process, a SQLAlchemy event listener).
+
+`--floor` (default on) adds a third server taking its turn: bench/floor_app.py, the bare
+endpoint plus a join's database work (the same rows, statements and transaction) written
+straight on the DBAPI connection, none of the app's Python. floor/bare is what the database
+work alone allows on this machine; join/floor is what the application's Python costs on
+top of it.
 """
 from __future__ import annotations
 
@@ -150,6 +156,8 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=3000,
                     help="prepared requests per second of a round (more than a server answers)")
     ap.add_argument("--database", default="sqlite", help="'sqlite' (a fresh file) or a SQLAlchemy URL")
+    ap.add_argument("--floor", choices=("on", "off"), default="on",
+                    help="also run bench/floor_app.py: a join's database work without the app")
     args = ap.parse_args()
 
     from wx_member import migrate
@@ -167,26 +175,30 @@ def main() -> None:
     print(header(args, db_url), flush=True)
 
     servers: dict[str, Server] = {}
-    runs: dict[str, list[wrk.Round]] = {"bare": [], "join": []}
+    names = ["bare", "join"] + (["floor"] if args.floor == "on" else [])
+    runs: dict[str, list[wrk.Round]] = {name: [] for name in names}
     n = args.pool * args.seconds
     try:
         servers["bare"] = Server("bare_app:app", env, args.workers, tmp, "bare",
                                  ["--pythonpath", str(ROOT / "bench")])
         servers["join"] = Server("wx_member.app:create_app()", env, args.workers, tmp, "join")
+        if args.floor == "on":
+            servers["floor"] = Server("floor_app:app", env, args.workers, tmp, "floor",
+                                      ["--pythonpath", str(ROOT / "bench")])
         for name, server in servers.items():  # warm-up: imports, connections, caches
             wrk.run(name, server.url, "/wechat",
                     prepared(tmp / f"{name}-w.req", server.url, token, appid, 3000,
                              f"{run}{name}w"), server, seconds=2, threads=args.threads,
                     connections=args.connections)
         for i in range(args.rounds):
-            for name in (("bare", "join") if i % 2 == 0 else ("join", "bare")):
+            for name in (names if i % 2 == 0 else names[::-1]):
                 server = servers[name]
                 reqs = prepared(tmp / f"{name}{i}.req", server.url, token, appid, n,
                                 f"{run}{name}{i}-")
                 before = members(db_url)
                 r = wrk.run(name, server.url, "/wechat", reqs, server, args.seconds,
                             args.threads, args.connections)
-                if name == "join":
+                if name != "bare":  # a join, the app's or the floor's
                     time.sleep(0.5)  # requests wrk gave up on at the end may still commit
                     r.extra["joined"] = members(db_url) - before
                     if r.wrapped or not r.requests <= r.extra["joined"] <= r.requests + args.connections:
@@ -217,6 +229,13 @@ def main() -> None:
           + ", ".join(f"{x:.0%}" for x in ratios) + ") target >= 40% SQLite, 35% MariaDB"
           + (f"  [{bound} of {len(ratios)} bare rounds CLIENT-BOUND: ratio overstated]"
              if bound else "  [no bare round client-bound]"))
+    if runs.get("floor"):
+        floor = [f.rps / b.rps for b, f in zip(runs["bare"], runs["floor"])]
+        share = [j.rps / f.rps for f, j in zip(runs["floor"], runs["join"])]
+        print(f"  floor/bare ratio (the database work alone): median {statistics.median(floor):.0%}"
+              f"   join/floor (the app's Python on top of it): median "
+              f"{statistics.median(share):.0%} (by round: " + ", ".join(f"{x:.0%}" for x in share)
+              + ")")
     cost = [b.server_cpu / b.requests / (j.server_cpu / j.requests)
             for b, j in zip(runs["bare"], runs["join"])]
     print(f"  CPU-cost ratio (bare CPU per request / join CPU per request, what the ratio tends "
