@@ -3,7 +3,7 @@ process (Flask's test client, no gunicorn, no HTTP): what the code itself costs,
 than a server bench on a shared machine, and comparable between two checkouts run one
 after the other (each from its own root: `cd OTHER && python bench/inprocess.py`).
 
-    .venv/bin/python bench/inprocess.py [--what join,card,points,coupons] [--batches 5]
+    .venv/bin/python bench/inprocess.py [--what bare,floor,join,card,points,coupons] [--batches 5]
         [--size 200] [--calls] [--database sqlite|URL]
 
 For each request kind: the CPU per request (time.process_time) of `--batches` batches of
@@ -13,7 +13,10 @@ a listener in a batch of its own); with `--calls`, the Python function calls one
 makes (cProfile: deterministic, so a change shows even when the machine is too busy for
 timings; the test client's own calls included). Joins are new people subscribing through
 the store channel `store_01` (bench/webhook.py's request); the reads use one member's
-bearer token on bench/api.py's seeded members (2,000 here). A fresh SQLite file by
+bearer token on bench/api.py's seeded members (2,000 here). `bare` and `floor` are the same
+join requests to bench/bare_app.py (signature and parse only) and bench/floor_app.py (a
+join's database work without the app's Python): join − floor is the app's own Python, floor
+− bare the database's work and its driver. A fresh SQLite file by
 default; a MariaDB URL must name a database the script may migrate and fill.
 """
 from __future__ import annotations
@@ -44,7 +47,7 @@ READS = {"card": "/api/me/card", "points": "/api/me/points", "coupons": "/api/me
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--what", default="join,card,points,coupons")
+    ap.add_argument("--what", default="bare,floor,join,card,points,coupons")
     ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--calls", action="store_true", help="also count Python calls (cProfile)")
@@ -72,23 +75,28 @@ def main() -> None:
 
     app = create_app()
     engine = app.extensions["wx_member"].engine
-    client = app.test_client()
+    import bare_app
+    import floor_app
+
+    clients = {"join": app.test_client(), "bare": bare_app.app.test_client(),
+               "floor": floor_app.app.test_client()}
+    client = clients["join"]
     sim = Simulator("http://unused/wechat", token=token, appid="wxbench000000001")
     run = secrets.token_hex(3)
     bearer = {"Authorization": f"Bearer {issue_access(key, member, 3600).token}"} if member else {}
 
     def batch(kind: str, tag: str, n: int):
         """A function making `n` requests of `kind`, prepared beforehand."""
-        if kind == "join":
-            reqs = [sim.prepare_event("subscribe", f"oIn{run}{tag}{i:07d}",
+        if kind in clients:
+            reqs = [sim.prepare_event("subscribe", f"oIn{run}{kind}{tag}{i:07d}",
                                       EventKey=f"qrscene_{webhook.SCENE}", Ticket="gQ")
                     for i in range(n)]
+            post = clients[kind].post
 
             def go():
                 for params, body in reqs:
-                    res = client.post("/wechat", query_string=params, data=body,
-                                      content_type="text/xml")
-                    assert res.status_code == 200 and b"CDATA[" in res.data, res.data
+                    res = post("/wechat", query_string=params, data=body, content_type="text/xml")
+                    assert res.status_code == 200 and (kind == "bare" or b"CDATA[" in res.data), res.data
             return go
 
         def go():
@@ -116,7 +124,8 @@ def main() -> None:
             go()
             cpu.append((time.process_time() - started) / args.size * 1000)
         line = (f"  {kind:<8} CPU {min(cpu):.3f} ms least, {statistics.median(cpu):.3f} median"
-                f"   statements {count[0] / 50:.1f}")
+                + (f"   statements {count[0] / 50:.1f}" if kind not in ("bare", "floor") else
+                   "   (not the app: its statements are not counted)"))
         if args.calls:
             go = batch(kind, "p", 500)
             profile = cProfile.Profile()
