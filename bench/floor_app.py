@@ -18,15 +18,12 @@ import os
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response
 from stdnum import luhn
-from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.utils import check_signature
 
-from wx_member.wechat.inbound import safe_xml
+from bare_app import signed_message
 
 app = Flask(__name__)
-TOKEN = os.environ["WX_TOKEN"]
 URL = os.environ["DATABASE_URL"]
 SQLITE = URL.startswith("sqlite")
 
@@ -132,12 +129,7 @@ def _write(cur, openid: str, dedup_key: str, scene: str) -> tuple[str, int]:
 
 @app.post("/wechat")
 def wechat():
-    a = request.args
-    try:
-        check_signature(TOKEN, a.get("signature", ""), a.get("timestamp", ""), a.get("nonce", ""))
-    except InvalidSignatureException:
-        abort(403)
-    msg = safe_xml.message(safe_xml.parse(request.get_data()))
+    msg = signed_message()
     card, points = _join(msg.source, f"evt:{msg.source}:{msg.time}:subscribe_scan", msg.scene_id)
     return Response(_REPLY.format(to=msg.source, frm=msg.target, t=int(msg.time), card=card,
                                   points=points), content_type="application/xml; charset=utf-8")
