@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import re
 import time
-import uuid
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client import multiprocess
 
@@ -27,34 +26,51 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _begin() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
-        g.request_id_token = REQUEST_ID.set(g.request_id)
-        g.metrics_endpoint = request.endpoint or "unmatched"
-        g.metrics_t0 = time.perf_counter()
-        metrics.HTTP_IN_PROGRESS.labels(g.metrics_endpoint).inc()
-
-    @app.after_request
-    def _answer(response: Response) -> Response:
-        if "request_id" in g:
-            response.headers["X-Request-Id"] = g.request_id
-        g.metrics_status = response.status_code
-        return response
-
-    @app.teardown_request
-    def _end(_exc) -> None:
-        endpoint = g.pop("metrics_endpoint", None)
-        if endpoint is not None:
-            metrics.HTTP_IN_PROGRESS.labels(endpoint).dec()
-            metrics.HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - g.metrics_t0)
-            metrics.HTTP_REQUESTS.labels(endpoint, str(g.get("metrics_status", 500))).inc()
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            REQUEST_ID.reset(token)
-
+    """Request ids and the request metrics around the whole app (a WSGI middleware: one
+    call a request instead of three Flask hooks), the endpoint's name from one hook."""
+    app.before_request(_note_endpoint)
+    app.wsgi_app = _Observed(app.wsgi_app)
     app.register_blueprint(bp)
+
+
+_ENDPOINT = "wx_member.endpoint"  # environ key: the endpoint the request was routed to
+
+
+def _note_endpoint() -> None:
+    endpoint = request.endpoint or "unmatched"
+    request.environ[_ENDPOINT] = endpoint
+    metrics.HTTP_IN_PROGRESS.labels(endpoint).inc()
+
+
+class _Observed:
+    """Each request gets an id (a sane incoming `X-Request-Id`, or a fresh one) for its log
+    lines and its answer's header; once answered, its latency and status are counted by the
+    endpoint that `_note_endpoint` recorded (none when Flask answered before routing)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if incoming and _SANE_ID.fullmatch(incoming) else os.urandom(16).hex()
+        token = REQUEST_ID.set(request_id)
+        status = ["500"]
+
+        def answer(code, headers, exc_info=None):
+            status[0] = code[:3]
+            headers.append(("X-Request-Id", request_id))
+            return start_response(code, headers, exc_info)
+
+        started = time.perf_counter()
+        try:
+            return self.wsgi_app(environ, answer)
+        finally:
+            endpoint = environ.get(_ENDPOINT)
+            if endpoint is not None:
+                metrics.HTTP_IN_PROGRESS.labels(endpoint).dec()
+                metrics.HTTP_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+                metrics.HTTP_REQUESTS.labels(endpoint, status[0]).inc()
+            REQUEST_ID.reset(token)
 
 
 class _ThisProcess:
