@@ -2,11 +2,24 @@
 from __future__ import annotations
 
 from flask import Flask, g
+from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException
 
 from wx_member import logs, migrate
 from wx_member.config import Config
-from wx_member.extensions import build_runtime
+from wx_member.extensions import build_runtime, runtime
+
+
+class _Globals(_AppCtxGlobals):
+    """Flask's `g`, whose `g.db` (the request's unit of work, a session of the runtime's
+    factory) is made on first use: a request that never touches the database (health
+    checks, metrics, static files) opens none; teardown closes the one that was made."""
+
+    def __getattr__(self, name: str):
+        if name != "db":
+            return super().__getattr__(name)
+        db = self.__dict__["db"] = runtime().sessions()
+        return db
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -26,9 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     observability.init_app(app)  # request ids and metrics first: they wrap everything else
 
-    @app.before_request
-    def _open_session():
-        g.db = rt.sessions()
+    app.app_ctx_globals_class = _Globals
 
     @app.teardown_request
     def _close_session(_exc):
