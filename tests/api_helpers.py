@@ -105,10 +105,10 @@ def give_points(live, card_no: str, n: int, key: str) -> None:
 
 
 def add_gift(live, name: str, points: int, stock: int) -> int:
-    from wx_member.loyalty import redemption
+    from wx_member.loyalty import gift_catalogue
 
     with live.session() as s:
-        return redemption.add_gift(s, name, points, stock).id
+        return gift_catalogue.add_gift(s, name, points, stock).id
 
 
 def member_code(api: ApiClient, member: Member) -> str:

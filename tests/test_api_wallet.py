@@ -10,7 +10,7 @@ from api_helpers import (CASHIER, api, live_api, member_code, member_id,  # noqa
 from wx_member.models import Member, utcnow
 from wx_member.payments import balance_payments
 from wx_member.coupons import templates
-from wx_member.coupons import wallet
+from wx_member.coupons import redeeming, wallet
 from wx_member.payments import stored_value
 from wx_member.coupons.templates import TemplateSpec
 from wx_member.clock import local_day
@@ -43,14 +43,14 @@ def test_coupons_are_listed_by_status_in_force_now(api, live_api):
                                                      item="中杯拿铁", valid_days=7), by="t").id
     lapsed = _issue(live_api, me.card_no, VOUCHER, "w-lapsed", days_ago=40)
     with live_api.session() as s:
-        assert wallet.expire_due(s) == 1  # the daily job wrote this one
+        assert redeeming.expire_due(s) == 1  # the daily job wrote this one
     overdue = _issue(live_api, me.card_no, VOUCHER, "w-overdue", days_ago=31)  # not yet
     used = _issue(live_api, me.card_no, OFF_50_10, "w-used")
     with live_api.session() as s:
-        wallet.redeem(s, used, me.card_no, "ORDER-1", 6000)
+        redeeming.redeem(s, used, me.card_no, "ORDER-1", 6000)
     void = _issue(live_api, me.card_no, VOUCHER, "w-void")
     with live_api.session() as s:
-        wallet.void(s, void, "issued by mistake", by="test")
+        redeeming.void(s, void, "issued by mistake", by="test")
     voucher = _issue(live_api, me.card_no, VOUCHER, "w-voucher")
     item = _issue(live_api, me.card_no, latte, "w-item")
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from coupon_helpers import T0, coupons_of, factory, join, later
 from test_balance_earning import pay, recharge, refund, wechat_pay, wechat_refund
 from wx_member.models import CouponEvent
-from wx_member.coupons import wallet
+from wx_member.coupons import redeeming, refusals
 
 
 def return_events(session, coupon_id: int) -> list[tuple[str, str, str, str]]:
@@ -30,8 +30,8 @@ def signup_coupon(session, openid: str):
 
 def test_a_full_refund_returns_the_coupon_once_and_a_partial_one_does_not(session):
     m, c = signup_coupon(session, "oAnn")
-    assert wallet.redeem(session, c.code, "oAnn", "WX-1", 5000,
-                          now=later(hours=1)).discount_fen == 1000
+    assert redeeming.redeem(session, c.code, "oAnn", "WX-1", 5000,
+                              now=later(hours=1)).discount_fen == 1000
     wechat_pay(session, "oAnn", 4000, "WX-1", later(hours=1))
     wechat_refund(session, "WX-1", "WR-1", 1000, 4000, later(days=1))  # partial: kept
     (c,) = coupons_of(session, m.id)
@@ -50,32 +50,32 @@ def test_a_full_refund_returns_the_coupon_once_and_a_partial_one_does_not(sessio
     assert return_events(session, c.id) == [("used", "available", f"return:{c.id}:WR-2", "WX-1")]
     # Back in the wallet: usable on another order, not on the refunded one.
     code = c.code
-    with pytest.raises(wallet.CouponRefused) as refused:
-        wallet.redeem(session, code, "oAnn", "WX-1", 5000, now=later(days=3))
+    with pytest.raises(refusals.CouponRefused) as refused:
+        redeeming.redeem(session, code, "oAnn", "WX-1", 5000, now=later(days=3))
     assert refused.value.user_message == "该订单已退款，优惠券不能再用于此订单。"
-    assert wallet.redeem(session, code, "oAnn", "WX-2", 6000,
-                          now=later(days=3)).discount_fen == 1000
+    assert redeeming.redeem(session, code, "oAnn", "WX-2", 6000,
+                              now=later(days=3)).discount_fen == 1000
     (c,) = coupons_of(session, m.id)
     assert (c.status, c.order_no) == ("used", "WX-2")
 
 
 def test_a_coupon_refunded_after_its_validity_comes_back_expired(session):
     m, c = signup_coupon(session, "oBen")
-    wallet.redeem(session, c.code, "oBen", "WX-3", 5000, now=later(days=29))
+    redeeming.redeem(session, c.code, "oBen", "WX-3", 5000, now=later(days=29))
     wechat_pay(session, "oBen", 4000, "WX-3", later(days=29))
     wechat_refund(session, "WX-3", "WR-3", 4000, 4000, later(days=31))  # valid 30 days
     (c,) = coupons_of(session, m.id)
     assert (c.status, c.order_no) == ("expired", "WX-3")  # what it was used on, kept
     assert return_events(session, c.id) == [("used", "expired", f"return:{c.id}:WR-3", "WX-3")]
-    assert wallet.expire_due(session, now=later(days=32)) == 0  # nothing left to expire
-    with pytest.raises(wallet.CouponExpired):
-        wallet.redeem(session, c.code, "oBen", "WX-4", 5000, now=later(days=32))
+    assert redeeming.expire_due(session, now=later(days=32)) == 0  # nothing left to expire
+    with pytest.raises(refusals.CouponExpired):
+        redeeming.redeem(session, c.code, "oBen", "WX-4", 5000, now=later(days=32))
 
 
 def test_refunding_a_balance_payment_in_full_returns_its_coupon(session):
     m, c = signup_coupon(session, "oCat")
     recharge(session, "oCat", 10000, "RC-1")
-    wallet.redeem(session, c.code, "oCat", "SV-1", 5000, now=T0)
+    redeeming.redeem(session, c.code, "oCat", "SV-1", 5000, now=T0)
     pay(session, "oCat", 4000, "SV-1")
     refund(session, "SV-1", 1500, "SR-1", later(days=1))
     assert coupons_of(session, m.id)[0].status == "used"

@@ -9,9 +9,9 @@ import pytest
 from coupon_helpers import T0, coupons_of, events, factory, join, later, n_events
 from helpers import member
 from wx_member.coupons import templates as ct
-from wx_member.coupons import wallet
+from wx_member.coupons import redeeming, refusals, wallet
 from wx_member.platform import settings
-from wx_member.platform.errors import InvalidSetting, UnknownMember
+from wx_member.platform.errors import InvalidAmount, InvalidSetting, UnknownMember
 
 
 def add(session, **kw):
@@ -77,7 +77,7 @@ def test_operator_issue_is_once_per_key_and_respects_the_tier(session):
     c = wallet.issue(session, "oBob", 2, key="apology-17", by="ops", note="等太久")
     assert c.status == "available" and len(c.code) == 12
     assert wallet.issue(session, bob.card_no, 2, key="apology-17", by="ops") is None
-    with pytest.raises(wallet.TierTooLow) as refused:
+    with pytest.raises(refusals.TierTooLow) as refused:
         wallet.issue(session, "oBob", 4, key="gold-only", by="ops")
     assert refused.value.user_message == "该优惠券限金卡会员及以上。"
     with pytest.raises(UnknownMember):
@@ -92,35 +92,35 @@ def test_discounts_of_each_kind(session):
     full = wallet.issue(session, "oCara", 2, key="a", by="t", now=T0)
     part = wallet.issue(session, "oCara", pct.id, key="b", by="t", now=T0)
     free = wallet.issue(session, "oCara", item.id, key="c", by="t", now=T0)
-    assert wallet.redeem(session, full.code, "oCara", "O1", 5000, now=later(days=1)).discount_fen == 1000
+    assert redeeming.redeem(session, full.code, "oCara", "O1", 5000, now=later(days=1)).discount_fen == 1000
     # 20% of 59.99 = 11.998 → 11.99 (rounded down); 20% of 100 = 20, capped at 15.
-    assert wallet.redeem(session, part.code, "oCara", "O2", 5999, now=later(days=1)).discount_fen == 1199
-    r = wallet.redeem(session, free.code, "oCara", "O3", 1, now=later(days=1))
+    assert redeeming.redeem(session, part.code, "oCara", "O2", 5999, now=later(days=1)).discount_fen == 1199
+    r = redeeming.redeem(session, free.code, "oCara", "O3", 1, now=later(days=1))
     assert (r.discount_fen, r.item) == (0, "中杯咖啡")
 
 
 def test_redeeming_twice_on_one_order_answers_the_same_and_writes_once(session):
     join(session, "oDan")
     c = wallet.issue(session, "oDan", 2, key="k", by="t", now=T0)
-    first = wallet.redeem(session, c.code, "oDan", "T100", 8000, now=later(hours=1))
-    again = wallet.redeem(session, c.code.lower(), "oDan", "T100", 8000, now=later(hours=2))
+    first = redeeming.redeem(session, c.code, "oDan", "T100", 8000, now=later(hours=1))
+    again = redeeming.redeem(session, c.code.lower(), "oDan", "T100", 8000, now=later(hours=2))
     assert (first.replayed, again.replayed) == (False, True)
     assert first.discount_fen == again.discount_fen == 1000
     assert events(session, c.id) == [(None, "available", "operator"),
                                      ("available", "used", "redeem")]
-    with pytest.raises(wallet.CouponUsed) as refused:
-        wallet.redeem(session, c.code, "oDan", "T200", 8000, now=later(hours=3))
+    with pytest.raises(refusals.CouponUsed) as refused:
+        redeeming.redeem(session, c.code, "oDan", "T200", 8000, now=later(hours=3))
     assert refused.value.user_message == "优惠券已使用。"
 
 
 @pytest.mark.parametrize("case, error, message", [
-    ("not-owner", wallet.CouponNotYours, "这张优惠券不属于您。"),
-    ("min-spend", wallet.BelowMinimumSpend, "满50元可用，本单未达到使用门槛。"),
-    ("too-early", wallet.CouponNotYetValid, "优惠券尚未到使用时间。"),
-    ("too-late", wallet.CouponExpired, "优惠券已过期。"),
-    ("tier", wallet.TierTooLow, "该优惠券限银卡会员及以上使用。"),
-    ("void", wallet.CouponVoid, "优惠券已作废。"),
-    ("unknown", wallet.CouponNotFound, "优惠券不存在。"),
+    ("not-owner", refusals.CouponNotYours, "这张优惠券不属于您。"),
+    ("min-spend", refusals.BelowMinimumSpend, "满50元可用，本单未达到使用门槛。"),
+    ("too-early", refusals.CouponNotYetValid, "优惠券尚未到使用时间。"),
+    ("too-late", refusals.CouponExpired, "优惠券已过期。"),
+    ("tier", refusals.TierTooLow, "该优惠券限银卡会员及以上使用。"),
+    ("void", refusals.CouponVoid, "优惠券已作废。"),
+    ("unknown", refusals.CouponNotFound, "优惠券不存在。"),
 ])
 def test_refused_redemptions_change_nothing(session, case, error, message):
     window = add(session, min_spend_fen=5000, valid_days=None, valid_from=later(days=1),
@@ -132,7 +132,7 @@ def test_refused_redemptions_change_nothing(session, case, error, message):
     if case == "tier":  # a refund took Eve back to 普通 after the coupon was issued
         join(session, "oEve", tier="normal")
     if case == "void":
-        wallet.void(session, c.code, "发错了", by="ops")
+        redeeming.void(session, c.code, "发错了", by="ops")
     args = {"code": c.code, "who": "oEve", "amount": 6000, "now": later(days=2)}
     eve_id = c.member_id  # the refusal rolls back, expiring `c`
     args.update({"not-owner": {"who": "oMallory"}, "min-spend": {"amount": 4999},
@@ -140,7 +140,7 @@ def test_refused_redemptions_change_nothing(session, case, error, message):
                  "unknown": {"code": "NOPE"}}.get(case, {}))
     before = n_events(session)
     with pytest.raises(error) as refused:
-        wallet.redeem(session, args["code"], args["who"], "T1", args["amount"], now=args["now"])
+        redeeming.redeem(session, args["code"], args["who"], "T1", args["amount"], now=args["now"])
     assert refused.value.user_message == message
     assert n_events(session) == before
     (after,) = coupons_of(session, eve_id, "operator")
@@ -155,8 +155,8 @@ def test_concurrent_redemptions_of_one_coupon_exactly_one_wins(session):
     def cashier(i: int):
         with sessions() as s:
             try:
-                return wallet.redeem(s, c.code, "oFay", f"T{i}", 6000, now=later(hours=1))
-            except wallet.CouponUsed:
+                return redeeming.redeem(s, c.code, "oFay", f"T{i}", 6000, now=later(hours=1))
+            except refusals.CouponUsed:
                 return None
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -171,25 +171,25 @@ def test_expiry_job_is_set_based_once_only_and_final(session):
     join(session, "oGus")
     soon = wallet.issue(session, "oGus", 2, key="a", by="t", now=T0)  # 30 days
     used = wallet.issue(session, "oGus", 2, key="b", by="t", now=T0)
-    wallet.redeem(session, used.code, "oGus", "T1", 5000, now=later(days=1))
-    assert wallet.expire_due(session, now=later(days=30, seconds=-1)) == 0
+    redeeming.redeem(session, used.code, "oGus", "T1", 5000, now=later(days=1))
+    assert redeeming.expire_due(session, now=later(days=30, seconds=-1)) == 0
     # The sign-up voucher and `soon` are due; the used one stays used.
-    assert wallet.expire_due(session, now=later(days=30), batch=1) == 2
-    assert wallet.expire_due(session, now=later(days=31)) == 0
+    assert redeeming.expire_due(session, now=later(days=30), batch=1) == 2
+    assert redeeming.expire_due(session, now=later(days=31)) == 0
     statuses = {c.cause: c.status for c in coupons_of(session, soon.member_id)}
     assert sorted(statuses.values()) == ["expired", "expired", "used"]
     assert events(session, soon.id)[-1] == ("available", "expired", "expire")
-    with pytest.raises(wallet.CouponExpired):
-        wallet.redeem(session, soon.code, "oGus", "T2", 5000, now=later(days=29))
+    with pytest.raises(refusals.CouponExpired):
+        redeeming.redeem(session, soon.code, "oGus", "T2", 5000, now=later(days=29))
 
 
 def test_void_needs_a_reason_and_only_takes_available_coupons(session):
     join(session, "oHal")
     c = wallet.issue(session, "oHal", 2, key="a", by="t", now=T0)
     code, coupon_id = c.code, c.id  # refusals roll back, expiring `c`
-    with pytest.raises(wallet.InvalidAmount):
-        wallet.void(session, c.code, " ", by="ops")
-    wallet.void(session, code, "发错了", by="ops")
-    with pytest.raises(wallet.CouponVoid):
-        wallet.void(session, code, "again", by="ops")
+    with pytest.raises(InvalidAmount):
+        redeeming.void(session, c.code, " ", by="ops")
+    redeeming.void(session, code, "发错了", by="ops")
+    with pytest.raises(refusals.CouponVoid):
+        redeeming.void(session, code, "again", by="ops")
     assert events(session, coupon_id)[-1] == ("available", "void", "void")

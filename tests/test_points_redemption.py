@@ -12,7 +12,7 @@ from test_cli import run as cli
 from wx_member.db import make_engine, make_session_factory
 from wx_member.models import Gift, Member, PointsLedger, PointsRedemption
 from wx_member.members import membership
-from wx_member.loyalty import redemption
+from wx_member.loyalty import gift_catalogue, redemption
 from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
 
 NOW = at("2026-06-01 10:00")
@@ -73,38 +73,38 @@ def test_refused_cash_off_changes_nothing(session, args, error):
 
 def test_gift_redemption_takes_points_and_stock_once_per_request(session):
     m = member_with(session, "oG", 250)
-    mug = redemption.add_gift(session, "马克杯", 100, 3).id
-    r = redemption.redeem_gift(session, m, mug, "tap-1", quantity=2)
+    mug = gift_catalogue.add_gift(session, "马克杯", 100, 3).id
+    r = gift_catalogue.redeem_gift(session, m, mug, "tap-1", quantity=2)
     assert (r.points, r.replayed) == (200, False)
-    assert redemption.redeem_gift(session, m, mug, "tap-1", quantity=2).replayed
+    assert gift_catalogue.redeem_gift(session, m, mug, "tap-1", quantity=2).replayed
     assert balance_and_sum(session, m.id) == (50, 50)
     with session.read():
         assert session.get(Gift, mug, populate_existing=True).stock == 1
     with pytest.raises(InsufficientPoints) as poor:
-        redemption.redeem_gift(session, m, mug, "tap-2")
+        gift_catalogue.redeem_gift(session, m, mug, "tap-2")
     assert poor.value.user_message == "积分不足：兑换需要 100 积分，当前 50 积分。"
     with pytest.raises(redemption.RedemptionConflict):
-        redemption.redeem_gift(session, m, mug, "tap-1", quantity=1)
+        gift_catalogue.redeem_gift(session, m, mug, "tap-1", quantity=1)
 
 
 def test_refused_gift_redemptions_change_nothing(session):
     m = member_with(session, "oZ", 1000)
-    gone = redemption.add_gift(session, "限量帆布袋", 100, 1).id
-    hidden = redemption.add_gift(session, "下架礼品", 10, 5).id
+    gone = gift_catalogue.add_gift(session, "限量帆布袋", 100, 1).id
+    hidden = gift_catalogue.add_gift(session, "下架礼品", 10, 5).id
     with session.write():
         session.get(Gift, hidden).active = False
-    redemption.redeem_gift(session, m, gone, "first")
+    gift_catalogue.redeem_gift(session, m, gone, "first")
     mid, before = m.id, counts(session)  # a refusal rolls back, expiring `m`
-    for gift_id, error in ((gone, redemption.OutOfStock), (hidden, redemption.UnknownGift),
-                           (999, redemption.UnknownGift)):
+    for gift_id, error in ((gone, gift_catalogue.OutOfStock), (hidden, gift_catalogue.UnknownGift),
+                           (999, gift_catalogue.UnknownGift)):
         with pytest.raises(error) as refused:
-            redemption.redeem_gift(session, m, gift_id, f"again-{gift_id}")
+            gift_catalogue.redeem_gift(session, m, gift_id, f"again-{gift_id}")
         assert refused.value.user_message in ("礼品已兑完，请选择其他礼品。", "礼品不存在或已下架。")
     with pytest.raises(InvalidAmount):
-        redemption.redeem_gift(session, m, gone, "q", quantity=0)
+        gift_catalogue.redeem_gift(session, m, gone, "q", quantity=0)
     assert counts(session) == before and balance_and_sum(session, mid) == (900, 900)
     with session.read():
-        assert [g.name for g in redemption.catalogue(session)] == ["限量帆布袋"]
+        assert [g.name for g in gift_catalogue.catalogue(session)] == ["限量帆布袋"]
 
 
 def loaded(session, member_id: int) -> Member:
@@ -138,11 +138,11 @@ def _race(db_url, jobs) -> list[object]:
 def test_fifty_concurrent_redemptions_never_overdraw_balance_or_stock(session, db_url):
     rich = member_with(session, "oRich", 1000)  # enough for 10 gifts of 100
     crowd = [member_with(session, f"oP{i:02d}", 100) for i in range(25)]
-    mug = redemption.add_gift(session, "马克杯", 100, 30)  # 25 people, 30 mugs
+    mug = gift_catalogue.add_gift(session, "马克杯", 100, 30)  # 25 people, 30 mugs
     rich_id, crowd_ids, gift_id = rich.id, [m.id for m in crowd], mug.id
 
     def gift_for(member_id, key):
-        return lambda s: redemption.redeem_gift(s, loaded(s, member_id), gift_id, key)
+        return lambda s: gift_catalogue.redeem_gift(s, loaded(s, member_id), gift_id, key)
 
     # 25 taps by one member (2,500 points wanted, 1,000 held) and 25 by 25 others: 50 at once.
     jobs = [gift_for(rich_id, f"tap{i}") for i in range(25)]
@@ -159,7 +159,7 @@ def test_fifty_concurrent_redemptions_never_overdraw_balance_or_stock(session, d
     assert stock >= 0 and stock == 30 - len(won)
     # 30 mugs: 10 for the rich member (points), the rest to the first 20 of the crowd.
     assert len(won) == 30 and {type(r) for r in refused} <= {InsufficientPoints,
-                                                             redemption.OutOfStock}
+                                                             gift_catalogue.OutOfStock}
     assert rich_balance == (1000 - 100 * sum(r.redemption.member_id == rich_id for r in won),) * 2
     for mid in crowd_ids:
         balance, total = balance_and_sum(session, mid)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from coupon_helpers import factory
 from pricing_helpers import (THURSDAY, counts, coupon_status, line, member, order, quote, refund,
                           signup_coupon, state)
-from wx_member.coupons.wallet import CouponNotYours, CouponUsed
+from wx_member.coupons.refusals import CouponNotYours, CouponUsed
 from wx_member.payments import basket, stored_value, till_orders
 from wx_member.payments.balance_payments import RefundRefused
 from wx_member.payments.till_refunds import TillOrderNotFound

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from pricing_helpers import (T0, THURSDAY, counts, line, member, quote, signup_coupon)
 from wx_member.models import Coupon
-from wx_member.coupons.wallet import BelowMinimumSpend, CouponNotYours
+from wx_member.coupons.refusals import BelowMinimumSpend, CouponNotYours
 from wx_member.payments import basket, benefits
 from wx_member.platform import audit
 

@@ -31,7 +31,7 @@ from wx_member.clock import local_day, utcnow
 from wx_member.loyalty import birthday_bonus
 from wx_member.pushes import campaigns
 from wx_member.coupons import bulk_issue
-from wx_member.coupons import wallet
+from wx_member.coupons import redeeming
 from wx_member.pushes import deliveries
 from wx_member.platform import housekeeping
 from wx_member.platform import leases
@@ -67,7 +67,7 @@ def prune_job() -> None:
 
 def coupon_expiry_job() -> None:
     with _rt().sessions() as uow:
-        expired = wallet.expire_due(uow)
+        expired = redeeming.expire_due(uow)
     log.info("expired %d coupons", expired)
 
 

@@ -175,12 +175,12 @@ def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) ->
 @click.option("--json", "as_json", is_flag=True)
 def coupon_redeem(code, member, order_no, amount_fen, store_code, as_json) -> None:
     """Use coupon CODE on an order; prints the discount in fen."""
-    from wx_member.coupons import templates, wallet
+    from wx_member.coupons import redeeming, templates
 
     with runtime().sessions() as uow:
         store = run(lambda: templates.store_ids(uow, [store_code]))[0] if store_code else None
-        r = run(lambda: wallet.redeem(uow, code, member, order_no, amount_fen,
-                                      store_id=store))
+        r = run(lambda: redeeming.redeem(uow, code, member, order_no, amount_fen,
+                                         store_id=store))
     data = {"code": r.coupon.code, "order_no": order_no, "amount_fen": amount_fen,
             "discount_fen": r.discount_fen, "item": r.item, "replayed": r.replayed}
     echo(data, as_json, f"{r.coupon.code}: {r.discount_fen} fen off order {order_no}"
@@ -193,18 +193,18 @@ def coupon_redeem(code, member, order_no, amount_fen, store_code, as_json) -> No
 @click.option("--by", default="cli")
 def coupon_void(code: str, reason: str, by: str) -> None:
     """Withdraw an available coupon."""
-    from wx_member.coupons import wallet
+    from wx_member.coupons import redeeming
 
     with runtime().sessions() as uow:
-        run(lambda: wallet.void(uow, code, reason, by))
+        run(lambda: redeeming.void(uow, code, reason, by))
     click.echo(f"{code} void")
 
 
 @coupon_group.command("expire")
 def coupon_expire() -> None:
     """Expire every available coupon past its validity (the daily job does this at 00:05)."""
-    from wx_member.coupons import wallet
+    from wx_member.coupons import redeeming
 
     with runtime().sessions() as uow:
-        n = wallet.expire_due(uow)
+        n = redeeming.expire_due(uow)
     click.echo(f"expired {n} coupons")

@@ -45,7 +45,7 @@ def expire(dry_run: bool, at) -> None:
 def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_no: str | None,
            amount_fen: int | None, want: int | None) -> None:
     """Redeem points for a gift (--gift ID) or as cash off an order (--cash-off NO --amount FEN)."""
-    from wx_member.loyalty import redemption
+    from wx_member.loyalty import gift_catalogue, redemption
     from wx_member.members import lookup_view
     from wx_member.platform.errors import DomainError
 
@@ -60,8 +60,8 @@ def redeem(who: str, gift_id: int | None, quantity: int, key: str | None, order_
             fail(f"no member with openid or card number {who!r}")
         try:
             if gift_id is not None:
-                r = redemption.redeem_gift(uow, member, gift_id, key or uuid.uuid4().hex,
-                                           quantity)
+                r = gift_catalogue.redeem_gift(uow, member, gift_id, key or uuid.uuid4().hex,
+                                               quantity)
             else:
                 r = redemption.cash_off(uow, member, order_no, amount_fen, want)
         except DomainError as exc:
@@ -102,12 +102,12 @@ def gift_group() -> None:
 @click.option("--stock", type=int, required=True)
 def gift_add(name: str, cost: int, stock: int) -> None:
     """Add gift NAME, costing --points each, with --stock in hand."""
-    from wx_member.loyalty import redemption
+    from wx_member.loyalty import gift_catalogue
     from wx_member.platform.errors import DomainError
 
     with runtime().sessions() as uow:
         try:
-            gift = redemption.add_gift(uow, name, cost, stock)
+            gift = gift_catalogue.add_gift(uow, name, cost, stock)
         except DomainError as exc:
             refused(exc)
     click.echo(f"gift {gift.id}: {gift.name}, {gift.points} points, stock {gift.stock}")
@@ -118,12 +118,12 @@ def gift_add(name: str, cost: int, stock: int) -> None:
 @click.argument("delta", type=int)
 def gift_restock(gift_id: int, delta: int) -> None:
     """Add DELTA to a gift's stock (negative: remove, never below zero)."""
-    from wx_member.loyalty import redemption
+    from wx_member.loyalty import gift_catalogue
     from wx_member.platform.errors import DomainError
 
     with runtime().sessions() as uow:
         try:
-            gift = redemption.restock(uow, gift_id, delta)
+            gift = gift_catalogue.restock(uow, gift_id, delta)
         except DomainError as exc:
             refused(exc)
     click.echo(f"gift {gift.id}: stock {gift.stock}")

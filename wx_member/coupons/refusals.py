@@ -1,6 +1,7 @@
 """Why a coupon cannot be used: each refusal a `DomainError` with its code (web/errors.py
-maps them to 404 or 409) and the member's Chinese message. Raised by wallet.py (redeeming,
-voiding) and payments/pricing.py (the till's quote); nothing is written when one is raised.
+maps them to 404 or 409) and the member's Chinese message. Raised by redeeming.py
+(redeeming, voiding), wallet.py (an operator issuing above the member's tier) and
+payments/pricing.py (the till's quote); nothing is written when one is raised.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 A redemption names the store it happens in (the till's key says which); a coupon limited
 to other stores is refused there (CouponWrongStore, nothing written). A redemption with no
 store (the CLI without `--store`, the old shared-key /api/cashier) may use only coupons
-valid in every store (wallet.py raises the refusal): a store-limited coupon is never spent where no store is known.
+valid in every store (redeeming.py raises the refusal): a store-limited coupon is never spent where no store is known.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def allows(stores: list[Store] | None, store_id: int | None) -> bool:
 
 def refusal(session: Session, template_id: int, store_id: int | None) -> str | None:
     """None when the template's coupons can be used in `store_id`, else why not (Chinese;
-    wallet.py raises it as CouponWrongStore)."""
+    redeeming.py raises it as CouponWrongStore)."""
     stores = stores_of(session, [template_id]).get(template_id)
     if allows(stores, store_id):
         return None

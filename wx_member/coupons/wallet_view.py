@@ -24,7 +24,7 @@ from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
 from wx_member.coupons import store_scope, templates
 from wx_member.platform import paging
-from wx_member.coupons.wallet import CouponNotFound
+from wx_member.coupons.refusals import CouponNotFound
 from wx_member.clock import local_day
 
 LISTS = ("available", "used", "expired")

@@ -21,7 +21,7 @@ from wx_member.db import UnitOfWork
 from wx_member.models import Gift, GiftImage
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
-from wx_member.loyalty.redemption import UnknownGift
+from wx_member.loyalty.gift_catalogue import UnknownGift
 
 MAX_BYTES = 1_000_000  # 1 MB
 MAX_SIDE = 2000  # pixels, either side

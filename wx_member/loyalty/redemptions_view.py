@@ -1,7 +1,7 @@
 """The mini-program's 积分兑换: the gift catalogue, a member redeeming a gift by their
 member id (the API knows the member only by the id in their token), and the member's own
 redemptions. The rules (stock and balance never below zero, once per request key) are
-`redemption.py`'s; this module only finds the member and shapes what they read.
+`gift_catalogue.py`'s; this module only finds the member and shapes what they read.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Gift, GiftImage, Member, PointsRedemption, utcnow
 from wx_member.platform import paging
-from wx_member.loyalty import redemption
+from wx_member.loyalty import gift_catalogue
 from wx_member.platform.errors import DomainError, UnknownMember
 
 
@@ -72,7 +72,7 @@ def redeem(uow: UnitOfWork, member_id: int, gift_id: int, request_key: str, quan
     client's id for that tap, so a retry after a lost answer returns the first result.
     Raises UnknownGift, OutOfStock, InsufficientPoints, RedemptionConflict (the key was
     used for another gift or quantity) or InvalidAmount, changing nothing. One transaction."""
-    request_key = redemption.check_gift_request(request_key, quantity)
+    request_key = gift_catalogue.check_gift_request(request_key, quantity)
     now = now or utcnow()
 
     def attempt() -> Redeemed:
@@ -80,8 +80,8 @@ def redeem(uow: UnitOfWork, member_id: int, gift_id: int, request_key: str, quan
             member = session.get(Member, member_id)
             if member is None:
                 raise UnknownMember(f"no member {member_id}")
-            done = redemption.redeem_gift_in(session, member, gift_id, request_key, quantity,
-                                             now)
+            done = gift_catalogue.redeem_gift_in(session, member, gift_id, request_key,
+                                                 quantity, now)
             # As stored (MariaDB keeps whole seconds): a replay answers the same.
             row, name = session.execute(
                 _with_gift_names(member_id).where(PointsRedemption.id == done.redemption.id)

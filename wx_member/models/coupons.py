@@ -1,8 +1,8 @@
 """Coupons: templates operators define, coupons issued to members, and the ledger of every
 coupon state change.
 
-Rules live in `coupons/templates.py` and `coupons/wallet.py`; these classes hold
-data only. Money is integer fen; times are naive UTC.
+Rules live in `coupons/templates.py`, `coupons/wallet.py` and `coupons/redeeming.py`; these
+classes hold data only. Money is integer fen; times are naive UTC.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Points redemption: the gift catalogue and every redemption (a gift or cash off an order).
 
-Rules live in `loyalty/redemption.py`; these classes hold data only. The points themselves
-move only through the ledger (`points_ledger`); a redemption row records what the points
-bought, under the same idempotency key as its ledger row.
+Rules live in `loyalty/redemption.py` and `loyalty/gift_catalogue.py`; these classes hold
+data only. The points themselves move only through the ledger (`points_ledger`); a
+redemption row records what the points bought, under the same idempotency key as its ledger
+row.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ mini-program's dynamic code, the card number, or a phone number with the card's 
 digits), and with the member code the customer shows (scanned at the counter): take points
 off the order, or redeem one of the member's coupons on it. The scanned code is the member's consent: a till cannot spend the
 points or coupons of someone who is not standing there with their phone (a card number
-alone does not do). The rules are `redemption.cash_off`'s and `wallet.redeem`'s; both are
+alone does not do). The rules are `redemption.cash_off`'s and `redeeming.redeem`'s; both are
 once per order, so a till retrying after a lost answer gets the first answer again (within
 the code's lifetime, a minute by default). A code is spent on the order it was first
 used on (`member_codes.spent_member`): on another order it is refused (MemberCodeUsed),
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Member, Store, utcnow
-from wx_member.coupons import wallet
+from wx_member.coupons import redeeming, wallet
 from wx_member.members import member_codes
 from wx_member.members.formats import PHONE_RE
 from wx_member.members.membership import by_card, is_card_number
@@ -111,13 +111,13 @@ def redeem_coupon(uow: UnitOfWork, key: str, member_code: str, coupon_code: str,
                   store_id: int | None = None) -> CouponUse:
     """Use case: use one of the scanned member's coupons on order `order_no` in store
     `store_id` (None: no store known), in one transaction. Another member's coupon is
-    refused (CouponNotYours), as is any coupon `wallet.redeem` refuses (one limited to
+    refused (CouponNotYours), as is any coupon `redeeming.redeem` refuses (one limited to
     other stores: CouponWrongStore)."""
     with uow.write() as session:
-        wallet.check_redeem(order_no, amount_fen)
+        redeeming.check_redeem(order_no, amount_fen)
         member = _spent(session, key, member_code, order_no, now)
-        done = wallet.redeem_in(session, coupon_code, member.card_no, order_no, amount_fen,
-                                now or utcnow(), store_id)
+        done = redeeming.redeem_in(session, coupon_code, member.card_no, order_no, amount_fen,
+                                   now or utcnow(), store_id)
         text = wallet.describe(session, done.coupon)
     return CouponUse(member.card_no, done.coupon.code, text, order_no, done.discount_fen,
                      done.item, done.replayed)

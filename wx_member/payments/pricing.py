@@ -40,8 +40,8 @@ from sqlalchemy import bindparam, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from wx_member import statements
-from wx_member.coupons import store_scope, templates, wallet
-from wx_member.coupons.wallet import CouponNotFound, CouponNotYours
+from wx_member.coupons import redeeming, store_scope, templates, wallet
+from wx_member.coupons.refusals import CouponNotFound, CouponNotYours, CouponRefused
 from wx_member.loyalty import earn_rules, redemption, tiers
 from wx_member.models import Coupon, CouponTemplate, Member, MemberDay, MemberPrice, TierDiscount
 from wx_member.platform import settings
@@ -217,8 +217,8 @@ def apply_coupons(session: Session, member: Member, codes: list[str], amount_fen
     applied = []
     for code in codes:
         coupon, template = coupon_of(session, member, code)
-        wallet.check_usable(coupon, template, member, amount_fen, now)
-        wallet.check_store(session, template, store_id)
+        redeeming.check_usable(coupon, template, member, amount_fen, now)
+        redeeming.check_store(session, template, store_id)
         off = templates.discount_fen(template, amount_fen)
         applied.append((coupon.code, amount_fen, off))
         amount_fen -= off
@@ -236,8 +236,8 @@ def usable_coupons(session: Session, member: Member, amount_fen: int,
         if not store_scope.allows(scope.get(template.id), store_id):
             continue
         try:
-            wallet.check_usable(coupon, template, member, amount_fen, now)
-        except wallet.CouponRefused:
+            redeeming.check_usable(coupon, template, member, amount_fen, now)
+        except CouponRefused:
             continue
         out.append({"code": coupon.code, "text": templates.describe(template),
                     "saving_fen": templates.discount_fen(template, amount_fen),

@@ -3,7 +3,7 @@ the purchase once, all or nothing, whatever pays it.
 
 `quote` (a read) prices the basket by payments/pricing.py and writes nothing. `record`
 does, in ONE transaction that first locks the member (the payments' lock order): the
-member's benefits on each line, the coupons redeemed (coupons/wallet.py, one winner per
+member's benefits on each line, the coupons redeemed (coupons/redeeming.py, one winner per
 coupon), the points taken as cash off (loyalty/redemption.py), the payment parts checked
 against the payable total, the stored value taken (ledger key `pay:<order>`), the WeChat
 Pay parts claimed (payments/wechat_parts.py), then the purchase credited like any other
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from wx_member import labels, statements
 from wx_member.clock import local_day, utcnow
 from wx_member.db import UnitOfWork, retrying, savepoint
-from wx_member.coupons import wallet
+from wx_member.coupons import redeeming
 from wx_member.loyalty import earn_rules, redemption
 from wx_member.models import Member, OrderLine, PaymentPart, TillRequest
 from wx_member.payments import basket, cashier_desk, orders, pricing, stored_value, wechat_parts
@@ -240,8 +240,8 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
     basket.check_adds_up(parts, quoted["payable_fen"])
     left = quoted["lines_fen"]
     for code in b.coupons:  # redeemed in order, each on what the ones before it left
-        used = wallet.redeem_in(session, code, member.card_no or member.openid, out_trade_no,
-                                left, b.at, store_id)
+        used = redeeming.redeem_in(session, code, member.card_no or member.openid,
+                                   out_trade_no, left, b.at, store_id)
         left -= used.discount_fen
     if b.points:
         redemption.cash_off_in(session, member, out_trade_no, left, b.points, b.at)

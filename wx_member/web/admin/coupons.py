@@ -13,7 +13,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from wx_member import labels
 from wx_member.clock import day_start, local_day
 from wx_member.console import member_admin
-from wx_member.coupons import stock, store_scope, templates, templates_view, wallet
+from wx_member.coupons import redeeming, stock, store_scope, templates, templates_view, wallet
 from wx_member.extensions import runtime
 from wx_member.loyalty import tiers
 from wx_member.platform.errors import DomainError
@@ -171,7 +171,7 @@ def coupon_issue():
 @bp.route("/coupons/void", methods=["POST"])
 def coupon_void():
     try:
-        coupon = wallet.void(g.db, request.form.get("code", ""), request.form.get("note", ""),
+        coupon = redeeming.void(g.db, request.form.get("code", ""), request.form.get("note", ""),
                              g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")

@@ -8,7 +8,7 @@ import secrets
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member.console import member_admin
-from wx_member.loyalty import catalogue_view, gift_images, redemption
+from wx_member.loyalty import catalogue_view, gift_catalogue, gift_images
 from wx_member.members import lookup_view
 from wx_member.platform.errors import DomainError, InvalidAmount
 from wx_member.web.admin.blueprint import bp
@@ -52,10 +52,10 @@ def gift_image(gift_id: int):
 @bp.route("/gifts", methods=["POST"])
 def gift_create():
     try:
-        gift = redemption.add_gift(g.db, request.form.get("name", ""),
-                                   _whole(request.form.get("points", ""), "所需积分"),
-                                   _whole(request.form.get("stock", ""), "库存"),
-                                   by=g.operator.username)
+        gift = gift_catalogue.add_gift(g.db, request.form.get("name", ""),
+                                       _whole(request.form.get("points", ""), "所需积分"),
+                                       _whole(request.form.get("stock", ""), "库存"),
+                                       by=g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
@@ -66,9 +66,9 @@ def gift_create():
 @bp.route("/gifts/<int:gift_id>/stock", methods=["POST"])
 def gift_restock(gift_id: int):
     try:
-        gift = redemption.restock(g.db, gift_id, _whole(request.form.get("delta", ""),
-                                                        "库存调整", signed=True),
-                                  by=g.operator.username)
+        gift = gift_catalogue.restock(g.db, gift_id, _whole(request.form.get("delta", ""),
+                                                            "库存调整", signed=True),
+                                      by=g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
@@ -79,7 +79,7 @@ def gift_restock(gift_id: int):
 @bp.route("/gifts/<int:gift_id>/active", methods=["POST"])
 def gift_active(gift_id: int):
     active = request.form.get("active") == "1"
-    gift = redemption.set_gift_active(g.db, gift_id, active, g.operator.username)
+    gift = gift_catalogue.set_gift_active(g.db, gift_id, active, g.operator.username)
     flash(f"礼品「{gift.name}」已{'上架' if active else '下架'}。", "ok")
     return redirect(url_for("admin.gift_list"))
 
@@ -92,9 +92,9 @@ def gift_redeem():
         if not form.get("gift_id", "").isdigit():
             raise InvalidAmount("no gift", user_message="请选择礼品。")
         member = lookup_view.find(g.db, member_admin.card_of(g.db, form.get("member", "")))
-        done = redemption.redeem_gift(g.db, member, int(form["gift_id"]),
-                                      f"desk:{form.get('key', '')}",
-                                      _whole(form.get("quantity", "1"), "数量"))
+        done = gift_catalogue.redeem_gift(g.db, member, int(form["gift_id"]),
+                                          f"desk:{form.get('key', '')}",
+                                          _whole(form.get("quantity", "1"), "数量"))
     except DomainError as exc:
         flash(exc.user_message, "error")
     else:
