@@ -234,8 +234,3 @@ def restore_cash_off(session: Session, member: Member, done: PointsRedemption, r
     session.flush()
     return done
 
-
-def redemptions_of(session: Session, member_id: int, limit: int = 50) -> list[PointsRedemption]:
-    return list(session.scalars(select(PointsRedemption)
-                                .where(PointsRedemption.member_id == member_id)
-                                .order_by(PointsRedemption.id.desc()).limit(limit)))
