@@ -33,6 +33,21 @@ def cpu_seconds(pid: int) -> float:
     return _cpu(fields) if fields else 0.0
 
 
+def local_database_pid(url: str) -> int | None:
+    """The MariaDB/MySQL server process behind `url` when it runs on this machine (sharing
+    the cores with the app under test), else None: its CPU is part of what a request costs."""
+    from urllib.parse import urlsplit
+    import subprocess
+
+    if url.startswith("sqlite") or urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+        return None
+    for name in ("mariadbd", "mysqld"):
+        found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
+        if len(found) == 1:
+            return int(found[0])
+    return None  # none, or several servers: which one is ours is not known
+
+
 def free_port() -> int:
     import socket
 

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import wrk  # noqa: E402
-from servers import Server  # noqa: E402
+from servers import Server, local_database_pid  # noqa: E402
 from wx_member.sandbox import Simulator  # noqa: E402
 
 SCENE = "store_01"
@@ -197,7 +197,7 @@ def main() -> None:
                                 f"{run}{name}{i}-")
                 before = members(db_url)
                 r = wrk.run(name, server.url, "/wechat", reqs, server, args.seconds,
-                            args.threads, args.connections)
+                            args.threads, args.connections, local_database_pid(db_url))
                 if name != "bare":  # a join, the app's or the floor's
                     time.sleep(0.5)  # requests wrk gave up on at the end may still commit
                     r.extra["joined"] = members(db_url) - before
@@ -223,7 +223,9 @@ def main() -> None:
         print(f"  {name:<5} median {statistics.median(r.rps for r in rs):8.0f} req/s   "
               f"p50 {statistics.median(r.p50 for r in rs):6.1f} ms   "
               f"p99 {statistics.median(r.p99 for r in rs):6.1f} ms (worst {max(r.p99 for r in rs):.1f})"
-              f"   server CPU {statistics.median(r.server_cpu / r.requests for r in rs) * 1000:.2f} ms/req")
+              f"   server CPU {statistics.median(r.server_cpu / r.requests for r in rs) * 1000:.2f} ms/req"
+              + (f"   database CPU {statistics.median(r.db_cpu / r.requests for r in rs) * 1000:.2f}"
+                 " ms/req" if rs[0].db_cpu is not None else ""))
     bound = sum(r.client_bound for r in runs["bare"])
     print(f"  join/bare ratio: median {statistics.median(ratios):.0%} (by round: "
           + ", ".join(f"{x:.0%}" for x in ratios) + ") target >= 40% SQLite, 35% MariaDB"

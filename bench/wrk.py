@@ -84,6 +84,7 @@ class Round:
     machine_busy: float  # share of all cores busy during the round (everyone's work)
     load: float  # 1-minute load average when the round started
     extra: dict = field(default_factory=dict)
+    db_cpu: float | None = None  # seconds a database server on this machine used, if watched
 
     @property
     def client_share(self) -> float:
@@ -101,17 +102,24 @@ class Round:
         return (f"{self.name:<6} {self.rps:8.0f} req/s  p50 {self.p50:6.1f}  p99 {self.p99:6.1f}"
                 f"  max {self.max:6.1f} ms  server CPU {per_req:5.2f} ms/req  wrk CPU {self.client_cpu / self.wall:4.0%} of a core,"
                 f" {self.client_share:4.0%} of wrk+server  machine busy {self.machine_busy:4.0%}"
-                f"  load {self.load:4.1f}" + (f"  errors {errs}" if errs else "")
+                f"  load {self.load:4.1f}"
+                + (f"  db CPU {self.db_cpu / max(self.requests, 1) * 1000:5.2f} ms/req"
+                   if self.db_cpu is not None else "")
+                + (f"  errors {errs}" if errs else "")
                 + (f"  WRAPPED x{self.wrapped}" if self.wrapped else "") + flag)
 
 
 def run(name: str, url: str, path: str, requests_file: Path, server, seconds: int = 10,
-        threads: int = 2, connections: int = 16) -> Round:
-    """One round of wrk against `url + path`; `server` (bench/servers.Server) for its CPU."""
+        threads: int = 2, connections: int = 16, database_pid: int | None = None) -> Round:
+    """One round of wrk against `url + path`; `server` (bench/servers.Server) for its CPU,
+    `database_pid` (a database server on this machine) for its CPU too."""
+    from servers import cpu_seconds
+
     cmd = [ensure(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
            "-s", str(LUA), url.rstrip("/") + path, "--", str(requests_file), str(threads)]
     load = os.getloadavg()[0]
     server0, (busy0, total0) = server.cpu_seconds(), _machine_cpu()
+    db0 = cpu_seconds(database_pid) if database_pid else None
     t0 = time.perf_counter()
     out_path = requests_file.with_suffix(".out")
     with out_path.open("wb") as out:
@@ -120,6 +128,7 @@ def run(name: str, url: str, path: str, requests_file: Path, server, seconds: in
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     server_cpu = server.cpu_seconds() - server0
+    db_cpu = cpu_seconds(database_pid) - db0 if database_pid else None
     busy1, total1 = _machine_cpu()
     text = out_path.read_text("utf-8", "replace")
     line = next((ln for ln in text.splitlines() if ln.startswith("WRK ")), None)
@@ -131,7 +140,7 @@ def run(name: str, url: str, path: str, requests_file: Path, server, seconds: in
                  p50=w["p50_us"] / 1000, p90=w["p90_us"] / 1000, p99=w["p99_us"] / 1000,
                  max=w["max_us"] / 1000, errors=errors, wrapped=w["wrapped"],
                  client_cpu=usage.ru_utime + usage.ru_stime, server_cpu=server_cpu, wall=wall,
-                 machine_busy=(busy1 - busy0) / max(total1 - total0, 1), load=load)
+                 machine_busy=(busy1 - busy0) / max(total1 - total0, 1), load=load, db_cpu=db_cpu)
 
 
 def commit() -> str:
