@@ -12,7 +12,7 @@ from conftest import make_config, serve
 from push_helpers import at, rows, send
 from wx_member.models import (AuditLog, Campaign, Coupon, Delivery, Member, MemberTag, Setting,
                               utcnow)
-from wx_member.pushes import campaigns
+from wx_member.pushes import campaign_runs, campaigns
 from wx_member.platform import settings
 from wx_member.pushes.campaigns import CampaignSpec, InvalidCampaign
 from wx_member.coupons.templates import UnknownTemplate
@@ -68,7 +68,7 @@ def create(app, **kw) -> Campaign:
 
 def plan_due(app, now):
     with app.session() as s:
-        return campaigns.plan_due(s, app.rt.pushes, app.config, now=now)
+        return campaign_runs.plan_due(s, app.rt.pushes, app.config, now=now)
 
 
 def progress(app, campaign_id):

@@ -16,7 +16,7 @@ from helpers import member
 from till_helpers import Till, issue_key, open_store
 
 from wx_member.clock import local_now
-from wx_member.insights import kpis
+from wx_member.insights import channel_view
 
 LATTE = {"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quantity": 2,
          "unit_price_fen": 3000}
@@ -96,7 +96,7 @@ def test_an_operator_retires_a_channel_code_and_brings_it_back(page, app, sandbo
     row.wait_for()
     assert "已停用" in row.inner_text() and "秋季海报" in row.inner_text()
     with app.session() as s:
-        [report] = kpis.channel_report(s, retired=True)
+        [report] = channel_view.channel_report(s, retired=True)
     assert report.joins == 1
     fits(page, width)
     shot(page, "channels-retired", width)

@@ -16,7 +16,7 @@ from push_helpers import TEMPLATE_IDS
 
 from wx_member import scheduler
 from wx_member.models import AuditLog, Campaign, Delivery, utcnow
-from wx_member.pushes import campaigns, deliveries
+from wx_member.pushes import campaign_runs, campaigns, deliveries
 from wx_member.console import member_admin
 from wx_member.platform import settings
 
@@ -120,7 +120,7 @@ def test_operator_previews_schedules_watches_and_cancels_a_campaign(app, vip, sa
     b.post(f"/admin/campaigns/{c.id}/cancel")
     assert "活动已取消" in b.get(detail).text and "已取消" in b.get(detail).text
     with app.session() as s:  # its time comes: nothing is planned
-        assert campaigns.plan_due(s, app.rt.pushes, app.config,
+        assert campaign_runs.plan_due(s, app.rt.pushes, app.config,
                                   now=c.scheduled_at + timedelta(minutes=1)) == {}
 
 
@@ -191,7 +191,7 @@ def test_a_scheduled_campaign_shows_its_forecast_and_the_dashboard_its_reach(app
     with app.session() as s, s.read():
         c = s.scalars(select(Campaign)).one()
     with app.session() as s:
-        campaigns.plan_due(s, app.rt.pushes, app.config, now=max(c.scheduled_at, utcnow()))
+        campaign_runs.plan_due(s, app.rt.pushes, app.config, now=max(c.scheduled_at, utcnow()))
     with app.session() as s:
         deliveries.send_due(s, app.rt.gateway, app.config.tz)
     page = b.get(detail).text
@@ -239,7 +239,7 @@ def test_reach_over_time_on_the_dashboard_and_a_campaigns_page(app, vip, sandbox
     with app.session() as s, s.read():
         c = s.scalars(select(Campaign)).one()
     with app.session() as s:
-        campaigns.plan_due(s, app.rt.pushes, app.config, now=max(c.scheduled_at, utcnow()))
+        campaign_runs.plan_due(s, app.rt.pushes, app.config, now=max(c.scheduled_at, utcnow()))
     with app.session() as s:
         deliveries.send_due(s, app.rt.gateway, app.config.tz)
     three_days_ago = utcnow() - timedelta(days=3)

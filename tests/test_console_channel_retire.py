@@ -6,7 +6,7 @@ from __future__ import annotations
 from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
 
-from wx_member.insights import kpis
+from wx_member.insights import channel_view
 
 
 def _row(html: str, scene: str) -> str:
@@ -34,7 +34,7 @@ def test_a_retired_code_still_makes_members_counted_to_it(console, sandbox):
     sim.subscribe("oAfter", scene="poster_x")
     assert member(console, "oAfter").scene == "poster_x"
     with console.session() as s:
-        [row] = kpis.channel_report(s, retired=True)
+        [row] = channel_view.channel_report(s, retired=True)
     assert (row.scene, row.scans, row.joins) == ("poster_x", 2, 2)
 
     listed = b.get("/admin/channels").text
@@ -50,7 +50,7 @@ def test_a_retired_code_still_makes_members_counted_to_it(console, sandbox):
     assert "渠道码已停用" in b.get("/admin/channels/poster_x").text
     assert len(sandbox.sent("qrcode")) == 1  # the creation only: no renewal asked of WeChat
     with console.session() as s:
-        [row] = kpis.channel_report(s, retired=True)
+        [row] = channel_view.channel_report(s, retired=True)
     assert row.name == "秋季海报" and row.kind == "poster"
 
     # Retiring twice changes nothing; the audit log reads in Chinese, once.

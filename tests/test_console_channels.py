@@ -9,7 +9,7 @@ from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
 
 from wx_member.models import AuditLog, Channel
-from wx_member.insights import kpis
+from wx_member.insights import channel_view
 from wx_member.payments import orders
 from wx_member.wechat.pay import PaymentNotice
 
@@ -44,7 +44,7 @@ def test_create_download_and_report(console, sandbox):
     page = b.get("/admin/channels").text
     assert "解放路门店" in page and "90 天内回购" in page
     with console.session() as s:
-        [row] = kpis.channel_report(s)
+        [row] = channel_view.channel_report(s)
     assert (row.scans, row.scanners, row.joins, row.first_orders, row.repurchased) == (4, 3, 3, 2, 1)
     with console.session() as s, s.read():
         assert s.query(AuditLog).filter_by(action="channel.create", target="store_02",

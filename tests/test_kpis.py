@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wx_member.models import Delivery, Member, Order, QrScan
-from wx_member.insights import kpis
+from wx_member.insights import kpis, push_rates
 from wx_member.insights import rfm
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -95,7 +95,7 @@ def test_empty_period_has_no_ratios(session):
 
 def test_tiers_and_delivery_rates(known):
     assert dict(kpis.tier_distribution(known)) == {"normal": 6}
-    [holiday] = kpis.delivery_rates(known, PERIOD)
+    [holiday] = push_rates.delivery_rates(known, PERIOD)
     assert (holiday.total, holiday.delivered, holiday.failed, holiday.skipped, holiday.pending) == (5, 2, 1, 1, 1)
     assert holiday.delivery_rate == 2 / 3
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from test_kpis import PERIOD, add_member, add_order
-from wx_member.insights import kpis, rfm, segments
+from wx_member.insights import channel_view, kpis, rfm, segments
 from wx_member.models import Channel, QrScan, Store
 
 
@@ -58,9 +58,9 @@ def test_rfm_channel_report_and_segments_of_one_store(two_stores):
     r = rfm.segment_sizes(session, as_of=datetime(2026, 12, 1), store_id=a)
     assert (r.buyers, r.non_buyers, sum(r.sizes.values())) == (2, 0, 2)
     assert rfm.segment_sizes(session, as_of=datetime(2026, 12, 1)).buyers == 4
-    assert [c.scene for c in kpis.channel_report(session, store_id=a)] == ["store_a"]
-    assert [c.scene for c in kpis.channel_report(session, store_id=b)] == []
-    assert {c.scene for c in kpis.channel_report(session)} == {"store_a", "poster"}
+    assert [c.scene for c in channel_view.channel_report(session, store_id=a)] == ["store_a"]
+    assert [c.scene for c in channel_view.channel_report(session, store_id=b)] == []
+    assert {c.scene for c in channel_view.channel_report(session)} == {"store_a", "poster"}
     with session.begin():
         seg = segments.parse(session, {"store": "A1"})
         assert segments.describe(seg) == "门店 A1"

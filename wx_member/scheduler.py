@@ -29,7 +29,7 @@ from wx_member import metrics
 from wx_member.extensions import Runtime
 from wx_member.clock import local_day, utcnow
 from wx_member.loyalty import birthday_bonus
-from wx_member.pushes import campaigns
+from wx_member.pushes import campaign_runs
 from wx_member.coupons import bulk_issue
 from wx_member.coupons import redeeming
 from wx_member.pushes import deliveries
@@ -98,7 +98,7 @@ def campaigns_job() -> None:
     """Plan the console campaigns whose time has come, then send what is due."""
     rt = _rt()
     with rt.sessions() as uow:
-        planned = campaigns.plan_due(uow, rt.pushes, rt.config)
+        planned = campaign_runs.plan_due(uow, rt.pushes, rt.config)
     if planned:
         log.info("campaigns planned: %s", {cid: r.planned for cid, r in planned.items()})
         send_job()

@@ -87,12 +87,12 @@ def push_forecast(kind: str, campaign_id: int | None) -> None:
     targeted, reachable by each channel, held by the weekly cap, unreachable and why."""
     from wx_member.labels import PUSH_CHANNELS, REACH_REASONS
     from wx_member.platform.errors import DomainError
-    from wx_member.pushes import campaigns, planners
+    from wx_member.pushes import campaign_runs, planners
 
     rt = runtime(pushes=True)
     with rt.sessions() as uow:
         try:
-            f = (campaigns.forecast(uow, rt.pushes, campaign_id, rt.config)
+            f = (campaign_runs.forecast(uow, rt.pushes, campaign_id, rt.config)
                  if campaign_id is not None else planners.forecast(uow, rt.pushes, kind, rt.config))
         except DomainError as exc:
             fail(str(exc))

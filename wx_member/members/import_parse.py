@@ -4,7 +4,7 @@ may use, every row checked, each problem in Chinese with its line number.
 A row names its member by openid, by card number (卡号: an existing member) or, with
 neither, by a phone number alone: a member the shop kept on paper or in its old till, who
 has no WeChat identity here yet (they get one when they join and verify the same phone in
-the mini-program: `merging.merge_same_phone`)."""
+the mini-program: `auto_merging.merge_same_phone`)."""
 from __future__ import annotations
 
 import csv

@@ -19,7 +19,7 @@ member is created with that phone and a card number (one INSERT each: such lists
 shop's, not the account's), and the file's 积分 and 储值（元） become their opening balances,
 each a ledger row (reason `import`, key `import:<phone>`: a phone is credited once). A phone
 another member already has is refused for that row. When the person later verifies the same
-phone in the mini-program, this member is merged into theirs (`merging.merge_same_phone`).
+phone in the mini-program, this member is merged into theirs (`auto_merging.merge_same_phone`).
 """
 from __future__ import annotations
 

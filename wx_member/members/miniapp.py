@@ -7,7 +7,7 @@ the unionid (present when both apps are bound to one Open Platform account) link
 A login therefore finds the member by mini-program openid, else links the Official Account
 member with the same unionid, else creates a member (with a card and sign-up points, as a
 join by QR code does). A duplicate found later (the same unionid given to a login, the
-same phone verified) is merged into the logged-in member (`merging`). WeChat's `session_key` is dropped here: it is never stored, logged
+same phone verified) is merged into the logged-in member (`auto_merging`). WeChat's `session_key` is dropped here: it is never stored, logged
 or returned.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from wx_member.models import Member
 from wx_member.members import channels
 from wx_member.coupons import wallet
 from wx_member.loyalty import points
-from wx_member.members import merging, referrals
+from wx_member.members import auto_merging, referrals
 from wx_member.members.formats import clean_name
 from wx_member.members.membership import new_member
 from wx_member.platform import settings
@@ -89,7 +89,7 @@ def login(uow: UnitOfWork, gateway: WeChatGateway, js_code: str, *, appid: str, 
         for _ in range(2):  # a second pass finds the row a concurrent first login created
             found = _find_or_link(session, wx.openid, wx.unionid)
             if found is not None:
-                merged = merging.merge_same_unionid(session, found[0], now)
+                merged = auto_merging.merge_same_unionid(session, found[0], now)
                 return LoginResult(found[0], created=False, linked=found[1] or bool(merged))
             member = _create(session, wx.openid, wx.unionid, scene, now)
             if member is not None:
@@ -191,5 +191,5 @@ def set_phone(uow: UnitOfWork, gateway: WeChatGateway, member_id: int, code: str
         member = _get(session, member_id)
         member.phone = phone.phone[:20]
         session.flush()
-        merging.merge_same_phone(session, member, utcnow())
+        auto_merging.merge_same_phone(session, member, utcnow())
     return member

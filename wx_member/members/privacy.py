@@ -32,7 +32,7 @@ Erasure removes the person and keeps the accounts:
 - the audit log keeps every entry (who did what, when), with the member's openids,
   unionid and phone replaced by the tombstone wherever an entry names them (a console dry
   run lists the openids it sent to), and the names an operator gave them (`member.name`)
-  replaced by it too; merges keep their record without the snapshot an
+  replaced by it too (`privacy_audit`); merges keep their record without the snapshot an
   undo would need (so they can no longer be undone).
 The card number is the account's number (derived from the never-reused member id, like
 the id itself): it stays on the member row, in its card history and where the audit log
@@ -53,8 +53,6 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import (
-    AuditLog,
-    CardHistory,
     CouponEvent,
     Delivery,
     InboundEvent,
@@ -73,7 +71,7 @@ from wx_member.models import (
     WechatTagMember,
 )
 from wx_member.loyalty import points
-from wx_member.members import privacy_export
+from wx_member.members import privacy_audit, privacy_export
 from wx_member.members.privacy_export import openids
 from wx_member.platform import card_numbers
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -250,8 +248,8 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
                      delete(MemberTag).where(MemberTag.member_id == m.id),
                      delete(WechatTagMember).where(WechatTagMember.member_id == m.id)):
             session.execute(stmt.execution_options(**quiet))
-        _scrub_audit(session, personal, tomb)
-        _scrub_names(session, m, ids, tomb)
+        privacy_audit.scrub_audit(session, personal, tomb)
+        privacy_audit.scrub_names(session, m, ids, tomb)
         for ledger in (PointsLedger, StoredValueLedger):  # `import:<phone>` names the phone
             session.execute(update(ledger).where(ledger.member_id == m.id,
                                                  ledger.reason == "import")
@@ -266,41 +264,3 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         session.add(PrivacyRequest(member_id=m.id, kind="erase", requested_by=by, note=note,
                                    at=now))
     return ErasureResult(m.id, forfeited, orders, deliveries)
-
-
-def _scrub_audit(session: Session, personal: list[str], tomb: str) -> None:
-    """Replace the member's identifiers wherever an audit entry names them (target, before,
-    after). The audit log is operators' actions, not members' events: a scan of it is the
-    price of finding identifiers in free JSON, paid once per erasure."""
-    if not personal:
-        return
-    text = [cast(col, String) for col in (AuditLog.before, AuditLog.after)]
-    hits = or_(AuditLog.target.in_(personal),
-               *[t.contains(p, autoescape=True) for t in text for p in personal])
-    for entry in session.scalars(select(AuditLog).where(hits)):
-        entry.target = tomb if entry.target in personal else entry.target
-        entry.before = _replaced(entry.before, personal, tomb)
-        entry.after = _replaced(entry.after, personal, tomb)
-
-
-def _scrub_names(session: Session, m: Member, ids: list[str], tomb: str) -> None:
-    """A name is no identifier `_scrub_audit` could look for in every entry (two members
-    may share one): the entries that gave this member a name lose it."""
-    targets = [t for t in (m.card_no, *ids) if t] + list(session.scalars(
-        select(CardHistory.card_no).where(CardHistory.member_id == m.id)))
-    for entry in session.scalars(select(AuditLog).where(AuditLog.action == "member.name",
-                                                        AuditLog.target.in_(targets))):
-        entry.before = None if entry.before is None else tomb
-        entry.after = None if entry.after is None else tomb
-
-
-def _replaced(value: Any, personal: list[str], tomb: str) -> Any:
-    if isinstance(value, str):
-        for p in personal:
-            value = value.replace(p, tomb)
-        return value
-    if isinstance(value, list):
-        return [_replaced(v, personal, tomb) for v in value]
-    if isinstance(value, dict):
-        return {k: _replaced(v, personal, tomb) for k, v in value.items()}
-    return value

@@ -9,8 +9,8 @@ channel chosen per member and the forecast (`reach`), deliveries, each a row bef
 an HTTP call (`deliveries`), mass sends by openid list with WeChat's clientmsgid
 (`mass_sends`, by tag too), the programme's tags and segments as WeChat user tags
 (`wechat_tags`; who carries which: `segment_tags`), dry runs and previews (`dry_runs`), mini-program
-subscribe-message grants (`subscriptions`), console campaigns (`campaigns`) and shipping and
-delivery reported by the shop (`fulfilment`: shipping plans the 发货提醒 in the same
+subscribe-message grants (`subscriptions`), console campaigns (`campaigns`; planned at their
+time and forecast: `campaign_runs`) and shipping and delivery reported by the shop (`fulfilment`: shipping plans the 发货提醒 in the same
 transaction, delivery starts the usage guide's clock).
 
 Read model: `status_view` (deliveries counted by kind and status).

@@ -10,7 +10,7 @@ from wx_member import labels
 from wx_member.clock import local_day, local_text, utcnow
 from wx_member.extensions import runtime
 from wx_member.labels import tier_name
-from wx_member.pushes import campaigns, planners
+from wx_member.pushes import campaign_runs, campaigns, planners
 from wx_member.members import channels, stores
 from wx_member.coupons import templates
 from wx_member.pushes import dry_runs
@@ -112,7 +112,7 @@ def campaign_detail(campaign_id: int):
                 if campaign.coupon_template_id else None)
     forecast = None
     if campaign.status == "scheduled" and campaign.kind in campaigns.campaign_kinds(rt.pushes):
-        forecast = campaigns.forecast(g.db, rt.pushes, campaign.id, rt.config)
+        forecast = campaign_runs.forecast(g.db, rt.pushes, campaign.id, rt.config)
     reasons = [(labels.DELIVERY_STATUS.get(status, status), words.reason_text(error), n)
                for status, error, n in status_view.outcome_reasons(
                    g.db, campaign.kind, campaigns.occasion(campaign.id))]

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from wx_member import labels
 from wx_member.extensions import runtime
 from wx_member.members import channels, stores
-from wx_member.insights import kpis
+from wx_member.insights import channel_view
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp, scope, store_filter
 from wx_member.wechat.gateway import GatewayError
@@ -61,7 +61,7 @@ def channel_list():
     status = request.args.get("status", "active")
     status = status if status in SHOWN else "active"
     return render_template("admin/channels.html", form=form, days=REPURCHASE_DAYS,
-                           rows=kpis.channel_report(g.db, REPURCHASE_DAYS, store_id=store,
+                           rows=channel_view.channel_report(g.db, REPURCHASE_DAYS, store_id=store,
                                                     retired=SHOWN[status]),
                            status=status, statuses=labels.CHANNEL_LIST_FILTERS,
                            kinds=labels.CHANNEL_KINDS, store=store,

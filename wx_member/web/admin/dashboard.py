@@ -6,7 +6,7 @@ from flask import g, render_template, request
 from wx_member.extensions import runtime
 from wx_member.labels import PUSH_CHANNELS, tier_name
 from wx_member.insights import kpis
-from wx_member.insights import reach_view, rfm
+from wx_member.insights import push_rates, reach_view, rfm
 from wx_member.web.admin import charts, words
 from wx_member.members import stores
 from wx_member.web.admin.blueprint import bp, scope, store_filter
@@ -32,7 +32,7 @@ def dashboard():
                      store_id=store)
     segments = rfm.segment_sizes(g.db, as_of=period.end, store_id=store)
     tiers = [(tier_name(t), n) for t, n in kpis.tier_distribution(g.db, store_id=store)]
-    rates = kpis.delivery_rates(g.db, period, store_id=store)
+    rates = push_rates.delivery_rates(g.db, period, store_id=store)
     choices = stores.choices(g.db)
     reach_kind = request.args.get("reach_kind", "")
     reach_kind = reach_kind if reach_kind in runtime().pushes else ""
@@ -49,7 +49,7 @@ def dashboard():
         delivery_chart=charts.bars([(words.kind_name(r.kind), round(100 * r.delivery_rate, 1))
                                     for r in rates if r.delivery_rate is not None],
                                    "推送送达率", unit="%"),
-        rates=rates, reach=kpis.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS,
+        rates=rates, reach=push_rates.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS,
         reach_kinds=sorted(runtime().pushes), reach_kind=reach_kind, reach_time=reach_time,
         reach_time_chart=charts.reach(reach_time, "触达趋势"),
         reach_time_caption=f"触达趋势：{words.kind_name(reach_kind) if reach_kind else '全部类型'}")
