@@ -84,7 +84,7 @@ def campaign_kinds(pushes: dict[str, PushKind]) -> dict[str, PushKind]:
             if p.marketing and p.channel != "template" and not p.disabled}
 
 
-# What push_planning.member_values fills from the member's row: never a sample's value.
+# What fanout.member_values fills from the member's row: never a sample's value.
 MEMBER_KEYS = ("programme", "card_no", "tier", "points")
 
 

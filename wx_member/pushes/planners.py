@@ -1,6 +1,6 @@
 """Planning pushes: which members get which kind on which occasion.
 
-A planner picks the members and the occasion key; `push_planning.fan_out` streams them from
+A planner picks the members and the occasion key; `fanout.fan_out` streams them from
 the database in batches (keyset: bounded memory at any member count), renders each
 member's message and writes delivery rows, one transaction per batch. The occasion key
 (`2026:mid_autumn`, `2026` for a birthday, `2026-12-31:7d` for an expiry notice) makes every
