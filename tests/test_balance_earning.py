@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from coupon_helpers import T0, factory, join, later
 from points_helpers import SHANGHAI, configure
 from wx_member.models import Member, Order, PointsLedger, TierHistory
-from wx_member.payments import balance_payments
+from wx_member.payments import balance_payments, order_errors
 from wx_member.loyalty import earn_rules
 from wx_member.members import joining
-from wx_member.payments import orders
+from wx_member.payments import order_refunds, orders
 from wx_member.loyalty import points
 from wx_member.payments import stored_value
 from wx_member.loyalty import tiers
@@ -34,9 +34,10 @@ def wechat_pay(session, openid: str, fen: int, no: str, when=T0):
 
 
 def wechat_refund(session, no: str, refund_no: str, fen: int, total: int, when=T0):
-    return orders.record_refund(session, RefundNotice("v3", no, refund_no, f"id-{refund_no}",
-                                                      fen, total, True, when),
-                                now=when, tz=SHANGHAI)
+    return order_refunds.record_refund(session, RefundNotice("v3", no, refund_no,
+                                                             f"id-{refund_no}", fen, total,
+                                                             True, when),
+                                       now=when, tz=SHANGHAI)
 
 
 def pay(session, who: str, fen: int, no: str, when=T0):
@@ -117,7 +118,7 @@ def test_one_order_is_paid_by_one_means(session):
     with pytest.raises(balance_payments.PaidOtherwise):
         pay(session, "oOne", 3000, "RC-2")  # the recharge's own number
     pay(session, "oOne", 3000, "SV-3")
-    with pytest.raises(orders.OrderMismatch):  # WeChat Pay says it paid it too: refused
+    with pytest.raises(order_errors.OrderMismatch):  # WeChat Pay says it paid it too: refused
         wechat_pay(session, "oOne", 3000, "SV-3")
     assert snapshot(session, "oOne")["balance"] == 55000 - 3000  # 充500送50, one payment
     assert snapshot(session, "oOne")["points"] == 10 + 30 + 30
@@ -173,9 +174,9 @@ def test_refunding_a_balance_payment_returns_the_money_and_reverses_like_wechat(
     assert "剩余 19998 分" in refused.value.user_message
     with pytest.raises(balance_payments.NotABalancePayment):
         refund(session, "WX-6", 100, "SR-3")
-    with pytest.raises(orders.UnknownOrder):
+    with pytest.raises(order_errors.UnknownOrder):
         refund(session, "NO-SUCH", 100, "SR-4")
-    with pytest.raises(orders.OrderMismatch):  # WeChat cannot refund a balance payment
+    with pytest.raises(order_errors.OrderMismatch):  # WeChat cannot refund a balance payment
         wechat_refund(session, "SV-6", "WR-9", 100, 29999)
     assert snapshot(session, "oBal") == sv
     # The rest: everything the order earned is back, the balance as before the payment.

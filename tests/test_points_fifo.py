@@ -15,7 +15,7 @@ from points_helpers import (SHANGHAI, at, balance_and_sum, configure, earn, expi
                             spend)
 from wx_member import clock
 from wx_member.models import PointsLedger
-from wx_member.payments import orders
+from wx_member.payments import order_refunds, orders
 from wx_member.loyalty import points_expiry
 from wx_member.loyalty import redemption
 from wx_member.platform.errors import InsufficientPoints
@@ -132,7 +132,7 @@ def test_any_interleaving_keeps_the_ledger_whole_and_expires_fifo(session, mode,
             no, amount, refunded = paid[op[1] % len(paid)]
             fen = (amount - refunded) * op[2] // 100
             if fen:
-                r = orders.record_refund(session, RefundNotice(
+                r = order_refunds.record_refund(session, RefundNotice(
                     "v3", no, f"{no}-r{i}", f"rid{i}", fen, amount, True, now), now=now,
                     tz=SHANGHAI)
                 paid[op[1] % len(paid)] = (no, amount, refunded + fen)

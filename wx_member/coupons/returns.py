@@ -5,8 +5,9 @@ coupon used on that order (`coupon.order_no`): to `available` when the refund co
 the coupon's `valid_until`, else to `expired` (the redemption is undone either way, and an
 expired coupon is not revived). A **partial** refund keeps the coupon used: the purchase it
 discounted still stands. Each return is a `coupon_event` (reason `refund`, key
-`return:<coupon>:<out_refund_no>`), written in the refund's transaction (payments/orders.py
-`apply_refund`, which holds member and order), so a replayed refund returns nothing twice.
+`return:<coupon>:<out_refund_no>`), written in the refund's transaction
+(payments/order_refunds.py `apply_refund`, which holds member and order), so a replayed
+refund returns nothing twice.
 A returned coupon can be used again on another order, not on the refunded one.
 """
 from __future__ import annotations

@@ -99,7 +99,8 @@ def reverse_for_refund(session: Session, referee: Member, order: Order, refund: 
     updated), never below zero. Returns the points taken."""
     if order.referral_points <= 0 or referee.referrer_id is None:
         return 0
-    # as orders.refunded_share (payments is above this area): all of it once fully refunded
+    # as order_refunds.refunded_share (payments is above this area): all of it once fully
+    # refunded
     if order.status == "refunded":
         due = order.referral_points - order.referral_reversed
     elif order.amount_fen:

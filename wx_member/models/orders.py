@@ -1,6 +1,7 @@
 """Payments: orders paid through WeChat Pay, their refunds, and members' tier changes.
 
-Rules live in `payments/orders.py` and `loyalty/tiers.py`; these classes hold data only.
+Rules live in `payments/orders.py`, `payments/order_refunds.py` and `loyalty/tiers.py`;
+these classes hold data only.
 The table is `pay_order`, not `order`: ORDER is an SQL keyword, and raw SQL in reports
 should not need quoting.
 """

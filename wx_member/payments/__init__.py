@@ -1,7 +1,7 @@
 """Payments: orders and money.
 
-Owns purchases and refunds whatever pays them (`orders`), the stored-value ledger and
-recharges (`stored_value`), paying from the balance (`balance_payments`), the WeChat Pay
+Owns purchases whatever pays them (`orders`) and their refunds (`order_refunds`), the
+stored-value ledger and recharges (`stored_value`), paying from the balance (`balance_payments`), the WeChat Pay
 orders we create for the mini-program and their reconciliation (`wxpay_orders`), refunds of
 recharges the shop starts (`recharge_refunds`), 付费会员 products and the paid tier
 bought through them (`paid_memberships`) and their refunds (`membership_refunds`), what

@@ -7,10 +7,10 @@ counts towards tier spend and the referrer's share, in the one transaction that 
 the money (`pay:<order_no>` on the stored-value ledger). The recharge that put the money
 there earned nothing (payments/stored_value.py): the money counts once, when spent.
 
-A refund of such a payment goes through `orders.apply_refund` like a WeChat refund (points
-back in proportion, key `refund:<refund no>`; spend, tier, the coupons of a fully refunded
-order) and returns the money to the balance (`pay_refund:<refund no>`). Refund numbers share
-WeChat Pay's `out_refund_no` space: one refund number, one refund.
+A refund of such a payment goes through `order_refunds.apply_refund` like a WeChat refund
+(points back in proportion, key `refund:<refund no>`; spend, tier, the coupons of a fully
+refunded order) and returns the money to the balance (`pay_refund:<refund no>`). Refund
+numbers share WeChat Pay's `out_refund_no` space: one refund number, one refund.
 
 One order is paid by one means: an order number recorded from a WeChat Pay notify cannot
 be paid from the balance, and the reverse (a split payment needs two order numbers).
@@ -28,8 +28,9 @@ from wx_member.db import UnitOfWork, programme_tz, retrying
 from wx_member.clock import utcnow
 from wx_member.models import Member, Refund, StoredValueLedger
 from wx_member.coupons import wallet
-from wx_member.payments import orders
+from wx_member.payments import order_refunds, orders
 from wx_member.payments import stored_value
+from wx_member.payments.order_errors import UnknownOrder
 from wx_member.platform.errors import DomainError, InvalidAmount
 
 log = logging.getLogger(__name__)
@@ -156,10 +157,10 @@ def _refund(uow: UnitOfWork, order_no: str, amount_fen: int, refund_no: str, by:
     with uow.write() as session:
         order = orders.order_by_no(session, order_no)
         if order is None:
-            raise orders.UnknownOrder(f"no order {order_no}")
+            raise UnknownOrder(f"no order {order_no}")
         if order.api != BALANCE:
             raise NotABalancePayment(f"order {order_no} was paid by {order.api}")
-        member, order = orders.lock_for_refund(session, order)
+        member, order = order_refunds.lock_for_refund(session, order)
         if member is None:  # a balance payment always has its member; never by this module
             raise NotABalancePayment(f"order {order_no} has no member")
         done = session.scalar(select(Refund).where(Refund.out_refund_no == refund_no))
@@ -174,9 +175,9 @@ def _refund(uow: UnitOfWork, order_no: str, amount_fen: int, refund_no: str, by:
         if amount_fen > left:
             raise RefundRefused(f"refund {refund_no}: {amount_fen} fen, {left} left",
                                 user_message=f"退款金额超过订单可退金额（剩余 {left} 分）。")
-        result = orders.apply_refund(session, member, order, out_refund_no=refund_no,
-                                     refund_fen=amount_fen, refund_id=None, refunded_at=now,
-                                     api=BALANCE, tz=tz, now=now)
+        result = order_refunds.apply_refund(session, member, order, out_refund_no=refund_no,
+                                            refund_fen=amount_fen, refund_id=None,
+                                            refunded_at=now, api=BALANCE, tz=tz, now=now)
         if result is None:  # lost a race for the refund number to another order's refund
             raise BalancePaymentMismatch(f"refund {refund_no} was recorded meanwhile",
                                          user_message="该退款单号已用于其他退款。")

@@ -157,7 +157,7 @@ def _take_off(uow: UnitOfWork, no: str, status: str, tz: ZoneInfo,
 def record_notified(uow: UnitOfWork, notice: RefundNotice, *, tz: ZoneInfo = DEFAULT_TZ,
                     now: datetime | None = None) -> bool:
     """Use case: a verified refund notify. False when it is not a paid membership refund of
-    ours (payments/orders.py records it); else marks it succeeded, once."""
+    ours (payments/order_refunds.py records it); else marks it succeeded, once."""
     with uow.read() as session:
         ours = session.scalar(select(MembershipPurchase.id).where(
             MembershipPurchase.out_refund_no == notice.out_refund_no))

@@ -7,9 +7,9 @@ taken back leaves the balance before any cash is refunded, so a member who spent
 leaves the balance when the refund is asked for (ledger keys `refund_bonus:<no>` and
 `refund:<no>`, the same ones a refund notify would post, so the notify adds nothing), so it
 cannot be spent meanwhile; WeChat Pay's REFUND.SUCCESS notify records the refund on the
-order (payments/orders.py) and marks it succeeded. WeChat Pay refusing the refund puts the
-money back (`refund_undone:<no>`, `refund_bonus_undone:<no>`). WeChat Pay is called with
-no transaction open.
+order (payments/order_refunds.py) and marks it succeeded. WeChat Pay refusing the refund
+puts the money back (`refund_undone:<no>`, `refund_bonus_undone:<no>`). WeChat Pay is
+called with no transaction open.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.errors import DomainError
 from wx_member.models import Member, Order, RechargeRefund, StoredValueLedger
-from wx_member.payments import orders, stored_value
+from wx_member.payments import order_refunds, orders, stored_value
 from wx_member.payments.order_errors import UnknownOrder
 from wx_member.wechat.pay_client import PayApiError, WeChatPayClient
 
@@ -110,7 +110,7 @@ def _hold(uow: UnitOfWork, no: str, by: str, amount_fen: int | None,
         if order.purpose != "recharge" or order.api not in ("v2", "v3") or not order.member_id:
             raise RechargeRefundRefused(f"order {no} is not a member's WeChat Pay recharge",
                                 user_message="只能退款会员通过微信支付的储值充值订单。")
-        member, order = orders.lock_for_refund(session, order)
+        member, order = order_refunds.lock_for_refund(session, order)
         cash, bonus = refundable(session, order, member.balance_fen)
         amount = cash if amount_fen is None else amount_fen
         if amount <= 0 or amount > cash:
@@ -136,7 +136,7 @@ def _undo(uow: UnitOfWork, rno: str, error: str) -> None:
     with uow.write() as session:
         refund = session.scalar(select(RechargeRefund).where(
             RechargeRefund.out_refund_no == rno).with_for_update())
-        member, _ = orders.lock_for_refund(session, orders.order_by_no(session,
+        member, _ = order_refunds.lock_for_refund(session, orders.order_by_no(session,
                                                                        refund.out_trade_no))
         for reason, fen in (("refund_undone", refund.amount_fen),
                             ("refund_bonus_undone", refund.bonus_fen)):

@@ -199,8 +199,8 @@ def _bonus_of(session: Session, member: Member, notice: PaymentNotice,
 
 def reverse_recharge(session: Session, member: Member, order: Order, refund_fen: int,
                      out_refund_no: str) -> None:
-    """A refund of a recharge, inside payments/orders.py's refund transaction (member and
-    order locked, `order.refunded_fen` already includes this refund): take back the
+    """A refund of a recharge, inside payments/order_refunds.py's refund transaction (member
+    and order locked, `order.refunded_fen` already includes this refund): take back the
     principal refunded and the bonus in proportion (after each refund the bonus taken back
     adds up to floor(bonus × refunded ÷ amount)). What the member has already spent is not
     pushed below zero: the row's source records the shortfall.

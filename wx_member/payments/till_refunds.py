@@ -2,8 +2,8 @@
 (sku and quantity) or by an amount, once per refund number (idempotency as the purchase:
 the same number and body answer the first answer, another body is refused).
 
-It reverses like a WeChat refund (`orders.apply_refund`): points back in proportion to the
-money refunded (rounded down in the member's favour, exact on a full refund), the
+It reverses like a WeChat refund (`order_refunds.apply_refund`): points back in proportion to
+the money refunded (rounded down in the member's favour, exact on a full refund), the
 referrer's share, the spend, the tier re-evaluated, and, when the order is then fully
 refunded, its coupons back in the wallet (coupons/returns.py) and the points it used as
 cash off (loyalty/redemption.py `restore_cash_off`). Money goes back to the stored value
@@ -34,7 +34,7 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, retrying
 from wx_member.loyalty import redemption
 from wx_member.models import OrderLine, PaymentPart, PointsRedemption, StoredValueLedger
-from wx_member.payments import basket, orders, stored_value
+from wx_member.payments import basket, order_refunds, orders, stored_value
 from wx_member.payments.balance_payments import RefundRefused
 from wx_member.payments.till_orders import API, claim_request, order_key, replay
 from wx_member.platform.errors import DomainError
@@ -81,7 +81,7 @@ def _in_write(uow, out_trade_no, out_refund_no, digest, lines, amount, store_id,
         order = orders.order_by_no(session, out_trade_no)
         if order is None or order.api != API:
             raise TillOrderNotFound(f"no till order {out_trade_no}")
-        member, order = orders.lock_for_refund(session, order)
+        member, order = order_refunds.lock_for_refund(session, order)
         key = f"refund:{out_refund_no}"
         first = replay(session, key, digest)
         if first is not None:
@@ -99,9 +99,10 @@ def _in_write(uow, out_trade_no, out_refund_no, digest, lines, amount, store_id,
         elif amount <= 0 or amount > left:
             raise RefundRefused(f"refund {out_refund_no}: {amount} fen, {left} left",
                                 user_message=f"退款金额须在 1–{left} 分之间。")
-        result = orders.apply_refund(session, member, order, out_refund_no=out_refund_no,
-                                     refund_fen=amount, refund_id=None, refunded_at=now,
-                                     api=API, tz=tz, now=now, full=full)
+        result = order_refunds.apply_refund(session, member, order,
+                                            out_refund_no=out_refund_no, refund_fen=amount,
+                                            refund_id=None, refunded_at=now, api=API, tz=tz,
+                                            now=now, full=full)
         if result is None:
             raise RefundRefused(f"refund number {out_refund_no} used by another refund",
                                 user_message="该退款单号已被使用。")

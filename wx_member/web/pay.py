@@ -17,7 +17,7 @@ from functools import lru_cache
 from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
-from wx_member.payments import orders
+from wx_member.payments import order_refunds, orders
 from wx_member.payments import membership_refunds, paid_memberships, wxpay_orders
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
@@ -63,7 +63,7 @@ def _record(notice) -> None:
                 g.db, notice, tz=runtime().config.tz):
             pass  # a paid membership's refund the shop started: completed there
         elif isinstance(notice, pay.RefundNotice):
-            orders.record_refund(g.db, notice, tz=runtime().config.tz)
+            order_refunds.record_refund(g.db, notice, tz=runtime().config.tz)
     except DomainError as exc:
         log.warning("pay notify refused: %s", exc)
         raise _Refused(*_STATUS.get(exc.code, (400, "rejected"))) from None
