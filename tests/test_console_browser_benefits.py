@@ -13,7 +13,7 @@ from till_helpers import Till, issue_key, open_store
 
 from wx_member.clock import local_now
 from wx_member.console import tag_rules
-from wx_member.payments import benefits
+from wx_member.payments import benefits, price_lists
 
 LATTE = {"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quantity": 2,
          "unit_price_fen": 3000}
@@ -27,9 +27,9 @@ def test_the_benefits_and_tag_pages_fit_the_screen(page, app, width):
         benefits.set_tier_discount(uow, "diamond", 85, "酒水，礼品卡，季节限定饮品", by="test")
         benefits.add_member_day(uow, benefits.MemberDaySpec(
             "钻石会员专享日", "monthday", 8, "diamond", 80, 200, ["酒水"]), by="test")
-        assert not benefits.import_prices(uow, "sku,tier,price_fen\n"
-                                          "COFFEE-BEANS-ETHIOPIA-YIRGACHEFFE-500G,gold,12800\n"
-                                          "LATTE-M,silver,2500\n", by="test").errors
+        assert not price_lists.import_prices(uow, "sku,tier,price_fen\n"
+                                             "COFFEE-BEANS-ETHIOPIA-YIRGACHEFFE-500G,gold,12800\n"
+                                             "LATTE-M,silver,2500\n", by="test").errors
         tag_rules.add(uow, "埃塞俄比亚咖啡豆爱好者", "sku",
                       "COFFEE-BEANS-ETHIOPIA-YIRGACHEFFE-500G", 3, 365, by="test")
     login(page, app, "root")

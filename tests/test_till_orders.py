@@ -163,8 +163,8 @@ def test_the_quote_is_what_the_order_records(session, lines, tier, day, use_coup
     from datetime import timedelta
     from sqlalchemy import update
     from wx_member.models import Member
-    from wx_member.payments import benefits
-    benefits.import_prices(session, "sku,tier,price_fen\nTEA-L,silver,1200\n", by="t")
+    from wx_member.payments import price_lists
+    price_lists.import_prices(session, "sku,tier,price_fen\nTEA-L,silver,1200\n", by="t")
     n = next(SEQ)  # the database outlives one example: fresh members and numbers
     m = member(session, f"p{n}", points_=3000)
     with session.write():

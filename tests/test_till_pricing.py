@@ -9,7 +9,7 @@ from sqlalchemy import select
 from pricing_helpers import (T0, THURSDAY, counts, line, member, quote, signup_coupon)
 from wx_member.models import Coupon
 from wx_member.coupons.refusals import BelowMinimumSpend, CouponNotYours
-from wx_member.payments import basket, benefits
+from wx_member.payments import basket, benefits, price_lists
 from wx_member.platform import audit
 
 
@@ -53,9 +53,9 @@ def test_member_day_replaces_the_tier_discount_and_exclusions_hold(session, ):
 
 def test_member_price_from_a_csv_price_list(session):
     gold = member(session, "g", "gold")
-    bad = benefits.import_prices(session, "sku,tier,price_fen\nLATTE-M,银卡会员,2500\n"
-                                          "bad sku,gold,1\nLATTE-M,platinum,1\nX,gold,-5\n"
-                                          "LATTE-M,silver,2400\nY,gold\n", by="ops")
+    bad = price_lists.import_prices(session, "sku,tier,price_fen\nLATTE-M,银卡会员,2500\n"
+                                             "bad sku,gold,1\nLATTE-M,platinum,1\nX,gold,-5\n"
+                                             "LATTE-M,silver,2400\nY,gold\n", by="ops")
     assert bad.written == 0 and bad.errors == [
         "第 3 行：商品编码格式无效：bad sku（字母、数字、. _ -，最多 40 位）",
         "第 4 行：会员等级无效：platinum（可选 normal、silver、gold、diamond）。",
@@ -63,7 +63,8 @@ def test_member_price_from_a_csv_price_list(session):
         "第 6 行：与第 2 行重复（LATTE-M 银卡会员）",
         "第 7 行：须有 3 列（sku,tier,price_fen），实有 2 列"]
     assert quote(session, {"lines": [line()]}, gold)["lines"][0]["benefit"] == "tier"
-    ok = benefits.import_prices(session, "sku,tier,price_fen\nLATTE-M,银卡会员,2500\n", by="ops")
+    ok = price_lists.import_prices(session, "sku,tier,price_fen\nLATTE-M,银卡会员,2500\n",
+                                   by="ops")
     assert ok.written == 1 and not ok.errors
     # a gold member gets the silver price (the nearest tier below with one) when it is lower
     got = quote(session, {"lines": [line(quantity=3)]}, gold)["lines"][0]

@@ -92,13 +92,13 @@ def benefits_day_disable(day_id: int, by: str) -> None:
 @click.option("--by", default="cli")
 def benefits_prices_import(path: Path, by: str) -> None:
     """Import a price list CSV (header sku,tier,price_fen); any bad row: nothing written."""
-    from wx_member.payments import benefits
+    from wx_member.payments import price_lists
 
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         fail("the file is not UTF-8 (文件须为 UTF-8 编码)")
-    result = _run(lambda uow: benefits.import_prices(uow, text, by))
+    result = _run(lambda uow: price_lists.import_prices(uow, text, by))
     if result.errors:
         for error in result.errors:
             click.echo(error, err=True)
@@ -112,9 +112,9 @@ def benefits_prices_import(path: Path, by: str) -> None:
 @click.option("--by", default="cli")
 def benefits_price_remove(sku: str, tier: str, by: str) -> None:
     """Take SKU's member price for TIER off the price list."""
-    from wx_member.payments import benefits
+    from wx_member.payments import price_lists
 
-    click.echo("removed" if _run(lambda uow: benefits.remove_price(uow, sku, tier, by))
+    click.echo("removed" if _run(lambda uow: price_lists.remove_price(uow, sku, tier, by))
                else "no such price")
 
 

@@ -21,7 +21,7 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.members.formats import TAG_RE
 from wx_member.models import MemberTag, Order, OrderLine, TagRule
-from wx_member.payments.benefits import SKU_RE
+from wx_member.payments.price_lists import SKU_RE
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
 

@@ -1,8 +1,9 @@
 """Member benefits at the till: tier discounts, member days and member price lists.
 
-Rules live in `payments/benefits.py` (configuration) and `payments/pricing.py` (what a
-basket costs a member); these classes hold data only. Money is integer fen; a discount is
-the percentage of the price a member pays (95 = 95折 = 5 % off).
+Rules live in `payments/benefits.py` and `payments/price_lists.py` (configuration) and
+`payments/pricing.py` (what a basket costs a member); these classes hold data only. Money
+is integer fen; a discount is the percentage of the price a member pays (95 = 95折 = 5 %
+off).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ recharges the shop starts (`recharge_refunds`), 付费会员 products and the pa
 bought through them (`paid_memberships`) and their refunds (`membership_refunds`), what
 a notify may disagree with (`order_errors`) and the till's
 member-code lookup (`cashier_desk`), the keys tills call /till/v1 with (`till_keys`). The
-till's member benefits (`benefits`: tier discounts, member days, price lists), what a
+till's member benefits (`benefits`: tier discounts, member days; `price_lists`), what a
 basket costs a member (`pricing`), the till's quote and purchases (`till_orders`, input
 checks in `basket`) and refunds (`till_refunds`), a WeChat Pay transaction credited once by
 its notify or a till's part (`wechat_parts`). Money is integer fen. Shipping and delivery, which

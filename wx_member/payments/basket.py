@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from wx_member.clock import local_to_utc
-from wx_member.payments.benefits import CATEGORY_MAX, SKU_RE
+from wx_member.payments.benefits import CATEGORY_MAX
+from wx_member.payments.price_lists import SKU_RE
 from wx_member.payments.pricing import Line
 from wx_member.platform.errors import DomainError
 

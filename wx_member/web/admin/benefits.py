@@ -3,14 +3,14 @@ categories it leaves out), member days (a weekday or a day of the month, for one
 all, a discount and/or a points multiplier; stopped, never deleted) and the member price
 list (by SKU and tier, in yuan; a CSV upload is all or nothing, each bad row's reason shown).
 Headquarters only (not in STORE_ENDPOINTS); changes need an admin and ask first; every
-change is audited by the use cases (payments/benefits.py)."""
+change is audited by the use cases (payments/benefits.py, price_lists.py)."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from wx_member import labels
 from wx_member.loyalty import earn_rules, tiers
-from wx_member.payments import benefits, benefits_view
+from wx_member.payments import benefits, benefits_view, price_lists
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin import words
 from wx_member.web.admin.auth import requires
@@ -116,7 +116,7 @@ def price_upload():
     try:
         if len(data) > MAX_UPLOAD:
             raise benefits.InvalidBenefit("too large", user_message="文件超过 1 MB，请拆分后上传。")
-        result = benefits.import_prices(g.db, _text(data), g.operator.username)
+        result = price_lists.import_prices(g.db, _text(data), g.operator.username)
     except DomainError as exc:
         flash(exc.user_message, "error")
         return redirect(url_for("admin.benefits_page"))
@@ -131,7 +131,7 @@ def price_upload():
 @requires("admin")
 def price_sku_remove():
     sku = request.form.get("sku", "")
-    removed = benefits.remove_sku(g.db, sku, g.operator.username)
+    removed = price_lists.remove_sku(g.db, sku, g.operator.username)
     flash(f"商品 {sku.strip()} 已移出价目表（{removed} 个等级的会员价）。" if removed
           else f"价目表中没有商品 {sku.strip()}。", "ok")
     return redirect(url_for("admin.benefits_page"))
