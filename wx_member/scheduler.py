@@ -38,14 +38,14 @@ from wx_member.platform import leases
 from wx_member.loyalty import expiry_run
 from wx_member.pushes import planners
 from wx_member.loyalty import tier_review
-from wx_member.payments import paid_memberships, wxpay_orders
+from wx_member.payments import paid_memberships, wxpay_settlement
 
 log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 SEND_EVERY_SECONDS = 60  # retries, postponed (quiet hours) and newly planned rows
 CAMPAIGN_EVERY_SECONDS = 60  # console campaigns start within a minute of their time
-RECONCILE_EVERY_SECONDS = 60  # WeChat Pay orders without a notify (payments/wxpay_orders.py)
+RECONCILE_EVERY_SECONDS = 60  # WeChat Pay orders without a notify (payments/wxpay_settlement)
 _RUNTIME: Runtime | None = None
 
 
@@ -145,7 +145,7 @@ def reconcile_payments_job() -> None:
     if rt.wxpay is None:
         return
     with rt.sessions() as uow:
-        wxpay_orders.reconcile(uow, rt.wxpay, tz=rt.config.tz)
+        wxpay_settlement.reconcile(uow, rt.wxpay, tz=rt.config.tz)
 
 
 def paid_tier_expiry_job() -> None:

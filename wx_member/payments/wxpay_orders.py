@@ -1,5 +1,7 @@
 """WeChat Pay orders we create for the mini-program (JSAPI): recharges of stored value and
-paid memberships (purpose "membership", credited by payments/paid_memberships.py).
+paid memberships (purpose "membership", credited by payments/paid_memberships.py), and the
+member's view of one. What WeChat Pay then says of them (notifies, queries, closing,
+reconciliation) is payments/wxpay_settlement.py's, through `settle` and `order_by_no` here.
 
 The lifecycle of a `jsapi_order` row: `created` (written before WeChat Pay is called, the
 bonus fixed on it) → `paid` (the notify, or a query finds it paid; credited once by
@@ -7,18 +9,14 @@ bonus fixed on it) → `paid` (the notify, or a query finds it paid; credited on
 `OPEN_FOR` passes: WeChat Pay's close call) or `failed` (WeChat Pay refused to create it).
 
 WeChat Pay is never called inside a transaction: each use case here reads or writes, calls
-WeChat Pay, then writes. A payment whose notify is lost is found by `reconcile` (the
-scheduler, every minute, for orders unpaid after `RECONCILE_AFTER`); a notify for an order
-we closed is checked against WeChat Pay before anything is credited (`record_notified`).
+WeChat Pay, then writes.
 """
 from __future__ import annotations
 
 import logging
 import secrets
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,10 +27,8 @@ from wx_member.db import UnitOfWork
 from wx_member.errors import DomainError
 from wx_member.models import JsapiOrder, Member, RechargeOption
 from wx_member.payments import paid_memberships, stored_value
-from wx_member.payments.order_errors import OrderMismatch
 from wx_member.platform.errors import InvalidAmount, UnknownMember
 from wx_member.platform.ledger import lock_member
-from wx_member.wechat.pay import PaymentNotice
 from wx_member.wechat.pay_client import PayApiError, WeChatPayClient
 
 log = logging.getLogger(__name__)
@@ -92,7 +88,7 @@ def _view(o: JsapiOrder) -> OrderView:
                      o.paid_at)
 
 
-def _by_no(session: Session, no: str, lock: bool = False) -> JsapiOrder | None:
+def order_by_no(session: Session, no: str, lock: bool = False) -> JsapiOrder | None:
     stmt = select(JsapiOrder).where(JsapiOrder.out_trade_no == no)
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -151,9 +147,9 @@ def _prepay(uow: UnitOfWork, client: WeChatPayClient, order: JsapiOrder, reused:
         except PayApiError as exc:
             log.warning("%s %s of member %s refused by WeChat Pay: %s (%s)", order.purpose,
                         order.out_trade_no, member_id, exc.wx_code or "no answer", exc)
-            _settle(uow, order.out_trade_no, "failed", error=exc.wx_code or "NO_ANSWER")
+            settle(uow, order.out_trade_no, "failed", error=exc.wx_code or "NO_ANSWER")
             raise
-        order = _settle(uow, order.out_trade_no, "created", prepay_id=prepay)
+        order = settle(uow, order.out_trade_no, "created", prepay_id=prepay)
     log.info("%s %s of member %s: %d fen (+%d bonus)%s", order.purpose, order.out_trade_no,
              member_id, order.amount_fen, order.bonus_fen, " reused" if reused else "")
     return Checkout(_view(order), client.request_payment(appid, order.prepay_id or ""), reused)
@@ -210,11 +206,11 @@ def _open_order(uow: UnitOfWork, member_id: int, appid: str, option_fen: int | N
         return order, False
 
 
-def _settle(uow: UnitOfWork, no: str, status: str, *, prepay_id: str | None = None,
-            error: str | None = None, now: datetime | None = None) -> JsapiOrder:
+def settle(uow: UnitOfWork, no: str, status: str, *, prepay_id: str | None = None,
+           error: str | None = None, now: datetime | None = None) -> JsapiOrder:
     """Use case: record what WeChat Pay said of order `no`. A paid order stays paid."""
     with uow.write() as session:
-        order = _by_no(session, no, lock=True)
+        order = order_by_no(session, no, lock=True)
         if order is None:
             raise PaymentOrderNotFound(f"no WeChat Pay order {no}")
         if order.status != "paid":
@@ -232,99 +228,7 @@ def _settle(uow: UnitOfWork, no: str, status: str, *, prepay_id: str | None = No
 def order_of(uow: UnitOfWork, member_id: int, no: str) -> OrderView:
     """Use case: one of the member's orders, for the mini-program's polling."""
     with uow.read() as session:
-        order = _by_no(session, no)
+        order = order_by_no(session, no)
         if order is None or order.member_id != member_id:
             raise PaymentOrderNotFound(f"member {member_id} has no order {no}")
         return _view(order)
-
-
-# ---- paid, closed, reconciled -----------------------------------------------------------------
-
-def record_notified(uow: UnitOfWork, client: WeChatPayClient | None,
-                    notice: PaymentNotice, *, tz: ZoneInfo | None = None):
-    """Use case: a verified recharge notify. An order we closed meanwhile is checked against
-    WeChat Pay first (a close and a payment can cross): credited only if WeChat Pay says it
-    was paid; never twice (stored value is keyed by out_trade_no)."""
-    with uow.read() as session:
-        order = _by_no(session, notice.out_trade_no)
-        closed = order is not None and order.status in ("closed", "failed")
-    if closed and notice.success:
-        if client is None:
-            raise OrderMismatch(f"notify of closed order {notice.out_trade_no}")
-        txn = client.query(notice.out_trade_no)
-        if txn.trade_state not in ("SUCCESS", "REFUND"):
-            raise OrderMismatch(f"notify of closed order {notice.out_trade_no}: WeChat Pay "
-                                f"says {txn.trade_state}")
-        log.warning("order %s was paid after we closed it; WeChat Pay confirms: crediting",
-                    notice.out_trade_no)
-    return credit(uow, notice, tz=tz)
-
-
-def credit(uow: UnitOfWork, notice: PaymentNotice, now: datetime | None = None, *,
-           tz: ZoneInfo | None = None):
-    """Use case: credit a verified payment of one of our orders by what it bought (its
-    `attach`): stored value, or a paid membership. Once per out_trade_no either way."""
-    if paid_memberships.is_membership(notice.attach):
-        return paid_memberships.record_paid(uow, notice, now=now,
-                                            tz=tz or paid_memberships.DEFAULT_TZ)
-    return stored_value.record_recharge(uow, notice, now=now)
-
-
-def settle_with_wechat(uow: UnitOfWork, client: WeChatPayClient, no: str, *, close: bool,
-                       now: datetime | None = None, tz: ZoneInfo | None = None) -> str:
-    """Use case: ask WeChat Pay about order `no` and act: paid → credited (once), closed
-    there → closed here; still unpaid and `close` → closed at WeChat Pay, then here.
-    Returns what happened: paid, closed or unpaid."""
-    txn = client.query(no)
-    if txn.trade_state in ("SUCCESS", "REFUND"):
-        credit(uow, txn.notice(), now=now, tz=tz)
-        return "paid"
-    if txn.trade_state in ("CLOSED", "REVOKED"):
-        _settle(uow, no, "closed", now=now)
-        return "closed"
-    if not close:
-        _settle(uow, no, "created", now=now)
-        return "unpaid"
-    try:
-        client.close(no)
-    except PayApiError as exc:
-        if exc.wx_code != "ORDERPAID":
-            raise
-        log.warning("order %s: paid while we closed it", no)
-        return settle_with_wechat(uow, client, no, close=False, now=now, tz=tz)
-    _settle(uow, no, "closed", now=now)
-    return "closed"
-
-
-def cancel(uow: UnitOfWork, client: WeChatPayClient, member_id: int, no: str, *,
-           tz: ZoneInfo | None = None) -> OrderView:
-    """Use case: the member gives up paying order `no` (closed at WeChat Pay; one paid
-    meanwhile is credited instead)."""
-    view = order_of(uow, member_id, no)
-    if view.status != "created":
-        raise OrderNotOpen(f"order {no} is {view.status}")
-    settle_with_wechat(uow, client, no, close=True, tz=tz)
-    return order_of(uow, member_id, no)
-
-
-def reconcile(uow: UnitOfWork, client: WeChatPayClient, now: datetime | None = None,
-              limit: int = 200, *, tz: ZoneInfo | None = None) -> Counter[str]:
-    """Use case (the scheduler's): orders still `created` after RECONCILE_AFTER are
-    queried; paid ones are credited once, those past OPEN_FOR closed."""
-    now = now or utcnow()
-    with uow.read() as session:
-        due = session.execute(select(JsapiOrder.out_trade_no, JsapiOrder.expires_at).where(
-            JsapiOrder.status == "created", JsapiOrder.prepay_id.is_not(None),
-            JsapiOrder.created_at <= now - RECONCILE_AFTER)
-            .order_by(JsapiOrder.created_at).limit(limit)).all()
-    outcome: Counter[str] = Counter()
-    for no, expires_at in due:
-        try:
-            outcome[settle_with_wechat(uow, client, no, close=now >= expires_at, now=now,
-                                       tz=tz)] += 1
-        except DomainError as exc:  # one order's trouble does not stop the others
-            log.warning("reconciling order %s: %s", no, exc)
-            outcome["error"] += 1
-    if due:
-        log.info("WeChat Pay reconciliation: %s", dict(outcome))
-    return outcome

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
 from wx_member.payments import order_refunds, orders
-from wx_member.payments import membership_refunds, paid_memberships, wxpay_orders
+from wx_member.payments import membership_refunds, paid_memberships, wxpay_settlement
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay
 from wx_member.wechat.pay_keys import PlatformKeys
@@ -55,8 +55,8 @@ def _record(notice) -> None:
         if isinstance(notice, pay.PaymentNotice) and (
                 notice.attach == RECHARGE or paid_memberships.is_membership(notice.attach)):
             # An order we closed meanwhile is checked with WeChat Pay before it is credited.
-            wxpay_orders.record_notified(g.db, runtime().wxpay, notice,
-                                         tz=runtime().config.tz)
+            wxpay_settlement.record_notified(g.db, runtime().wxpay, notice,
+                                             tz=runtime().config.tz)
         elif isinstance(notice, pay.PaymentNotice):
             orders.record_payment(g.db, notice, tz=runtime().config.tz)
         elif isinstance(notice, pay.RefundNotice) and membership_refunds.record_notified(

@@ -9,7 +9,7 @@ from flask import g
 from marshmallow import fields, validate
 
 from wx_member.extensions import runtime
-from wx_member.payments import paid_memberships, wxpay_orders
+from wx_member.payments import paid_memberships, wxpay_orders, wxpay_settlement
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.errors import NotConfigured
@@ -91,8 +91,8 @@ def order(out_trade_no: str):
 @bp.response(200, PayOrderOut)
 def cancel(out_trade_no: str):
     """Give up paying: the order is closed at WeChat Pay (one paid meanwhile is credited)."""
-    return wxpay_orders.cancel(g.db, _client(), member_id(), out_trade_no,
-                              tz=runtime().config.tz)
+    return wxpay_settlement.cancel(g.db, _client(), member_id(), out_trade_no,
+                                   tz=runtime().config.tz)
 
 
 class MembershipIn(Strict):
