@@ -104,21 +104,29 @@ def _begin_immediate(conn) -> None:
     wait_ms = conn.info.get("busy_timeout_ms")
     if wait_ms is None:  # what the connect hooks set (30 s, or less in a test)
         wait_ms = conn.info["busy_timeout_ms"] = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    if not sqlite_begin_immediate(raw, wait_ms):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try, through SQLite's busy handler
+
+
+def sqlite_begin_immediate(raw: sqlite3.Connection, wait_ms: int) -> bool:
+    """`BEGIN IMMEDIATE` on a sqlite3 connection, polling for the write lock for up to
+    `wait_ms`; False when it did not begin (the lock still held, or another error: the
+    caller's last try reports it). bench/floor_app.py takes the lock the same way."""
     deadline, pause = time.monotonic() + wait_ms / 1000, _POLL_FIRST
     raw.execute("PRAGMA busy_timeout=0")  # a try fails at once instead of sleeping
     try:
         while time.monotonic() < deadline:
             try:
                 raw.execute("BEGIN IMMEDIATE")
-                return
+                return True
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    break  # not the lock: let SQLAlchemy's try below report it
+                    return False  # not the lock
             time.sleep(pause)
             pause = min(pause * 2, _POLL_MAX)
+        return False
     finally:
         raw.execute(f"PRAGMA busy_timeout={wait_ms}")
-    conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try, through SQLite's busy handler
 
 
 class UnitOfWork(Session):
