@@ -203,3 +203,29 @@ def test_the_scheduler_job_plans_a_campaign_due_now(vips, sandbox):
     scheduler.campaigns_job()
     assert sorted(m["request"]["touser"] for m in sandbox.sent("custom")) == ["oVip1", "oVip2"]
     assert progress(app, c.id)["sent"] == 2
+
+
+def test_the_cli_forecasts_a_console_campaign_and_names_an_unknown_one(vips, sandbox):
+    """`wx-member push forecast KIND --campaign ID`: the campaign's segment as planning it
+    now would see it (the four VIPs, not the other member), nothing planned or sent."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import APPID, SECRET
+
+    app = vips
+    c = create(app)
+    env = {**os.environ, "DATABASE_URL": app.config.database_url, "WX_API_BASE": sandbox.url,
+           "WX_APPID": APPID, "WX_SECRET": SECRET}
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [str(Path(sys.executable).parent / "wx-member"), "push", "forecast", *args], env=env,
+        capture_output=True, text=True, timeout=60)
+    out = run("campaign", "--campaign", str(c.id))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("campaign: targeted 4, ")
+    with app.session() as s, s.read():
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 2  # oVip3's two, from before
+    missing = run("campaign", "--campaign", str(c.id + 100))
+    assert missing.returncode != 0 and f"no campaign {c.id + 100}" in missing.stderr
