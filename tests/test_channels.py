@@ -6,7 +6,7 @@ import requests
 
 from wx_member.members import channels
 from wx_member.platform.errors import ChannelExists
-from wx_member.wechat.gateway import GatewayError
+from wx_member.wechat.api_client import GatewayError
 
 
 def create(live, **kw):

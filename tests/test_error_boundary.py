@@ -21,7 +21,8 @@ from wx_member.config import Config
 from wx_member.errors import DomainError, WeChatUnavailable
 from wx_member.models import Channel
 from wx_member.web import errors as web_errors
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 
 SHOP_KEY = "shop-key-for-errors"
 UNAVAILABLE = {"code": "WECHAT_UNAVAILABLE", "message": "微信服务暂时不可用，请稍后再试。"}

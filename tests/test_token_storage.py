@@ -14,7 +14,8 @@ from wx_member import migrate
 from wx_member.db import make_engine, make_session_factory
 from wx_member.extensions import build_runtime
 from wx_member.models import TokenCache
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 from wx_member.wechat.redis_tokens import RedisTokenStorage
 from wx_member.wechat.tokens import DbTokenStorage
 

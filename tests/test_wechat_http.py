@@ -9,7 +9,8 @@ import requests
 
 from conftest import APPID, SECRET
 from wx_member.config import Config
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 from wx_member.wechat.http import PooledSession
 
 SEND = "cgi-bin/message/custom/send"

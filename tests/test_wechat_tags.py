@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from wx_member.clock import utcnow
 from wx_member.models import MassJob, Member, MemberTag, WechatTagMember
 from wx_member.pushes import mass_sends, wechat_tags
-from wx_member.wechat.gateway import GatewayError
+from wx_member.wechat.api_client import GatewayError
 
 TAGGING = "cgi-bin/tags/members/batchtagging"
 

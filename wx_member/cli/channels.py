@@ -23,7 +23,7 @@ def channel_create(scene: str, name: str, kind: str, permanent: bool, days: int,
     """Create a channel QR code SCENE called NAME through WeChat."""
     from wx_member.members import channels
     from wx_member.platform.errors import DomainError
-    from wx_member.wechat.gateway import GatewayError
+    from wx_member.wechat.api_client import GatewayError
 
     rt = runtime()
     with rt.sessions() as uow:

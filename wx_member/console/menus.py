@@ -19,7 +19,8 @@ from wx_member.models import MenuVersion
 from wx_member.clock import utcnow
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 
 # WeChat's limits (menu/create): 1-3 buttons, 1-5 sub-buttons each; names are counted in
 # UTF-8 bytes (a Chinese character is 3): 16 for a button (5 characters), 60 for a

@@ -32,7 +32,8 @@ from wx_member.members.formats import clean_name
 from wx_member.members.membership import new_member
 from wx_member.platform import settings
 from wx_member.platform.errors import DomainError, UnknownMember, WeChatUnavailable
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 
 log = logging.getLogger(__name__)
 

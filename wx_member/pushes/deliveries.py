@@ -36,7 +36,8 @@ from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
 from wx_member.platform import settings
 from wx_member.pushes import mass_sends
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, MassJob
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,8 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, WechatTag, WechatTagMember
 from wx_member.pushes import segment_tags
-from wx_member.wechat.gateway import GatewayError, WeChatGateway
+from wx_member.wechat.api_client import GatewayError
+from wx_member.wechat.gateway import WeChatGateway
 
 log = logging.getLogger(__name__)
 

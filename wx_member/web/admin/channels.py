@@ -13,7 +13,7 @@ from wx_member.members import channels, stores
 from wx_member.insights import channel_view
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp, scope, store_filter
-from wx_member.wechat.gateway import GatewayError
+from wx_member.wechat.api_client import GatewayError
 
 REPURCHASE_DAYS = 90
 SHOWN = {"active": False, "retired": True, "all": None}  # the list's filter → retired?

@@ -13,7 +13,7 @@ from wx_member.extensions import runtime
 from wx_member.console import menus
 from wx_member.web.admin.blueprint import bp
 from wx_member.web.admin.auth import requires
-from wx_member.wechat.gateway import GatewayError
+from wx_member.wechat.api_client import GatewayError
 
 SLOT_FIELDS = ("name", "type", "value", "appid", "pagepath")
 
