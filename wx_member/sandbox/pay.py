@@ -3,7 +3,7 @@
 v2 payment notifies are signed with wechatpy's own MD5 / HMAC-SHA256 helpers; v2 refund
 `req_info` (AES-256-ECB, PKCS#7 on 16-byte blocks as WeChat Pay pads it) and v3 notifies are
 encrypted and signed here with `cryptography`: none of it shares code with the app's decoder
-(wx_member/wechat/pay.py), so a mistake on one side shows up as a refused notify.
+(wx_member/wechat/pay_v2.py, pay_v3.py), so a mistake on one side shows up as a refused notify.
 
 `make_platform_cert()` makes the RSA key and self-signed certificate that stand in for
 WeChat Pay's platform certificate: the notifier signs with the key, the app verifies with

@@ -20,7 +20,7 @@ from wx_member.extensions import runtime
 from wx_member.payments import order_refunds, orders
 from wx_member.payments import membership_refunds, paid_memberships, wxpay_settlement
 from wx_member.platform.errors import DomainError
-from wx_member.wechat import pay
+from wx_member.wechat import pay, pay_v2, pay_v3
 from wx_member.wechat.pay_keys import PlatformKeys
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,12 @@ def _v2(decode) -> Response:
 
 @bp.post("/notify")
 def v2_payment():
-    return _v2(pay.v2_payment)
+    return _v2(pay_v2.v2_payment)
 
 
 @bp.post("/refund-notify")
 def v2_refund():
-    return _v2(pay.v2_refund)
+    return _v2(pay_v2.v2_refund)
 
 
 def _platform_keys():
@@ -126,7 +126,7 @@ def v3_notify():
                       "merchant key (WXPAY_PRIVATE_KEY, WXPAY_CERT_SERIAL) are not set")
             raise _Refused(503, "payments not configured")
         try:
-            notice = pay.v3_notify(request.headers, _body(), _platform_keys(), cfg.pay_apiv3_key,
+            notice = pay_v3.v3_notify(request.headers, _body(), _platform_keys(), cfg.pay_apiv3_key,
                                    cfg.pay_appids, cfg.mch_id)
         except pay.PayRejected as exc:
             log.warning("pay v3 notify refused: %s", exc)

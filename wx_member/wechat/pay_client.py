@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from wx_member import labels
 from wx_member.config import Config
 from wx_member.errors import WeChatUnavailable
-from wx_member.wechat import pay
+from wx_member.wechat import pay, pay_v3
 from wx_member.wechat.http import PooledSession
 from wx_member.wechat.pay_keys import PlatformCertificate, PlatformKeys
 
@@ -186,7 +186,7 @@ class WeChatPayClient:
                                  res.status_code)
         if verify:
             try:
-                pay.verify_v3(res.headers, raw, self.keys.key_for)
+                pay_v3.verify_v3(res.headers, raw, self.keys.key_for)
             except pay.PayRejected as exc:
                 log.error("WeChat Pay %s %s: answer not authentic: %s", method, path, exc)
                 raise PayApiError(None, f"{method} {path}: answer not authentic: {exc}",
@@ -216,7 +216,7 @@ class WeChatPayClient:
             raise PayApiError(None, f"query {out_trade_no}: unexpected answer")
         amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
         payer = data.get("payer") if isinstance(data.get("payer"), dict) else {}
-        paid_at = pay.rfc3339(data.get("success_time")) if data.get("success_time") else None
+        paid_at = pay_v3.rfc3339(data.get("success_time")) if data.get("success_time") else None
         total = amount.get("total")
         return Transaction(out_trade_no=out_trade_no, trade_state=str(data.get("trade_state")),
                            appid=str(data.get("appid", "")), mchid=str(data.get("mchid", "")),
@@ -247,9 +247,9 @@ class WeChatPayClient:
         _, data, headers, raw = self._call("GET", "/v3/certificates", verify=False)
         certs = []
         for item in (data or {}).get("data") or []:
-            pem = pay.decrypt_resource_bytes(item.get("encrypt_certificate") or {},
+            pem = pay_v3.decrypt_resource_bytes(item.get("encrypt_certificate") or {},
                                              self.apiv3_key)
             certs.append(PlatformCertificate.from_pem(pem))
         by_serial = {c.serial: c.public_key for c in certs}
-        pay.verify_v3(headers, raw, by_serial.get)
+        pay_v3.verify_v3(headers, raw, by_serial.get)
         return certs
