@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
-from wx_member.db import UnitOfWork, insert_ignoring_duplicates
+from wx_member.db import UnitOfWork
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.coupons import stock, templates
@@ -25,6 +25,7 @@ from wx_member.coupons import wallet
 from wx_member.loyalty import tiers
 from wx_member.platform import keyset
 from wx_member.platform.errors import InvalidAmount
+from wx_member.row_writes import insert_ignoring_duplicates
 
 log = logging.getLogger(__name__)
 BATCH = 1000

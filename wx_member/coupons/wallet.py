@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wx_member import statements
-from wx_member.db import UnitOfWork, insert_row, loaded
+from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
@@ -27,6 +27,7 @@ from wx_member.coupons import stock, templates
 from wx_member.coupons.refusals import TierTooLow
 from wx_member.platform import audit, card_numbers, settings
 from wx_member.platform.errors import InvalidAmount, UnknownMember
+from wx_member.row_writes import insert_row, loaded
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from wx_member import labels
-from wx_member.db import UnitOfWork, insert_row
+from wx_member.db import UnitOfWork
 from wx_member.clock import utcnow
 from wx_member.models import Channel, Member, QrScan
 from wx_member.members import stores
 from wx_member.platform import audit
 from wx_member.platform.errors import ChannelExists, DomainError
+from wx_member.row_writes import insert_row
 from wx_member.wechat.gateway import MAX_TEMP_QR_SECONDS, WeChatGateway
 
 SCENE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")

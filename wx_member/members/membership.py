@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from wx_member import statements
-from wx_member.db import insert_row, loaded
 from wx_member.models import Channel, Member
 from wx_member.platform import card_numbers
 from wx_member.platform.errors import UnknownMember
+from wx_member.row_writes import insert_row, loaded
 
 CARD_PREFIX = "8"
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wx_member import statements
-from wx_member.db import UnitOfWork, insert_row, loaded, retrying
+from wx_member.db import UnitOfWork, retrying
 from wx_member.clock import local_day, utcnow
 from wx_member.models import Member, Order
 from wx_member.loyalty import earn_rules
@@ -41,6 +41,7 @@ from wx_member.payments import wechat_parts
 from wx_member.payments.order_errors import OrderMismatch
 from wx_member.platform import events
 from wx_member.platform.ledger import lock_member
+from wx_member.row_writes import insert_row, loaded
 from wx_member.wechat.pay import PaymentNotice
 
 log = logging.getLogger(__name__)

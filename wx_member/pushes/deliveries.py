@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from wx_member import db
+from wx_member import row_writes
 from wx_member.clock import to_local, utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberReach, SubscribeGrant
@@ -58,7 +58,7 @@ TABLE = Delivery.__table__
 def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
     """Plan rows inside the caller's transaction; an (openid, kind, occasion) already
     planned is left alone, so planning twice (two processes, a restart) adds nothing."""
-    db.insert_ignoring_duplicates(session, TABLE, rows)
+    row_writes.insert_ignoring_duplicates(session, TABLE, rows)
 
 
 # -- quiet hours ------------------------------------------------------------------------
