@@ -85,11 +85,18 @@ def login(page, app, username):
 
 
 def go(page, width, name):
-    """Follow a link in the navigation, opening the phone's 菜单 first."""
+    """Follow a link in the navigation, opening the phone's 菜单 first, and wait for the
+    page it leads to to have loaded."""
     if width < 700:
         assert not page.get_by_role("link", name="审计日志").is_visible()  # collapsed
         page.locator(".nav-button").click()
-    page.locator("header nav").get_by_role("link", name=name, exact=True).click()
+    link = page.locator("header nav").get_by_role("link", name=name, exact=True)
+    href = link.get_attribute("href")
+    link.click()
+    # The click returns before the next page has loaded: a check made then can see the
+    # new page's elements without its stylesheet (a full run once saw a table's header
+    # still shown at 390 px).
+    page.wait_for_url("**" + href, wait_until="load")
 
 
 def make_channel(page, width, name: str, kind: str) -> str:
