@@ -90,10 +90,12 @@ def members(db_url: str) -> int:
     return n
 
 
-def statements_per_join(env: dict, run: str, n: int = 200) -> tuple[float, float]:
+def statements_per_join(env: dict, run: str, n: int = 200) -> tuple[float, float, float | None]:
     """SQL statements one join sends to the database, BEGIN and COMMIT aside (how a
-    transaction starts differs by backend and is not always a statement), and its CPU time
-    in milliseconds, from `n` joins through the app in this process, one at a time."""
+    transaction starts differs by backend and is not always a statement), its CPU time in
+    milliseconds, from `n` joins through the app in this process, one at a time, and on
+    SQLite the pages one join's COMMIT writes to the WAL (each a write of the whole page:
+    what a commit costs grows with it; rows and the index entries they file)."""
     from sqlalchemy import event
 
     from wx_member.app import create_app
@@ -132,7 +134,23 @@ def statements_per_join(env: dict, run: str, n: int = 200) -> tuple[float, float
     join_all("t", n)
     cpu = time.process_time() - cpu
     engine.dispose()
-    return counted, cpu / n * 1000
+    return counted, cpu / n * 1000, wal_pages_per_join(env["DATABASE_URL"], join_all)
+
+
+def wal_pages_per_join(url: str, join_all, k: int = 25) -> float | None:
+    """Pages `k` joins append to an emptied WAL, per join: fewer than SQLite's automatic
+    checkpoint (1,000 pages) lets pile up, so none is lost to a restart of the log."""
+    if not url.startswith("sqlite"):
+        return None
+    import sqlite3
+
+    path = url.split("///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+    join_all("w", k)
+    frames = (Path(path + "-wal").stat().st_size - 32) / (24 + page)  # header; frame = 24 + page
+    return frames / k
 
 
 def header(args, db_url: str) -> str:
@@ -213,7 +231,7 @@ def main() -> None:
         for server in servers.values():
             server.stop()
 
-    per_join, cpu_ms = statements_per_join(env, run)
+    per_join, cpu_ms, wal_pages = statements_per_join(env, run)
     if not os.environ.get("WX_BENCH_KEEP"):
         shutil.rmtree(tmp, ignore_errors=True)  # the database (SQLite) and the servers' logs
 
@@ -244,7 +262,8 @@ def main() -> None:
           f"to when both servers are CPU-bound; steadier on a loaded machine): median "
           f"{statistics.median(cost):.0%} (by round: " + ", ".join(f"{x:.0%}" for x in cost) + ")")
     print(f"  statements per join: {per_join:.1f} (BEGIN and COMMIT aside)   "
-          f"CPU per join, in-process and alone: {cpu_ms:.1f} ms")
+          f"CPU per join, in-process and alone: {cpu_ms:.1f} ms"
+          + (f"   WAL pages per join: {wal_pages:.1f}" if wal_pages is not None else ""))
 
 
 if __name__ == "__main__":

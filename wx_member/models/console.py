@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.clock import utcnow
-from wx_member.models.core import Base, BigId
+from wx_member.models.core import Base, BigId, sparse_index
 
 ROLES = ("viewer", "operator", "admin")  # each can do what the ones before it can
 # Store-scoped roles (operator.store_id set): a clerk reads like a viewer, a manager acts
@@ -103,7 +103,7 @@ class MenuVersion(Base):
 def _console_indexes() -> None:
     from wx_member.models.core import Member, QrScan
 
-    Index("ix_member_phone", Member.phone)
+    sparse_index("ix_member_phone", Member.phone)
     Index("ix_member_joined_at", Member.joined_at)
     Index("ix_qr_scan_created", QrScan.created_at)
 

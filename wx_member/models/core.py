@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -31,6 +32,17 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 class Base(DeclarativeBase):
     pass
+
+
+def sparse_index(name: str, column) -> Index:
+    """An index of the rows where `column` (a Column or its name) is set, for a column most
+    rows leave NULL when written: a member's unionid and phone at a join, a coupon's order
+    until it is used. On SQLite such a row then writes no entry at all (a join wrote three
+    index pages for NULLs, of the ~33 pages it commits) and the index holds only rows a
+    lookup can find; SQLite uses it for `column = …` and `IN (…)`, which imply NOT NULL.
+    MariaDB has no partial indexes: there it is the plain index."""
+    where = text(f"{getattr(column, 'name', column)} IS NOT NULL")
+    return Index(name, column, sqlite_where=where)
 
 
 class Channel(Base):
@@ -59,7 +71,7 @@ class Channel(Base):
 class Member(Base):
     __tablename__ = "member"
     # sqlite_autoincrement: ids (and so card numbers) are never reused, even after a delete.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (sparse_index("ix_member_unionid", "unionid"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # The Official Account openid; None for a member who so far only used the mini-program.
@@ -67,7 +79,7 @@ class Member(Base):
     # The mini-program's openid for the same person (another appid, another openid); the
     # unionid links the two when both are known.
     mini_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    unionid: Mapped[str | None] = mapped_column(String(64))  # indexed below
     card_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     tier: Mapped[str] = mapped_column(String(20), default="normal")
     # The local date the member reached their current tier: its anniversary is the day of

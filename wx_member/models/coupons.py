@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wx_member.clock import utcnow
-from wx_member.models.core import Base, BigId
+from wx_member.models.core import Base, BigId, sparse_index
 
 
 class CouponTemplate(Base):
@@ -81,7 +81,7 @@ class Coupon(Base):
     # The expiry job's scan: available coupons by end of validity; a full refund's lookup
     # of the coupons used on its order.
     __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),
-                      Index("ix_coupon_order_no", "order_no"))
+                      sparse_index("ix_coupon_order_no", "order_no"))
 
 
 class CouponEvent(Base):
