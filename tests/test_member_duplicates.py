@@ -2,7 +2,8 @@
 the same phone, the same unionid, or the same name and birthday, each with why it is listed,
 newest first; never the member itself, an erased member or one merged into another (listed
 again once that merge is undone); a name alone is not enough; a pair merging would refuse
-is listed with the refusal; the phone and unionid lookups go through their indexes."""
+is listed with the refusal; a store account sees its store's members only; the phone and
+unionid lookups go through their indexes."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +14,7 @@ from sqlalchemy import event, update
 from wx_member.clock import utcnow
 from wx_member.members import joining, membership, merging, privacy, unmerging
 from wx_member.members.duplicates_view import likely_duplicates
-from wx_member.models import Member
+from wx_member.models import Member, Store
 
 PHONE, UNIONID, NAME, BIRTHDAY = "13800001111", "uSame", "王小明", datetime(1990, 5, 1)
 
@@ -109,6 +110,20 @@ def test_at_most_ten_newest(session):
     assert [i for i, _ in _listed(session, me)] == ids[::-1][:10]
     with session.read():
         assert len(likely_duplicates(session, me, limit=3)) == 3
+
+
+def test_a_store_account_sees_only_its_store_s_members(session):
+    with session.write():
+        here, there = Store(code="SH001", name="一店"), Store(code="SH002", name="二店")
+        session.add_all([here, there])
+        session.flush()
+        here, there = here.id, there.id
+    me = _me(session, phone=PHONE, home_store_id=here)
+    mine = _other(session, phone=PHONE, home_store_id=here)
+    theirs = _other(session, phone=PHONE, home_store_id=there)
+    with session.read():
+        assert [d["id"] for d in likely_duplicates(session, me, store_id=here)] == [mine]
+        assert [d["id"] for d in likely_duplicates(session, me)] == [theirs, mine]
 
 
 def test_the_phone_and_unionid_lookups_use_their_indexes(session):
