@@ -3,12 +3,13 @@ and on a phone (390 px), in Debian's headless Chromium (the pattern of
 test_console_browser_phone.py): an operator names a member and finds them by part of the
 name; corrects stored value in yuan, confirming a large correction, refused below zero;
 uploads a shop's paper list and finds its member with their opening balances; an admin
-refunds part of a recharge typed in yuan. Each page fits the screen."""
+refunds part of a recharge typed in yuan; an operator merges a likely duplicate (可能重复的会员)
+with one click on the member's page. Each page fits the screen."""
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api_helpers import ApiClient
 from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
@@ -16,6 +17,7 @@ from browser_helpers import (app, browser, fits, go, login, page, require_chromi
 from console_helpers import add_operator
 from helpers import member
 from test_recharge_refunds import paid_recharge
+from wx_member.members import member_import
 from wx_member.models import Member, RechargeRefund
 from wxpay_helpers import console_shop, merchant_cert, mini_sandbox  # noqa: F401  (fixtures)
 
@@ -101,6 +103,34 @@ def test_a_paper_member_list_is_imported_by_phone(page, app, width, tmp_path):
     _open(page, width, "李纸", card)
     assert page.locator("#points").inner_text() == "150"
     assert page.locator("#balance").inner_text() == "¥20.00"
+    fits(page, width)
+
+
+def test_a_likely_duplicate_is_merged_from_the_member_page(page, app, width):
+    add_operator(app, "ops", "operator")
+    with app.session() as uow:
+        member_import.import_file(uow, "手机号,姓名,积分\n13900008888,赵纸卡,80\n".encode(),
+                                  by="test")
+    app.simulator().subscribe("oDup")
+    keep = member(app, "oDup")
+    with app.session() as s, s.begin():
+        paper = s.scalar(select(Member.card_no).where(Member.phone == "13900008888"))
+        s.execute(update(Member).where(Member.id == keep.id).values(phone="13900008888"))
+    login(page, app, "ops")
+    _open(page, width, keep.card_no, keep.card_no)
+    points = int(page.locator("#points").inner_text())
+    row = page.locator("#duplicates tbody tr")
+    assert row.count() == 1
+    assert all(t in row.inner_text() for t in (paper, "赵纸卡", "13900008888", "同手机号"))
+    assert page.locator("#duplicates thead").is_visible() == (width > 700)  # cards on a phone
+    fits(page, width)
+    shot(page, "member-duplicates", width)
+    row.get_by_role("button", name="合并到本会员").click()
+    page.get_by_text(re.compile(r"已合并：积分 80")).wait_for()
+    assert any(paper in d and "并入本会员" in d for d in page.dialogs)
+    assert page.locator("#points").inner_text() == str(points + 80)
+    assert page.get_by_text("没有找到可能重复的会员").is_visible()
+    assert page.locator("#duplicates").count() == 0
     fits(page, width)
 
 

@@ -98,6 +98,8 @@ OPERATOR_ROLES = {"viewer": "只读", "operator": "运营", "admin": "管理员"
 CARD_KINDS = {"lost": "已挂失", "merged": "合并并入"}
 # Why two members were merged (members/merging.py).
 MERGE_REASONS = {"unionid": "同一微信用户（UnionID）", "phone": "同一手机号", "operator": "人工合并"}
+# Why a member is listed as a likely duplicate of another (members/duplicates_view.py).
+DUPLICATE_REASONS = {"phone": "同手机号", "unionid": "同 unionid", "name_birthday": "同姓名和生日"}
 MERGE_STATUS = {"survivor": "并入本会员", "absorbed": "已并入其他会员", "undone": "已撤销"}
 
 AUDIT_ACTIONS = {

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, Member, MemberTag, Store
-from wx_member.members import cards, merging
+from wx_member.members import cards, duplicates_view, merging
 from wx_member.labels import tier_name
 from wx_member.clock import local_text, utcnow
 from wx_member.platform import audit
@@ -160,9 +160,12 @@ def all_tags(uow: UnitOfWork, store_id: int | None = None) -> list[tuple[str, in
 def profile(uow: UnitOfWork, member_id: int, limit: int = 100,
             store_id: int | None = None) -> dict:
     """Use case (a read): everything the member page shows: card, ledger, orders, tiers,
-    pushes, tags, home store."""
+    pushes, tags, home store, likely duplicates (of the operator's store, when scoped)."""
     with uow.read() as session:
-        return _profile(session, _member(session, member_id, store_id), limit)
+        data = _profile(session, _member(session, member_id, store_id), limit)
+        data["duplicates"] = duplicates_view.likely_duplicates(session, member_id,
+                                                               store_id=store_id)
+        return data
 
 
 def _profile(session: Session, member: Member, limit: int) -> dict:

@@ -11,5 +11,7 @@ reissue (`cards`), and one person, one member: merging duplicates, automatically
 operator, and undoing a merge (`merging`, `auto_merging`, `unmerging`).
 
 Read models: `card_view` (what a member sees of their own card), `lookup_view` (a member by
-openid or card number), `channels_view` (what each channel brought).
+openid or card number), `channels_view` (what each channel brought), `duplicates_view` (the
+members who look like the same person as one member: same phone, unionid, or name and
+birthday).
 """

@@ -61,6 +61,7 @@ def member_detail(member_id: int):
                            store_choices=stores.choices(g.db) if scope() is None else [],
                            card_kinds=labels.CARD_KINDS,
                            merge_reasons=labels.MERGE_REASONS,
+                           duplicate_reasons=labels.DUPLICATE_REASONS,
                            merge_status=labels.MERGE_STATUS,
                            paid=membership_products_view.purchases_of(g.db, data["id"]),
                            recharges=(recharge_refunds.refundable_of(g.db, data["id"])
