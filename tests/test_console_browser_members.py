@@ -4,12 +4,12 @@ test_console_browser_phone.py): an operator names a member and finds them by par
 name; corrects stored value in yuan, confirming a large correction, refused below zero;
 uploads a shop's paper list and finds its member with their opening balances; an admin
 refunds part of a recharge typed in yuan; an operator merges a likely duplicate (可能重复的会员)
-with one click on the member's page. Each page fits the screen."""
+with one click on the member's page; 挂失并补卡 asks first. Each page fits the screen."""
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from api_helpers import ApiClient
 from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
@@ -18,7 +18,7 @@ from console_helpers import add_operator
 from helpers import member
 from test_recharge_refunds import paid_recharge
 from wx_member.members import member_import
-from wx_member.models import Member, RechargeRefund
+from wx_member.models import CardHistory, Member, RechargeRefund
 from wxpay_helpers import console_shop, merchant_cert, mini_sandbox  # noqa: F401  (fixtures)
 
 require_chromium()
@@ -168,3 +168,32 @@ def test_an_admin_refunds_part_of_a_recharge_typed_in_yuan(browser, console_shop
                             .where(RechargeRefund.out_trade_no == no)) == 1250
     finally:
         context.close()
+
+
+def test_reporting_a_card_lost_asks_first_and_cancelling_keeps_the_card(browser, app, width):
+    """挂失并补卡 asks before it blocks the card (the console's CSP refuses inline handlers:
+    the question is admin.js's data-confirm): cancelled, nothing happens; confirmed, the
+    card is replaced once."""
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oLostCard")
+    before = member(app, "oLostCard")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    asked, answers = [], [False, True]  # cancel the first question, confirm the second
+    page.on("dialog", lambda d: (asked.append(d.message),
+                                 d.accept() if answers.pop(0) else d.dismiss()))
+    page.set_default_timeout(15_000)
+    try:
+        login(page, app, "ops")
+        page.goto(app.url + f"admin/members/{before.id}")
+        page.get_by_role("button", name="挂失并补卡").click()
+        page.get_by_role("button", name="挂失并补卡").click()
+        page.get_by_text(re.compile(rf"卡号 {before.card_no} 已挂失，新卡号 \d+")).wait_for()
+        assert len(asked) == 2 and all("挂失后原卡号立即停用" in a for a in asked)
+        fits(page, width)
+    finally:
+        context.close()
+    assert member(app, "oLostCard").card_no != before.card_no
+    with app.session() as s, s.read():  # replaced once: the cancelled question posted nothing
+        assert s.scalar(select(func.count()).select_from(CardHistory)
+                        .where(CardHistory.member_id == before.id)) == 1

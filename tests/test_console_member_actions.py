@@ -38,6 +38,7 @@ def test_operator_marks_an_order_shipped_then_delivered(app):
     b = logged_in(app, "ops", "operator")
     page = b.get(f"/admin/members/{m.id}").text
     assert "标记发货" in page
+    assert 'data-confirm="确认订单 T-oShip 已发货？会员将收到发货提醒。"' in page  # asks first
     b.post(f"/admin/members/{m.id}/orders/T-oShip/deliver")  # not shipped yet: refused
     assert "订单尚未发货" in b.get(f"/admin/members/{m.id}").text
     b.post(f"/admin/members/{m.id}/orders/T-oShip/ship", {"carrier": "顺丰", "tracking_no": "SF1"})

@@ -214,3 +214,20 @@ def test_an_admin_picks_a_store_accounts_store_by_name(console):
     b.post("/admin/operators", {"new-username": "wu.fang", "new-password": "x" * 12,
                                 "new-role": "clerk", "new-store": ""})  # a store role needs one
     assert "<td>wu.fang</td>" not in b.get("/admin/operators").text
+
+
+def test_a_store_managers_member_page_offers_only_forms_they_may_use(console):
+    """Headquarters' actions (挂失补卡, merging, shipping, voiding a coupon, refunds) are
+    refused to store accounts: their member page does not show those forms, and every form
+    it does show is let through."""
+    data = seed(console)
+    sh = data["people"]["oShanghai"]
+    hq = logged_in(console, "hq_ops", "operator")
+    assert 'id="card-lost"' in hq.get(f"/admin/members/{sh.id}").text  # shown to HQ
+    b = store_account(console, "sh_boss2", "manager", "SH001")
+    page = b.get(f"/admin/members/{sh.id}").text
+    assert 'id="card-lost"' not in page and 'id="merge"' not in page
+    actions = set(re.findall(r'<form method="post" action="([^"]+)"', page))
+    assert actions, "the manager still adjusts points and tags"
+    for action in actions:  # posted empty: refused as incomplete at most, never forbidden
+        assert b.post(action).status_code != 403, action

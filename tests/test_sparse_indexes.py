@@ -1,8 +1,10 @@
-"""The indexes of rows where a column is set (migration 0032, `models.core.sparse_index`): on
-SQLite a join files no index entry for the unionid, phone and order number it leaves empty,
-and the lookups by them still go through the index. MariaDB keeps plain indexes: there the
+"""The indexes of rows where a column is set (migrations 0032 and 0033,
+`models.core.sparse_index`): on SQLite a join files no index entry for the unionid, phone,
+name and order number it leaves empty, and the lookups by them still go through the index. MariaDB keeps plain indexes: there the
 migration must simply go up and down."""
 from __future__ import annotations
+
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +15,7 @@ from wx_member.db import make_engine, make_session_factory
 from wx_member.members import joining
 from wx_member.models import Coupon, Member
 
-SPARSE = {"ix_member_unionid": "member", "ix_member_phone": "member",
+SPARSE = {"ix_member_unionid": "member", "ix_member_phone": "member", "ix_member_name": "member",
           "ix_coupon_order_no": "coupon"}
 
 
@@ -40,6 +42,7 @@ def joined(tmp_path):
         members = [joining.join(s, f"oSparse{i}", unionid="uSparse" if i == 0 else None).member
                    for i in range(3)]
         members[1].phone = "13800001111"
+        members[2].name, members[2].birthday = "张三", datetime(1990, 5, 1)
     yield url, engine
     engine.dispose()
 
@@ -49,10 +52,11 @@ def test_a_join_files_no_index_entry_for_what_it_leaves_empty(joined):
     with engine.connect() as conn:
         assert conn.scalar(select(sa.func.count()).select_from(Coupon)) == 3  # sign-up coupons
         assert {i: _entries(conn, i) for i in SPARSE} == {
-            "ix_member_unionid": 1, "ix_member_phone": 1, "ix_coupon_order_no": 0}
+            "ix_member_unionid": 1, "ix_member_phone": 1, "ix_member_name": 1,
+            "ix_coupon_order_no": 0}
     migrate.downgrade(url, "0031_expiry_index")  # the plain indexes: an entry for every row
     with engine.connect() as conn:
-        assert {i: _entries(conn, i) for i in SPARSE} == {
+        assert {i: _entries(conn, i) for i in SPARSE if i != "ix_member_name"} == {
             "ix_member_unionid": 3, "ix_member_phone": 3, "ix_coupon_order_no": 3}
     migrate.upgrade(url)
     with engine.connect() as conn:
@@ -64,6 +68,8 @@ def test_a_join_files_no_index_entry_for_what_it_leaves_empty(joined):
     ("ix_member_phone", select(Member).where(Member.phone.in_(["13800001111", "13900002222"]),
                                              Member.erased_at.is_(None))),
     ("ix_member_unionid", select(Member).where(Member.unionid == "uSparse")),
+    ("ix_member_name", select(Member).where(Member.name == "张三",  # members/duplicates_view.py
+                                            Member.birthday == datetime(1990, 5, 1))),
     ("ix_coupon_order_no", select(Coupon).where(Coupon.order_no == "T1")),  # coupons/returns.py
 ])
 def test_lookups_by_a_set_column_still_use_its_index(joined, index, stmt):
@@ -75,7 +81,7 @@ def test_lookups_by_a_set_column_still_use_its_index(joined, index, stmt):
         assert [m.openid for m in found] == ["oSparse1"]
 
 
-def test_the_migration_goes_down_and_up_on_every_database(db_url):
+def test_the_migrations_go_down_and_up_on_every_database(db_url):
     migrate.upgrade(db_url)
     migrate.downgrade(db_url, "0031_expiry_index")
     migrate.upgrade(db_url)

@@ -158,13 +158,15 @@ def all_tags(uow: UnitOfWork, store_id: int | None = None) -> list[tuple[str, in
 
 
 def profile(uow: UnitOfWork, member_id: int, limit: int = 100,
-            store_id: int | None = None) -> dict:
+            store_id: int | None = None, duplicates: bool = False) -> dict:
     """Use case (a read): everything the member page shows: card, ledger, orders, tiers,
-    pushes, tags, home store, likely duplicates (of the operator's store, when scoped)."""
+    pushes, tags, home store and, with `duplicates`, the likely duplicates (of the
+    operator's store, when scoped)."""
     with uow.read() as session:
         data = _profile(session, _member(session, member_id, store_id), limit)
-        data["duplicates"] = duplicates_view.likely_duplicates(session, member_id,
-                                                               store_id=store_id)
+        if duplicates:
+            data["duplicates"] = duplicates_view.likely_duplicates(session, member_id,
+                                                                   store_id=store_id)
         return data
 
 

@@ -9,9 +9,9 @@ A candidate shares with the member
   enough, two people may share one.
 Never a candidate: the member itself, an erased member (`erased_at` set) and a member merged
 into another (a `member_merge` row that absorbed it and was not undone; such a member also
-has no card number left). Phone and unionid are looked up through their indexes
-(`ix_member_phone`, `ix_member_unionid`); the name has no index, so its lookup is an
-equality only, made only when the member has both a name and a birthday.
+has no card number left). Each is looked up through its index (`ix_member_phone`,
+`ix_member_unionid`, `ix_member_name`: sparse on SQLite, holding only members who have one),
+the name only when the member has both a name and a birthday.
 
 Newest first (by id), at most `limit`; each with the reasons it was found and, when
 `merging.check` would refuse to merge it into the member (two WeChat accounts, two

@@ -71,7 +71,10 @@ class Channel(Base):
 class Member(Base):
     __tablename__ = "member"
     # sqlite_autoincrement: ids (and so card numbers) are never reused, even after a delete.
-    __table_args__ = (sparse_index("ix_member_unionid", "unionid"), {"sqlite_autoincrement": True})
+    # The name: for the console's likely duplicates (same name and birthday); most members
+    # have none, so the index is sparse too.
+    __table_args__ = (sparse_index("ix_member_unionid", "unionid"), sparse_index("ix_member_name", "name"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # The Official Account openid; None for a member who so far only used the mini-program.

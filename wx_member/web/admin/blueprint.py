@@ -132,6 +132,13 @@ def can(role: str) -> bool:
     return g.get("operator") is not None and operators.role_at_least(g.operator.role, role)
 
 
+def may(endpoint: str, role: str = "operator") -> bool:
+    """Whether the operator's post to `endpoint` would be let through: the role, and for a
+    store-scoped account the endpoint among STORE_ENDPOINTS (the gate above). Pages show a
+    form only when it may be used."""
+    return can(role) and (g.operator.store_id is None or endpoint in STORE_ENDPOINTS)
+
+
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), ("admin.store_list", "门店"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.tiers_page", "会员等级"),
        ("admin.campaigns_page", "活动"),
@@ -164,7 +171,7 @@ def _context():
     links = [(e, label) for e, label in NAV if e in current_app.view_functions
              and (g.get("operator") is None or g.operator.store_id is None
                   or e in STORE_ENDPOINTS)]
-    return {"can": can, "zone": runtime().config.tz.key,
+    return {"can": can, "may": may, "zone": runtime().config.tz.key,
             "roles_zh": labels.OPERATOR_ROLES, "nav_links": links,
             "tier_name": tier_name, "actions_zh": labels.AUDIT_ACTIONS,
             "order_status": labels.ORDER_STATUS, "delivery_status": labels.DELIVERY_STATUS,

@@ -21,7 +21,7 @@ from wx_member.pushes import fulfilment
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
 from wx_member.web.admin import member_edits, words
-from wx_member.web.admin.blueprint import bp, can, scope, store_filter
+from wx_member.web.admin.blueprint import bp, can, may, scope, store_filter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,7 +51,7 @@ def member_search():
 @bp.route("/members/<int:member_id>")
 def member_detail(member_id: int):
     try:
-        data = member_admin.profile(g.db, member_id, store_id=scope())
+        data = member_admin.profile(g.db, member_id, store_id=scope(), duplicates=True)
     except DomainError as exc:
         return render_template("admin/error.html", title="会员", message=exc.user_message), 404
     adjust = AdjustForm(formdata=None, key=secrets.token_hex(16))
@@ -65,9 +65,8 @@ def member_detail(member_id: int):
                            merge_status=labels.MERGE_STATUS,
                            paid=membership_products_view.purchases_of(g.db, data["id"]),
                            recharges=(recharge_refunds.refundable_of(g.db, data["id"])
-                                      if can("admin") else []),
-                           paid_refund_status=labels.MEMBERSHIP_REFUND_STATUS,
-                           hq=scope() is None)
+                                      if may("admin.member_recharge_refund", "admin") else []),
+                           paid_refund_status=labels.MEMBERSHIP_REFUND_STATUS)
 
 
 @bp.route("/members/<int:member_id>/points", methods=["POST"])
