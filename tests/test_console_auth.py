@@ -157,3 +157,22 @@ def test_create_admin_command(db_url):
         op = operators.authenticate(s, "root", PASSWORD, "127.0.0.1")
         assert op.role == "admin" and op.password_hash.startswith("$argon2id$")
     engine.dispose()
+
+
+def test_no_console_template_relies_on_what_the_csp_refuses():
+    """The console's Content-Security-Policy allows scripts from /admin/static only: an
+    inline handler (`onsubmit="return confirm(…)"`), an inline <script> or a `javascript:`
+    link is silently ignored by the browser, so the question or action it carries never
+    happens (挂失 and merging went through unasked that way). Questions go in data-confirm."""
+    import re
+
+    from wx_member.web.admin.blueprint import CSP
+
+    assert "script-src" not in CSP or "'unsafe-inline'" not in CSP.split("script-src")[1]
+    folder = Path(__file__).resolve().parent.parent / "wx_member" / "web" / "admin" / "templates"
+    found = []
+    for path in sorted(folder.rglob("*.html")):
+        text = path.read_text("utf-8")
+        found += [f"{path.name}: {m.group(0)}" for m in re.finditer(
+            r"\son[a-z]+\s*=|<script(?![^>]*\ssrc=)[^>]*>|javascript:", text)]
+    assert found == []
