@@ -37,6 +37,14 @@ def png_bomb(width: int, height: int) -> bytes:
             + _chunk(b"IDAT", rows) + _chunk(b"IEND", b""))
 
 
+def png_broken(width: int, height: int) -> bytes:
+    """Well-formed chunks (CRCs right, IEND last) around pixel data that is not a zlib
+    stream: only decoding finds it out."""
+    return (b"\x89PNG\r\n\x1a\n"
+            + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", b"\x00" * 64) + _chunk(b"IEND", b""))
+
+
 @functools.cache
 def phone_photo(width: int = 4000, height: int = 3000) -> bytes:
     """A JPEG as a phone's camera writes it: landscape pixels with EXIF orientation 6 (turn

@@ -16,8 +16,8 @@ from PIL import Image
 from api_helpers import ApiClient, add_gift, api_config, mini_sandbox  # noqa: F401
 from conftest import serve
 from console_helpers import logged_in
-from image_helpers import (BLUE, RED, jpeg_header, phone_photo, png, png_bomb, transparent_png,
-                           webp_lossless_header)
+from image_helpers import (BLUE, RED, jpeg_header, phone_photo, png, png_bomb, png_broken,
+                           transparent_png, webp_lossless_header)
 
 from wx_member.loyalty import gift_images, picture_fitting
 from wx_member.models import AuditLog, GiftImage
@@ -140,9 +140,11 @@ def test_a_small_jpeg_with_exif_is_stored_without_it_at_its_size(app, mini_sandb
     (png_bomb(30000, 30000), "图片尺寸为 30000×30000 像素，超过 5000 万像素的上限"),
     (png_bomb(8000, 7000), "超过 5000 万像素的上限"),
     (jpeg_header(1200, 4000), "图片无法读取"),  # a frame header and no picture
+    (png_broken(64, 48), "图片无法读取"),  # small enough to keep as is, but it does not decode
     (b"\xff\xd8\xff" + b"\x00" * gift_images.MAX_UPLOAD_BYTES, "图片文件超过 15 MB"),
     (b"", "请选择要上传的图片文件"),
-], ids=["gif", "svg", "text", "bomb", "over-pixel-budget", "broken-jpeg", "over-15mb", "empty"])
+], ids=["gif", "svg", "text", "bomb", "over-pixel-budget", "broken-jpeg", "broken-png",
+        "over-15mb", "empty"])
 def test_a_bad_file_is_refused_in_chinese_and_nothing_is_stored(app, data, reason):
     gift = add_gift(app, "保温杯", 300, 2)
     b = logged_in(app, "ops", "operator")

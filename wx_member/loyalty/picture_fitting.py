@@ -69,6 +69,7 @@ def fit(data: bytes, content_type: str, *, max_side: int, max_bytes: int,
             original = (height, width) if turned else (width, height)
             if (max(width, height) <= max_side and len(data) <= max_bytes
                     and only_pixels(data, content_type)):
+                image.load()  # pixels that decode, not only a well-formed header
                 return Fitted(data, width, height, original, as_is=True)
             if content_type == "image/jpeg":  # libjpeg decodes at 1/2, 1/4, 1/8: less memory
                 image.draft(image.mode, (max_side, max_side))
