@@ -46,6 +46,9 @@ STORE_ENDPOINTS = {"admin.dashboard", "admin.member_search", "admin.member_detai
                    "admin.coupon_list", "admin.logout"}
 ANY_ROLE_POSTS = {"admin.logout"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Forms that may carry more than the app's 1 MB (MAX_CONTENT_LENGTH), by endpoint: the
+# body's limit, and what a larger body is told (the 413 page). Set by the route's module.
+BODY_LIMITS: dict[str, tuple[int, str]] = {}
 # No external resources: scripts and styles come from /admin/static only; charts are SVG.
 CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -55,6 +58,8 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 def _guard():
     if not runtime().config.secret_key:
         return render_template("admin/disabled.html"), 503
+    if request.endpoint in BODY_LIMITS:  # before the CSRF check reads the form
+        request.max_content_length = BODY_LIMITS[request.endpoint][0]
     if request.method not in SAFE_METHODS:
         csrf.protect()
     op_id, generation = session.get("op"), session.get("gen")
@@ -163,6 +168,8 @@ def http_error_page(exc):
     sends /admin here)."""
     status = getattr(exc, "code", None) or 500
     title, message = labels.CONSOLE_HTTP_ERRORS.get(status, ("请求未完成", "请求未完成，请稍后再试。"))
+    if status == 413 and request.endpoint in BODY_LIMITS:
+        message = BODY_LIMITS[request.endpoint][1]
     return render_template("admin/error.html", title=title, message=message), status
 
 

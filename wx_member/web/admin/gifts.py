@@ -11,7 +11,7 @@ from wx_member.console import member_admin
 from wx_member.loyalty import catalogue_view, gift_catalogue, gift_images
 from wx_member.members import lookup_view
 from wx_member.platform.errors import DomainError, InvalidAmount
-from wx_member.web.admin.blueprint import bp
+from wx_member.web.admin.blueprint import BODY_LIMITS, bp
 from wx_member.web.api.gift_images import url_for_gift
 
 
@@ -29,23 +29,37 @@ def gift_list():
     digests = gift_images.digests(g.db, [gift.id for gift in gifts])
     return render_template("admin/gifts.html", gifts=gifts, redeem_key=secrets.token_hex(12),
                            images={i: url_for_gift(i, d) for i, d in digests.items()},
-                           max_side=gift_images.MAX_SIDE)
+                           max_side=gift_images.MAX_SIDE,
+                           max_upload_mb=gift_images.MAX_UPLOAD_BYTES // 1_000_000)
+
+
+# A phone photo straight off the camera (3-8 MB) reaches the route; the form's other
+# fields and its multipart framing are a few hundred bytes (64 KB allowed for them).
+BODY_LIMITS["admin.gift_image"] = (
+    gift_images.MAX_UPLOAD_BYTES + 64 * 1024,
+    f"图片文件超过 {gift_images.MAX_UPLOAD_BYTES // 1_000_000} MB，未上传。手机拍的照片可以直接上传"
+    "（会自动缩小）；请换一张较小的图片后重试。")
 
 
 @bp.route("/gifts/<int:gift_id>/image", methods=["POST"])
 def gift_image(gift_id: int):
-    """A picture for the gift: checked by its content (PNG, JPEG or WebP, ≤ 1 MB, ≤ 2000
-    px a side); a refused file stores nothing and says why."""
+    """A picture for the gift: checked by its content (PNG, JPEG or WebP, ≤ 15 MB), a
+    large photo shrunk to fit and its metadata dropped (loyalty/gift_images.py); a refused
+    file stores nothing and says why."""
     upload = request.files.get("image")
     try:
         if upload is None or not upload.filename:
             raise gift_images.InvalidImage("no file", user_message="请选择要上传的图片文件。")
-        done = gift_images.upload(g.db, gift_id, upload.read(gift_images.MAX_BYTES + 1),
+        done = gift_images.upload(g.db, gift_id,
+                                  upload.read(gift_images.MAX_UPLOAD_BYTES + 1),
                                   g.operator.username)
     except DomainError as exc:
         flash(f"图片未上传：{exc.user_message}", "error")
     else:
-        flash(f"图片已上传（{done.width}×{done.height}），小程序礼品页即刻显示。", "ok")
+        size = f"{done.width}×{done.height}"
+        if done.shrunk_from:
+            size += "，原图 {}×{} 已自动缩小".format(*done.shrunk_from)
+        flash(f"图片已上传（{size}），小程序礼品页即刻显示。", "ok")
     return redirect(url_for("admin.gift_list"))
 
 
