@@ -46,7 +46,6 @@ MAX_UPLOAD_BYTES = 15_000_000  # 15 MB: a phone photo is 3-8 MB; the console's f
 # of its size, far less). Larger, or a small file declaring a huge size (a decompression
 # bomb), is refused from its header, never decoded; Pillow's own limit (89 MP) is not reached.
 PIXEL_BUDGET = 50_000_000
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 @dataclass(frozen=True)
