@@ -29,6 +29,7 @@ def _open(page, width, query: str, card: str) -> None:
     page.get_by_label("搜索").fill(query)
     page.get_by_role("button", name="搜索").click()
     page.get_by_role("link", name=card).click()
+    page.wait_for_url(re.compile(r"/admin/members/\d+$"), wait_until="load")  # all of it
 
 
 def test_an_operator_names_a_member_and_finds_them_by_it(page, app, width):
@@ -47,6 +48,7 @@ def test_an_operator_names_a_member_and_finds_them_by_it(page, app, width):
     go(page, width, "会员")
     page.get_by_label("搜索").fill("xiaoMING")  # part of it, any case
     page.get_by_role("button", name="搜索").click()
+    page.wait_for_url(re.compile(r"q=xiaoMING"), wait_until="load")  # the answer, not the list
     rows = page.locator("#members tbody tr")
     assert rows.count() == 1 and card in rows.first.inner_text()
     assert "Wang Xiaoming 王小明" in rows.first.inner_text()
@@ -197,3 +199,34 @@ def test_reporting_a_card_lost_asks_first_and_cancelling_keeps_the_card(browser,
     with app.session() as s, s.read():  # replaced once: the cancelled question posted nothing
         assert s.scalar(select(func.count()).select_from(CardHistory)
                         .where(CardHistory.member_id == before.id)) == 1
+
+
+def test_no_button_can_be_pressed_before_the_script_that_asks_is_there(browser, app, width):
+    """On a slow connection the page's buttons must not be usable before admin.js (which
+    asks before 挂失, merging, voiding…) has run: the script is in <head>, so the page
+    stops there until it has it. Here admin.js is held back: no button is on the page
+    meanwhile; once it arrives, 挂失并补卡 asks, and cancelling leaves the card alone."""
+    add_operator(app, "ops", "operator")
+    app.simulator().subscribe("oSlowPhone")
+    before = member(app, "oSlowPhone")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
+    page = context.new_page()
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.set_default_timeout(15_000)
+    try:
+        login(page, app, "ops")
+        held = []
+        page.route("**/admin/static/admin.js", lambda route: held.append(route))
+        page.goto(app.url + f"admin/members/{before.id}", wait_until="commit")
+        page.wait_for_timeout(1000)  # the page as far as the browser renders it meanwhile
+        assert held, "the page asked for admin.js"
+        assert page.get_by_role("button", name="挂失并补卡").count() == 0
+        for route in held:
+            route.continue_()
+        page.get_by_role("button", name="挂失并补卡").click()
+        page.wait_for_load_state("load")
+        assert len(asked) == 1 and "挂失后原卡号立即停用" in asked[0]
+    finally:
+        context.close()
+    assert member(app, "oSlowPhone").card_no == before.card_no

@@ -1,4 +1,6 @@
-// The console's only script (no CDN, no inline scripts).
+// The console's only script (no CDN, no inline scripts). Loaded in <head>, before any form
+// exists: at the end of <body> a button could be clicked while the script was still on
+// its way (a slow phone, or a browser test), and the question below was never asked.
 // 1. Asks before destructive or large changes (data-confirm="..." on the button or form;
 //    data-confirm-large="N" on a form asks also when its number field exceeds ±N: the
 //    field named by data-confirm-field, default "delta", in data-confirm-unit, default 积分).
@@ -12,14 +14,17 @@ document.addEventListener("submit", function (e) {
   }
   if (msg && !window.confirm(msg)) { e.preventDefault(); }
 });
-// 2. On a phone a table becomes a list of cards: each cell carries its column's name.
-document.querySelectorAll("table").forEach(function (table) {
-  var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
-    return th.textContent.trim();
-  });
-  table.querySelectorAll("tbody tr").forEach(function (tr) {
-    Array.prototype.forEach.call(tr.children, function (td, i) {
-      if (heads[i] && !td.hasAttribute("colspan") && !td.dataset.label) { td.dataset.label = heads[i]; }
+// 2. On a phone a table becomes a list of cards: each cell carries its column's name
+//    (once the page's tables are there).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("table").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        if (heads[i] && !td.hasAttribute("colspan") && !td.dataset.label) { td.dataset.label = heads[i]; }
+      });
     });
   });
 });
