@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,20 +54,31 @@ def width(request):
     return request.param
 
 
-@pytest.fixture
-def page(browser, app, width):
+@contextmanager
+def console_page(browser, width: int, answers=None):
+    """A page of its own at `width`, in Chinese, whose confirm() questions are recorded in
+    `page.dialogs` and answered from `answers` in turn (True: OK), or all with OK."""
     context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
     page = context.new_page()
-    page.dialogs = []  # what each confirm() asked, accepted
+    page.dialogs = []
+    answers = list(answers) if answers is not None else None
 
     def answer(dialog):
         page.dialogs.append(dialog.message)
-        dialog.accept()
+        dialog.accept() if answers is None or answers.pop(0) else dialog.dismiss()
 
     page.on("dialog", answer)
     page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, app, width):
+    with console_page(browser, width) as page:  # every question accepted
+        yield page
 
 
 def shot(page, name: str, width: int) -> None:

@@ -12,8 +12,8 @@ import re
 from sqlalchemy import func, select, update
 
 from api_helpers import ApiClient
-from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
-                             shot, width)
+from browser_helpers import (app, browser, console_page, fits, go, login, page,  # noqa: F401
+                             require_chromium, shot, width)
 from console_helpers import add_operator
 from helpers import member
 from test_recharge_refunds import paid_recharge
@@ -144,12 +144,8 @@ def test_an_admin_refunds_part_of_a_recharge_typed_in_yuan(browser, console_shop
     add_operator(console_shop, "root", "admin")
     with console_shop.session() as s, s.read():
         member_id = s.scalar(select(Member.id).where(Member.mini_openid == "oMiniRefund"))
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
-    page = context.new_page()
-    asked = []
-    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
-    page.set_default_timeout(15_000)
-    try:
+    with console_page(browser, width) as page:
+        asked = page.dialogs
         login(page, console_shop, "root")
         page.goto(console_shop.url + f"admin/members/{member_id}")
         form = page.locator("#recharge-refund")
@@ -168,8 +164,6 @@ def test_an_admin_refunds_part_of_a_recharge_typed_in_yuan(browser, console_shop
         with console_shop.session() as s, s.read():
             assert s.scalar(select(RechargeRefund.amount_fen)
                             .where(RechargeRefund.out_trade_no == no)) == 1250
-    finally:
-        context.close()
 
 
 def test_reporting_a_card_lost_asks_first_and_cancelling_keeps_the_card(browser, app, width):
@@ -179,13 +173,8 @@ def test_reporting_a_card_lost_asks_first_and_cancelling_keeps_the_card(browser,
     add_operator(app, "ops", "operator")
     app.simulator().subscribe("oLostCard")
     before = member(app, "oLostCard")
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
-    page = context.new_page()
-    asked, answers = [], [False, True]  # cancel the first question, confirm the second
-    page.on("dialog", lambda d: (asked.append(d.message),
-                                 d.accept() if answers.pop(0) else d.dismiss()))
-    page.set_default_timeout(15_000)
-    try:
+    with console_page(browser, width, answers=[False, True]) as page:  # cancel, then OK
+        asked = page.dialogs
         login(page, app, "ops")
         page.goto(app.url + f"admin/members/{before.id}")
         page.get_by_role("button", name="挂失并补卡").click()
@@ -193,8 +182,6 @@ def test_reporting_a_card_lost_asks_first_and_cancelling_keeps_the_card(browser,
         page.get_by_text(re.compile(rf"卡号 {before.card_no} 已挂失，新卡号 \d+")).wait_for()
         assert len(asked) == 2 and all("挂失后原卡号立即停用" in a for a in asked)
         fits(page, width)
-    finally:
-        context.close()
     assert member(app, "oLostCard").card_no != before.card_no
     with app.session() as s, s.read():  # replaced once: the cancelled question posted nothing
         assert s.scalar(select(func.count()).select_from(CardHistory)
@@ -209,12 +196,8 @@ def test_no_button_can_be_pressed_before_the_script_that_asks_is_there(browser, 
     add_operator(app, "ops", "operator")
     app.simulator().subscribe("oSlowPhone")
     before = member(app, "oSlowPhone")
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
-    page = context.new_page()
-    asked = []
-    page.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
-    page.set_default_timeout(15_000)
-    try:
+    with console_page(browser, width, answers=[False]) as page:  # the question cancelled
+        asked = page.dialogs
         login(page, app, "ops")
         held = []
         page.route("**/admin/static/admin.js", lambda route: held.append(route))
@@ -227,6 +210,4 @@ def test_no_button_can_be_pressed_before_the_script_that_asks_is_there(browser, 
         page.get_by_role("button", name="挂失并补卡").click()
         page.wait_for_load_state("load")
         assert len(asked) == 1 and "挂失后原卡号立即停用" in asked[0]
-    finally:
-        context.close()
     assert member(app, "oSlowPhone").card_no == before.card_no

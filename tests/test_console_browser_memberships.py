@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from api_helpers import ApiClient, api_config, mini_sandbox  # noqa: F401
-from browser_helpers import (app, browser, fits, go, login, page, require_chromium,  # noqa: F401
-                             shot, width)
+from browser_helpers import (app, browser, console_page, fits, go, login, page,  # noqa: F401
+                             require_chromium, shot, width)
 from conftest import serve
 from console_helpers import add_operator
 from till_helpers import Till
@@ -31,12 +31,8 @@ def test_an_admin_sells_a_paid_card_seen_in_the_mini_program(browser, mini_app, 
     api = ApiClient(mini_app, mini_sandbox)
     me = api.login("oMiniPaidCard")
     add_operator(mini_app, "root", "admin")
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
-    page = context.new_page()  # noqa: F811
-    asked = []
-    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
-    page.set_default_timeout(15_000)
-    try:
+    with console_page(browser, width) as page:  # noqa: F811
+        asked = page.dialogs
         login(page, mini_app, "root")
         go(page, width, "付费会员")
         page.get_by_label("名称").fill("钻石月卡")
@@ -61,8 +57,6 @@ def test_an_admin_sells_a_paid_card_seen_in_the_mini_program(browser, mini_app, 
         assert any("确认下架「钻石月卡」" in a for a in asked)
         assert _on_sale(api, me) == ["金卡年卡"]
         fits(page, width)
-    finally:
-        context.close()
 
 
 def test_an_admin_opens_a_store_and_its_till_key_works_until_revoked(page, app, width):

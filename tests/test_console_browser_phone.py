@@ -11,8 +11,8 @@ from datetime import datetime
 import pytest
 
 from api_helpers import ApiClient, api_config, member_id, mini_sandbox  # noqa: F401
-from browser_helpers import (add_gift, app, browser, fits, go, login, page, make_channel,  # noqa: F401
-                             require_chromium, shot, wait_until, width)
+from browser_helpers import (add_gift, app, browser, console_page, fits, go, login,  # noqa: F401
+                             page, make_channel, require_chromium, shot, wait_until, width)
 from conftest import serve
 from console_helpers import add_operator
 from helpers import balance_and_sum, member
@@ -112,12 +112,8 @@ def test_a_new_coupon_template_is_issued_and_shows_in_the_mini_program(browser, 
     api = ApiClient(mini_app, mini_sandbox)
     me = api.login("oMiniCoupon")  # a member of the mini-program
     add_operator(mini_app, "ops", "operator")
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
-    page = context.new_page()
-    asked = []
-    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
-    page.set_default_timeout(15_000)
-    try:
+    with console_page(browser, width) as page:
+        asked = page.dialogs
         login(page, mini_app, "ops")
         go(page, width, "优惠券")
         page.get_by_label("券名称").fill("周年庆满100减15")
@@ -141,8 +137,6 @@ def test_a_new_coupon_template_is_issued_and_shows_in_the_mini_program(browser, 
         row.get_by_role("button", name="停止发放").click()
         page.get_by_text("已停止发放；已发出的券在有效期内仍可使用").wait_for()
         assert any("已发出 1 张未使用的券" in a for a in asked)
-    finally:
-        context.close()
 
 
 def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app, mini_sandbox,
@@ -152,11 +146,7 @@ def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app
     with mini_app.session() as s:
         member_admin.adjust_points(s, member_id(mini_app, me.card_no), 90, "迁移", "g" * 16, "test")
     add_operator(mini_app, "ops", "operator")
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 860})
-    page = context.new_page()
-    page.on("dialog", lambda d: d.accept())
-    page.set_default_timeout(15_000)
-    try:
+    with console_page(browser, width) as page:
         login(page, mini_app, "ops")
         add_gift(page, width, "帆布袋", 60, 3)
         assert "帆布袋" in [gift["name"] for gift in api.get("gifts", me).json()["gifts"]]
@@ -168,8 +158,6 @@ def test_a_gift_redeemed_at_the_desk_shows_in_the_mini_program(browser, mini_app
         fits(page, width)
         shot(page, "gifts", width)
         assert api.get("me/card", me).json()["points"] == 40
-    finally:
-        context.close()
 
 
 def test_operator_puts_a_double_points_day_on_the_calendar(page, app, width):
