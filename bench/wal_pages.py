@@ -34,6 +34,20 @@ from wx_member.sandbox import Simulator  # noqa: E402
 HEADER, FRAME_HEADER = 32, 24  # the WAL's header; each frame's, before its page
 
 
+def pages_written(path: Path, work) -> tuple[list[int], int]:
+    """The pages `work()` appends to the emptied WAL of the SQLite file at `path` (their
+    page numbers, in order; a page written by two commits counts twice) and the page size.
+    The caller keeps SQLite's automatic checkpoint from restarting the log meanwhile
+    (turned off, or fewer than its 1,000 pages written). bench/webhook.py uses it too."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    work()
+    data = Path(f"{path}-wal").read_bytes()
+    return [struct.unpack(">I", data[at:at + 4])[0]
+            for at in range(HEADER, len(data) - FRAME_HEADER, FRAME_HEADER + page_size)], page_size
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--warm", type=int, default=300)
@@ -70,13 +84,7 @@ def main() -> None:
     engine.dispose()  # new connections, each told not to checkpoint while we count
     event.listen(engine, "connect",
                  lambda conn, _: conn.execute("PRAGMA wal_autocheckpoint=0"))
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    join("c", args.joins)
-    data = (path.parent / (path.name + "-wal")).read_bytes()
-    pages = [struct.unpack(">I", data[at:at + 4])[0]
-             for at in range(HEADER, len(data) - FRAME_HEADER, FRAME_HEADER + page_size)]
+    pages, page_size = pages_written(path, lambda: join("c", args.joins))
     with sqlite3.connect(path) as conn:
         names = dict((no, name) for name, no in conn.execute("SELECT name, pageno FROM dbstat"))
     by_tree = Counter(names.get(p, "(a page added since)") for p in pages)

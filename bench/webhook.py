@@ -138,19 +138,14 @@ def statements_per_join(env: dict, run: str, n: int = 200) -> tuple[float, float
 
 
 def wal_pages_per_join(url: str, join_all, k: int = 25) -> float | None:
-    """Pages `k` joins append to an emptied WAL, per join: fewer than SQLite's automatic
-    checkpoint (1,000 pages) lets pile up, so none is lost to a restart of the log."""
+    """Pages `k` joins append to an emptied WAL, per join (bench/wal_pages.py names them):
+    fewer than SQLite's automatic checkpoint (1,000 pages) lets pile up."""
     if not url.startswith("sqlite"):
         return None
-    import sqlite3
+    from wal_pages import pages_written
 
-    path = url.split("///", 1)[1]
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page = conn.execute("PRAGMA page_size").fetchone()[0]
-    join_all("w", k)
-    frames = (Path(path + "-wal").stat().st_size - 32) / (24 + page)  # header; frame = 24 + page
-    return frames / k
+    pages, _ = pages_written(Path(url.split("///", 1)[1]), lambda: join_all("w", k))
+    return len(pages) / k
 
 
 def header(args, db_url: str) -> str:

@@ -14,7 +14,7 @@ has no card number left). Each is looked up through its index (`ix_member_phone`
 the name only when the member has both a name and a birthday.
 
 Newest first (by id), at most `limit`; each with the reasons it was found and, when
-`merging.check` would refuse to merge it into the member (two WeChat accounts, two
+`merging.check_pair` would refuse to merge it into the member (two WeChat accounts, two
 unionids), the refusal as operators read it. Rule functions: the caller's transaction.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from wx_member.members.merging import MergeRefused, check
+from wx_member.members.merging import MergeRefused, check_pair
 from wx_member.models import Member, MemberMerge
 
 REASONS = ("phone", "unionid", "name_birthday")  # the order a candidate's reasons are listed
@@ -63,21 +63,22 @@ def likely_duplicates(session: Session, member_id: int, limit: int = 10,
     if not ids:
         return []
     rows = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))}
-    return [_row(session, member, rows[i], reasons[i]) for i in ids]
+    return [_row(member, rows[i], reasons[i]) for i in ids]
 
 
-def _row(session: Session, member: Member, other: Member, reasons: list[str]) -> dict:
+def _row(member: Member, other: Member, reasons: list[str]) -> dict:
     return {"id": other.id, "card_no": other.card_no, "name": other.name, "phone": other.phone,
             "joined_at": other.joined_at, "points": other.points_balance,
             "balance_fen": other.balance_fen,
             "reasons": sorted(reasons, key=REASONS.index),
-            "refusal": _refusal(session, member, other)}
+            "refusal": _refusal(member, other)}
 
 
-def _refusal(session: Session, survivor: Member, other: Member) -> str | None:
-    """Why `other` could not be merged into `survivor` (merging's own check), or None."""
+def _refusal(survivor: Member, other: Member) -> str | None:
+    """Why `other` could not be merged into `survivor` (merging's own rules for the pair;
+    neither is merged away, the query saw to it), or None."""
     try:
-        check(session, survivor, other)
+        check_pair(survivor, other)
     except MergeRefused as exc:
         return exc.user_message
     return None

@@ -94,13 +94,19 @@ def lock_both(session: Session, a_id: int, b_id: int) -> tuple[Member, Member]:
 
 def check(session: Session, survivor: Member, absorbed: Member) -> None:
     """Raises MergeRefused unless `absorbed` may be merged into `survivor`."""
+    for m in (survivor, absorbed):
+        if absorbed_by(session, m.id) is not None:
+            raise refuse(f"member {m.id} was merged", "该会员已被合并到另一会员。")
+    check_pair(survivor, absorbed)
+
+
+def check_pair(survivor: Member, absorbed: Member) -> None:
+    """What `check` asks of the two rows themselves, no query: a caller that already knows
+    neither was merged away (the likely-duplicates list) asks only this."""
     if survivor.id == absorbed.id:
         raise refuse("same member", "不能与自己合并。")
     if survivor.erased_at or absorbed.erased_at:
         raise refuse("erased", "个人信息已删除的会员不能合并。")
-    for m in (survivor, absorbed):
-        if absorbed_by(session, m.id) is not None:
-            raise refuse(f"member {m.id} was merged", "该会员已被合并到另一会员。")
     for field, what in (("openid", "公众号"), ("mini_openid", "小程序")):
         if getattr(survivor, field) and getattr(absorbed, field):
             raise refuse(f"both have a {field}",
