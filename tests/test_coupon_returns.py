@@ -52,7 +52,7 @@ def test_a_full_refund_returns_the_coupon_once_and_a_partial_one_does_not(sessio
     code = c.code
     with pytest.raises(refusals.CouponRefused) as refused:
         redeeming.redeem(session, code, "oAnn", "WX-1", 5000, now=later(days=3))
-    assert refused.value.user_message == "该订单已退款，优惠券不能再用于此订单。"
+    assert refused.value.user_message == "该订单已退款或撤销，优惠券不能再用于此订单。"
     assert redeeming.redeem(session, code, "oAnn", "WX-2", 6000,
                               now=later(days=3)).discount_fen == 1000
     (c,) = coupons_of(session, m.id)

@@ -117,8 +117,8 @@ def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: st
     check_store(session, template, store_id)
     if session.scalar(select(CouponEvent.id).where(
             CouponEvent.idem_key == f"redeem:{coupon.id}:{out_trade_no}")) is not None:
-        raise CouponRefused(f"coupon {code} came back from refunded order {out_trade_no}",
-                            user_message="该订单已退款，优惠券不能再用于此订单。")
+        raise CouponRefused(f"coupon {code} came back from order {out_trade_no}",
+                            user_message="该订单已退款或撤销，优惠券不能再用于此订单。")
     discount = templates.discount_fen(template, amount_fen)
     session.execute(update(Coupon).where(Coupon.id == coupon.id,
                                          Coupon.status == "available")
@@ -126,7 +126,8 @@ def redeem_in(session: Session, code: str, openid_or_card: str, out_trade_no: st
                             order_fen=amount_fen, discount_fen=discount)
                     .execution_options(synchronize_session=False))
     _event(session, coupon, "used", "redeem", f"redeem:{coupon.id}:{out_trade_no}", now,
-           from_status="available", order_no=out_trade_no, discount_fen=discount)
+           from_status="available", order_no=out_trade_no, discount_fen=discount,
+           store_id=store_id)
     session.refresh(coupon)
     return Redemption(coupon, discount, template.item, replayed=False)
 

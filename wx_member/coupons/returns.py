@@ -1,4 +1,5 @@
-"""Coupons given back when the order they were redeemed on is fully refunded.
+"""Coupons given back when the order they were redeemed on is fully refunded, or the sale
+is cancelled before it was paid (`give_back`, payments/sale_cancel.py: reason `cancel`).
 
 The rule: a **full** refund (the order's refunded amount reaches its total) returns every
 coupon used on that order (`coupon.order_no`): to `available` when the refund comes before
@@ -36,16 +37,23 @@ def after_full_refund(session: Session, order: Order, out_refund_no: str,
         .order_by(Coupon.id).with_for_update().execution_options(populate_existing=True))
     used = [coupon for coupon in on_order if coupon.status == "used"]
     for coupon in used:
-        to = "available" if now < coupon.valid_until else "expired"
-        # Back in the wallet it is unused again; an expired one keeps what it was used on.
-        # The event keeps the order and the discount either way.
-        values = dict(status=to, used_at=None, order_no=None, order_fen=None,
-                      discount_fen=None) if to == "available" else dict(status=to)
-        _event(session, coupon, to, "refund", f"return:{coupon.id}:{out_refund_no}", now,
-               from_status="used", order_no=order.out_trade_no,
-               discount_fen=coupon.discount_fen)
-        session.execute(update(Coupon).where(Coupon.id == coupon.id, Coupon.status == "used")
-                        .values(**values).execution_options(synchronize_session=False))
-        session.refresh(coupon)
-        log.info("coupon %s of refunded order %s: %s", coupon.code, order.out_trade_no, to)
+        give_back(session, coupon, "refund", f"return:{coupon.id}:{out_refund_no}", now)
     return used
+
+
+def give_back(session: Session, coupon: Coupon, reason: str, key: str, now: datetime) -> None:
+    """One used coupon (locked by the caller) back to its member, with event `reason` under
+    `key`: to `available` before its `valid_until` (unused again: the order, discount and
+    use time cleared), else to `expired` (its use stays on record). The event keeps the
+    order and the discount either way. A full refund's return and a cancelled sale's
+    (payments/sale_cancel.py)."""
+    to = "available" if now < coupon.valid_until else "expired"
+    values = dict(status=to, used_at=None, order_no=None, order_fen=None,
+                  discount_fen=None) if to == "available" else dict(status=to)
+    order_no = coupon.order_no
+    _event(session, coupon, to, reason, key, now, from_status="used", order_no=order_no,
+           discount_fen=coupon.discount_fen)
+    session.execute(update(Coupon).where(Coupon.id == coupon.id, Coupon.status == "used")
+                    .values(**values).execution_options(synchronize_session=False))
+    session.refresh(coupon)
+    log.info("coupon %s of order %s given back (%s): %s", coupon.code, order_no, reason, to)

@@ -151,8 +151,9 @@ def cash_off_check(session: Session, member: Member, amount_fen: int,
 
 
 def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int,
-                want: int | None, now: datetime) -> Redemption:
-    """`cash_off` inside the caller's transaction, its arguments checked (check_cash_off)."""
+                want: int | None, now: datetime, store_id: int | None = None) -> Redemption:
+    """`cash_off` inside the caller's transaction, its arguments checked (check_cash_off);
+    `store_id`: the store whose till takes the points (None: not a till)."""
     key = f"cashoff:{order_no}"
     member = _lock(session, member.id)
     member_id = member.id
@@ -170,7 +171,7 @@ def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int
     _debit(session, member, used, "redeem_cash", key, f"order {order_no}: {fen} fen off", now)
     row = PointsRedemption(member_id=member_id, kind="cash_off", idem_key=key, points=used,
                            order_no=order_no, order_amount_fen=amount_fen, fen_off=fen,
-                           created_at=now)
+                           created_at=now, store_id=store_id)
     session.add(row)
     session.flush()
     return Redemption(row, replayed=False)

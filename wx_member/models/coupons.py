@@ -103,3 +103,6 @@ class CouponEvent(Base):
     discount_fen: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Where a till used it (the `redeem` event; None: not a till), so a till cancels only
+    # its own store's sales. No foreign key: added in place (migration 0034).
+    store_id: Mapped[int | None] = mapped_column(BigId)

@@ -72,6 +72,9 @@ class PointsRedemption(Base):
     # ledger row `cashoff-cancel:<order_no>`; the order cannot be paid with points again.
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(100))
+    # The store whose till took the points (None: not a till), so a till cancels only its
+    # own store's sales. No foreign key: added in place (migration 0034).
+    store_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class PointsExpiryMark(Base):

@@ -88,9 +88,10 @@ def _spent(session: Session, key: str, member_code: str, order_no: str,
 
 
 def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_fen: int,
-             want_points: int | None = None, now: datetime | None = None) -> CashOff:
+             want_points: int | None = None, now: datetime | None = None,
+             store_id: int | None = None) -> CashOff:
     """Use case: pay part of order `order_no` with the points of the member whose code was
-    scanned, in one transaction. Raises MemberCodeInvalid/Expired, UnknownMember,
+    scanned, in one transaction, at a till of store `store_id` (None: no store known). Raises MemberCodeInvalid/Expired, UnknownMember,
     InsufficientPoints, CashOffNotAllowed, RedemptionConflict or InvalidAmount, changing
     nothing; MemberCodeUsed when the code was spent on another order."""
     at = now or utcnow()
@@ -99,7 +100,8 @@ def cash_off(uow: UnitOfWork, key: str, member_code: str, order_no: str, amount_
         with uow.write() as session:
             no = redemption.check_cash_off(order_no, amount_fen, want_points)
             member = _spent(session, key, member_code, no, now)
-            done = redemption.cash_off_in(session, member, no, amount_fen, want_points, at)
+            done = redemption.cash_off_in(session, member, no, amount_fen, want_points, at,
+                                          store_id)
             row = done.redemption
             return CashOff(member.card_no, row.order_no, row.order_amount_fen, row.points,
                            row.fen_off, member.points_balance, done.replayed)

@@ -244,7 +244,8 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
                                    out_trade_no, left, b.at, store_id)
         left -= used.discount_fen
     if b.points:
-        redemption.cash_off_in(session, member, out_trade_no, left, b.points, b.at)
+        redemption.cash_off_in(session, member, out_trade_no, left, b.points, b.at,
+                              store_id)
     for part in parts:
         if part.method == "balance":
             stored_value.post(session, member, -part.amount_fen, "pay", f"pay:{out_trade_no}",

@@ -47,6 +47,7 @@ STATUS: dict[str, int] = {
     # The till's purchases (payments/till_orders.py, till_refunds.py)
     "TILL_ORDER_NOT_FOUND": 404, "TILL_REQUEST_CONFLICT": 409, "MEMBER_CODE_REQUIRED": 403,
     "INSUFFICIENT_BALANCE": 409, "REFUND_REFUSED": 409,
+    "SALE_NOT_FOUND": 404, "SALE_OF_ANOTHER_STORE": 403, "SALE_RECORDED": 409,
     # WeChat Pay orders (payments/wxpay_orders.py, wechat/pay_client.py)
     "ORDER_PAID": 409, "ORDER_CLOSED": 409, "UNKNOWN_RECHARGE_OPTION": 404,
     "NO_MINI_OPENID": 409, "PAY_ORDER_NOT_FOUND": 404, "PAY_ORDER_NOT_OPEN": 409,

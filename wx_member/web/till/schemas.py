@@ -7,7 +7,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from wx_member.web.api.schemas import Strict
-from wx_member.web.api.wallet_schemas import CashOffIn, CouponUseIn
+from wx_member.web.api.wallet_schemas import ORDER_NO, CashOffIn, CouponUseIn
 
 STORE_CODE = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_\-]{1,20}$"), metadata={
     "description": "optional: the store the till believes it is in; a key of another "
@@ -66,3 +66,29 @@ class TillCashOffIn(CashOffIn):
 
 class TillCouponUseIn(CouponUseIn):
     store_code = STORE_CODE
+
+
+class SaleCancelIn(Strict):
+    order_no = fields.String(required=True, validate=ORDER_NO, metadata={
+        "description": "the sale's number, as given to /cash-off and /coupons/redeem"})
+    reason = fields.String(required=True, validate=validate.Length(1, 100), metadata={
+        "description": "why, kept on the ledger row, e.g. 顾客取消"})
+    store_code = STORE_CODE
+
+
+class CouponBackOut(ma.Schema):
+    coupon_code = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "available, or expired when its last day passed meanwhile"})
+
+
+class SaleCancelOut(ma.Schema):
+    order_no = fields.String(required=True)
+    card_no = fields.String(required=True)
+    points_back = fields.Integer(required=True, metadata={
+        "description": "the cash-off's points given back (0: none)"})
+    points_balance = fields.Integer(required=True, metadata={
+        "description": "the member's points after the (first) cancel"})
+    coupons = fields.List(fields.Nested(CouponBackOut), required=True)
+    replayed = fields.Boolean(required=True, metadata={
+        "description": "cancelled before: this is the first answer, nothing changed"})
