@@ -1,7 +1,8 @@
 """Refunds of purchases, whatever paid them: WeChat Pay's refund notifies (`record_refund`)
 and the one body every refund shares (`apply_refund`, also used by refunds of balance
 payments, of recharges and of a till's purchases): record each refund once, reverse points
-proportionally, give back the coupons of a fully refunded order, take back the referrer's
+proportionally, give back the coupons and the cash-off points of a fully refunded order,
+take back the referrer's
 share (members/referrals.py) and the spend, and let the tier go down (loyalty/tiers.py).
 Recording the purchases themselves is payments/orders.py.
 
@@ -25,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork, retrying, savepoint
 from wx_member.clock import utcnow
-from wx_member.models import Member, Order, Refund
+from wx_member.models import Member, Order, PointsRedemption, Refund
 from wx_member.coupons import returns
-from wx_member.loyalty import points
+from wx_member.loyalty import points, redemption
 from wx_member.members import referrals
 from wx_member.loyalty import tiers
 from wx_member.payments import stored_value
@@ -44,6 +45,7 @@ class RefundResult:
     refund: Refund
     credited: bool  # False: a replay
     new_tier: str | None
+    points_restored: int = 0  # the order's cash-off given back by its full refund
 
 
 def record_refund(uow: UnitOfWork, notice: RefundNotice, now: datetime | None = None, *,
@@ -135,7 +137,8 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
     Points: after each refund the order has given back floor(points_earned × refunded ÷
     amount) in all (ledger key `refund:<out_refund_no>`), never below zero; the referrer's
     share likewise; the spend; the tier may go down. A full refund gives back the coupons
-    redeemed on the order (coupons/returns.py); a recharge takes back stored value.
+    redeemed on the order (coupons/returns.py) and the points it used as cash off (after
+    the points it earned are taken back); a recharge takes back stored value.
 
     `full` says whether this refund completes the order when its money cannot: an order of
     no money (a till's purchase paid entirely by coupons and points, `amount_fen` 0) is
@@ -179,4 +182,19 @@ def apply_refund(session: Session, member: Member | None, order: Order, *, out_r
         move_spend(session, member, -refund_fen)
     new_tier = tiers.after_refund(session, member, order, refund_fen,
                                   f"refund:{out_refund_no}", tz, now=now)
-    return RefundResult(refund, credited=True, new_tier=new_tier)
+    restored = _cash_off_back(session, member, order, out_refund_no, now) \
+        if order.status == "refunded" else 0
+    return RefundResult(refund, credited=True, new_tier=new_tier, points_restored=restored)
+
+
+def _cash_off_back(session: Session, member: Member, order: Order, out_refund_no: str,
+                   now: datetime) -> int:
+    """The points order's cash-off took, given back on its full refund (once: a cancelled
+    cash-off is not given back again); how many."""
+    done = session.scalar(select(PointsRedemption).where(
+        PointsRedemption.idem_key == f"cashoff:{order.out_trade_no}",
+        PointsRedemption.cancelled_at.is_(None)).with_for_update())
+    if done is None:
+        return 0
+    redemption.restore_cash_off(session, member, done, f"full refund {out_refund_no}", now)
+    return done.points

@@ -32,8 +32,7 @@ from sqlalchemy.orm import Session
 from wx_member import labels
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, retrying
-from wx_member.loyalty import redemption
-from wx_member.models import OrderLine, PaymentPart, PointsRedemption, StoredValueLedger
+from wx_member.models import OrderLine, PaymentPart, StoredValueLedger
 from wx_member.payments import basket, order_refunds, orders, stored_value
 from wx_member.payments.balance_payments import RefundRefused
 from wx_member.payments.till_orders import API, claim_request, order_key, replay
@@ -108,13 +107,11 @@ def _in_write(uow, out_trade_no, out_refund_no, digest, lines, amount, store_id,
                                 user_message="该退款单号已被使用。")
         back = _balance_back(session, member, order, amount, out_refund_no, by) \
             if member and amount else 0
-        restored = _points_back(session, member, order, out_refund_no, now) \
-            if member and order.status == "refunded" else 0
         answer = {"order_no": out_trade_no.split("-", 1)[1],
                   "refund_no": out_refund_no.split("-", 1)[1], "amount_fen": amount,
                   "order_status": order.status, "balance_back_fen": back,
                   "points_reversed": result.refund.points_reversed,
-                  "points_restored": restored,
+                  "points_restored": result.points_restored,
                   "points_balance": member.points_balance if member else None,
                   "tier": member.tier if member else None,
                   "tier_name": labels.tier_name(member.tier) if member else None,
@@ -175,13 +172,3 @@ def _balance_back(session: Session, member, order, amount: int, out_refund_no: s
         stored_value.post(session, member, back, "pay_refund", f"pay_refund:{out_refund_no}",
                           order.out_trade_no, source=f"{by}: refund {out_refund_no}"[:100])
     return max(back, 0)
-
-
-def _points_back(session: Session, member, order, out_refund_no: str, now: datetime) -> int:
-    done = session.scalar(select(PointsRedemption).where(
-        PointsRedemption.idem_key == f"cashoff:{order.out_trade_no}",
-        PointsRedemption.cancelled_at.is_(None)).with_for_update())
-    if done is None:
-        return 0
-    redemption.restore_cash_off(session, member, done, f"full refund {out_refund_no}", now)
-    return done.points
