@@ -93,7 +93,7 @@ def test_refused_cancels_change_nothing(api, live_api):
         "message": "该单号的积分或优惠券不是在本店使用的，本店不能撤销。"})
     res = sh1.post("sales/cancel", json={"order_no": "POS-NONE", "reason": "顾客取消"})
     assert (res.status_code, res.json()) == (404, {
-        "code": "SALE_NOT_FOUND", "message": "该单号没有使用积分或优惠券，无需撤销。"})
+        "code": "SALE_NOT_FOUND", "message": "该单号没有待退回的积分或优惠券（未使用过，或已退回）。"})
     for body in ({"order_no": "POS-9101"}, {"order_no": "POS-9101", "reason": ""},
                  {"order_no": "POS-9101", "reason": "x", "amount_fen": -1}):
         res = sh1.post("sales/cancel", json=body)

@@ -34,7 +34,7 @@ from wx_member.platform.ledger import lock_member
 
 class SaleNotFound(DomainError):
     code = "SALE_NOT_FOUND"
-    user_message = "该单号没有使用积分或优惠券，无需撤销。"
+    user_message = "该单号没有待退回的积分或优惠券（未使用过，或已退回）。"
 
 
 class SaleOfAnotherStore(DomainError):
