@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api_helpers import (CASHIER, SECRET_KEY, api, live_api, member_code, member_id,  # noqa: F401
                          give_points, mini_sandbox)
-from till_helpers import Till, issue_key, open_store
+from till_helpers import Till, three_tills
 from wx_member.clock import utcnow
 from wx_member.members import member_codes, stores
 from wx_member.models import TillKey
@@ -21,16 +21,8 @@ from wx_member.payments import till_keys
 NOT_FOUND = {"code": "MEMBER_NOT_IDENTIFIED", "message": "未找到该会员，请核对后重试，或请顾客出示会员码。"}
 
 
-def _tills(live):
-    open_store(live, "SH001", "人民广场店")
-    open_store(live, "BJ001", "国贸店")
-    return (Till(live, issue_key(live, "SH001", "1号").key),
-            Till(live, issue_key(live, "SH001", "2号").key),
-            Till(live, issue_key(live, "BJ001").key))
-
-
 def test_two_tills_of_one_store_and_one_of_another_act_for_their_own_store(api, live_api):
-    sh1, sh2, bj = _tills(live_api)
+    sh1, sh2, bj = three_tills(live_api)
     me = api.login("oTillA")
     assert [t.get("store").json()["code"] for t in (sh1, sh2, bj)] == ["SH001", "SH001", "BJ001"]
     assert sh1.get("store").json()["name"] == "人民广场店"
@@ -48,7 +40,7 @@ def test_two_tills_of_one_store_and_one_of_another_act_for_their_own_store(api, 
 
 
 def test_missing_unknown_revoked_keys_and_closed_stores_are_refused(api, live_api):
-    sh1, sh2, bj = _tills(live_api)
+    sh1, sh2, bj = three_tills(live_api)
     me = api.login("oTillB")
     bad = {"code": "TILL_UNAUTHORIZED", "message": "收银台密钥无效，请检查收银系统中配置的密钥。"}
     for till in (Till(live_api, "wxt_" + "A" * 43), Till(live_api, "not-a-key")):
@@ -78,7 +70,7 @@ def test_missing_unknown_revoked_keys_and_closed_stores_are_refused(api, live_ap
 
 def test_identify_by_member_code_card_number_or_phone_and_last_four(api, live_api,
                                                                       mini_sandbox):
-    (sh1, _, _) = _tills(live_api)
+    (sh1, _, _) = three_tills(live_api)
     me = api.login("oTillC")
     other = api.login("oTillD")
     assert api.put("me/profile/phone", me, json={
@@ -122,7 +114,7 @@ def test_identify_by_member_code_card_number_or_phone_and_last_four(api, live_ap
 
 
 def test_identify_misses_are_limited_per_till_key(api, live_api):
-    sh1, sh2, _ = _tills(live_api)
+    sh1, sh2, _ = three_tills(live_api)
     me = api.login("oTillE")
     for _ in range(10):
         assert sh1.identify(phone="13800138000", card_last4="0000").status_code == 404
@@ -132,7 +124,7 @@ def test_identify_misses_are_limited_per_till_key(api, live_api):
 
 
 def test_last_use_of_a_key_is_kept(api, live_api):
-    sh1, _, _ = _tills(live_api)
+    sh1, _, _ = three_tills(live_api)
     before = utcnow() - timedelta(seconds=1)
     assert sh1.get("store").status_code == 200
     with live_api.session() as s, s.read():
@@ -141,7 +133,7 @@ def test_last_use_of_a_key_is_kept(api, live_api):
 
 
 def test_cash_off_and_coupons_moved_under_till_v1_and_the_old_path_is_an_alias(api, live_api):
-    sh1, _, _ = _tills(live_api)
+    sh1, _, _ = three_tills(live_api)
     me = api.login("oTillF")
     give_points(live_api, me.card_no, 490, "t")  # 500 points
     body = {"code": member_code(api, me), "order_no": "POS-2001", "amount_fen": 3000,
@@ -186,7 +178,7 @@ def test_till_operations_keep_to_the_document(api, live_api):
     from schemathesis import GenerationMode
     from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-    sh1, _, _ = _tills(live_api)
+    sh1, _, _ = three_tills(live_api)
     give_points(live_api, api.login("oContractTill").card_no, 90, "contract")
     schema = schemathesis.openapi.from_url(live_api.url + "api/openapi.json")
     operations = [r.ok() for r in schema.get_all_operations()
@@ -209,7 +201,7 @@ def test_a_member_joining_in_the_mini_program_through_a_store_code_has_that_home
         api, live_api):
     from wx_member.members import channels
 
-    sh1, _, _ = _tills(live_api)
+    sh1, _, _ = three_tills(live_api)
     with live_api.session() as uow:
         channels.create(uow, live_api.rt.gateway, scene="store_sh", name="人民广场店桌牌",
                         kind="store", store="SH001")

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from api_helpers import (SECRET_KEY, api, give_points, live_api, member_code,  # noqa: F401
                          member_id, mini_sandbox)
-from till_helpers import Till, issue_key, open_store
+from till_helpers import three_tills
 from wx_member.members import stores
 from wx_member.members.membership import card_number
 from wx_member.platform import access_tokens, settings
@@ -18,14 +18,6 @@ LATTE = {"sku": "LATTE-M", "name": "中杯拿铁", "category": "拿铁", "quanti
          "unit_price_fen": 3000}
 
 
-def _tills(live):
-    open_store(live, "SH001", "人民广场店")
-    open_store(live, "BJ001", "国贸店")
-    return (Till(live, issue_key(live, "SH001", "1号").key),
-            Till(live, issue_key(live, "SH001", "2号").key),
-            Till(live, issue_key(live, "BJ001").key))
-
-
 def _coupon(api, me) -> str:
     (coupon,) = [c for c in api.get("me/coupons", me).json()["coupons"]
                  if c["status"] == "available"]
@@ -33,7 +25,7 @@ def _coupon(api, me) -> str:
 
 
 def test_quote_then_order_then_refund_across_tills(api, live_api):
-    sh1, sh2, bj = _tills(live_api)
+    sh1, sh2, bj = three_tills(live_api)
     me = api.login("oBuyer")
     give_points(live_api, me.card_no, 1000, "seed")
     code = _coupon(api, me)
@@ -67,7 +59,7 @@ def test_quote_then_order_then_refund_across_tills(api, live_api):
 
 
 def test_bad_input_is_refused_clearly_and_writes_nothing(api, live_api):
-    sh1, sh2, bj = _tills(live_api)
+    sh1, sh2, bj = three_tills(live_api)
     me = api.login("oBad")
     base = {"member": {"card_no": me.card_no}, "order_no": "9", "lines": [LATTE],
             "payments": [{"method": "cash", "amount_fen": 6000}]}
@@ -104,7 +96,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(api, live_api):
 
 
 def test_one_coupon_in_concurrent_orders_one_wins(api, live_api):
-    sh1, sh2, bj = _tills(live_api)
+    sh1, sh2, bj = three_tills(live_api)
     me = api.login("oRace")
     code, who = _coupon(api, me), {"code": member_code(api, me)}
 
@@ -121,7 +113,7 @@ def test_one_coupon_in_concurrent_orders_one_wins(api, live_api):
 
 
 def test_one_order_number_at_once_is_credited_once(api, live_api):
-    sh1, sh2, _ = _tills(live_api)
+    sh1, sh2, _ = three_tills(live_api)
     me = api.login("oTwice")
     body = {"member": {"card_no": me.card_no}, "order_no": "SAME", "lines": [LATTE],
             "payments": [{"method": "wechat", "amount_fen": 6000, "out_trade_no": "WX1"}]}
@@ -133,7 +125,7 @@ def test_one_order_number_at_once_is_credited_once(api, live_api):
 
 
 def test_an_order_paid_by_coupon_and_points_alone_is_refunded(api, live_api):
-    sh1, sh2, _ = _tills(live_api)
+    sh1, sh2, _ = three_tills(live_api)
     with live_api.session() as uow:
         settings.change(uow, "points_cash_off_max_percent", 100, by="test")
     me = api.login("oFree")
@@ -204,7 +196,7 @@ def _seen(live, card_no):
 def test_paying_cash_counts_as_activity_but_opens_no_customer_service_window(api, live_api):
     """WeChat lets a brand message a member for 48 hours after the member interacted with
     WeChat; paying cash at the counter is no such interaction, paying by WeChat is."""
-    sh1, _, _ = _tills(live_api)
+    sh1, _, _ = three_tills(live_api)
     me = api.login("oCashOnly")
     before_seen, before_window = _seen(live_api, me.card_no)
     cash = {"member": {"card_no": me.card_no}, "lines": [LATTE], "order_no": "C1",

@@ -9,15 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from api_helpers import (SECRET_KEY, api, give_points, live_api, member_code,  # noqa: F401
                          mini_sandbox)
-from till_helpers import Till, issue_key, open_store
-
-
-def _tills(live):
-    open_store(live, "SH001", "人民广场店")
-    open_store(live, "BJ001", "国贸店")
-    return (Till(live, issue_key(live, "SH001", "1号").key),
-            Till(live, issue_key(live, "SH001", "2号").key),
-            Till(live, issue_key(live, "BJ001").key))
+from till_helpers import three_tills
 
 
 def _points(api, me) -> int:
@@ -44,7 +36,7 @@ def _take(api, till, me, order_no: str, points: int = 200) -> str:
 
 
 def test_a_sale_the_customer_left_gives_back_its_points_and_coupon_once(api, live_api):
-    sh1, sh2, _ = _tills(live_api)
+    sh1, sh2, _ = three_tills(live_api)
     me = api.login("oLeft")
     give_points(live_api, me.card_no, 490, "seed")  # 500 with the sign-up points
     gift = _take(api, sh1, me, "POS-9001")
@@ -81,7 +73,7 @@ def test_a_sale_the_customer_left_gives_back_its_points_and_coupon_once(api, liv
 
 
 def test_refused_cancels_change_nothing(api, live_api):
-    sh1, _, bj = _tills(live_api)
+    sh1, _, bj = three_tills(live_api)
     me = api.login("oKept")
     give_points(live_api, me.card_no, 490, "seed")
     gift = _take(api, sh1, me, "POS-9101")
@@ -118,7 +110,7 @@ def test_refused_cancels_change_nothing(api, live_api):
 
 
 def test_tills_cancelling_one_sale_at_once_give_back_once(api, live_api):
-    sh1, sh2, _ = _tills(live_api)
+    sh1, sh2, _ = three_tills(live_api)
     me = api.login("oTwins")
     give_points(live_api, me.card_no, 490, "seed")
     _take(api, sh1, me, "POS-9201", points=300)

@@ -41,3 +41,12 @@ class Till:
 
     def identify(self, **body) -> requests.Response:
         return self.post("members/identify", json=body)
+
+
+def three_tills(live) -> tuple[Till, Till, Till]:
+    """Stores SH001 人民广场店 and BJ001 国贸店: two tills of SH001, one of BJ001."""
+    open_store(live, "SH001", "人民广场店")
+    open_store(live, "BJ001", "国贸店")
+    return (Till(live, issue_key(live, "SH001", "1号").key),
+            Till(live, issue_key(live, "SH001", "2号").key),
+            Till(live, issue_key(live, "BJ001").key))
