@@ -177,3 +177,33 @@ def test_store_accounts_cannot_reach_it_and_viewers_only_read(vip, sandbox):
     assert viewer.post("/admin/mass/sync").status_code == 403
     assert send(viewer, "VIP", "你好", "只读").status_code == 403
     assert sandbox.sent("mass") == []
+
+
+def test_a_sync_stopped_by_wechat_says_so_and_goes_on_when_run_again(vip, sandbox):
+    b = logged_in(vip, "ops", "operator")
+    sandbox.quota("cgi-bin/tags/members/batchtagging", 1)  # WeChat's daily quota: 45009
+    b.post("/admin/mass/sync")
+    said = flash(b.get("/admin/mass").text)
+    assert "接口调用超过每日上限" in said and "再次点击「同步标签到微信」会从中断处继续" in said
+    stopped = next(r for r in table(b.get("/admin/audit").text, "audit") if "同步标签到微信" in r)
+    assert "提前停止：接口调用超过每日上限；再次同步会从中断处继续" in stopped
+    sandbox.clear()  # the next day
+    b.post("/admin/mass/sync")
+    assert "新建标签 0 个" in flash(b.get("/admin/mass").text)
+    assert {t["name"]: t["count"] for t in sandbox.reach.tags()["tags"]}["VIP"] == 3
+
+
+def test_one_sync_at_a_time(vip, sandbox):
+    from wx_member.platform import leases
+    from wx_member.pushes import wechat_tags
+
+    with vip.session() as uow:  # another operator's sync, still running
+        assert leases.acquire(uow, wechat_tags.LEASE, "elsewhere", wechat_tags.LEASE_TTL)
+    b = logged_in(vip, "ops", "operator")
+    b.post("/admin/mass/sync")
+    assert "标签正在同步中" in flash(b.get("/admin/mass").text)
+    assert sandbox.sent("tags") == []
+    with vip.session() as uow:
+        leases.release(uow, wechat_tags.LEASE, "elsewhere")
+    b.post("/admin/mass/sync")
+    assert "已同步到微信" in flash(b.get("/admin/mass").text)
