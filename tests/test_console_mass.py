@@ -207,3 +207,17 @@ def test_one_sync_at_a_time(vip, sandbox):
         leases.release(uow, wechat_tags.LEASE, "elsewhere")
     b.post("/admin/mass/sync")
     assert "已同步到微信" in flash(b.get("/admin/mass").text)
+
+
+def test_the_history_shows_a_push_kinds_mass_send_by_its_followers(vip):
+    from wx_member.clock import utcnow
+    from wx_member.models import MassJob
+
+    with vip.session() as s, s.begin():  # the win-back push went out by openid list
+        s.add(MassJob(clientmsgid="c-winback", kind="winback", occasion="2026-01-10+180d",
+                      recipients=2, payload={"msgtype": "text", "text": {"content": "好久不见"}},
+                      status="failed", attempts=1, error="WeChat error 45028: no quota",
+                      created_at=utcnow()))
+    [row] = table(logged_in(vip, "ops", "operator").get("/admin/mass").text, "mass-history")
+    assert "好久不见：2026-01-10+180d" in row and "2 位粉丝" in row
+    assert "失败（未发送）（群发配额已用完）" in row and ">winback<" not in row
