@@ -154,8 +154,11 @@ def test_both_actions_are_in_the_audit_log_in_chinese(vip, sandbox):
 def test_the_monthly_limit_is_read_from_the_rules(vip):
     with vip.session() as uow:
         settings.change(uow, "mass_sends_per_month", 3, "test")
-    page = logged_in(vip, "ops", "operator").get("/admin/mass").text
-    assert "每位粉丝每月最多收到 3 条群发消息" in page
+    b = logged_in(vip, "ops", "operator")
+    assert "每位粉丝每月最多收到 3 条群发消息" in b.get("/admin/mass").text
+    with vip.session() as uow:
+        settings.change(uow, "mass_sends_per_month", 0, "test")
+    assert "为 0：推送不使用群发" in b.get("/admin/mass").text
 
 
 def test_store_accounts_cannot_reach_it_and_viewers_only_read(vip, sandbox):
