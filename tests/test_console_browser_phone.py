@@ -32,7 +32,7 @@ def test_every_page_fits_the_screen(page, app, width):
     m = member(app, "oWide")
     login(page, app, "root")
     for path in ("", "members", f"members/{m.id}", "members/import", "channels", "menu",
-                 "rules", "campaigns", "campaigns/new", "audit", "operators", "coupons", "gifts",
+                 "rules", "campaigns", "campaigns/new", "mass", "audit", "operators", "coupons", "gifts",
                  "jobs", "stored-value", "earn-rules", "stores", "tiers", "calendar", "benefits",
                  "tag-rules", "memberships", "no-such-page"):
         page.goto(app.url + "admin/" + path)

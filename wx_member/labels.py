@@ -73,12 +73,19 @@ DELIVERY_REASONS = {
     "45047": "客服消息超过条数上限",
     "45009": "接口调用超过每日上限",
     "-1": "微信系统繁忙",
+    "40007": "media_id 无效（素材不存在，请先在素材库上传）",
+    "45028": "群发配额已用完",
     "outside the 48-hour window": "超出48小时互动窗口（会员 48 小时内未与公众号互动，客服消息无法送达）",
     "no subscription grant left": "会员没有剩余的订阅授权",
     "frequency cap": "超过每周营销推送上限",
     "interrupted while sending": "发送中断：可能已送达，未重发",
     "gave up after": "多次重试仍失败",
 }
+# A mass send (mass_job, pushes/mass_sends.py) as the console's 群发 history shows it.
+MASS_STATUS = {"sending": "发送中（未确认）", "sent": "已提交微信", "finished": "微信已发完",
+               "failed": "失败（未发送）"}
+MASS_CONTENT = {"text": "文字", "image": "图片"}
+MASS_BY_TAG = "按标签群发"  # a mass_job of kind "tag" (the others are push kinds)
 CAMPAIGN_STATUS = {"scheduled": "待发送", "running": "发送中", "done": "已排队发送",
                    "cancelled": "已取消", "failed": "失败"}
 
@@ -158,6 +165,8 @@ AUDIT_ACTIONS = {
     "tag_rule.add": "新增标签规则",
     "tag_rule.disable": "停用标签规则",
     "push.run": "手动发送推送",
+    "push.sync_tags": "同步标签到微信",
+    "push.mass_tag": "按标签群发",
     "points.expire_run": "手动执行积分过期",
 }
 STORE_STATUS = {"open": "营业中", "closed": "已关闭"}
@@ -189,7 +198,10 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "tier": "等级", "days": "有效天数", "price_fen": "价格",
                 "city": "城市", "address": "地址", "store": "门店", "card_no": "卡号",
                 "absorbed_card_no": "并入的卡号", "merge": "合并记录", "key": "密钥编号",
-                "prefix": "密钥开头", "label": "收银台"}
+                "prefix": "密钥开头", "label": "收银台",
+                "tags_created": "新建微信标签", "tagged": "打标签", "untagged": "取消标签",
+                "over_limit": "已有 20 个标签未打的会员", "tags_left_out": "超出 100 个未建的标签",
+                "msg_id": "微信 msg_id"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}

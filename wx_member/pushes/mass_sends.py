@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Delivery, MassJob
+from wx_member.platform import audit
 from wx_member.wechat.api_client import GatewayError
 from wx_member.wechat.gateway import WeChatGateway
 
@@ -40,6 +41,12 @@ MAX_OPENIDS = 10_000  # message/mass/send's limit
 KEEPS_CLIENTMSGID = timedelta(hours=24)
 RETRY_ERRCODES = {-1, 45009, 45011, 40001, 40014, 42001}
 TABLE = Delivery.__table__
+
+
+def refused(exc: GatewayError) -> bool:
+    """WeChat answered with an errcode that means the message was not taken (nothing went
+    out), as opposed to no answer or one worth calling again with the clientmsgid."""
+    return not (exc.maybe_sent or exc.errcode in RETRY_ERRCODES or exc.errcode is None)
 
 
 def content(payload: dict[str, Any]) -> dict[str, Any]:
@@ -171,31 +178,54 @@ def _previews(uow: UnitOfWork, gateway: WeChatGateway, now: datetime,
 
 def send_to_tag(uow: UnitOfWork, gateway: WeChatGateway, tag_id: int, text: str,
                 occasion: str, now: datetime | None = None,
-                media_id: str | None = None) -> MassJob:
+                media_id: str | None = None, by: str | None = None,
+                tag: str | None = None) -> MassJob:
     """Use case, in steps: a text (or, with `media_id`, an image uploaded to WeChat's
     media library) to everyone with WeChat user tag `tag_id`
     (message/mass/sendall; pushes/wechat_tags.py syncs the programme's tags). `occasion`
     names the send: called again with it (after a timeout), the same job is called again
-    with its clientmsgid, so WeChat sends it once."""
+    with its clientmsgid, so WeChat sends it once. A call WeChat refused outright (an
+    errcode, so nothing went out) fails the job; the same occasion then tries afresh with
+    this call's message (the operator corrected it). With `by`, a send WeChat took is
+    audited (tag name `tag`, occasion, msg_id) with its record."""
     now = now or utcnow()
+    content_ = content({"text": text, "media_id": media_id})
     with uow.write() as session:
         job = session.scalars(select(MassJob).where(MassJob.kind == "tag",
                                                     MassJob.occasion == occasion)).first()
         if job is None:
             job = MassJob(clientmsgid=uuid.uuid4().hex, kind="tag", occasion=occasion,
                           tag_id=tag_id, recipients=0, status="sending", attempts=0,
-                          payload=content({"text": text, "media_id": media_id}),
-                          created_at=now)
+                          payload=content_, created_at=now)
             session.add(job)
+        elif job.status == "failed":  # WeChat refused it: nothing was sent, a new try
+            job.clientmsgid, job.tag_id, job.payload = uuid.uuid4().hex, tag_id, content_
+            job.status, job.error, job.finished_at, job.created_at = "sending", None, None, now
         job.attempts += 1
         session.flush()
         session.expunge(job)
     if job.status != "sending":
         return job
-    msg_id, data_id = gateway.mass_send(job.payload, job.clientmsgid, tag_id=job.tag_id)
+    try:
+        msg_id, data_id = gateway.mass_send(job.payload, job.clientmsgid, tag_id=job.tag_id)
+    except GatewayError as exc:
+        if refused(exc):
+            with uow.write() as session:  # refused: the history says so, and why
+                _finish(session, job, "failed", utcnow(), rows="failed", error=str(exc)[:255])
+        raise
     with uow.write() as session:
         _finish(session, job, "sent", now, rows="sent", msg_id=msg_id, data_id=data_id)
+        if by is not None:
+            audit.record(session, by, "push.mass_tag", tag or str(job.tag_id), None, {
+                "tag": tag, "occasion": occasion, **_what(job.payload), "msg_id": msg_id})
         return session.get(MassJob, job.id)
+
+
+def _what(payload: dict[str, Any]) -> dict[str, str]:
+    """A mass job's message for the audit log: its text, or the image's media_id."""
+    if payload.get("msgtype") == "image":
+        return {"image": payload["image"]["media_id"]}
+    return {"text": payload.get("text", {}).get("content", "")}
 
 
 # -- WeChat's report --------------------------------------------------------------------

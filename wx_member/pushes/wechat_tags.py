@@ -14,13 +14,16 @@ stopped halfway (a crash, WeChat's quota) goes on from where it was on the next 
    20 WeChat tags (WeChat's limit, 45059) is left out and counted;
 3. those tagged there whose tag was removed here (or who left, or left the segment) are
    untagged, 50 a call.
-Calls happen with no transaction open.
+Calls happen with no transaction open. One sync at a time (a lease): two at once (a
+double click on the console's button) would both tag the same members.
 """
 from __future__ import annotations
 
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -28,6 +31,8 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, WechatTag, WechatTagMember
+from wx_member.platform import audit, leases
+from wx_member.platform.errors import DomainError
 from wx_member.pushes import segment_tags
 from wx_member.wechat.api_client import GatewayError
 from wx_member.wechat.gateway import WeChatGateway
@@ -39,6 +44,13 @@ ROUND = 1000  # members read, tagged (20 calls at once) and recorded per step
 WORKERS = 8
 MAX_TAGS = 100  # per account
 MAX_TAGS_PER_USER = 20
+LEASE, LEASE_TTL = "wechat_tags.sync", timedelta(minutes=30)  # longer than a big sync
+ACTION = "push.sync_tags"
+
+
+class SyncRunning(DomainError):
+    code = "TAG_SYNC_RUNNING"
+    user_message = "标签正在同步中（另一次同步尚未结束），请稍后刷新页面查看结果。"
 
 
 @dataclass
@@ -133,10 +145,42 @@ def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str
     return done, next((f for f in failures if f is not None), None)
 
 
-def sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool = True) -> TagSync:
+def sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool = True,
+         by: str | None = None) -> TagSync:
     """Use case, in steps (see the module docstring): WeChat's user tags brought in line
-    with the programme's tags and (`segments`) its segments."""
+    with the programme's tags and (`segments`) its segments. With `by` (an operator), the
+    run is audited with its counts, also when WeChat stopped it halfway (what was done
+    stays done: the next run goes on from there)."""
+    me = uuid.uuid4().hex
+    if not leases.acquire(uow, LEASE, me, LEASE_TTL):
+        raise SyncRunning("another tag sync holds the lease")
     result = TagSync()
+    try:
+        _sync(uow, gateway, segments, result)
+    except DomainError as exc:
+        _audit(uow, by, segments, result, stopped=str(exc))
+        raise
+    finally:
+        leases.release(uow, LEASE, me)
+    _audit(uow, by, segments, result)
+    log.info("WeChat tags synced: %s", result)
+    return result
+
+
+def _audit(uow: UnitOfWork, by: str | None, segments: bool, result: TagSync,
+           stopped: str | None = None) -> None:
+    if by is None:  # the CLI and the bench: nobody in the console ran it
+        return
+    after: dict = {"tags_created": result.created, "tagged": result.tagged,
+                   "untagged": result.untagged, "over_limit": result.over_limit,
+                   "tags_left_out": result.tags_left_out}
+    if stopped:
+        after["stopped"] = stopped[:200]
+    with uow.write() as session:
+        audit.record(session, by, ACTION, "wechat" if segments else "wechat:tags", None, after)
+
+
+def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSync) -> None:
     with uow.read() as session:  # segment members are scored once, as of now
         wanted = segment_tags.wanted(session, utcnow(), segments)
     ids = _create_tags(uow, gateway, list(wanted), result)
@@ -175,8 +219,6 @@ def sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool = True) -> TagS
                     WechatTagMember.tag == tag,
                     WechatTagMember.member_id.in_([mid for mid, _ in rows])))
             result.untagged += len(rows)
-    log.info("WeChat tags synced: %s", result)
-    return result
 
 
 def wechat_id(uow: UnitOfWork, tag: str) -> int | None:

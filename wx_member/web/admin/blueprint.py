@@ -146,7 +146,7 @@ def may(endpoint: str, role: str = "operator") -> bool:
 
 NAV = [("admin.member_search", "会员"), ("admin.channel_list", "渠道码"), ("admin.store_list", "门店"),
        ("admin.menu_edit", "自定义菜单"), ("admin.rules", "规则"), ("admin.tiers_page", "会员等级"),
-       ("admin.campaigns_page", "活动"),
+       ("admin.campaigns_page", "活动"), ("admin.mass_page", "群发"),
        ("admin.coupon_list", "优惠券"), ("admin.gift_list", "积分兑换"),
        ("admin.stored_value_page", "储值"),
        ("admin.memberships_page", "付费会员"), ("admin.earn_rules_page", "积分活动"),

@@ -181,6 +181,10 @@ def _value(field: str | None, value, action: str) -> str:
             or "没有到期的推送"
     if field == "stopped" and isinstance(value, str) and value.startswith("45009"):
         return "已达微信每日接口调用上限（45009），其余待下次发送"
+    if field == "stopped" and action == "push.sync_tags":  # WeChat's error, then resumed
+        return f"{reason_text(value)}；再次同步会从中断处继续"
+    if action == "push.sync_tags" and field and isinstance(value, int):
+        return f"{value} {'个' if field.startswith('tags_') else '人次'}"
     if field in ("planned", "capped", "members") and isinstance(value, int):
         return f"{value} {'位' if field == 'members' else '条'}"
     if field == "status" and action.startswith("store."):
@@ -253,6 +257,10 @@ def target_text(action: str, target: str) -> str:
         return f"会员日 {target}"
     if action == "push.run":
         return "到期推送" if target == "due" else kind_name(target)
+    if action == "push.mass_tag":
+        return f"标签「{target}」"
+    if action == "push.sync_tags":
+        return "微信用户标签"
     if action == "points.expire_run":
         return f"截至 {target} 日终"
     if action.startswith("membership_product."):
