@@ -224,3 +224,33 @@ def test_the_history_shows_a_push_kinds_mass_send_by_its_followers(vip):
     [row] = table(logged_in(vip, "ops", "operator").get("/admin/mass").text, "mass-history")
     assert "好久不见：2026-01-10+180d" in row and "2 位粉丝" in row
     assert "失败（未发送）（群发配额已用完）" in row and ">winback<" not in row
+
+
+def test_a_send_left_unanswered_for_24_hours_is_never_called_again(vip, sandbox):
+    """WeChat keeps a clientmsgid 24 hours: a send that got no answer and is retried after
+    that could go out twice, so it ends 结果不明 and the same name sends nothing."""
+    from datetime import timedelta
+
+    from wx_member.clock import utcnow
+    from wx_member.models import MassJob
+    from wx_member.pushes import mass_sends
+
+    b = logged_in(vip, "ops", "operator")
+    b.post("/admin/mass/sync")
+    b.get("/admin/mass")
+    sandbox.inject("cgi-bin/message/mass/sendall", http_status=502)  # no answer WeChat gave
+    send(b, "VIP", "周末见", "周末")
+    assert "未确认是否已发送" in flash(b.get("/admin/mass").text)
+    with vip.session() as uow, uow.write() as s:  # a day and more goes by
+        job = s.query(MassJob).filter_by(occasion="周末").one()
+        assert job.status == "sending"
+        job.created_at = utcnow() - mass_sends.KEEPS_CLIENTMSGID - timedelta(minutes=1)
+    send(b, "VIP", "周末见", "周末")
+    page = b.get("/admin/mass").text
+    assert "24 小时内没有得到微信的答复，可能已经发出；为免重复，不再发送" in flash(page)
+    assert sandbox.sent("mass") == []
+    [row] = table(page, "mass-history")
+    assert "结果不明（可能已发出）" in row
+    send(b, "VIP", "周末见", "周末")  # and so it stays
+    assert "为免重复，不再发送" in flash(b.get("/admin/mass").text)
+    assert sandbox.sent("mass") == []

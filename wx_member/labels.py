@@ -83,7 +83,7 @@ DELIVERY_REASONS = {
 }
 # A mass send (mass_job, pushes/mass_sends.py) as the console's 群发 history shows it.
 MASS_STATUS = {"sending": "发送中（未确认）", "sent": "已提交微信", "finished": "微信已发完",
-               "failed": "失败（未发送）"}
+               "failed": "失败（未发送）", "unknown": "结果不明（可能已发出）"}
 MASS_CONTENT = {"text": "文字", "image": "图片"}
 MASS_BY_TAG = "按标签群发"  # a mass_job of kind "tag" (the others are push kinds)
 CAMPAIGN_STATUS = {"scheduled": "待发送", "running": "发送中", "done": "已排队发送",

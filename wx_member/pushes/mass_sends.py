@@ -95,15 +95,24 @@ def _take(session: Session, now: datetime, kinds: list[str] | None
         session.execute(update(TABLE).where(TABLE.c.id.in_(ids), TABLE.c.status == "queued")
                         .values(status="sending", mass_job_id=job.id,
                                 attempts=TABLE.c.attempts + 1))
-    if now - job.created_at > KEEPS_CLIENTMSGID:
-        _finish(session, job, "failed", now, error="no answer within 24 hours: may have been "
-                "sent, not called again (WeChat forgets the clientmsgid)", rows="unknown")
+    if _forgotten(session, job, now):
         return None, [], skipped
     job.attempts += 1
     openids = list(session.scalars(select(TABLE.c.openid).where(TABLE.c.mass_job_id == job.id)
                                    .order_by(TABLE.c.id)))
     session.expunge(job)
     return job, openids, skipped
+
+
+def _forgotten(session: Session, job: MassJob, now: datetime) -> bool:
+    """A job still `sending` after WeChat forgot its clientmsgid (24 hours) is never called
+    again: it may have gone out, and a new call could send it twice. It ends `unknown`
+    (not `failed`, which a tag send's name may try again)."""
+    if now - job.created_at <= KEEPS_CLIENTMSGID:
+        return False
+    _finish(session, job, "unknown", now, error="no answer within 24 hours: may have been "
+            "sent, not called again (WeChat forgets the clientmsgid)", rows="unknown")
+    return True
 
 
 def _finish(session: Session, job: MassJob, status: str, now: datetime, *, rows: str,
@@ -201,6 +210,8 @@ def send_to_tag(uow: UnitOfWork, gateway: WeChatGateway, tag_id: int, text: str,
         elif job.status == "failed":  # WeChat refused it: nothing was sent, a new try
             job.clientmsgid, job.tag_id, job.payload = uuid.uuid4().hex, tag_id, content_
             job.status, job.error, job.finished_at, job.created_at = "sending", None, None, now
+        elif job.status == "sending" and _forgotten(session, job, now):
+            session.expire(job)  # read back as `unknown`, never called again
         job.attempts += 1
         session.flush()
         session.expunge(job)

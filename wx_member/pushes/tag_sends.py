@@ -74,11 +74,13 @@ def send(uow: UnitOfWork, gateway: WeChatGateway, tag: str, text: str, occasion:
                                                         MassJob.occasion == occasion)).first()
         if earlier is not None:
             session.expunge(earlier)
-    if earlier is not None and earlier.status in ("sent", "finished"):
-        return TagSend(earlier, sent_now=False)  # WeChat has it: sent once, never again
+    if earlier is not None and earlier.status in ("sent", "finished", "unknown"):
+        # WeChat has it (sent once, never again), or may have it (`unknown`: no answer
+        # within the 24 hours it keeps the clientmsgid; a new call could send it twice).
+        return TagSend(earlier, sent_now=False)
     if tag_id is None:
         raise TagNotSynced(f"tag {tag!r} not at WeChat",
                            user_message=f"标签「{tag}」还没有同步到微信，请先同步标签。")
     job = mass_sends.send_to_tag(uow, gateway, tag_id, text, occasion, now=now,
                                  media_id=media_id, by=by, tag=tag)
-    return TagSend(job, sent_now=True)
+    return TagSend(job, sent_now=job.status == "sent")  # `unknown`: 24 hours unanswered

@@ -82,6 +82,9 @@ def mass_send():
         status = labels.MASS_STATUS.get(job.status, job.status)
         if done.sent_now:
             flash(f"已向标签「{tag}」群发「{job.occasion}」：{status}，msg_id {job.msg_id}。", "ok")
+        elif job.status == "unknown":
+            flash(f"群发名称「{job.occasion}」24 小时内没有得到微信的答复，可能已经发出；为免重复，"
+                  f"不再发送。要再发，请换一个群发名称。", "error")
         else:
             flash(f"群发名称「{job.occasion}」已经发送过（{status}，msg_id {job.msg_id}），本次没有"
                   f"再发送。要再发一条，请换一个群发名称。", "error")
