@@ -185,3 +185,37 @@ def test_segment_tags_at_wechats_limits(live, sandbox):
     assert len(sandbox.reach.user_tags(o)) == 20 and r.over_limit == 75
     again = sync(live, segments=True)
     assert (again.created, again.tagged, again.calls) == (0, 0, 0)
+
+
+def test_the_cli_syncs_and_sends_to_a_tag_once_with_the_consoles_checks(live, sandbox):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import APPID, SECRET
+    from wx_member.platform import audit
+
+    def cli(*args):
+        env = {**os.environ, "DATABASE_URL": live.config.database_url,
+               "WX_API_BASE": sandbox.url, "WX_APPID": APPID, "WX_SECRET": SECRET}
+        return subprocess.run([str(Path(sys.executable).parent / "wx-member"), *args], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    members(live, 3, "VIP")
+    out = cli("push", "mass-tag", "VIP", "会员日快乐", "--occasion", "vip-day")
+    assert out.returncode == 2 and "is not at WeChat yet" in out.stderr
+    assert cli("push", "sync-tags", "--no-segments").returncode == 0
+    out = cli("push", "mass-tag", "VIP", "   ", "--occasion", "vip-day")
+    assert out.returncode == 2 and "请填写群发的文字内容" in out.stderr
+    assert sandbox.sent("mass") == []
+    out = cli("push", "mass-tag", "VIP", "会员日快乐", "--occasion", "vip-day", "--by", "王店长")
+    [sent] = sandbox.sent("mass")
+    assert out.returncode == 0 and out.stdout.strip() == \
+        f"mass send vip-day: sent, msg_id {sent['msgid']}"
+    out = cli("push", "mass-tag", "VIP", "会员日快乐", "--occasion", "vip-day")
+    assert out.returncode == 0 and "not sent again" in out.stdout
+    assert len(sandbox.sent("mass")) == 1
+    with live.session() as s, s.read():
+        [entry] = [e for e in audit.entries(s, 20) if e.action == "push.mass_tag"]
+    assert entry.actor == "王店长"

@@ -133,20 +133,26 @@ def push_sync_tags(segments: bool) -> None:
               help="names this send: repeated after a timeout, WeChat sends it once")
 @click.option("--image", "media_id", default=None,
               help="send this image (a media_id from WeChat's media library) instead of TEXT")
-def push_mass_tag(tag: str, text: str, occasion: str, media_id: str | None) -> None:
+@click.option("--by", default="cli", show_default=True, help="who sends it (audit log)")
+def push_mass_tag(tag: str, text: str, occasion: str, media_id: str | None, by: str) -> None:
     """A mass text or image (群发) to everyone with programme tag TAG at WeChat (sync-tags
-    first)."""
+    first); the console's 群发 page does the same, with the same checks."""
     from wx_member.platform.errors import DomainError
-    from wx_member.pushes import mass_sends, wechat_tags
+    from wx_member.pushes import mass_sends, tag_sends
+    from wx_member.wechat.api_client import GatewayError
 
     rt = runtime()
     with rt.sessions() as uow:
-        tag_id = wechat_tags.wechat_id(uow, tag)
-        if tag_id is None:
-            fail(f"tag {tag!r} is not at WeChat yet: run `wx-member push sync-tags`")
         try:
-            job = mass_sends.send_to_tag(uow, rt.gateway, tag_id, text, occasion,
-                                         media_id=media_id)
+            done = tag_sends.send(uow, rt.gateway, tag, text, occasion, by=by,
+                                  media_id=media_id)
+        except tag_sends.TagNotSynced:
+            fail(f"tag {tag!r} is not at WeChat yet: run `wx-member push sync-tags`")
+        except GatewayError as exc:
+            fail(f"{exc}: refused, nothing was sent" if mass_sends.refused(exc) else
+                 f"{exc} (run it again with the same --occasion: WeChat sends it once)")
         except DomainError as exc:
-            fail(f"{exc} (run it again with the same --occasion: WeChat sends it once)")
-    click.echo(f"mass send {job.occasion}: {job.status}, msg_id {job.msg_id}")
+            fail(f"{exc}: {exc.user_message}")
+    job = done.job
+    note = "" if done.sent_now else " (sent before or unanswered for 24 hours: not sent again)"
+    click.echo(f"mass send {job.occasion}: {job.status}, msg_id {job.msg_id}{note}")
