@@ -108,6 +108,7 @@ AUDIT_ACTIONS = {
     "member.unmerge": "撤销合并",
     "setting.change": "修改规则",
     "points.adjust": "调整积分",
+    "points.cash_off_cancel": "撤销积分抵现",
     "balance.correct": "更正储值",
     "member.name": "修改姓名",
     "member.tag": "添加标签",
@@ -189,7 +190,8 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "tier": "等级", "days": "有效天数", "price_fen": "价格",
                 "city": "城市", "address": "地址", "store": "门店", "card_no": "卡号",
                 "absorbed_card_no": "并入的卡号", "merge": "合并记录", "key": "密钥编号",
-                "prefix": "密钥开头", "label": "收银台"}
+                "prefix": "密钥开头", "label": "收银台",
+                "order_no": "订单号"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}
 # The click keys a handler answers (handlers/click.py), as the menu editor offers them.
 MENU_CLICK_KEYS = {"CHECKIN": "签到", "POINTS": "查积分", "CARD": "会员卡"}
