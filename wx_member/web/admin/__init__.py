@@ -19,6 +19,7 @@ from wx_member.web.admin import benefits, tag_rules  # noqa: F401  (会员权益
 from wx_member.web.admin import calendar  # noqa: F401  (会员日历, issue 18)
 from wx_member.web.admin import tiers  # noqa: F401  (会员等级, issue 18)
 from wx_member.web.admin import member_edits  # noqa: F401  (姓名, 储值更正)
+from wx_member.web.admin import member_cash_offs  # noqa: F401  (积分抵现的撤销)
 from wx_member.web import errors
 from wx_member.web.admin.blueprint import bp, csrf, http_error_page
 
