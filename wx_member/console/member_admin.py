@@ -23,7 +23,7 @@ from wx_member.clock import local_text, utcnow
 from wx_member.platform import audit
 from wx_member.members import membership
 from wx_member.members.formats import TAG_RE, clean_name
-from wx_member.loyalty import points
+from wx_member.loyalty import points, redemptions_view
 from wx_member.insights import reports
 from wx_member.platform import keyset
 from wx_member.platform.errors import DomainError, InvalidAmount, UnknownMember
@@ -159,9 +159,9 @@ def all_tags(uow: UnitOfWork, store_id: int | None = None) -> list[tuple[str, in
 
 def profile(uow: UnitOfWork, member_id: int, limit: int = 100,
             store_id: int | None = None, duplicates: bool = False) -> dict:
-    """Use case (a read): everything the member page shows: card, ledger, orders, tiers,
-    pushes, tags, home store and, with `duplicates`, the likely duplicates (of the
-    operator's store, when scoped)."""
+    """Use case (a read): everything the member page shows: card, ledger, cash-offs,
+    orders, tiers, pushes, tags, home store and, with `duplicates`, the likely duplicates
+    (of the operator's store, when scoped)."""
     with uow.read() as session:
         data = _profile(session, _member(session, member_id, store_id), limit)
         if duplicates:
@@ -176,6 +176,7 @@ def _profile(session: Session, member: Member, limit: int) -> dict:
         id=member.id, phone=member.phone, name=member.name, tags=tags_of(session, member.id),
         card_history=cards.history_rows(session, member.id),
         merges=merging.history(session, member.id),
+        cash_offs=redemptions_view.cash_offs_of(session, member.id),
         deliveries=[{"kind": d.kind, "occasion": d.occasion, "channel": d.channel,
                      "status": d.status, "dry_run": d.dry_run, "error": d.error,
                      "created_at": d.created_at, "sent_at": d.sent_at}

@@ -178,7 +178,7 @@ def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int
 
 
 def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
-                    now: datetime | None = None) -> Redemption:
+                    now: datetime | None = None, by: str | None = None) -> Redemption:
     """Use case: the order of a cash-off is never paid, or is cancelled (fully refunded):
     give the points back, once (ledger reason `redeem_cancel`, key
     `cashoff-cancel:<order_no>`). The order cannot be paid with points again.
@@ -189,7 +189,9 @@ def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
     extend the life of points about to expire.
 
     Raises CashOffNotFound, CashOffCancelRefused (the order is recorded as paid and not
-    fully refunded) or InvalidAmount, changing nothing. Cancelling again answers `replayed`."""
+    fully refunded) or InvalidAmount, changing nothing. Cancelling again answers `replayed`.
+    `by` (an operator, from the console) is audited (`points.cash_off_cancel`, on the
+    member's card) in the same transaction; a replay records nothing."""
     order_no = (order_no or "").strip()
     reason = (reason or "").strip()
     if not order_no or len(order_no) > 64:
@@ -199,11 +201,11 @@ def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
         raise InvalidAmount("a reason of 1 to 100 characters is required",
                             user_message="请填写撤销原因。")
     return retrying(f"cancel cash off {order_no}",
-                    lambda: _cancel_cash_off(uow, order_no, reason, now or utcnow()))
+                    lambda: _cancel_cash_off(uow, order_no, reason, now or utcnow(), by))
 
 
 def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
-                     now: datetime) -> Redemption:
+                     now: datetime, by: str | None = None) -> Redemption:
     key = f"cashoff:{order_no}"
     with uow.write() as session:
         done = _existing(session, key)
@@ -217,7 +219,13 @@ def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
         order = session.scalar(select(Order).where(Order.out_trade_no == order_no))
         if order is not None and order.status != "refunded":
             raise CashOffCancelRefused(f"order {order_no} is {order.status}")
-        return Redemption(restore_cash_off(session, member, done, reason, now), replayed=False)
+        restore_cash_off(session, member, done, reason, now)
+        if by is not None:
+            from wx_member.platform import audit
+            audit.record(session, by, "points.cash_off_cancel", member.card_no or member.openid,
+                         None, {"order_no": order_no, "points": done.points, "reason": reason},
+                         now=now)
+        return Redemption(done, replayed=False)
 
 
 def restore_cash_off(session: Session, member: Member, done: PointsRedemption, reason: str,

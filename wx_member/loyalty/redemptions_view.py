@@ -2,6 +2,9 @@
 member id (the API knows the member only by the id in their token), and the member's own
 redemptions. The rules (stock and balance never below zero, once per request key) are
 `gift_catalogue.py`'s; this module only finds the member and shapes what they read.
+
+Also the console's reading of a member's cash-offs (积分抵现 on the member page), cancelled
+or not; the cancel itself is `redemption.cancel_cash_off`'s.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork, retrying
 from wx_member.models import Gift, GiftImage, Member, PointsRedemption, utcnow
@@ -42,6 +46,20 @@ class RedemptionView:
     order_no: str | None
     fen_off: int | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class CashOffView:
+    order_no: str
+    order_amount_fen: int
+    fen_off: int
+    points: int
+    created_at: datetime
+    cancelled_at: datetime | None  # None: the points are still spent on the order
+    cancel_reason: str | None
+
+
+CASH_OFFS_SHOWN = 20  # the member page shows the newest ones
 
 
 @dataclass(frozen=True)
@@ -115,3 +133,32 @@ def one(uow: UnitOfWork, member_id: int, redemption_id: int) -> RedemptionView:
     if row is None:
         raise RedemptionNotFound(f"member {member_id} has no redemption {redemption_id}")
     return _view(row[0], row[1])
+
+
+def _cash_off_view(row: PointsRedemption) -> CashOffView:
+    return CashOffView(row.order_no or "", row.order_amount_fen or 0, row.fen_off or 0,
+                       row.points, row.created_at, row.cancelled_at, row.cancel_reason)
+
+
+def cash_offs_of(session: Session, member_id: int,
+                 limit: int = CASH_OFFS_SHOWN) -> list[CashOffView]:
+    """In the caller's transaction: the member's newest cash-offs, newest first."""
+    rows = session.scalars(select(PointsRedemption)
+                           .where(PointsRedemption.member_id == member_id,
+                                  PointsRedemption.kind == "cash_off")
+                           .order_by(PointsRedemption.id.desc()).limit(limit))
+    return [_cash_off_view(r) for r in rows]
+
+
+def cash_off_of(uow: UnitOfWork, member_id: int, order_no: str) -> CashOffView:
+    """Use case (a read): the member's cash-off of order `order_no`; another member's (or
+    none) is RedemptionNotFound, so a form cannot act on a cash-off its page did not show."""
+    order_no = (order_no or "").strip()
+    with uow.read() as session:
+        row = session.scalar(select(PointsRedemption).where(
+            PointsRedemption.member_id == member_id, PointsRedemption.kind == "cash_off",
+            PointsRedemption.order_no == order_no))
+        if row is not None:
+            return _cash_off_view(row)
+    raise RedemptionNotFound(f"member {member_id} has no cash-off of order {order_no!r}",
+                             user_message=f"该会员没有订单 {order_no} 的积分抵扣。")

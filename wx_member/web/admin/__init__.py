@@ -20,6 +20,7 @@ from wx_member.web.admin import calendar  # noqa: F401  (会员日历, issue 18)
 from wx_member.web.admin import tiers  # noqa: F401  (会员等级, issue 18)
 from wx_member.web.admin import member_edits  # noqa: F401  (姓名, 储值更正)
 from wx_member.web.admin import mass  # noqa: F401  (群发: WeChat tags, sends to a tag)
+from wx_member.web.admin import member_cash_offs  # noqa: F401  (积分抵现的撤销)
 from wx_member.web import errors
 from wx_member.web.admin.blueprint import bp, csrf, http_error_page
 
