@@ -59,7 +59,7 @@ def test_a_paid_orders_cash_off_stands_until_its_full_refund_gives_it_back(sessi
     for reason, error in (("", InvalidAmount), ("取消", redemption.CashOffCancelRefused)):
         with pytest.raises(error) as refused:
             redemption.cancel_cash_off(session, "T2", reason)
-        assert refused.value.user_message in ("请填写撤销原因。", "订单已支付，积分抵扣不能撤销。")
+        assert refused.value.user_message in ("请填写撤销原因（最多 100 字）。", "订单已支付，积分抵扣不能撤销。")
     with pytest.raises(redemption.CashOffNotFound):
         redemption.cancel_cash_off(session, "T-none", "取消")
     wechat_refund(session, "T2", "R2a", 1000, 3000, at("2026-06-02 10:00"))

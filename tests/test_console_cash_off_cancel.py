@@ -136,3 +136,19 @@ def test_a_store_account_sees_the_list_but_no_form_and_cannot_post(console):
     assert viewer.post(f"/admin/members/{sh.id}/cash-offs/cancel",
                        {"order_no": "POS-5001", "reason": "订单取消"}).status_code == 403
     assert _state(console, m) == (m.points_balance, [])
+
+
+def test_the_list_names_the_store_whose_till_took_the_points(console):
+    from wx_member.clock import utcnow
+    from wx_member.members import stores
+
+    with console.session() as uow:
+        shop = stores.create(uow, "SH001", "人民广场店", by="test").id
+    m = _with_cash_off(console, "oShop", "POS-1101")  # not a till: no store named
+    with console.session() as uow, uow.write() as s:
+        redemption.cash_off_in(s, s.get(Member, m.id), "SH001-0007", 4000, 1000, utcnow(),
+                               store_id=shop)
+    b = logged_in(console, "ops", "operator")
+    rows = _section(b.get(f"/admin/members/{m.id}").text).split("<tbody>")[1].split("</tr>")
+    assert "SH001-0007" in rows[0] and "<td>人民广场店</td>" in rows[0]
+    assert "POS-1101" in rows[1] and "人民广场店" not in rows[1]

@@ -27,7 +27,7 @@ from wx_member.clock import utcnow
 from wx_member.models import Member, Order, PointsRedemption
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
-from wx_member.platform import settings
+from wx_member.platform import audit, settings
 from wx_member.platform.errors import DomainError, InsufficientPoints, InvalidAmount
 from wx_member.platform.ledger import lock_member
 
@@ -177,6 +177,19 @@ def cash_off_in(session: Session, member: Member, order_no: str, amount_fen: int
     return Redemption(row, replayed=False)
 
 
+def check_cancel(order_no: str, reason: str) -> tuple[str, str]:
+    """The order number and reason of a cancel (a cash-off's, a till's sale's), stripped;
+    raises InvalidAmount."""
+    order_no, reason = (order_no or "").strip(), (reason or "").strip()
+    if not order_no or len(order_no) > 64:
+        raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
+                            user_message="订单号无效。")
+    if not reason or len(reason) > 100:
+        raise InvalidAmount("a reason of 1 to 100 characters is required",
+                            user_message="请填写撤销原因（最多 100 字）。")
+    return order_no, reason
+
+
 def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
                     now: datetime | None = None, by: str | None = None) -> Redemption:
     """Use case: the order of a cash-off is never paid, or is cancelled (fully refunded):
@@ -192,14 +205,7 @@ def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
     fully refunded) or InvalidAmount, changing nothing. Cancelling again answers `replayed`.
     `by` (an operator, from the console) is audited (`points.cash_off_cancel`, on the
     member's card) in the same transaction; a replay records nothing."""
-    order_no = (order_no or "").strip()
-    reason = (reason or "").strip()
-    if not order_no or len(order_no) > 64:
-        raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
-                            user_message="订单号无效。")
-    if not reason or len(reason) > 100:
-        raise InvalidAmount("a reason of 1 to 100 characters is required",
-                            user_message="请填写撤销原因。")
+    order_no, reason = check_cancel(order_no, reason)
     return retrying(f"cancel cash off {order_no}",
                     lambda: _cancel_cash_off(uow, order_no, reason, now or utcnow(), by))
 
@@ -221,7 +227,6 @@ def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
             raise CashOffCancelRefused(f"order {order_no} is {order.status}")
         restore_cash_off(session, member, done, reason, now)
         if by is not None:
-            from wx_member.platform import audit
             audit.record(session, by, "points.cash_off_cancel", member.card_no or member.openid,
                          None, {"order_no": order_no, "points": done.points, "reason": reason},
                          now=now)

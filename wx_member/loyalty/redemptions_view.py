@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork, retrying
-from wx_member.models import Gift, GiftImage, Member, PointsRedemption, utcnow
+from wx_member.models import Gift, GiftImage, Member, PointsRedemption, Store, utcnow
 from wx_member.platform import paging
 from wx_member.loyalty import gift_catalogue
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -57,6 +57,7 @@ class CashOffView:
     created_at: datetime
     cancelled_at: datetime | None  # None: the points are still spent on the order
     cancel_reason: str | None
+    store_name: str | None = None  # whose till took them (None: not a till)
 
 
 CASH_OFFS_SHOWN = 20  # the member page shows the newest ones
@@ -135,19 +136,23 @@ def one(uow: UnitOfWork, member_id: int, redemption_id: int) -> RedemptionView:
     return _view(row[0], row[1])
 
 
-def _cash_off_view(row: PointsRedemption) -> CashOffView:
+def _cash_off_view(row: PointsRedemption, store_name: str | None) -> CashOffView:
     return CashOffView(row.order_no or "", row.order_amount_fen or 0, row.fen_off or 0,
-                       row.points, row.created_at, row.cancelled_at, row.cancel_reason)
+                       row.points, row.created_at, row.cancelled_at, row.cancel_reason,
+                       store_name)
+
+
+_CASH_OFFS = (select(PointsRedemption, Store.name)
+              .outerjoin(Store, Store.id == PointsRedemption.store_id)
+              .where(PointsRedemption.kind == "cash_off"))
 
 
 def cash_offs_of(session: Session, member_id: int,
                  limit: int = CASH_OFFS_SHOWN) -> list[CashOffView]:
     """In the caller's transaction: the member's newest cash-offs, newest first."""
-    rows = session.scalars(select(PointsRedemption)
-                           .where(PointsRedemption.member_id == member_id,
-                                  PointsRedemption.kind == "cash_off")
+    rows = session.execute(_CASH_OFFS.where(PointsRedemption.member_id == member_id)
                            .order_by(PointsRedemption.id.desc()).limit(limit))
-    return [_cash_off_view(r) for r in rows]
+    return [_cash_off_view(r, store) for r, store in rows]
 
 
 def cash_off_of(uow: UnitOfWork, member_id: int, order_no: str) -> CashOffView:
@@ -155,10 +160,9 @@ def cash_off_of(uow: UnitOfWork, member_id: int, order_no: str) -> CashOffView:
     none) is RedemptionNotFound, so a form cannot act on a cash-off its page did not show."""
     order_no = (order_no or "").strip()
     with uow.read() as session:
-        row = session.scalar(select(PointsRedemption).where(
-            PointsRedemption.member_id == member_id, PointsRedemption.kind == "cash_off",
-            PointsRedemption.order_no == order_no))
+        row = session.execute(_CASH_OFFS.where(PointsRedemption.member_id == member_id,
+                                               PointsRedemption.order_no == order_no)).first()
         if row is not None:
-            return _cash_off_view(row)
+            return _cash_off_view(*row)
     raise RedemptionNotFound(f"member {member_id} has no cash-off of order {order_no!r}",
                              user_message=f"该会员没有订单 {order_no} 的积分抵扣。")

@@ -28,7 +28,7 @@ from wx_member.loyalty import redemption
 from wx_member.models import (Coupon, CouponEvent, Member, Order, PointsRedemption,
                               TillRequest)
 from wx_member.payments.till_orders import claim_request, order_key
-from wx_member.platform.errors import DomainError, InvalidAmount
+from wx_member.platform.errors import DomainError
 from wx_member.platform.ledger import lock_member
 
 
@@ -48,24 +48,13 @@ class SaleRecorded(DomainError):
     user_message = "该单已收款入账，请走退款流程。"
 
 
-def _check(order_no: str, reason: str) -> tuple[str, str]:
-    order_no, reason = (order_no or "").strip(), (reason or "").strip()
-    if not order_no or len(order_no) > 64:
-        raise InvalidAmount(f"order number must be 1-64 characters, got {order_no!r}",
-                            user_message="订单号无效。")
-    if not reason or len(reason) > 100:
-        raise InvalidAmount("a reason of 1 to 100 characters is required",
-                            user_message="请填写撤销原因（100 字以内）。")
-    return order_no, reason
-
-
 def cancel_sale(uow: UnitOfWork, store_id: int, order_no: str, reason: str,
                 now: datetime | None = None) -> dict:
     """Use case: give back what a till of store `store_id` took off sale `order_no`:
     `{order_no, card_no, points_back, points_balance, coupons: [{coupon_code, status}],
     replayed}` (a repeat answers the first answer, `replayed` true). Raises SaleNotFound,
     SaleOfAnotherStore, SaleRecorded or InvalidAmount, changing nothing."""
-    order_no, reason = _check(order_no, reason)
+    order_no, reason = redemption.check_cancel(order_no, reason)
     at = now or utcnow()
 
     def attempt() -> dict:
