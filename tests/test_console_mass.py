@@ -254,3 +254,17 @@ def test_a_send_left_unanswered_for_24_hours_is_never_called_again(vip, sandbox)
     send(b, "VIP", "周末见", "周末")  # and so it stays
     assert "为免重复，不再发送" in flash(b.get("/admin/mass").text)
     assert sandbox.sent("mass") == []
+
+
+def test_a_sync_stops_before_the_workers_timeout_and_the_next_click_goes_on(vip, sandbox,
+                                                                            monkeypatch):
+    b = logged_in(vip, "ops", "operator")
+    monkeypatch.setenv("WX_GUNICORN_TIMEOUT", "2")  # no time left after the first calls
+    b.post("/admin/mass/sync")
+    said = flash(b.get("/admin/mass").text)
+    assert "为免请求超时，本次先同步到这里：再次点击「同步标签到微信」继续。" in said, said
+    assert "打标签 0 人次" in said
+    monkeypatch.delenv("WX_GUNICORN_TIMEOUT")
+    b.post("/admin/mass/sync")
+    said = flash(b.get("/admin/mass").text)
+    assert "打标签 7 人次" in said and "继续" not in said, said

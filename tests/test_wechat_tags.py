@@ -219,3 +219,24 @@ def test_the_cli_syncs_and_sends_to_a_tag_once_with_the_consoles_checks(live, sa
     with live.session() as s, s.read():
         [entry] = [e for e in audit.entries(s, 20) if e.action == "push.mass_tag"]
     assert entry.actor == "王店长"
+
+
+def test_a_sync_with_a_time_budget_stops_between_rounds_and_the_next_goes_on(live, sandbox):
+    """The console gives a sync the seconds its request has (the worker's timeout would kill
+    it holding the lease): spent, no new round starts, but each run makes progress."""
+    vip = members(live, 3, "VIP")
+    with live.session() as s, s.begin():  # two of them are Gold too
+        ids = s.scalars(select(Member.id).where(Member.openid.in_(vip[:2]))).all()
+        s.execute(insert(MemberTag), [{"member_id": i, "tag": "Gold", "created_by": "test",
+                                       "created_at": utcnow()} for i in ids])
+    with live.session() as uow:
+        first = wechat_tags.sync(uow, live.rt.gateway, segments=False, budget=0)
+    assert (first.unfinished, first.created, first.tagged) == (True, 2, 0)
+    with live.session() as uow:  # the lease was given back: the next click runs at once
+        second = wechat_tags.sync(uow, live.rt.gateway, segments=False, budget=0)
+    assert (second.unfinished, second.created, second.tagged) == (True, 0, 2)  # Gold's round
+    with live.session() as uow:
+        rest = wechat_tags.sync(uow, live.rt.gateway, segments=False)
+    assert (rest.unfinished, rest.tagged) == (False, 3)
+    counts = {t["name"]: t["count"] for t in sandbox.reach.tags()["tags"]}
+    assert (counts["VIP"], counts["Gold"]) == (3, 2)

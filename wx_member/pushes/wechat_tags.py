@@ -20,6 +20,7 @@ double click on the console's button) would both tag the same members.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class TagSync:
     calls: int = 0
     over_limit: int = 0  # members left out: 20 WeChat tags already
     tags_left_out: int = 0  # tags not created: the account has 100
+    unfinished: bool = False  # stopped at its time budget: the next run goes on
 
 
 def _ids(uow: UnitOfWork) -> dict[str, int]:
@@ -146,17 +148,21 @@ def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str
 
 
 def sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool = True,
-         by: str | None = None) -> TagSync:
+         by: str | None = None, budget: float | None = None) -> TagSync:
     """Use case, in steps (see the module docstring): WeChat's user tags brought in line
     with the programme's tags and (`segments`) its segments. With `by` (an operator), the
     run is audited with its counts, also when WeChat stopped it halfway (what was done
-    stays done: the next run goes on from there)."""
+    stays done: the next run goes on from there). With `budget` (seconds), no new round
+    starts once it is spent, after at least one call (`unfinished`): a web request must
+    end before its worker's timeout, which would kill it holding the lease."""
     me = uuid.uuid4().hex
-    if not leases.acquire(uow, LEASE, me, LEASE_TTL):
+    ttl = LEASE_TTL if budget is None else timedelta(seconds=budget + 60)
+    if not leases.acquire(uow, LEASE, me, ttl):
         raise SyncRunning("another tag sync holds the lease")
     result = TagSync()
+    deadline = None if budget is None else time.monotonic() + budget
     try:
-        _sync(uow, gateway, segments, result)
+        _sync(uow, gateway, segments, result, deadline)
     except DomainError as exc:
         _audit(uow, by, segments, result, stopped=str(exc))
         raise
@@ -176,11 +182,22 @@ def _audit(uow: UnitOfWork, by: str | None, segments: bool, result: TagSync,
                    "tags_left_out": result.tags_left_out}
     if stopped:
         after["stopped"] = stopped[:200]
+    if result.unfinished:
+        after["unfinished"] = True
     with uow.write() as session:
         audit.record(session, by, ACTION, "wechat" if segments else "wechat:tags", None, after)
 
 
-def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSync) -> None:
+def _out_of_time(result: TagSync, deadline: float | None) -> bool:
+    """Time to stop (a round made no call yet always goes: each run moves on)."""
+    if deadline is None or result.calls == 0 or time.monotonic() < deadline:
+        return False
+    result.unfinished = True
+    return True
+
+
+def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSync,
+          deadline: float | None) -> None:
     with uow.read() as session:  # segment members are scored once, as of now
         wanted = segment_tags.wanted(session, utcnow(), segments)
     ids = _create_tags(uow, gateway, list(wanted), result)
@@ -188,6 +205,8 @@ def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSy
         carries = segment_tags.condition(wanted, tag)
         after = 0
         while True:
+            if _out_of_time(result, deadline):
+                return
             with uow.read() as session:
                 rows = _to_tag(session, tag, carries, after)
             if not rows:
@@ -205,6 +224,8 @@ def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSy
                 raise failure
         after = 0
         while True:
+            if _out_of_time(result, deadline):
+                return
             with uow.read() as session:
                 rows = _to_untag(session, tag, carries, after)
             if not rows:
