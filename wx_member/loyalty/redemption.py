@@ -191,7 +191,8 @@ def check_cancel(order_no: str, reason: str) -> tuple[str, str]:
 
 
 def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
-                    now: datetime | None = None, by: str | None = None) -> Redemption:
+                    now: datetime | None = None, by: str | None = None,
+                    member_id: int | None = None) -> Redemption:
     """Use case: the order of a cash-off is never paid, or is cancelled (fully refunded):
     give the points back, once (ledger reason `redeem_cancel`, key
     `cashoff-cancel:<order_no>`). The order cannot be paid with points again.
@@ -204,19 +205,24 @@ def cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
     Raises CashOffNotFound, CashOffCancelRefused (the order is recorded as paid and not
     fully refunded) or InvalidAmount, changing nothing. Cancelling again answers `replayed`.
     `by` (an operator, from the console) is audited (`points.cash_off_cancel`, on the
-    member's card) in the same transaction; a replay records nothing."""
+    member's card) in the same transaction; a replay records nothing. `member_id` (the
+    console's member page): only that member's cash-off, else CashOffNotFound."""
     order_no, reason = check_cancel(order_no, reason)
     return retrying(f"cancel cash off {order_no}",
-                    lambda: _cancel_cash_off(uow, order_no, reason, now or utcnow(), by))
+                    lambda: _cancel_cash_off(uow, order_no, reason, now or utcnow(), by,
+                                             member_id))
 
 
-def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str,
-                     now: datetime, by: str | None = None) -> Redemption:
+def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str, now: datetime,
+                     by: str | None = None, member_id: int | None = None) -> Redemption:
     key = f"cashoff:{order_no}"
     with uow.write() as session:
         done = _existing(session, key)
-        if done is None:
-            raise CashOffNotFound(f"order {order_no} was not paid with points")
+        if done is None or member_id not in (None, done.member_id):
+            raise CashOffNotFound(f"order {order_no} was not paid with points"
+                                  + (f" by member {member_id}" if member_id else ""),
+                                  user_message=f"该会员没有订单 {order_no} 的积分抵扣。"
+                                  if member_id else None)
         member = _lock(session, done.member_id)  # then the redemption: one lock order
         done = session.scalar(select(PointsRedemption).where(PointsRedemption.idem_key == key)
                               .with_for_update().execution_options(populate_existing=True))

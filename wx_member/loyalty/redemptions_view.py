@@ -153,16 +153,3 @@ def cash_offs_of(session: Session, member_id: int,
     rows = session.execute(_CASH_OFFS.where(PointsRedemption.member_id == member_id)
                            .order_by(PointsRedemption.id.desc()).limit(limit))
     return [_cash_off_view(r, store) for r, store in rows]
-
-
-def cash_off_of(uow: UnitOfWork, member_id: int, order_no: str) -> CashOffView:
-    """Use case (a read): the member's cash-off of order `order_no`; another member's (or
-    none) is RedemptionNotFound, so a form cannot act on a cash-off its page did not show."""
-    order_no = (order_no or "").strip()
-    with uow.read() as session:
-        row = session.execute(_CASH_OFFS.where(PointsRedemption.member_id == member_id,
-                                               PointsRedemption.order_no == order_no)).first()
-        if row is not None:
-            return _cash_off_view(*row)
-    raise RedemptionNotFound(f"member {member_id} has no cash-off of order {order_no!r}",
-                             user_message=f"该会员没有订单 {order_no} 的积分抵扣。")

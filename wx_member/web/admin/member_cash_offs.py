@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
-from wx_member.loyalty import redemption, redemptions_view
+from wx_member.loyalty import redemption
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.blueprint import bp
 
@@ -30,9 +30,8 @@ def member_cash_off_cancel(member_id: int):
     else:
         order_no = form.order_no.data.strip()
         try:
-            redemptions_view.cash_off_of(g.db, member_id, order_no)  # this member's, or refused
             done = redemption.cancel_cash_off(g.db, order_no, form.reason.data,
-                                              by=g.operator.username)
+                                              by=g.operator.username, member_id=member_id)
         except DomainError as exc:
             flash(exc.user_message, "error")
         else:
