@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 
 from coupon_helpers import coupons_of, events, join
+from console_helpers import console, logged_in  # noqa: F401
 from helpers import member
 from test_cli import run
 from wx_member import scheduler
 from wx_member.coupons import bulk_issue
 from wx_member.clock import utcnow
 from wx_member.members import membership, merging, privacy
-from wx_member.models import Member
+from wx_member.models import AuditLog, Member
 from wx_member.platform import settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -138,3 +139,33 @@ def test_the_cli_gives_and_counts(live, sim, db_url):
     bad = run("coupon", "monthly", "--at", "2026-13-01", db_url=db_url)
     assert bad.returncode == 2 and "expected a date" in bad.stderr
 
+
+def test_the_console_tiers_page_sets_and_shows_the_monthly_gift(console):
+    live = console
+    b = logged_in(live, "root", "admin")
+    page = b.get("/admin/tiers").text
+    assert "<th>每月礼券</th>" in page and 'name="monthly_template"' in page
+    form = {"threshold": "500", "rate": "150", "birthday_points": "0", "birthday_template": "5"}
+    b.post("/admin/tiers/gold", {**form, "monthly_template": "999"})
+    page = b.get("/admin/tiers").text
+    assert "金卡会员：优惠券模板不存在。" in page
+    b.post("/admin/tiers/silver", {"threshold": "200", "rate": "120", "birthday_points": "0",
+                                   "birthday_template": "5", "monthly_template": "4"})
+    assert "「金卡 满50减20」限金卡会员及以上，银卡会员领不到" in b.get("/admin/tiers").text
+    b.post("/admin/tiers/gold", {**form, "monthly_template": "4"})
+    page = b.get("/admin/tiers").text
+    assert "金卡会员已保存（1 项修改）" in page
+    gold = page.split('id="tier-gold"')[1].split("</tr>")[0]
+    assert "<td>金卡 满50减20（满50减20，限金卡会员及以上）</td>" in gold
+    assert '<option value="4" selected>' in page.split('id="tier-form-gold"')[1].split(
+        'name="monthly_template"')[1].split("</select>")[0]
+    with live.session() as s, s.read():
+        assert settings.get(s, "tier_gold_monthly_coupon_template") == 4
+        assert settings.get(s, "tier_silver_monthly_coupon_template") == 0
+        entry = s.query(AuditLog).filter_by(action="setting.change",
+                                            target="tier_gold_monthly_coupon_template").one()
+        assert (entry.actor, entry.before, entry.after) == ("root", 0, 4)
+    audit = b.get("/admin/audit").text
+    assert "金卡会员每月赠送优惠券" in audit
+    ops = logged_in(live, "otto", "operator")
+    assert ops.post("/admin/tiers/gold", {**form, "monthly_template": "2"}).status_code == 403
