@@ -75,6 +75,11 @@ def test_demo_starts_with_members_orders_and_every_surface(tmp_path):
                                 "m.openid = 'oDemoBob'").fetchall()
             assert len(till) == 1 and till[0][0] == stores["SH001"] and till[0][1] > 0, till
             assert conn.execute("SELECT count(*) FROM till_key").fetchone() == (1,)
+            # 金卡会员's monthly gift (每月礼券): a 小食套餐 to exchange, chosen for 金卡.
+            (snack,) = conn.execute("SELECT value FROM setting WHERE key = "
+                                    "'tier_gold_monthly_coupon_template'").fetchone()
+            assert conn.execute("SELECT kind, item, min_tier FROM coupon_template WHERE id = ?",
+                                (int(snack),)).fetchone() == ("item", "小食套餐", "gold")
         assert "wx-member simulate pay OUT_TRADE_NO --sandbox" in out
         # The printed till key and its ready curl quote a basket for Bob.
         curl = re.search(r"curl -X POST -H 'Authorization: Bearer (\S+)' .* -d '(.+)' "

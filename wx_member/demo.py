@@ -3,7 +3,9 @@ three stores), channels, a menu, a few members who join by scanning, and their p
 all over HTTP as in production: events through the webhook, payments as signed WeChat Pay
 notifies (the sandbox's PayNotifier), a recharge made in the mini-program and paid through
 the sandbox's WeChat Pay, and a purchase at a store's till (`/till/v1/orders`, with a till
-key issued as an operator would)."""
+key issued as an operator would). 金卡会员 get a free snack set monthly (每月礼券: a 小食套餐
+兑换 template, chosen for 金卡 as on the console's 会员等级 page; the scheduler's 00:20 job, or
+`wx-member coupon monthly`, gives it)."""
 from __future__ import annotations
 
 import json
@@ -14,8 +16,10 @@ import requests
 from wx_member.extensions import Runtime
 from wx_member.sandbox import Simulator
 from wx_member.sandbox.pay import PayNotifier
+from wx_member.coupons import templates
 from wx_member.members import channels, lookup_view, stores
 from wx_member.payments import till_keys
+from wx_member.platform import settings, settings_view
 from wx_member.platform.errors import ChannelExists
 
 # The chain: headquarters runs the programme (its codes, like the autumn poster, stand in no
@@ -48,6 +52,10 @@ class Seeded:
     till_key: str | None = None  # shown once, as `wx-member stores key issue` does
     till_order: dict = field(default_factory=dict)  # the till's answer to the demo purchase
     quote_body: dict = field(default_factory=dict)  # a body for a ready /till/v1/quote
+# 金卡会员's monthly gift (domain.md's café: "a free snack set monthly").
+MONTHLY_SNACK = templates.TemplateSpec(name="金卡 每月小食套餐", kind="item", item="小食套餐",
+                                       min_tier="gold", valid_days=30)
+MONTHLY_KEY = "tier_gold_monthly_coupon_template"
 DEFAULT_MENU = {"button": [
     {"type": "click", "name": "会员卡", "key": "CARD"},
     {"type": "click", "name": "签到", "key": "CHECKIN"},
@@ -76,6 +84,9 @@ def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None,
                                 store=store, by="demo")
             except ChannelExists:
                 pass  # seeded by an earlier run
+        if not settings_view.current(uow)[MONTHLY_KEY]:  # else chosen by an earlier run
+            snack = templates.add(uow, MONTHLY_SNACK, by="demo")
+            settings.change(uow, MONTHLY_KEY, snack.id, by="demo")
     rt.gateway.create_menu(DEFAULT_MENU)
     sim.subscribe("oDemoAlice", scene="store_01")
     sim.subscribe("oDemoBob", scene="poster_autumn")

@@ -237,6 +237,8 @@ SETTINGS = {
        for tier, name in TIER_NAMES.items()},
     **{f"tier_{tier}_birthday_coupon_template": (f"{name}生日赠送优惠券", "")
        for tier, name in TIER_NAMES.items()},
+    **{f"tier_{tier}_monthly_coupon_template": (f"{name}每月赠送优惠券", "")
+       for tier, name in TIER_NAMES.items()},
     "winback_days": ("多少天未消费发送唤回消息（0 为关闭）", "天"),
     "signup_coupon_template": ("入会赠送优惠券", ""),
     "winback_coupon_template": ("唤回消息附赠优惠券", ""),

@@ -77,6 +77,13 @@ def birthday_coupons_job() -> None:
         bulk_issue.issue_birthday_coupons(uow, rt.config.tz)
 
 
+def monthly_gifts_job() -> None:
+    """每月礼券: this local month's gift of each member's tier, to those without it yet."""
+    rt = _rt()
+    with rt.sessions() as uow:
+        bulk_issue.issue_monthly_gifts(uow, rt.config.tz)
+
+
 def expire_points_job() -> None:
     """Just after local midnight: lots whose last day was yesterday lapse."""
     rt = _rt()
@@ -176,6 +183,10 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
     scheduler.add_job(coupon_expiry_job, "cron", hour=0, minute=5, id="coupon_expiry",
                       replace_existing=True)
     scheduler.add_job(birthday_coupons_job, "cron", hour=0, minute=10, id="birthday_coupons",
+                      replace_existing=True)
+    # Monthly gifts: daily, so the 1st gives the month's and a missed day, a new member or
+    # one who reached a giving tier is made up the next night (once per member and month).
+    scheduler.add_job(monthly_gifts_job, "cron", hour=0, minute=20, id="monthly_gifts",
                       replace_existing=True)
     # Points: lots whose last day was yesterday lapse.
     scheduler.add_job(expire_points_job, "cron", hour=0, minute=5, id="points_expiry_run",

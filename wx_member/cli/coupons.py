@@ -2,11 +2,12 @@
 command parses its input, calls one use case, and prints the result (`--json` for machines)."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 import click
 
-from wx_member.cli.common import echo, fail, run, runtime
+from wx_member.cli.common import echo, fail, parse_date, run, runtime
 from wx_member.clock import day_start
 
 
@@ -164,6 +165,27 @@ def coupon_campaign(template_id: int, key: str, members: str, ids_file, tier) ->
                                                   member_ids=ids, min_tier=tier))
     click.echo(f"campaign {key}: issued {r.issued}, already had it {r.already}, "
                f"below tier {r.below_tier}, not members {r.unknown}, sold out {r.sold_out}")
+
+
+@coupon_group.command("monthly")
+@click.option("--at", "day", callback=parse_date,
+              help="run as at the start of this local day: its month's gifts, issued then "
+                   "(default: now)")
+@click.option("--json", "as_json", is_flag=True)
+def coupon_monthly(day, as_json: bool) -> None:
+    """每月礼券: give this month's gift of each member's tier to those without it yet (the
+    daily job does this at 00:20; once per member and month)."""
+    from wx_member.clock import local_day, utcnow
+    from wx_member.coupons import bulk_issue
+
+    rt = runtime()
+    now = day_start(day, rt.config.tz) if day else utcnow()
+    with rt.sessions() as uow:
+        r = run(lambda: bulk_issue.issue_monthly_gifts(uow, rt.config.tz, now=now))
+    month = local_day(now, rt.config.tz).strftime("%Y-%m")
+    echo({"month": month, **asdict(r)}, as_json,
+         f"monthly gifts {month}: issued {r.issued}, already had it {r.already}, "
+         f"below tier {r.below_tier}, sold out {r.sold_out}")
 
 
 @coupon_group.command("redeem")

@@ -1,25 +1,25 @@
-"""Issuing coupons in bulk: a campaign to a list of members or a tier and up, and the
-daily birthday gift. Set-based: per batch of 1,000 members, one INSERT of coupons that
-skips causes already issued (INSERT ... ON CONFLICT DO NOTHING / ON DUPLICATE KEY), one
-INSERT of their issue events, one transaction. Running a campaign twice, or in two
-processes at once, issues each member's coupon once (the cause `campaign:<key>:<member>`
-is unique).
+"""Issuing coupons in bulk: a campaign to a list of members or a tier and up, the daily
+birthday gift and the monthly gift (每月礼券) of each tier. Set-based: per batch of 1,000
+members, one INSERT of coupons that skips causes already issued (INSERT ... ON CONFLICT DO
+NOTHING / ON DUPLICATE KEY), one INSERT of their issue events, one transaction. Running a
+campaign twice, or in two processes at once, issues each member's coupon once (the cause
+`campaign:<key>:<member>` is unique).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import extract, select
+from sqlalchemy import ColumnElement, Select, exists, extract, select
 from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork
 from wx_member.clock import local_day, utcnow
-from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
+from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member, MemberMerge
 from wx_member.coupons import stock, templates
 from wx_member.coupons import wallet
 from wx_member.loyalty import tiers
@@ -144,32 +144,81 @@ def issue_birthday_coupons(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None =
     """Use case (daily job): the birthday gift of each member's tier (settings
     `tier_<tier>_birthday_coupon_template`, set on the console's tiers screen) for every
     member born on today's local month and day (29 February counts on 28 February in other
-    years), once per member and year (cause `birthday:<member>:<year>`, whatever the tier)."""
+    years), once per member and year (cause `birthday:<member>:<year>`, whatever the tier).
+    Erased and merged-away members have no birthday (it is cleared or moved), so none is
+    born today."""
     now = now or utcnow()
     today: date = local_day(now, tz)
     days = [today.day]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
         days.append(29)
     result = BulkResult()
+    by_tier = _gift_templates(uow, "birthday")
+    giving = _giving(by_tier)
+    if giving is not None:
+        born_today = select(Member.id, Member.tier).where(
+            extract("month", Member.birthday) == today.month,
+            extract("day", Member.birthday).in_(days), giving)
+        _issue_by_tier(uow, born_today, by_tier, lambda m: f"birthday:{m.id}:{today.year}",
+                       "birthday", now, result)
+    log.info("birthday coupons %s: %s", today, result)
+    return result
+
+
+def issue_monthly_gifts(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None = None) -> BulkResult:
+    """Use case (daily job): 每月礼券, the monthly gift of each member's current tier
+    (settings `tier_<tier>_monthly_coupon_template`, set on the console's tiers screen), once
+    per member and local month of `now` (cause `monthly:<member>:<YYYY-MM>`, whatever the
+    tier: a member who moves up during the month is not given a second one). Run daily, so
+    a member who joins or reaches a giving tier during the month gets it the next night,
+    and a day the scheduler missed is made up the day after. Members whose data was erased
+    or who were merged into another member (the survivor gets it) are skipped."""
+    now = now or utcnow()
+    month = local_day(now, tz).strftime("%Y-%m")
+    result = BulkResult()
+    by_tier = _gift_templates(uow, "monthly")
+    giving = _giving(by_tier)
+    if giving is not None:
+        merged_away = exists().where(MemberMerge.absorbed_id == Member.id,
+                                     MemberMerge.undone_at.is_(None))
+        current = select(Member.id, Member.tier).where(giving, Member.erased_at.is_(None),
+                                                       ~merged_away)
+        _issue_by_tier(uow, current, by_tier, lambda m: f"monthly:{m.id}:{month}", "monthly",
+                       now, result)
+    log.info("monthly gifts %s: %s", month, result)
+    return result
+
+
+def _gift_templates(uow: UnitOfWork, gift: str) -> dict[str, CouponTemplate | None]:
+    """Each tier's active `gift` template (settings `tier_<tier>_<gift>_coupon_template`)."""
     with uow.read() as session:
-        by_tier = {tier: wallet.template_by_setting(session, wallet.birthday_template_key(tier))
-                   for tier in tiers.LADDER}
+        return {tier: wallet.template_by_setting(session, wallet.gift_template_key(tier, gift))
+                for tier in tiers.LADDER}
+
+
+def _giving(by_tier: dict[str, CouponTemplate | None]) -> ColumnElement[bool] | None:
+    """Which members' tier gives a template (an unknown tier counts as 普通会员); None:
+    no tier gives one."""
     giving = [tier for tier, template in by_tier.items() if template is not None]
     if not giving:
-        return result
-    born_today = select(Member.id, Member.tier).where(
-        extract("month", Member.birthday) == today.month, extract("day", Member.birthday).in_(days),
-        Member.tier.in_(giving) if by_tier["normal"] is None
-        else Member.tier.not_in([t for t in tiers.LADDER if t not in giving]))
-    for session, found in keyset.batches(uow.write, born_today, Member.id, size=BATCH):
+        return None
+    if by_tier["normal"] is None:
+        return Member.tier.in_(giving)
+    return Member.tier.not_in([t for t in tiers.LADDER if t not in giving])
+
+
+def _issue_by_tier(uow: UnitOfWork, members: Select, by_tier: dict[str, CouponTemplate | None],
+                   cause: Callable[[Any], str], reason: str, now: datetime,
+                   result: BulkResult) -> None:
+    """Each member of `members` (id, tier) their tier's template, under `cause(member)`:
+    keyset batches of BATCH, one transaction and one INSERT per template per batch."""
+    for session, found in keyset.batches(uow.write, members, Member.id, size=BATCH):
         groups: dict[int, tuple] = {}
         for m in found:
             template = by_tier.get(m.tier) or by_tier["normal"]
-            groups.setdefault(template.id, (template, {}))[1][f"birthday:{m.id}:{today.year}"] = m
-        for template, members in groups.values():
-            issue_many(session, template, members, "birthday", now, result)
-    log.info("birthday coupons %s: %s", today, result)
-    return result
+            groups.setdefault(template.id, (template, {}))[1][cause(m)] = m
+        for template, wanted in groups.values():
+            issue_many(session, template, wanted, reason, now, result)
 
 
 def _leap(year: int) -> bool:

@@ -141,9 +141,10 @@ def template_by_setting(session: Session, key: str,
     return template
 
 
-def birthday_template_key(tier: str) -> str:
-    """The setting naming a tier's birthday coupon (an unknown tier: 普通会员's)."""
-    return f"tier_{tier if tier in settings.BIRTHDAY_TIERS else 'normal'}_birthday_coupon_template"
+def gift_template_key(tier: str, gift: str = "birthday") -> str:
+    """The setting naming a tier's `gift` coupon, `birthday` or `monthly` (an unknown
+    tier: 普通会员's)."""
+    return f"tier_{tier if tier in settings.BIRTHDAY_TIERS else 'normal'}_{gift}_coupon_template"
 
 
 def issue_signup(session: Session, member: Member,
@@ -163,7 +164,7 @@ def issue_birthday_coupon(session: Session, member: Member, year: int,
                           now: datetime | None = None) -> Coupon | None:
     """The birthday gift of the member's tier (setting `tier_<tier>_birthday_coupon_template`,
     0: none), once per member and year, inside the caller's transaction."""
-    template = template_by_setting(session, birthday_template_key(member.tier))
+    template = template_by_setting(session, gift_template_key(member.tier))
     if template is None:
         return None
     return issue_in(session, member, template, f"birthday:{member.id}:{year}", "birthday",

@@ -1,6 +1,6 @@
 """The tier ladder as operators set it (the console's 会员等级 screen): per tier its
-threshold (fen), earn rate (%), birthday points and birthday coupon template; for the
-programme its review mode and spend window. The values are settings (platform/settings.py),
+threshold (fen), earn rate (%), birthday points, birthday coupon template and monthly
+coupon template (每月礼券); for the programme its review mode and spend window. The values are settings (platform/settings.py),
 read by tiers.py, tier_review.py, birthday_bonus.py and coupons/bulk_issue.py on the next
 event; a save writes only what changed, each key audited before → after (`setting.change`),
 all of a tier in one transaction.
@@ -8,7 +8,8 @@ all of a tier in one transaction.
 Sanity checks, in Chinese: thresholds strictly increasing up the ladder (an equal or lower
 threshold would make a tier unreachable); a threshold under 10 yuan is usually fen typed
 for yuan (200 for ¥200), so it is refused with LowThreshold until the operator confirms it;
-a birthday coupon the tier may not hold (its template is for a higher tier) is refused.
+a birthday or monthly coupon newly chosen must be an active template the tier may hold (not
+one for a higher tier).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class TierSpec:
     rate: int  # % of points_per_yuan
     birthday_points: int
     birthday_template: int  # coupon template id, 0: none
+    monthly_template: int = 0  # 每月礼券: coupon template id, 0: none
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TierRow:
     spec: TierSpec
     members: int
     coupon_reachable: bool  # False: the birthday coupon is for higher tiers (none is issued)
+    monthly_reachable: bool = True  # the same for the monthly coupon
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class Ladder:
 def _spec(session, tier: str) -> TierSpec:
     return TierSpec(tier, None if tier == "normal" else tiers.threshold_fen(session, tier),
                     tiers.rate_percent(session, tier), birthday_bonus.points_for_tier(session, tier),
-                    settings.get(session, f"tier_{tier}_birthday_coupon_template"))
+                    settings.get(session, f"tier_{tier}_birthday_coupon_template"),
+                    settings.get(session, f"tier_{tier}_monthly_coupon_template"))
 
 
 def ladder(uow: UnitOfWork) -> Ladder:
@@ -74,22 +78,25 @@ def ladder(uow: UnitOfWork) -> Ladder:
     with uow.read() as session:
         counts = dict(session.execute(select(Member.tier, func.count()).group_by(Member.tier)).all())
         specs = [_spec(session, tier) for tier in tiers.LADDER]
-        rows = [TierRow(spec, counts.get(spec.tier, 0), _reachable(session, spec)) for spec in specs]
+        rows = [TierRow(spec, counts.get(spec.tier, 0),
+                        _reachable(session, spec.tier, spec.birthday_template),
+                        _reachable(session, spec.tier, spec.monthly_template)) for spec in specs]
         return Ladder(rows, settings.get(session, "points_per_yuan"),
                       settings.get(session, "tier_review"),
                       settings.get(session, "tier_window_months"))
 
 
-def _reachable(session, spec: TierSpec) -> bool:
-    template = session.get(CouponTemplate, spec.birthday_template) if spec.birthday_template else None
+def _reachable(session, tier: str, template_id: int) -> bool:
+    template = session.get(CouponTemplate, template_id) if template_id else None
     return not (template and template.min_tier
-                and tiers.rank(template.min_tier) > tiers.rank(spec.tier))
+                and tiers.rank(template.min_tier) > tiers.rank(tier))
 
 
 def _keys(spec: TierSpec) -> dict[str, int]:
     values = {f"tier_{spec.tier}_rate": spec.rate,
               f"tier_{spec.tier}_birthday_points": spec.birthday_points,
-              f"tier_{spec.tier}_birthday_coupon_template": spec.birthday_template}
+              f"tier_{spec.tier}_birthday_coupon_template": spec.birthday_template,
+              f"tier_{spec.tier}_monthly_coupon_template": spec.monthly_template}
     if spec.tier != "normal":
         values[f"tier_{spec.tier}_fen"] = spec.threshold_fen
     return values
@@ -118,17 +125,26 @@ def _check(session, spec: TierSpec, low_confirmed: bool) -> None:
             raise LowThreshold(f"threshold {fen} fen", user_message=(
                 f"{name}门槛 {fen / 100:.2f} 元低于 10 元：是否把金额按“分”填了？"
                 f"（门槛按元填写，如 200 元）确认无误请再点“仍然保存”。"))
-    # A template newly chosen must be one the tier may hold (the one carried over from the
-    # single birthday rule stays, shown as 本等级领不到, until the operator changes it).
-    current = settings.get(session, f"tier_{spec.tier}_birthday_coupon_template")
-    if spec.birthday_template and spec.birthday_template != current:
-        template = session.get(CouponTemplate, spec.birthday_template)
-        if template is None:
-            raise InvalidTier(f"no template {spec.birthday_template}", user_message="优惠券模板不存在。")
-        if not _reachable(session, spec):
-            raise InvalidTier(f"template {template.id} needs {template.min_tier}", user_message=(
-                f"「{template.name}」限{tier_name(template.min_tier)}及以上，"
-                f"{name}领不到，请另选。"))
+    _check_template(session, spec.tier, "birthday", spec.birthday_template)
+    _check_template(session, spec.tier, "monthly", spec.monthly_template)
+
+
+def _check_template(session, tier: str, gift: str, template_id: int) -> None:
+    """A template newly chosen as the tier's `gift` coupon must be active and one the tier
+    may hold (the one carried over from the single birthday rule stays, shown as
+    本等级领不到, until the operator changes it)."""
+    if not template_id or template_id == settings.get(session, f"tier_{tier}_{gift}_coupon_template"):
+        return
+    template = session.get(CouponTemplate, template_id)
+    if template is None:
+        raise InvalidTier(f"no template {template_id}", user_message="优惠券模板不存在。")
+    if not template.active:
+        raise InvalidTier(f"template {template_id} disabled",
+                          user_message=f"「{template.name}」已停发，请另选。")
+    if not _reachable(session, tier, template_id):
+        raise InvalidTier(f"template {template.id} needs {template.min_tier}", user_message=(
+            f"「{template.name}」限{tier_name(template.min_tier)}及以上，"
+            f"{tier_name(tier)}领不到，请另选。"))
 
 
 def save_tier(uow: UnitOfWork, spec: TierSpec, by: str, low_confirmed: bool = False) -> list[str]:

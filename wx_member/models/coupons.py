@@ -96,7 +96,7 @@ class CouponEvent(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(12))  # None: issued
     to_status: Mapped[str] = mapped_column(String(12))
-    reason: Mapped[str] = mapped_column(String(40))  # signup | birthday | campaign | operator
+    reason: Mapped[str] = mapped_column(String(40))  # signup | birthday | monthly | campaign | operator
     # | redeem | expire | void | refund (given back: the order was fully refunded)
     idem_key: Mapped[str] = mapped_column(String(160), unique=True)
     order_no: Mapped[str | None] = mapped_column(String(64))

@@ -90,6 +90,10 @@ BIRTHDAY_TIERS = ("normal", "silver", "gold", "diamond")
 for _tier in BIRTHDAY_TIERS:
     DEFAULTS[f"tier_{_tier}_birthday_points"] = 0
     DEFAULTS[f"tier_{_tier}_birthday_coupon_template"] = 5
+# 每月礼券 per tier (coupons/bulk_issue.py: issue_monthly_gifts), also on the tiers screen:
+# a coupon template each member of the tier is given once per local month (0 = none).
+for _tier in BIRTHDAY_TIERS:
+    DEFAULTS[f"tier_{_tier}_monthly_coupon_template"] = 0
 
 # Settings whose value is one of a few words rather than a number.
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -1,6 +1,6 @@
 """会员等级: the tier ladder in an operator's words (thresholds in yuan, stored in fen; earn
-rates; each tier's till discount from 会员权益; birthday points and coupon per tier; the
-review mode; how many members hold each tier), edited by admins with the checks of
+rates; each tier's till discount from 会员权益; birthday points and coupon and the monthly
+coupon (每月礼券) per tier; the review mode; how many members hold each tier), edited by admins with the checks of
 `loyalty/tier_settings.py` in Chinese: a ladder that does not increase is refused, a
 threshold under ¥10 is saved only after the operator confirms it. Every change is audited
 before → after (`setting.change`, one entry per rule). Headquarters only (not in
@@ -23,7 +23,8 @@ from wx_member.web.admin.blueprint import bp
 KEYS = frozenset({"tier_review", "tier_window_months",
                   *(f"tier_{t}_fen" for t in tiers.LADDER[1:]),
                   *(f"tier_{t}_{suffix}" for t in tiers.LADDER
-                    for suffix in ("rate", "birthday_points", "birthday_coupon_template"))})
+                    for suffix in ("rate", "birthday_points", "birthday_coupon_template",
+                                   "monthly_coupon_template"))})
 
 
 def _whole(text: str, what: str) -> int:
@@ -61,7 +62,8 @@ def tier_save(tier: str):
         spec = tier_settings.TierSpec(
             tier, threshold, _whole(form.get("rate", ""), "积分倍率"),
             _whole(form.get("birthday_points", "0") or "0", "生日积分"),
-            _whole(form.get("birthday_template", "0") or "0", "生日优惠券"))
+            _whole(form.get("birthday_template", "0") or "0", "生日优惠券"),
+            _whole(form.get("monthly_template", "0") or "0", "每月礼券"))
         changed = tier_settings.save_tier(g.db, spec, g.operator.username,
                                           low_confirmed=form.get("confirm_low") == "1")
     except tier_settings.LowThreshold as exc:
@@ -70,7 +72,7 @@ def tier_save(tier: str):
     except DomainError as exc:
         flash(f"{name}：{exc.user_message}", "error")
     else:
-        flash(f"{name}已保存（{len(changed)} 项修改），下一次消费或复核起生效。" if changed
+        flash(f"{name}已保存（{len(changed)} 项修改），下一次消费、复核或发放起生效。" if changed
               else f"{name}没有修改。", "ok")
     return redirect(url_for("admin.tiers_page"))
 
