@@ -84,3 +84,26 @@ def test_leap_day_birthdays_get_their_coupon_on_28_february(session):
     born(session, leap, 2, 29)
     feb28 = datetime(2027, 2, 28, 2, 0)
     assert bulk_issue.issue_birthday_coupons(session, SHANGHAI, now=feb28).issued == 1
+
+
+def test_a_campaign_skips_erased_and_merged_away_members(session):
+    """Whether by tier or by list, a campaign's coupon never goes to a member whose data was
+    erased or who was merged into another (the survivor gets it): a coupon on such a row
+    would sit in no one's wallet, yet count against the template's stock."""
+    from wx_member.clock import utcnow
+    from wx_member.members import membership, merging, privacy
+    erased, survivor, plain = (join(session, f"o{i}", tier="silver") for i in range(3))
+    erased_card, erased, survivor, plain = erased.card_no, erased.id, survivor.id, plain.id
+    with session.write():
+        absorbed = membership.new_member(session, utcnow(), subscribed=False)
+        absorbed.tier = "silver"
+        absorbed = absorbed.id
+    privacy.erase_member(session, erased_card, by="test")
+    merging.merge(session, survivor, absorbed, by="test")
+    by_tier = bulk_issue.issue_campaign(session, 2, "tier", min_tier="silver", now=T0)
+    by_list = bulk_issue.issue_campaign(session, 2, "list", now=T0,
+                                        member_ids=[erased, absorbed, survivor, plain])
+    assert (by_tier.issued, by_list.issued, by_list.unknown) == (2, 2, 2)
+    got = {who: len(coupons_of(session, member_id, "campaign")) for who, member_id in (
+        ("erased", erased), ("absorbed", absorbed), ("survivor", survivor), ("plain", plain))}
+    assert got == {"erased": 0, "absorbed": 0, "survivor": 2, "plain": 2}

@@ -36,7 +36,7 @@ class BulkResult:
     issued: int = 0  # coupons issued now
     already: int = 0  # members who had this cause's coupon before (replays)
     below_tier: int = 0  # members whose tier is below the template's
-    unknown: int = 0  # ids that are not members
+    unknown: int = 0  # ids that are not members (or no longer: erased, merged away)
     sold_out: int = 0  # members left without one: the template issued its limit
 
 
@@ -126,13 +126,13 @@ def issue_campaign(uow: UnitOfWork, template_id: int, key: str, *,
         for chunk in _chunks(dict.fromkeys(member_ids)):  # dedupe, keep order
             with uow.write() as session:
                 found = session.execute(select(Member.id, Member.tier)
-                                        .where(Member.id.in_(chunk))).all()
-                result.unknown += len(chunk) - len(found)
+                                        .where(Member.id.in_(chunk), _current())).all()
+                result.unknown += len(chunk) - len(found)  # erased or merged away too
                 issue_many(session, template, {f"campaign:{key}:{m.id}": m for m in found},
                            "campaign", now, result)
     else:
         ranks = [t for t in tiers.LADDER if tiers.rank(t) >= tiers.rank(min_tier)]
-        query = select(Member.id, Member.tier).where(Member.tier.in_(ranks))
+        query = select(Member.id, Member.tier).where(Member.tier.in_(ranks), _current())
         for session, found in keyset.batches(uow.write, query, Member.id, size=BATCH):
             issue_many(session, template, {f"campaign:{key}:{m.id}": m for m in found},
                        "campaign", now, result)
@@ -179,14 +179,19 @@ def issue_monthly_gifts(uow: UnitOfWork, tz: ZoneInfo, now: datetime | None = No
     by_tier = _gift_templates(uow, "monthly")
     giving = _giving(by_tier)
     if giving is not None:
-        merged_away = exists().where(MemberMerge.absorbed_id == Member.id,
-                                     MemberMerge.undone_at.is_(None))
-        current = select(Member.id, Member.tier).where(giving, Member.erased_at.is_(None),
-                                                       ~merged_away)
+        current = select(Member.id, Member.tier).where(giving, _current())
         _issue_by_tier(uow, current, by_tier, lambda m: f"monthly:{m.id}:{month}", "monthly",
                        now, result)
     log.info("monthly gifts %s: %s", month, result)
     return result
+
+
+def _current() -> ColumnElement[bool]:
+    """Members a coupon can still go to: not erased, not merged into another member (the
+    survivor of a merge holds the person's coupons)."""
+    merged_away = exists().where(MemberMerge.absorbed_id == Member.id,
+                                 MemberMerge.undone_at.is_(None))
+    return Member.erased_at.is_(None) & ~merged_away
 
 
 def _gift_templates(uow: UnitOfWork, gift: str) -> dict[str, CouponTemplate | None]:
