@@ -161,7 +161,8 @@ def test_paying_from_the_balance_earns_at_the_store_once(shop, live_shop, store)
     again = pay(shop, m, key, coupon=code, points=2000)
     assert again.status_code == 200 and again.json() == {**out, "replayed": True}
     other = pay(shop, m, key, amount_fen=5000)  # the same key for something else
-    assert (other.status_code, other.json()["code"]) == (409, "TILL_REQUEST_CONFLICT")
+    assert (other.status_code, other.json()["code"], other.json()["message"]) == (
+        409, "TILL_REQUEST_CONFLICT", "该支付请求已用于其他金额或支付方式，请重新发起支付。")
     assert books(live_shop, m.card_no)["balance_fen"] == 14000 and count(live_shop, Order) == 1
 
     # The member's result page; nobody else's.
@@ -244,9 +245,20 @@ def test_wechat_pay_created_paid_and_credited_once(shop, live_shop, mini_sandbox
             PAYABLE, "v3", polled["points_earned"])
         assert s.scalar(select(Store.code).where(Store.id == order.store_id)) == "S01"
     assert count(live_shop, Order) == 1
-    # Paid: the existing cancel refuses it; the reconciliation leaves it.
+    # Paid: the existing cancel refuses it.
     res = shop.post(f"me/orders/{no}/cancel", m)
     assert (res.status_code, res.json()["code"]) == (409, "PAY_ORDER_NOT_OPEN")
+
+    # Paid, the notify lost: the reconciliation finds it and credits it once.
+    no = pay(shop, m, pay_with="wechat", amount_fen=2000).json()["payment"]["out_trade_no"]
+    mini_sandbox.merchant.pay(no, notify=False)
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=6), tick=False):
+        run_reconciliation(live_shop)
+        run_reconciliation(live_shop)
+    polled = shop.get(f"me/store-payments/{no}", m).json()["payment"]
+    assert (polled["status"], polled["payable_fen"]) == ("paid", 1800)  # 9 折
+    assert books(live_shop, m.card_no)["spend_fen"] == PAYABLE + 1800
+    assert mini_sandbox.merchant.renotify(no).status == 204 and count(live_shop, Order) == 2
 
 
 def test_a_cancelled_or_refused_order_gives_coupon_and_points_back_once(  # noqa: F811

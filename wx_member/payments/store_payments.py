@@ -105,7 +105,12 @@ def _pay(session: Session, member_id: int, key: str, digest: str, store_code: st
     store = store_checkout.open_store(session, store_code)
     request_id = till_orders._claim(session, key, store.id, digest, now)
     if request_id is None:  # a retry (or a twin that committed first)
-        return till_orders.replay(session, key, digest)["out_trade_no"], None, True
+        try:
+            return till_orders.replay(session, key, digest)["out_trade_no"], None, True
+        except till_orders.TillRequestConflict:
+            raise till_orders.TillRequestConflict(
+                f"{key} was made with another body",
+                user_message="该支付请求已用于其他金额或支付方式，请重新发起支付。") from None
     f = store_checkout.figures(session, member, store, amount_fen, coupon, points, tz, now,
                                options=False)
     no = new_no(now)
@@ -170,8 +175,7 @@ def _credit(session: Session, member: Member, row: StorePayment, rule, *, api: s
     result = orders.credit_purchase(
         session, member, order_no=row.out_trade_no, openid=openid, amount_fen=row.payable_fen,
         paid_at=paid_at, api=api, tz=tz, now=now, transaction_id=transaction_id, rule=rule,
-        store_id=row.store_id,
-        in_wechat=False)  # the mini-program is not the Official Account's 48-hour window
+        store_id=row.store_id)
     if result is None:
         raise OrderMismatch(f"store payment {row.out_trade_no} is recorded otherwise")
     session.execute(insert(OrderLine), [{
