@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import func, select, update
 
 from helpers import count
-from till_helpers import open_store
+from till_helpers import Till, issue_key, open_store
 from wx_member import scheduler
 from wx_member.coupons import store_scope, wallet
 from wx_member.loyalty import points
@@ -324,3 +324,26 @@ def test_a_coupon_of_other_stores_is_not_offered_nor_taken(shop, live_shop, stor
     res = pay(shop, m, coupon=code)
     assert (res.status_code, res.json()["code"]) == (409, "COUPON_WRONG_STORE")
     assert pay(shop, m, coupon=code, store_code="S02").status_code == 200
+
+
+def test_the_store_s_till_sees_its_paid_self_payments(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniTill", balance_fen=20000)
+    first = pay(shop, m, amount_fen=3000).json()["payment"]
+    second = pay(shop, m, coupon=code).json()["payment"]
+    pay(shop, m, pay_with="wechat", amount_fen=500)  # not paid: not listed
+    pay(shop, m, store_code="S02", amount_fen=100)  # another store's
+    s01 = Till(live_shop, issue_key(live_shop, "S01").key)
+    res = s01.get("self-payments")
+    assert res.status_code == 200, res.text
+    listed = res.json()["payments"]
+    assert [p["out_trade_no"] for p in listed] == [second["out_trade_no"],
+                                                   first["out_trade_no"]]
+    assert listed[0] == {"out_trade_no": second["out_trade_no"],
+                         "card_no": m.card_no[:3] + "*" * (len(m.card_no) - 6) + m.card_no[-3:],
+                         "amount_fen": AMOUNT, "payable_fen": 8000, "pay_with": "balance",
+                         "paid_at": second["paid_at"]}
+    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    assert s01.get("self-payments", params={"since": later}).json() == {"payments": []}
+    s02 = Till(live_shop, issue_key(live_shop, "S02").key).get("self-payments").json()
+    assert [p["payable_fen"] for p in s02["payments"]] == [90]
+    assert Till(live_shop, None).get("self-payments").status_code == 401
