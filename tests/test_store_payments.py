@@ -5,6 +5,7 @@ retries, cancels, refunds and refusals, with the books (balances = ledger sums) 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -347,3 +348,31 @@ def test_the_store_s_till_sees_its_paid_self_payments(shop, live_shop, store):  
     s02 = Till(live_shop, issue_key(live_shop, "S02").key).get("self-payments").json()
     assert [p["payable_fen"] for p in s02["payments"]] == [90]
     assert Till(live_shop, None).get("self-payments").status_code == 401
+
+
+def test_a_full_wechat_refund_gives_back_coupon_and_points(shop, live_shop,  # noqa: F811
+                                                           mini_sandbox, store):
+    m, code = member(shop, live_shop, "oMiniRefund", points_=3000)
+    no = pay(shop, m, coupon=code, points=2000, pay_with="wechat").json()["payment"][
+        "out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    assert books(live_shop, m.card_no)["spend_fen"] == PAYABLE
+    # The shop refunds it whole in WeChat Pay's merchant platform; the refund notify comes.
+    order = mini_sandbox.merchant.orders[no]
+    notifier, _ = mini_sandbox.merchant._notifier(order["notify_url"], order["appid"])
+    assert notifier.v3_refund(no, "RF-WX-1", PAYABLE, PAYABLE).status == 204
+    assert books(live_shop, m.card_no) == {"points": 3000, "balance_fen": 0, "spend_fen": 0}
+    assert coupon_status(live_shop, code) == "available"
+
+
+def test_one_tap_sent_six_times_at_once_pays_once(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniTwice", points_=3000, balance_fen=20000)
+    key = str(uuid.uuid4())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: pay(shop, m, key, coupon=code, points=2000),
+                                range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert sorted(a.json()["replayed"] for a in answers) == [False] + [True] * 5
+    assert len({a.json()["payment"]["out_trade_no"] for a in answers}) == 1
+    assert books(live_shop, m.card_no)["balance_fen"] == 20000 - PAYABLE
+    assert count(live_shop, Order) == count(live_shop, StorePayment) == 1
