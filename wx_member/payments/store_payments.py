@@ -102,15 +102,13 @@ def _pay(session: Session, member_id: int, key: str, digest: str, store_code: st
     member = lock_member(session, Member.id == member_id)  # first: the payments' lock order
     if member is None or member.erased_at is not None:
         raise UnknownMember(f"no member {member_id}")
+    first = _first(session, key, digest)  # a retry: even if the store closed since
+    if first is not None:
+        return first, None, True
     store = store_checkout.open_store(session, store_code)
     request_id = till_orders._claim(session, key, store.id, digest, now)
-    if request_id is None:  # a retry (or a twin that committed first)
-        try:
-            return till_orders.replay(session, key, digest)["out_trade_no"], None, True
-        except till_orders.TillRequestConflict:
-            raise till_orders.TillRequestConflict(
-                f"{key} was made with another body",
-                user_message="该支付请求已用于其他金额或支付方式，请重新发起支付。") from None
+    if request_id is None:  # unreachable under the member's lock; kept for safety
+        return _first(session, key, digest), None, True
     f = store_checkout.figures(session, member, store, amount_fen, coupon, points, tz, now,
                                options=False)
     no = new_no(now)
@@ -139,6 +137,18 @@ def _pay(session: Session, member_id: int, key: str, digest: str, store_code: st
     session.execute(update(TillRequest).where(TillRequest.id == request_id)
                     .values(answer={"out_trade_no": no}))
     return no, order, False
+
+
+def _first(session: Session, key: str, digest: str) -> str | None:
+    """The order number of request `key` made before, or None; TillRequestConflict when it
+    was made with another body."""
+    try:
+        first = till_orders.replay(session, key, digest)
+    except till_orders.TillRequestConflict:
+        raise till_orders.TillRequestConflict(
+            f"{key} was made with another body",
+            user_message="该支付请求已用于其他金额或支付方式，请重新发起支付。") from None
+    return None if first is None else first["out_trade_no"]
 
 
 def _jsapi_order(session: Session, member: Member, store: Store, no: str, f: Figures,
