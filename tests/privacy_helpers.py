@@ -134,6 +134,9 @@ def build_everything(live, sandbox, sim, payer, who: Person = ALICE) -> ApiClien
     assert payer.v2_payment(who.openid, "SV1", 10000, attach="recharge").ok
     jsapi_recharge_partly_refunded(api, me, sandbox, live)
     till_purchase(live, api, me)
+    res = api.post("me/store-payments", me, headers={"Idempotency-Key": uuid.uuid4().hex},
+                   json={"store_code": "SH001", "amount_fen": 1000, "pay_with": "balance"})
+    assert res.status_code == 200, res.text  # 到店买单 from her stored value
     with live.session() as uow:
         with uow.read():
             mid, balance = uow.execute(select(Member.id, Member.balance_fen)

@@ -76,7 +76,12 @@ def test_export_then_erasure_are_complete(live_all, mini_sandbox, notifier):
     # Her home store, her till purchase's lines and payment parts, her WeChat Pay JSAPI
     # recharge and the shop's refund of part of it.
     assert data["profile"]["home_store"] == {"code": "SH001", "name": "人民广场店"}
-    (till,) = [o for o in data["orders"] if o["lines"]]
+    (sp,) = data["store_payments"]  # 到店买单 from her stored value: its order, one line
+    assert (sp["store"], sp["amount_fen"], sp["pay_with"], sp["status"]) == (
+        "SH001", 1000, "balance", "paid")
+    (paid,) = [o for o in data["orders"] if o["out_trade_no"] == sp["out_trade_no"]]
+    assert [x["name"] for x in paid["lines"]] == ["到店消费"] and paid["store"] == "SH001"
+    (till,) = [o for o in data["orders"] if o["lines"] and o is not paid]
     assert till["store"] == "SH001"
     assert [(x["sku"], x["name"], x["category"], x["quantity"]) for x in till["lines"]] == [
         (x["sku"], x["name"], x["category"], x["quantity"]) for x in TILL_LINES]

@@ -42,8 +42,8 @@ from wx_member.db import UnitOfWork, retrying
 from wx_member.loyalty.tiers import rank
 from wx_member.models import (
     CardHistory, Coupon, CouponEvent, Delivery, JsapiOrder, Member, MemberMerge, MemberTag,
-    Order, PointsLedger, PointsRedemption, PrivacyRequest, RechargeRefund, StoredValueLedger,
-    SubscribeGrant, TierHistory,
+    Order, PointsLedger, PointsRedemption, PrivacyRequest, RechargeRefund, StorePayment,
+    StoredValueLedger, SubscribeGrant, TierHistory,
 )
 from wx_member.platform import audit
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -52,7 +52,8 @@ from wx_member.platform.ledger import lock_member
 UNDO_WITHIN = timedelta(days=7)
 # Tables whose rows are the member's by a member_id column and an id: re-pointed as they are.
 MOVED = (PointsLedger, StoredValueLedger, Coupon, CouponEvent, Order, TierHistory,
-         PointsRedemption, Delivery, PrivacyRequest, CardHistory, JsapiOrder, RechargeRefund)
+         PointsRedemption, Delivery, PrivacyRequest, CardHistory, JsapiOrder, RechargeRefund,
+         StorePayment)
 # What the survivor takes over when it has none, and gives back on undo.
 FIELDS = ("openid", "mini_openid", "unionid", "phone", "name", "birthday", "referrer_id",
           "channel_id", "scene")

@@ -132,6 +132,7 @@ ERASURE: dict[str, str] = {
     "jsapi_order": "kept (bookkeeping); payer openid replaced by the tombstone",
     "recharge_refund": "refused while one is on its way; kept (bookkeeping) by member id, "
                        "no identifier",
+    "store_payment": "kept (bookkeeping, with its order) by member id, no identifier",
     # Not referencing a member, but theirs through an order (module docstring):
     "order_line": "kept with the order (what was bought); no identifier",
     "payment_part": "kept with the order (how it was paid); no identifier",

@@ -37,6 +37,7 @@ from wx_member.models import (
     RechargeRefund,
     Refund,
     Store,
+    StorePayment,
     StoredValueLedger,
     SubscribeGrant,
     TierHistory,
@@ -55,6 +56,8 @@ SECTIONS: dict[str, str] = {
     "card_history": "cards", "member_merge": "merges",
     # WeChat Pay JSAPI recharges from the mini-program, and recharges the shop refunded.
     "jsapi_order": "wechat_pay_orders", "recharge_refund": "recharge_refunds",
+    # 到店买单: what the member typed at a store and what their benefits made of it.
+    "store_payment": "store_payments",
     # Not tables referencing a member, but theirs through an order: a till purchase's
     # lines and how it was paid (in each order), and the home store (in the profile).
     "order_line": "orders", "payment_part": "orders", "store": "profile",
@@ -157,6 +160,16 @@ def collect(session: Session, member: Member, now: datetime) -> dict[str, Any]:
                                   or_(JsapiOrder.member_id == member.id,
                                       JsapiOrder.openid.in_(openids(member))))
                                   .order_by(JsapiOrder.id))],
+        "store_payments": [{"out_trade_no": p.out_trade_no,
+                            "store": stores[p.store_id].code if p.store_id in stores else None,
+                            "amount_fen": p.amount_fen, "member_fen": p.member_fen,
+                            "benefit": p.benefit, "coupon_code": p.coupon_code,
+                            "coupon_saving_fen": p.coupon_saving_fen,
+                            "points_used": p.points_used, "points_fen": p.points_fen,
+                            "payable_fen": p.payable_fen, "pay_with": p.pay_with,
+                            "status": p.status, "points_earned": p.points_earned,
+                            "created_at": _t(p.created_at), "paid_at": _t(p.paid_at)}
+                           for p in mine(StorePayment)],
         "recharge_refunds": [{"out_refund_no": r.out_refund_no, "out_trade_no": r.out_trade_no,
                               "amount_fen": r.amount_fen, "bonus_fen": r.bonus_fen,
                               "status": r.status, "error": r.error, "by": r.requested_by,

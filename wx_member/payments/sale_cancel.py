@@ -1,11 +1,9 @@
 """A sale the till gave up on: the customer walked away, or the cashier voided the sale
 before it was paid. What `/till/v1/cash-off` and `/till/v1/coupons/redeem` took off that
-sale's number comes back, once: the points of the cash-off (`redemption.restore_cash_off`:
-with the expiry they had, ledger key `cashoff-cancel:<order_no>`) and every coupon used on
-it (`returns.give_back`: event `cancel`, key `cancel:<coupon>:<order_no>`), in one
-transaction that first locks the member. The cancel is a till request (`till_request`, key
-`cancel:<order_no>`): asking again changes nothing and answers the first answer
-(`replayed`), whatever the reason given.
+sale's number comes back, once (payments/takes.py: the cash-off's points with the expiry
+they had, every coupon used on it), in one transaction that first locks the member. The
+cancel is a till request (`till_request`, key `cancel:<order_no>`): asking again changes
+nothing and answers the first answer (`replayed`), whatever the reason given.
 
 Only the store whose till took them may cancel them (`store_id` on the cash-off and on the
 coupon's `redeem` event); points or coupons taken elsewhere (another store, the CLI, the
@@ -22,11 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
-from wx_member.coupons import returns
 from wx_member.db import UnitOfWork, retrying
 from wx_member.loyalty import redemption
-from wx_member.models import (Coupon, CouponEvent, Member, Order, PointsRedemption,
-                              TillRequest)
+from wx_member.models import Coupon, CouponEvent, Member, Order, PointsRedemption, TillRequest
+from wx_member.payments import takes
 from wx_member.payments.till_orders import claim_request, order_key
 from wx_member.platform.errors import DomainError
 from wx_member.platform.ledger import lock_member
@@ -74,14 +71,7 @@ def _cancel(session: Session, store_id: int, order_no: str, reason: str,
     first = _first_answer(session, key, store_id)  # a twin cancel committed meanwhile
     if first is not None:
         return first
-    cash_off = session.scalar(
-        select(PointsRedemption).where(PointsRedemption.idem_key == f"cashoff:{order_no}",
-                                       PointsRedemption.cancelled_at.is_(None))
-        .with_for_update().execution_options(populate_existing=True))
-    coupons = list(session.scalars(
-        select(Coupon).where(Coupon.order_no == order_no).order_by(Coupon.id)
-        .with_for_update().execution_options(populate_existing=True)))
-    coupons = [c for c in coupons if c.status == "used"]
+    cash_off, coupons = takes.taken_off(session, order_no)
     if cash_off is None and not coupons:
         raise SaleNotFound(f"nothing left to give back on sale {order_no}")
     stores = ({cash_off.store_id} if cash_off else set()) | {
@@ -100,12 +90,8 @@ def _cancel(session: Session, store_id: int, order_no: str, reason: str,
     request = claim_request(session, key, store_id, _digest(store_id, order_no), now)
     if request is None:  # unreachable under the member's lock; kept for safety
         return _first_answer(session, key, store_id)
-    points_back = 0
-    if cash_off is not None:
-        redemption.restore_cash_off(session, member, cash_off, reason, now)
-        points_back = cash_off.points
-    for coupon in coupons:
-        returns.give_back(session, coupon, "cancel", f"cancel:{coupon.id}:{order_no}", now)
+    points_back = takes.give_back(session, member, order_no, cash_off, coupons, reason,
+                                  now)
     session.refresh(member)
     answer = {"order_no": order_no, "card_no": member.card_no, "points_back": points_back,
               "points_balance": member.points_balance,

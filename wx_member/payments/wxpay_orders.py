@@ -1,5 +1,6 @@
-"""WeChat Pay orders we create for the mini-program (JSAPI): recharges of stored value and
-paid memberships (purpose "membership", credited by payments/paid_memberships.py), and the
+"""WeChat Pay orders we create for the mini-program (JSAPI): recharges of stored value,
+paid memberships (purpose "membership", credited by payments/paid_memberships.py) and
+到店买单 (purpose "store_pay", made and credited by payments/store_payments.py), and the
 member's view of one. What WeChat Pay then says of them (notifies, queries, closing,
 reconciliation) is payments/wxpay_settlement.py's, through `settle` and `order_by_no` here.
 
@@ -26,7 +27,7 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.errors import DomainError
 from wx_member.models import JsapiOrder, Member, RechargeOption
-from wx_member.payments import paid_memberships, stored_value
+from wx_member.payments import paid_memberships, store_payment_state, stored_value
 from wx_member.platform.errors import InvalidAmount, UnknownMember
 from wx_member.platform.ledger import lock_member
 from wx_member.wechat.pay_client import PayApiError, WeChatPayClient
@@ -34,6 +35,7 @@ from wx_member.wechat.pay_client import PayApiError, WeChatPayClient
 log = logging.getLogger(__name__)
 
 RECHARGE = "recharge"  # the order's purpose and its `attach`, which the notify carries back
+STORE_PAY = "store_pay"  # 到店买单 (payments/store_payments.py): purpose and attach
 MIN_RECHARGE_FEN = 100  # 1 yuan
 MAX_RECHARGE_FEN = 50_000_000  # 500,000 yuan: the corporate rungs (存50万送5万) fit
 OPEN_FOR = timedelta(minutes=15)  # then the order is closed (time_expire at WeChat Pay too)
@@ -208,17 +210,25 @@ def _open_order(uow: UnitOfWork, member_id: int, appid: str, option_fen: int | N
 
 def settle(uow: UnitOfWork, no: str, status: str, *, prepay_id: str | None = None,
            error: str | None = None, now: datetime | None = None) -> JsapiOrder:
-    """Use case: record what WeChat Pay said of order `no`. A paid order stays paid."""
+    """Use case: record what WeChat Pay said of order `no`. A paid order stays paid. A
+    store payment's order ending closed or failed gives back its coupon and points in
+    this transaction (store_payment_state.ended)."""
     with uow.write() as session:
-        order = order_by_no(session, no, lock=True)
+        order = order_by_no(session, no)
         if order is None:
             raise PaymentOrderNotFound(f"no WeChat Pay order {no}")
+        member = None
+        if order.purpose == STORE_PAY:  # the member first: the payments' lock order
+            member = lock_member(session, Member.id == order.member_id)
+        order = order_by_no(session, no, lock=True)
         if order.status != "paid":
             order.status = status
             order.prepay_id = prepay_id or order.prepay_id
             order.error = error or order.error
             if status == "closed":
                 order.closed_at = now or utcnow()
+            if member is not None and status in ("closed", "failed"):
+                store_payment_state.ended(session, member, no, status, now or utcnow())
         order.checked_at = now or utcnow()
         return order
 

@@ -21,10 +21,10 @@ from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.errors import DomainError
 from wx_member.models import JsapiOrder
-from wx_member.payments import paid_memberships, stored_value
+from wx_member.payments import paid_memberships, store_payments, stored_value
 from wx_member.payments.order_errors import OrderMismatch
-from wx_member.payments.wxpay_orders import (RECONCILE_AFTER, OrderNotOpen, OrderView,
-                                             order_by_no, order_of, settle)
+from wx_member.payments.wxpay_orders import (RECONCILE_AFTER, STORE_PAY, OrderNotOpen,
+                                             OrderView, order_by_no, order_of, settle)
 from wx_member.wechat.pay import PaymentNotice
 from wx_member.wechat.pay_client import PayApiError, WeChatPayClient
 
@@ -54,10 +54,14 @@ def record_notified(uow: UnitOfWork, client: WeChatPayClient | None,
 def credit(uow: UnitOfWork, notice: PaymentNotice, now: datetime | None = None, *,
            tz: ZoneInfo | None = None):
     """Use case: credit a verified payment of one of our orders by what it bought (its
-    `attach`): stored value, or a paid membership. Once per out_trade_no either way."""
+    `attach`): stored value, a paid membership, or a purchase at a store (到店买单). Once
+    per out_trade_no each way."""
     if paid_memberships.is_membership(notice.attach):
         return paid_memberships.record_paid(uow, notice, now=now,
                                             tz=tz or paid_memberships.DEFAULT_TZ)
+    if notice.attach == STORE_PAY:
+        return store_payments.record_paid(uow, notice, now=now,
+                                          tz=tz or paid_memberships.DEFAULT_TZ)
     return stored_value.record_recharge(uow, notice, now=now)
 
 

@@ -18,7 +18,8 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from wx_member.extensions import runtime
 from wx_member.payments import order_refunds, orders
-from wx_member.payments import membership_refunds, paid_memberships, wxpay_settlement
+from wx_member.payments import (membership_refunds, paid_memberships, wxpay_orders,
+                                wxpay_settlement)
 from wx_member.platform.errors import DomainError
 from wx_member.wechat import pay, pay_v2, pay_v3
 from wx_member.wechat.pay_keys import PlatformKeys
@@ -53,7 +54,8 @@ def _body() -> bytes:
 def _record(notice) -> None:
     try:
         if isinstance(notice, pay.PaymentNotice) and (
-                notice.attach == RECHARGE or paid_memberships.is_membership(notice.attach)):
+                notice.attach in (RECHARGE, wxpay_orders.STORE_PAY)
+                or paid_memberships.is_membership(notice.attach)):
             # An order we closed meanwhile is checked with WeChat Pay before it is credited.
             wxpay_settlement.record_notified(g.db, runtime().wxpay, notice,
                                              tz=runtime().config.tz)

@@ -15,11 +15,13 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from wx_member.web.api import (balance, cashier, card, coupons, gift_images, limits, login,
-                               profile, recharges, redemptions, referrals, subscriptions)
+                               profile, recharges, redemptions, referrals, store_payments,
+                               subscriptions)
 from wx_member.web.api.errors import ErrorSchema
 
 BLUEPRINTS = (login.bp, card.bp, profile.bp, referrals.bp, subscriptions.bp, coupons.bp,
-              redemptions.bp, balance.bp, cashier.member_bp, cashier.cashier_bp, recharges.bp)
+              redemptions.bp, balance.bp, cashier.member_bp, cashier.cashier_bp, recharges.bp,
+              store_payments.bp)
 DOCS_ASSETS = "/api/docs/assets/"
 
 SECURITY_SCHEMES = {

@@ -29,7 +29,8 @@ class RechargeIn(Strict):
 
 class PayOrderOut(ma.Schema):
     out_trade_no = fields.String(required=True)
-    purpose = fields.String(required=True, metadata={"description": "recharge | membership"})
+    purpose = fields.String(required=True, metadata={
+        "description": "recharge | membership | store_pay (到店买单)"})
     amount_fen = fields.Integer(required=True)
     bonus_fen = fields.Integer(required=True, metadata={
         "description": "fixed when the order is made"})

@@ -18,8 +18,9 @@ from flask_smorest import Api
 from wx_member.web.till import desk, members
 
 from wx_member.web.till import orders  # noqa: E402  (quote, purchases, refunds)
+from wx_member.web.till import self_payments  # noqa: E402  (到店买单 at this store)
 
-BLUEPRINTS = (members.bp, desk.bp, orders.bp)
+BLUEPRINTS = (members.bp, desk.bp, orders.bp, self_payments.bp)
 
 
 def register(api: Api) -> None:

@@ -1,0 +1,378 @@
+"""到店买单 over HTTP: a member at a store asks what an amount costs (tier discount, coupon,
+points), pays it from the stored-value balance or by WeChat Pay (the sandbox's payer pays
+and its notify reaches /pay/v3/notify), and the purchase is recorded at that store once;
+retries, cancels, refunds and refusals, with the books (balances = ledger sums) checked."""
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import func, select, update
+
+from helpers import count
+from till_helpers import Till, issue_key, open_store
+from wx_member import scheduler
+from wx_member.coupons import store_scope, wallet
+from wx_member.loyalty import points
+from wx_member.members import stores
+from wx_member.models import (Coupon, JsapiOrder, Member, MemberDay, Order, PointsLedger,
+                              Store, StorePayment)
+from wx_member.payments import balance_payments, stored_value
+from wxpay_helpers import MINI_APPID, live_shop, merchant_cert, mini_sandbox, shop  # noqa: F401
+
+AMOUNT = 10000  # 100 yuan typed
+# A gold member (9 折: 9000), 满50减10 (1000 off: 8000), 2,000 points (20 yuan: 6000).
+PAYABLE = 6000
+
+
+@pytest.fixture
+def store(live_shop):  # noqa: F811
+    open_store(live_shop, "S01", "静安店")
+    open_store(live_shop, "S02", "徐汇店")
+    with live_shop.session() as s, s.begin():
+        # The seeded member days fall on weekdays; off, so the figures do not depend on
+        # the day the test runs.
+        s.execute(update(MemberDay).values(enabled=False))
+    return "S01"
+
+
+def member(shop, live, openid: str, tier: str = "gold", points_: int = 0,  # noqa: F811
+           balance_fen: int = 0, coupon: bool = True):
+    """A member logged in to the mini-program, at `tier`, with exactly `points_` points
+    (the sign-up points taken back), stored value and a 满50减10 coupon (template 2);
+    returns (member, coupon code)."""
+    m = shop.login(openid)
+    with live.session() as s, s.begin():
+        s.execute(update(Member).where(Member.card_no == m.card_no).values(tier=tier))
+        row = s.scalar(select(Member).where(Member.card_no == m.card_no))
+        if points_ != row.points_balance:
+            points.post(s, row, points_ - row.points_balance, "adjust", f"seed:{openid}")
+        if balance_fen:
+            stored_value.post(s, row, balance_fen, "recharge", f"seed:{openid}")
+    code = None
+    if coupon:
+        with live.session() as uow:
+            code = wallet.issue(uow, m.card_no, 2, f"seed:{openid}", by="test").code
+    return m, code
+
+
+def books(live, card_no: str) -> dict:
+    """What the member has, each balance checked against its ledger."""
+    with live.session() as s, s.read():
+        m = s.scalar(select(Member).where(Member.card_no == card_no))
+        points_sum = s.scalar(select(func.coalesce(func.sum(PointsLedger.delta), 0))
+                              .where(PointsLedger.member_id == m.id))
+        assert m.points_balance == points_sum
+        assert m.balance_fen == stored_value.ledger_sum(s, m.id)
+        return {"points": m.points_balance, "balance_fen": m.balance_fen,
+                "spend_fen": m.total_spend_fen}
+
+
+def coupon_status(live, code: str) -> str:
+    with live.session() as s, s.read():
+        return s.scalar(select(Coupon.status).where(Coupon.code == code))
+
+
+def pay(shop, m, key: str | None = None, **body):  # noqa: F811
+    body = {"store_code": "S01", "amount_fen": AMOUNT, "pay_with": "balance", **body}
+    return shop.post("me/store-payments", m, json=body,
+                     headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+
+def run_reconciliation(live) -> None:
+    scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
+    try:
+        scheduler.reconcile_payments_job()
+    finally:
+        scheduler._RUNTIME = None
+
+
+def test_stores_and_a_quote_with_tier_discount_coupon_and_points(shop, live_shop,  # noqa: F811
+                                                                 store):
+    with live_shop.session() as uow:
+        stores.close(uow, "S02", by="test")
+    open_store(live_shop, "A01", "安福路店")
+    assert shop.get("stores", shop.login("oMiniLook")).json() == {"stores": [
+        {"code": "A01", "name": "安福路店", "city": "", "address": ""},
+        {"code": "S01", "name": "静安店", "city": "", "address": ""}]}
+
+    m, code = member(shop, live_shop, "oMiniQuote", points_=3000, balance_fen=20000)
+    before = books(live_shop, m.card_no)
+    res = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}&coupon={code}&points=2000", m)
+    assert res.status_code == 200, res.text
+    q = res.json()
+    assert q["store"] == {"code": "S01", "name": "静安店"}
+    assert (q["amount_fen"], q["member_fen"], q["benefit_fen"], q["benefit"]) == (
+        10000, 9000, 1000, "金卡 9 折")
+    assert q["coupon"] == {"code": code, "title": q["coupon"]["title"], "saving_fen": 1000}
+    assert "满50减10" in q["coupon"]["title"] or "10" in q["coupon"]["title"]
+    # The sign-up coupon (10 元) and 满50减10, both usable on 9000 at this store.
+    assert code in {c["code"] for c in q["usable_coupons"]} and len(q["usable_coupons"]) == 2
+    # After the coupon 8000 is left: at most 50 % (4000 fen), and 3,000 points buy 3000.
+    assert q["points_max"] == {"points": 3000, "fen": 3000}
+    assert q["points_used"] == {"points": 2000, "fen": 2000}
+    assert q["payable_fen"] == PAYABLE and q["balance_fen"] == 20000
+    assert q["points_to_earn"] > 0
+    plain = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}", m).json()
+    assert (plain["coupon"], plain["payable_fen"], plain["points_used"]) == (
+        None, 9000, {"points": 0, "fen": 0})
+    # A quote writes nothing.
+    assert books(live_shop, m.card_no) == before and coupon_status(live_shop, code) == "available"
+    assert count(live_shop, StorePayment) == 0
+    # A closed or unknown store, a bad amount.
+    for path in (f"stores/S02/checkout?amount_fen={AMOUNT}", "stores/NOPE/checkout?amount_fen=1"):
+        res = shop.get(path, m)
+        assert (res.status_code, res.json()["code"], res.json()["message"]) == (
+            404, "STORE_NOT_FOUND", "门店不存在或已停业。")
+    for amount in (0, 50_000_001):
+        res = shop.get(f"stores/S01/checkout?amount_fen={amount}", m)
+        assert (res.status_code, res.json()["code"]) == (400, "INVALID_AMOUNT")
+
+
+def test_paying_from_the_balance_earns_at_the_store_once(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniBal", points_=3000, balance_fen=20000)
+    quoted = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}&coupon={code}&points=2000",
+                      m).json()
+    key = str(uuid.uuid4())
+    res = pay(shop, m, key, coupon=code, points=2000)
+    assert res.status_code == 200, res.text
+    out = res.json()
+    p = out["payment"]
+    assert (out["replayed"], out["request_payment"]) == (False, None)
+    assert p["out_trade_no"].startswith("M") and len(p["out_trade_no"]) == 23
+    assert (p["status"], p["status_zh"], p["pay_with"]) == ("paid", "已支付", "balance")
+    assert (p["amount_fen"], p["benefit_fen"], p["coupon_saving_fen"], p["payable_fen"]) == (
+        10000, 1000, 1000, PAYABLE)
+    assert p["points_used"] == {"points": 2000, "fen": 2000}
+    assert p["points_earned"] == quoted["points_to_earn"] > 0
+    assert p["balance_fen"] == 20000 - PAYABLE and p["paid_at"] and p["store"]["code"] == "S01"
+    assert books(live_shop, m.card_no) == {"points": 3000 - 2000 + p["points_earned"],
+                                           "balance_fen": 14000, "spend_fen": PAYABLE}
+    assert coupon_status(live_shop, code) == "used"
+    with live_shop.session() as s, s.read():
+        order = s.scalar(select(Order).where(Order.out_trade_no == p["out_trade_no"]))
+        s01 = s.scalar(select(Store.id).where(Store.code == "S01"))
+        assert (order.amount_fen, order.api, order.store_id, order.points_earned) == (
+            PAYABLE, "bal", s01, p["points_earned"])
+
+    # The same tap again (a retry): the first answer, nothing more.
+    again = pay(shop, m, key, coupon=code, points=2000)
+    assert again.status_code == 200 and again.json() == {**out, "replayed": True}
+    other = pay(shop, m, key, amount_fen=5000)  # the same key for something else
+    assert (other.status_code, other.json()["code"], other.json()["message"]) == (
+        409, "TILL_REQUEST_CONFLICT", "该支付请求已用于其他金额或支付方式，请重新发起支付。")
+    assert books(live_shop, m.card_no)["balance_fen"] == 14000 and count(live_shop, Order) == 1
+
+    # The member's result page; nobody else's.
+    assert shop.get(f"me/store-payments/{p['out_trade_no']}", m).json() == {"payment": p}
+    stranger = shop.login("oMiniStranger")
+    res = shop.get(f"me/store-payments/{p['out_trade_no']}", stranger)
+    assert (res.status_code, res.json()["code"]) == (404, "PAY_ORDER_NOT_FOUND")
+
+    # Refunded whole (wx-member balance refund): money, coupon and points come back.
+    with live_shop.session() as uow:
+        balance_payments.refund(uow, p["out_trade_no"], PAYABLE, "RF-1", by="test")
+    assert books(live_shop, m.card_no) == {"points": 3000, "balance_fen": 20000,
+                                           "spend_fen": 0}
+    assert coupon_status(live_shop, code) == "available"
+
+
+def test_insufficient_balance_and_other_refusals_change_nothing(shop, live_shop,  # noqa: F811
+                                                                store):
+    m, code = member(shop, live_shop, "oMiniPoor", points_=500, balance_fen=5000)
+    other, theirs = member(shop, live_shop, "oMiniOther")
+    before = books(live_shop, m.card_no)
+    key = str(uuid.uuid4())
+    res = pay(shop, m, key, coupon=code)  # 8000 to pay, 5000 held
+    assert (res.status_code, res.json()["code"], res.json()["message"]) == (
+        409, "INSUFFICIENT_BALANCE", "储值余额不足。")
+    refusals = [
+        ({"store_code": "S09"}, 404, "STORE_NOT_FOUND"),
+        ({"amount_fen": 0}, 400, "INVALID_AMOUNT"),
+        ({"amount_fen": 50_000_001}, 400, "INVALID_AMOUNT"),
+        ({"coupon": theirs}, 409, "COUPON_NOT_YOURS"),
+        ({"coupon": "NOSUCHCODE"}, 404, "COUPON_NOT_FOUND"),
+        ({"points": 600}, 409, "INSUFFICIENT_POINTS"),
+    ]
+    for body, status, error in refusals:
+        res = pay(shop, m, amount_fen=body.pop("amount_fen", 1000), **body)
+        assert (res.status_code, res.json()["code"]) == (status, error), body
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in res.json()["message"])
+    res = pay(shop, m, pay_with="cash")
+    assert res.status_code == 422
+    assert books(live_shop, m.card_no) == before and coupon_status(live_shop, code) == "available"
+    assert count(live_shop, StorePayment) == count(live_shop, Order) == 0
+
+    # Refused, the key was not spent: after a recharge the same tap goes through.
+    with live_shop.session() as s, s.begin():
+        row = s.scalar(select(Member).where(Member.card_no == m.card_no))
+        stored_value.post(s, row, 5000, "recharge", "more")
+    res = pay(shop, m, key, coupon=code)
+    assert res.status_code == 200 and res.json()["payment"]["balance_fen"] == 2000
+
+
+def test_wechat_pay_created_paid_and_credited_once(shop, live_shop, mini_sandbox,  # noqa: F811
+                                                   store):
+    m, code = member(shop, live_shop, "oMiniWx", points_=3000)
+    res = pay(shop, m, coupon=code, points=2000, pay_with="wechat")
+    assert res.status_code == 200, res.text
+    out = res.json()
+    p, no = out["payment"], out["payment"]["out_trade_no"]
+    assert (p["status"], p["status_zh"], p["points_earned"], p["balance_fen"], p["paid_at"]) == (
+        "created", "待支付", None, None, None)
+    assert out["request_payment"]["package"].startswith("prepay_id=wx")
+    assert out["request_payment"]["appId"] == MINI_APPID
+    sent = mini_sandbox.merchant.orders[no]
+    assert sent["attach"] == "store_pay" and sent["amount"]["total"] == PAYABLE
+    assert sent["payer"] == {"openid": "oMiniWx"} and "静安店" in sent["description"]
+    # Taken while the member pays: neither can be used twice meanwhile.
+    assert coupon_status(live_shop, code) == "used"
+    assert books(live_shop, m.card_no)["points"] == 1000
+    assert count(live_shop, Order) == 0
+
+    assert mini_sandbox.merchant.pay(no).status == 204
+    assert mini_sandbox.merchant.renotify(no).status == 204  # WeChat Pay's retry
+    polled = shop.get(f"me/store-payments/{no}", m).json()["payment"]
+    assert (polled["status"], polled["status_zh"]) == ("paid", "已支付")
+    assert polled["points_earned"] > 0 and polled["paid_at"] and polled["balance_fen"] == 0
+    assert books(live_shop, m.card_no) == {"points": 1000 + polled["points_earned"],
+                                           "balance_fen": 0, "spend_fen": PAYABLE}
+    with live_shop.session() as s, s.read():
+        order = s.scalar(select(Order).where(Order.out_trade_no == no))
+        assert (order.amount_fen, order.api, order.points_earned) == (
+            PAYABLE, "v3", polled["points_earned"])
+        assert s.scalar(select(Store.code).where(Store.id == order.store_id)) == "S01"
+    assert count(live_shop, Order) == 1
+    # Paid: the existing cancel refuses it.
+    res = shop.post(f"me/orders/{no}/cancel", m)
+    assert (res.status_code, res.json()["code"]) == (409, "PAY_ORDER_NOT_OPEN")
+
+    # Paid, the notify lost: the reconciliation finds it and credits it once.
+    no = pay(shop, m, pay_with="wechat", amount_fen=2000).json()["payment"]["out_trade_no"]
+    mini_sandbox.merchant.pay(no, notify=False)
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=6), tick=False):
+        run_reconciliation(live_shop)
+        run_reconciliation(live_shop)
+    polled = shop.get(f"me/store-payments/{no}", m).json()["payment"]
+    assert (polled["status"], polled["payable_fen"]) == ("paid", 1800)  # 9 折
+    assert books(live_shop, m.card_no)["spend_fen"] == PAYABLE + 1800
+    assert mini_sandbox.merchant.renotify(no).status == 204 and count(live_shop, Order) == 2
+
+
+def test_a_cancelled_or_refused_order_gives_coupon_and_points_back_once(  # noqa: F811
+        shop, live_shop, mini_sandbox, store):
+    m, code = member(shop, live_shop, "oMiniGiveUp", points_=3000)
+    no = pay(shop, m, coupon=code, points=2000, pay_with="wechat").json()["payment"][
+        "out_trade_no"]
+    assert books(live_shop, m.card_no)["points"] == 1000
+    res = shop.post(f"me/orders/{no}/cancel", m)
+    assert res.status_code == 200 and res.json()["status"] == "closed"
+    polled = shop.get(f"me/store-payments/{no}", m).json()["payment"]
+    assert (polled["status"], polled["status_zh"], polled["points_earned"]) == (
+        "closed", "已关闭", None)
+    assert books(live_shop, m.card_no)["points"] == 3000
+    assert coupon_status(live_shop, code) == "available"
+    # Closed once: again, or the reconciliation later, gives nothing more.
+    assert shop.post(f"me/orders/{no}/cancel", m).status_code == 409
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=16), tick=False):
+        run_reconciliation(live_shop)
+    assert books(live_shop, m.card_no)["points"] == 3000
+
+    # Unpaid for 15 minutes: the reconciliation closes it and gives back.
+    no = pay(shop, m, coupon=code, points=1000, pay_with="wechat").json()["payment"][
+        "out_trade_no"]
+    assert books(live_shop, m.card_no)["points"] == 2000
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=16), tick=False):
+        run_reconciliation(live_shop)
+    assert shop.get(f"me/store-payments/{no}", m).json()["payment"]["status"] == "closed"
+    assert books(live_shop, m.card_no)["points"] == 3000
+    assert coupon_status(live_shop, code) == "available"
+
+    # WeChat Pay refuses the order: failed, given back, the refusal said in Chinese.
+    mini_sandbox.merchant.fail_next("jsapi", 500, "SYSTEM_ERROR")
+    res = pay(shop, m, coupon=code, points=2000, pay_with="wechat")
+    assert (res.status_code, res.json()["code"]) == (503, "WXPAY_UNAVAILABLE")
+    with live_shop.session() as s, s.read():
+        assert [(r.status, r.returned_at is not None) for r in s.scalars(
+            select(StorePayment).order_by(StorePayment.id))][-1] == ("failed", True)
+    assert books(live_shop, m.card_no) == {"points": 3000, "balance_fen": 0, "spend_fen": 0}
+    assert coupon_status(live_shop, code) == "available" and count(live_shop, Order) == 0
+
+
+def test_nothing_left_to_pay_is_paid_at_once_without_wechat_pay(shop, live_shop,  # noqa: F811
+                                                                mini_sandbox, store):
+    m, _ = member(shop, live_shop, "oMiniFree", tier="normal", coupon=False)
+    q = shop.get("stores/S01/checkout?amount_fen=800", m).json()
+    signup = q["usable_coupons"][0]["code"]  # 入会礼 10 元 covers 8 元
+    res = pay(shop, m, coupon=signup, amount_fen=800, pay_with="wechat")
+    assert res.status_code == 200, res.text
+    out = res.json()
+    assert (out["payment"]["status"], out["payment"]["payable_fen"], out["request_payment"]) == (
+        "paid", 0, None)
+    assert out["payment"]["out_trade_no"] not in mini_sandbox.merchant.orders
+    assert count(live_shop, JsapiOrder) == 0 and coupon_status(live_shop, signup) == "used"
+
+
+def test_a_coupon_of_other_stores_is_not_offered_nor_taken(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniScope", balance_fen=20000)
+    with live_shop.session() as s, s.begin():
+        store_scope.replace(s, 2, [s.scalar(select(Store.id).where(Store.code == "S02"))])
+    q = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}", m).json()
+    assert code not in {c["code"] for c in q["usable_coupons"]}
+    res = pay(shop, m, coupon=code)
+    assert (res.status_code, res.json()["code"]) == (409, "COUPON_WRONG_STORE")
+    assert pay(shop, m, coupon=code, store_code="S02").status_code == 200
+
+
+def test_the_store_s_till_sees_its_paid_self_payments(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniTill", balance_fen=20000)
+    first = pay(shop, m, amount_fen=3000).json()["payment"]
+    second = pay(shop, m, coupon=code).json()["payment"]
+    pay(shop, m, pay_with="wechat", amount_fen=500)  # not paid: not listed
+    pay(shop, m, store_code="S02", amount_fen=100)  # another store's
+    s01 = Till(live_shop, issue_key(live_shop, "S01").key)
+    res = s01.get("self-payments")
+    assert res.status_code == 200, res.text
+    listed = res.json()["payments"]
+    assert [p["out_trade_no"] for p in listed] == [second["out_trade_no"],
+                                                   first["out_trade_no"]]
+    assert listed[0] == {"out_trade_no": second["out_trade_no"],
+                         "card_no": m.card_no[:3] + "*" * (len(m.card_no) - 6) + m.card_no[-3:],
+                         "amount_fen": AMOUNT, "payable_fen": 8000, "pay_with": "balance",
+                         "paid_at": second["paid_at"]}
+    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    assert s01.get("self-payments", params={"since": later}).json() == {"payments": []}
+    s02 = Till(live_shop, issue_key(live_shop, "S02").key).get("self-payments").json()
+    assert [p["payable_fen"] for p in s02["payments"]] == [90]
+    assert Till(live_shop, None).get("self-payments").status_code == 401
+
+
+def test_a_full_wechat_refund_gives_back_coupon_and_points(shop, live_shop,  # noqa: F811
+                                                           mini_sandbox, store):
+    m, code = member(shop, live_shop, "oMiniRefund", points_=3000)
+    no = pay(shop, m, coupon=code, points=2000, pay_with="wechat").json()["payment"][
+        "out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    assert books(live_shop, m.card_no)["spend_fen"] == PAYABLE
+    # The shop refunds it whole in WeChat Pay's merchant platform; the refund notify comes.
+    order = mini_sandbox.merchant.orders[no]
+    notifier, _ = mini_sandbox.merchant._notifier(order["notify_url"], order["appid"])
+    assert notifier.v3_refund(no, "RF-WX-1", PAYABLE, PAYABLE).status == 204
+    assert books(live_shop, m.card_no) == {"points": 3000, "balance_fen": 0, "spend_fen": 0}
+    assert coupon_status(live_shop, code) == "available"
+
+
+def test_one_tap_sent_six_times_at_once_pays_once(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniTwice", points_=3000, balance_fen=20000)
+    key = str(uuid.uuid4())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: pay(shop, m, key, coupon=code, points=2000),
+                                range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert sorted(a.json()["replayed"] for a in answers) == [False] + [True] * 5
+    assert len({a.json()["payment"]["out_trade_no"] for a in answers}) == 1
+    assert books(live_shop, m.card_no)["balance_fen"] == 20000 - PAYABLE
+    assert count(live_shop, Order) == count(live_shop, StorePayment) == 1
