@@ -243,22 +243,23 @@ Component({
       return requestPayment(paymentParams(res.request_payment))
         .then(() => this.waitPaid(no), (err) => {
           const cancelled = /cancel/.test((err && err.errMsg) || '')
-          if (!cancelled) {
-            this.setData({ state: '支付未完成，请稍后再试', pendingNo: no })
-            return null
-          }
-          this.setData({ state: '已取消支付' })
-          // Closed now, giving the coupon and points back. One paid meanwhile (the cancel
-          // answers paid, or 409 PAY_ORDER_NOT_OPEN when the notify came first) is shown
-          // as paid instead.
-          return api.cancelOrder(no)
-            .then((o) => (o && o.status === PAID ? this.waitPaid(no) : this.cancelled(gave)),
-              (fail) => (fail.code === 'PAY_ORDER_NOT_OPEN' ? this.waitPaid(no)
-                : this.schedule(0)))
+          this.setData({ state: cancelled ? '已取消支付' : '支付未完成' })
+          // Closed now (not in 15 minutes), giving the coupon and points back, so the member
+          // can pay again at once. The cancel asks WeChat Pay first: one paid meanwhile (the
+          // cancel answers paid, or 409 PAY_ORDER_NOT_OPEN when the notify came first) is
+          // shown as paid instead.
+          return api.cancelOrder(no).then(
+            (o) => (o && o.status === PAID ? this.waitPaid(no) : this.closed(cancelled, gave)),
+            (fail) => {
+              if (fail.code === 'PAY_ORDER_NOT_OPEN') return this.waitPaid(no)
+              this.setData({ pendingNo: no }) // not known: 查询支付结果
+              return this.schedule(0)
+            })
         })
     },
-    cancelled(gave) {
-      this.setData({ state: gave ? '已取消支付，优惠券和积分已退回' : '已取消支付' })
+    closed(cancelled, gave) {
+      const back = gave ? '，优惠券和积分已退回' : ''
+      this.setData({ state: (cancelled ? '已取消支付' : '支付未完成，请重试') + back })
       this.schedule(0)
     },
     recheck() {

@@ -362,6 +362,53 @@ test('a cancelled payment sheet cancels the order, says so and asks the quote ag
   expect(wx.dialogs).toEqual([])
 })
 
+test('a payment WeChat Pay failed stops the polling with its Chinese status', async () => {
+  let polls = 0
+  const { comp } = await payPage({
+    'POST me/store-payments': () => ({ data: { payment: PAYMENT({ out_trade_no: 'M5',
+      pay_with: 'wechat', status: 'created', status_zh: '待支付', points_earned: null,
+      balance_fen: null, paid_at: null }), request_payment: REQUEST_PAYMENT, replayed: false } }),
+    'GET me/store-payments/M5': () => { polls += 1; return { data: { payment: PAYMENT({
+      out_trade_no: 'M5', pay_with: 'wechat', status: 'failed', status_zh: '支付失败',
+      points_earned: null, balance_fen: null, paid_at: null }) } } },
+  })
+  global.wx.requestPayment = (opts) => setTimeout(() => opts.success({}), 0)
+  await type(comp, '100')
+  await tap(comp, '.pay-wechat')
+  expect(polls).toBe(1)
+  expect(text(comp)).toContain('支付未完成（支付失败）')
+  expect(text(comp)).not.toContain('支付成功')
+})
+
+test('a sheet that failed closes the order too; a cancel finding it paid shows the result', async () => {
+  const created = (no) => ({ data: { payment: PAYMENT({ pay_with: 'wechat', out_trade_no: no,
+    status: 'created', status_zh: '待支付', points_earned: null, balance_fen: null, paid_at: null }),
+  request_payment: REQUEST_PAYMENT, replayed: false } })
+  let no = 'M3'
+  const { wx, comp } = await payPage({
+    'POST me/store-payments': () => created(no),
+    'POST me/orders/M3/cancel': () => ({ data: { out_trade_no: 'M3', status: 'closed', status_zh: '已关闭' } }),
+    'POST me/orders/M4/cancel': () => ({ status: 409, data: { code: 'PAY_ORDER_NOT_OPEN',
+      message: '订单已支付或已关闭。' } }),
+    'GET me/store-payments/M4': () => ({ data: { payment: PAYMENT({ out_trade_no: 'M4',
+      pay_with: 'wechat' }) } }), // the notify came first: paid
+  })
+  let errMsg = 'requestPayment:fail system error'
+  global.wx.requestPayment = (opts) => setTimeout(() => opts.fail({ errMsg }), 0)
+  await type(comp, '100')
+  await tap(comp, '.pay-wechat')
+  expect(text(comp)).toContain('支付未完成，请重试')
+  no = 'M4'
+  errMsg = 'requestPayment:fail cancel'
+  await tap(comp, '.pay-wechat')
+  expect(wx.requests.filter((r) => r.path.startsWith('me/')).map((r) => r.method + ' ' + r.path))
+    .toEqual(['POST me/store-payments', 'POST me/orders/M3/cancel', 'POST me/store-payments',
+      'POST me/orders/M4/cancel', 'GET me/store-payments/M4'])
+  expect(text(comp)).toContain('支付成功')
+  expect(text(comp)).not.toContain('已取消支付')
+  expect(wx.dialogs).toEqual([]) // the 409 is expected here, not an error to show
+})
+
 test('the result\'s clock ticks every second and stops while the page is hidden', async () => {
   jest.useFakeTimers({ doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate',
     'clearImmediate', 'nextTick', 'queueMicrotask'], now: new Date(2026, 11, 3, 14, 30, 5) })
