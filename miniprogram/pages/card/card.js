@@ -1,5 +1,5 @@
 // 我的会员卡: card number, tier and progress to the next, points with the ones that lapse
-// first, stored value; the entries to the other pages.
+// first, stored value; the entries to the other pages (到店买单 first).
 const api = require('../../utils/api.js')
 const { yuan } = require('../../utils/format.js')
 

@@ -54,3 +54,18 @@ test('without a session the page logs in first, with the wx.login code', async (
   expect(wx.requests[1].header.Authorization).toBe('Bearer fresh')
   expect(comp.dom.textContent).toContain('80000001234')
 })
+
+test('到店买单 on the card page opens the pay page', async () => {
+  const wx = install({ 'GET me/card': () => ({ data: CARD }) })
+  loggedIn(wx)
+  const opened = []
+  global.wx.navigateTo = (o) => opened.push(o.url)
+  const comp = render(page)
+  await comp.instance.onShow()
+  await settle()
+  const entry = comp.querySelector('.pay-entry')
+  expect(entry.dom.textContent.replace(/\s+/g, '')).toBe('到店买单储值或微信支付')
+  entry.dispatchEvent('tap')
+  await settle()
+  expect(opened).toEqual(['/pages/pay/pay'])
+})
