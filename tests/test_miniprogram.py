@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from api_helpers import (CASHIER_KEY, ApiClient, add_gift, api_config, give_points,  # noqa: F401
                          member_id, mini_sandbox)
 from conftest import serve
-from wx_member.models import JsapiOrder, Member, PointsLedger, PointsRedemption, StoredValueLedger
+from till_helpers import open_store
+from wx_member.models import (JsapiOrder, Member, PointsLedger, PointsRedemption, StorePayment,
+                              StoredValueLedger)
 from wxpay_helpers import merchant_cert, merchant_settings  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent / "miniprogram"
@@ -70,27 +72,37 @@ def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox)
     give_points(live_mini, member.card_no, 500, "mini-live-setup")
     cheap = add_gift(live_mini, "帆布袋", 10, 3)
     dear = add_gift(live_mini, "保温杯", 100000, 3)
+    open_store(live_mini, "S01", "静安店")  # where the client pays (到店买单)
 
     jest("live", {"BASE_URL": api.base, "SANDBOX_URL": mini_sandbox.url, "OPENID": openid,
                   "CARD_NO": member.card_no, "GIFT_ID": str(cheap), "DEAR_GIFT_ID": str(dear),
-                  "CASHIER_KEY": CASHIER_KEY})
+                  "CASHIER_KEY": CASHIER_KEY, "STORE_CODE": "S01"})
 
     # What the server holds after the client's double redemption: one, and the books agree.
     mid = member_id(live_mini, member.card_no)
     with live_mini.session() as s, s.read() as session:
-        redemptions = session.scalar(select(func.count()).select_from(PointsRedemption)
-                                     .where(PointsRedemption.member_id == mid))
+        redemptions = sorted((r.kind, r.cancelled_at is not None) for r in session.scalars(
+            select(PointsRedemption).where(PointsRedemption.member_id == mid)))
         ledger = session.scalar(select(func.sum(PointsLedger.delta))
                                 .where(PointsLedger.member_id == mid))
         # The client's recharge (充500送50, paid by the sandbox's payer) credited once; the
         # one it gave up, closed and credited nothing.
         orders = sorted((o.amount_fen, o.bonus_fen, o.status) for o in session.scalars(
-            select(JsapiOrder).where(JsapiOrder.member_id == mid)))
+            select(JsapiOrder).where(JsapiOrder.member_id == mid,
+                                     JsapiOrder.purpose == "recharge")))
+        # 到店买单: one from the balance (sent twice with one key), one by WeChat Pay, one
+        # given up (its points back).
+        store_paid = sorted((p.pay_with, p.status, p.payable_fen) for p in session.scalars(
+            select(StorePayment).where(StorePayment.member_id == mid)))
         stored = [(r.delta_fen, r.reason) for r in session.scalars(
             select(StoredValueLedger).where(StoredValueLedger.member_id == mid)
             .order_by(StoredValueLedger.id))]
-        balance_fen = session.get(Member, mid).balance_fen
-    assert (redemptions, ledger) == (1, 500)
+        me = session.get(Member, mid)
+    assert redemptions == [("cash_off", False), ("cash_off", True), ("gift", False)]
+    assert ledger == me.points_balance
     assert orders == [(12300, 0, "closed"), (50000, 5000, "paid")]
-    assert stored == [(50000, "recharge"), (5000, "recharge_bonus")]
-    assert balance_fen == 55000
+    assert [(w, st) for w, st, _ in store_paid] == [
+        ("balance", "paid"), ("wechat", "closed"), ("wechat", "paid")]
+    from_balance = store_paid[0][2]
+    assert stored == [(50000, "recharge"), (5000, "recharge_bonus"), (-from_balance, "pay")]
+    assert me.balance_fen == 55000 - from_balance

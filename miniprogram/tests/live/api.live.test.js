@@ -179,3 +179,98 @@ test('a recharge given up is closed at WeChat Pay and credits nothing', async ()
   expect((await api.order(out.order.out_trade_no)).status).toBe('closed')
   expect((await api.card()).balance_fen).toBe(before)
 })
+
+// 到店买单 as pages/pay does it. STORE_CODE: an open store test_miniprogram.py makes; the
+// member has points and the stored value of the recharge above by now.
+const STORE_CODE = env('STORE_CODE')
+
+async function pollStorePayment(no) {
+  for (let i = 0; i < 20; i += 1) {
+    const p = (await api.storePayment(no)).payment
+    if (p.status !== 'created') return p
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return (await api.storePayment(no)).payment
+}
+
+test('到店买单 from the balance: listed, quoted, paid once per key, read back', async () => {
+  const store = (await api.stores()).stores.find((s) => s.code === STORE_CODE)
+  expect(store).toEqual({ code: STORE_CODE, name: expect.stringMatching(/[\u4e00-\u9fa5]/),
+    city: expect.any(String), address: expect.any(String) })
+  const shown = wx.shown.length
+  await expect(api.storeCheckout('NO_SUCH_STORE', { amount_fen: 100 })).rejects.toMatchObject({
+    status: 404, code: 'STORE_NOT_FOUND', message: '门店不存在或已停业。' })
+  expect(wx.shown.length).toBe(shown) // quiet: the page shows it under the amount
+
+  const card = await api.card()
+  const q = await api.storeCheckout(STORE_CODE, { amount_fen: 1230 })
+  expect(q).toMatchObject({ store: { code: STORE_CODE, name: store.name }, amount_fen: 1230,
+    coupon: null, points_used: { points: 0, fen: 0 }, balance_fen: card.balance_fen })
+  expect(q.benefit_fen).toBe(q.amount_fen - q.member_fen)
+  expect(q.payable_fen).toBe(q.member_fen)
+  expect(q.points_max.points).toBeGreaterThan(0)
+  const withPoints = await api.storeCheckout(STORE_CODE, { amount_fen: 1230,
+    points: q.points_max.points })
+  expect(withPoints.points_used).toEqual(q.points_max)
+  expect(withPoints.payable_fen).toBe(q.member_fen - q.points_max.fen)
+
+  // Two taps' worth at once with one key: one payment, the other answer replays it.
+  const body = { store_code: STORE_CODE, amount_fen: 1230, points: q.points_max.points,
+    pay_with: 'balance' }
+  const key = newKey()
+  const [a, b] = await Promise.all([api.payStore(body, key), api.payStore(body, key)])
+  expect([a.replayed, b.replayed].sort()).toEqual([false, true])
+  expect(b.payment.out_trade_no).toBe(a.payment.out_trade_no)
+  expect(a.request_payment).toBeNull()
+  const p = a.payment
+  expect(p).toMatchObject({ store: { code: STORE_CODE, name: store.name }, amount_fen: 1230,
+    benefit_fen: q.benefit_fen, coupon_saving_fen: 0, points_used: q.points_max,
+    payable_fen: withPoints.payable_fen, pay_with: 'balance', status: 'paid',
+    status_zh: '已支付', points_earned: withPoints.points_to_earn,
+    balance_fen: card.balance_fen - withPoints.payable_fen, paid_at: expect.any(String) })
+  expect((await api.storePayment(p.out_trade_no)).payment).toEqual(p)
+  expect((await api.payStore(body, key)).replayed).toBe(true)
+  const after = await api.card()
+  expect(after.balance_fen).toBe(card.balance_fen - withPoints.payable_fen)
+  expect(after.points).toBe(card.points - q.points_max.points + withPoints.points_to_earn)
+
+  // More than the stored value: refused with the API's message, nothing written.
+  await expect(api.payStore({ store_code: STORE_CODE, amount_fen: 50000000, pay_with: 'balance' },
+    newKey())).rejects.toMatchObject({ status: 409, code: 'INSUFFICIENT_BALANCE' })
+  expect((await api.card()).balance_fen).toBe(after.balance_fen)
+  await expect(api.storePayment('M20990101000000NOPE')).rejects.toMatchObject({ status: 404,
+    code: 'PAY_ORDER_NOT_FOUND' })
+})
+
+test('到店买单 by WeChat Pay: paid by the sandbox\'s payer and polled; one given up gives the points back', async () => {
+  const before = await api.card()
+  const q = await api.storeCheckout(STORE_CODE, { amount_fen: 2000 })
+  const out = await api.payStore({ store_code: STORE_CODE, amount_fen: 2000, pay_with: 'wechat' },
+    newKey())
+  expect(out.payment).toMatchObject({ amount_fen: 2000, payable_fen: q.payable_fen,
+    pay_with: 'wechat', status: 'created', status_zh: '待支付', points_earned: null,
+    paid_at: null })
+  // What the page hands to wx.requestPayment.
+  expect(out.request_payment).toEqual({ appId: expect.any(String),
+    timeStamp: expect.stringMatching(/^\d+$/), nonceStr: expect.any(String),
+    package: expect.stringMatching(/^prepay_id=/), signType: 'RSA', paySign: expect.any(String) })
+  const no = out.payment.out_trade_no
+  await sandboxPay(no) // the payer pays; WeChat Pay notifies the app
+  expect(await pollStorePayment(no)).toMatchObject({ out_trade_no: no, status: 'paid',
+    status_zh: '已支付', points_earned: q.points_to_earn, paid_at: expect.any(String) })
+  const paid = await api.card()
+  expect(paid.balance_fen).toBe(before.balance_fen) // WeChat Pay: the stored value untouched
+  expect(paid.points).toBe(before.points + q.points_to_earn)
+
+  // Given up with points on it: held while the order is open, back once it is closed.
+  const q2 = await api.storeCheckout(STORE_CODE, { amount_fen: 3000 })
+  const open = await api.payStore({ store_code: STORE_CODE, amount_fen: 3000,
+    points: q2.points_max.points, pay_with: 'wechat' }, newKey())
+  expect(open.payment.status).toBe('created')
+  expect((await api.card()).points).toBe(paid.points - q2.points_max.points)
+  const closed = await api.cancelOrder(open.payment.out_trade_no)
+  expect(closed.status).toBe('closed')
+  expect((await api.storePayment(open.payment.out_trade_no)).payment).toMatchObject({
+    status: 'closed', status_zh: '已关闭', points_earned: null })
+  expect((await api.card()).points).toBe(paid.points)
+})
