@@ -86,7 +86,7 @@ def pay(uow: UnitOfWork, client: WeChatPayClient | None, *, member_id: int,
                         coupon, points or None, appid, tz, now)
     no, order, replayed = retrying(f"store payment {key}", attempt)
     if order is not None:  # WeChat Pay is asked outside the transaction
-        checkout = wxpay_orders._prepay(uow, client, order, False, member_id, appid)
+        checkout = wxpay_orders.prepay(uow, client, order, False, member_id, appid)
         return {"payment": _payment(uow, member_id, no)[0],
                 "request_payment": checkout.payment, "replayed": False}
     payment, prepay_id = _payment(uow, member_id, no)
@@ -106,7 +106,7 @@ def _pay(session: Session, member_id: int, key: str, digest: str, store_code: st
     if first is not None:
         return first, None, True
     store = store_checkout.open_store(session, store_code)
-    request_id = till_orders._claim(session, key, store.id, digest, now)
+    request_id = till_orders.claim_key(session, key, store.id, digest, now)
     if request_id is None:  # unreachable under the member's lock; kept for safety
         return _first(session, key, digest), None, True
     f = store_checkout.figures(session, member, store, amount_fen, coupon, points, tz, now,

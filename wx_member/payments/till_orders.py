@@ -212,8 +212,8 @@ _ANSWER = update(_REQUESTS).where(_REQUESTS.c.id == bindparam("request")).values
     answer=bindparam("first_answer"))  # bind names unlike the columns' (SQLAlchemy's rule)
 
 
-def _claim(session: Session, key: str, store_id: int | None, digest: str,
-           now: datetime) -> int | None:
+def claim_key(session: Session, key: str, store_id: int | None, digest: str,
+              now: datetime) -> int | None:
     """The id of request `key`'s row, its answer written at the end of the transaction;
     None when the key is taken (a retry, or a concurrent request that committed first: on
     MariaDB the INSERT waits for it). A Core INSERT, so a duplicate fails alone (SQLite and
@@ -230,7 +230,7 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
             digest: str, member: Member | None, store_id: int | None, tz: ZoneInfo,
             now: datetime, by: str) -> dict:
     key = f"order:{out_trade_no}"
-    request_id = _claim(session, key, store_id, digest, now)
+    request_id = claim_key(session, key, store_id, digest, now)
     if request_id is None:  # a retry, or the same number sent again meanwhile
         return replay(session, key, digest)
     if member is None and any(p.method == "balance" for p in parts):

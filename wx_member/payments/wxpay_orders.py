@@ -112,7 +112,7 @@ def start_recharge(uow: UnitOfWork, client: WeChatPayClient, *, member_id: int, 
     PayApiError (its Chinese message for the member); nothing is credited."""
     now = now or utcnow()
     order, reused = _open_order(uow, member_id, appid, option_fen, amount_fen, now)
-    return _prepay(uow, client, order, reused, member_id, appid)
+    return prepay(uow, client, order, reused, member_id, appid)
 
 
 def start_membership(uow: UnitOfWork, client: WeChatPayClient, *, member_id: int, appid: str,
@@ -134,11 +134,11 @@ def start_membership(uow: UnitOfWork, client: WeChatPayClient, *, member_id: int
                                status="created", created_at=now, expires_at=now + OPEN_FOR)
             session.add(order)
             session.flush()
-    return _prepay(uow, client, order, reused, member_id, appid)
+    return prepay(uow, client, order, reused, member_id, appid)
 
 
-def _prepay(uow: UnitOfWork, client: WeChatPayClient, order: JsapiOrder, reused: bool,
-            member_id: int, appid: str) -> Checkout:
+def prepay(uow: UnitOfWork, client: WeChatPayClient, order: JsapiOrder, reused: bool,
+           member_id: int, appid: str) -> Checkout:
     if not reused:
         try:
             prepay = client.jsapi(appid=appid, description=order.description,
