@@ -240,3 +240,35 @@ def test_a_store_managers_pages_offer_only_forms_they_may_use(console):
                 posted.add(action)
                 assert b.post(action).status_code != 403, (path, action)
     assert f"/admin/members/{sh.id}/points" in posted  # the manager still adjusts points
+
+
+def test_a_store_page_shows_its_self_payments_and_the_pay_page_path(console):
+    """到店买单 on the store page: the mini-program path to print as the store's code, and
+    what members paid this store from the mini-program, which the store's own account sees
+    and another store's does not."""
+    from sqlalchemy import update
+    from zoneinfo import ZoneInfo
+    from wx_member.models import Member
+    from wx_member.payments import store_payments, stored_value
+    data = seed(console)
+    sh = data["people"]["oShanghai"]
+    with console.session() as s, s.begin():
+        s.execute(update(Member).where(Member.id == sh.id).values(tier="normal"))
+        stored_value.post(s, s.get(Member, sh.id), 20000, "recharge", "seed:sh")
+    with console.session() as uow:
+        paid = store_payments.pay(uow, None, member_id=sh.id, request_key="k1",
+                                  store_code="SH001", amount_fen=3850, pay_with="balance",
+                                  tz=ZoneInfo("Asia/Shanghai"))["payment"]
+    no = paid["out_trade_no"]
+
+    b = store_account(console, "sh_clerk", "clerk", "SH001")
+    page = b.get("/admin/stores/SH001").text
+    assert "pages/pay/pay?store=SH001" in page
+    table = page.split('id="self-payments"')[1].split("</table>")[0]
+    assert no in table and "38.50" in table and "储值" in table
+    assert sh.card_no not in table  # masked: the clerk confirms by the number and amount
+
+    other = store_account(console, "bj_clerk", "clerk", "BJ001")
+    assert other.get("/admin/stores/SH001").status_code == 404
+    bj = other.get("/admin/stores/BJ001").text
+    assert no not in bj and "最近 24 小时没有到店买单。" in bj

@@ -276,6 +276,8 @@ WXPAY_ERRORS = {
 # A WeChat Pay order we created (payments/wxpay_orders.py), as the mini-program shows it.
 PREPAY_STATUS = {"created": "待支付", "paid": "已支付", "closed": "已关闭", "failed": "支付失败",
                  "refunded": "已退款"}
+# How a 到店买单 was paid (the console's store page).
+PAY_WITH = {"balance": "储值", "wechat": "微信支付"}
 # The console's 会员权益 and 偏好标签 pages: a member day's kind, what a tag rule counts.
 MEMBER_DAY_KINDS = {"weekday": "每周固定一天", "monthday": "每月固定日期"}
 TAG_RULE_KINDS = {"category": "品类", "sku": "商品编码"}

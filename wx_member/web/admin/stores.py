@@ -1,5 +1,6 @@
-"""Stores (门店): the list, opening one, editing or closing it, and its tills' keys (issued
-and shown once, revoked). Headquarters admins create, edit and close stores; a store's
+"""Stores (门店): the list, opening one, editing or closing it, its tills' keys (issued
+and shown once, revoked) and its 到店买单: the mini-program page a printed code opens, and
+what members paid the store there in the last 24 hours. Headquarters admins create, edit and close stores; a store's
 keys are issued and revoked by headquarters operators or by that store's manager; a store
 account sees its own store only (`scope()`), in the use cases' queries."""
 from __future__ import annotations
@@ -14,7 +15,7 @@ from wx_member import labels
 from wx_member.clock import to_local
 from wx_member.extensions import runtime
 from wx_member.members import stores
-from wx_member.payments import till_keys
+from wx_member.payments import store_payments_view, till_keys
 from wx_member.platform.errors import DomainError
 from wx_member.web.admin.auth import requires
 from wx_member.web.admin.blueprint import bp, forbidden, scope
@@ -77,6 +78,8 @@ def _page(code: str, issued=None, status: int = 200):
                          address=row.address, status=row.status)
     return render_template("admin/store.html", s=row, edit=edit, key_form=KeyForm(prefix="key"),
                            keys=till_keys.keys(g.db, store_id=row.id), issued=issued,
+                           self_payments=store_payments_view.paid_at_store(g.db, row.id),
+                           pay_with=labels.PAY_WITH,
                            local=_local, hq_admin=_hq_admin(), csrf_form=FlaskForm()), status
 
 
