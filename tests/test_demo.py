@@ -58,9 +58,14 @@ def test_demo_starts_with_members_orders_and_every_surface(tmp_path):
         import sqlite3
 
         with sqlite3.connect(db) as conn:
-            assert conn.execute("SELECT balance_fen FROM member WHERE mini_openid = "
-                                "'oDemoDana'").fetchone() == (55000,)
+            # ... then paid 人民路店 38.50 yuan from it (到店买单), earning points there.
+            balance, points = conn.execute("SELECT balance_fen, points_balance FROM member "
+                                           "WHERE mini_openid = 'oDemoDana'").fetchone()
+            assert balance == 55000 - 3850 and points >= 38
             assert conn.execute("SELECT status FROM jsapi_order").fetchall() == [("paid",)]
+            assert conn.execute("SELECT s.code, p.status, p.payable_fen FROM store_payment p "
+                                "JOIN store s ON s.id = p.store_id").fetchall() == [
+                ("SH001", "paid", 3850)]
             # The chain: three stores, their channel codes, the members' home stores.
             stores = dict(conn.execute("SELECT code, id FROM store").fetchall())
             assert set(stores) == {"SH001", "SH002", "BJ001"}

@@ -2,13 +2,15 @@
 three stores), channels, a menu, a few members who join by scanning, and their purchases,
 all over HTTP as in production: events through the webhook, payments as signed WeChat Pay
 notifies (the sandbox's PayNotifier), a recharge made in the mini-program and paid through
-the sandbox's WeChat Pay, and a purchase at a store's till (`/till/v1/orders`, with a till
+the sandbox's WeChat Pay and then spent at 人民路店 (到店买单 from the balance), and a
+purchase at a store's till (`/till/v1/orders`, with a till
 key issued as an operator would). 金卡会员 get a free snack set monthly (每月礼券: a 小食套餐
 兑换 template, chosen for 金卡 as on the console's 会员等级 page; the scheduler's 00:20 job, or
 `wx-member coupon monthly`, gives it)."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 
 import requests
@@ -101,6 +103,7 @@ def seed(rt: Runtime, sim: Simulator, pay_url: str | None = None,
             notifier.v2_payment(openid, out_trade_no, yuan * 100)
     if pay_url and sandbox is not None and rt.wxpay is not None:
         recharge(pay_url, sandbox, "oDemoDana")
+        pay_at_store(pay_url, sandbox, "oDemoDana", "SH001", 3850)
     seeded = Seeded(["oDemoAlice", "oDemoBob", "oDemoCarol"])
     with rt.sessions() as uow:
         bob = lookup_view.find(uow, "oDemoBob")
@@ -144,3 +147,21 @@ def recharge(app_url: str, sandbox, mini_openid: str, option_fen: int = 50000) -
     no = made["order"]["out_trade_no"]
     sandbox.merchant.pay(no)
     return no
+
+
+def pay_at_store(app_url: str, sandbox, mini_openid: str, store_code: str,
+                 amount_fen: int) -> dict:
+    """Dana pays a store from her stored value in the mini-program (到店买单), as its pay
+    page does: the quote, then the payment under a fresh Idempotency-Key. The payment."""
+    http = requests.Session()
+    login = http.post(app_url + "api/login", timeout=30,
+                      json={"code": sandbox.issue_login_code(mini_openid)}).json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    http.get(f"{app_url}api/stores/{store_code}/checkout", params={"amount_fen": amount_fen},
+             headers=auth, timeout=30).raise_for_status()
+    paid = http.post(app_url + "api/me/store-payments", timeout=30,
+                     headers={**auth, "Idempotency-Key": secrets.token_hex(16)},
+                     json={"store_code": store_code, "amount_fen": amount_fen,
+                           "pay_with": "balance"})
+    paid.raise_for_status()
+    return paid.json()["payment"]

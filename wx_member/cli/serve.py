@@ -154,7 +154,9 @@ wx-member demo is running.
                  its demo purchase {seeded.till_order.get('order_no')} earned \
 {seeded.till_order.get('points_earned')} points)
   mini-program   miniprogram/ in WeChat developer tools (docs/miniprogram.md), its config.js set to
-                 baseUrl: 'http://{host}:{server.port}/api/', sandboxUrl: '{sandbox.url}'
+                 baseUrl: 'http://{host}:{server.port}/api/', sandboxUrl: '{sandbox.url}';
+                 到店买单 at 人民路店 opens pages/pay/pay?store=SH001 (its payments: the console's
+                 store page, or the till's GET /till/v1/self-payments)
 
 Try, in another terminal (after `. .venv/bin/activate`):
   wx-member simulate {opts} subscribe oYou --scene store_01
