@@ -1,5 +1,5 @@
 """到店买单, before paying: the open stores, and what an amount typed at a store costs a
-member (the quote, a read). The pricing is the till's (payments/till_orders.py `_price`,
+member (the quote, a read). The pricing is the till's (payments/till_orders.py `price_with_rule`,
 payments/pricing.py) on a one-line basket: no SKU, 到店消费, quantity 1, the amount typed as
 its unit price. So the member's tier discount or member day applies exactly as at the
 till, coupons are checked for this store (a coupon limited to other stores is refused and
@@ -97,7 +97,7 @@ def figures(session: Session, member: Member, store: Store, amount_fen: int,
     `options`: also the usable coupons and the most points (the quote)."""
     basket = till_orders.Basket([pricing.Line("", LINE, LINE, 1, amount_fen)],
                                 [coupon] if coupon else [], points or None, now)
-    quoted, rule = till_orders._price(session, member, basket, tz, options, store.id)
+    quoted, rule = till_orders.price_with_rule(session, member, basket, tz, options, store.id)
     line = quoted["lines"][0]
     asked = None
     if coupon:

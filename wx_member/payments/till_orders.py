@@ -84,12 +84,12 @@ def _member(session: Session, member_id: int | None, lock: bool) -> Member | Non
 
 def price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
           options: bool = True, store_id: int | None = None) -> dict:
-    return _price(session, member, b, tz, options, store_id)[0]
+    return price_with_rule(session, member, b, tz, options, store_id)[0]
 
 
-def _price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
-           options: bool = True, store_id: int | None = None
-           ) -> tuple[dict, earn_rules.Multiplier]:
+def price_with_rule(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
+                    options: bool = True, store_id: int | None = None
+                    ) -> tuple[dict, earn_rules.Multiplier]:
     """The quote of basket `b` for `member` (None: a walk-in), inside the caller's
     transaction, writing nothing: payments/pricing.py's steps in order. `options`: also
     the member's usable coupons and the most points usable (the quote; not a purchase)."""
@@ -236,7 +236,7 @@ def _record(session: Session, b: Basket, parts: list, number: str, out_trade_no:
     if member is None and any(p.method == "balance" for p in parts):
         raise MemberConsentRequired("a walk-in cannot pay from stored value",
                                     user_message="非会员不能使用储值支付。")
-    quoted, rule = _price(session, member, b, tz, options=False, store_id=store_id)
+    quoted, rule = price_with_rule(session, member, b, tz, options=False, store_id=store_id)
     basket.check_adds_up(parts, quoted["payable_fen"])
     left = quoted["lines_fen"]
     for code in b.coupons:  # redeemed in order, each on what the ones before it left
