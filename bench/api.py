@@ -3,12 +3,13 @@
 --members members (100,000 by default).
 
     .venv/bin/python bench/api.py [--members 100000] [--seconds 10] [--rounds 3]
-        [--endpoints card,points,coupons] [--access-log on|off] [--database sqlite|URL]
+        [--endpoints card,points,coupons,checkout] [--access-log on|off] [--database sqlite|URL]
 
 Each request is a GET with one member's bearer token (the mini-program of one person
 opening its pages): token check, the member row, the tier ladder from settings, the soonest
 expiring points from the ledger (every member has two ledger rows, one with an expiry),
-JSON. The bare endpoint (bench/bare_app.py) checks the same token and answers a
+JSON; `checkout` is 到店买单's quote of 38.50 yuan at a store (the member's tier discount,
+member days, usable coupons, the most points usable, points to earn). The bare endpoint (bench/bare_app.py) checks the same token and answers a
 card-shaped JSON without the database. Rounds take turns (bare, card, points, coupons,
 then the reverse order, ...) and every round prints wrk's CPU share (CLIENT-BOUND when wrk
 used a third or more of the CPU it and the server used), the server's CPU per request, how
@@ -37,11 +38,13 @@ from servers import Server  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine  # noqa: E402
 from wx_member.clock import utcnow  # noqa: E402
-from wx_member.models import Member, PointsLedger  # noqa: E402
+from wx_member.models import Member, PointsLedger, Store  # noqa: E402
 from wx_member.platform.access_tokens import issue_access  # noqa: E402
 from wx_member.members.membership import card_number  # noqa: E402
 
-PATHS = {"card": "/api/me/card", "points": "/api/me/points", "coupons": "/api/me/coupons"}
+PATHS = {"card": "/api/me/card", "points": "/api/me/points", "coupons": "/api/me/coupons",
+         # 到店买单's quote, asked again as the member types an amount (pages/pay)
+         "checkout": "/api/stores/S01/checkout?amount_fen=3850"}
 
 
 def seed(url: str, n: int, chunk: int = 20_000) -> float:
@@ -49,6 +52,8 @@ def seed(url: str, n: int, chunk: int = 20_000) -> float:
     now = utcnow()
     engine = make_engine(url)
     with engine.begin() as conn:
+        conn.execute(insert(Store), [{"code": "S01", "name": "静安店", "status": "open",
+                                      "created_at": now}])
         for start in range(1, n + 1, chunk):
             ids = range(start, min(n + 1, start + chunk))
             conn.execute(insert(Member), [
@@ -74,7 +79,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--endpoints", default="card,points,coupons",
+    ap.add_argument("--endpoints", default="card,points,coupons,checkout",
                     help="the app's endpoints measured: " + ", ".join(PATHS))
     ap.add_argument("--access-log", choices=("on", "off"), default="on",
                     help="gunicorn's access log (the shipped config: on), both servers")

@@ -3,7 +3,7 @@ process (Flask's test client, no gunicorn, no HTTP): what the code itself costs,
 than a server bench on a shared machine, and comparable between two checkouts run one
 after the other (each from its own root: `cd OTHER && python bench/inprocess.py`).
 
-    .venv/bin/python bench/inprocess.py [--what bare,floor,join,card,points,coupons] [--batches 5]
+    .venv/bin/python bench/inprocess.py [--what bare,floor,join,card,points,coupons,checkout] [--batches 5]
         [--size 200] [--calls] [--database sqlite|URL]
 
 For each request kind: the CPU per request (time.process_time) of `--batches` batches of
@@ -42,15 +42,16 @@ import webhook  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.sandbox import Simulator  # noqa: E402
 
-READS = {"card": "/api/me/card", "points": "/api/me/points", "coupons": "/api/me/coupons"}
+READS = {name: api_bench.PATHS[name] for name in ("card", "points", "coupons", "checkout")}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--what", default="bare,floor,join,card,points,coupons")
+    ap.add_argument("--what", default="bare,floor,join,card,points,coupons,checkout")
     ap.add_argument("--batches", type=int, default=5)
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--calls", action="store_true", help="also count Python calls (cProfile)")
+    ap.add_argument("--profile", help="cProfile this one kind and print its top functions")
     ap.add_argument("--database", default="sqlite")
     args = ap.parse_args()
     what = [w.strip() for w in args.what.split(",")]
@@ -134,6 +135,13 @@ def main() -> None:
             profile.disable()
             line += f"   Python calls {pstats.Stats(profile).total_calls / 500:.0f}"
         print(line, flush=True)
+        if args.profile == kind:
+            go = batch(kind, "q", 500)
+            profile = cProfile.Profile()
+            profile.enable()
+            go()
+            profile.disable()
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     engine.dispose()
 
 

@@ -376,3 +376,17 @@ def test_one_tap_sent_six_times_at_once_pays_once(shop, live_shop, store):  # no
     assert len({a.json()["payment"]["out_trade_no"] for a in answers}) == 1
     assert books(live_shop, m.card_no)["balance_fen"] == 20000 - PAYABLE
     assert count(live_shop, Order) == count(live_shop, StorePayment) == 1
+
+
+def test_an_old_coupon_is_offered_behind_many_used_ones(shop, live_shop, store):  # noqa: F811
+    """The quote offers every coupon the member can use, not only those among their newest
+    hundred of any status: a regular with 120 used coupons still sees the old one."""
+    m, old = member(shop, live_shop, "oMiniRegular", points_=0, balance_fen=0)
+    with live_shop.session() as uow:
+        newer = [wallet.issue(uow, m.card_no, 2, f"seed:regular:{i}", by="test").code
+                 for i in range(120)]
+    with live_shop.session() as s, s.begin():
+        s.execute(update(Coupon).where(Coupon.code.in_(newer)).values(status="used"))
+    q = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}", m).json()
+    assert old in {c["code"] for c in q["usable_coupons"]}
+    assert not {c["code"] for c in q["usable_coupons"]} & set(newer)

@@ -206,6 +206,18 @@ def coupons_of(session: Session, member_id: int, limit: int = 100) -> list[tuple
         .where(Coupon.member_id == member_id).order_by(Coupon.id.desc()).limit(limit)).all())
 
 
+def available_of(session: Session, member_id: int, now: datetime,
+                 limit: int = 200) -> list[tuple[Coupon, CouponTemplate]]:
+    """The member's coupons usable by date now, soonest to lapse first: all of them, not
+    the newest N of every status (a member with many used coupons still sees an old one
+    they can use)."""
+    return list(session.execute(
+        select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
+        .where(Coupon.member_id == member_id, Coupon.status == "available",
+               Coupon.valid_until > now)
+        .order_by(Coupon.valid_until, Coupon.id).limit(limit)).all())
+
+
 def events_of(session: Session, coupon_id: int) -> list[CouponEvent]:
     return list(session.scalars(select(CouponEvent).where(CouponEvent.coupon_id == coupon_id)
                                 .order_by(CouponEvent.id)))

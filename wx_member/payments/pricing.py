@@ -155,8 +155,9 @@ def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefit
     # The member's tier and those below it: the nearest tier's price wins.
     ladder = tiers.LADDER[:tiers.rank(tier) + 1]
     prices: dict[str, tuple[int, int]] = {}
+    named = sorted({sku for sku in skus if sku})  # a line without a SKU has no member price
     for sku, row_tier, price in statements.rows(session, _PRICES, {
-            "skus": sorted(set(skus)), "ladder": list(ladder)}):
+            "skus": named, "ladder": list(ladder)}) if named else ():
         rank = tiers.rank(row_tier)
         if sku not in prices or rank > prices[sku][0]:
             prices[sku] = (rank, price)
@@ -230,7 +231,7 @@ def usable_coupons(session: Session, member: Member, amount_fen: int,
     """The member's coupons usable on `amount_fen` now in store `store_id`, each with its
     saving alone (a coupon limited to other stores is not listed)."""
     out = []
-    held = [(c, t) for c, t in wallet.coupons_of(session, member.id) if c.status == "available"]
+    held = wallet.available_of(session, member.id, now)
     scope = store_scope.stores_of(session, [t.id for _, t in held])
     for coupon, template in held:
         if not store_scope.allows(scope.get(template.id), store_id):
