@@ -90,8 +90,8 @@ def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox)
         orders = sorted((o.amount_fen, o.bonus_fen, o.status) for o in session.scalars(
             select(JsapiOrder).where(JsapiOrder.member_id == mid,
                                      JsapiOrder.purpose == "recharge")))
-        # 到店买单: one from the balance (sent twice with one key), one by WeChat Pay, one
-        # given up (its points back).
+        # 到店买单: two from the balance (one sent twice with one key, one with 不参与优惠金额),
+        # one by WeChat Pay, one given up (its points back).
         store_paid = sorted((p.pay_with, p.status, p.payable_fen) for p in session.scalars(
             select(StorePayment).where(StorePayment.member_id == mid)))
         stored = [(r.delta_fen, r.reason) for r in session.scalars(
@@ -102,7 +102,8 @@ def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox)
     assert ledger == me.points_balance
     assert orders == [(12300, 0, "closed"), (50000, 5000, "paid")]
     assert [(w, st) for w, st, _ in store_paid] == [
-        ("balance", "paid"), ("wechat", "closed"), ("wechat", "paid")]
-    from_balance = store_paid[0][2]
-    assert stored == [(50000, "recharge"), (5000, "recharge_bonus"), (-from_balance, "pay")]
-    assert me.balance_fen == 55000 - from_balance
+        ("balance", "paid"), ("balance", "paid"), ("wechat", "closed"), ("wechat", "paid")]
+    from_balance = [p for w, _, p in store_paid if w == "balance"]
+    assert stored[:2] == [(50000, "recharge"), (5000, "recharge_bonus")]
+    assert sorted((-d, r) for d, r in stored[2:]) == [(p, "pay") for p in from_balance]
+    assert me.balance_fen == 55000 - sum(from_balance)

@@ -18,8 +18,8 @@ from wx_member import scheduler
 from wx_member.coupons import store_scope, wallet
 from wx_member.loyalty import points
 from wx_member.members import stores
-from wx_member.models import (Coupon, JsapiOrder, Member, MemberDay, Order, PointsLedger,
-                              Store, StorePayment)
+from wx_member.models import (Coupon, JsapiOrder, Member, MemberDay, Order, OrderLine,
+                              PointsLedger, Store, StorePayment)
 from wx_member.payments import balance_payments, stored_value
 from wxpay_helpers import MINI_APPID, live_shop, merchant_cert, mini_sandbox, shop  # noqa: F401
 
@@ -390,3 +390,145 @@ def test_an_old_coupon_is_offered_behind_many_used_ones(shop, live_shop, store):
     q = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}", m).json()
     assert old in {c["code"] for c in q["usable_coupons"]}
     assert not {c["code"] for c in q["usable_coupons"]} & set(newer)
+
+
+# ---- 不参与优惠金额 ------------------------------------------------------------------------
+# 100 yuan typed, 30 of it 不参与优惠, a gold member (9 折) with 满50减10 and 3,000 points:
+# 70 → 63 (member_fen 63 + 30 = 93, benefit 7); 63 meets 满50: 10 off → 53; points at most
+# 50 % of 53 (26.50 yuan: 2,650 points); paid 53 - 26.50 + 30 = 56.50, which earns at gold
+# (150 %) 56.5 × 1.5 = 84.75 → 84 points (on the 26.50 discountable alone it would be 39).
+UNDISCOUNTED = 3000
+UNDISCOUNTED_PAYABLE = 5650
+
+
+def lines_of(live, no: str) -> list[tuple]:
+    with live.session() as s, s.read():
+        order = s.scalar(select(Order).where(Order.out_trade_no == no))
+        return [(line.name, line.category, line.unit_price_fen, line.amount_fen, line.benefit)
+                for line in s.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                      .order_by(OrderLine.id))]
+
+
+def test_the_undiscounted_part_gets_no_benefit_coupon_or_points_but_earns(  # noqa: F811
+        shop, live_shop, store):
+    m, code = member(shop, live_shop, "oMiniPlain", points_=3000, balance_fen=20000)
+    url = f"stores/S01/checkout?amount_fen={AMOUNT}&undiscounted_fen={UNDISCOUNTED}"
+    q = shop.get(f"{url}&coupon={code}", m).json()
+    assert (q["amount_fen"], q["undiscounted_fen"], q["member_fen"], q["benefit_fen"],
+            q["benefit"]) == (10000, 3000, 9300, 700, "金卡 9 折")
+    assert q["coupon"]["saving_fen"] == 1000
+    assert {c["code"]: c["saving_fen"] for c in q["usable_coupons"]}[code] == 1000
+    assert q["points_max"] == {"points": 2650, "fen": 2650}  # 50 % of 53 yuan, not of 83
+    assert (q["payable_fen"], q["points_to_earn"]) == (9300 - 1000, 124)  # 83 yuan × 1.5
+    q = shop.get(f"{url}&coupon={code}&points=2650", m).json()
+    assert (q["points_used"], q["payable_fen"], q["points_to_earn"]) == (
+        {"points": 2650, "fen": 2650}, UNDISCOUNTED_PAYABLE, 84)
+    more = shop.get(f"{url}&coupon={code}&points=3000", m).json()  # capped at 50 % of 53
+    assert more["points_used"] == {"points": 2650, "fen": 2650}
+    # 0 is none: the figures of the amount alone.
+    plain = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}&undiscounted_fen=0", m).json()
+    assert (plain["undiscounted_fen"], plain["member_fen"], plain["payable_fen"]) == (
+        0, 9000, 9000)
+
+    res = pay(shop, m, coupon=code, points=2650, undiscounted_fen=UNDISCOUNTED)
+    assert res.status_code == 200, res.text
+    p = res.json()["payment"]
+    assert (p["amount_fen"], p["undiscounted_fen"], p["benefit_fen"], p["coupon_saving_fen"],
+            p["points_used"], p["payable_fen"], p["points_earned"]) == (
+        10000, 3000, 700, 1000, {"points": 2650, "fen": 2650}, UNDISCOUNTED_PAYABLE, 84)
+    assert books(live_shop, m.card_no) == {"points": 3000 - 2650 + 84,
+                                           "balance_fen": 20000 - UNDISCOUNTED_PAYABLE,
+                                           "spend_fen": UNDISCOUNTED_PAYABLE}
+    # Two lines, adding up to the member's amount (what the coupon and points came off).
+    lines = lines_of(live_shop, p["out_trade_no"])
+    assert lines == [("到店消费", "到店消费", 7000, 6300, "tier"),
+                     ("不参与优惠", "不参与优惠", 3000, 3000, None)]
+    assert sum(line[3] for line in lines) == 9300 == 1000 + 2650 + UNDISCOUNTED_PAYABLE
+    assert shop.get(f"me/store-payments/{p['out_trade_no']}", m).json() == {"payment": p}
+    # Without it, one line as before.
+    other = pay(shop, m, amount_fen=2000).json()["payment"]
+    assert other["undiscounted_fen"] == 0
+    assert lines_of(live_shop, other["out_trade_no"]) == [
+        ("到店消费", "到店消费", 2000, 1800, "tier")]
+
+
+def test_a_coupon_met_only_with_the_undiscounted_part_is_not_offered(  # noqa: F811
+        shop, live_shop, store):
+    m, code = member(shop, live_shop, "oMiniMinSpend", points_=3000, balance_fen=20000)
+    whole = shop.get("stores/S01/checkout?amount_fen=6000", m).json()  # 54 yuan ≥ 满50
+    assert code in {c["code"] for c in whole["usable_coupons"]}
+    q = shop.get("stores/S01/checkout?amount_fen=6000&undiscounted_fen=2000", m).json()
+    assert (q["member_fen"], q["payable_fen"]) == (3600 + 2000, 5600)  # 40 → 36 < 满50
+    assert code not in {c["code"] for c in q["usable_coupons"]}
+    assert q["points_max"] == {"points": 1800, "fen": 1800}  # 50 % of 36 yuan
+    for res in (shop.get(f"stores/S01/checkout?amount_fen=6000&undiscounted_fen=2000"
+                         f"&coupon={code}", m),
+                pay(shop, m, amount_fen=6000, undiscounted_fen=2000, coupon=code)):
+        assert (res.status_code, res.json()["code"]) == (409, "BELOW_MINIMUM_SPEND")
+    # All of it undiscounted: no coupon, no points, paid in full, earning.
+    q = shop.get("stores/S01/checkout?amount_fen=6000&undiscounted_fen=6000", m).json()
+    assert (q["member_fen"], q["benefit_fen"], q["benefit"], q["usable_coupons"],
+            q["points_max"], q["payable_fen"], q["points_to_earn"]) == (
+        6000, 0, None, [], {"points": 0, "fen": 0}, 6000, 90)
+    for body in ({"coupon": code}, {"points": 100}):
+        res = pay(shop, m, amount_fen=6000, undiscounted_fen=6000, **body)
+        assert (res.status_code, res.json()["code"], res.json()["message"]) == (
+            400, "INVALID_AMOUNT", "全部金额不参与优惠，不能使用优惠券或积分。")
+    assert coupon_status(live_shop, code) == "available"
+    assert count(live_shop, StorePayment) == 0
+    p = pay(shop, m, amount_fen=6000, undiscounted_fen=6000).json()["payment"]
+    assert (p["payable_fen"], p["points_earned"]) == (6000, 90)
+    assert lines_of(live_shop, p["out_trade_no"]) == [
+        ("不参与优惠", "不参与优惠", 6000, 6000, None)]
+
+
+def test_undiscounted_refusals_and_the_idempotency_key(shop, live_shop, store):  # noqa: F811
+    m, code = member(shop, live_shop, "oMiniBadPart", balance_fen=20000)
+    before = books(live_shop, m.card_no)
+    for value, message in ((-1, "不参与优惠金额须为不小于 0 的金额。"),
+                           (10001, "不参与优惠金额不能超过消费金额。"),
+                           ("abc", "不参与优惠金额须为不小于 0 的金额。")):
+        res = shop.get(f"stores/S01/checkout?amount_fen={AMOUNT}&undiscounted_fen={value}", m)
+        assert (res.status_code, res.json()["code"], res.json()["message"]) == (
+            400, "INVALID_AMOUNT", message), value
+    for value in (-1, 10001, "3000", 30.5, True):
+        res = pay(shop, m, undiscounted_fen=value)
+        assert (res.status_code, res.json()["code"]) == (400, "INVALID_AMOUNT"), value
+        assert "不参与优惠金额" in res.json()["message"]
+    assert books(live_shop, m.card_no) == before and count(live_shop, StorePayment) == 0
+
+    key = str(uuid.uuid4())
+    first = pay(shop, m, key, undiscounted_fen=UNDISCOUNTED)
+    assert first.status_code == 200 and first.json()["payment"]["payable_fen"] == 9300
+    other = pay(shop, m, key, undiscounted_fen=2000)  # the same key, another body
+    assert (other.status_code, other.json()["code"]) == (409, "TILL_REQUEST_CONFLICT")
+    assert pay(shop, m, key, undiscounted_fen=UNDISCOUNTED).json()["replayed"] is True
+    # None and 0 are the same body as leaving it out.
+    key = str(uuid.uuid4())
+    assert pay(shop, m, key, amount_fen=1000).status_code == 200
+    assert pay(shop, m, key, amount_fen=1000, undiscounted_fen=0).json()["replayed"] is True
+    assert pay(shop, m, key, amount_fen=1000, undiscounted_fen=None).json()["replayed"] is True
+    assert count(live_shop, StorePayment) == 2
+
+
+def test_a_wechat_payment_keeps_its_undiscounted_part(shop, live_shop,  # noqa: F811
+                                                     mini_sandbox, store):
+    m, code = member(shop, live_shop, "oMiniWxPart", points_=3000)
+    res = pay(shop, m, coupon=code, points=2650, undiscounted_fen=UNDISCOUNTED,
+              pay_with="wechat")
+    assert res.status_code == 200, res.text
+    p = res.json()["payment"]
+    assert (p["status"], p["undiscounted_fen"], p["payable_fen"]) == (
+        "created", UNDISCOUNTED, UNDISCOUNTED_PAYABLE)
+    assert mini_sandbox.merchant.orders[p["out_trade_no"]]["amount"]["total"] == 5650
+    with live_shop.session() as s, s.read():
+        row = s.scalar(select(StorePayment).where(StorePayment.out_trade_no == p["out_trade_no"]))
+        assert (row.undiscounted_fen, row.member_fen) == (UNDISCOUNTED, 9300)
+    assert mini_sandbox.merchant.pay(p["out_trade_no"]).status == 204
+    polled = shop.get(f"me/store-payments/{p['out_trade_no']}", m).json()["payment"]
+    assert (polled["status"], polled["undiscounted_fen"], polled["points_earned"]) == (
+        "paid", UNDISCOUNTED, 84)
+    assert lines_of(live_shop, p["out_trade_no"]) == [
+        ("到店消费", "到店消费", 7000, 6300, "tier"), ("不参与优惠", "不参与优惠", 3000, 3000, None)]
+    assert books(live_shop, m.card_no) == {"points": 3000 - 2650 + 84, "balance_fen": 0,
+                                           "spend_fen": UNDISCOUNTED_PAYABLE}

@@ -193,13 +193,16 @@ module.exports = {
   // 到店买单 (docs/miniprogram.md#到店买单). The open stores: {stores: [{code, name, city,
   // address}]}.
   stores: (opts) => get('stores', opts),
-  // A quote, writing nothing: {store, amount_fen, member_fen, benefit_fen, benefit, coupon,
+  // A quote, writing nothing: {store, amount_fen, undiscounted_fen (不参与优惠金额 asked for,
+  // 0: none), member_fen, benefit_fen, benefit, coupon,
   // usable_coupons, points_max, points_used, payable_fen, points_to_earn, balance_fen}. Quiet:
   // the page shows a refusal (a coupon or points refused, a closed store) under the amount.
-  storeCheckout: (code, { amount_fen, coupon, points } = {}, opts = {}) => get('stores/' +
-    encodeURIComponent(code) + '/checkout' + query({ amount_fen, coupon: coupon || undefined,
-    points: points || undefined }), Object.assign({ quiet: true }, opts)),
-  // body: {store_code, amount_fen, coupon?, points?, pay_with: balance | wechat}; key: the
+  storeCheckout: (code, { amount_fen, coupon, points, undiscounted_fen } = {}, opts = {}) =>
+    get('stores/' + encodeURIComponent(code) + '/checkout' + query({ amount_fen,
+      coupon: coupon || undefined, points: points || undefined,
+      undiscounted_fen: undiscounted_fen || undefined }), Object.assign({ quiet: true }, opts)),
+  // body: {store_code, amount_fen, undiscounted_fen?, coupon?, points?, pay_with: balance |
+  // wechat}; key: the
   // Idempotency-Key of this one tap (the same again on a retry of that tap). Answers
   // {payment, request_payment (wx.requestPayment's arguments, null when paid at once),
   // replayed}.

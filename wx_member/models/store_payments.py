@@ -32,7 +32,10 @@ class StorePayment(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
     pay_with: Mapped[str] = mapped_column(String(10))  # balance | wechat
     amount_fen: Mapped[int] = mapped_column(BigInteger)  # what the member typed
-    member_fen: Mapped[int] = mapped_column(BigInteger)  # after the tier / member-day benefit
+    # Of it, 不参与优惠: no benefit, coupon or points on it (0: none; migration 0036).
+    undiscounted_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The rest after the tier / member-day benefit, plus undiscounted_fen.
+    member_fen: Mapped[int] = mapped_column(BigInteger)
     benefit: Mapped[str | None] = mapped_column(String(40))  # its Chinese label
     benefit_kind: Mapped[str | None] = mapped_column(String(20))  # tier | member_day | ...
     coupon_code: Mapped[str | None] = mapped_column(String(20))

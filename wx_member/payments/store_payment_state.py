@@ -52,6 +52,7 @@ def render(row: StorePayment, store: Store) -> dict:
         "out_trade_no": row.out_trade_no,
         "store": {"code": store.code, "name": store.name},
         "amount_fen": row.amount_fen,
+        "undiscounted_fen": row.undiscounted_fen,
         "benefit_fen": row.amount_fen - row.member_fen,
         "coupon_saving_fen": row.coupon_saving_fen,
         "points_used": {"points": row.points_used, "fen": row.points_fen},

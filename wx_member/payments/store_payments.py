@@ -63,27 +63,33 @@ def new_no(now: datetime) -> str:
 
 def pay(uow: UnitOfWork, client: WeChatPayClient | None, *, member_id: int,
         request_key: str, store_code: str, amount_fen, pay_with: str,
-        coupon: str | None = None, points: int | None = None, appid: str | None = None,
-        tz: ZoneInfo, now: datetime | None = None) -> dict:
-    """Use case: the member pays `amount_fen` at store `store_code`. Answers `{payment,
+        coupon: str | None = None, points: int | None = None,
+        undiscounted_fen: int | None = None, appid: str | None = None, tz: ZoneInfo,
+        now: datetime | None = None) -> dict:
+    """Use case: the member pays `amount_fen` at store `store_code`, `undiscounted_fen` of
+    it 不参与优惠 (payments/store_checkout.py). Answers `{payment,
     request_payment (wx.requestPayment's arguments, or None), replayed}`. `client` and
     `appid`: WeChat Pay's, needed by `pay_with` "wechat". Raises UnknownStore,
     InvalidAmount, InsufficientBalance, NoMiniProgramOpenid, TillRequestConflict, the
     coupon's or points' refusal, or WeChat Pay's PayApiError (the order then failed, its
     coupon and points given back)."""
     store_checkout.check_amount(amount_fen)
+    undiscounted_fen = store_checkout.check_undiscounted(undiscounted_fen, amount_fen)
     if pay_with not in PAY_WITH:
         raise InvalidAmount(f"pay_with {pay_with!r}", user_message="请选择储值或微信支付。")
     now = now or utcnow()
     coupon = store_checkout.coupon_code(coupon)
     key = f"store_pay:{member_id}:{request_key}"
     digest = basket.body_hash(store=(store_code or "").strip(), amount=amount_fen,
-                              coupon=coupon, points=points or None, pay_with=pay_with)
+                              coupon=coupon, points=points or None, pay_with=pay_with,
+                              # only when given: a request without it hashes as before
+                              **({"undiscounted": undiscounted_fen} if undiscounted_fen
+                                 else {}))
 
     def attempt() -> tuple[str, JsapiOrder | None, bool]:
         with uow.write() as session:
-            return _pay(session, member_id, key, digest, store_code, amount_fen, pay_with,
-                        coupon, points or None, appid, tz, now)
+            return _pay(session, member_id, key, digest, store_code, amount_fen,
+                        undiscounted_fen, pay_with, coupon, points or None, appid, tz, now)
     no, order, replayed = retrying(f"store payment {key}", attempt)
     if order is not None:  # WeChat Pay is asked outside the transaction
         checkout = wxpay_orders.prepay(uow, client, order, False, member_id, appid)
@@ -95,8 +101,8 @@ def pay(uow: UnitOfWork, client: WeChatPayClient | None, *, member_id: int,
 
 
 def _pay(session: Session, member_id: int, key: str, digest: str, store_code: str,
-         amount_fen: int, pay_with: str, coupon: str | None, points: int | None,
-         appid: str | None, tz: ZoneInfo, now: datetime
+         amount_fen: int, undiscounted_fen: int, pay_with: str, coupon: str | None,
+         points: int | None, appid: str | None, tz: ZoneInfo, now: datetime
          ) -> tuple[str, JsapiOrder | None, bool]:
     """(the order number, the JSAPI order to prepay or None, replayed)."""
     member = lock_member(session, Member.id == member_id)  # first: the payments' lock order
@@ -110,7 +116,7 @@ def _pay(session: Session, member_id: int, key: str, digest: str, store_code: st
     if request_id is None:  # unreachable under the member's lock; kept for safety
         return _first(session, key, digest), None, True
     f = store_checkout.figures(session, member, store, amount_fen, coupon, points, tz, now,
-                               options=False)
+                               options=False, undiscounted_fen=undiscounted_fen)
     no = new_no(now)
     order = None
     if f.payable_fen and pay_with == "wechat":
@@ -120,7 +126,8 @@ def _pay(session: Session, member_id: int, key: str, digest: str, store_code: st
                                   f"store payment needs {f.payable_fen}")
     _take(session, member, store, no, f, coupon, points, now)
     row = StorePayment(out_trade_no=no, member_id=member.id, store_id=store.id,
-                       pay_with=pay_with, amount_fen=amount_fen, member_fen=f.member_fen,
+                       pay_with=pay_with, amount_fen=amount_fen,
+                       undiscounted_fen=f.undiscounted_fen, member_fen=f.member_fen,
                        benefit=f.benefit, benefit_kind=f.benefit_kind, coupon_code=coupon,
                        coupon_saving_fen=f.coupon["saving_fen"] if f.coupon else 0,
                        points_used=f.points_used["points"], points_fen=f.points_used["fen"],
@@ -169,8 +176,8 @@ def _jsapi_order(session: Session, member: Member, store: Store, no: str, f: Fig
 def _take(session: Session, member: Member, store: Store, no: str, f: Figures,
           coupon: str | None, points: int | None, now: datetime) -> None:
     """The coupon and the points, under the order's number (each refuses as it would
-    at the till; the whole transaction then rolls back)."""
-    left = f.member_fen
+    at the till; the whole transaction then rolls back), on the discountable part."""
+    left = f.member_fen - f.undiscounted_fen
     if coupon:
         left -= redeeming.redeem_in(session, coupon, member.card_no or member.openid, no,
                                     left, now, store.id).discount_fen
@@ -181,17 +188,22 @@ def _take(session: Session, member: Member, store: Store, no: str, f: Figures,
 def _credit(session: Session, member: Member, row: StorePayment, rule, *, api: str,
             openid: str, transaction_id: str | None, paid_at: datetime, tz: ZoneInfo,
             now: datetime) -> None:
-    """The purchase recorded at the store and credited, its one line, the row paid."""
+    """The purchase recorded at the store and credited, its lines (到店消费 with its benefit;
+    不参与优惠 with none, when there is such a part), the row paid."""
     result = orders.credit_purchase(
         session, member, order_no=row.out_trade_no, openid=openid, amount_fen=row.payable_fen,
         paid_at=paid_at, api=api, tz=tz, now=now, transaction_id=transaction_id, rule=rule,
         store_id=row.store_id)
     if result is None:
         raise OrderMismatch(f"store payment {row.out_trade_no} is recorded otherwise")
+    plain = row.undiscounted_fen
+    lines = ((store_checkout.LINE, row.amount_fen - plain, row.member_fen - plain,
+              row.benefit_kind),
+             (store_checkout.UNDISCOUNTED, plain, plain, None))
     session.execute(insert(OrderLine), [{
-        "order_id": result.order.id, "sku": "", "name": store_checkout.LINE,
-        "category": store_checkout.LINE, "quantity": 1, "unit_price_fen": row.amount_fen,
-        "amount_fen": row.member_fen, "benefit": row.benefit_kind, "refunded_quantity": 0}])
+        "order_id": result.order.id, "sku": "", "name": name, "category": name,
+        "quantity": 1, "unit_price_fen": unit, "amount_fen": amount, "benefit": benefit,
+        "refunded_quantity": 0} for name, unit, amount, benefit in lines if unit])
     if api != orders.BALANCE:
         wechat_parts.claim(session, result.order, row.payable_fen, row.out_trade_no,
                            transaction_id)

@@ -7,7 +7,8 @@
 // GET /api/me/store-payments/{no} (docs/miniprogram.md#到店买单).
 const api = require('../../utils/api.js')
 const { newKey } = require('../../utils/keys.js')
-const { yuan, dateTime, clock, parseYuan } = require('../../utils/format.js')
+const { yuan, clock, parseYuan } = require('../../utils/format.js')
+const { quoteView, resultView, parseUndiscounted } = require('./views.js')
 
 const QUOTE_MS = 300 // the quote is asked this long after the last change
 const POLL_MS = 1500
@@ -15,37 +16,6 @@ const POLLS = 10
 const PAID = 'paid'
 const GIVEN_UP = ['closed', 'failed'] // the payment will not be paid: stop polling
 const STORE_GONE = '门店不存在或已停业。'
-
-function quoteView(q) {
-  return {
-    amount: yuan(q.amount_fen),
-    benefit: q.benefit || '',
-    benefitSaving: q.benefit_fen > 0 ? yuan(q.benefit_fen) : '',
-    couponTitle: q.coupon ? q.coupon.title : '',
-    couponSaving: q.coupon ? yuan(q.coupon.saving_fen) : '',
-    pointsMax: q.points_max.points,
-    pointsMaxYuan: yuan(q.points_max.fen),
-    pointsUsed: q.points_used.points,
-    pointsUsedYuan: yuan(q.points_used.fen),
-    payable: yuan(q.payable_fen),
-    pointsToEarn: q.points_to_earn,
-    balance: yuan(q.balance_fen),
-    short: q.balance_fen < q.payable_fen,
-  }
-}
-
-function resultView(p) {
-  return {
-    storeName: p.store.name,
-    amount: yuan(p.amount_fen),
-    saving: p.amount_fen > p.payable_fen ? yuan(p.amount_fen - p.payable_fen) : '',
-    payable: yuan(p.payable_fen),
-    payWith: p.pay_with === 'balance' ? '储值支付' : '微信支付',
-    points: p.points_earned || 0,
-    paidAt: dateTime(p.paid_at, true),
-    balance: p.balance_fen === null || p.balance_fen === undefined ? '' : yuan(p.balance_fen),
-  }
-}
 
 // What wx.requestPayment needs, from the answer's request_payment.
 function paymentParams(p) {
@@ -71,6 +41,9 @@ Component({
     amountText: '',
     touched: false, // the member has typed: a hint for an empty amount too
     hint: '',
+    undiscountedOpen: false, // 输入不参与优惠金额 tapped: the second amount shown
+    undiscountedText: '',
+    undiscountedHint: '',
     quote: null,
     stale: false, // a newer quote is asked for: no paying on this one
     quoteError: '',
@@ -87,6 +60,7 @@ Component({
     onLoad(options) {
       this.seq = 0 // the number of the latest quote asked for; older answers are dropped
       this.amountFen = 0
+      this.undiscountedFen = 0 // 不参与优惠金额 (0: none); -1 while what is typed is refused
       this.quoted = null // what the shown quote was asked with
       this.attempt = null // {sig, key}: a payment tap not yet answered
       const o = options || {}
@@ -134,9 +108,11 @@ Component({
       if (this.quoteTimer) clearTimeout(this.quoteTimer)
       this.seq += 1
       this.amountFen = 0
+      this.undiscountedFen = 0
       this.quoted = null
       this.attempt = null
-      this.setData({ amountText: '', touched: false, hint: '', quote: null, stale: false, quoteError: '',
+      this.setData({ amountText: '', touched: false, hint: '', undiscountedOpen: false,
+        undiscountedText: '', undiscountedHint: '', quote: null, stale: false, quoteError: '',
         coupons: [], coupon: '', usePoints: false, state: '', pendingNo: '' })
     },
 
@@ -146,7 +122,27 @@ Component({
       const parsed = parseYuan(text)
       this.amountFen = parsed.fen || 0
       this.setData({ amountText: text, touched: true, hint: parsed.error || '', state: '' })
+      this.readUndiscounted() // more than the amount or not depends on the amount too
       this.schedule()
+    },
+    toggleUndiscounted() {
+      if (this.busy) return
+      const open = !this.data.undiscountedOpen
+      this.setData({ undiscountedOpen: open })
+      if (open) return
+      this.setData({ undiscountedText: '' }) // hidden: none
+      this.readUndiscounted()
+      this.schedule()
+    },
+    onUndiscounted(e) {
+      this.setData({ undiscountedText: e.detail.value, state: '' })
+      this.readUndiscounted()
+      this.schedule()
+    },
+    readUndiscounted() {
+      const parsed = parseUndiscounted(this.data.undiscountedText, this.amountFen)
+      this.undiscountedFen = parsed.error ? -1 : parsed.fen
+      this.setData({ undiscountedHint: parsed.error || '' })
     },
     selectCoupon(e) {
       const code = e.currentTarget.dataset.code || ''
@@ -163,7 +159,7 @@ Component({
     schedule(delay = QUOTE_MS) {
       if (this.quoteTimer) clearTimeout(this.quoteTimer)
       this.seq += 1
-      if (!this.amountFen) {
+      if (!this.amountFen || this.undiscountedFen < 0) { // no quote for what is refused
         this.quoted = null
         this.setData({ quote: null, stale: false, quoteError: '' })
         return
@@ -177,14 +173,15 @@ Component({
     fetchQuote(seq) {
       const current = () => seq === this.seq
       const code = this.data.store.code
-      const ask = { amount_fen: this.amountFen, coupon: this.data.coupon }
+      const ask = { amount_fen: this.amountFen, coupon: this.data.coupon,
+        undiscounted_fen: this.undiscountedFen }
       return api.storeCheckout(code, ask).then((q) => {
         if (!current() || !this.data.usePoints || !q.points_max.points) return q
         return api.storeCheckout(code, Object.assign({}, ask, { points: q.points_max.points }))
       }).then((q) => {
         if (!current()) return
-        this.quoted = { amount_fen: q.amount_fen, coupon: q.coupon ? q.coupon.code : '',
-          points: q.points_used.points }
+        this.quoted = { amount_fen: q.amount_fen, undiscounted_fen: q.undiscounted_fen,
+          coupon: q.coupon ? q.coupon.code : '', points: q.points_used.points }
         this.setData({ quote: quoteView(q), stale: false, quoteError: '', storeError: '',
           'store.name': q.store.name,
           coupons: q.usable_coupons.map((c) => ({ code: c.code, title: c.title,
@@ -211,6 +208,7 @@ Component({
       if (this.busy || !quote || stale || !this.quoted) return Promise.resolve()
       if (payWith === 'balance' && quote.short) return Promise.resolve()
       const body = { store_code: store.code, amount_fen: this.quoted.amount_fen }
+      if (this.quoted.undiscounted_fen) body.undiscounted_fen = this.quoted.undiscounted_fen
       if (this.quoted.coupon) body.coupon = this.quoted.coupon
       if (this.quoted.points) body.points = this.quoted.points
       body.pay_with = payWith

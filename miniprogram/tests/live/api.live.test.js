@@ -242,6 +242,23 @@ test('到店买单 from the balance: listed, quoted, paid once per key, read bac
     code: 'PAY_ORDER_NOT_FOUND' })
 })
 
+test('到店买单 with 不参与优惠金额: that part gets no benefit, is paid in full and earns', async () => {
+  const card = await api.card()
+  const rest = await api.storeCheckout(STORE_CODE, { amount_fen: 370 }) // the discountable part
+  const q = await api.storeCheckout(STORE_CODE, { amount_fen: 600, undiscounted_fen: 230 })
+  expect(q).toMatchObject({ amount_fen: 600, undiscounted_fen: 230,
+    member_fen: rest.member_fen + 230, benefit_fen: rest.benefit_fen,
+    payable_fen: rest.payable_fen + 230 })
+  await expect(api.storeCheckout(STORE_CODE, { amount_fen: 100, undiscounted_fen: 200 }))
+    .rejects.toMatchObject({ status: 400, code: 'INVALID_AMOUNT',
+      message: '不参与优惠金额不能超过消费金额。' })
+  const out = await api.payStore({ store_code: STORE_CODE, amount_fen: 600, undiscounted_fen: 230,
+    pay_with: 'balance' }, newKey())
+  expect(out.payment).toMatchObject({ amount_fen: 600, undiscounted_fen: 230,
+    benefit_fen: q.benefit_fen, payable_fen: q.payable_fen, status: 'paid',
+    points_earned: q.points_to_earn, balance_fen: card.balance_fen - q.payable_fen })
+})
+
 test('到店买单 by WeChat Pay: paid by the sandbox\'s payer and polled; one given up gives the points back', async () => {
   const before = await api.card()
   const q = await api.storeCheckout(STORE_CODE, { amount_fen: 2000 })

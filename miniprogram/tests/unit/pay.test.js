@@ -3,6 +3,7 @@
 // or by WeChat Pay, the result with its live clock, the stores to pick from.
 const { install, loggedIn, load, render, settle, simulate } = require('./fake-wx')
 const { parseYuan } = require('../../utils/format.js')
+const { parseUndiscounted } = require('../../pages/pay/views.js')
 const api = require('../../utils/api.js')
 
 describe('the amount typed in 元 becomes integer fen', () => {
@@ -23,6 +24,19 @@ describe('the amount typed in 元 becomes integer fen', () => {
   })
 })
 
+describe('the 不参与优惠金额 typed: nothing or 0 is none, else as the amount, at most the amount', () => {
+  test.each([
+    ['', 10000, { fen: 0 }], [' ', 10000, { fen: 0 }], ['0', 10000, { fen: 0 }],
+    ['0.00', 10000, { fen: 0 }], ['.0', 10000, { fen: 0 }], ['30', 10000, { fen: 3000 }],
+    ['4.35', 10000, { fen: 435 }], ['100', 10000, { fen: 10000 }],
+    ['100.01', 10000, { error: '不参与优惠金额不能超过消费金额' }],
+    ['1.234', 10000, { error: '金额最多两位小数' }], ['abc', 10000, { error: '请输入正确的金额' }],
+    ['-1', 10000, { error: '请输入正确的金额' }], ['30', 0, { fen: 3000 }], // no amount yet
+  ])('%j with an amount of %i fen is %j', (text, amountFen, parsed) => {
+    expect(parseUndiscounted(text, amountFen)).toEqual(parsed)
+  })
+})
+
 describe('utils/api.js asks the four 到店买单 endpoints as the contract says', () => {
   test('paths, the quote\'s query, the payment\'s body and Idempotency-Key', async () => {
     const wx = install({
@@ -35,14 +49,18 @@ describe('utils/api.js asks the four 到店买单 endpoints as the contract says
     await api.stores()
     await api.storeCheckout('S 1', { amount_fen: 1230 })
     await api.storeCheckout('S 1', { amount_fen: 1230, coupon: 'C9', points: 300 })
+    await api.storeCheckout('S 1', { amount_fen: 1230, undiscounted_fen: 230 })
+    await api.storeCheckout('S 1', { amount_fen: 1230, undiscounted_fen: 0 })
     await api.payStore({ store_code: 'S01', amount_fen: 1230, pay_with: 'balance' }, 'key-1')
     await api.storePayment('M1')
     expect(wx.requests.map((r) => `${r.method} ${r.url.replace(/^.*\/api\//, '')}`)).toEqual([
       'GET stores', 'GET stores/S%201/checkout?amount_fen=1230',
       'GET stores/S%201/checkout?amount_fen=1230&coupon=C9&points=300',
+      'GET stores/S%201/checkout?amount_fen=1230&undiscounted_fen=230',
+      'GET stores/S%201/checkout?amount_fen=1230',
       'POST me/store-payments', 'GET me/store-payments/M1'])
-    expect(wx.requests[3].data).toEqual({ store_code: 'S01', amount_fen: 1230, pay_with: 'balance' })
-    expect(wx.requests[3].header['Idempotency-Key']).toBe('key-1')
+    expect(wx.requests[5].data).toEqual({ store_code: 'S01', amount_fen: 1230, pay_with: 'balance' })
+    expect(wx.requests[5].header['Idempotency-Key']).toBe('key-1')
     expect(wx.requests.every((r) => r.header.Authorization === 'Bearer token-1')).toBe(true)
   })
 
@@ -71,30 +89,34 @@ const QUOTE_WAIT = 350 // the page asks 300 ms after the last change
 const params = (req) => Object.fromEntries(new URL(req.url).searchParams)
 
 // GET stores/{code}/checkout as the contract answers it: 金卡 95 折, one coupon 满50减10
-// usable from 50 元, up to 3000 points (1 point = 1 fen) after the coupon.
+// usable from 50 元, up to 3000 points (1 point = 1 fen) after the coupon; the 不参与优惠
+// part (undiscounted_fen) gets none of them and is added to what is paid.
 function quoteOf(req, balanceFen = 20000) {
   const code = req.path.split('/')[1]
   const q = params(req)
   const amount = Number(q.amount_fen)
-  const member = Math.round(amount * 0.95)
-  const usable = member >= 5000 ? [{ code: 'C10', title: '满50减10', saving_fen: 1000 }] : []
+  const plain = Number(q.undiscounted_fen || 0)
+  const discounted = Math.round((amount - plain) * 0.95)
+  const member = discounted + plain
+  const usable = discounted >= 5000 ? [{ code: 'C10', title: '满50减10', saving_fen: 1000 }] : []
   const coupon = q.coupon ? usable.find((c) => c.code === q.coupon) : null
   if (q.coupon && !coupon) {
     return { status: 400, data: { code: 'COUPON_MIN_SPEND', message: '未达到优惠券使用门槛。' } }
   }
-  const afterCoupon = member - (coupon ? coupon.saving_fen : 0)
+  const afterCoupon = discounted - (coupon ? coupon.saving_fen : 0)
   const max = Math.min(3000, afterCoupon)
   const used = Number(q.points || 0)
-  const payable = afterCoupon - used
+  const payable = afterCoupon - used + plain
   return { data: { store: { code, name: code === 'S01' ? '静安店' : '徐汇店' },
-    amount_fen: amount, member_fen: member, benefit_fen: amount - member, benefit: '金卡 95 折',
+    amount_fen: amount, undiscounted_fen: plain, member_fen: member,
+    benefit_fen: amount - member, benefit: '金卡 95 折',
     coupon: coupon || null, usable_coupons: usable, points_max: { points: max, fen: max },
     points_used: { points: used, fen: used }, payable_fen: payable,
     points_to_earn: Math.floor(payable / 100), balance_fen: balanceFen } }
 }
 
 const PAYMENT = (over) => Object.assign({ out_trade_no: 'M20261203063000ABCD',
-  store: { code: 'S01', name: '静安店' }, amount_fen: 10000, benefit_fen: 500,
+  store: { code: 'S01', name: '静安店' }, amount_fen: 10000, undiscounted_fen: 0, benefit_fen: 500,
   coupon_saving_fen: 0, points_used: { points: 0, fen: 0 }, payable_fen: 9500,
   pay_with: 'balance', status: 'paid', status_zh: '已支付', points_earned: 95,
   balance_fen: 10500, created_at: '2026-12-03T06:30:00Z', paid_at: '2026-12-03T06:30:15Z' }, over)
@@ -467,4 +489,63 @@ test('the scene of a store\'s code is the pay page\'s, not a launch scene for th
   expect(wx.storage.has('wxm_launch_scene')).toBe(false)
   app.onLaunch({ path: 'pages/login/login', query: { scene: encodeURIComponent('ref_80000005678') } })
   expect(wx.storage.get('wxm_launch_scene')).toBe('ref_80000005678')
+})
+
+test('不参与优惠金额: revealed by its link, quoted and paid with, more than the amount refused', async () => {
+  const { wx, comp } = await payPage({ 'POST me/store-payments': (req) => ({ data: {
+    payment: PAYMENT({ undiscounted_fen: 3000, benefit_fen: 350, coupon_saving_fen: 1000,
+      payable_fen: 8650, points_earned: 86, balance_fen: 11350 }),
+    request_payment: null, replayed: false } }) })
+  await type(comp, '100')
+  expect(comp.querySelector('.undiscounted')).toBeUndefined()
+  expect(text(comp)).toContain('输入不参与优惠金额')
+  await tap(comp, '.undiscounted-toggle')
+  const typeUndiscounted = async (value) => {
+    comp.querySelector('.undiscounted').dispatchEvent('input', { detail: { value } })
+    await simulate.sleep(QUOTE_WAIT)
+    await settle()
+  }
+  await typeUndiscounted('120')
+  expect(text(comp)).toContain('不参与优惠金额不能超过消费金额')
+  expect(text(comp)).not.toContain('实付')
+  expect(quotes(wx).map((r) => params(r).undiscounted_fen)).toEqual([undefined])
+  await typeUndiscounted('30')
+  expect(text(comp)).not.toContain('不能超过消费金额')
+  expect(params(quotes(wx).pop())).toEqual({ amount_fen: '10000', undiscounted_fen: '3000' })
+  // 70 元 × 0.95 = 66.50 (≥ 满50: the coupon is offered on it) + 30 = 96.50
+  expect(text(comp)).toContain('其中不参与优惠¥30.00')
+  expect(text(comp)).toContain('实付¥96.50')
+  await tap(comp, '.coupon', 1)
+  expect(text(comp)).toContain('实付¥86.50')
+  await type(comp, '20') // now more than the amount: the hint, no quote
+  expect(text(comp)).toContain('不参与优惠金额不能超过消费金额')
+  expect(text(comp)).not.toContain('实付')
+  await type(comp, '100')
+  await tap(comp, '.pay-balance')
+  expect(payments(wx)[0].data).toEqual({ store_code: 'S01', amount_fen: 10000,
+    undiscounted_fen: 3000, coupon: 'C10', pay_with: 'balance' })
+  const t = text(comp)
+  expect(t).toContain('支付成功')
+  expect(t).toContain('不参与优惠¥30.00')
+  expect(t).toContain('实付¥86.50')
+})
+
+test('不参与优惠金额 hidden again is none: the quote and the payment leave it out', async () => {
+  const { wx, comp } = await payPage({ 'POST me/store-payments': () => ({ data: {
+    payment: PAYMENT(), request_payment: null, replayed: false } }) })
+  await type(comp, '100')
+  await tap(comp, '.undiscounted-toggle')
+  comp.querySelector('.undiscounted').dispatchEvent('input', { detail: { value: '30' } })
+  await simulate.sleep(QUOTE_WAIT)
+  await settle()
+  expect(text(comp)).toContain('实付¥96.50')
+  await tap(comp, '.undiscounted-toggle')
+  expect(comp.querySelector('.undiscounted')).toBeUndefined()
+  expect(params(quotes(wx).pop())).toEqual({ amount_fen: '10000' })
+  expect(text(comp)).toContain('实付¥95.00')
+  expect(text(comp)).not.toContain('其中不参与优惠')
+  await tap(comp, '.pay-balance')
+  expect(payments(wx)[0].data).toEqual({ store_code: 'S01', amount_fen: 10000,
+    pay_with: 'balance' })
+  expect(text(comp)).not.toContain('不参与优惠¥')
 })

@@ -11,6 +11,7 @@ from marshmallow import RAISE, fields, validate
 
 from wx_member.extensions import runtime
 from wx_member.payments import store_checkout, store_payments
+from wx_member.platform.errors import InvalidAmount
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.errors import NotConfigured
@@ -24,7 +25,23 @@ bp = blueprint("store_payments", __name__, "/api", "到店买单: paying a store
 AMOUNT = {"minimum": 1, "maximum": store_checkout.MAX_FEN,
           "description": "what the till shows, in fen: 1 to 50,000,000 (else 400 "
                          "INVALID_AMOUNT)"}
+UNDISCOUNTED = {"minimum": 0, "maximum": store_checkout.MAX_FEN,
+                "description": "不参与优惠金额, in fen: the part of amount_fen with no member "
+                               "benefit, coupon or points (paid in full, earning points); 0 "
+                               "to amount_fen, default 0 (else 400 INVALID_AMOUNT)"}
 COUPON = validate.Length(1, 20)
+
+
+class UndiscountedFen(fields.Integer):
+    """An integer field whose ill-shaped value is refused as an out-of-range one is: 400
+    INVALID_AMOUNT (the use case checks the range), not 422."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ma.ValidationError:
+            raise InvalidAmount(f"undiscounted_fen {value!r} is not an integer",
+                                user_message=store_checkout.UNDISCOUNTED_NOT_FEN) from None
 POINTS = validate.Range(0, 10**9)
 
 
@@ -61,13 +78,18 @@ class StoreCheckoutQuery(ma.Schema):
         "description": "a code of usable_coupons (at most one)"})
     points = fields.Integer(validate=POINTS, metadata={
         "description": "points to take as cash off (0: none)"})
+    undiscounted_fen = UndiscountedFen(strict=False, metadata=UNDISCOUNTED)
 
 
 class StoreCheckoutOut(ma.Schema):
     store = fields.Nested(PaidStoreOut, required=True)
     amount_fen = fields.Integer(required=True)
+    undiscounted_fen = fields.Integer(required=True, metadata={
+        "description": "不参与优惠金额 asked for (0: none)"})
     member_fen = fields.Integer(required=True, metadata={
-        "description": "after the member's benefit (tier discount or member day)"})
+        "description": "the discountable part (amount_fen - undiscounted_fen) after the "
+                       "member's benefit (tier discount or member day), plus "
+                       "undiscounted_fen"})
     benefit_fen = fields.Integer(required=True)
     benefit = fields.String(required=True, allow_none=True, metadata={
         "description": "the benefit applied, in Chinese (金卡 95 折), null when none"})
@@ -94,6 +116,7 @@ class StorePaymentIn(Strict):
     amount_fen = fields.Integer(required=True, strict=True, metadata=AMOUNT)
     coupon = fields.String(allow_none=True, validate=COUPON)
     points = fields.Integer(allow_none=True, strict=True, validate=POINTS)
+    undiscounted_fen = UndiscountedFen(allow_none=True, strict=True, metadata=UNDISCOUNTED)
     pay_with = fields.String(required=True, validate=validate.OneOf(store_payments.PAY_WITH))
 
 
@@ -101,6 +124,8 @@ class StorePaymentOut(ma.Schema):
     out_trade_no = fields.String(required=True)
     store = fields.Nested(PaidStoreOut, required=True)
     amount_fen = fields.Integer(required=True)
+    undiscounted_fen = fields.Integer(required=True, metadata={
+        "description": "of amount_fen, 不参与优惠 (0: none)"})
     benefit_fen = fields.Integer(required=True)
     coupon_saving_fen = fields.Integer(required=True)
     points_used = fields.Nested(StorePointsOut, required=True)
@@ -151,6 +176,7 @@ def checkout(query, code: str):
     an unknown or closed store."""
     return store_checkout.quote(g.db, member_id(), code, query["amount_fen"],
                                 coupon=query.get("coupon"), points=query.get("points"),
+                                undiscounted_fen=query.get("undiscounted_fen"),
                                 tz=runtime().config.tz)
 
 
@@ -170,7 +196,9 @@ def pay(header, body):
     return store_payments.pay(g.db, client, member_id=member_id(), request_key=header["key"],
                               store_code=body["store_code"], amount_fen=body["amount_fen"],
                               pay_with=body["pay_with"], coupon=body.get("coupon"),
-                              points=body.get("points"), appid=runtime().config.mini_appid,
+                              points=body.get("points"),
+                              undiscounted_fen=body.get("undiscounted_fen"),
+                              appid=runtime().config.mini_appid,
                               tz=runtime().config.tz)
 
 
