@@ -22,7 +22,7 @@ from wx_member import scheduler
 from wx_member.models import JsapiOrder, Member, Order, StoredValueLedger
 from wx_member.payments import stored_value
 from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, mini_sandbox,  # noqa: F401
-                           shop)
+                           run_reconciliation, shop)
 
 
 def ledger(live, openid: str) -> list[tuple[int, str]]:
@@ -43,14 +43,6 @@ def recharge(shop, member, **body):
     res = shop.post("me/recharges", member, json=body)
     assert res.status_code == 201, res.text
     return res.json()
-
-
-def run_reconciliation(live) -> None:
-    scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
-    try:
-        scheduler.reconcile_payments_job()
-    finally:
-        scheduler._RUNTIME = None
 
 
 def test_create_pay_notify_credited_once(shop, live_shop, mini_sandbox, merchant_cert):  # noqa: F811

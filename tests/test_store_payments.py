@@ -14,14 +14,14 @@ from sqlalchemy import func, select, update
 
 from helpers import count
 from till_helpers import Till, issue_key, open_store
-from wx_member import scheduler
 from wx_member.coupons import store_scope, wallet
 from wx_member.loyalty import points
 from wx_member.members import stores
 from wx_member.models import (Coupon, JsapiOrder, Member, MemberDay, Order, OrderLine,
                               PointsLedger, Store, StorePayment)
 from wx_member.payments import balance_payments, stored_value
-from wxpay_helpers import MINI_APPID, live_shop, merchant_cert, mini_sandbox, shop  # noqa: F401
+from wxpay_helpers import (MINI_APPID, live_shop, merchant_cert, mini_sandbox,  # noqa: F401
+                           run_reconciliation, shop)
 
 AMOUNT = 10000  # 100 yuan typed
 # A gold member (9 折: 9000), 满50减10 (1000 off: 8000), 2,000 points (20 yuan: 6000).
@@ -80,14 +80,6 @@ def pay(shop, m, key: str | None = None, **body):  # noqa: F811
     body = {"store_code": "S01", "amount_fen": AMOUNT, "pay_with": "balance", **body}
     return shop.post("me/store-payments", m, json=body,
                      headers={"Idempotency-Key": key or str(uuid.uuid4())})
-
-
-def run_reconciliation(live) -> None:
-    scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
-    try:
-        scheduler.reconcile_payments_job()
-    finally:
-        scheduler._RUNTIME = None
 
 
 def test_stores_and_a_quote_with_tier_discount_coupon_and_points(shop, live_shop,  # noqa: F811

@@ -10,6 +10,7 @@ import pytest
 
 from api_helpers import MINI_APPID, ApiClient, Member, api_config, mini_sandbox  # noqa: F401
 from conftest import APPID, MCH_ID, make_config, serve
+from wx_member import scheduler
 from wx_member.sandbox.pay import PlatformCert, make_platform_cert
 
 __all__ = ["MINI_APPID", "merchant_cert", "merchant_config", "live_shop", "console_shop", "shop", "Member",
@@ -71,3 +72,12 @@ def console_shop(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
 @pytest.fixture
 def shop(live_shop, mini_sandbox) -> ApiClient:
     return ApiClient(live_shop, mini_sandbox)
+
+
+def run_reconciliation(live) -> None:
+    """The scheduler's reconcile_payments job, once, on this live app."""
+    scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
+    try:
+        scheduler.reconcile_payments_job()
+    finally:
+        scheduler._RUNTIME = None

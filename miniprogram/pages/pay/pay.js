@@ -9,6 +9,7 @@ const api = require('../../utils/api.js')
 const { newKey } = require('../../utils/keys.js')
 const { yuan, clock, parseYuan } = require('../../utils/format.js')
 const { quoteView, resultView, parseUndiscounted } = require('./views.js')
+const { requestPayment, sleep } = require('../../utils/wxpay.js')
 
 const QUOTE_MS = 300 // the quote is asked this long after the last change
 const POLL_MS = 1500
@@ -16,20 +17,6 @@ const POLLS = 10
 const PAID = 'paid'
 const GIVEN_UP = ['closed', 'failed'] // the payment will not be paid: stop polling
 const STORE_GONE = '门店不存在或已停业。'
-
-// What wx.requestPayment needs, from the answer's request_payment.
-function paymentParams(p) {
-  return { timeStamp: String(p.timeStamp), nonceStr: p.nonceStr, package: p.package,
-    signType: p.signType || 'RSA', paySign: p.paySign }
-}
-
-function requestPayment(params) {
-  return new Promise((resolve, reject) => wx.requestPayment(Object.assign({}, params, {
-    success: resolve, fail: reject,
-  })))
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 Component({
   data: {
@@ -238,7 +225,7 @@ Component({
     payByWeChat(res) {
       const no = res.payment.out_trade_no
       const gave = res.payment.coupon_saving_fen > 0 || res.payment.points_used.points > 0
-      return requestPayment(paymentParams(res.request_payment))
+      return requestPayment(res.request_payment)
         .then(() => this.waitPaid(no), (err) => {
           const cancelled = /cancel/.test((err && err.errMsg) || '')
           this.setData({ state: cancelled ? '已取消支付' : '支付未完成' })

@@ -5,26 +5,12 @@
 const api = require('../../utils/api.js')
 const subscribe = require('../../utils/subscribe.js')
 const { yuan, dateTime } = require('../../utils/format.js')
+const { requestPayment, sleep } = require('../../utils/wxpay.js')
 
 const POLL_MS = 1500
 const POLLS = 10
 const PAID = 'paid'
 const GIVEN_UP = ['closed', 'failed'] // the order will not be paid: stop polling
-
-// What wx.requestPayment needs, from the answer ({order, payment, reused}).
-function paymentParams(res) {
-  const p = res.payment
-  return { timeStamp: String(p.timeStamp), nonceStr: p.nonceStr, package: p.package,
-    signType: p.signType || 'RSA', paySign: p.paySign }
-}
-
-function pay(params) {
-  return new Promise((resolve, reject) => wx.requestPayment(Object.assign({}, params, {
-    success: resolve, fail: reject,
-  })))
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 Component({
   data: { options: [], balance: null, entries: [], paying: 0, state: '' },
@@ -46,7 +32,7 @@ Component({
       this.setData({ paying: amount, state: '' })
       return subscribe.askFor('recharge')
         .then(() => api.createRecharge({ option_fen: amount }))
-        .then((res) => pay(paymentParams(res)).then(() => this.waitPaid(res.order.out_trade_no),
+        .then((res) => requestPayment(res.payment).then(() => this.waitPaid(res.order.out_trade_no),
           (err) => {
             const cancelled = /cancel/.test((err && err.errMsg) || '')
             this.setData({ state: cancelled ? '已取消支付' : '支付未完成，请稍后再试' })
