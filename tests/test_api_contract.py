@@ -32,6 +32,7 @@ def live_api(db_url, mini_sandbox, merchant_cert, tmp_path):  # noqa: F811
     judged by the rules, not all answered 429 after the tenth; a WeChat Pay merchant, so
     that recharges reach WeChat Pay (the sandbox) rather than answer 503."""
     yield from serve(api_config(db_url, mini_sandbox, redeem_rate_limit="3000/minute",
+                                pay_rate_limit="3000/minute",
                                 # the database storage keeps up to 3,000
                                 **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
 

@@ -524,3 +524,28 @@ def test_a_wechat_payment_keeps_its_undiscounted_part(shop, live_shop,  # noqa: 
         ("到店消费", "到店消费", 7000, 6300, "tier"), ("不参与优惠", "不参与优惠", 3000, 3000, None)]
     assert books(live_shop, m.card_no) == {"points": 3000 - 2650 + 84, "balance_fen": 0,
                                            "spend_fen": UNDISCOUNTED_PAYABLE}
+
+
+def test_paying_is_rate_limited_per_member_and_quoting_is_not(db_url, mini_sandbox,  # noqa: F811
+                                                             merchant_cert, tmp_path):
+    """A member's payments are limited (WX_API_PAY_LIMIT, here 3 a minute: the 4th is 429
+    with Retry-After, nothing written), another member's are not, and the quote a member
+    asks for as they type has no limit."""
+    from api_helpers import ApiClient, api_config
+    from conftest import serve
+    from wxpay_helpers import merchant_settings
+    for live in serve(api_config(db_url, mini_sandbox, pay_rate_limit="3/minute",
+                                 **merchant_settings(mini_sandbox, merchant_cert, tmp_path))):
+        api = ApiClient(live, mini_sandbox)
+        open_store(live, "S01", "静安店")
+        busy, _ = member(api, live, "oMiniBusy", "normal", balance_fen=10000, coupon=False)
+        calm, _ = member(api, live, "oMiniCalm", "normal", balance_fen=10000, coupon=False)
+        assert [pay(api, busy, amount_fen=100).status_code for _ in range(3)] == [200] * 3
+        refused = pay(api, busy, amount_fen=100)
+        assert (refused.status_code, refused.json()["code"]) == (429, "RATE_LIMITED")
+        assert refused.json()["message"] == "操作太频繁，请稍后再试。"
+        assert int(refused.headers["Retry-After"]) > 0
+        assert books(live, busy.card_no)["balance_fen"] == 10000 - 3 * 100
+        assert pay(api, calm, amount_fen=100).status_code == 200
+        assert all(api.get(f"stores/S01/checkout?amount_fen={100 + i}", busy).status_code == 200
+                   for i in range(8))

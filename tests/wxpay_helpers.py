@@ -45,7 +45,7 @@ def merchant_config(db_url, sandbox, merchant_cert, tmp_path, **extra):
 def live_shop(db_url, mini_sandbox, merchant_cert, tmp_path):
     """The app as a WeChat Pay merchant with the mini-program API; notifies reach its own
     /pay/v3/notify."""
-    gen = serve(api_config(db_url, mini_sandbox,
+    gen = serve(api_config(db_url, mini_sandbox, pay_rate_limit="1000/minute",  # tests pay a lot
                            **merchant_settings(mini_sandbox, merchant_cert, tmp_path)))
     live = next(gen)
     # WXPAY_NOTIFY_URL is configuration; a test server's port is known only once it runs.

@@ -87,6 +87,7 @@ class Config:
     member_code_ttl: int = 60
     login_rate_limit: str = "10/minute"
     redeem_rate_limit: str = "10/minute"  # per member: POST /api/me/redemptions
+    pay_rate_limit: str = "10/minute"  # per member: POST /api/me/store-payments
     redis_url: str = ""
     templates_dir: Path = field(default=REPO_ROOT / "templates_msg")
     migrations_dir: Path = field(default=REPO_ROOT / "migrations")
@@ -164,6 +165,7 @@ class Config:
             member_code_ttl=int(_env("WX_MEMBER_CODE_TTL", "60")),
             login_rate_limit=_env("WX_API_LOGIN_LIMIT", "10/minute"),
             redeem_rate_limit=_env("WX_API_REDEEM_LIMIT", "10/minute"),
+            pay_rate_limit=_env("WX_API_PAY_LIMIT", "10/minute"),
             redis_url=_env("REDIS_URL"),
             forwarded_allow_ips=tuple(a.strip() for a in
                                       _env("WX_FORWARDED_ALLOW_IPS", "127.0.0.1").split(",")

@@ -5,7 +5,8 @@ Swagger UI at /api/docs served from the swagger-ui-bundle package (no CDN).
 Modules: login (code → token), card (card, points, tiers), profile, referrals,
 subscriptions, coupons, redemptions (gifts for points), balance (stored value, recharge
 options), cashier (member code; the till's resolve, cash-off and coupon use), recharges
-(WeChat Pay orders for stored value, their status, cancelling). A new endpoint is one route
+(WeChat Pay orders for stored value, their status, cancelling), store_payments and
+store_pay (到店买单: stores, the quote, paying a store). A new endpoint is one route
 function in one of them (or a new module added to BLUEPRINTS) calling one service.
 """
 from __future__ import annotations
@@ -15,13 +16,13 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from wx_member.web.api import (balance, cashier, card, coupons, gift_images, limits, login,
-                               profile, recharges, redemptions, referrals, store_payments,
-                               subscriptions)
+                               profile, recharges, redemptions, referrals, store_pay,
+                               store_payments, subscriptions)
 from wx_member.web.api.errors import ErrorSchema
 
 BLUEPRINTS = (login.bp, card.bp, profile.bp, referrals.bp, subscriptions.bp, coupons.bp,
               redemptions.bp, balance.bp, cashier.member_bp, cashier.cashier_bp, recharges.bp,
-              store_payments.bp)
+              store_payments.bp, store_pay.bp)
 DOCS_ASSETS = "/api/docs/assets/"
 
 SECURITY_SCHEMES = {

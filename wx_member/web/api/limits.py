@@ -1,5 +1,5 @@
-"""Rate limits (Flask-Limiter): login per client address; redeeming points per member
-(`per_member`).
+"""Rate limits (Flask-Limiter): login per client address; redeeming points and paying a
+store (到店买单) per member (`per_member`).
 
 Counts are shared by every worker and host: in Redis when REDIS_URL is set, in the app's
 database otherwise (`wx_member.ratelimit_storage`, table `rate_limit_counter`). Moving
@@ -50,7 +50,7 @@ limiter = _PerAppLimiter(key_func=get_remote_address, strategy="moving-window")
 # request elsewhere is exempt at its first check. A limit added to another blueprint must
 # add its name here (tests/test_api_rate_limits.py shows the limits at work and fails when
 # a module with a limit names a blueprint missing from this set).
-LIMITED_BLUEPRINTS = frozenset({"login", "redemptions", "till_members"})
+LIMITED_BLUEPRINTS = frozenset({"login", "redemptions", "store_pay", "till_members"})
 
 
 @limiter.request_filter
@@ -64,6 +64,10 @@ def login_limit() -> str:
 
 def redeem_limit() -> str:
     return runtime().config.redeem_rate_limit
+
+
+def pay_limit() -> str:
+    return runtime().config.pay_rate_limit
 
 
 def per_member() -> str:

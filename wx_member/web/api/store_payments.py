@@ -1,7 +1,7 @@
 """到店买单: a member pays a store from the mini-program (docs/api.md). The open stores; the
-quote of an amount at a store (the member's benefit, a coupon, points as cash off); paying
-it from the stored-value balance or by WeChat Pay, once per Idempotency-Key; the payment's
-state to poll and to show the cashier. A WeChat Pay order is given up through the existing
+quote of an amount at a store (the member's benefit, a coupon, points as cash off); the
+payment's state to poll and to show the cashier; the schemas of paying it (the route, rate
+limited, is web/api/store_pay.py). A WeChat Pay order is given up through the existing
 POST /api/me/orders/{no}/cancel."""
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from wx_member.payments import store_checkout, store_payments
 from wx_member.platform.errors import InvalidAmount
 from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
-from wx_member.web.api.errors import NotConfigured
 from wx_member.web.api.recharges import RequestPaymentOut
 from wx_member.web.api.schemas import Strict, UtcDateTime
 from wx_member.web.api.wallet_schemas import IDEMPOTENCY_HEADER, REQUEST_KEY
@@ -154,12 +153,6 @@ class OneStorePaymentOut(ma.Schema):
     payment = fields.Nested(StorePaymentOut, required=True)
 
 
-def _wxpay():
-    """WeChat Pay's client, or None when it is not configured."""
-    rt = runtime()
-    return rt.wxpay if rt.wxpay is not None and rt.config.mini_appid else None
-
-
 @bp.route("/stores")
 @bp.response(200, OpenStoresOut)
 def stores():
@@ -178,28 +171,6 @@ def checkout(query, code: str):
                                 coupon=query.get("coupon"), points=query.get("points"),
                                 undiscounted_fen=query.get("undiscounted_fen"),
                                 tz=runtime().config.tz)
-
-
-@bp.route("/me/store-payments", methods=["POST"])
-@bp.arguments(StorePayHeader, location="headers")
-@bp.arguments(StorePaymentIn)
-@bp.response(200, StorePaidOut)
-def pay(header, body):
-    """Pay a store: from the balance (paid at once; 409 INSUFFICIENT_BALANCE) or by WeChat
-    Pay (status created and wx.requestPayment's arguments; then poll GET
-    /api/me/store-payments/{no}). Nothing left to pay: paid at once. The same
-    Idempotency-Key again answers the payment with `replayed` true."""
-    client = _wxpay()
-    if body["pay_with"] == "wechat" and client is None:
-        raise NotConfigured("WeChat Pay merchant API or WX_MINI_APPID not configured",
-                            user_message="暂不支持微信支付，请使用储值支付。")
-    return store_payments.pay(g.db, client, member_id=member_id(), request_key=header["key"],
-                              store_code=body["store_code"], amount_fen=body["amount_fen"],
-                              pay_with=body["pay_with"], coupon=body.get("coupon"),
-                              points=body.get("points"),
-                              undiscounted_fen=body.get("undiscounted_fen"),
-                              appid=runtime().config.mini_appid,
-                              tz=runtime().config.tz)
 
 
 @bp.route("/me/store-payments/<string:no>")
