@@ -258,6 +258,7 @@ def test_a_store_page_shows_its_self_payments_and_the_pay_page_path(console):
     with console.session() as uow:
         paid = store_payments.pay(uow, None, member_id=sh.id, request_key="k1",
                                   store_code="SH001", amount_fen=3850, pay_with="balance",
+                                  undiscounted_fen=1200,
                                   tz=ZoneInfo("Asia/Shanghai"))["payment"]
     no = paid["out_trade_no"]
 
@@ -265,7 +266,7 @@ def test_a_store_page_shows_its_self_payments_and_the_pay_page_path(console):
     page = b.get("/admin/stores/SH001").text
     assert "pages/pay/pay?store=SH001" in page
     table = page.split('id="self-payments"')[1].split("</table>")[0]
-    assert no in table and "38.50" in table and "储值" in table
+    assert no in table and "38.50" in table and "12.00" in table and "储值" in table
     assert sh.card_no not in table  # masked: the clerk confirms by the number and amount
 
     other = store_account(console, "bj_clerk", "clerk", "BJ001")

@@ -321,7 +321,7 @@ def test_a_coupon_of_other_stores_is_not_offered_nor_taken(shop, live_shop, stor
 
 def test_the_store_s_till_sees_its_paid_self_payments(shop, live_shop, store):  # noqa: F811
     m, code = member(shop, live_shop, "oMiniTill", balance_fen=20000)
-    first = pay(shop, m, amount_fen=3000).json()["payment"]
+    first = pay(shop, m, amount_fen=3000, undiscounted_fen=1000).json()["payment"]
     second = pay(shop, m, coupon=code).json()["payment"]
     pay(shop, m, pay_with="wechat", amount_fen=500)  # not paid: not listed
     pay(shop, m, store_code="S02", amount_fen=100)  # another store's
@@ -333,8 +333,9 @@ def test_the_store_s_till_sees_its_paid_self_payments(shop, live_shop, store):  
                                                    first["out_trade_no"]]
     assert listed[0] == {"out_trade_no": second["out_trade_no"],
                          "card_no": m.card_no[:3] + "*" * (len(m.card_no) - 6) + m.card_no[-3:],
-                         "amount_fen": AMOUNT, "payable_fen": 8000, "pay_with": "balance",
-                         "paid_at": second["paid_at"]}
+                         "amount_fen": AMOUNT, "undiscounted_fen": 0, "payable_fen": 8000,
+                         "pay_with": "balance", "paid_at": second["paid_at"]}
+    assert (listed[1]["amount_fen"], listed[1]["undiscounted_fen"]) == (3000, 1000)
     later = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
     assert s01.get("self-payments", params={"since": later}).json() == {"payments": []}
     s02 = Till(live_shop, issue_key(live_shop, "S02").key).get("self-payments").json()

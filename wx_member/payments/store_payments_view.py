@@ -29,5 +29,6 @@ def paid_at_store(uow: UnitOfWork, store_id: int, since: datetime | None = None,
             .order_by(StorePayment.paid_at.desc(), StorePayment.id.desc())
             .limit(min(limit, MOST))).all()
         return [{"out_trade_no": p.out_trade_no, "card_no": mask_card(card_no),
-                 "amount_fen": p.amount_fen, "payable_fen": p.payable_fen,
+                 "amount_fen": p.amount_fen, "undiscounted_fen": p.undiscounted_fen,
+                 "payable_fen": p.payable_fen,
                  "pay_with": p.pay_with, "paid_at": p.paid_at} for p, card_no in rows]

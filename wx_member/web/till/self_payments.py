@@ -26,6 +26,8 @@ class SelfPaymentOut(ma.Schema):
         "description": "the number the member's result page shows"})
     card_no = fields.String(required=True, metadata={"description": "masked, e.g. 800****126"})
     amount_fen = fields.Integer(required=True, metadata={"description": "what was typed"})
+    undiscounted_fen = fields.Integer(required=True, metadata={
+        "description": "of which 不参与优惠金额: no benefit, coupon or points on it"})
     payable_fen = fields.Integer(required=True, metadata={
         "description": "what was paid after benefits, coupon and points"})
     pay_with = fields.String(required=True, metadata={"description": "balance | wechat"})
