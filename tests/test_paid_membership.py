@@ -22,7 +22,7 @@ from wx_member.clock import local_day
 from wx_member.loyalty import tiers
 from wx_member.models import Delivery, Member, MembershipPurchase, PaidTier, TierHistory
 from wxpay_helpers import (MINI_APPID, console_shop, live_shop, merchant_cert,  # noqa: F401
-                           merchant_settings, mini_sandbox, shop)
+                           merchant_settings, mini_sandbox, run_job, shop)
 from wx_member.payments import membership_refunds
 from wx_member.platform import settings
 from wx_member.pushes import planners
@@ -54,11 +54,7 @@ def paid_end(live, openid: str) -> datetime:
 
 
 def run_expiry(live) -> None:
-    scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
-    try:
-        scheduler.paid_tier_expiry_job()
-    finally:
-        scheduler._RUNTIME = None
+    run_job(live, scheduler.paid_tier_expiry_job)
 
 
 def test_buy_pay_notify_gold_until_end_once(shop, live_shop, mini_sandbox):  # noqa: F811

@@ -74,10 +74,14 @@ def shop(live_shop, mini_sandbox) -> ApiClient:
     return ApiClient(live_shop, mini_sandbox)
 
 
-def run_reconciliation(live) -> None:
-    """The scheduler's reconcile_payments job, once, on this live app."""
+def run_job(live, job) -> None:
+    """One of wx_member.scheduler's jobs, once, on this live app."""
     scheduler._RUNTIME = live.rt  # as the leading scheduler process holds it
     try:
-        scheduler.reconcile_payments_job()
+        job()
     finally:
         scheduler._RUNTIME = None
+
+
+def run_reconciliation(live) -> None:
+    run_job(live, scheduler.reconcile_payments_job)

@@ -12,7 +12,8 @@ from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.errors import NotConfigured
 from wx_member.web.api.limits import limiter, pay_limit, per_member
-from wx_member.web.api.store_payments import StorePaidOut, StorePayHeader, StorePaymentIn
+from wx_member.web.api.store_payments import StorePaidOut, StorePaymentIn
+from wx_member.web.api.wallet_schemas import IdempotencyHeader
 
 bp = blueprint("store_pay", __name__, "/api", "到店买单: paying a store",
                auth=member_required)
@@ -27,7 +28,7 @@ def _wxpay():
 @bp.route("/me/store-payments", methods=["POST"])
 @bp.alt_response(429, description="too many payments by this member")
 @limiter.limit(pay_limit, key_func=per_member)
-@bp.arguments(StorePayHeader, location="headers")
+@bp.arguments(IdempotencyHeader, location="headers")
 @bp.arguments(StorePaymentIn)
 @bp.response(200, StorePaidOut)
 def pay(header, body):

@@ -16,7 +16,6 @@ from wx_member.web.api.auth import member_required
 from wx_member.web.api.common import blueprint, member_id
 from wx_member.web.api.recharges import RequestPaymentOut
 from wx_member.web.api.schemas import Strict, UtcDateTime
-from wx_member.web.api.wallet_schemas import IDEMPOTENCY_HEADER, REQUEST_KEY
 
 bp = blueprint("store_payments", __name__, "/api", "到店买单: paying a store",
                auth=member_required)
@@ -99,15 +98,6 @@ class StoreCheckoutOut(ma.Schema):
     payable_fen = fields.Integer(required=True)
     points_to_earn = fields.Integer(required=True)
     balance_fen = fields.Integer(required=True)
-
-
-class StorePayHeader(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE  # every other header
-
-    key = fields.String(required=True, data_key=IDEMPOTENCY_HEADER, validate=REQUEST_KEY,
-                        metadata={"description": "a new UUID per tap on 支付, the same on a "
-                                                 "retry"})
 
 
 class StorePaymentIn(Strict):

@@ -93,8 +93,9 @@ class IdempotencyHeader(ma.Schema):
         unknown = ma.EXCLUDE  # every other header
 
     key = fields.String(required=True, data_key=IDEMPOTENCY_HEADER, validate=REQUEST_KEY,
-                        metadata={"description": "the client's id for this one tap on 兑换 "
-                                                 "(a new UUID per tap; the same on a retry)"})
+                        metadata={"description": "the client's id for this one tap (兑换, "
+                                                 "支付): a new UUID per tap, the same on a "
+                                                 "retry"})
 
 
 class RedeemIn(Strict):
