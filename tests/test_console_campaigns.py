@@ -274,6 +274,10 @@ def test_reach_over_time_on_the_dashboard_and_a_campaigns_page(app, vip, sandbox
     assert rows(b.get("/admin/?days=7&reach_kind=nope").text)[0][1] == "2"  # unknown: all
     weekly = b.get("/admin/?days=90").text  # a long period: per week
     assert "所在周" in weekly and sum(int(r[1]) for r in rows(weekly)) == 3
+    # a weekly period whose first day is a Sunday: its first bucket is that one day
+    sunday_first = next(n for n in range(32, 39) if (today - timedelta(days=n - 1)).weekday() == 6)
+    weekly = b.get(f"/admin/?days={sunday_first}").text
+    assert "所在周" in weekly and sum(int(r[1]) for r in rows(weekly)) == 3
     page = b.get(detail).text
     assert 'aria-label="活动触达趋势"' in page
     assert rows(page) == [[f"{today:%Y-%m-%d}", "1", "1", "0", "0", "100.0%"]]

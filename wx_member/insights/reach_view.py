@@ -33,6 +33,10 @@ class ReachPoint:
     failed: int  # failed, unknown or skipped (never reached WeChat's phone)
 
     @property
+    def several_days(self) -> bool:  # a week (cut to the period), not one day
+        return self.first != self.last
+
+    @property
     def label(self) -> str:
         return f"{self.first:%m-%d}" if self.first == self.last else f"{self.first:%m-%d}起"
 
