@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from helpers import count
 from till_helpers import Till, issue_key, open_store
 from wx_member.coupons import store_scope, wallet
-from wx_member.loyalty import points
+from wx_member.loyalty import points, redemption
 from wx_member.members import stores
 from wx_member.models import (Coupon, JsapiOrder, Member, MemberDay, Order, OrderLine,
                               PointsLedger, Store, StorePayment)
@@ -259,6 +259,12 @@ def test_a_cancelled_or_refused_order_gives_coupon_and_points_back_once(  # noqa
     m, code = member(shop, live_shop, "oMiniGiveUp", points_=3000)
     no = pay(shop, m, coupon=code, points=2000, pay_with="wechat").json()["payment"][
         "out_trade_no"]
+    assert books(live_shop, m.card_no)["points"] == 1000
+    # An operator's 撤销抵现 while the order can still be paid is refused: the member could
+    # pay the discounted amount and have the points too. Closing gives them back (below).
+    with pytest.raises(redemption.CashOffCancelRefused) as refused:
+        redemption.cancel_cash_off(live_shop.session(), no, "顾客说不买了", by="otto")
+    assert refused.value.user_message.startswith("订单正在等待支付")
     assert books(live_shop, m.card_no)["points"] == 1000
     res = shop.post(f"me/orders/{no}/cancel", m)
     assert res.status_code == 200 and res.json()["status"] == "closed"

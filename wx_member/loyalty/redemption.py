@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.db import UnitOfWork, retrying
 from wx_member.clock import utcnow
-from wx_member.models import Member, Order, PointsRedemption
+from wx_member.models import JsapiOrder, Member, Order, PointsRedemption
 from wx_member.loyalty import points
 from wx_member.loyalty import points_expiry
 from wx_member.platform import audit, settings
@@ -231,6 +231,13 @@ def _cancel_cash_off(uow: UnitOfWork, order_no: str, reason: str, now: datetime,
         order = session.scalar(select(Order).where(Order.out_trade_no == order_no))
         if order is not None and order.status != "refunded":
             raise CashOffCancelRefused(f"order {order_no} is {order.status}")
+        # A mini-program 买单 still open at WeChat Pay can yet be paid, with the points off:
+        # they come back by themselves when it closes (payments/takes.py).
+        if session.scalar(select(JsapiOrder.status).where(
+                JsapiOrder.out_trade_no == order_no)) == "created":
+            raise CashOffCancelRefused(f"order {order_no} is awaiting WeChat Pay",
+                                       user_message="订单正在等待支付，积分抵扣不能撤销；"
+                                       "订单关闭后积分会自动退回。")
         restore_cash_off(session, member, done, reason, now)
         if by is not None:
             audit.record(session, by, "points.cash_off_cancel", member.card_no or member.openid,
