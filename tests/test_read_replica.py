@@ -15,6 +15,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -62,6 +63,19 @@ class Pair:
             pos = p.exec_driver_sql("SELECT @@gtid_binlog_pos").scalar()
             waited = r.execute(sa.text("SELECT MASTER_GTID_WAIT(:pos, 60)"), {"pos": pos})
             assert waited.scalar() == 0, "the replica did not catch up within 60 s"
+
+    def held_back(self) -> int:
+        """Waits until the replica has received everything the primary wrote (though a
+        MASTER_DELAY may keep it from applying it); its Seconds_Behind_Master then."""
+        with self.primary.connect() as p:
+            pos = p.exec_driver_sql("SELECT @@gtid_binlog_pos").scalar()
+        for _ in range(600):
+            with self.replica.connect() as r:
+                status = r.exec_driver_sql("SHOW REPLICA STATUS").mappings().one()
+            if status["Gtid_IO_Pos"] == pos and status["Seconds_Behind_Master"] is not None:
+                return int(status["Seconds_Behind_Master"])
+            time.sleep(0.1)
+        raise AssertionError(f"the replica did not receive {pos}: {dict(status)}")
 
     def on_replica(self, sql: str) -> None:
         with self.replica.connect() as r:
@@ -233,6 +247,39 @@ def test_a_stopped_replica_leaves_the_dashboard_on_the_primary_with_one_warning(
     pair.caught_up()
     live.rt.replica.forget()
     assert replica_note(browser.get("/admin/").text) is not None  # in use again
+
+
+def test_a_replica_further_behind_than_the_max_lag_is_not_used(pair, database, live, caplog):
+    """A delayed replica (MASTER_DELAY) holding a member written, by its binary log's clock,
+    an hour ago: an hour behind, beyond the 30 s allowed."""
+    caplog.set_level(logging.WARNING, logger="wx_member.replica")
+    browser = logged_in(live, "boss", "admin")
+    for sql in ("STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY=7200", "START SLAVE"):
+        pair.on_replica(sql)
+    try:
+        engine = make_engine(pair.url(pair.primary_port, database))
+        with make_session_factory(engine)() as uow, uow.write() as s:
+            s.execute(sa.text("SET TIMESTAMP = UNIX_TIMESTAMP() - 3600"))
+            s.add(Member(openid="oAnHourAgo", card_no=card_number(42),
+                         joined_at=utcnow() - timedelta(days=1)))
+        engine.dispose()
+        lag = pair.held_back()
+        assert lag >= 3600
+        live.rt.replica.forget()
+        page = browser.get("/admin/").text
+        assert members_total(page) == 1 and replica_note(page) is None  # the primary's
+        assert "behind, more than WX_REPLICA_MAX_LAG (30 s)" in replica_warnings(caplog)[0]
+
+        live.rt.replica.max_lag = 7200  # as WX_REPLICA_MAX_LAG=7200 would: it may serve
+        live.rt.replica.forget()
+        page = browser.get("/admin/").text
+        assert members_total(page) == 0  # the replica's, an hour stale
+        shown = int(re.search(r"延迟约 (\d+) 秒", replica_note(page)).group(1))
+        assert shown >= 3600
+    finally:
+        for sql in ("STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY=0", "START SLAVE"):
+            pair.on_replica(sql)
+    pair.caught_up()
 
 
 @pytest.mark.parametrize("why", ["unreachable", "not permitted"])
