@@ -113,6 +113,9 @@ class Replica:
             return Health(False, None, f"unreachable: {_reason(exc)}")
         except SQLAlchemyError as exc:
             return Health(False, None, f"unreachable: {_reason(exc)}")
+        except Exception as exc:  # whatever it is, the dashboard answers from the primary
+            log.exception("read replica %s: status check failed", self.engine.url)
+            return Health(False, None, f"status check failed: {exc!r}")
         if status is None:
             return Health(False, None, "not a replica (SHOW REPLICA STATUS is empty)")
         running = _running(status, "IO") and _running(status, "SQL")
