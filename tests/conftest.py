@@ -106,7 +106,7 @@ def serve(config: Config):
         yield Live(app=app, url=f"http://127.0.0.1:{server.port}/", config=config)
     finally:
         server.shutdown()
-        app.extensions["wx_member"].engine.dispose()
+        app.extensions["wx_member"].dispose()
 
 
 @pytest.fixture

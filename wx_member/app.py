@@ -33,7 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
     try:
         migrate.require_schema(rt.engine)
     except migrate.SchemaNotReady:
-        rt.engine.dispose()
+        rt.dispose()
         raise
     from wx_member.web import admin, api, errors, health, observability, pay, shop, till, webhook
 

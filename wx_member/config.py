@@ -22,6 +22,14 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+def _whole_env(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+
+
 def instance_dir() -> Path:
     """`WX_MEMBER_INSTANCE` if set, else `instance/` under the working directory: never
     relative to where the code is installed."""
@@ -95,6 +103,11 @@ class Config:
     # believed (addresses or networks, comma-separated; "*" any). From any other peer the
     # header is ignored, so a client cannot pick the address rate limits count it under.
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
+    # A MySQL/MariaDB replica of DATABASE_URL for reads that may be stale (the dashboard's
+    # figures, see wx_member/replica.py), used while its lag is at most `replica_max_lag`
+    # seconds; empty → every read from the primary.
+    database_replica_url: str = ""
+    replica_max_lag: int = 30
 
     @property
     def tz(self) -> ZoneInfo:
@@ -115,6 +128,20 @@ class Config:
     @property
     def safe_mode(self) -> bool:
         return bool(self.encoding_aes_key)
+
+    def check_replica(self) -> None:
+        """Raises ValueError when the replica settings cannot work: a replica is a MySQL or
+        MariaDB server replicating from a MySQL/MariaDB primary (SQLite has no replicas)."""
+        if self.replica_max_lag < 0:
+            raise ValueError("WX_REPLICA_MAX_LAG must be a whole number of seconds, 0 or more")
+        if not self.database_replica_url:
+            return
+        if not self.database_replica_url.startswith("mysql"):
+            raise ValueError("WX_DATABASE_REPLICA_URL must be a MySQL/MariaDB URL "
+                             "(mysql+pymysql://...); SQLite has no replicas")
+        if not self.database_url.startswith("mysql"):
+            raise ValueError("WX_DATABASE_REPLICA_URL is set but DATABASE_URL is not MySQL/"
+                             "MariaDB: a replica needs a MySQL/MariaDB primary")
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
@@ -170,7 +197,10 @@ class Config:
             forwarded_allow_ips=tuple(a.strip() for a in
                                       _env("WX_FORWARDED_ALLOW_IPS", "127.0.0.1").split(",")
                                       if a.strip()),
+            database_replica_url=_env("WX_DATABASE_REPLICA_URL"),
+            replica_max_lag=_whole_env("WX_REPLICA_MAX_LAG", 30),
         )
+        cfg.check_replica()
         cfg.tz  # fail at start-up on an unknown zone, not at the first check-in
         if cfg.encoding_aes_key and len(cfg.encoding_aes_key) != 43:
             raise ValueError("WX_ENCODING_AES_KEY must be 43 characters (or empty for plain mode)")

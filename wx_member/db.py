@@ -23,12 +23,18 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+from wx_member.replica import REPLICA, SERVED
+
+if TYPE_CHECKING:
+    from wx_member.replica import Replica
 
 
 # Execution option for connections that never write (see _tune_sqlite and `UnitOfWork.read`).
@@ -150,19 +156,63 @@ class UnitOfWork(Session):
         with self.begin():
             yield self
 
+    # The engine that serves the current `read(replica=True)`, when the replica does.
+    _stale_bind: Engine | None = None
+
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self.begin():
+    def read(self, *, replica: bool = False) -> Iterator[Session]:
+        """`replica=True`: the caller accepts figures up to WX_REPLICA_MAX_LAG seconds old (a
+        lag-tolerant read model, never a read a write follows); the read replica serves it
+        when one is configured and keeping up (wx_member/replica.py), else the primary."""
+        router = self.info.get(REPLICA) if replica else None
+        chosen = router.choose() if router is not None else None
+        try:
+            transaction = self._begin_read(chosen[0] if chosen else None)
+        except OperationalError as exc:
+            if chosen is None:
+                raise
+            router.failed(exc)  # gone since its last check: the primary serves this read
+            chosen, transaction = None, self._begin_read(None)
+        if router is not None:
+            router.counted("replica" if chosen else "primary")
+            if chosen:
+                self.info.setdefault(SERVED, []).append(chosen[1])
+        try:
+            with transaction:
+                yield self
+        finally:
+            self._stale_bind = None
+
+    def _begin_read(self, stale_bind: Engine | None) -> SessionTransaction:
+        """A read transaction on the primary, or on `stale_bind` (the replica)."""
+        self._stale_bind = stale_bind
+        transaction = self.begin()
+        try:
             self.connection(execution_options={READ_ONLY: True})
-            yield self
+        except BaseException:
+            transaction.rollback()
+            self._stale_bind = None
+            raise
+        return transaction
+
+    def get_bind(self, mapper=None, **kw):
+        # Inside a replica read every statement goes to the replica, whatever its table.
+        if self._stale_bind is not None:
+            return self._stale_bind
+        return super().get_bind(mapper, **kw)
 
 
-def make_session_factory(engine: Engine, tz: ZoneInfo | None = None) -> sessionmaker[UnitOfWork]:
+def make_session_factory(engine: Engine, tz: ZoneInfo | None = None,
+                         replica: "Replica | None" = None) -> sessionmaker[UnitOfWork]:
     # expire_on_commit=False: use cases return ORM objects that callers read after commit.
     # info["tz"]: the programme's zone, for rules deep in a use case that count local days
     # (a points lot's expiry) without every caller passing it; see `programme_tz`.
+    # info[REPLICA]: the read replica, for `UnitOfWork.read(replica=True)`.
+    info: dict = {"tz": tz} if tz else {}
+    if replica is not None:
+        info[REPLICA] = replica
     return sessionmaker(bind=engine, class_=UnitOfWork, expire_on_commit=False,
-                        autobegin=False, info={"tz": tz} if tz else {})
+                        autobegin=False, info=info)
 
 
 @contextmanager

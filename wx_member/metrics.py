@@ -41,6 +41,10 @@ PUSHES = Counter("wx_member_pushes_total", "Push sends by outcome status (sent, 
 SCHEDULER_LAG = Histogram("wx_member_scheduler_lag_seconds",
                           "How late a scheduled job started, after its planned time", ["job"],
                           buckets=(0.1, 0.5, 1, 2, 5, 15, 60, 300, 900, 3600))
+REPLICA_READS = Counter("wx_member_replica_reads_total",
+                        "Reads that may be stale (the dashboard's figures), by the server that "
+                        "served them: replica, or primary when the replica lags or is away",
+                        ["server"])
 
 _PENDING = "wx_member_ledger_writes"
 
@@ -67,6 +71,10 @@ def count_pushes(counts: Mapping[str, int]) -> None:
     for status, n in counts.items():
         if n:
             PUSHES.labels(status).inc(n)
+
+
+def count_replica_read(server: str) -> None:
+    REPLICA_READS.labels(server).inc()
 
 
 # -- read from the database at scrape time ------------------------------------------------

@@ -50,7 +50,7 @@ def runtime(*, pushes: bool = False) -> Runtime:
     try:
         migrate.require_schema(rt.engine)
     except migrate.SchemaNotReady as exc:
-        rt.engine.dispose()
+        rt.dispose()
         fail(str(exc))
     return rt
 

@@ -134,8 +134,9 @@ def of_store(column, store_id: int | None):
 def compute(uow: UnitOfWork, period: Period, conversion_days: int = 30, churn_days: int = 90,
             active_days: int = 30, now: datetime | None = None,
             store_id: int | None = None) -> Kpis:
-    """Use case (a read): every KPI of the period, as of one snapshot."""
-    with uow.read() as session:
+    """Use case (a read): every KPI of the period, as of one snapshot. The dashboard's
+    only: its figures may lag the primary by up to WX_REPLICA_MAX_LAG (the read replica)."""
+    with uow.read(replica=True) as session:
         return _compute(session, period, conversion_days, churn_days, active_days, now,
                         store_id)
 
@@ -213,9 +214,10 @@ def joins_per_day(session: Session, period: Period,
 
 
 def tier_distribution(uow: UnitOfWork, store_id: int | None = None) -> list[tuple[str, int]]:
-    """Use case (a read): members per tier, most first."""
+    """Use case (a read): members per tier, most first; from the read replica, as the
+    dashboard's other figures."""
     q = select(Member.tier, func.count()).group_by(Member.tier).order_by(func.count().desc())
     if store_id is not None:
         q = q.where(Member.home_store_id == store_id)
-    with uow.read() as session:
+    with uow.read(replica=True) as session:
         return [(t, int(n)) for t, n in session.execute(q)]

@@ -45,7 +45,7 @@ def delivery_rates(uow: UnitOfWork, period: Period,
             .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
                    Delivery.created_at < period.end, of_store(Delivery.member_id, store_id))
             .group_by(Delivery.kind).order_by(Delivery.kind))
-    with uow.read() as session:
+    with uow.read(replica=True) as session:  # the dashboard's: may be stale
         rows = session.execute(stmt).all()
     return [DeliveryRates(kind, *(int(v or 0) for v in rest)) for kind, *rest in rows]
 
@@ -71,7 +71,7 @@ def reach_by_channel(uow: UnitOfWork, period: Period) -> list[ChannelReach]:
             .where(Delivery.dry_run.is_(False), Delivery.created_at >= period.start,
                    Delivery.created_at < period.end)
             .group_by(Delivery.kind, Delivery.channel).order_by(Delivery.kind, Delivery.channel))
-    with uow.read() as session:
+    with uow.read(replica=True) as session:  # the dashboard's: may be stale
         rows = session.execute(stmt).all()
     return [ChannelReach(kind, channel, *(int(v or 0) for v in rest))
             for kind, channel, *rest in rows]

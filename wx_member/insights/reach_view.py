@@ -60,9 +60,10 @@ def buckets(period: Period) -> list[tuple[date, date]]:
 
 def reach_over_time(uow: UnitOfWork, period: Period, kind: str | None = None,
                     occasion: str | None = None,
-                    store_id: int | None = None) -> list[ReachPoint]:
+                    store_id: int | None = None, *, replica: bool = False) -> list[ReachPoint]:
     """Use case (a read): one ReachPoint per bucket of the period, zeros included;
-    `store_id`: only that store's members (as the dashboard's other figures)."""
+    `store_id`: only that store's members (as the dashboard's other figures). `replica`:
+    the figures may be stale (the dashboard's; not a campaign's page after its run)."""
     spans = buckets(period)
     bounds = [day_start(last + timedelta(days=1), period.tz) for _, last in spans[:-1]]
     bucket = (case(*[(Delivery.created_at < b, i) for i, b in enumerate(bounds)],
@@ -80,7 +81,7 @@ def reach_over_time(uow: UnitOfWork, period: Period, kind: str | None = None,
         stmt = stmt.where(Delivery.kind == kind)
     if occasion:
         stmt = stmt.where(Delivery.occasion == occasion)
-    with uow.read() as session:
+    with uow.read(replica=replica) as session:
         counts = {int(i): [int(v or 0) for v in rest] for i, *rest in session.execute(stmt)}
     return [ReachPoint(first, last, *counts.get(i, [0, 0, 0, 0]))
             for i, (first, last) in enumerate(spans)]

@@ -54,7 +54,7 @@ def segment_sizes(uow: UnitOfWork, as_of: datetime | None = None,
                   store_id: int | None = None) -> Rfm:
     """Use case (a read): how many members each segment has as of `as_of`. `store_id`:
     among one store's members (home store), scored against their own medians."""
-    with uow.read() as session:
+    with uow.read(replica=True) as session:  # the dashboard's: may be stale
         return _segment_sizes(session, as_of or utcnow(), store_id)
 
 

@@ -1,8 +1,13 @@
-"""The dashboard: member KPIs, RFM segments, tiers and push delivery, as inline SVG."""
+"""The dashboard: member KPIs, RFM segments, tiers and push delivery, as inline SVG.
+
+Its figures are the one console page read from the read replica when there is one (they
+may lag the primary by up to WX_REPLICA_MAX_LAG seconds, and say so): nothing an operator
+changes is shown here right after, so a stale figure surprises nobody."""
 from __future__ import annotations
 
 from flask import g, render_template, request
 
+from wx_member import replica
 from wx_member.extensions import runtime
 from wx_member.labels import PUSH_CHANNELS, tier_name
 from wx_member.insights import kpis
@@ -37,7 +42,8 @@ def dashboard():
     reach_kind = request.args.get("reach_kind", "")
     reach_kind = reach_kind if reach_kind in runtime().pushes else ""
     reach_time = reach_view.reach_over_time(g.db, period, kind=reach_kind or None,
-                                             store_id=store)
+                                             store_id=store, replica=True)
+    reach = push_rates.reach_by_channel(g.db, period)
     return render_template(
         "admin/dashboard.html", k=k, period=period, days=days, periods=PERIODS, rfm=segments,
         store=store, store_choices=choices if scope() is None else [],
@@ -49,7 +55,8 @@ def dashboard():
         delivery_chart=charts.bars([(words.kind_name(r.kind), round(100 * r.delivery_rate, 1))
                                     for r in rates if r.delivery_rate is not None],
                                    "推送送达率", unit="%"),
-        rates=rates, reach=push_rates.reach_by_channel(g.db, period), channel_zh=PUSH_CHANNELS,
+        rates=rates, reach=reach, channel_zh=PUSH_CHANNELS,
+        replica_lag=replica.served_lag(g.db),  # None: every figure from the primary
         reach_kinds=sorted(runtime().pushes), reach_kind=reach_kind, reach_time=reach_time,
         reach_time_chart=charts.reach(reach_time, "触达趋势"),
         reach_time_caption=f"触达趋势：{words.kind_name(reach_kind) if reach_kind else '全部类型'}")
