@@ -85,8 +85,9 @@ def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox)
             select(PointsRedemption).where(PointsRedemption.member_id == mid)))
         ledger = session.scalar(select(func.sum(PointsLedger.delta))
                                 .where(PointsLedger.member_id == mid))
-        # The client's recharge (充500送50, paid by the sandbox's payer) credited once; the
-        # one it gave up, closed and credited nothing.
+        # The client's recharges (充500送50, and 700.01 yuan typed, which gets 充500送50's
+        # bonus; paid by the sandbox's payer) credited once each; the one it gave up, closed
+        # and credited nothing.
         orders = sorted((o.amount_fen, o.bonus_fen, o.status) for o in session.scalars(
             select(JsapiOrder).where(JsapiOrder.member_id == mid,
                                      JsapiOrder.purpose == "recharge")))
@@ -100,10 +101,11 @@ def test_api_module_against_the_live_server_and_sandbox(live_mini, mini_sandbox)
         me = session.get(Member, mid)
     assert redemptions == [("cash_off", False), ("cash_off", True), ("gift", False)]
     assert ledger == me.points_balance
-    assert orders == [(12300, 0, "closed"), (50000, 5000, "paid")]
+    assert orders == [(12300, 0, "closed"), (50000, 5000, "paid"), (70001, 5000, "paid")]
     assert [(w, st) for w, st, _ in store_paid] == [
         ("balance", "paid"), ("balance", "paid"), ("wechat", "closed"), ("wechat", "paid")]
     from_balance = [p for w, _, p in store_paid if w == "balance"]
-    assert stored[:2] == [(50000, "recharge"), (5000, "recharge_bonus")]
-    assert sorted((-d, r) for d, r in stored[2:]) == [(p, "pay") for p in from_balance]
-    assert me.balance_fen == 55000 - sum(from_balance)
+    assert stored[:4] == [(50000, "recharge"), (5000, "recharge_bonus"),
+                          (70001, "recharge"), (5000, "recharge_bonus")]
+    assert sorted((-d, r) for d, r in stored[4:]) == [(p, "pay") for p in from_balance]
+    assert me.balance_fen == 55000 + 75001 - sum(from_balance)

@@ -162,6 +162,24 @@ def test_a_second_tap_within_a_minute_returns_the_open_order(shop, live_shop,  #
     assert count(live_shop, JsapiOrder) == 2
 
 
+def test_a_typed_amount_gets_the_bonus_of_the_highest_rung_it_reaches(  # noqa: F811
+        shop, live_shop, mini_sandbox):
+    """{amount_fen}: the bonus is the ladder's (充500送50, 充1000送120) for the highest rung
+    the amount reaches, equal to it included, fixed on the order; the description WeChat Pay
+    shows the payer names the amount to the fen."""
+    ivy = shop.login("oMiniIvy")
+    for fen, bonus, words in [(49999, 0, "充499.99"), (50000, 5000, "充500送50"),
+                              (70001, 5000, "充700.01送50"),
+                              (12345678, 12000, "充123456.78送120")]:
+        order = recharge(shop, ivy, amount_fen=fen)["order"]
+        assert (order["amount_fen"], order["bonus_fen"]) == (fen, bonus)
+        assert mini_sandbox.merchant.orders[order["out_trade_no"]]["description"] == \
+            f"会员储值 {words}"
+    no = recharge(shop, ivy, amount_fen=70001)["order"]["out_trade_no"]
+    assert mini_sandbox.merchant.pay(no).status == 204
+    assert ledger(live_shop, "oMiniIvy") == [(70001, "recharge"), (5000, "recharge_bonus")]
+
+
 @pytest.mark.parametrize("body, status, code", [
     ({"amount_fen": 99}, 400, "INVALID_AMOUNT"),
     ({"amount_fen": 50_000_001}, 400, "INVALID_AMOUNT"),

@@ -27,9 +27,19 @@ function clock(d) {
 
 const MAX_FEN = 50000000 // the API's largest amount (500,000 元)
 
+// Whole 元 without decimals, else with two: 100 → '1', 50 → '0.50' (for the hints).
+function yuanWords(fen) {
+  return fen % 100 === 0 ? String(fen / 100) : yuan(fen)
+}
+
 // An amount the member typed in 元 → {fen} (an integer), or {error} (a Chinese hint). The
 // string is read digit by digit, never through a float: '19.99' is 1999 fen, not 1998.
-function parseYuan(text) {
+// limits (optional): {minFen, maxFen}, the use's own (a recharge: 1 元 to 500,000 元); by
+// default more than 0 and at most MAX_FEN.
+function parseYuan(text, limits) {
+  const minFen = (limits && limits.minFen) || 1
+  const maxFen = (limits && limits.maxFen) || MAX_FEN
+  const tooMuch = `单笔金额不能超过 ${yuanWords(maxFen)} 元`
   const s = String(text === undefined || text === null ? '' : text).trim()
   if (!s) return { error: '请输入金额' }
   const m = /^(\d*)(?:\.(\d*))?$/.exec(s)
@@ -37,10 +47,11 @@ function parseYuan(text) {
   const whole = m[1].replace(/^0+/, '')
   const cents = m[2] || ''
   if (cents.length > 2) return { error: '金额最多两位小数' }
-  if (whole.length > 6) return { error: '单笔金额不能超过 500000 元' }
+  if (whole.length > String(Math.floor(maxFen / 100)).length) return { error: tooMuch }
   const fen = Number(whole || 0) * 100 + Number(cents.padEnd(2, '0'))
   if (fen <= 0) return { error: '金额须大于 0' }
-  if (fen > MAX_FEN) return { error: '单笔金额不能超过 500000 元' }
+  if (fen < minFen) return { error: `单笔金额不能低于 ${yuanWords(minFen)} 元` }
+  if (fen > maxFen) return { error: tooMuch }
   return { fen }
 }
 
@@ -48,4 +59,4 @@ function signed(n) {
   return (n > 0 ? '+' : '') + n
 }
 
-module.exports = { yuan, dateTime, clock, signed, parseYuan, MAX_FEN }
+module.exports = { yuan, yuanWords, dateTime, clock, signed, parseYuan, MAX_FEN }

@@ -87,11 +87,15 @@ def options(session: Session) -> list[RechargeOption]:
                                 .order_by(RechargeOption.amount_fen)))
 
 
-def option_text(option: RechargeOption) -> str:
+def recharge_text(amount_fen: int, bonus_fen: int) -> str:
+    """充500送50, 充700.01送50, 充123 (no bonus): a rung's or a typed amount's words."""
     def yuan(fen: int) -> str:
-        return f"{fen // 100}" if fen % 100 == 0 else f"{fen / 100:.2f}"
-    return f"充{yuan(option.amount_fen)}送{yuan(option.bonus_fen)}" if option.bonus_fen \
-        else f"充{yuan(option.amount_fen)}"
+        return f"{fen // 100}" if fen % 100 == 0 else f"{fen // 100}.{fen % 100:02d}"
+    return f"充{yuan(amount_fen)}送{yuan(bonus_fen)}" if bonus_fen else f"充{yuan(amount_fen)}"
+
+
+def option_text(option: RechargeOption) -> str:
+    return recharge_text(option.amount_fen, option.bonus_fen)
 
 
 def bonus_for(session: Session, amount_fen: int) -> int:

@@ -197,7 +197,7 @@ def _open_order(uow: UnitOfWork, member_id: int, appid: str, option_fen: int | N
                 stored_value.option_text(option)
         else:
             amount, bonus = amount_fen, stored_value.bonus_for(session, amount_fen)
-            text = f"充{amount / 100:g}" + (f"送{bonus / 100:g}" if bonus else "")
+            text = stored_value.recharge_text(amount, bonus)
         order = JsapiOrder(out_trade_no=_new_no(now), member_id=member_id, appid=appid,
                            openid=member.mini_openid, purpose=RECHARGE, amount_fen=amount,
                            bonus_fen=bonus, option_fen=option_fen,

@@ -180,6 +180,41 @@ test('a recharge given up is closed at WeChat Pay and credits nothing', async ()
   expect((await api.card()).balance_fen).toBe(before)
 })
 
+// 其他金额 as pages/recharge does it: the text typed read by the page's own helpers, the bonus
+// the page shows (the ladder's highest rung reached) equal to the one the server fixes.
+test('a typed amount recharges the balance by exactly that amount plus the ladder\'s bonus', async () => {
+  const { parseRecharge, rungReached, RECHARGE_LIMITS } = require('../../pages/recharge/views.js')
+  const { yuanWords } = require('../../utils/format.js')
+  const typed = parseRecharge('700.01')
+  expect(typed).toEqual({ fen: 70001 })
+  const rung = rungReached((await api.rechargeOptions()).options, typed.fen)
+  expect(rung).toEqual(expect.objectContaining({ bonus_fen: expect.any(Number) }))
+  expect(rung.bonus_fen).toBeGreaterThan(0) // 充500送50: above a rung, not only on it
+  const before = (await api.card()).balance_fen
+  const out = await api.createRecharge({ amount_fen: typed.fen })
+  expect(out.reused).toBe(false)
+  expect(out.order).toMatchObject({ purpose: 'recharge', amount_fen: 70001,
+    bonus_fen: rung.bonus_fen, status: 'created', paid_at: null })
+  expect(out.payment).toEqual(expect.objectContaining({ package: expect.stringMatching(/^prepay_id=/),
+    signType: 'RSA' }))
+  const no = out.order.out_trade_no
+  expect((await sandboxPay(no)).notified).toBe(true) // the payer pays; the app is notified
+  expect(await pollUntilPaid(no)).toMatchObject({ out_trade_no: no, status: 'paid' })
+  expect((await api.card()).balance_fen).toBe(before + 70001 + rung.bonus_fen)
+  const entries = (await api.balance()).entries.slice(0, 2)
+  expect(entries.map((e) => [e.delta_fen, e.order_no]).sort((a, b) => a[0] - b[0]))
+    .toEqual([[rung.bonus_fen, no], [70001, no]])
+
+  // The page's limits are the server's: just outside them it refuses with these words.
+  const words = `充值金额须在 ${yuanWords(RECHARGE_LIMITS.minFen)} 元至 ` +
+    `${yuanWords(RECHARGE_LIMITS.maxFen)} 元之间。`
+  for (const fen of [RECHARGE_LIMITS.minFen - 1, RECHARGE_LIMITS.maxFen + 1]) {
+    await expect(api.createRecharge({ amount_fen: fen })).rejects.toMatchObject({ status: 400,
+      code: 'INVALID_AMOUNT', message: words })
+  }
+  expect((await api.card()).balance_fen).toBe(before + 70001 + rung.bonus_fen)
+})
+
 // 到店买单 as pages/pay does it. STORE_CODE: an open store test_miniprogram.py makes; the
 // member has points and the stored value of the recharge above by now.
 const STORE_CODE = env('STORE_CODE')
