@@ -160,6 +160,15 @@ def test_a_second_tap_within_a_minute_returns_the_open_order(shop, live_shop,  #
         third = recharge(shop, gus, option_fen=50000)
     assert not third["reused"] and third["order"]["out_trade_no"] != first["order"]["out_trade_no"]
     assert count(live_shop, JsapiOrder) == 2
+    # 其他金额: the same typed amount again is the same order; another amount, or the rung
+    # of that amount, is not (a rung's order and a typed one are kept apart).
+    typed = recharge(shop, gus, amount_fen=12345)
+    assert not typed["reused"]
+    again = recharge(shop, gus, amount_fen=12345)
+    assert again["reused"] and again["order"]["out_trade_no"] == typed["order"]["out_trade_no"]
+    assert not recharge(shop, gus, amount_fen=12346)["reused"]
+    assert not recharge(shop, gus, amount_fen=50000)["reused"]
+    assert count(live_shop, JsapiOrder) == 5
 
 
 def test_a_typed_amount_gets_the_bonus_of_the_highest_rung_it_reaches(  # noqa: F811

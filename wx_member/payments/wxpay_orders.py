@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from wx_member import labels
@@ -40,7 +40,7 @@ MIN_RECHARGE_FEN = 100  # 1 yuan
 MAX_RECHARGE_FEN = 50_000_000  # 500,000 yuan: the corporate rungs (存50万送5万) fit
 OPEN_FOR = timedelta(minutes=15)  # then the order is closed (time_expire at WeChat Pay too)
 RECONCILE_AFTER = timedelta(minutes=5)  # unpaid this long: ask WeChat Pay
-REUSE_WITHIN = timedelta(minutes=1)  # a second tap on the same rung returns the open order
+REUSE_WITHIN = timedelta(minutes=1)  # a second tap on the same rung or amount: the open order
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -81,7 +81,7 @@ class OrderView:
 class Checkout:
     order: OrderView
     payment: dict[str, str]  # what wx.requestPayment takes
-    reused: bool  # the open order of the same rung, not a new one
+    reused: bool  # the open order of the same rung or typed amount, not a new one
 
 
 def _view(o: JsapiOrder) -> OrderView:
@@ -195,7 +195,12 @@ def _open_order(uow: UnitOfWork, member_id: int, appid: str, option_fen: int | N
                 return open_order, True
             amount, bonus, text = option.amount_fen, option.bonus_fen, \
                 stored_value.option_text(option)
-        else:
+        else:  # a typed amount: a second tap on the same amount, as a rung's
+            open_order = _reusable(session, member_id, now, and_(
+                JsapiOrder.purpose == RECHARGE, JsapiOrder.option_fen.is_(None),
+                JsapiOrder.amount_fen == amount_fen))
+            if open_order is not None:
+                return open_order, True
             amount, bonus = amount_fen, stored_value.bonus_for(session, amount_fen)
             text = stored_value.recharge_text(amount, bonus)
         order = JsapiOrder(out_trade_no=_new_no(now), member_id=member_id, appid=appid,
