@@ -14,7 +14,7 @@ from wx_member.clock import utcnow
 from wx_member.db import make_engine
 from wx_member.members import merging, privacy
 from wx_member.models import Member, Order, WechatTagMember, WechatUntag
-from wx_member.pushes import wechat_tags
+from wx_member.pushes import wechat_tags, wechat_untags
 from wx_member.wechat.api_client import GatewayError
 
 UNTAGGING = "cgi-bin/tags/members/batchuntagging"
@@ -154,3 +154,22 @@ def test_the_migration_goes_down_and_up_on_every_database(db_url):
         assert pk == ["tag_id", "openid"]
     finally:
         engine.dispose()
+
+
+def test_a_member_erased_while_the_tagging_call_was_out_is_queued_not_recorded(live, sandbox):
+    """The sync read her, WeChat tagged her openid, and meanwhile she was erased: what the
+    sync records after the call is a pair to untag, not a tag on a row without her openid.
+    (The interleaving, played in order: the tagging round's record runs after the erasure.)"""
+    [o] = members(live, 1, "VIP", prefix="oRace")
+    sync(live)
+    [vip] = tag_ids(sandbox, "VIP")
+    with live.session() as s, s.read():
+        mid = s.scalar(select(Member.id).where(Member.openid == o))
+    erase(live, o)
+    with live.session() as uow:  # the queued pair is there once, not twice
+        with uow.write() as session:
+            assert wechat_untags.record_tagged(session, "VIP", vip, {mid: o}) == 0
+    assert pending(live) == [(vip, o)]
+    with live.session() as s, s.read():
+        assert s.scalar(select(sa.func.count()).select_from(WechatTagMember)) == 0
+    assert sync(live).released == 1 and sandbox.reach.user_tags(o) == []

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
@@ -246,10 +246,10 @@ def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSy
             result.over_limit += len(rows) - len(fits)
             done, failure = _tag_round(gateway, wechat_id, fits, result)
             if done:  # what WeChat took is recorded even when a call of the round failed
+                sent = dict(fits)
                 with uow.write() as session:
-                    session.execute(insert(WechatTagMember), [
-                        {"tag": tag, "member_id": mid, "tagged_at": utcnow()} for mid in done])
-                result.tagged += len(done)
+                    result.tagged += wechat_untags.record_tagged(
+                        session, tag, wechat_id, {mid: sent[mid] for mid in done})
             if failure is not None:
                 raise failure
         after = 0

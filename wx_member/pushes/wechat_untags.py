@@ -20,9 +20,10 @@ from collections.abc import Callable
 from itertools import groupby
 from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
 from wx_member.models import Member, WechatTag, WechatTagMember, WechatUntag
 from wx_member.wechat.api_client import GatewayError
@@ -118,6 +119,30 @@ def untag_released(uow: UnitOfWork, gateway: WeChatGateway, counts: Counts,
                                                               WechatUntag.openid.in_(openids)))
         if failure is not None:
             raise failure
+
+
+def record_tagged(session: Session, tag: str, tag_id: int, sent: dict[int, str]) -> int:
+    """After batchtagging: the members WeChat tagged (`sent`: member id → the openid sent)
+    recorded as carrying `tag`, in the caller's transaction. A member whose openid changed
+    while the call was out (erased, merged away) no longer holds it: the pair goes to
+    `wechat_untag` instead, or WeChat would keep the tag with nobody here to take it off.
+    The rows are locked, so an erasure either waits for this record (and then moves it)
+    or has already let go of the openid. Returns the members recorded."""
+    held = dict(session.execute(select(Member.id, Member.openid)
+                                .where(Member.id.in_(list(sent))).with_for_update()).all())
+    kept = [mid for mid, openid in sent.items() if held.get(mid) == openid]
+    if kept:
+        now = utcnow()
+        session.execute(insert(WechatTagMember), [
+            {"tag": tag, "member_id": mid, "tagged_at": now} for mid in kept])
+    let_go = {openid for mid, openid in sent.items() if held.get(mid) != openid}
+    if let_go:
+        let_go -= set(session.scalars(select(WechatUntag.openid).where(
+            WechatUntag.tag_id == tag_id, WechatUntag.openid.in_(let_go))))
+    if let_go:  # (an empty list would insert one row of defaults)
+        session.execute(insert(WechatUntag), [
+            {"tag_id": tag_id, "openid": o, "queued_at": utcnow()} for o in sorted(let_go)])
+    return len(kept)
 
 
 def pending(uow: UnitOfWork) -> int:
