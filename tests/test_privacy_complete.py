@@ -40,6 +40,17 @@ def test_every_table_referencing_a_member_is_exported_and_erased_or_declared():
             "declare it not personal (privacy.NOT_PERSONAL)")
 
 
+def test_every_table_holding_an_identifier_is_declared():
+    """A table naming a person by openid, unionid or phone without a member id (like
+    wechat_untag, the pairs an erasure leaves for WeChat) is in the inventory too."""
+    from wx_member.models import Base
+
+    for table in Base.metadata.sorted_tables:
+        if any("openid" in c.name or c.name in ("unionid", "phone") for c in table.columns):
+            assert table.name in privacy.ERASURE or table.name in privacy.NOT_PERSONAL, (
+                f"{table.name} holds an identifier: say what erasure does to it")
+
+
 def _rows_of(live, member_id: int) -> dict[str, int]:
     with live.session() as s, s.read():
         return {t.name: s.scalar(select(func.count()).select_from(t).where(
