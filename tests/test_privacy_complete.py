@@ -13,7 +13,8 @@ from privacy_helpers import (ALICE, TILL_LINES, build_everything,  # noqa: F401
                              everything_holding, live_all, member_tables, notifier)
 from wx_member.members import privacy, privacy_export
 from wx_member.members.privacy import RefundInFlight, StoredValueLeft
-from wx_member.models import Member, PointsLedger, StoredValueLedger
+from wx_member.models import Member, PointsLedger, StoredValueLedger, WechatUntag
+from wx_member.pushes import wechat_tags
 
 # Kinds of row the build above cannot make through a surface in a test, and why.
 NOT_BUILT = {
@@ -37,6 +38,17 @@ def test_every_table_referencing_a_member_is_exported_and_erased_or_declared():
         assert name in privacy.ERASURE or name in privacy.NOT_PERSONAL, (
             f"{name} references member: say what erasure does to it (privacy.ERASURE) or "
             "declare it not personal (privacy.NOT_PERSONAL)")
+
+
+def test_every_table_holding_an_identifier_is_declared():
+    """A table naming a person by openid, unionid or phone without a member id (like
+    wechat_untag, the pairs an erasure leaves for WeChat) is in the inventory too."""
+    from wx_member.models import Base
+
+    for table in Base.metadata.sorted_tables:
+        if any("openid" in c.name or c.name in ("unionid", "phone") for c in table.columns):
+            assert table.name in privacy.ERASURE or table.name in privacy.NOT_PERSONAL, (
+                f"{table.name} holds an identifier: say what erasure does to it")
 
 
 def _rows_of(live, member_id: int) -> dict[str, int]:
@@ -102,6 +114,15 @@ def test_export_then_erasure_are_complete(live_all, mini_sandbox, notifier):
                                         "jsapi_order"}
     with live.session() as uow:
         result = privacy.erase_member(uow, alice.card_no, by="ops:li", note="ticket 7")
+    # Nothing of her but the pairs WeChat needs to untag her openid (her tag VIP is still
+    # on it there): WeChat's tag id, her openid and when, until the next tag sync.
+    assert everything_holding(live, ALICE.identifiers) == [
+        ("wechat_untag", "openid", ALICE.openid)]
+    assert {c.name for c in WechatUntag.__table__.columns} == {"tag_id", "openid", "queued_at"}
+    assert mini_sandbox.reach.user_tags(ALICE.openid) != []
+    with live.session() as uow:
+        assert wechat_tags.sync(uow, live.rt.gateway, segments=False).released == 1
+    assert mini_sandbox.reach.user_tags(ALICE.openid) == []
     assert everything_holding(live, ALICE.identifiers) == []
     assert _rows_of(live, alice.id)["member_tag"] == 0
     with live.session() as s, s.read():

@@ -33,6 +33,7 @@ from wx_member.pushes import campaign_runs
 from wx_member.coupons import bulk_issue
 from wx_member.coupons import redeeming
 from wx_member.pushes import deliveries
+from wx_member.pushes import wechat_tags
 from wx_member.platform import housekeeping
 from wx_member.platform import leases
 from wx_member.loyalty import expiry_run
@@ -145,6 +146,15 @@ def tag_rules_job() -> None:
                                               for t in done) or "no rules")
 
 
+def wechat_untag_job() -> None:
+    """Erased members' WeChat user tags untagged at WeChat (pushes/wechat_tags.py step 0),
+    so an erasure is complete there within the hour even if nobody syncs the tags."""
+    rt = _rt()
+    with rt.sessions() as uow:
+        if wechat_tags.untag_released(uow, rt.gateway) is None:
+            log.info("erased members' WeChat tags: a tag sync is running, it untags them")
+
+
 def reconcile_payments_job() -> None:
     """WeChat Pay orders unpaid after 5 minutes: queried, credited once if paid (a lost
     notify), closed after 15 minutes."""
@@ -216,6 +226,9 @@ def build_scheduler(rt: Runtime, send_every: float = SEND_EVERY_SECONDS) -> Back
                       id="plan_campaigns", replace_existing=True)
     # Preference tags (console/tag_rules.py): after the night's other jobs.
     scheduler.add_job(tag_rules_job, "cron", hour=1, minute=0, id="tag_rules",
+                      replace_existing=True)
+    # Hourly: an erasure's untagging at WeChat waits for no operator (a failure: next hour).
+    scheduler.add_job(wechat_untag_job, "cron", minute=40, id="wechat_untag",
                       replace_existing=True)
     if rt.wxpay is not None:
         scheduler.add_job(reconcile_payments_job, "interval", seconds=RECONCILE_EVERY_SECONDS,

@@ -122,7 +122,8 @@ def push_sync_tags(segments: bool) -> None:
         except DomainError as exc:
             fail(f"{exc} (run it again: it goes on from where it stopped)")
     click.echo(f"tags created {r.created}, members tagged {r.tagged}, untagged {r.untagged}, "
-               f"calls {r.calls}, left out: {r.over_limit} members with 20 tags, "
+               f"erased members' tags untagged {r.released}, untags WeChat no longer needed "
+               f"{r.dropped}, calls {r.calls}, left out: {r.over_limit} members with 20 tags, "
                f"{r.tags_left_out} tags over the account's 100")
 
 

@@ -18,7 +18,9 @@ the cached balances move by the same sums, so balance = ledger sum holds on both
 the sum of all balances is unchanged; no award is posted, so sign-up and referral are never
 awarded twice (the awards the two members had stay, keyed as before, and a later join of
 either openid finds the survivor, whose sign-up key is already taken). Tags and
-subscription grants are added to the survivor's; referees of the absorbed member are the
+subscription grants are added to the survivor's, and so is the record of the WeChat user
+tags the absorbed member's openid carries (`wechat_tag_rows`: it follows the openid, so the
+next sync untags what the survivor does not carry); referees of the absorbed member are the
 survivor's now. The survivor takes the openid, mini-program openid, unionid, phone,
 name, birthday and referrer it lacked, the higher tier and both spends; the absorbed
 member's card number becomes an alias (`card_history` kind `merged`): the till finds the
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork, retrying
 from wx_member.loyalty.tiers import rank
+from wx_member.members import wechat_tag_rows
 from wx_member.models import (
     CardHistory, Coupon, CouponEvent, Delivery, JsapiOrder, Member, MemberMerge, MemberTag,
     Order, PointsLedger, PointsRedemption, PrivacyRequest, RechargeRefund, StorePayment,
@@ -140,6 +143,8 @@ def merge_in(session: Session, survivor: Member, absorbed: Member, reason: str, 
                         .values(referrer_id=survivor.id)
                         .execution_options(synchronize_session=False))
     snap["tags"] = _move_tags(session, absorbed.id, survivor.id)
+    if absorbed.openid is not None:  # the survivor takes it (two openids are refused)
+        wechat_tag_rows.follow_openid(session, absorbed.id, survivor.id)
     snap["grants"] = _move_grants(session, absorbed.id, survivor.id)
     moved_points, moved_fen = absorbed.points_balance, absorbed.balance_fen
     snap.update(points=moved_points, balance_fen=moved_fen,

@@ -29,6 +29,10 @@ Erasure removes the person and keeps the accounts:
   QR scans keep their channel with the tombstone; inbound event keys (which embed the
   openid), reachability marks, subscription grants and tags are deleted; operators' notes
   on their coupons are cleared;
+- the WeChat user tags the tag sync put on their openid stay at WeChat until untagged
+  there, which needs a call, and no call is made with a transaction open: each (WeChat tag
+  id, openid) pair waits in `wechat_untag` (nothing else of the person) until the next tag
+  sync or the scheduler's hourly run untags it and deletes the row (`wechat_tag_rows`);
 - the audit log keeps every entry (who did what, when), with the member's openids,
   unionid and phone replaced by the tombstone wherever an entry names them (a console dry
   run lists the openids it sent to), and the names an operator gave them (`member.name`)
@@ -68,10 +72,9 @@ from wx_member.models import (
     RechargeRefund,
     StoredValueLedger,
     SubscribeGrant,
-    WechatTagMember,
 )
 from wx_member.loyalty import points
-from wx_member.members import privacy_audit, privacy_export
+from wx_member.members import privacy_audit, privacy_export, wechat_tag_rows
 from wx_member.members.privacy_export import openids
 from wx_member.platform import card_numbers
 from wx_member.platform.errors import DomainError, UnknownMember
@@ -118,10 +121,13 @@ ERASURE: dict[str, str] = {
     "qr_scan": "kept for channel statistics; tombstone openid",
     "inbound_event": "deleted (dedup keys embed the openid)",
     "member_reach": "deleted", "subscribe_grant": "deleted", "member_tag": "deleted",
-    # What we told WeChat she carries: forgotten here; the tombstoned account is in no
-    # segment, and WeChat's own tag on her openid ends with her follow (left alone: an
-    # untag call at erasure would need the gateway inside the erasure's transaction).
-    "wechat_tag_member": "deleted",
+    # What we told WeChat she carries: WeChat keeps those tags on her openid until they
+    # are untagged there, which cannot happen inside this transaction (no WeChat call with
+    # a transaction open): the pairs wait in wechat_untag for the next tag sync.
+    "wechat_tag_member": "deleted; each (WeChat tag id, openid) pair moved to wechat_untag",
+    # Not referencing a member (no member id): the openid and WeChat's tag id, no more.
+    "wechat_untag": "erasure's own rows: (WeChat tag id, openid, time) until the next tag "
+                    "sync untags the openid at WeChat and deletes them",
     "audit_log": "kept; the member's openids, unionid, phone and names given replaced by "
                  "the tombstone",
     "stored_value_ledger": "refused while a balance is left; rows kept by member id; "
@@ -246,9 +252,9 @@ def erase_member(uow: UnitOfWork, who: str, by: str, note: str | None = None,
         for stmt in (delete(InboundEvent).where(InboundEvent.openid.in_(ids)),
                      delete(MemberReach).where(MemberReach.member_id == m.id),
                      delete(SubscribeGrant).where(SubscribeGrant.member_id == m.id),
-                     delete(MemberTag).where(MemberTag.member_id == m.id),
-                     delete(WechatTagMember).where(WechatTagMember.member_id == m.id)):
+                     delete(MemberTag).where(MemberTag.member_id == m.id)):
             session.execute(stmt.execution_options(**quiet))
+        wechat_tag_rows.release(session, m.id, m.openid)
         privacy_audit.scrub_audit(session, personal, tomb)
         privacy_audit.scrub_names(session, m, ids, tomb)
         for ledger in (PointsLedger, StoredValueLedger):  # `import:<phone>` names the phone

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
 from wx_member.db import UnitOfWork
+from wx_member.members import wechat_tag_rows
 from wx_member.members.merging import (FIELDS, MOVED, UNDO_WITHIN, absorbed_by, lock_both,
                                        move_balances, refuse, reload)
 from wx_member.models import CardHistory, Member, MemberMerge, MemberTag, SubscribeGrant
@@ -72,6 +73,10 @@ def _put_back(session: Session, row: MemberMerge, survivor: Member, absorbed: Me
                                    remaining=back))
     # A merge made before a field joined FIELDS (name) left that field alone: so does undo.
     fields = [f for f in FIELDS if f in snap["absorbed"]]
+    if snap["survivor"].get("openid") is None and snap["absorbed"].get("openid") \
+            and survivor.openid == snap["absorbed"]["openid"]:
+        # The openid goes back, with what WeChat was told it carries since the merge too.
+        wechat_tag_rows.follow_openid(session, survivor.id, absorbed.id)
     for f in fields:
         if snap["survivor"][f] is None and getattr(survivor, f) == _field(snap["absorbed"], f):
             setattr(survivor, f, None)

@@ -31,6 +31,7 @@ from wx_member.models.preferences import TagRule  # noqa: F401
 from wx_member.models.wxpay import JsapiOrder, RechargeRefund  # noqa: F401
 from wx_member.models.store_payments import StorePayment  # noqa: F401
 from wx_member.models.identity import CardHistory, MemberCodeUse, MemberMerge  # noqa: F401
-from wx_member.models.reach import MassJob, WechatTag, WechatTagMember  # noqa: F401
+from wx_member.models.reach import (  # noqa: F401
+    MassJob, WechatTag, WechatTagMember, WechatUntag)
 from wx_member.models.paid_membership import (  # noqa: F401
     MembershipProduct, MembershipPurchase, PaidTier)

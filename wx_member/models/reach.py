@@ -65,3 +65,16 @@ class WechatTagMember(Base):
     tag: Mapped[str] = mapped_column(ForeignKey("wechat_tag.name"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True, index=True)
     tagged_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WechatUntag(Base):
+    """A WeChat user tag still on an openid that no member row holds any more (an erasure
+    let go of it): the next tag sync, or the scheduler's hourly run, untags it at WeChat
+    (batchuntagging) and deletes the row. It holds the pair WeChat needs and when it was
+    queued, nothing else: no member id, no tag name (pushes/wechat_untags.py)."""
+
+    __tablename__ = "wechat_untag"
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # WeChat's id of the tag
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,6 +5,9 @@ tag (message/mass/sendall) and WeChat's own admin sees them.
 `sync` sends WeChat only the difference from what it was told before (`wechat_tag`,
 `wechat_tag_member`), so running it twice does nothing the second time, and a sync that
 stopped halfway (a crash, WeChat's quota) goes on from where it was on the next run:
+0. the tags erased members' openids still carry at WeChat (`wechat_untag`) are untagged
+   first (pushes/wechat_untags.py): an erasure is due to the person, tagging is not;
+   `untag_released` does only this, hourly from the scheduler;
 1. each tag not yet at WeChat is created (tags/create; a name WeChat already has, 45157,
    after a crash between the call and our record, is looked up with tags/get), at most
    100 per account (WeChat's limit, 45056);
@@ -13,7 +16,8 @@ stopped halfway (a crash, WeChat's quota) goes on from where it was on the next 
    calls WeChat took recorded even when another of the round failed; a member who already holds
    20 WeChat tags (WeChat's limit, 45059) is left out and counted;
 3. those tagged there whose tag was removed here (or who left, or left the segment) are
-   untagged, 50 a call.
+   untagged, 50 a call; an openid WeChat no longer knows (it left) has nothing to untag
+   and its row goes too (wechat_untags.untag).
 Calls happen with no transaction open. One sync at a time (a lease): two at once (a
 double click on the console's button) would both tag the same members.
 """
@@ -26,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from wx_member.clock import utcnow
@@ -34,7 +38,7 @@ from wx_member.db import UnitOfWork
 from wx_member.models import Member, WechatTag, WechatTagMember
 from wx_member.platform import audit, leases
 from wx_member.platform.errors import DomainError
-from wx_member.pushes import segment_tags
+from wx_member.pushes import segment_tags, wechat_untags
 from wx_member.wechat.api_client import GatewayError
 from wx_member.wechat.gateway import WeChatGateway
 
@@ -62,6 +66,8 @@ class TagSync:
     calls: int = 0
     over_limit: int = 0  # members left out: 20 WeChat tags already
     tags_left_out: int = 0  # tags not created: the account has 100
+    released: int = 0  # erased members' tags untagged at WeChat (wechat_untag)
+    dropped: int = 0  # untags WeChat no longer needed: it does not know the openid
     unfinished: bool = False  # stopped at its time budget: the next run goes on
 
 
@@ -180,6 +186,8 @@ def _audit(uow: UnitOfWork, by: str | None, segments: bool, result: TagSync,
     after: dict = {"tags_created": result.created, "tagged": result.tagged,
                    "untagged": result.untagged, "over_limit": result.over_limit,
                    "tags_left_out": result.tags_left_out}
+    after.update({k: v for k, v in (("released", result.released),
+                                    ("dropped", result.dropped)) if v})
     if stopped:
         after["stopped"] = stopped[:200]
     if result.unfinished:
@@ -196,8 +204,30 @@ def _out_of_time(result: TagSync, deadline: float | None) -> bool:
     return True
 
 
+def untag_released(uow: UnitOfWork, gateway: WeChatGateway) -> TagSync | None:
+    """Use case (the scheduler's, hourly): only step 0, so an erasure is complete at WeChat
+    within the hour even if nobody syncs the tags; None while a sync holds the lease (it
+    does step 0 itself). A failure is raised: the pairs wait for the next run."""
+    if not wechat_untags.pending(uow):
+        return TagSync()
+    me = uuid.uuid4().hex
+    if not leases.acquire(uow, LEASE, me, LEASE_TTL):
+        return None
+    result = TagSync()
+    try:
+        wechat_untags.untag_released(uow, gateway, result, lambda: False)
+    finally:
+        leases.release(uow, LEASE, me)
+    log.info("erased members' WeChat tags: %d untagged, %d no longer known to WeChat, "
+             "%d calls", result.released, result.dropped, result.calls)
+    return result
+
+
 def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSync,
           deadline: float | None) -> None:
+    wechat_untags.untag_released(uow, gateway, result, lambda: _out_of_time(result, deadline))
+    if result.unfinished:
+        return
     with uow.read() as session:  # segment members are scored once, as of now
         wanted = segment_tags.wanted(session, utcnow(), segments)
     ids = _create_tags(uow, gateway, list(wanted), result)
@@ -216,10 +246,10 @@ def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSy
             result.over_limit += len(rows) - len(fits)
             done, failure = _tag_round(gateway, wechat_id, fits, result)
             if done:  # what WeChat took is recorded even when a call of the round failed
+                sent = dict(fits)
                 with uow.write() as session:
-                    session.execute(insert(WechatTagMember), [
-                        {"tag": tag, "member_id": mid, "tagged_at": utcnow()} for mid in done])
-                result.tagged += len(done)
+                    result.tagged += wechat_untags.record_tagged(
+                        session, tag, wechat_id, {mid: sent[mid] for mid in done})
             if failure is not None:
                 raise failure
         after = 0
@@ -232,14 +262,19 @@ def _sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool, result: TagSy
                 break
             after = rows[-1][0]
             openids = [openid for _, openid in rows if openid]
-            if openids:
-                result.calls += 1
-                gateway.tag_users(wechat_id, openids, untag=True)
-            with uow.write() as session:
-                session.execute(delete(WechatTagMember).where(
-                    WechatTagMember.tag == tag,
-                    WechatTagMember.member_id.in_([mid for mid, _ in rows])))
-            result.untagged += len(rows)
+            done, gone, failure = (wechat_untags.untag(gateway, wechat_id, openids, result)
+                                   if openids else ([], [], None))
+            result.dropped += len(gone)
+            # Those WeChat untagged or no longer knows, and those without an openid (merged
+            # away before their rows followed the openid: nothing we can name to WeChat).
+            over = {mid for mid, openid in rows if not openid or openid in done or openid in gone}
+            if over:
+                with uow.write() as session:
+                    session.execute(delete(WechatTagMember).where(
+                        WechatTagMember.tag == tag, WechatTagMember.member_id.in_(over)))
+            result.untagged += len(done) + len([mid for mid, openid in rows if not openid])
+            if failure is not None:
+                raise failure
 
 
 def wechat_id(uow: UnitOfWork, tag: str) -> int | None:

@@ -7,7 +7,8 @@ WeChat's rules kept here: message/mass/send takes 2–10,000 openids; a `clientm
 in the last 24 hours answers 45065 with the earlier msg_id and sends nothing; a follower
 receives at most `mass_limit` (4, a 服务号's) mass messages a calendar month, the rest are
 filtered (FilterCount); tags: 100 per account (45056), names ≤ 30 bytes (45158) and unique
-(45157), 50 openids per batchtagging call (40032), 20 tags per user (45059).
+(45157), 50 openids per batchtagging call (40032), 20 tags per user (45059); a batch naming
+an openid that does not follow the account is refused whole (40003 invalid openid).
 """
 from __future__ import annotations
 
@@ -163,6 +164,8 @@ class ReachState:
         openids, tag_id = body["openid_list"], body.get("tagid")
         if not 1 <= len(openids) <= MAX_BATCH:
             raise ApiError(40032, "invalid openid list size: 1-50")
+        if not all(self.state.is_follower(o) for o in openids):
+            raise ApiError(40003, "invalid openid")
         with self._lock:
             if tag_id not in self._tags:
                 raise ApiError(45159, "invalid tag id")

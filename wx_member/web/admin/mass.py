@@ -38,6 +38,10 @@ def _why(exc: DomainError) -> str:
 def _sync_text(r: wechat_tags.TagSync) -> str:
     text = (f"已同步到微信：新建标签 {r.created} 个，打标签 {r.tagged} 人次，"
             f"取消标签 {r.untagged} 人次")
+    if r.released:
+        text += f"；为已删除个人信息的粉丝在微信取消标签 {r.released} 人次"
+    if r.dropped:
+        text += f"；{r.dropped} 人次无需取消（微信已无此粉丝）"
     if r.tags_left_out:
         text += f"；{r.tags_left_out} 个标签未能创建（公众号最多 {wechat_tags.MAX_TAGS} 个标签）"
     if r.over_limit:
