@@ -173,3 +173,21 @@ def test_a_member_erased_while_the_tagging_call_was_out_is_queued_not_recorded(l
     with live.session() as s, s.read():
         assert s.scalar(select(sa.func.count()).select_from(WechatTagMember)) == 0
     assert sync(live).released == 1 and sandbox.reach.user_tags(o) == []
+
+
+def test_a_follower_who_left_unheard_does_not_stop_the_tagging_of_others(live, sandbox):
+    """A lost unsubscribe: still subscribed here, unknown at WeChat, which refuses the whole
+    batch naming her (40003). She is left out and counted; the other 59 are tagged."""
+    openids = members(live, 60, "VIP")
+    left = openids[7]
+    sandbox.unfollow(left)  # WeChat forgot her; we never heard the unsubscribe event
+    r = sync(live)
+    assert (r.tagged, r.not_following) == (59, 1)
+    # create, the batch of 50 refused, 50 one at a time, the batch of 10
+    assert r.calls == 1 + 1 + 50 + 1
+    assert sandbox.reach.user_tags(left) == []
+    assert all(sandbox.reach.user_tags(o) == tag_ids(sandbox, "VIP") for o in openids if o != left)
+    with live.session() as s, s.read():
+        assert s.scalar(select(sa.func.count()).select_from(WechatTagMember)) == 59
+    again = sync(live)  # she is tried again (she may follow again), alone
+    assert (again.tagged, again.not_following, again.calls) == (0, 1, 1)

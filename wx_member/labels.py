@@ -204,6 +204,7 @@ AUDIT_FIELDS = {"points": "积分", "delta": "变动", "reason": "原因", "role
                 "over_limit": "已有 20 个标签未打的会员", "tags_left_out": "超出 100 个未建的标签",
                 "released": "已删除个人信息者在微信取消标签",
                 "dropped": "微信已无此粉丝、无需取消的标签",
+                "not_following": "微信已无此粉丝、未打标签的会员",
                 "msg_id": "微信 msg_id", "order_no": "订单号",
                 "unfinished": "未完成（再次同步继续）"}
 MENU_BUTTON_TYPES = {"click": "点击事件", "view": "打开网页", "miniprogram": "打开小程序"}

@@ -124,7 +124,8 @@ def push_sync_tags(segments: bool) -> None:
     click.echo(f"tags created {r.created}, members tagged {r.tagged}, untagged {r.untagged}, "
                f"erased members' tags untagged {r.released}, untags WeChat no longer needed "
                f"{r.dropped}, calls {r.calls}, left out: {r.over_limit} members with 20 tags, "
-               f"{r.tags_left_out} tags over the account's 100")
+               f"{r.tags_left_out} tags over the account's 100, {r.not_following} members "
+               f"WeChat does not know (left)")
 
 
 @push.command("mass-tag")

@@ -14,7 +14,9 @@ stopped halfway (a crash, WeChat's quota) goes on from where it was on the next 
 2. followers who carry the tag here but not there are tagged, 50 openids a call
    (batchtagging), a round of 1,000 (20 calls at once) recorded in one transaction, the
    calls WeChat took recorded even when another of the round failed; a member who already holds
-   20 WeChat tags (WeChat's limit, 45059) is left out and counted;
+   20 WeChat tags (WeChat's limit, 45059) is left out and counted, and so is one whose
+   openid WeChat does not know (40003: they left and we never heard; the batch is retried
+   one openid a call to find them, the rest tagged);
 3. those tagged there whose tag was removed here (or who left, or left the segment) are
    untagged, 50 a call; an openid WeChat no longer knows (it left) has nothing to untag
    and its row goes too (wechat_untags.untag).
@@ -68,6 +70,7 @@ class TagSync:
     tags_left_out: int = 0  # tags not created: the account has 100
     released: int = 0  # erased members' tags untagged at WeChat (wechat_untag)
     dropped: int = 0  # untags WeChat no longer needed: it does not know the openid
+    not_following: int = 0  # members left out: WeChat does not know their openid (left)
     unfinished: bool = False  # stopped at its time budget: the next run goes on
 
 
@@ -138,19 +141,38 @@ def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str
     """Up to ROUND members, BATCH openids a call, several calls at once (no transaction
     open). Returns the member ids WeChat tagged and the first failure, if any."""
     chunks = [fits[i:i + BATCH] for i in range(0, len(fits), BATCH)]
-    result.calls += len(chunks)
 
-    def call(chunk: list[tuple[int, str]]) -> GatewayError | None:
+    def call(chunk: list[tuple[int, str]]) -> tuple[list[int], int, int, GatewayError | None]:
+        """The member ids tagged, the openids WeChat does not know, the calls made, the
+        failure that stopped it (counted here, summed after: the calls run in threads)."""
         try:
             gateway.tag_users(wechat_id, [openid for _, openid in chunk])
+            return [mid for mid, _ in chunk], 0, 1, None
         except GatewayError as exc:
-            return exc
-        return None
+            if exc.errcode not in wechat_untags.GONE:
+                return [], 0, 1, exc
+        # WeChat refuses the whole batch for one openid it does not know (a follower whose
+        # unsubscribe we never heard of): one call each finds it, the others are tagged.
+        if len(chunk) == 1:
+            return [], 1, 1, None
+        done, gone, calls = [], 0, 1
+        for one in chunk:
+            ok, n, c, failure = call([one])
+            done, gone, calls = done + ok, gone + n, calls + c
+            if failure is not None:
+                return done, gone, calls, failure
+        return done, gone, calls, None
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tags") as pool:
-        failures = list(pool.map(call, chunks))
-    done = [mid for chunk, f in zip(chunks, failures) if f is None for mid, _ in chunk]
-    return done, next((f for f in failures if f is not None), None)
+        answers = list(pool.map(call, chunks))
+    result.calls += sum(c for _, _, c, _ in answers)
+    gone = sum(n for _, n, _, _ in answers)
+    if gone:
+        log.warning("WeChat does not know %d openids to tag with tag %s: left out (they "
+                    "left without our hearing of it)", gone, wechat_id)
+        result.not_following += gone
+    done = [mid for ok, _, _, _ in answers for mid in ok]
+    return done, next((f for _, _, _, f in answers if f is not None), None)
 
 
 def sync(uow: UnitOfWork, gateway: WeChatGateway, segments: bool = True,
@@ -187,7 +209,8 @@ def _audit(uow: UnitOfWork, by: str | None, segments: bool, result: TagSync,
                    "untagged": result.untagged, "over_limit": result.over_limit,
                    "tags_left_out": result.tags_left_out}
     after.update({k: v for k, v in (("released", result.released),
-                                    ("dropped", result.dropped)) if v})
+                                    ("dropped", result.dropped),
+                                    ("not_following", result.not_following)) if v})
     if stopped:
         after["stopped"] = stopped[:200]
     if result.unfinished:

@@ -47,6 +47,8 @@ def _sync_text(r: wechat_tags.TagSync) -> str:
     if r.over_limit:
         text += (f"；{r.over_limit} 人次未打标签（该粉丝已有 {wechat_tags.MAX_TAGS_PER_USER} "
                  f"个微信标签）")
+    if r.not_following:
+        text += f"；{r.not_following} 人次未打标签（微信已无此粉丝，可能已取消关注）"
     return text + "。"
 
 
