@@ -1,5 +1,6 @@
 // History paging, recharging (wx.requestPayment, then polling the order), the login page.
 const { install, loggedIn, loginRoute, load, render, settle } = require('./fake-wx')
+const { payOrder, checkout } = require('./api-shapes')
 
 const entry = (id, delta) => ({ id, delta, reason: 'purchase', reason_zh: '消费积分',
   created_at: '2026-12-01T04:00:00Z', expires_at: null })
@@ -24,18 +25,6 @@ test('points history pages by the cursor until next_before is null', async () =>
   expect(comp.dom.textContent).toContain('没有更多了')
 })
 
-// The API's shapes (wx_member/web/api/recharges.py): PayOrderOut, and CheckoutOut of
-// POST /api/me/recharges (201).
-const payOrder = (no, status, amount = 50000, bonus = 5000) => ({ out_trade_no: no,
-  purpose: 'recharge', amount_fen: amount, bonus_fen: bonus, status,
-  status_zh: { created: '待支付', paid: '已支付', closed: '已关闭', failed: '支付失败' }[status],
-  created_at: '2026-12-02T08:00:00Z', expires_at: '2026-12-02T08:15:00Z',
-  paid_at: status === 'paid' ? '2026-12-02T08:00:30Z' : null })
-const checkout = (no, amount, bonus) => ({ status: 201, data: {
-  order: payOrder(no, 'created', amount, bonus), reused: false,
-  payment: { appId: 'wxmini', timeStamp: '1764650000', nonceStr: 'n0nce',
-    package: 'prepay_id=wx201410272009395522657a690389285100', signType: 'RSA',
-    paySign: 'c2lnbmF0dXJl' } } })
 const ladder = (amount, bonus, text) => () => ({ data: { options: [{ amount_fen: amount,
   bonus_fen: bonus, text }] } })
 const balance = (fen) => ({ data: { balance_fen: fen, entries: [], next_before: null } })

@@ -3,6 +3,7 @@
 // paying, the pay button disabled until the amount is right, and the same WeChat Pay flow
 // as a rung with {amount_fen} in place of {option_fen}.
 const { install, loggedIn, load, render, settle } = require('./fake-wx')
+const { payOrder, checkout } = require('./api-shapes')
 const { parseRecharge, rungReached, otherView } = require('../../pages/recharge/views.js')
 
 const LADDER = [{ amount_fen: 50000, bonus_fen: 5000, text: '充500送50' },
@@ -45,16 +46,6 @@ describe('the bonus is the highest rung the amount reaches, equal included', () 
   })
 })
 
-// The API's shapes (wx_member/web/api/recharges.py): PayOrderOut, CheckoutOut.
-const payOrder = (no, status, amount, bonus) => ({ out_trade_no: no, purpose: 'recharge',
-  amount_fen: amount, bonus_fen: bonus, status,
-  status_zh: { created: '待支付', paid: '已支付', closed: '已关闭', failed: '支付失败' }[status],
-  created_at: '2026-12-02T08:00:00Z', expires_at: '2026-12-02T08:15:00Z',
-  paid_at: status === 'paid' ? '2026-12-02T08:00:30Z' : null })
-const checkout = (no, amount, bonus) => ({ status: 201, data: {
-  order: payOrder(no, 'created', amount, bonus), reused: false,
-  payment: { appId: 'wxmini', timeStamp: '1764650000', nonceStr: 'n0nce',
-    package: 'prepay_id=wx2014102720093955', signType: 'RSA', paySign: 'c2lnbmF0dXJl' } } })
 const balance = (fen) => ({ data: { balance_fen: fen, entries: [], next_before: null } })
 const text = (comp) => comp.dom.textContent.replace(/\s+/g, '')
 const recharges = (wx) => wx.requests.filter((r) => r.path === 'me/recharges')
@@ -158,7 +149,7 @@ test('paying a typed amount sends {amount_fen}, pays with the answer and polls u
     expect(recharges(wx)[0].method).toBe('POST')
     expect(paid).toHaveLength(1)
     expect(paid[0]).toMatchObject({ timeStamp: '1764650000', nonceStr: 'n0nce',
-      package: 'prepay_id=wx2014102720093955', signType: 'RSA', paySign: 'c2lnbmF0dXJl' })
+      package: 'prepay_id=wx201410272009395522657a690389285100', signType: 'RSA', paySign: 'c2lnbmF0dXJl' })
     expect(polls).toBe(2)
     expect(text(comp)).toContain('充值成功')
     expect(comp.querySelector('.balance').dom.textContent).toBe('¥750.01')
