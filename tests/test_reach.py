@@ -17,7 +17,7 @@ from conftest import APPID, MCH_ID, make_config, serve
 from push_helpers import rows
 from wx_member.clock import utcnow
 from wx_member.models import Delivery, MassJob, Member
-from wx_member.pushes import deliveries, planners, subscriptions
+from wx_member.pushes import deliveries, planners, reach, subscriptions
 from wx_member.sandbox.pay import BEIJING, PayNotifier
 
 TEMPLATES = {"winback_bizsend": "TPL_WB_BIZ", "winback_subscribe": "TPL_WB_MINI"}
@@ -96,11 +96,14 @@ def test_each_member_gets_the_first_channel_that_reaches_them_as_forecast(app, s
     sandbox.grant_subscribe("mMini", "TPL_WB_MINI")
     with app.session() as s, s.begin():
         s.execute(update(Member).where(Member.openid == "oMini").values(mini_openid="mMini"))
-        # oFull had this month's four mass messages already.
-        full = member_id(app, "oFull")
+        # oFull had this month's four mass messages already (this local month's, also in
+        # its first minutes: WeChat counts a calendar month).
+        full, now = member_id(app, "oFull"), utcnow()
+        this_month = reach.month_start(now, app.config.tz)
         s.add_all(Delivery(member_id=full, openid="oFull", kind="holiday", occasion=f"m{n}",
                            channel="mass", marketing=True, payload={}, status="sent",
-                           created_at=utcnow() - timedelta(minutes=n)) for n in range(1, 5))
+                           created_at=max(this_month, now - timedelta(minutes=n)))
+                  for n in range(1, 5))
     with app.session() as s, s.begin():  # not in the weekly cap of marketing pushes
         s.execute(update(Delivery).where(Delivery.openid == "oFull").values(marketing=False))
     assert wx.text("oText", "还在吗").status == 200  # an hour's worth of window, and more
