@@ -143,25 +143,12 @@ def _tag_round(gateway: WeChatGateway, wechat_id: int, fits: list[tuple[int, str
     chunks = [fits[i:i + BATCH] for i in range(0, len(fits), BATCH)]
 
     def call(chunk: list[tuple[int, str]]) -> tuple[list[int], int, int, GatewayError | None]:
-        """The member ids tagged, the openids WeChat does not know, the calls made, the
-        failure that stopped it (counted here, summed after: the calls run in threads)."""
-        try:
-            gateway.tag_users(wechat_id, [openid for _, openid in chunk])
-            return [mid for mid, _ in chunk], 0, 1, None
-        except GatewayError as exc:
-            if exc.errcode not in wechat_untags.GONE:
-                return [], 0, 1, exc
-        # WeChat refuses the whole batch for one openid it does not know (a follower whose
-        # unsubscribe we never heard of): one call each finds it, the others are tagged.
-        if len(chunk) == 1:
-            return [], 1, 1, None
-        done, gone, calls = [], 0, 1
-        for one in chunk:
-            ok, n, c, failure = call([one])
-            done, gone, calls = done + ok, gone + n, calls + c
-            if failure is not None:
-                return done, gone, calls, failure
-        return done, gone, calls, None
+        """The member ids tagged, how many openids WeChat does not know, the calls made, the
+        failure that stopped it (summed after: the calls run in threads)."""
+        member_of = {openid: mid for mid, openid in chunk}
+        done, gone, calls, failure = wechat_untags.each_known(
+            lambda batch: gateway.tag_users(wechat_id, batch), list(member_of))
+        return [member_of[o] for o in done], len(gone), calls, failure
 
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tags") as pool:
         answers = list(pool.map(call, chunks))

@@ -44,34 +44,50 @@ class Counts(Protocol):
     dropped: int  # pairs WeChat no longer knew: nothing to untag
 
 
+def each_known(send: Callable[[list[str]], None], openids: list[str]
+               ) -> tuple[list[str], list[str], int, GatewayError | None]:
+    """`send(openids)`, a tags/members call of up to BATCH openids. WeChat refuses the whole
+    batch for one openid it does not know (GONE: the follower left, perhaps without our
+    hearing of it), so such a batch goes again one openid a call to find it. Returns the
+    openids WeChat took, those it does not know, the calls made and the failure that
+    stopped it, if any (any other refusal)."""
+    try:
+        send(openids)
+        return openids, [], 1, None
+    except GatewayError as exc:
+        if exc.errcode not in GONE:
+            return [], [], 1, exc
+        if len(openids) == 1:
+            return [], openids, 1, None
+    done: list[str] = []
+    gone: list[str] = []
+    calls = 1
+    for openid in openids:
+        ok, unknown, n, failure = each_known(send, [openid])
+        done, gone, calls = done + ok, gone + unknown, calls + n
+        if failure is not None:
+            return done, gone, calls, failure
+    return done, gone, calls, None
+
+
 def untag(gateway: WeChatGateway, tag_id: int, openids: list[str],
           counts: Counts) -> tuple[list[str], list[str], GatewayError | None]:
     """batchuntagging of up to BATCH openids. Returns the openids WeChat untagged, those it
     no longer knows (dropped, logged) and the failure that stopped it, if any."""
-    counts.calls += 1
-    try:
-        gateway.tag_users(tag_id, openids, untag=True)
-        return openids, [], None
-    except GatewayError as exc:
-        if exc.errcode == NO_TAG:
-            log.warning("WeChat no longer has tag %s (%s): %d openids have nothing to untag",
-                        tag_id, exc.errcode, len(openids))
-            return [], openids, None
-        if exc.errcode not in GONE:
-            return [], [], exc
-        if len(openids) == 1:
-            log.warning("WeChat does not know an openid of tag %s (%s): nothing to untag",
-                        tag_id, exc.errcode)
-            return [], openids, None
-    done: list[str] = []
-    dropped: list[str] = []
-    for openid in openids:  # which of them WeChat does not know: one call each
-        ok, gone, failure = untag(gateway, tag_id, [openid], counts)
-        done += ok
-        dropped += gone
-        if failure is not None:
-            return done, dropped, failure
-    return done, dropped, None
+    def send(batch: list[str]) -> None:
+        gateway.tag_users(tag_id, batch, untag=True)
+
+    done, gone, calls, failure = each_known(send, openids)
+    counts.calls += calls
+    if failure is not None and failure.errcode == NO_TAG:
+        log.warning("WeChat no longer has tag %s (%s): %d openids have nothing to untag",
+                    tag_id, failure.errcode, len(openids) - len(done))
+        taken = set(done)
+        return done, [o for o in openids if o not in taken], None
+    if gone:
+        log.warning("WeChat does not know %d openids of tag %s: nothing to untag",
+                    len(gone), tag_id)
+    return done, gone, failure
 
 
 def _pending(session: Session) -> list[tuple[int, str, bool]]:
