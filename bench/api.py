@@ -8,7 +8,7 @@
 Each request is a GET with one member's bearer token (the mini-program of one person
 opening its pages): token check, the member row, the tier ladder from settings, the soonest
 expiring points from the ledger (every member has two ledger rows, one with an expiry),
-JSON; `checkout` is 到店买单's quote of 38.50 yuan at a store (the member's tier discount,
+JSON; every member holds four coupons, two of them usable; `checkout` is 到店买单's quote of 38.50 yuan at a store (the member's tier discount,
 member days, usable coupons, the most points usable, points to earn). The bare endpoint (bench/bare_app.py) checks the same token and answers a
 card-shaped JSON without the database. Rounds take turns (bare, card, points, coupons,
 then the reverse order, ...) and every round prints wrk's CPU share (CLIENT-BOUND when wrk
@@ -38,7 +38,7 @@ from servers import Server  # noqa: E402
 from wx_member import migrate  # noqa: E402
 from wx_member.db import make_engine  # noqa: E402
 from wx_member.clock import utcnow  # noqa: E402
-from wx_member.models import Member, PointsLedger, Store  # noqa: E402
+from wx_member.models import Coupon, CouponTemplate, Member, PointsLedger, Store  # noqa: E402
 from wx_member.platform.access_tokens import issue_access  # noqa: E402
 from wx_member.members.membership import card_number  # noqa: E402
 
@@ -54,6 +54,16 @@ def seed(url: str, n: int, chunk: int = 20_000) -> float:
     with engine.begin() as conn:
         conn.execute(insert(Store), [{"code": "S01", "name": "静安店", "status": "open",
                                       "created_at": now}])
+        # A wallet like a member's a few months in: two coupons usable on the quote's
+        # 38.50 yuan (满30减5, 9折 capped at 10 yuan) and two used ones.
+        base = {"min_spend_fen": 0, "amount_off_fen": None, "percent_off": None,
+                "cap_fen": None, "valid_days": 30, "active": True, "created_at": now}
+        templates = [conn.execute(insert(CouponTemplate).values({**base, **t}))
+                     .inserted_primary_key[0] for t in (
+                         {"name": "满30减5", "kind": "amount_off", "min_spend_fen": 3000,
+                          "amount_off_fen": 500},
+                         {"name": "9折券", "kind": "percent_off", "percent_off": 10,
+                          "cap_fen": 1000})]
         for start in range(1, n + 1, chunk):
             ids = range(start, min(n + 1, start + chunk))
             conn.execute(insert(Member), [
@@ -67,6 +77,12 @@ def seed(url: str, n: int, chunk: int = 20_000) -> float:
                 for i in ids
                 for d, r, e in ((10, "signup", None),
                                 (i % 50 or 1, "checkin", now + timedelta(days=30 + i % 300)))])
+            conn.execute(insert(Coupon), [
+                {"code": f"B{i:08d}{k}", "template_id": templates[k % 2], "member_id": i,
+                 "cause": f"bench:{i}:{k}", "status": "used" if k >= 2 else "available",
+                 "issued_at": now - timedelta(days=10), "valid_from": now - timedelta(days=10),
+                 "valid_until": now + timedelta(days=20 + k)}
+                for i in ids for k in range(4)])
     engine.dispose()
     return time.perf_counter() - started
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import BindParameter, ColumnElement, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from wx_member.models import CouponTemplateStore, Store
@@ -41,6 +41,16 @@ def where_text(stores: list[Store] | None) -> str:
 
 def allows(stores: list[Store] | None, store_id: int | None) -> bool:
     return not stores or any(s.id == store_id for s in stores)
+
+
+_CTS = CouponTemplateStore.__table__
+
+
+def allows_clause(template_id: ColumnElement, store_id: BindParameter) -> ColumnElement:
+    """`allows` as SQL, for a query of coupons: the template `template_id` lists no store,
+    or lists `store_id` (a NULL store: only templates listing none)."""
+    listed = select(_CTS.c.store_id).where(_CTS.c.template_id == template_id)
+    return or_(~listed.exists(), listed.where(_CTS.c.store_id == store_id).exists())
 
 
 def refusal(session: Session, template_id: int, store_id: int | None) -> str | None:

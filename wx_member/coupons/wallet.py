@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import namedtuple
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import DateTime, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponEvent, CouponTemplate, Member
 from wx_member.labels import tier_name
 from wx_member.clock import utcnow
-from wx_member.coupons import stock, templates
+from wx_member.coupons import stock, store_scope, templates
 from wx_member.coupons.refusals import TierTooLow
 from wx_member.platform import audit, card_numbers, settings
 from wx_member.platform.errors import InvalidAmount, UnknownMember
@@ -206,16 +207,37 @@ def coupons_of(session: Session, member_id: int, limit: int = 100) -> list[tuple
         .where(Coupon.member_id == member_id).order_by(Coupon.id.desc()).limit(limit)).all())
 
 
-def available_of(session: Session, member_id: int, now: datetime,
-                 limit: int = 200) -> list[tuple[Coupon, CouponTemplate]]:
-    """The member's coupons usable by date now, soonest to lapse first: all of them, not
-    the newest N of every status (a member with many used coupons still sees an old one
-    they can use)."""
-    return list(session.execute(
-        select(Coupon, CouponTemplate).join(CouponTemplate, Coupon.template_id == CouponTemplate.id)
-        .where(Coupon.member_id == member_id, Coupon.status == "available",
-               Coupon.valid_until > now)
-        .order_by(Coupon.valid_until, Coupon.id).limit(limit)).all())
+# A coupon and its template read as rows on the cursor (statements.fetch), not as two ORM
+# objects a coupon: one SELECT of `COLUMNS`, each row split by `pairs`. The wallet's lists
+# (wallet_view.py) and every quote's usable coupons read them so.
+_C, _T = Coupon.__table__, CouponTemplate.__table__
+CouponRow = namedtuple("CouponRow", [c.key for c in _C.c])
+TemplateRow = namedtuple("TemplateRow", [c.key for c in _T.c])
+COLUMNS = (*_C.c, *_T.c)
+_SPLIT = len(_C.c)
+
+
+def pairs(rows) -> list[tuple[CouponRow, TemplateRow]]:
+    return [(CouponRow._make(r[:_SPLIT]), TemplateRow._make(r[_SPLIT:])) for r in rows]
+
+
+# Built once (every quote reads it). Where a template may be used is store_scope.py's rule
+# (no store listed: every store), asked in the same query.
+_USABLE_IN = (select(*COLUMNS).join(_T, _C.c.template_id == _T.c.id)
+              .where(_C.c.member_id == bindparam("member"), _C.c.status == "available",
+                     _C.c.valid_until > bindparam("now", type_=DateTime),
+                     store_scope.allows_clause(_C.c.template_id, bindparam("store")))
+              .order_by(_C.c.valid_until, _C.c.id).limit(bindparam("rows")))
+
+
+def usable_in(session: Session, member_id: int, now: datetime, store_id: int | None,
+              limit: int = 200) -> list[tuple[CouponRow, TemplateRow]]:
+    """The member's coupons usable by date now in store `store_id` (None: where no store
+    is known, so only coupons valid in every store), soonest to lapse first: all of them,
+    not the newest N of every status (a member with many used coupons still sees an old
+    one they can use). Read-only rows: a coupon to change is read again under its lock."""
+    return pairs(statements.fetch(session, _USABLE_IN, {
+        "member": member_id, "now": now, "store": store_id, "rows": limit}))
 
 
 def events_of(session: Session, coupon_id: int) -> list[CouponEvent]:

@@ -11,7 +11,6 @@ and as the exact UTC instant it ends. `stores` names the stores a coupon can be 
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from wx_member import labels, statements
 from wx_member.db import UnitOfWork
 from wx_member.models import Coupon, CouponTemplate
 from wx_member.labels import tier_name
-from wx_member.coupons import store_scope, templates
+from wx_member.coupons import store_scope, templates, wallet
 from wx_member.platform import paging
 from wx_member.coupons.refusals import CouponNotFound
 from wx_member.clock import local_day
@@ -87,13 +86,10 @@ def _view(coupon: Coupon, template: CouponTemplate, now: datetime, tz: ZoneInfo,
 
 
 # Built once (the mini-program reads a list every time 我的优惠券 opens): each list, with
-# and without a cursor, as a Core SELECT of the coupon's and its template's columns, run on
-# the cursor (statements.fetch). Building the ORM query per call was a third of the
-# request's CPU, its ORM execution another fifth.
+# and without a cursor, as a Core SELECT of the coupon's and its template's columns
+# (wallet.COLUMNS), run on the cursor (statements.fetch). Building the ORM query per call
+# was a third of the request's CPU, its ORM execution another fifth.
 _C, _T = Coupon.__table__, CouponTemplate.__table__
-_CouponRow = namedtuple("CouponRow", [c.key for c in _C.c])
-_TemplateRow = namedtuple("TemplateRow", [c.key for c in _T.c])
-_SPLIT = len(_C.c)
 
 
 def _list_query(status: str, with_cursor: bool):
@@ -102,7 +98,7 @@ def _list_query(status: str, with_cursor: bool):
              "expired": or_(_C.c.status == "expired",
                             and_(_C.c.status == "available", _C.c.valid_until <= now)),
              "used": _C.c.status == "used"}[status]
-    q = (select(*_C.c, *_T.c).join_from(_C, _T, _C.c.template_id == _T.c.id)
+    q = (select(*wallet.COLUMNS).join_from(_C, _T, _C.c.template_id == _T.c.id)
          .where(_C.c.member_id == bindparam("member"), where))
     if with_cursor:
         q = q.where(_C.c.id < bindparam("before"))
@@ -125,7 +121,7 @@ def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneIn
     with uow.read() as session:
         found = statements.fetch(session, _LISTS[status, before is not None], params)
         rows, next_before = paging.cut(found, limit, lambda row: row[0])
-        pairs = [(_CouponRow(*r[:_SPLIT]), _TemplateRow(*r[_SPLIT:])) for r in rows]
+        pairs = wallet.pairs(rows)
         scope = store_scope.stores_of(session, [t.id for _, t in pairs])
     return [_view(c, t, now, tz, scope.get(t.id)) for c, t in pairs], next_before
 

@@ -67,7 +67,7 @@ class Coupon(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("coupon_template.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     cause: Mapped[str] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(12))  # available | used | expired | void
     issued_at: Mapped[datetime] = mapped_column(DateTime)
@@ -78,9 +78,13 @@ class Coupon(Base):
     order_fen: Mapped[int | None] = mapped_column(BigInteger)
     discount_fen: Mapped[int | None] = mapped_column(BigInteger)
 
-    # The expiry job's scan: available coupons by end of validity; a full refund's lookup
-    # of the coupons used on its order.
+    # The expiry job's scan: available coupons by end of validity; a member's coupons (by
+    # status and validity: the wallet's lists and every quote's usable coupons, which on
+    # SQLite took the expiry job's index and walked the whole programme's before
+    # migration 0038); a full refund's lookup of the coupons used on its order.
     __table_args__ = (Index("ix_coupon_status_until", "status", "valid_until"),
+                      Index("ix_coupon_member_status_until", "member_id", "status",
+                            "valid_until"),
                       sparse_index("ix_coupon_order_no", "order_no"))
 
 

@@ -40,11 +40,12 @@ from sqlalchemy import bindparam, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from wx_member import statements
-from wx_member.coupons import redeeming, store_scope, templates, wallet
+from wx_member.coupons import redeeming, templates, wallet
 from wx_member.coupons.refusals import CouponNotFound, CouponNotYours, CouponRefused
 from wx_member.loyalty import earn_rules, redemption, tiers
 from wx_member.models import Coupon, CouponTemplate, Member, MemberDay, MemberPrice, TierDiscount
 from wx_member.platform import settings
+from wx_member.platform.errors import UnknownMember
 
 # Stated in every quote: how each figure was rounded.
 ROUNDING = {
@@ -201,6 +202,22 @@ def price_lines(benefits: Benefits, lines: list[Line]) -> list[PricedLine]:
     return [price_line(benefits, line) for line in lines]
 
 
+# Built once (every quote reads it): what the pricing reads of a member, as a row on the
+# cursor (statements.fetch), not an ORM object. A purchase prices its locked Member instead.
+_M = Member.__table__
+_MEMBER = select(_M.c.id, _M.c.card_no, _M.c.tier, _M.c.points_balance, _M.c.balance_fen
+                 ).where(_M.c.id == bindparam("member"), _M.c.erased_at.is_(None))
+
+
+def member_of(session: Session, member_id: int):
+    """What a quote reads of member `member_id` (id, card number, tier, points, balance),
+    as a row; UnknownMember for an unknown or erased one."""
+    found = statements.fetch(session, _MEMBER, {"member": member_id})
+    if not found:
+        raise UnknownMember(f"no member {member_id}")
+    return found[0]
+
+
 def coupon_of(session: Session, member: Member, code: str) -> tuple[Coupon, CouponTemplate]:
     """The member's coupon `code` and its template (read, not locked)."""
     coupon = session.scalar(select(Coupon).where(Coupon.code == code.strip().upper()))
@@ -231,11 +248,7 @@ def usable_coupons(session: Session, member: Member, amount_fen: int,
     """The member's coupons usable on `amount_fen` now in store `store_id`, each with its
     saving alone (a coupon limited to other stores is not listed)."""
     out = []
-    held = wallet.available_of(session, member.id, now)
-    scope = store_scope.stores_of(session, [t.id for _, t in held])
-    for coupon, template in held:
-        if not store_scope.allows(scope.get(template.id), store_id):
-            continue
+    for coupon, template in wallet.usable_in(session, member.id, now, store_id):
         try:
             redeeming.check_usable(coupon, template, member, amount_fen, now)
         except CouponRefused:

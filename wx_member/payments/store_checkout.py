@@ -17,13 +17,14 @@ transaction, so a payment made when nothing changed costs what was quoted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from wx_member import labels
+from wx_member import labels, statements
 from wx_member.clock import utcnow
 from wx_member.coupons import templates
 from wx_member.db import UnitOfWork
@@ -31,7 +32,7 @@ from wx_member.loyalty import earn_rules
 from wx_member.members.stores import UnknownStore
 from wx_member.models import Member, Store
 from wx_member.payments import pricing, till_orders
-from wx_member.platform.errors import InvalidAmount, UnknownMember
+from wx_member.platform.errors import InvalidAmount
 
 LINE = "到店消费"  # the basket's one line: its name and category
 UNDISCOUNTED = "不参与优惠"  # the order's second line (name and category) when there is one
@@ -78,18 +79,26 @@ def check_undiscounted(undiscounted_fen, amount_fen: int) -> int:
     return undiscounted_fen
 
 
-def open_store(session: Session, code: str) -> Store:
-    store = session.scalar(select(Store).where(Store.code == (code or "").strip()))
-    if store is None or store.status != "open":
+# Built once (every quote reads it): the store as a row on the cursor (statements.fetch),
+# not an ORM object.
+_S = Store.__table__
+_OPEN_STORE = select(_S.c.id, _S.c.code, _S.c.name).where(
+    _S.c.code == bindparam("code"), _S.c.status == "open")
+
+
+class OpenStore(Protocol):
+    """open_store's row: all a payment and its quote read of the store."""
+    id: int
+    code: str
+    name: str
+
+
+def open_store(session: Session, code: str) -> OpenStore:
+    """The open store `code` (its id, code and name), else UnknownStore."""
+    found = statements.fetch(session, _OPEN_STORE, {"code": (code or "").strip()})
+    if not found:
         raise UnknownStore(f"no open store {code!r}", user_message=STORE_GONE)
-    return store
-
-
-def member_of(session: Session, member_id: int) -> Member:
-    member = session.get(Member, member_id)
-    if member is None or member.erased_at is not None:
-        raise UnknownMember(f"no member {member_id}")
-    return member
+    return found[0]
 
 
 def coupon_code(raw: str | None) -> str | None:
@@ -112,7 +121,7 @@ def _label(member: Member, line: dict) -> str | None:
     return f"{name} {_zhe(int(percent.rstrip('%')))} 折"
 
 
-def figures(session: Session, member: Member, store: Store, amount_fen: int,
+def figures(session: Session, member: Member, store: OpenStore, amount_fen: int,
             coupon: str | None, points: int | None, tz: ZoneInfo, now: datetime,
             options: bool = True, undiscounted_fen: int = 0) -> Figures:
     """What `amount_fen` (`undiscounted_fen` of it 不参与优惠) at `store` costs `member` now
@@ -167,7 +176,7 @@ def quote(uow: UnitOfWork, member_id: int, store_code: str, amount_fen, *,
     now = now or utcnow()
     with uow.read() as session:
         store = open_store(session, store_code)
-        member = member_of(session, member_id)
+        member = pricing.member_of(session, member_id)
         f = figures(session, member, store, amount_fen, coupon_code(coupon), points, tz, now,
                     undiscounted_fen=undiscounted_fen)
         return {"store": {"code": store.code, "name": store.name},

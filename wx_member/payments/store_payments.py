@@ -158,8 +158,8 @@ def _first(session: Session, key: str, digest: str) -> str | None:
     return None if first is None else first["out_trade_no"]
 
 
-def _jsapi_order(session: Session, member: Member, store: Store, no: str, f: Figures,
-                 appid: str | None, now: datetime) -> JsapiOrder:
+def _jsapi_order(session: Session, member: Member, store: store_checkout.OpenStore, no: str,
+                 f: Figures, appid: str | None, now: datetime) -> JsapiOrder:
     if not member.mini_openid:
         raise wxpay_orders.NoMiniProgramOpenid(f"member {member.id} has no mini openid",
                                                user_message="请先在小程序中登录后再支付。")
@@ -173,8 +173,8 @@ def _jsapi_order(session: Session, member: Member, store: Store, no: str, f: Fig
     return order
 
 
-def _take(session: Session, member: Member, store: Store, no: str, f: Figures,
-          coupon: str | None, points: int | None, now: datetime) -> None:
+def _take(session: Session, member: Member, store: store_checkout.OpenStore, no: str,
+          f: Figures, coupon: str | None, points: int | None, now: datetime) -> None:
     """The coupon and the points, under the order's number (each refuses as it would
     at the till; the whole transaction then rolls back), on the discountable part."""
     left = f.member_fen - f.undiscounted_fen

@@ -72,11 +72,11 @@ def read_basket(body: dict, tz: ZoneInfo, now: datetime) -> Basket:
                   basket.points(body.get("points")), at)
 
 
-def _member(session: Session, member_id: int | None, lock: bool) -> Member | None:
+def _locked(session: Session, member_id: int | None) -> Member | None:
+    """The member a purchase is recorded for, locked (None: a walk-in)."""
     if member_id is None:
         return None
-    member = lock_member(session, Member.id == member_id) if lock \
-        else session.get(Member, member_id)
+    member = lock_member(session, Member.id == member_id)
     if member is None or member.erased_at is not None:
         raise UnknownMember(f"no member {member_id}")
     return member
@@ -136,8 +136,8 @@ def quote(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int |
     at) for the member identified (None: a walk-in). Writes nothing."""
     b = read_basket(body, tz, now or utcnow())
     with uow.read() as session:
-        return price(session, _member(session, member_id, lock=False), b, tz,
-                     store_id=store_id)
+        member = None if member_id is None else pricing.member_of(session, member_id)
+        return price(session, member, b, tz, store_id=store_id)
 
 
 # ---- recording ---------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def record(uow: UnitOfWork, body: dict, *, member_id: int | None, store_id: int 
             try:
                 with uow.write() as session:
                     member = cashier_desk.lock_by_card(session, card_no) if card_no \
-                        else _member(session, member_id, lock=True)
+                        else _locked(session, member_id)
                     return _record(session, b, parts, number, out_trade_no, digest(member),
                                    member, store_id, tz, now, by)
             except wechat_parts.ClaimedMeanwhile:

@@ -1,0 +1,98 @@
+"""A member's coupons are read through the member's own index entries (migration 0038,
+`ix_coupon_member_status_until`): the mini-program's 我的优惠券 lists and every quote's
+usable coupons. Before it, SQLite answered `member_id = ? AND status = 'available' AND
+valid_until > ?` through the expiry job's (status, valid_until) index and walked every
+available coupon of the programme on each read. The statements checked are the ones the
+code sends (built once at import), on SQLite and MariaDB, and the migration goes down and
+up again."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import insert
+
+from wx_member import migrate
+from wx_member.clock import utcnow
+from wx_member.coupons import wallet, wallet_view
+from wx_member.db import make_engine, make_session_factory
+from wx_member.models import Coupon, CouponTemplate, Member, Store
+
+MEMBERS = 300  # each with two usable coupons and one used: 900 coupons
+
+
+@pytest.fixture
+def wallets(db_url):
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(insert(Store).values(code="S01", name="静安店", status="open",
+                                          created_at=now))
+        template = conn.execute(insert(CouponTemplate).values(
+            name="满30减5", kind="amount_off", min_spend_fen=3000, amount_off_fen=500,
+            valid_days=30, active=True, created_at=now)).inserted_primary_key[0]
+        conn.execute(insert(Member), [
+            {"id": i, "openid": f"oIdx{i:05d}", "tier": "normal", "subscribed": True,
+             "joined_at": now} for i in range(1, MEMBERS + 1)])
+        conn.execute(insert(Coupon), [
+            {"code": f"IDX{i:05d}{k}", "template_id": template, "member_id": i,
+             "cause": f"idx:{i}:{k}", "status": "used" if k == 2 else "available",
+             "issued_at": now - timedelta(days=1), "valid_from": now - timedelta(days=1),
+             "valid_until": now + timedelta(days=10 + k)}
+            for i in range(1, MEMBERS + 1) for k in range(3)])
+        if engine.dialect.name == "mysql":
+            conn.exec_driver_sql("ANALYZE TABLE coupon")
+    yield db_url, engine, now
+    engine.dispose()
+
+
+def _index_used(conn, stmt, values: dict) -> str:
+    """The index the database chooses for the coupon table in `stmt` with `values`."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params({k: (v.isoformat(" ") if hasattr(v, "isoformat") else v)
+                                        for k, v in values.items()})
+    if compiled.positional:
+        params = tuple(params[k] for k in compiled.positiontup)
+    if conn.dialect.name == "sqlite":
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.string, params).all()
+        found = [r[-1] for r in plan if r[-1].startswith("SEARCH coupon ")]
+        return found[0].split("USING INDEX ")[1].split(" ")[0] if found else "none"
+    rows = conn.exec_driver_sql("EXPLAIN " + compiled.string, params).mappings().all()
+    return next(r["key"] for r in rows if r["table"] == "coupon") or "none"
+
+
+def test_a_members_usable_coupons_are_read_through_their_own_index(wallets):
+    url, engine, now = wallets
+    with engine.connect() as conn:
+        store_id = conn.scalar(sa.select(Store.id))
+        member = {"member": 7, "now": now, "rows": 21}
+        assert _index_used(conn, wallet_view._LISTS["available", False], member) \
+            == "ix_coupon_member_status_until"
+        assert _index_used(conn, wallet._USABLE_IN, {**member, "store": store_id}) \
+            == "ix_coupon_member_status_until"
+        assert _index_used(conn, wallet_view._LISTS["used", False], member) \
+            == "ix_coupon_member_status_until"
+    with make_session_factory(engine)() as s, s.read():  # and they are the member's own
+        held = wallet.usable_in(s, 7, now, store_id)
+    assert [c.code for c, _ in held] == ["IDX000070", "IDX000071"]  # soonest to lapse first
+    assert [t.name for _, t in held] == ["满30减5", "满30减5"]
+
+
+def test_the_migration_goes_down_and_up(wallets):
+    url, engine, now = wallets
+
+    def indexes() -> set[str]:
+        return {i["name"] for i in sa.inspect(engine).get_indexes("coupon")}
+    assert {"ix_coupon_member_status_until", "ix_coupon_status_until"} <= indexes()
+    assert "ix_coupon_member_id" not in indexes()
+    migrate.downgrade(url, "0037_wechat_untag")
+    assert "ix_coupon_member_id" in indexes()
+    assert "ix_coupon_member_status_until" not in indexes()
+    if engine.dialect.name == "sqlite":  # the walk this migration ended
+        with engine.connect() as conn:
+            assert _index_used(conn, wallet_view._LISTS["available", False], {
+                "member": 7, "now": now, "rows": 21}) == "ix_coupon_status_until"
+    migrate.upgrade(url)
+    assert "ix_coupon_member_status_until" in indexes()
