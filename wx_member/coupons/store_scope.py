@@ -10,40 +10,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import BindParameter, ColumnElement, delete, insert, or_, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
+from wx_member import statements
 from wx_member.models import CouponTemplateStore, Store
 
 EVERY_STORE = "全部门店可用"
 
 
-def stores_of(session: Session, template_ids: Iterable[int]) -> dict[int, list[Store]]:
-    """Per template id, the stores it is limited to, by code (absent: every store)."""
+# Built once (the wallet's lists and every coupon read ask it): the stores of some
+# templates, as rows (id, code, name), not ORM objects.
+_S, _CTS = Store.__table__, CouponTemplateStore.__table__
+_STORES_OF = (select(_CTS.c.template_id, _S.c.id, _S.c.code, _S.c.name)
+              .join(_S, _S.c.id == _CTS.c.store_id)
+              .where(_CTS.c.template_id.in_(bindparam("ids", expanding=True)))
+              .order_by(_S.c.code))
+
+
+def stores_of(session: Session, template_ids: Iterable[int]) -> dict[int, list]:
+    """Per template id, the stores it is limited to (rows of id, code and name), by code
+    (absent: every store)."""
     ids = sorted(set(template_ids))
-    out: dict[int, list[Store]] = {}
+    out: dict[int, list] = {}
     if not ids:
         return out
-    for template_id, store in session.execute(
-            select(CouponTemplateStore.template_id, Store)
-            .join(Store, Store.id == CouponTemplateStore.store_id)
-            .where(CouponTemplateStore.template_id.in_(ids)).order_by(Store.code)):
-        out.setdefault(template_id, []).append(store)
+    for row in statements.rows(session, _STORES_OF, {"ids": ids}):
+        out.setdefault(row.template_id, []).append(row)
     return out
 
 
-def where_text(stores: list[Store] | None) -> str:
+def where_text(stores: list | None) -> str:
     """Where the coupon can be used, in the member's words."""
     if not stores:
         return EVERY_STORE
     return f"限{'、'.join(s.name for s in stores)}使用"
 
 
-def allows(stores: list[Store] | None, store_id: int | None) -> bool:
+def allows(stores: list | None, store_id: int | None) -> bool:
     return not stores or any(s.id == store_id for s in stores)
-
-
-_CTS = CouponTemplateStore.__table__
 
 
 def allows_clause(template_id: ColumnElement, store_id: BindParameter) -> ColumnElement:
