@@ -60,9 +60,10 @@ _BEST = (select(_E.c.id, _E.c.name, _E.c.multiplier_percent)  # built once: ever
 
 def multiplier_on(session: Session, day: date) -> Multiplier:
     """The multiplier of local date `day`: the highest enabled rule that applies, or 100."""
-    rule = statements.rows(session, _BEST, {"day": day, "weekday": day.isoweekday()}).first()
-    if rule is None:
+    found = statements.fetch(session, _BEST, {"day": day, "weekday": day.isoweekday()})
+    if not found:
         return Multiplier(BASE)
+    rule = found[0]
     return Multiplier(rule.multiplier_percent, rule.id, rule.name)
 
 

@@ -148,7 +148,7 @@ def benefits_for(session: Session, tier: str | None, day: date, skus) -> Benefit
     if tier is None:
         return Benefits()
     discount, days = None, []
-    for row in statements.rows(session, _TIER_AND_DAYS, {"tier": tier}):
+    for row in statements.fetch(session, _TIER_AND_DAYS, {"tier": tier}):
         if row.source == "tier":
             discount = row
         elif day_matches(row, day):

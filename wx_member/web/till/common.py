@@ -3,10 +3,9 @@ the OpenAPI security requirement, and the calling till."""
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from wx_member.payments.till_keys import Till, check_store
-from wx_member.platform.errors import DomainError
+from wx_member.web import openapi
 from wx_member.web.errors import domain_error
 from wx_member.web.till.auth import till_required
 
@@ -14,11 +13,9 @@ PREFIX = "/till/v1"
 TILL_SECURITY = [{"till": []}]
 
 
-def blueprint(name: str, import_name: str, path: str, description: str) -> Blueprint:
-    bp = Blueprint(name, import_name, url_prefix=PREFIX + path, description=description)
-    bp.register_error_handler(DomainError, domain_error)
-    bp.before_request(till_required)
-    return bp
+def blueprint(name: str, import_name: str, path: str, description: str) -> openapi.Blueprint:
+    return openapi.blueprint(name, import_name, PREFIX + path, description, domain_error,
+                             till_required)
 
 
 def till() -> Till:
