@@ -51,11 +51,17 @@ def allows(stores: list | None, store_id: int | None) -> bool:
     return not stores or any(s.id == store_id for s in stores)
 
 
+def limited(template_id: ColumnElement) -> ColumnElement:
+    """As SQL: the template `template_id` lists stores (else it is usable in every one)."""
+    return select(_CTS.c.store_id).where(_CTS.c.template_id == template_id).exists()
+
+
 def allows_clause(template_id: ColumnElement, store_id: BindParameter) -> ColumnElement:
     """`allows` as SQL, for a query of coupons: the template `template_id` lists no store,
     or lists `store_id` (a NULL store: only templates listing none)."""
-    listed = select(_CTS.c.store_id).where(_CTS.c.template_id == template_id)
-    return or_(~listed.exists(), listed.where(_CTS.c.store_id == store_id).exists())
+    listed = select(_CTS.c.store_id).where(_CTS.c.template_id == template_id,
+                                           _CTS.c.store_id == store_id)
+    return or_(~limited(template_id), listed.exists())
 
 
 def refusal(session: Session, template_id: int, store_id: int | None) -> str | None:

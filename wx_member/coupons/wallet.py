@@ -214,11 +214,12 @@ _C, _T = Coupon.__table__, CouponTemplate.__table__
 CouponRow = namedtuple("CouponRow", [c.key for c in _C.c])
 TemplateRow = namedtuple("TemplateRow", [c.key for c in _T.c])
 COLUMNS = (*_C.c, *_T.c)
-_SPLIT = len(_C.c)
+_SPLIT, _END = len(_C.c), len(_C.c) + len(_T.c)
 
 
 def pairs(rows) -> list[tuple[CouponRow, TemplateRow]]:
-    return [(CouponRow._make(r[:_SPLIT]), TemplateRow._make(r[_SPLIT:])) for r in rows]
+    """Rows that begin with `COLUMNS` (a query may add its own after them)."""
+    return [(CouponRow._make(r[:_SPLIT]), TemplateRow._make(r[_SPLIT:_END])) for r in rows]
 
 
 # Built once (every quote reads it). Where a template may be used is store_scope.py's rule

@@ -98,7 +98,8 @@ def _list_query(status: str, with_cursor: bool):
              "expired": or_(_C.c.status == "expired",
                             and_(_C.c.status == "available", _C.c.valid_until <= now)),
              "used": _C.c.status == "used"}[status]
-    q = (select(*wallet.COLUMNS).join_from(_C, _T, _C.c.template_id == _T.c.id)
+    q = (select(*wallet.COLUMNS, store_scope.limited(_C.c.template_id).label("limited"))
+         .join_from(_C, _T, _C.c.template_id == _T.c.id)
          .where(_C.c.member_id == bindparam("member"), where))
     if with_cursor:
         q = q.where(_C.c.id < bindparam("before"))
@@ -122,7 +123,9 @@ def page(uow: UnitOfWork, member_id: int, status: str, now: datetime, tz: ZoneIn
         found = statements.fetch(session, _LISTS[status, before is not None], params)
         rows, next_before = paging.cut(found, limit, lambda row: row[0])
         pairs = wallet.pairs(rows)
-        scope = store_scope.stores_of(session, [t.id for _, t in pairs])
+        # Only templates that list stores need their names (most list none).
+        scope = store_scope.stores_of(session, [t.id for (_, t), row in zip(pairs, rows)
+                                                if row.limited])
     return [_view(c, t, now, tz, scope.get(t.id)) for c, t in pairs], next_before
 
 
