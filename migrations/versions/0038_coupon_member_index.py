@@ -7,9 +7,10 @@ mini-program's 我的优惠券 and every quote at a till or 到店买单) were f
 query than `member_id` alone, so each read walked every available coupon of the
 programme (100,000 members with two each: 200,000 index entries a quote). The new index
 answers those reads from the member's own entries and still serves every lookup by member
-alone (its first column), so it replaces the old one and a join's coupon still files two
-index entries, not three. On MariaDB it is created before the old one is dropped: the
-foreign key to `member` always has an index to use.
+alone (its first column), so it replaces the old one and a join's coupon files as many
+index entries as before, not one more. On MariaDB it is created before the old one is
+dropped: the foreign key to `member` always has an index to use. Indexes only: a previous
+release still serving runs unchanged beside it (a rolling upgrade, docs/deploy.md).
 
 Revision ID: 0038_coupon_member_index
 Revises: 0037_wechat_untag
