@@ -72,8 +72,11 @@ class Member(Base):
     __tablename__ = "member"
     # sqlite_autoincrement: ids (and so card numbers) are never reused, even after a delete.
     # The name: for the console's likely duplicates (same name and birthday); most members
-    # have none, so the index is sparse too.
+    # have none, so the index is sparse too. The referrer: the 邀请有礼 page's count and
+    # list; on SQLite only (migration 0039), MariaDB has the foreign key's own index.
     __table_args__ = (sparse_index("ix_member_unionid", "unionid"), sparse_index("ix_member_name", "name"),
+                      Index("ix_member_referrer_id", "referrer_id", sqlite_where=text(
+                          "referrer_id IS NOT NULL")).ddl_if(dialect="sqlite"),
                       {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
