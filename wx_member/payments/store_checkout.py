@@ -17,8 +17,8 @@ transaction, so a payment made when nothing changed costs what was quoted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select

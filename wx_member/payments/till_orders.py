@@ -90,9 +90,10 @@ def price(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
 def price_with_rule(session: Session, member: Member | None, b: Basket, tz: ZoneInfo,
                     options: bool = True, store_id: int | None = None
                     ) -> tuple[dict, earn_rules.Multiplier]:
-    """The quote of basket `b` for `member` (None: a walk-in), inside the caller's
-    transaction, writing nothing: payments/pricing.py's steps in order. `options`: also
-    the member's usable coupons and the most points usable (the quote; not a purchase)."""
+    """The quote of basket `b` for `member` (None: a walk-in; a quote's `pricing.member_of`
+    row, or a purchase's locked Member), inside the caller's transaction, writing nothing:
+    payments/pricing.py's steps in order. `options`: also the member's usable coupons and
+    the most points usable (the quote; not a purchase)."""
     if member is None and (b.coupons or b.points):
         raise MemberConsentRequired("a walk-in cannot use coupons or points",
                                     user_message="非会员不能使用优惠券或积分。")
