@@ -60,7 +60,8 @@ class AuditLog(Base):
     transaction as the change it describes."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_target", "action", "target"),)
+    # A target's entries (the console's member page), and of one action (migration 0040).
+    __table_args__ = (Index("ix_audit_log_target_action", "target", "action"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,23 +1,27 @@
-"""A member's coupons are read through the member's own index entries (migration 0038,
-`ix_coupon_member_status_until`): the mini-program's 我的优惠券 lists and every quote's
-usable coupons. Before it, SQLite answered `member_id = ? AND status = 'available' AND
-valid_until > ?` through the expiry job's (status, valid_until) index and walked every
-available coupon of the programme on each read. The statements checked are the ones the
-code sends (built once at import), on SQLite and MariaDB, and the migration goes down and
-up again."""
+"""Lookups that read only their own rows, on SQLite and MariaDB, through the statements the
+code sends; each migration goes down and up again.
+
+- A member's coupons (migration 0038, `ix_coupon_member_status_until`): the mini-program's
+  我的优惠券 lists and every quote's usable coupons. Before it, SQLite answered
+  `member_id = ? AND status = 'available' AND valid_until > ?` through the expiry job's
+  (status, valid_until) index and walked every available coupon of the programme.
+- A member's audit entries on the console's member page (migration 0040,
+  `ix_audit_log_target_action`): the old index began with the action, and each member page
+  walked the audit log back from its newest entry."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from wx_member import migrate
 from wx_member.clock import utcnow
 from wx_member.coupons import wallet, wallet_view
 from wx_member.db import make_engine, make_session_factory
-from wx_member.models import Coupon, CouponTemplate, Member, Store
+from wx_member.models import AuditLog, Coupon, CouponTemplate, Member, Store
+from wx_member.platform import audit
 
 MEMBERS = 300  # each with two usable coupons and one used: 900 coupons
 
@@ -96,3 +100,51 @@ def test_the_migration_goes_down_and_up(wallets):
                 "member": 7, "now": now, "rows": 21}) == "ix_coupon_status_until"
     migrate.upgrade(url)
     assert "ix_coupon_member_status_until" in indexes()
+
+
+def _explained(conn, sql: str, params) -> str:
+    """The index the database chooses for the audit log in `sql` (as sent, with `params`)."""
+    if conn.dialect.name == "sqlite":
+        plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+        found = [p for p in plan if p.startswith("SEARCH audit_log ")]
+        return found[0].split("USING INDEX ")[1].split(" ")[0] if found else "none"
+    rows = conn.exec_driver_sql("EXPLAIN " + sql, params).mappings().all()
+    return next(r["key"] for r in rows if r["table"] == "audit_log") or "none"
+
+
+def test_a_members_audit_entries_are_read_through_their_own_index(db_url):
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:  # many operators' changes, three of them to one member
+            conn.execute(insert(AuditLog), [
+                {"actor": "ops", "action": "member.edit" if i % 2 else "setting.change",
+                 "target": "880000000007" if i % 100 == 7 else f"t{i}", "before": None,
+                 "after": {"n": i}} for i in range(300)])
+            if engine.dialect.name == "mysql":
+                conn.exec_driver_sql("ANALYZE TABLE audit_log")
+        sent = []
+
+        def grab(_conn, _cursor, statement, parameters, *_):
+            if "FROM audit_log" in statement:
+                sent.append((statement, parameters))
+        event.listen(engine, "before_cursor_execute", grab)
+        with make_session_factory(engine)() as s, s.read():  # what the member page reads
+            entries = audit.entries(s, 20, target="880000000007")
+        event.remove(engine, "before_cursor_execute", grab)
+        assert [e.after["n"] for e in entries] == [207, 107, 7]  # newest first, the member's
+        with engine.connect() as conn:
+            assert _explained(conn, *sent[0]) == "ix_audit_log_target_action"
+        migrate.downgrade(db_url, "0039_member_referrer_index")
+        engine.dispose()  # new connections: none keeps a statement prepared on the old schema
+        with engine.connect() as conn:
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("audit_log")}
+            assert "ix_audit_log_target" in indexes and "ix_audit_log_target_action" not in indexes
+            if conn.dialect.name == "sqlite":  # the walk this migration ended
+                assert _explained(conn, *sent[0]) == "none"
+        migrate.upgrade(db_url)
+        with engine.connect() as conn:
+            assert "ix_audit_log_target_action" in {
+                i["name"] for i in sa.inspect(conn).get_indexes("audit_log")}
+    finally:
+        engine.dispose()
