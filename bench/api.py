@@ -8,9 +8,11 @@
 Each request is a GET with one member's bearer token (the mini-program of one person
 opening its pages): token check, the member row, the tier ladder from settings, the soonest
 expiring points from the ledger (every member has two ledger rows, one with an expiry),
-JSON; every member holds four coupons, two of them usable; `checkout` is 到店买单's quote of 38.50 yuan at a store (the member's tier discount,
-member days, usable coupons, the most points usable, points to earn). The bare endpoint (bench/bare_app.py) checks the same token and answers a
-card-shaped JSON without the database. Rounds take turns (bare, card, points, coupons,
+JSON. Every member holds four coupons, two of them usable on the quote (the coupon list
+reads them). `checkout` is 到店买单's quote of 38.50 yuan at a store (the member's tier
+discount, member days, usable coupons, the most points usable, points to earn). The bare
+endpoint (bench/bare_app.py) checks the same token and answers a card-shaped JSON without
+the database. Rounds take turns (bare, card, points, coupons,
 then the reverse order, ...) and every round prints wrk's CPU share (CLIENT-BOUND when wrk
 used a third or more of the CPU it and the server used), the server's CPU per request, how
 busy the machine was and its load; the ratio to bare is the figure that matters.
