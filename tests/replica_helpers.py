@@ -45,6 +45,17 @@ class Pair:
             waited = r.execute(sa.text("SELECT MASTER_GTID_WAIT(:pos, 60)"), {"pos": pos})
             assert waited.scalar() == 0, "the replica did not catch up within 60 s"
 
+    def replicating(self) -> None:
+        """Waits until both replication threads run again (after START SLAVE the IO thread
+        says `Connecting` for a moment, and the lag guard rightly refuses the replica)."""
+        for _ in range(600):
+            with self.replica.connect() as r:
+                status = r.exec_driver_sql("SHOW REPLICA STATUS").mappings().one()
+            if status["Slave_IO_Running"] == "Yes" and status["Slave_SQL_Running"] == "Yes":
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"replication did not start again: {dict(status)}")
+
     def held_back(self) -> int:
         """Waits until the replica has received everything the primary wrote (though a
         MASTER_DELAY may keep it from applying it); its Seconds_Behind_Master then."""

@@ -140,6 +140,7 @@ def test_a_stopped_replica_leaves_the_dashboard_on_the_primary_with_one_warning(
         assert "not replicating" in warnings[0]
     finally:
         pair.on_replica("START SLAVE")
+    pair.replicating()
     pair.caught_up()
     live.rt.replica.forget()
     assert replica_note(browser.get("/admin/").text) is not None  # in use again
@@ -175,6 +176,7 @@ def test_a_replica_further_behind_than_the_max_lag_is_not_used(pair, database, l
     finally:
         for sql in ("STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY=0", "START SLAVE"):
             pair.on_replica(sql)
+    pair.replicating()
     pair.caught_up()
 
 
