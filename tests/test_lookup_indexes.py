@@ -7,7 +7,13 @@ code sends; each migration goes down and up again.
   (status, valid_until) index and walked every available coupon of the programme.
 - A member's audit entries on the console's member page (migration 0040,
   `ix_audit_log_target_action`): the old index began with the action, and each member page
-  walked the audit log back from its newest entry."""
+  walked the audit log back from its newest entry.
+- A member's open WeChat Pay order from the last minute (migration 0041,
+  `ix_jsapi_order_member_status_created`): SQLite read every open order of the programme
+  from that minute through the reconciliation job's (status, created_at) index.
+
+tests/test_query_plans.py walks every request path and checks all their statements on
+SQLite."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,7 +26,8 @@ from wx_member import migrate
 from wx_member.clock import utcnow
 from wx_member.coupons import wallet, wallet_view
 from wx_member.db import make_engine, make_session_factory
-from wx_member.models import AuditLog, Coupon, CouponTemplate, Member, Store
+from wx_member.models import AuditLog, Coupon, CouponTemplate, JsapiOrder, Member, Store
+from wx_member.payments import wxpay_orders
 from wx_member.platform import audit
 
 MEMBERS = 300  # each with two usable coupons and one used: 900 coupons
@@ -102,14 +109,29 @@ def test_the_migration_goes_down_and_up(wallets):
     assert "ix_coupon_member_status_until" in indexes()
 
 
-def _explained(conn, sql: str, params) -> str:
-    """The index the database chooses for the audit log in `sql` (as sent, with `params`)."""
+def _explained(conn, sql: str, params, table: str = "audit_log") -> str:
+    """The index the database chooses for `table` in `sql` (as sent, with `params`)."""
     if conn.dialect.name == "sqlite":
         plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
-        found = [p for p in plan if p.startswith("SEARCH audit_log ")]
+        found = [p for p in plan if p.startswith(f"SEARCH {table} ")]
         return found[0].split("USING INDEX ")[1].split(" ")[0] if found else "none"
     rows = conn.exec_driver_sql("EXPLAIN " + sql, params).mappings().all()
-    return next(r["key"] for r in rows if r["table"] == "audit_log") or "none"
+    return next(r["key"] for r in rows if r["table"] == table) or "none"
+
+
+def _sent_while(engine, table: str, read) -> tuple[object, list]:
+    """What `read(session)` answers, and the statements it sent that read `table`."""
+    sent = []
+
+    def grab(_conn, _cursor, statement, parameters, *_):
+        if f"FROM {table}" in statement:
+            sent.append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        with make_session_factory(engine)() as s, s.read():
+            return read(s), sent
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
 
 
 def test_a_members_audit_entries_are_read_through_their_own_index(db_url):
@@ -123,15 +145,8 @@ def test_a_members_audit_entries_are_read_through_their_own_index(db_url):
                  "after": {"n": i}} for i in range(300)])
             if engine.dialect.name == "mysql":
                 conn.exec_driver_sql("ANALYZE TABLE audit_log")
-        sent = []
-
-        def grab(_conn, _cursor, statement, parameters, *_):
-            if "FROM audit_log" in statement:
-                sent.append((statement, parameters))
-        event.listen(engine, "before_cursor_execute", grab)
-        with make_session_factory(engine)() as s, s.read():  # what the member page reads
-            entries = audit.entries(s, 20, target="880000000007")
-        event.remove(engine, "before_cursor_execute", grab)
+        entries, sent = _sent_while(  # what the member page reads
+            engine, "audit_log", lambda s: audit.entries(s, 20, target="880000000007"))
         assert [e.after["n"] for e in entries] == [207, 107, 7]  # newest first, the member's
         with engine.connect() as conn:
             assert _explained(conn, *sent[0]) == "ix_audit_log_target_action"
@@ -146,5 +161,50 @@ def test_a_members_audit_entries_are_read_through_their_own_index(db_url):
         with engine.connect() as conn:
             assert "ix_audit_log_target_action" in {
                 i["name"] for i in sa.inspect(conn).get_indexes("audit_log")}
+    finally:
+        engine.dispose()
+
+
+def test_a_members_second_tap_finds_their_open_order_through_their_own_index(db_url):
+    """A recharge or a membership tapped twice within a minute returns the member's open
+    order (migration 0041): found from the member's entries, not every open order of the
+    last minute."""
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    now = utcnow()
+    try:
+        with engine.begin() as conn:  # 300 members each with a recharge open this minute
+            conn.execute(insert(Member), [
+                {"id": i, "openid": f"oTap{i:03d}", "tier": "normal", "subscribed": True,
+                 "joined_at": now} for i in range(1, MEMBERS + 1)])
+            conn.execute(insert(JsapiOrder), [
+                {"out_trade_no": f"R{i:03d}{k}", "member_id": i, "appid": "wxmini",
+                 "openid": f"mTap{i:03d}", "purpose": "recharge", "amount_fen": 10000 * (k + 1),
+                 "bonus_fen": 0, "option_fen": 10000 * (k + 1), "description": "充值",
+                 "attach": "recharge", "prepay_id": f"wx{i}{k}", "status": "created",
+                 "created_at": now - timedelta(seconds=10 * k),
+                 "expires_at": now + timedelta(hours=2)}
+                for i in range(1, MEMBERS + 1) for k in range(2)])
+            if engine.dialect.name == "mysql":
+                conn.exec_driver_sql("ANALYZE TABLE jsapi_order")
+        open_order, sent = _sent_while(engine, "jsapi_order", lambda s: wxpay_orders._reusable(
+            s, 7, now, JsapiOrder.option_fen == 20000))
+        assert open_order.out_trade_no == "R0071"  # the member's own, of that rung
+        with engine.connect() as conn:
+            assert _explained(conn, *sent[0], table="jsapi_order") \
+                == "ix_jsapi_order_member_status_created"
+        migrate.downgrade(db_url, "0040_audit_log_target_index")
+        engine.dispose()  # new connections: none keeps a statement prepared on the old schema
+        with engine.connect() as conn:
+            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("jsapi_order")}
+            assert "ix_jsapi_order_member_status" in indexes
+            assert "ix_jsapi_order_member_status_created" not in indexes
+            if conn.dialect.name == "sqlite":  # the walk this migration ended
+                assert _explained(conn, *sent[0], table="jsapi_order") \
+                    == "ix_jsapi_order_status_created"
+        migrate.upgrade(db_url)
+        with engine.connect() as conn:
+            assert "ix_jsapi_order_member_status_created" in {
+                i["name"] for i in sa.inspect(conn).get_indexes("jsapi_order")}
     finally:
         engine.dispose()

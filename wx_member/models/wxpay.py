@@ -19,9 +19,10 @@ from wx_member.models.core import Base, BigId
 class JsapiOrder(Base):
     __tablename__ = "jsapi_order"
     __table_args__ = (
-        # The reconciliation job's walk (unpaid and old enough) and a member's open orders.
+        # The reconciliation job's walk (unpaid and old enough), and a member's open orders
+        # from the last minute (a second tap: migration 0041).
         Index("ix_jsapi_order_status_created", "status", "created_at"),
-        Index("ix_jsapi_order_member_status", "member_id", "status"),
+        Index("ix_jsapi_order_member_status_created", "member_id", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
