@@ -95,7 +95,7 @@ def test_the_migration_goes_down_and_up(wallets):
     url, engine, now = wallets
 
     def indexes() -> set[str]:
-        return {i["name"] for i in sa.inspect(engine).get_indexes("coupon")}
+        return _indexes(engine, "coupon")
     assert {"ix_coupon_member_status_until", "ix_coupon_status_until"} <= indexes()
     assert "ix_coupon_member_id" not in indexes()
     migrate.downgrade(url, "0037_wechat_untag")
@@ -117,6 +117,10 @@ def _explained(conn, sql: str, params, table: str = "audit_log") -> str:
         return found[0].split("USING INDEX ")[1].split(" ")[0] if found else "none"
     rows = conn.exec_driver_sql("EXPLAIN " + sql, params).mappings().all()
     return next(r["key"] for r in rows if r["table"] == table) or "none"
+
+
+def _indexes(conn, table: str) -> set[str]:
+    return {i["name"] for i in sa.inspect(conn).get_indexes(table)}
 
 
 def _sent_while(engine, table: str, read) -> tuple[object, list]:
@@ -153,14 +157,13 @@ def test_a_members_audit_entries_are_read_through_their_own_index(db_url):
         migrate.downgrade(db_url, "0039_member_referrer_index")
         engine.dispose()  # new connections: none keeps a statement prepared on the old schema
         with engine.connect() as conn:
-            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("audit_log")}
+            indexes = _indexes(conn, "audit_log")
             assert "ix_audit_log_target" in indexes and "ix_audit_log_target_action" not in indexes
             if conn.dialect.name == "sqlite":  # the walk this migration ended
                 assert _explained(conn, *sent[0]) == "none"
         migrate.upgrade(db_url)
         with engine.connect() as conn:
-            assert "ix_audit_log_target_action" in {
-                i["name"] for i in sa.inspect(conn).get_indexes("audit_log")}
+            assert "ix_audit_log_target_action" in _indexes(conn, "audit_log")
     finally:
         engine.dispose()
 
@@ -196,7 +199,7 @@ def test_a_members_second_tap_finds_their_open_order_through_their_own_index(db_
         migrate.downgrade(db_url, "0040_audit_log_target_index")
         engine.dispose()  # new connections: none keeps a statement prepared on the old schema
         with engine.connect() as conn:
-            indexes = {i["name"] for i in sa.inspect(conn).get_indexes("jsapi_order")}
+            indexes = _indexes(conn, "jsapi_order")
             assert "ix_jsapi_order_member_status" in indexes
             assert "ix_jsapi_order_member_status_created" not in indexes
             if conn.dialect.name == "sqlite":  # the walk this migration ended
@@ -204,7 +207,6 @@ def test_a_members_second_tap_finds_their_open_order_through_their_own_index(db_
                     == "ix_jsapi_order_status_created"
         migrate.upgrade(db_url)
         with engine.connect() as conn:
-            assert "ix_jsapi_order_member_status_created" in {
-                i["name"] for i in sa.inspect(conn).get_indexes("jsapi_order")}
+            assert "ix_jsapi_order_member_status_created" in _indexes(conn, "jsapi_order")
     finally:
         engine.dispose()
